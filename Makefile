@@ -1,0 +1,36 @@
+# make run  : create .venv, install, serve on embedded defaults (SQLite + local files under ./data)
+# make test : create .venv, install, run the layer contract and the whole test suite
+# make lint : ruff, ruff format --check, mypy (strict on the core), import-linter
+# make bench: benchmarks under bench/ (ratios against a baseline measured in the same run)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install -q -e ".[server,ocr]" --group dev
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/receiptcore serve
+
+test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python bench/http_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

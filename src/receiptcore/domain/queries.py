@@ -1,0 +1,69 @@
+"""Query and result shapes for listing, exporting and summarising receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from receiptcore.domain.receipt import ReceiptStatus
+
+T = TypeVar("T")
+
+
+class SortKey(StrEnum):
+    """Sort orders of a receipt listing; ``-`` prefix means descending."""
+
+    CREATED_DESC = "-created_at"
+    CREATED_ASC = "created_at"
+    DATE_DESC = "-purchase_date"
+    DATE_ASC = "purchase_date"
+    TOTAL_DESC = "-total"
+    TOTAL_ASC = "total"
+
+
+class ReceiptQuery(BaseModel):
+    """Filters of a receipt listing. ``q`` searches merchant name/address, item descriptions and raw text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    q: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    min_total: Decimal | None = None
+    max_total: Decimal | None = None
+    status: ReceiptStatus | None = None
+    category: Annotated[str, StringConstraints(max_length=64)] | None = None
+    tag: Annotated[str, StringConstraints(max_length=64)] | None = None
+    owner_id: str | None = None
+    sort: SortKey = SortKey.CREATED_DESC
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of results; ``next_cursor`` is opaque and None on the last page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class SpendingBucket(BaseModel):
+    """Spending in one bucket (a month ``2024-05``, a category or a merchant) and one currency."""
+
+    key: str
+    currency: str | None
+    total: Decimal
+    count: int
+
+
+class SpendingSummary(BaseModel):
+    """Spending by month, by category and by merchant over the receipts a query selects."""
+
+    by_month: list[SpendingBucket] = Field(default_factory=list)
+    by_category: list[SpendingBucket] = Field(default_factory=list)
+    by_merchant: list[SpendingBucket] = Field(default_factory=list)
+    receipt_count: int = 0

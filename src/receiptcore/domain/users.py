@@ -1,0 +1,99 @@
+"""Users, roles and permission strings (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# Every permission the product checks. Custom roles may only hold these.
+RECEIPTS_READ = "receipts:read"
+RECEIPTS_WRITE = "receipts:write"
+RECEIPTS_READ_ANY = "receipts:read:any"
+RECEIPTS_WRITE_ANY = "receipts:write:any"
+USERS_READ = "users:read"
+USERS_MANAGE = "users:manage"
+ROLES_MANAGE = "roles:manage"
+
+PERMISSIONS: frozenset[str] = frozenset(
+    {RECEIPTS_READ, RECEIPTS_WRITE, RECEIPTS_READ_ANY, RECEIPTS_WRITE_ANY, USERS_READ, USERS_MANAGE, ROLES_MANAGE}
+)
+
+ADMIN, AUDITOR, MEMBER = "admin", "auditor", "member"
+ROLE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{1,47}$"
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
+
+EmailStr = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True, to_lower=True)]
+RoleName = Annotated[str, StringConstraints(pattern=ROLE_NAME_PATTERN)]
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case and strip an email address; raises ValueError when it is not one."""
+    value = email.strip().lower()
+    if not _EMAIL.match(value):
+        msg = f"{email!r} is not an email address"
+        raise ValueError(msg)
+    return value
+
+
+class Role(BaseModel):
+    """A named set of permission strings. Built-in roles cannot be changed or deleted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: RoleName
+    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    permissions: frozenset[str] = frozenset()
+    builtin: bool = False
+
+
+BUILTIN_ROLES: dict[str, Role] = {
+    ADMIN: Role(name=ADMIN, description="Everything, including users and roles.", permissions=PERMISSIONS, builtin=True),
+    AUDITOR: Role(
+        name=AUDITOR,
+        description="Reads every receipt and user; changes nothing.",
+        permissions=frozenset({RECEIPTS_READ, RECEIPTS_READ_ANY, USERS_READ}),
+        builtin=True,
+    ),
+    MEMBER: Role(
+        name=MEMBER,
+        description="Uploads, reads and corrects their own receipts.",
+        permissions=frozenset({RECEIPTS_READ, RECEIPTS_WRITE}),
+        builtin=True,
+    ),
+}
+
+
+class User(BaseModel):
+    """A person who signs in. ``token_version`` bumps revoke every token issued before."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    id: str
+    email: EmailStr
+    display_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    password_hash: str
+    roles: list[RoleName] = Field(default_factory=lambda: [MEMBER])
+    disabled: bool = False
+    token_version: Annotated[int, Field(ge=1)] = 1
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    password_changed_at: dt.datetime | None = None
+
+
+class RefreshToken(BaseModel):
+    """An opaque refresh token, stored by its hash. One family per login; a reused member revokes the family."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    user_id: str
+    family_id: str
+    token_hash: str
+    created_at: dt.datetime
+    expires_at: dt.datetime  # idle expiry of this member: created_at + idle ttl
+    family_expires_at: dt.datetime  # absolute expiry of the whole family (login + absolute ttl)
+    used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None

@@ -1,0 +1,1 @@
+"""Entrypoints: HTTP services, CLI, the web client, and the composition root (container)."""

@@ -1,0 +1,272 @@
+"""Ports: what the core needs from the outside world, as ``typing.Protocol``s.
+
+Each method's docstring is the contract the suites in ``tests/contract/`` check against every adapter.
+Adapters raise only ``receiptcore.errors`` exceptions; ``StorageUnavailable`` whenever their backend cannot
+be reached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from receiptcore.domain.events import Event
+from receiptcore.domain.policy import Scope
+from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
+from receiptcore.domain.receipt import ExtractedReceipt, Receipt, SourceFile
+from receiptcore.domain.users import RefreshToken, Role, User
+
+
+class Clock(Protocol):
+    """The time source (timezone-aware UTC)."""
+
+    def now(self) -> dt.datetime:
+        """Return the current time, timezone-aware, UTC."""
+        ...
+
+
+class UserRepo(Protocol):
+    """Users, custom roles and refresh tokens."""
+
+    async def add_user(self, user: User) -> None:
+        """Store a new user. Raises Conflict when a user with the same (normalised) email exists."""
+        ...
+
+    async def get_user(self, user_id: str) -> User:
+        """Return the user with this id. Raises NotFound."""
+        ...
+
+    async def find_user_by_email(self, email: str) -> User | None:
+        """Return the user with this normalised email, or None."""
+        ...
+
+    async def save_user(self, user: User) -> None:
+        """Overwrite an existing user (matched by id). Raises NotFound if absent, Conflict on a taken email."""
+        ...
+
+    async def list_users(self, *, limit: int = 100, after: str | None = None) -> list[User]:
+        """Users ordered by id ascending, at most ``limit``, starting after the id ``after``."""
+        ...
+
+    async def count_users(self) -> int:
+        """Number of users, disabled ones included."""
+        ...
+
+    async def count_active_with_role(self, role: str) -> int:
+        """Number of users that hold ``role`` and are not disabled."""
+        ...
+
+    async def add_role(self, role: Role) -> None:
+        """Store a new custom role. Raises Conflict when the name exists."""
+        ...
+
+    async def save_role(self, role: Role) -> None:
+        """Overwrite an existing custom role. Raises NotFound if absent."""
+        ...
+
+    async def delete_role(self, name: str) -> None:
+        """Delete a custom role. Raises NotFound if absent."""
+        ...
+
+    async def list_roles(self) -> list[Role]:
+        """Every custom role, ordered by name (built-in roles are not stored)."""
+        ...
+
+    async def add_refresh_token(self, token: RefreshToken) -> None:
+        """Store a refresh token (by its hash)."""
+        ...
+
+    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        """Return the refresh token with this hash, used or not, or None."""
+        ...
+
+    async def use_refresh_token(self, token_id: str, at: dt.datetime) -> bool:
+        """Atomically mark an unused, unrevoked token used. True if this call used it; False if it already was
+        used or revoked (the caller then treats the presentation as reuse)."""
+        ...
+
+    async def revoke_refresh_family(self, family_id: str, at: dt.datetime) -> int:
+        """Revoke every unrevoked token of a family; returns how many were revoked."""
+        ...
+
+    async def revoke_user_refresh_tokens(self, user_id: str, at: dt.datetime) -> int:
+        """Revoke every unrevoked refresh token of a user; returns how many were revoked."""
+        ...
+
+
+class ReceiptStore(Protocol):
+    """Receipts, their original files, the extraction queue (leases) and idempotency records.
+
+    Every read and write takes a Scope; a receipt outside it behaves exactly like a missing one (NotFound).
+    """
+
+    async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
+        """Store a new receipt and its file in one step. If the same owner already has a receipt whose source
+        sha256 equals ``receipt.source.sha256``, store nothing and return ``(existing, False)``; else
+        ``(receipt, True)``. Never leaves a file without a receipt or a receipt without its file."""
+        ...
+
+    async def get(self, receipt_id: str, scope: Scope) -> Receipt:
+        """Return the receipt. Raises NotFound when absent or outside ``scope``."""
+        ...
+
+    async def open_file(self, receipt_id: str, scope: Scope) -> tuple[SourceFile, bytes]:
+        """Return the original file's metadata and bytes. Raises NotFound when absent or outside ``scope``."""
+        ...
+
+    async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
+        """Receipts matching ``query`` inside ``scope``, sorted by ``query.sort`` with id as tie-breaker,
+        ``query.limit`` per page; ``next_cursor`` continues after the last item and is None on the last page.
+        Text search ``q`` is case-insensitive over merchant name and address, line item descriptions,
+        receipt number, notes and raw text. Raises ValidationFailed on a cursor it did not issue."""
+        ...
+
+    async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
+        """Replace the stored receipt (same id) if its stored version equals ``expected_version``; the stored
+        and returned copy has ``version = expected_version + 1``. Raises NotFound if absent, VersionConflict
+        if the version differs."""
+        ...
+
+    async def delete(self, receipt_id: str, scope: Scope) -> None:
+        """Delete the receipt and its file. Raises NotFound when absent or outside ``scope``."""
+        ...
+
+    async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
+        """Atomically take one receipt that is ``pending`` (with ``next_attempt_at`` empty or ≤ now) or
+        ``processing`` with a lease that expired before ``now``; oldest first. Sets status ``processing``,
+        ``lease_owner``, ``lease_until`` and bumps the version. Two concurrent callers never get the same
+        receipt. Returns None when nothing is claimable."""
+        ...
+
+    async def find_matching(self, receipt: Receipt) -> list[str]:
+        """Ids of the same owner's other receipts with equal merchant name (case-insensitive), purchase date,
+        total and currency; empty when any of those is missing on ``receipt``."""
+        ...
+
+    async def summarize(self, query: ReceiptQuery, scope: Scope) -> SpendingSummary:
+        """Totals by month of purchase date, by category and by merchant name, per currency, over the
+        receipts matching ``query``'s filters (its sort, limit and cursor are ignored)."""
+        ...
+
+    async def recall_idempotency(self, owner_id: str, key: str) -> tuple[str, list[str]] | None:
+        """Return ``(request_fingerprint, receipt_ids)`` remembered for this owner and key, or None."""
+        ...
+
+    async def remember_idempotency(self, owner_id: str, key: str, fingerprint: str, receipt_ids: list[str]) -> None:
+        """Remember the outcome of an idempotent request; an existing record for the key is kept unchanged."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document handed to an extractor: the original bytes and their sniffed media type."""
+
+    content: bytes
+    media_type: str
+    filename: str | None = None
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """Turns a document into receipt data. Found by name through the ``receiptcore.extractors`` entry points."""
+
+    name: str
+    version: str
+
+    async def extract(self, document: Document) -> ExtractedReceipt:
+        """Read the document. Must not block the event loop (CPU work runs in a bounded pool). Raises
+        ExtractionFailed when the document cannot be read, ExtractionDeferred when it should be retried later."""
+        ...
+
+
+class EventBus(Protocol):
+    """Publishes domain events to every subscriber in every instance (a doorbell: nothing depends on delivery)."""
+
+    async def publish(self, event: Event) -> None:
+        """Deliver ``event`` to current subscribers; never raises for a missing subscriber or a broker outage
+        (it logs and drops)."""
+        ...
+
+    def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
+        """A context manager yielding an async iterator of every event published after entering it."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    """Password hashing (Argon2id in production)."""
+
+    async def hash(self, password: str) -> str:
+        """Return an encoded hash of ``password`` (salted; different on every call)."""
+        ...
+
+    async def verify(self, encoded: str, password: str) -> bool:
+        """Whether ``password`` matches ``encoded``; False (never an exception) for a mismatch or a bad hash."""
+        ...
+
+    def needs_rehash(self, encoded: str) -> bool:
+        """Whether ``encoded`` was made with weaker parameters than the current ones."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """The verified contents of an access token."""
+
+    subject: str
+    roles: tuple[str, ...]
+    token_version: int
+    token_id: str
+    expires_at: dt.datetime
+
+
+class TokenIssuer(Protocol):
+    """Signs and verifies short-lived access tokens; publishes the public keys."""
+
+    def issue(self, user: User, now: dt.datetime) -> tuple[str, int]:
+        """Return ``(token, expires_in_seconds)`` for ``user``: subject, roles, token version, jti, exp."""
+        ...
+
+    def verify(self, token: str, now: dt.datetime) -> AccessClaims:
+        """Verify signature (algorithm pinned), issuer, audience and expiry. Raises TokenRejected."""
+        ...
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set of the public keys that verify tokens."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """What sniffing an upload found: media type, page count and pixel size of the first page."""
+
+    media_type: str
+    pages: int
+    width: int
+    height: int
+
+
+class FileInspector(Protocol):
+    """Sniffs and sanity-checks uploaded bytes."""
+
+    def inspect(self, content: bytes) -> Inspection:
+        """Identify the type from the bytes (JPEG, PNG, WebP, PDF) and check the file decodes within the pixel
+        and page caps. Raises UnsupportedMediaType, UploadTooLarge (pixel/page bomb) or InvalidUpload (corrupt)."""
+        ...
+
+
+__all__: Sequence[str] = [
+    "AccessClaims",
+    "Clock",
+    "Document",
+    "EventBus",
+    "Extractor",
+    "FileInspector",
+    "Inspection",
+    "PasswordHasher",
+    "ReceiptStore",
+    "TokenIssuer",
+    "UserRepo",
+]
