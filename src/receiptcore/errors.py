@@ -18,6 +18,7 @@ HTTP status mapping lives in ``receiptcore.entrypoints.http.errors`` only.
     │   ├── InvalidCredentials      wrong email or password (401)
     │   └── TokenRejected           expired, malformed, revoked or reused token (401)
     ├── PermissionDenied            authenticated but not allowed (403)
+    ├── RateLimited                 too many attempts; retry after ``retry_after`` seconds (429)
     ├── StorageUnavailable          a store cannot be reached (503)
     ├── ExtractionFailed            an extractor could not read a document
     │   └── ExtractionDeferred      try again later (rate limit, spend cap, outage)
@@ -113,6 +114,16 @@ class PermissionDenied(ReceiptcoreError):
     """The caller is authenticated but lacks the permission for this action."""
 
     code = "forbidden"
+
+
+class RateLimited(ReceiptcoreError):
+    """Too many attempts (e.g. failed logins); ``retry_after`` says when to try again."""
+
+    code = "rate-limited"
+
+    def __init__(self, detail: str = "", retry_after: float = 60.0, **extra: object) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
 
 
 class StorageUnavailable(ReceiptcoreError):
