@@ -1,0 +1,79 @@
+"""The API representation of a receipt (the JSON shape of ``receipt-example.json``).
+
+One function, shared by the HTTP layer, the JSON export and the CLI, so every surface shows the same shape:
+money as decimal strings, provenance beside the values, a summary of the latest extraction attempt (with the raw
+text), corrections with ``from``/``to`` keys, and no worker lease fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from receiptcore.domain.receipt import ExtractionAttempt, Receipt, ReceiptData
+
+# The correctable fields, in the order the example document shows them.
+_DATA_FIELDS: tuple[str, ...] = tuple(ReceiptData.model_fields)
+
+
+def attempt_to_api(attempt: ExtractionAttempt, *, include_output: bool = False) -> dict[str, Any]:
+    """One extraction attempt as JSON; ``include_output`` adds the extractor's full (validated) output."""
+    out: dict[str, Any] = {
+        "attempt": attempt.attempt,
+        "extractor": attempt.extractor,
+        "extractor_version": attempt.extractor_version,
+        "started_at": _iso(attempt.started_at),
+        "finished_at": _iso(attempt.finished_at) if attempt.finished_at else None,
+        "duration_ms": attempt.duration_ms,
+        "outcome": attempt.outcome,
+        "error": attempt.error,
+    }
+    if include_output:
+        out["output"] = attempt.output.model_dump(mode="json") if attempt.output is not None else None
+    return out
+
+
+def receipt_to_api(receipt: Receipt) -> dict[str, Any]:
+    """The receipt as the API shows it (see ``receipt-example.json``).
+
+    Args:
+        receipt: the stored aggregate.
+
+    Returns:
+        A JSON-able dict: identity, status, version, timestamps, source, every ReceiptData field (money as
+        decimal strings), category, tags, notes, warnings, provenance, ``extraction`` (latest attempt summary with
+        the raw text, or None), ``extraction_attempts`` (count), corrections, ``possible_duplicate_of``.
+    """
+    dumped = receipt.model_dump(mode="json", by_alias=True)
+    out: dict[str, Any] = {
+        "id": receipt.id,
+        "owner_id": receipt.owner_id,
+        "status": receipt.status.value,
+        "version": receipt.version,
+        "created_at": _iso(receipt.created_at),
+        "updated_at": _iso(receipt.updated_at),
+        "source": dumped["source"],
+    }
+    for name in _DATA_FIELDS:
+        out[name] = dumped[name]
+    out["category"] = receipt.category
+    out["tags"] = list(receipt.tags)
+    out["notes"] = receipt.notes
+    out["warnings"] = dumped["warnings"]
+    out["provenance"] = dumped["provenance"]
+    latest = receipt.latest_attempt
+    extraction: dict[str, Any] | None = None
+    if latest is not None:
+        extraction = attempt_to_api(latest)
+        extraction["raw_text"] = receipt.raw_text
+    out["extraction"] = extraction
+    out["extraction_attempts"] = len(receipt.extraction_attempts)
+    out["corrections"] = dumped["corrections"]
+    out["possible_duplicate_of"] = receipt.possible_duplicate_of
+    return out
+
+
+def _iso(value: dt.datetime) -> str:
+    """ISO 8601 with a ``Z`` for UTC (what the example shows)."""
+    text = value.isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
