@@ -1,0 +1,220 @@
+"""One SQLite database shared by the embedded adapters (users, receipts): connection, migrations, transactions.
+
+Usage by an adapter::
+
+    db.register_migration("users_v1", USERS_DDL)      # once, in the adapter's constructor
+    await db.migrate()                                 # applies pending migrations, idempotently
+    async with db.transaction() as conn:               # BEGIN IMMEDIATE ... COMMIT / ROLLBACK
+        await conn.execute("INSERT ...", params)
+    row = await db.fetchone("SELECT ...", params)      # a single read, serialised with transactions
+
+Why one connection and one lock: aiosqlite runs every statement of a connection on one thread, so two
+coroutines sharing it would otherwise interleave statements inside each other's transactions. The lock makes
+each transaction (and each standalone read) exclusive within the process; across processes, SQLite's own
+locking plus ``BEGIN IMMEDIATE`` and ``busy_timeout`` serialise writers. WAL mode lets readers in other
+processes proceed while one writes.
+
+Driver errors become ``StorageUnavailable``, except ``sqlite3.IntegrityError``, which is left to the calling
+adapter because only it knows which domain error (usually ``Conflict``) a constraint violation means.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from receiptcore.errors import StorageUnavailable
+
+MEMORY = ":memory:"
+BUSY_TIMEOUT_MS = 5000
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a DDL script into complete SQL statements (triggers with inner ``;`` stay whole).
+
+    ``executescript`` would be simpler, but it COMMITs any open transaction first, which would break the
+    all-or-nothing application of a migration.
+    """
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip().strip(";").strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]!r}")
+    return statements
+
+
+class SqliteDatabase:
+    """A lazily opened SQLite database file (or ``":memory:"``) with migrations and serialised transactions.
+
+    Args:
+        path: the database file; its parent directory is created on first use. ``":memory:"`` keeps the
+            database in memory for the lifetime of this object (tests).
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self._path = path if str(path) == MEMORY else Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._open_lock = asyncio.Lock()
+        self._lock = asyncio.Lock()
+        self._migrations: dict[str, list[str]] = {}
+        self._migrated: set[str] = set()
+
+    @property
+    def path(self) -> Path | str:
+        """The database file path, or ``":memory:"``."""
+        return self._path
+
+    def register_migration(self, name: str, ddl: str) -> None:
+        """Register DDL to apply once under ``name`` (e.g. ``"users_v1"``). Registering the same name twice
+        with the same DDL is a no-op; with different DDL it is a programming error (ValueError)."""
+        statements = split_statements(ddl)
+        existing = self._migrations.get(name)
+        if existing is not None and existing != statements:
+            raise ValueError(f"migration {name!r} is already registered with different DDL")
+        self._migrations[name] = statements
+
+    async def migrate(self) -> None:
+        """Apply every registered migration not yet recorded in ``schema_migrations``, each in its own
+        ``BEGIN IMMEDIATE`` transaction, in registration order. Safe to call repeatedly and from several
+        processes at once: the write lock makes the second process wait, then it sees the record and skips."""
+        pending = [name for name in self._migrations if name not in self._migrated]
+        if not pending:
+            return
+        async with self.transaction() as conn:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+        for name in pending:
+            async with self.transaction() as conn:
+                cursor = await conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,))
+                if await cursor.fetchone() is None:
+                    for statement in self._migrations[name]:
+                        await conn.execute(statement)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ'))",
+                        (name,),
+                    )
+            self._migrated.add(name)
+
+    async def applied_migrations(self) -> list[str]:
+        """Names of the migrations recorded in this database, in the order they were applied."""
+        await self.migrate()
+        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY applied_at, name")
+        return [row[0] for row in rows]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """An exclusive write transaction: ``BEGIN IMMEDIATE`` on entry, ``COMMIT`` on a clean exit,
+        ``ROLLBACK`` on an exception. Other coroutines of this process wait for it to finish.
+
+        Raises:
+            StorageUnavailable: the database cannot be opened, is locked past the busy timeout, or fails.
+            sqlite3.IntegrityError: a constraint failed (the calling adapter translates it).
+        """
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"SQLite database is unavailable: {exc}") from exc
+            try:
+                yield conn
+            except BaseException as exc:
+                # A failed rollback is not worth reporting; the original error is.
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.rollback()
+                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise StorageUnavailable(f"SQLite statement failed: {exc}") from exc
+                raise
+            try:
+                await conn.commit()
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"SQLite commit failed: {exc}") from exc
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write statement in its own transaction; returns the number of rows it changed."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.rowcount
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """Run one query and return its first row (or None); serialised with transactions."""
+        rows = await self._read(sql, params, one=True)
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run one query and return all its rows; serialised with transactions."""
+        return await self._read(sql, params, one=False)
+
+    async def aclose(self) -> None:
+        """Close the connection. Safe to call twice; a later use opens a new connection."""
+        async with self._open_lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                try:
+                    await conn.close()
+                except sqlite3.Error as exc:
+                    raise StorageUnavailable(f"closing SQLite failed: {exc}") from exc
+            # An in-memory database vanishes with its connection; its migrations must run again.
+            if self._path == MEMORY:
+                self._migrated.clear()
+
+    async def _read(self, sql: str, params: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                cursor = await conn.execute(sql, params)
+                rows: Iterable[sqlite3.Row]
+                if one:
+                    row = await cursor.fetchone()
+                    rows = [] if row is None else [row]
+                else:
+                    rows = await cursor.fetchall()
+                await cursor.close()
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
+            return list(rows)
+
+    async def _connection(self) -> aiosqlite.Connection:
+        if self._conn is not None:
+            return self._conn
+        async with self._open_lock:
+            if self._conn is None:
+                self._conn = await self._open()
+            return self._conn
+
+    async def _open(self) -> aiosqlite.Connection:
+        target = str(self._path)
+        try:
+            if self._path != MEMORY:
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot create the SQLite directory: {exc}") from exc
+        conn: aiosqlite.Connection | None = None
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of the driver's implicit ones.
+            conn = await aiosqlite.connect(target, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if self._path != MEMORY:
+                await conn.execute("PRAGMA journal_mode = WAL")
+                # NORMAL is durable across application crashes in WAL mode and much faster than FULL.
+                await conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            if conn is not None:
+                await conn.close()
+            raise StorageUnavailable(f"cannot open the SQLite database: {exc}") from exc
+        return conn
