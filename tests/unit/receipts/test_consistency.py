@@ -15,7 +15,7 @@ D = Decimal
 
 
 def make_data(**overrides: object) -> ReceiptData:
-    """A small receipt whose figures agree: 2 × 3.10 + 2.10 = 8.30, GST 6 % = 0.50, total 8.80."""
+    """A small receipt whose figures agree: 2 x 3.10 + 2.10 = 8.30, GST 6 % = 0.50, total 8.80."""
     base: dict[str, object] = {
         "merchant": Merchant(name="YAM FRESH"),
         "purchase_date": dt.date(2016, 7, 31),
