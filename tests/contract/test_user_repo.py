@@ -1,0 +1,277 @@
+"""The UserRepo contract (ports.UserRepo docstrings), one test body run against every adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from receiptcore.adapters.memory.user_repo import MemoryUserRepo
+from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
+from receiptcore.domain.ids import new_id
+from receiptcore.domain.users import ADMIN, AUDITOR, MEMBER, RefreshToken, Role, User
+from receiptcore.errors import Conflict, NotFound, StorageUnavailable
+from receiptcore.ports import UserRepo
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+
+
+def make_user(email: str | None = None, *, roles: list[str] | None = None, disabled: bool = False) -> User:
+    """A valid user with a unique email unless one is given."""
+    uid = new_id()
+    return User(
+        id=uid,
+        email=email or f"user-{uid}@example.com",
+        display_name="Ada",
+        password_hash="$argon2id$fake",
+        roles=roles if roles is not None else [MEMBER],
+        disabled=disabled,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def make_token(user: User, *, family_id: str | None = None) -> RefreshToken:
+    """A fresh, unused refresh token of ``user``."""
+    return RefreshToken(
+        id=new_id(),
+        user_id=user.id,
+        family_id=family_id or new_id(),
+        token_hash=hashlib.sha256(os.urandom(16)).hexdigest(),
+        created_at=T0,
+        expires_at=T0 + dt.timedelta(days=14),
+        family_expires_at=T0 + dt.timedelta(days=90),
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UserRepo]:
+    if request.param == "memory":
+        yield MemoryUserRepo()
+        return
+    db = SqliteDatabase(tmp_path / "users.sqlite3")
+    yield SqliteUserRepo(db)
+    await db.aclose()
+
+
+async def test_added_user_reads_back_equal(repo: UserRepo) -> None:
+    user = make_user(roles=[MEMBER, AUDITOR])
+    user.password_changed_at = T0 + dt.timedelta(seconds=5)
+    await repo.add_user(user)
+    assert await repo.get_user(user.id) == user
+    assert await repo.find_user_by_email(user.email) == user
+
+
+async def test_missing_user_is_not_found(repo: UserRepo) -> None:
+    with pytest.raises(NotFound):
+        await repo.get_user(new_id())
+    assert await repo.find_user_by_email("nobody@example.com") is None
+
+
+async def test_email_is_unique_case_insensitively(repo: UserRepo) -> None:
+    await repo.add_user(make_user("Same@Example.com"))
+    with pytest.raises(Conflict):
+        await repo.add_user(make_user("same@example.COM"))
+    found = await repo.find_user_by_email("SAME@example.com")
+    assert found is not None
+    assert found.email == "same@example.com"
+
+
+async def test_save_overwrites_and_refuses_a_taken_email(repo: UserRepo) -> None:
+    first, second = make_user(), make_user()
+    await repo.add_user(first)
+    await repo.add_user(second)
+    second.display_name = "Grace"
+    second.roles = [ADMIN]
+    second.token_version = 7
+    second.disabled = True
+    await repo.save_user(second)
+    assert await repo.get_user(second.id) == second
+    second.email = first.email.upper()
+    with pytest.raises(Conflict):
+        await repo.save_user(second)
+    assert (await repo.get_user(second.id)).display_name == "Grace"
+
+
+async def test_save_user_can_change_own_email_and_frees_the_old_one(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    old = user.email
+    user.email = f"renamed-{user.id}@example.com"
+    await repo.save_user(user)
+    assert await repo.find_user_by_email(old) is None
+    await repo.add_user(make_user(old))
+
+
+async def test_save_missing_user_is_not_found(repo: UserRepo) -> None:
+    with pytest.raises(NotFound):
+        await repo.save_user(make_user())
+
+
+async def test_list_users_pages_by_id(repo: UserRepo) -> None:
+    users = [make_user() for _ in range(5)]
+    for user in reversed(users):
+        await repo.add_user(user)
+    ids = sorted(u.id for u in users)
+    assert [u.id for u in await repo.list_users(limit=2)] == ids[:2]
+    assert [u.id for u in await repo.list_users(limit=2, after=ids[1])] == ids[2:4]
+    assert [u.id for u in await repo.list_users(limit=10, after=ids[3])] == ids[4:]
+    assert await repo.list_users(after=ids[4]) == []
+
+
+async def test_counts_include_disabled_users_but_active_role_count_does_not(repo: UserRepo) -> None:
+    await repo.add_user(make_user(roles=[ADMIN]))
+    await repo.add_user(make_user(roles=[ADMIN, MEMBER]))
+    await repo.add_user(make_user(roles=[ADMIN], disabled=True))
+    await repo.add_user(make_user(roles=["administrators"]))
+    assert await repo.count_users() == 4
+    assert await repo.count_active_with_role(ADMIN) == 2
+    assert await repo.count_active_with_role(MEMBER) == 1
+    assert await repo.count_active_with_role(AUDITOR) == 0
+
+
+async def test_custom_roles_lifecycle(repo: UserRepo) -> None:
+    role = Role(name="bookkeeper", description="Books", permissions=frozenset({"receipts:read", "receipts:read:any"}))
+    await repo.add_role(role)
+    await repo.add_role(Role(name="approver", permissions=frozenset()))
+    with pytest.raises(Conflict):
+        await repo.add_role(Role(name="bookkeeper"))
+    assert [r.name for r in await repo.list_roles()] == ["approver", "bookkeeper"]
+    changed = role.model_copy(update={"permissions": frozenset({"users:read"}), "description": "Changed"})
+    await repo.save_role(changed)
+    assert (await repo.list_roles())[1] == changed
+    await repo.delete_role("approver")
+    with pytest.raises(NotFound):
+        await repo.delete_role("approver")
+    with pytest.raises(NotFound):
+        await repo.save_role(Role(name="ghost"))
+    assert await repo.list_roles() == [changed]
+
+
+async def test_refresh_token_is_found_by_hash_and_used_once(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    token = make_token(user)
+    await repo.add_refresh_token(token)
+    assert await repo.find_refresh_token(token.token_hash) == token
+    assert await repo.find_refresh_token("0" * 64) is None
+    at = T0 + dt.timedelta(minutes=3)
+    assert await repo.use_refresh_token(token.id, at) is True
+    assert await repo.use_refresh_token(token.id, at) is False
+    used = await repo.find_refresh_token(token.token_hash)
+    assert used is not None
+    assert used.used_at == at
+    assert await repo.use_refresh_token(new_id(), at) is False
+
+
+async def test_revoked_token_cannot_be_used(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    token = make_token(user)
+    await repo.add_refresh_token(token)
+    assert await repo.revoke_refresh_family(token.family_id, T0) == 1
+    assert await repo.use_refresh_token(token.id, T0) is False
+
+
+async def test_revoke_family_and_user_count_only_unrevoked_tokens(repo: UserRepo) -> None:
+    user, other = make_user(), make_user()
+    await repo.add_user(user)
+    await repo.add_user(other)
+    family = new_id()
+    members = [make_token(user, family_id=family) for _ in range(3)]
+    second_family = make_token(user)
+    foreign = make_token(other)
+    for token in [*members, second_family, foreign]:
+        await repo.add_refresh_token(token)
+    at = T0 + dt.timedelta(hours=1)
+    assert await repo.revoke_refresh_family(family, at) == 3
+    assert await repo.revoke_refresh_family(family, at) == 0
+    revoked = await repo.find_refresh_token(members[0].token_hash)
+    assert revoked is not None
+    assert revoked.revoked_at == at
+    assert await repo.revoke_user_refresh_tokens(user.id, at) == 1
+    assert await repo.revoke_user_refresh_tokens(user.id, at) == 0
+    untouched = await repo.find_refresh_token(foreign.token_hash)
+    assert untouched is not None
+    assert untouched.revoked_at is None
+
+
+async def test_exactly_one_of_concurrent_uses_wins(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    tokens = [make_token(user) for _ in range(5)]
+    for token in tokens:
+        await repo.add_refresh_token(token)
+    for token in tokens:
+        results = await asyncio.gather(*(repo.use_refresh_token(token.id, T0) for _ in range(4)))
+        assert sorted(results) == [False, False, False, True]
+
+
+async def test_returned_objects_are_copies(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    user.display_name = "changed after add"
+    fetched = await repo.get_user(user.id)
+    assert fetched.display_name == "Ada"
+    fetched.roles.append(ADMIN)
+    assert (await repo.get_user(user.id)).roles == [MEMBER]
+
+
+async def test_sqlite_data_survives_reopening_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "persist" / "db.sqlite3"
+    db = SqliteDatabase(path)
+    repo = SqliteUserRepo(db)
+    user = make_user()
+    await repo.add_user(user)
+    await repo.add_role(Role(name="kept", permissions=frozenset({"users:read"})))
+    token = make_token(user)
+    await repo.add_refresh_token(token)
+    await db.aclose()
+
+    reopened_db = SqliteDatabase(path)
+    reopened = SqliteUserRepo(reopened_db)
+    assert await reopened.get_user(user.id) == user
+    assert [r.name for r in await reopened.list_roles()] == ["kept"]
+    assert await reopened.find_refresh_token(token.token_hash) == token
+    assert await reopened_db.applied_migrations() == ["users_v1"]
+    await reopened_db.aclose()
+
+
+async def test_sqlite_two_connections_to_one_file_use_a_token_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    db_a, db_b = SqliteDatabase(path), SqliteDatabase(path)
+    repo_a, repo_b = SqliteUserRepo(db_a), SqliteUserRepo(db_b)
+    # Both migrate at once, like two processes starting together.
+    await asyncio.gather(db_a.migrate(), db_b.migrate())
+    user = make_user()
+    await repo_a.add_user(user)
+    token = make_token(user)
+    await repo_a.add_refresh_token(token)
+    results = await asyncio.gather(repo_a.use_refresh_token(token.id, T0), repo_b.use_refresh_token(token.id, T0))
+    assert sorted(results) == [False, True]
+    await db_a.aclose()
+    await db_b.aclose()
+
+
+async def test_sqlite_unreachable_path_is_storage_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    db = SqliteDatabase(blocker / "sub" / "db.sqlite3")
+    with pytest.raises(StorageUnavailable):
+        await SqliteUserRepo(db).count_users()
+    await db.aclose()
+
+
+async def test_sqlite_garbage_file_is_storage_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    db = SqliteDatabase(path)
+    with pytest.raises(StorageUnavailable):
+        await SqliteUserRepo(db).count_users()
+    await db.aclose()
