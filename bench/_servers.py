@@ -1,0 +1,78 @@
+"""Start and stop the benchmark's server processes (see ``_serve.py``) and wait until they answer."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """One app served by ``_serve.py`` in a child process, its output going to ``log_path``.
+
+    Args:
+        target: ``baseline`` or ``product``.
+        log_path: where the server's stdout and stderr go (a file, so a chatty server never blocks on a pipe).
+        data_dir: the product's data directory.
+    """
+
+    def __init__(self, target: str, log_path: Path, data_dir: Path | None = None) -> None:
+        self.target = target
+        self.port = free_port()
+        self.log_path = log_path
+        command = [sys.executable, str(BENCH_DIR / "_serve.py"), target, "--port", str(self.port)]
+        if data_dir is not None:
+            command += ["--data-dir", str(data_dir)]
+        self._log: IO[bytes] = log_path.open("wb")
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+
+    @property
+    def base_url(self) -> str:
+        """The server's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        """The server's process id (its CPU time is sampled while it is measured)."""
+        return self.process.pid
+
+    def wait_ready(self, path: str = "/health/live", timeout_s: float = 60.0) -> None:
+        """Poll ``path`` until it answers 200; raise RuntimeError (with the server's log) otherwise."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.base_url + path, timeout=2.0).status_code == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        log = self.log_path.read_text(errors="replace")[-4000:]
+        raise RuntimeError(f"the {self.target} server did not become ready; its output:\n{log}")
+
+    def stop(self) -> None:
+        """Ask the server to shut down (SIGINT, like Ctrl-C), then kill it if it lingers."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()

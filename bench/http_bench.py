@@ -1,0 +1,190 @@
+"""HTTP benchmark of receiptcore: the product's hot routes against a bare Litestar endpoint, in one run.
+
+Run it with ``make bench`` (or ``.venv/bin/python bench/http_bench.py --help``). It
+
+1. seeds a temporary embedded-profile data directory (SQLite + local files) with 10,000 receipts written
+   through ``SqliteReceiptStore.add`` and two users created through ``UserService`` with the real Argon2
+   parameters (see ``_seed.py``);
+2. serves the real app (``create_app(container, "all")``) and the bare baseline app, each in its own process,
+   with the same ASGI server and the same settings (see ``_serve.py``);
+3. drives each route from a separate load-generator process (httpx, asyncio, a fixed number of keep-alive
+   connections, a warm-up, then a fixed measured duration; see ``_loadgen.py``), measuring the baseline before
+   and after the product so drift shows;
+4. prints requests per second, p50 and p99 latency per route beside the baseline and as ratios to it, and
+   writes everything to ``bench/out/http.json``.
+
+Not a test: nothing here asserts on numbers. Only 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from _report import build_rows, render_table  # noqa: E402
+from _serve import SERVER_SETTINGS  # noqa: E402
+from _servers import ServerProcess  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options; the defaults are what ``make bench`` runs."""
+    parser = argparse.ArgumentParser(description="HTTP benchmark: product routes as ratios to a bare Litestar app.")
+    parser.add_argument("--receipts", type=int, default=10_000, help="receipts seeded into the store")
+    parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections of the load generator")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load before each run")
+    parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per route")
+    parser.add_argument(
+        "--client", choices=["raw", "httpx"], default="raw", help="load generator engine (see _rawhttp.py for why raw)"
+    )
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "out" / "http.json", help="JSON result file")
+    parser.add_argument("--keep-data", action="store_true", help="keep the temporary data dir and server logs")
+    parser.add_argument("--baseline-only", action="store_true", help="measure only the baseline (harness check)")
+    return parser.parse_args(argv)
+
+
+def run_load(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one load-generator process on ``job`` and return its figures."""
+    completed = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "_loadgen.py")],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=float(job["warmup_s"]) + float(job["duration_s"]) + 120,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"the load generator failed:\n{completed.stderr[-4000:]}")
+    return dict(json.loads(completed.stdout))
+
+
+def measure(
+    label: str, server: ServerProcess, args: argparse.Namespace, method: str, paths: list[str], **extra: Any
+) -> dict[str, Any]:
+    """Measure one route (cycling through ``paths``) on ``server``; prints a progress line."""
+    print(f"  {label:<44}", end="", flush=True)
+    job = {
+        "base_url": server.base_url,
+        "server_pid": server.pid,
+        "method": method,
+        "paths": paths,
+        "concurrency": args.concurrency,
+        "warmup_s": args.warmup,
+        "duration_s": args.duration,
+        "client": args.client,
+        **extra,
+    }
+    result = run_load(job)
+    result["label"] = label
+    print(f"{result['rps']:9.1f} req/s  p50 {result['p50_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms")
+    return result
+
+
+def measure_baseline(server: ServerProcess, args: argparse.Namespace, phase: str) -> dict[str, dict[str, Any]]:
+    """The bare endpoint, once as GET and once as POST with a login-sized JSON body."""
+    body = {"email": "member@bench.example", "password": "x" * 24}
+    return {
+        "GET": measure(f"baseline GET /baseline ({phase})", server, args, "GET", ["/baseline"]),
+        "POST": measure(f"baseline POST /baseline ({phase})", server, args, "POST", ["/baseline"], json=body),
+    }
+
+
+def environment() -> dict[str, Any]:
+    """What the figures depend on: machine, interpreter, server and framework versions, commit."""
+
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False, cwd=BENCH_DIR
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": commit or None,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "uvicorn": version("uvicorn"),
+        "litestar": version("litestar"),
+        "httpx": version("httpx"),
+        "uvloop": version("uvloop"),
+        "httptools": version("httptools"),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Seed, serve, measure, report."""
+    args = parse_args(argv)
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="receiptcore-bench-"))
+    servers: list[ServerProcess] = []
+    try:
+        if args.baseline_only:
+            seeded = None
+        else:
+            from _product import run_product_rows, seed_store
+
+            print(f"seeding {args.receipts:,} receipts into {workdir / 'data'} ...", flush=True)
+            seeded = seed_store(workdir / "data", args.receipts)
+            print(f"  seeded in {seeded.seconds:.1f} s", flush=True)
+        baseline = ServerProcess("baseline", workdir / "baseline.log")
+        servers.append(baseline)
+        baseline.wait_ready()
+        product = None
+        if seeded is not None:
+            product = ServerProcess("product", workdir / "product.log", data_dir=workdir / "data")
+            servers.append(product)
+            product.wait_ready()
+        print(f"measuring: {args.concurrency} connections, {args.warmup:g} s warm-up, {args.duration:g} s per route")
+        before = measure_baseline(baseline, args, "before")
+        product_results = run_product_rows(product, seeded, args, measure) if product and seeded else []
+        after = measure_baseline(baseline, args, "after")
+    finally:
+        for server in servers:
+            server.stop()
+        if args.keep_data:
+            print(f"data and server logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    rows = build_rows(product_results, before, after)
+    report = {
+        "environment": environment(),
+        "server": {"name": "uvicorn", **SERVER_SETTINGS, "processes": 1},
+        "load": {
+            "client": args.client,
+            "concurrency": args.concurrency,
+            "warmup_s": args.warmup,
+            "duration_s": args.duration,
+        },
+        "receipts_seeded": 0 if seeded is None else args.receipts,
+        "baseline": {"before": before, "after": after},
+        "rows": rows,
+        "total_seconds": time.monotonic() - started,
+    }
+    print()
+    print(render_table(rows, before, after))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten to {args.out} in {report['total_seconds']:.0f} s total")
+
+
+if __name__ == "__main__":
+    main()
