@@ -1,0 +1,7 @@
+"""Security adapters: Argon2id password hashing and EdDSA (Ed25519) JWT access tokens."""
+
+from receiptcore.adapters.security.hashing import Argon2PasswordHasher
+from receiptcore.adapters.security.keys import generate_key_file, load_key_ring
+from receiptcore.adapters.security.tokens import JwtTokenIssuer
+
+__all__ = ["Argon2PasswordHasher", "JwtTokenIssuer", "generate_key_file", "load_key_ring"]

@@ -1,0 +1,170 @@
+"""JwtTokenIssuer: short-lived EdDSA (Ed25519) access tokens with pyjwt, and the JWKS that verifies them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from receiptcore.adapters.security.keys import load_key_ring, public_jwk, thumbprint
+from receiptcore.domain.ids import new_id
+from receiptcore.domain.users import User
+from receiptcore.errors import TokenRejected
+from receiptcore.ports import AccessClaims, TokenIssuer
+
+if TYPE_CHECKING:
+    from receiptcore.settings import Settings
+
+ALGORITHM = "EdDSA"
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "iss", "aud"]
+
+# Why these details are generic: a verifier must not teach a forger which check failed beyond what a
+# legitimate client needs to know (re-login vs. fix the configuration).
+_REASONS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
+    (jwt.InvalidAudienceError, "token is for another audience"),
+    (jwt.InvalidIssuerError, "token is from another issuer"),
+    (jwt.MissingRequiredClaimError, "token lacks a required claim"),
+    (jwt.InvalidSignatureError, "token signature is invalid"),
+    (jwt.InvalidAlgorithmError, "token algorithm is not allowed"),
+)
+
+
+class JwtTokenIssuer(TokenIssuer):
+    """The TokenIssuer port: signs with one Ed25519 key, verifies with any known key (rotation).
+
+    Args:
+        signing_key: the private key that signs new tokens.
+        issuer: the ``iss`` claim written and required.
+        audience: the ``aud`` claim written and required.
+        ttl_seconds: access token lifetime.
+        verify_keys: extra public keys that still verify (older, rotated-out keys).
+        leeway_seconds: clock skew tolerated on ``exp``, ``nbf`` and ``iat`` between instances.
+    """
+
+    def __init__(
+        self,
+        signing_key: Ed25519PrivateKey,
+        *,
+        issuer: str = "receiptcore",
+        audience: str = "receiptcore",
+        ttl_seconds: int = 300,
+        verify_keys: Sequence[Ed25519PublicKey] = (),
+        leeway_seconds: int = 5,
+    ) -> None:
+        self._signing_key = signing_key
+        self._kid = thumbprint(signing_key.public_key())
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = ttl_seconds
+        self._leeway = dt.timedelta(seconds=leeway_seconds)
+        self._keys: dict[str, Ed25519PublicKey] = {self._kid: signing_key.public_key()}
+        for key in verify_keys:
+            self._keys.setdefault(thumbprint(key), key)
+
+    @classmethod
+    def generate(cls, **kwargs: Any) -> JwtTokenIssuer:
+        """An issuer with a fresh in-memory key (tests, throwaway instances); kwargs as for the constructor."""
+        return cls(Ed25519PrivateKey.generate(), **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JwtTokenIssuer:
+        """An issuer whose keys live in ``settings.keys_dir`` (created with a new key, mode 0600, on first use, so
+        tokens survive restarts); issuer, audience and lifetime from settings. Raises ConfigurationError."""
+        ring = load_key_ring(settings.keys_dir)
+        return cls(
+            ring.signing_key,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl_seconds=settings.access_token_ttl_seconds,
+            verify_keys=ring.verify_keys,
+        )
+
+    @property
+    def key_id(self) -> str:
+        """The ``kid`` of the current signing key."""
+        return self._kid
+
+    def issue(self, user: User, now: dt.datetime) -> tuple[str, int]:
+        """Return ``(token, expires_in_seconds)`` for ``user``."""
+        issued_at = int(now.timestamp())
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": user.id,
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": issued_at + self._ttl,
+            "jti": new_id(),
+            "roles": list(user.roles),
+            "tv": user.token_version,
+        }
+        token = jwt.encode(claims, self._signing_key, algorithm=ALGORITHM, headers={"kid": self._kid})
+        return token, self._ttl
+
+    def verify(self, token: str, now: dt.datetime) -> AccessClaims:
+        """Verify algorithm (EdDSA only), key id, signature, issuer, audience and the time window at ``now``.
+
+        Raises:
+            TokenRejected: with a short, safe reason.
+        """
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise TokenRejected("token is malformed") from exc
+        if header.get("alg") != ALGORITHM:
+            raise TokenRejected("token algorithm is not allowed")
+        key = self._keys.get(str(header.get("kid", "")))
+        if key is None:
+            raise TokenRejected("token was signed by an unknown key")
+        try:
+            # Time claims are checked below against the injected clock, not pyjwt's wall clock.
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={
+                    "require": REQUIRED_CLAIMS,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.InvalidTokenError as exc:
+            raise TokenRejected(_reason(exc)) from exc
+        return self._claims(payload, now)
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set of every verifying public key, current key first."""
+        return {"keys": [public_jwk(key) for key in self._keys.values()]}
+
+    def _claims(self, payload: dict[str, Any], now: dt.datetime) -> AccessClaims:
+        exp, iat, nbf = payload.get("exp"), payload.get("iat"), payload.get("nbf", payload.get("iat"))
+        sub, jti, roles, tv = payload.get("sub"), payload.get("jti"), payload.get("roles", []), payload.get("tv", 1)
+        if not (isinstance(exp, int | float) and isinstance(iat, int | float) and isinstance(nbf, int | float)):
+            raise TokenRejected("token time claims are malformed")
+        if not (isinstance(sub, str) and sub and isinstance(jti, str) and jti):
+            raise TokenRejected("token subject or id is malformed")
+        if not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
+            raise TokenRejected("token roles are malformed")
+        if not (isinstance(tv, int) and not isinstance(tv, bool)):
+            raise TokenRejected("token version is malformed")
+        expires_at = dt.datetime.fromtimestamp(exp, dt.UTC)
+        if now >= expires_at + self._leeway:
+            raise TokenRejected("token has expired")
+        if now + self._leeway < dt.datetime.fromtimestamp(nbf, dt.UTC):
+            raise TokenRejected("token is not valid yet")
+        if now + self._leeway < dt.datetime.fromtimestamp(iat, dt.UTC):
+            raise TokenRejected("token was issued in the future")
+        return AccessClaims(subject=sub, roles=tuple(roles), token_version=tv, token_id=jti, expires_at=expires_at)
+
+
+def _reason(exc: jwt.InvalidTokenError) -> str:
+    for kind, reason in _REASONS:
+        if isinstance(exc, kind):
+            return reason
+    return "token is malformed"
