@@ -230,6 +230,8 @@ class Receipt(ReceiptData):
     lease_owner: str | None = None
     lease_until: dt.datetime | None = None
     next_attempt_at: dt.datetime | None = None
+    # when the receipt last entered the queue (upload, re-extract): only failures after it count toward the retry cap
+    queued_at: dt.datetime | None = None
 
     @property
     def latest_attempt(self) -> ExtractionAttempt | None:
