@@ -1,0 +1,171 @@
+"""``receiptcore users ...``: operator commands on the configured user store, through the services.
+
+They need no running server: they open the same stores the server uses (``RECEIPTCORE_DATA_DIR`` or the
+PostgreSQL URL) and act as a system principal holding every permission.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from receiptcore.domain.users import User, normalise_email
+from receiptcore.entrypoints.cli_common import (
+    SYSTEM_PRINCIPAL,
+    CliError,
+    open_container,
+    read_new_password,
+    run,
+    settings_of,
+)
+from receiptcore.errors import NotFound
+
+if TYPE_CHECKING:
+    from receiptcore.entrypoints.container import Container
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage users directly on the configured stores (no server needed)."""
+
+
+def _user_json(user: User) -> dict[str, Any]:
+    # never the password hash
+    return {
+        "id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "roles": list(user.roles),
+        "disabled": user.disabled,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+def _describe(user: User) -> str:
+    state = " (disabled)" if user.disabled else ""
+    return f"{user.email} [{', '.join(user.roles) or 'no roles'}] id {user.id}{state}"
+
+
+async def _find(container: Container, email: str) -> User:
+    try:
+        address = normalise_email(email)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    user: User | None = await container.user_repo().find_user_by_email(address)
+    if user is None:
+        raise NotFound(f"no user with email {address}")
+    return user
+
+
+@users_group.command("create-admin")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def create_admin(ctx: click.Context, email: str, password_stdin: bool) -> None:
+    """Create a user with the admin role.
+
+    The password comes from --password-stdin, or is asked twice on a terminal.
+    """
+    password = read_new_password(password_stdin)
+
+    async def go() -> User:
+        async with open_container(settings_of(ctx)) as container:
+            admin: User = await container.user_service().create_admin(email, password)
+            return admin
+
+    click.echo(f"created admin {_describe(run(go()))}")
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, help="A role to grant (repeatable); default: member.")
+@click.option("--display-name", default="", help="The name shown in the web UI.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def create_user(
+    ctx: click.Context, email: str, roles: tuple[str, ...], display_name: str, password_stdin: bool
+) -> None:
+    """Create a user (role member unless --role is given)."""
+    password = read_new_password(password_stdin)
+
+    async def go() -> User:
+        async with open_container(settings_of(ctx)) as container:
+            return await container.user_service().create_user(
+                SYSTEM_PRINCIPAL, email, password, display_name=display_name, roles=list(roles) or None
+            )
+
+    click.echo(f"created {_describe(run(go()))}")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.pass_context
+def list_users(ctx: click.Context, as_json: bool) -> None:
+    """List every user."""
+
+    async def go() -> list[User]:
+        async with open_container(settings_of(ctx)) as container:
+            service = container.user_service()
+            found: list[User] = []
+            after: str | None = None
+            while True:
+                page = await service.list_users(SYSTEM_PRINCIPAL, limit=100, after=after)
+                found.extend(page)
+                if len(page) < 100:
+                    return found
+                after = page[-1].id
+
+    users = run(go())
+    if as_json:
+        click.echo(json.dumps([_user_json(u) for u in users], indent=2))
+        return
+    if not users:
+        click.echo("no users yet (create one with: receiptcore users create-admin EMAIL)")
+        return
+    width = max(len(u.email) for u in users)
+    click.echo(f"{'EMAIL':<{width}}  {'ROLES':<24}  {'STATE':<8}  ID")
+    for user in users:
+        state = "disabled" if user.disabled else "active"
+        click.echo(f"{user.email:<{width}}  {','.join(user.roles):<24}  {state:<8}  {user.id}")
+
+
+@users_group.command("set-roles")
+@click.argument("email")
+@click.argument("roles", nargs=-1, required=True)
+@click.pass_context
+def set_roles(ctx: click.Context, email: str, roles: tuple[str, ...]) -> None:
+    """Replace a user's roles (their current tokens stop working)."""
+
+    async def go() -> User:
+        async with open_container(settings_of(ctx)) as container:
+            user = await _find(container, email)
+            return await container.user_service().set_roles(SYSTEM_PRINCIPAL, user.id, list(roles))
+
+    click.echo(f"updated {_describe(run(go()))}")
+
+
+def _set_disabled(ctx: click.Context, email: str, disabled: bool) -> User:
+    async def go() -> User:
+        async with open_container(settings_of(ctx)) as container:
+            user = await _find(container, email)
+            return await container.user_service().set_disabled(SYSTEM_PRINCIPAL, user.id, disabled)
+
+    return run(go())
+
+
+@users_group.command("disable")
+@click.argument("email")
+@click.pass_context
+def disable(ctx: click.Context, email: str) -> None:
+    """Disable a user: they cannot sign in and their tokens stop working at once."""
+    click.echo(f"disabled {_describe(_set_disabled(ctx, email, True))}")
+
+
+@users_group.command("enable")
+@click.argument("email")
+@click.pass_context
+def enable(ctx: click.Context, email: str) -> None:
+    """Enable a disabled user again."""
+    click.echo(f"enabled {_describe(_set_disabled(ctx, email, False))}")

@@ -1,0 +1,250 @@
+"""``receiptcore serve``: the HTTP app and the extraction worker in one process and one event loop.
+
+uvicorn runs programmatically inside our own asyncio loop (docs/adr/0003) so the API, the worker task and the
+in-process event bus share one container. We bind the listening socket ourselves, before anything else, so an
+occupied port is a clear one-line error and no first admin is created by a process that cannot serve. Signals are
+ours too: uvicorn's own handlers would re-raise the signal after shutdown, skipping our cleanup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from receiptcore import __version__
+from receiptcore.entrypoints.container import Container, build_container, close_container
+from receiptcore.entrypoints.worker import ExtractionWorker
+from receiptcore.errors import ConfigurationError
+from receiptcore.settings import Settings
+
+log = logging.getLogger("receiptcore.serve")
+
+# How long open HTTP requests may take to finish after a stop signal before uvicorn cancels them.
+HTTP_GRACE_SECONDS = 10
+
+
+class AddressInUseError(ConfigurationError):
+    """The host:port to listen on is taken by another process."""
+
+    code = "address-in-use"
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What to run: the service (all, auth, receipts, worker) and whether a worker task joins the HTTP app."""
+
+    service: str = "all"
+    worker: bool = True
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Open the listening socket (port 0 picks a free port). Raises AddressInUseError or ConfigurationError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # SO_REUSEADDR only skips TIME_WAIT after a restart; a live listener still makes bind fail (as uvicorn does)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUseError(
+                f"cannot listen on {host}:{port}: the address is already in use (is receiptcore already running? "
+                "choose another port with --port or RECEIPTCORE_PORT)"
+            ) from exc
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def admin_banner(url: str, email: str, password: str) -> str:
+    """The one-time message showing the generated first admin's credentials."""
+    rule = "=" * 72
+    return "\n".join(
+        [
+            rule,
+            "First start: an administrator account was created.",
+            f"  URL:      {url}",
+            f"  email:    {email}",
+            f"  password: {password}",
+            "This password is shown only once. Sign in and change it now (web UI, or POST /auth/password).",
+            rule,
+        ]
+    )
+
+
+def _url(settings: Settings, sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)  # noqa: S104
+    return settings.public_url or f"http://{shown}:{port}"
+
+
+def _create_app(container: Container, service: str) -> Any:
+    try:
+        from receiptcore.entrypoints.http.app import create_app
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the HTTP server needs the 'server' extra: pip install 'receiptcore[server]' ({exc})"
+        ) from exc
+    return create_app(container, service)
+
+
+def _make_server(app: Any, settings: Settings) -> Any:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise ConfigurationError("the HTTP server needs the 'server' extra: pip install 'receiptcore[server]'") from exc
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            # our loop owns SIGINT/SIGTERM (see the module docstring)
+            yield
+
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=HTTP_GRACE_SECONDS,
+        server_header=False,
+        proxy_headers=settings.public_url is not None,
+    )
+    return _Server(config)
+
+
+def _install_signal_handlers(on_stop: Callable[[], None]) -> Callable[[], None]:
+    """Route SIGINT/SIGTERM to ``on_stop``; returns a function restoring the defaults."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_stop)
+            installed.append(sig)
+
+    def restore() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return restore
+
+
+def make_worker(container: Container, settings: Settings) -> ExtractionWorker:
+    """The extraction worker configured from settings."""
+    return ExtractionWorker(
+        container.extraction_service(),
+        container.event_bus(),
+        concurrency=settings.worker_concurrency,
+        poll_seconds=settings.worker_poll_seconds,
+    )
+
+
+async def serve(settings: Settings, options: ServeOptions, echo: Callable[[str], None]) -> int:
+    """Run the service until SIGINT/SIGTERM; returns the process exit code.
+
+    Args:
+        settings: host, port, data dir, extractor, worker settings.
+        options: which service, and whether the worker runs in this process.
+        echo: prints a line for the operator (the URL, the first admin's one-time password).
+
+    Raises:
+        AddressInUseError: the port is taken. ConfigurationError: settings that cannot work.
+    """
+    if options.service == "worker":
+        return await run_worker(settings, echo, concurrency=settings.worker_concurrency)
+    sock = bind_socket(settings.host, settings.port)
+    url = _url(settings, sock)
+    container = build_container(settings)
+    stop = asyncio.Event()
+    restore = _install_signal_handlers(stop.set)
+    try:
+        if options.service in ("all", "auth"):
+            created = await container.user_service().ensure_first_admin()
+            if created is not None:
+                user, password = created
+                echo(admin_banner(url, user.email, password))
+        server = _make_server(_create_app(container, options.service), settings)
+        worker = make_worker(container, settings) if options.service == "all" and options.worker else None
+        return await _run(server, sock, worker, stop, lambda: echo(_serving_line(settings, url, options, worker)))
+    finally:
+        restore()
+        sock.close()
+        await close_container(container)
+
+
+def _serving_line(settings: Settings, url: str, options: ServeOptions, worker: ExtractionWorker | None) -> str:
+    service = "" if options.service == "all" else f", service: {options.service}"
+    work = f", worker: {settings.worker_concurrency}" if worker is not None else ", worker: off"
+    return (
+        f"receiptcore {__version__} serving {url} (data: {settings.data_dir}, extractor: {settings.extractor}"
+        f"{service}{work})"
+    )
+
+
+async def _run(
+    server: Any, sock: socket.socket, worker: ExtractionWorker | None, stop: asyncio.Event, announce: Callable[[], None]
+) -> int:
+    async def http() -> None:
+        try:
+            await server.serve(sockets=[sock])
+        except SystemExit as exc:
+            # uvicorn exits when the app's startup fails; it has logged why
+            raise ConfigurationError("the HTTP app failed to start (see the log above)") from exc
+
+    http_task = asyncio.create_task(http(), name="http")
+    worker_task = asyncio.create_task(worker.run(), name="worker") if worker is not None else None
+    stop_task = asyncio.create_task(stop.wait(), name="stop")
+    announced = False
+    while not http_task.done() and not stop.is_set():
+        if not announced and server.started:
+            announce()
+            announced = True
+        await asyncio.wait({http_task, stop_task}, timeout=0.05 if not announced else None)
+    log.info("stopping")
+    # a second signal while stopping forces uvicorn to drop open connections
+    _install_signal_handlers(lambda: setattr(server, "force_exit", True))
+    server.should_exit = True
+    if worker is not None and worker_task is not None:
+        worker.stop()
+        await asyncio.gather(worker_task, return_exceptions=True)
+    stop_task.cancel()
+    await asyncio.gather(http_task, stop_task, return_exceptions=True)
+    if http_task.exception() is not None:
+        raise http_task.exception()  # type: ignore[misc]
+    return 0
+
+
+async def run_worker(settings: Settings, echo: Callable[[str], None], *, concurrency: int, once: bool = False) -> int:
+    """``receiptcore worker``: the extraction worker alone, until a signal (or an empty queue with ``once``)."""
+    container = build_container(settings)
+    try:
+        worker = ExtractionWorker(
+            container.extraction_service(),
+            container.event_bus(),
+            concurrency=concurrency,
+            poll_seconds=settings.worker_poll_seconds,
+        )
+        if once:
+            stats = await worker.drain()
+            echo(f"processed {stats.processed} receipt(s), {stats.errors} error(s)")
+            return 1 if stats.errors else 0
+        restore = _install_signal_handlers(worker.stop)
+        try:
+            echo(
+                f"receiptcore {__version__} worker {worker.worker_id} (data: {settings.data_dir}, extractor: "
+                f"{settings.extractor}, concurrency: {concurrency})"
+            )
+            stats = await worker.run()
+        finally:
+            restore()
+        echo(f"worker stopped after {stats.processed} receipt(s)")
+        return 0
+    finally:
+        await close_container(container)

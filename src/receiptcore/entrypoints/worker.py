@@ -1,0 +1,204 @@
+"""The extraction worker loop: claim → extract → store, N at a time, woken early by the event bus.
+
+The store is the queue (docs/adr/0002): each task calls ``ExtractionService.run_once`` until the queue is empty,
+then sleeps until a ``receipt.*`` event rings the doorbell or ``poll_seconds`` pass, whichever comes first. The bus
+is only a hint; polling alone finds every pending receipt, so a lost event costs at most one poll interval.
+
+Stopping is graceful: a task never abandons a receipt between claim and store on its own. On stop, tasks finish the
+receipt in hand (up to ``grace_seconds``); a receipt still in hand after that is cancelled and its lease expires,
+after which any worker claims it again (nothing accepted is lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from receiptcore.domain.ids import new_id
+from receiptcore.errors import StorageUnavailable
+from receiptcore.ports import EventBus
+from receiptcore.services.extraction import ExtractionService
+
+log = logging.getLogger("receiptcore.worker")
+
+# Events after which there may be claimable work: a new upload, or a re-extraction request.
+_WAKE_EVENTS = frozenset({"receipt.uploaded", "receipt.updated"})
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    """What a worker run did: receipts processed (any outcome) and loop errors survived."""
+
+    processed: int
+    errors: int
+
+
+def default_worker_id() -> str:
+    """A worker id that says where the worker runs (host and pid) and is unique per start."""
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[-8:]}"
+
+
+class ExtractionWorker:
+    """Runs ``concurrency`` claim loops against an ExtractionService until stopped.
+
+    Args:
+        service: the extraction use case (claims, extracts, stores, publishes).
+        bus: the event bus whose ``receipt.*`` events wake idle loops early; None polls only.
+        concurrency: how many receipts are extracted at once.
+        poll_seconds: how long an idle loop waits when no event arrives.
+        worker_id: the lease owner prefix; each loop appends its index.
+        grace_seconds: on stop, how long a loop may take to finish the receipt in hand.
+        error_backoff_seconds: pause after an unexpected error (a store outage) before claiming again.
+    """
+
+    def __init__(
+        self,
+        service: ExtractionService,
+        bus: EventBus | None = None,
+        *,
+        concurrency: int = 1,
+        poll_seconds: float = 2.0,
+        worker_id: str | None = None,
+        grace_seconds: float = 30.0,
+        error_backoff_seconds: float = 2.0,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._service = service
+        self._bus = bus
+        self._concurrency = concurrency
+        self._poll = poll_seconds
+        self._worker_id = worker_id or default_worker_id()
+        self._grace = grace_seconds
+        self._error_backoff = error_backoff_seconds
+        self._stop = asyncio.Event()
+        self._doorbell = asyncio.Condition()
+        self._processed = 0
+        self._errors = 0
+
+    @property
+    def worker_id(self) -> str:
+        """The lease owner prefix of this worker."""
+        return self._worker_id
+
+    def stop(self) -> None:
+        """Ask every loop to stop after the receipt in hand (idempotent, safe from a signal handler)."""
+        self._stop.set()
+
+    async def run(self) -> WorkerStats:
+        """Process receipts until ``stop()`` is called; returns what was done."""
+        listener = asyncio.create_task(self._listen(), name="worker-doorbell") if self._bus is not None else None
+        loops = [
+            asyncio.create_task(self._loop(f"{self._worker_id}-{i}"), name=f"worker-{i}")
+            for i in range(self._concurrency)
+        ]
+        stopper = asyncio.create_task(self._wake_all_on_stop(), name="worker-stopper")
+        try:
+            await self._stop.wait()
+            await self._finish(loops)
+        finally:
+            self._stop.set()
+            for task in (listener, stopper, *loops):
+                if task is not None and not task.done():
+                    task.cancel()
+            await asyncio.gather(*(t for t in (listener, stopper, *loops) if t is not None), return_exceptions=True)
+        return WorkerStats(self._processed, self._errors)
+
+    async def drain(self) -> WorkerStats:
+        """Process receipts until none is claimable (``--once``), ``concurrency`` at a time; then return."""
+        loops = [
+            asyncio.create_task(self._drain_loop(f"{self._worker_id}-{i}"), name=f"worker-{i}")
+            for i in range(self._concurrency)
+        ]
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+        return WorkerStats(self._processed, self._errors)
+
+    async def _finish(self, loops: list[asyncio.Task[None]]) -> None:
+        """Give loops ``grace_seconds`` to finish the receipt in hand, then cancel the rest."""
+        _done, pending = await asyncio.wait(loops, timeout=self._grace)
+        if pending:
+            log.warning(
+                "%d extraction(s) still running after %.0f s; their leases will expire and be retried",
+                len(pending),
+                self._grace,
+            )
+
+    async def _loop(self, loop_id: str) -> None:
+        while not self._stop.is_set():
+            outcome = await self._step(loop_id)
+            if outcome is None:
+                await self._idle(self._poll)
+            elif outcome is False:
+                await self._idle(self._error_backoff)
+
+    async def _drain_loop(self, loop_id: str) -> None:
+        failures = 0
+        while True:
+            outcome = await self._step(loop_id)
+            if outcome is None:
+                return
+            if outcome is False:
+                failures += 1
+                if failures >= 3:
+                    # a store that keeps failing will not empty the queue; give up rather than spin
+                    return
+                await asyncio.sleep(self._error_backoff)
+
+    async def _step(self, loop_id: str) -> bool | None:
+        """One claim: True when a receipt was processed, None when the queue is empty, False on an error."""
+        try:
+            receipt = await self._service.run_once(loop_id)
+        except StorageUnavailable as exc:
+            self._errors += 1
+            log.warning("receipt store unavailable, retrying: %s", exc.detail)
+            return False
+        except Exception:
+            # the worker must outlive any bug in one extraction; the lease expiry re-queues that receipt
+            self._errors += 1
+            log.exception("extraction loop error")
+            return False
+        if receipt is None:
+            return None
+        self._processed += 1
+        log.info("receipt %s → %s", receipt.id, receipt.status.value)
+        return True
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait for the doorbell, a stop request or ``seconds``, whichever comes first."""
+        if self._stop.is_set():
+            return
+        async with self._doorbell:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._doorbell.wait(), timeout=seconds)
+
+    async def _ring(self) -> None:
+        async with self._doorbell:
+            self._doorbell.notify_all()
+
+    async def _wake_all_on_stop(self) -> None:
+        await self._stop.wait()
+        await self._ring()
+
+    async def _listen(self) -> None:
+        """Ring the doorbell on every event that may mean new work; resubscribe if the bus fails."""
+        assert self._bus is not None  # noqa: S101 - only started with a bus
+        while not self._stop.is_set():
+            try:
+                async with self._bus.subscribe() as events:
+                    async for event in events:
+                        if event.type in _WAKE_EVENTS:
+                            await self._ring()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the doorbell is optional; polling still finds the work
+                log.warning("event bus subscription lost (%s); polling until it is back", exc)
+            await asyncio.sleep(self._poll)
