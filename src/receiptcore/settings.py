@@ -6,6 +6,7 @@ offline OCR extractor. Setting the PostgreSQL, MongoDB or Redis URL switches tha
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,44 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(None, description="API key for the anthropic extractor.")
 
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+
+    # LLM extractors
+    anthropic_model: str = Field("claude-sonnet-4-6", description="Claude model the anthropic extractor calls.")
+    anthropic_max_tokens: int = Field(4096, ge=256, le=64_000, description="Output token limit per receipt (Claude).")
+    anthropic_base_url: str | None = Field(None, description="Anthropic API base URL (a proxy); None: SDK default.")
+    anthropic_input_usd_per_mtok: Decimal = Field(
+        Decimal(3), ge=0, description="Price of a million input tokens of anthropic_model, for the spend cap."
+    )
+    anthropic_output_usd_per_mtok: Decimal = Field(
+        Decimal(15), ge=0, description="Price of a million output tokens of anthropic_model, for the spend cap."
+    )
+    openai_base_url: str = Field(
+        "http://127.0.0.1:11434/v1",
+        description="OpenAI-compatible server base URL including /v1 (Ollama, vLLM, llama.cpp server).",
+    )
+    openai_api_key: SecretStr | None = Field(None, description="Bearer token for the OpenAI-compatible server.")
+    openai_model: str = Field("qwen2.5vl:7b", description="Vision model name on the OpenAI-compatible server.")
+    openai_max_tokens: int = Field(4096, ge=256, le=64_000, description="Output token limit per receipt (OpenAI API).")
+    openai_input_usd_per_mtok: Decimal = Field(
+        Decimal(0), ge=0, description="Price of a million input tokens on that server (0 for a local one)."
+    )
+    openai_output_usd_per_mtok: Decimal = Field(
+        Decimal(0), ge=0, description="Price of a million output tokens on that server (0 for a local one)."
+    )
+    llm_daily_spend_cap_usd: Decimal | None = Field(
+        Decimal(10),
+        ge=0,
+        description="Most USD all LLM extractors may spend per UTC day (ledger in data_dir); then jobs wait until "
+        "midnight UTC. None = no cap.",
+    )
+    llm_timeout_seconds: float = Field(120.0, gt=0, description="Timeout of one LLM API request.")
+    llm_max_retries: int = Field(4, ge=0, le=10, description="Retries of one LLM request on 429, 5xx and timeouts.")
+    llm_retry_base_seconds: float = Field(1.0, gt=0, description="First LLM retry delay; doubles, with jitter.")
+    llm_retry_max_seconds: float = Field(60.0, gt=0, description="Longest single wait between LLM retries.")
+    llm_max_image_side: int = Field(
+        1568, ge=256, le=8000, description="Images are downscaled so their long side is at most this many pixels."
+    )
+    llm_max_pages: int = Field(5, ge=1, le=100, description="Most PDF pages sent to an LLM extractor.")
 
     @property
     def sqlite_path(self) -> Path:

@@ -1,0 +1,193 @@
+"""AnthropicExtractor: Claude vision reads the receipt and answers through a tool whose input schema is the
+receipt JSON schema.
+
+Structured output is a forced tool call (``tool_choice`` names the one tool): it works with every Claude
+model, and unlike the grammar-constrained ``output_config`` format it has no limit on how many optional or
+union-typed fields the schema holds (ours has dozens). The answer is validated as untrusted input anyway
+(``llm_common.parse_model_output``). The SDK (``pip install 'receiptcore[anthropic]'``, anthropic ≥ 2, built on
+httpx2) is imported only when this extractor is built; its own retries are off because ours add jitter, honour
+the spend cap and end in ``ExtractionDeferred``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from receiptcore import __version__
+from receiptcore.adapters.extractors.llm_budget import (
+    Prices,
+    SleepFn,
+    SpendLedger,
+    TransientError,
+    estimate_input_tokens,
+    metered_call,
+    parse_retry_after,
+    retry_policy,
+    spend_ledger,
+)
+from receiptcore.adapters.extractors.llm_common import (
+    SYSTEM_PROMPT,
+    TOOL_NAME,
+    USER_PROMPT,
+    parse_model_output,
+    receipt_json_schema,
+)
+from receiptcore.adapters.extractors.llm_images import PreparedDocument, prepare_document
+from receiptcore.domain.receipt import ExtractedReceipt
+from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
+from receiptcore.ports import Document, Extractor
+from receiptcore.settings import Settings
+
+log = logging.getLogger(__name__)
+INSTALL_HINT = "pip install 'receiptcore[anthropic]'"
+# a bad key or an unknown model is fixed by an operator, not by retrying soon; jobs wait meanwhile
+CONFIG_PROBLEM_RETRY_SECONDS = 600.0
+
+
+class AnthropicExtractor(Extractor):
+    """Extractor plugin ``anthropic``: Claude vision with the receipt schema as a forced tool."""
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        http_client: Any = None,
+        sleep: SleepFn = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        ledger: SpendLedger | None = None,
+    ) -> None:
+        """Build the client; nothing is sent yet.
+
+        Args:
+            settings: model, limits, prices, cap and data dir; read from the environment when None.
+            http_client: an ``httpx2.AsyncClient`` for the SDK (tests pass one with a ``MockTransport``).
+            sleep: the backoff sleep (tests pass one that records instead of waiting).
+            rng: jitter source returning floats in [0, 1).
+            ledger: the spend ledger; by default ``<data_dir>/llm-spend.json`` with the configured cap.
+
+        Raises:
+            ConfigurationError: the ``anthropic`` extra is not installed, or no API key is configured.
+        """
+        self.settings = settings or Settings()
+        try:
+            import anthropic
+        except ImportError as exc:
+            raise ConfigurationError(f"the anthropic extractor needs its extra: {INSTALL_HINT}") from exc
+        secret = self.settings.anthropic_api_key
+        api_key = secret.get_secret_value() if secret is not None else os.environ.get("ANTHROPIC_API_KEY")
+        if not api_key:
+            raise ConfigurationError(
+                "the anthropic extractor needs RECEIPTCORE_ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY)"
+            )
+        self._sdk = anthropic
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=self.settings.anthropic_base_url,
+            timeout=self.settings.llm_timeout_seconds,
+            max_retries=0,
+            http_client=http_client,
+        )
+        self.model = self.settings.anthropic_model
+        self.version = f"{__version__}/{self.model}"
+        self._prices = Prices(self.settings.anthropic_input_usd_per_mtok, self.settings.anthropic_output_usd_per_mtok)
+        self._ledger = ledger or spend_ledger(self.settings)
+        self._policy = retry_policy(self.settings)
+        self._sleep = sleep
+        self._rng = rng
+
+    async def extract(self, document: Document) -> ExtractedReceipt:
+        """Send the document's pages to Claude and validate the answer.
+
+        Raises:
+            ExtractionFailed: unreadable document, a request the API refuses, or an answer that is cut off or
+                not a receipt.
+            ExtractionDeferred: the daily spend cap is reached, or the API stays unavailable (429/5xx/timeouts)
+                through every retry, or the key/model is refused (an operator has to act).
+        """
+        prepared = await asyncio.to_thread(
+            prepare_document, document, max_side=self.settings.llm_max_image_side, max_pages=self.settings.llm_max_pages
+        )
+        request = self._request(prepared)
+        pixels = sum(image.width * image.height for image in prepared.images)
+        estimate = self._prices.cost(
+            estimate_input_tokens(pixels, len(SYSTEM_PROMPT) + len(str(request["tools"]))),
+            self.settings.anthropic_max_tokens,
+        )
+
+        async def attempt() -> tuple[Any, Decimal]:
+            message = await self._send(request)
+            usage = getattr(message, "usage", None)
+            spent = self._prices.cost(
+                int(getattr(usage, "input_tokens", 0) or 0), int(getattr(usage, "output_tokens", 0) or 0)
+            )
+            return message, spent
+
+        message = await metered_call(
+            self._ledger, estimate, attempt, self._policy, sleep=self._sleep, rng=self._rng, what="Anthropic API"
+        )
+        return self._interpret(message, len(prepared.images))
+
+    def _request(self, prepared: PreparedDocument) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [
+            {"type": "image", "source": {"type": "base64", "media_type": image.media_type, "data": image.base64()}}
+            for image in prepared.images
+        ]
+        note = USER_PROMPT
+        if prepared.total_pages > len(prepared.images):
+            note += f" Only the first {len(prepared.images)} of {prepared.total_pages} pages are shown."
+        content.append({"type": "text", "text": note})
+        return {
+            "model": self.model,
+            "max_tokens": self.settings.anthropic_max_tokens,
+            "system": SYSTEM_PROMPT,
+            "tools": [
+                {
+                    "name": TOOL_NAME,
+                    "description": "Record the data printed on the receipt in the image(s).",
+                    "input_schema": receipt_json_schema(),
+                }
+            ],
+            "tool_choice": {"type": "tool", "name": TOOL_NAME},
+            "messages": [{"role": "user", "content": content}],
+        }
+
+    async def _send(self, request: dict[str, Any]) -> Any:
+        sdk = self._sdk
+        try:
+            return await self._client.messages.create(**request)
+        except sdk.APIStatusError as exc:
+            status = exc.status_code
+            detail = f"HTTP {status}: {str(exc.api_message or exc)[:300]}"
+            if status in {408, 409, 429} or status >= 500:
+                raise TransientError(detail, parse_retry_after(exc.response.headers.get("retry-after"))) from exc
+            if status in {401, 403, 404}:
+                log.warning("Anthropic API refused the key or model %r: %s", self.model, detail)
+                raise ExtractionDeferred(
+                    f"Anthropic API refused the request ({detail}); check the API key and model",
+                    retry_after=CONFIG_PROBLEM_RETRY_SECONDS,
+                ) from exc
+            raise ExtractionFailed(f"Anthropic API refused the request: {detail}") from exc
+        except sdk.APIConnectionError as exc:  # includes APITimeoutError
+            raise TransientError(f"{type(exc).__name__}: {exc}"[:300]) from exc
+        except sdk.AnthropicError as exc:
+            raise ExtractionFailed(f"Anthropic API call failed: {type(exc).__name__}") from exc
+
+    def _interpret(self, message: Any, pages: int) -> ExtractedReceipt:
+        if getattr(message, "stop_reason", None) == "max_tokens":
+            raise ExtractionFailed("Claude's answer was cut off at anthropic_max_tokens; raise the limit")
+        for block in getattr(message, "content", None) or []:
+            if getattr(block, "type", None) == "tool_use" and getattr(block, "name", None) == TOOL_NAME:
+                return parse_model_output(getattr(block, "input", None), pages=pages)
+        raise ExtractionFailed("Claude did not answer with the receipt tool")
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (and its connection pool)."""
+        await self._client.close()

@@ -1,0 +1,203 @@
+"""OpenAICompatibleExtractor: a vision model behind an OpenAI-style ``/v1/chat/completions`` endpoint.
+
+Works with self-hosted servers (Ollama, vLLM, llama.cpp's server, LM Studio) and hosted OpenAI-compatible
+APIs. Plain HTTP with httpx: the page images travel as ``image_url`` data URIs and the receipt JSON schema as
+``response_format: json_schema`` (servers with a grammar engine then constrain the answer to it). The answer
+is validated as untrusted input; retries, backoff, the spend cap and the error mapping match the anthropic
+extractor's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from receiptcore import __version__
+from receiptcore.adapters.extractors.llm_budget import (
+    Prices,
+    SleepFn,
+    SpendLedger,
+    TransientError,
+    estimate_input_tokens,
+    metered_call,
+    parse_retry_after,
+    retry_policy,
+    spend_ledger,
+)
+from receiptcore.adapters.extractors.llm_common import (
+    MAX_OUTPUT_CHARS,
+    SYSTEM_PROMPT,
+    TOOL_NAME,
+    USER_PROMPT,
+    parse_model_json,
+    receipt_json_schema,
+)
+from receiptcore.adapters.extractors.llm_images import PreparedDocument, prepare_document
+from receiptcore.domain.receipt import ExtractedReceipt
+from receiptcore.errors import ExtractionDeferred, ExtractionFailed
+from receiptcore.ports import Document, Extractor
+from receiptcore.settings import Settings
+
+log = logging.getLogger(__name__)
+#: Largest response body read (bytes); a receipt's JSON is a few kilobytes.
+MAX_RESPONSE_BYTES = 2 * MAX_OUTPUT_CHARS
+CONFIG_PROBLEM_RETRY_SECONDS = 600.0
+
+
+class OpenAICompatibleExtractor(Extractor):
+    """Extractor plugin ``openai-compatible``: any server speaking the OpenAI chat completions API."""
+
+    name = "openai-compatible"
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: SleepFn = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        ledger: SpendLedger | None = None,
+    ) -> None:
+        """Prepare the HTTP client; nothing is sent yet.
+
+        Args:
+            settings: server URL, key, model, limits, prices and cap; read from the environment when None.
+            http_client: an ``httpx.AsyncClient`` (tests pass one with a ``MockTransport``).
+            sleep: the backoff sleep (tests pass one that records instead of waiting).
+            rng: jitter source returning floats in [0, 1).
+            ledger: the spend ledger; by default ``<data_dir>/llm-spend.json`` with the configured cap.
+        """
+        self.settings = settings or Settings()
+        self.model = self.settings.openai_model
+        self.version = f"{__version__}/{self.model}"
+        self._url = self.settings.openai_base_url.rstrip("/") + "/chat/completions"
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.settings.openai_api_key is not None:
+            self._headers["Authorization"] = f"Bearer {self.settings.openai_api_key.get_secret_value()}"
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.AsyncClient(timeout=self.settings.llm_timeout_seconds)
+        self._prices = Prices(self.settings.openai_input_usd_per_mtok, self.settings.openai_output_usd_per_mtok)
+        self._ledger = ledger or spend_ledger(self.settings)
+        self._policy = retry_policy(self.settings)
+        self._sleep = sleep
+        self._rng = rng
+
+    async def extract(self, document: Document) -> ExtractedReceipt:
+        """Send the document's pages to the server and validate the answer.
+
+        Raises:
+            ExtractionFailed: unreadable document, a request the server refuses, or an answer that is cut off,
+                not JSON, too large or not a receipt.
+            ExtractionDeferred: the daily spend cap is reached, the server stays unavailable (429/5xx/timeouts,
+                connection refused) through every retry, or it refuses the key or model.
+        """
+        prepared = await asyncio.to_thread(
+            prepare_document, document, max_side=self.settings.llm_max_image_side, max_pages=self.settings.llm_max_pages
+        )
+        body = json.dumps(self._request(prepared)).encode()
+        pixels = sum(image.width * image.height for image in prepared.images)
+        schema_chars = len(json.dumps(receipt_json_schema()))
+        estimate = self._prices.cost(
+            estimate_input_tokens(pixels, len(SYSTEM_PROMPT) + schema_chars), self.settings.openai_max_tokens
+        )
+
+        async def attempt() -> tuple[Any, Decimal]:
+            answer = await self._send(body)
+            usage = answer.get("usage") if isinstance(answer, dict) else None
+            usage = usage if isinstance(usage, dict) else {}
+            return answer, self._prices.cost(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
+
+        answer = await metered_call(
+            self._ledger, estimate, attempt, self._policy, sleep=self._sleep, rng=self._rng, what="LLM server"
+        )
+        return self._interpret(answer, len(prepared.images))
+
+    def _request(self, prepared: PreparedDocument) -> dict[str, Any]:
+        note = USER_PROMPT + " Answer with the JSON object only."
+        if prepared.total_pages > len(prepared.images):
+            note += f" Only the first {len(prepared.images)} of {prepared.total_pages} pages are shown."
+        content: list[dict[str, Any]] = [{"type": "text", "text": note}]
+        content += [{"type": "image_url", "image_url": {"url": image.data_uri()}} for image in prepared.images]
+        return {
+            "model": self.model,
+            "max_tokens": self.settings.openai_max_tokens,
+            "temperature": 0,
+            "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}],
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": TOOL_NAME, "schema": receipt_json_schema(), "strict": False},
+            },
+        }
+
+    async def _send(self, body: bytes) -> Any:
+        try:
+            async with self._client.stream("POST", self._url, content=body, headers=self._headers) as response:
+                status = response.status_code
+                raw = await _read_capped(response)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timeout: {type(exc).__name__}") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"cannot reach {self._url}: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            raise ExtractionFailed(f"LLM server call failed: {type(exc).__name__}") from exc
+        if status >= 400:
+            detail = f"HTTP {status}: {raw[:300].decode('utf-8', 'replace')}"
+            if status in {408, 409, 429} or status >= 500:
+                raise TransientError(detail, parse_retry_after(response.headers.get("retry-after")))
+            if status in {401, 403, 404}:
+                log.warning("LLM server %s refused the key or model %r: %s", self._url, self.model, detail)
+                raise ExtractionDeferred(
+                    f"LLM server refused the request ({detail}); check the URL, key and model",
+                    retry_after=CONFIG_PROBLEM_RETRY_SECONDS,
+                )
+            raise ExtractionFailed(f"LLM server refused the request: {detail}")
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise ExtractionFailed("LLM server answered with something that is not JSON") from exc
+
+    def _interpret(self, answer: Any, pages: int) -> ExtractedReceipt:
+        try:
+            choice = answer["choices"][0]
+            message = choice["message"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ExtractionFailed("LLM server answer has no choices[0].message") from exc
+        if not isinstance(choice, dict) or not isinstance(message, dict):
+            raise ExtractionFailed("LLM server answer has no choices[0].message")
+        if choice.get("finish_reason") == "length":
+            raise ExtractionFailed("the model's answer was cut off at openai_max_tokens; raise the limit")
+        content = message.get("content")
+        if not isinstance(content, str) or not content.strip():
+            refusal = message.get("refusal")
+            reason = f": {refusal[:200]}" if isinstance(refusal, str) else ""
+            raise ExtractionFailed(f"the model gave no JSON answer{reason}")
+        return parse_model_json(content, pages=pages)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this extractor created it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    """The response body, refusing one over ``MAX_RESPONSE_BYTES`` before it is all in memory."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise ExtractionFailed(f"LLM server answer exceeds {MAX_RESPONSE_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _count(value: Any) -> int:
+    """A token count from a usage block (untrusted: anything not a sane int counts as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9 else 0
