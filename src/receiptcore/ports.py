@@ -7,6 +7,7 @@ be reached.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -141,7 +142,7 @@ class ReceiptStore(Protocol):
         receipt. Returns None when nothing is claimable."""
         ...
 
-    async def find_matching(self, receipt: Receipt) -> list[str]:
+    async def find_matching(self, receipt: Receipt) -> builtins.list[str]:
         """Ids of the same owner's other receipts with equal merchant name (case-insensitive), purchase date,
         total and currency; empty when any of those is missing on ``receipt``."""
         ...
@@ -151,11 +152,13 @@ class ReceiptStore(Protocol):
         receipts matching ``query``'s filters (its sort, limit and cursor are ignored)."""
         ...
 
-    async def recall_idempotency(self, owner_id: str, key: str) -> tuple[str, list[str]] | None:
+    async def recall_idempotency(self, owner_id: str, key: str) -> tuple[str, builtins.list[str]] | None:
         """Return ``(request_fingerprint, receipt_ids)`` remembered for this owner and key, or None."""
         ...
 
-    async def remember_idempotency(self, owner_id: str, key: str, fingerprint: str, receipt_ids: list[str]) -> None:
+    async def remember_idempotency(
+        self, owner_id: str, key: str, fingerprint: str, receipt_ids: builtins.list[str]
+    ) -> None:
         """Remember the outcome of an idempotent request; an existing record for the key is kept unchanged."""
         ...
 
