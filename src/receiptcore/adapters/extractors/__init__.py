@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+import inspect
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from receiptcore.errors import ConfigurationError
@@ -11,20 +13,56 @@ from receiptcore.ports import Extractor
 GROUP = "receiptcore.extractors"
 
 
+@dataclass(frozen=True, slots=True)
+class ExtractorInfo:
+    """An installed extractor plugin: entry-point name, its distribution's version and the distribution name."""
+
+    name: str
+    version: str
+    distribution: str
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def available_extractors() -> list[ExtractorInfo]:
+    """Every installed extractor plugin, sorted by name, without importing any of them."""
+    infos: list[ExtractorInfo] = []
+    for name, ep in sorted(_entry_points().items()):
+        dist = ep.dist
+        infos.append(
+            ExtractorInfo(
+                name=name,
+                version=dist.version if dist is not None else "unknown",
+                distribution=dist.metadata["Name"] if dist is not None else "unknown",
+            )
+        )
+    return infos
+
+
+def _accepts_settings(factory: Any) -> bool:
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # builtins and some C extensions have no signature
+        return False
+    return any(p.name == "settings" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 def load_extractor(name: str, settings: Any = None) -> Extractor:
     """Build the extractor registered under ``name``. Its factory gets ``settings`` when it accepts it.
 
+    A TypeError raised inside the factory is a bug in the plugin and propagates unchanged (whether the factory
+    takes ``settings`` is decided from its signature, not by catching errors).
+
     Raises ConfigurationError naming the installed extractors when ``name`` is unknown.
     """
-    found = {ep.name: ep for ep in entry_points(group=GROUP)}
+    found = _entry_points()
     if name not in found:
         known = ", ".join(sorted(found)) or "none"
         raise ConfigurationError(f"unknown extractor {name!r}; installed extractors: {known}")
     factory = found[name].load()
-    try:
-        extractor = factory(settings=settings)
-    except TypeError:
-        extractor = factory()
+    extractor = factory(settings=settings) if _accepts_settings(factory) else factory()
     if not isinstance(extractor, Extractor):
         raise ConfigurationError(f"extractor {name!r} does not implement the Extractor port")
     return extractor

@@ -1,0 +1,118 @@
+"""Dates and times in OCR text: numeric (day-first, month-first, year-first) and with month names, glued to
+times or ids, ambiguous readings resolved by validity and a locale hint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_MONTHS = {
+    "jan": 1, "january": 1, "januari": 1, "janv": 1, "feb": 2, "february": 2, "februari": 2, "febr": 2, "fev": 2,
+    "mar": 3, "march": 3, "mac": 3, "mac.": 3, "mär": 3, "mars": 3, "apr": 4, "april": 4, "avr": 4,
+    "may": 5, "mei": 5, "mai": 5, "jun": 6, "june": 6, "juin": 6, "jul": 7, "july": 7, "julai": 7, "juil": 7,
+    "aug": 8, "august": 8, "ogos": 8, "aout": 8, "août": 8, "sep": 9, "sept": 9, "september": 9,
+    "oct": 10, "october": 10, "okt": 10, "oktober": 10, "nov": 11, "november": 11,
+    "dec": 12, "december": 12, "dis": 12, "disember": 12, "dez": 12, "déc": 12,
+}  # fmt: skip
+_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+_YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{1,2})")
+_DMY = re.compile(r"(?<!\d)(\d{1,2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{2,4})")
+_D_MON_Y = re.compile(
+    rf"(?<![\d])(\d{{1,2}})(?:st|nd|rd|th)?\s?[-/ .]?\s?({_MONTH_RE})[a-z]*\.?\s?[-/ .,']?\s?'?(\d{{4}}|\d{{2}})(?!\d)",
+    re.IGNORECASE,
+)
+_MON_D_Y = re.compile(
+    rf"(?<![A-Za-z])({_MONTH_RE})[a-z]*\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?\s?[,.']?\s?'?(\d{{4}}|\d{{2}})(?!\d)",
+    re.IGNORECASE,
+)
+_TIME = re.compile(
+    r"(?<!\d)([01]?\d|2[0-3])\s?:\s?([0-5]\d)(?:\s?:\s?([0-5]\d))?(?:\s?([AaPp])\.?\s?[Mm]\.?)?(?![\d])"
+    r"|(?<!\d)(0?\d|1[0-2])[.:]([0-5]\d)\s?([AaPp])\.?\s?[Mm]\b"
+)
+EARLIEST_YEAR = 1990
+LATEST_YEAR = 2045
+
+
+@dataclass(frozen=True, slots=True)
+class DateMatch:
+    """A date read from a text: the preferred reading, every valid reading, and the character span."""
+
+    value: dt.date
+    readings: tuple[dt.date, ...]
+    start: int
+    end: int
+    text: str
+
+
+def _year(text: str) -> int | None:
+    year = int(text)
+    if len(text) == 2:
+        year += 2000 if year < 70 else 1900
+    return year if EARLIEST_YEAR <= year <= LATEST_YEAR else None
+
+
+def _date(year: int | None, month: int, day: int) -> dt.date | None:
+    if year is None:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _split_year(text: str) -> str:
+    """A year glued to what follows ("201813:48" → "2018", "1813" → "18")."""
+    if len(text) >= 4 and text[:2] in ("19", "20"):
+        return text[:4]
+    return text[:2]
+
+
+def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
+    """Every date in ``text``. Ambiguous numeric dates prefer day-first unless ``month_first``."""
+    found: list[DateMatch] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(readings: list[dt.date | None], match: re.Match[str], end: int | None = None) -> None:
+        valid = tuple(dict.fromkeys(r for r in readings if r is not None))
+        start, stop = match.start(), end if end is not None else match.end()
+        if valid and not any(s < stop and start < e for s, e in taken):
+            taken.append((start, stop))
+            found.append(DateMatch(valid[0], valid, start, stop, text[start:stop]))
+
+    for m in _YMD.finditer(text):
+        year, month = int(m.group(1)), int(m.group(3))
+        day_text = m.group(4)
+        day = _date(year, month, int(day_text))
+        end = m.end()
+        if day is None and len(day_text) == 2:
+            day, end = _date(year, month, int(day_text[0])), m.end() - 1
+        add([day], m, end)
+    for m in _DMY.finditer(text):
+        first, second = int(m.group(1)), int(m.group(3))
+        year_text = _split_year(m.group(4))
+        year = _year(year_text)
+        end = m.start(4) + len(year_text)
+        day_first, month_first_reading = _date(year, second, first), _date(year, first, second)
+        order = [month_first_reading, day_first] if month_first else [day_first, month_first_reading]
+        add(order, m, end)
+    for m in _D_MON_Y.finditer(text):
+        add([_date(_year(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))], m)
+    for m in _MON_D_Y.finditer(text):
+        add([_date(_year(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))], m)
+    found.sort(key=lambda d: d.start)
+    return found
+
+
+def find_time(text: str) -> tuple[dt.time, int, int] | None:
+    """The first clock time in ``text`` (24-hour, or 12-hour with AM/PM), with its span; None when absent."""
+    for m in _TIME.finditer(text):
+        if m.group(1) is not None:
+            hour, minute, second, half = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), m.group(4)
+        else:
+            hour, minute, second, half = int(m.group(5)), int(m.group(6)), 0, m.group(7)
+        if half is not None and hour <= 12:
+            hour = hour % 12 + (12 if half.lower() == "p" else 0)
+        return dt.time(hour, minute, second), m.start(), m.end()
+    return None

@@ -1,0 +1,83 @@
+"""``OcrExtractor``: the offline default extractor (RapidOCR + the layout-aware rule parser).
+
+Construction is cheap: the OCR models load on the first ``extract``. The CPU work runs in a module-level thread
+pool bounded by ``settings.worker_concurrency`` so the event loop stays responsive and OCR never takes more cores
+than configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from receiptcore.adapters.extractors.ocr.engine import RapidOcrEngine
+from receiptcore.adapters.extractors.ocr.images import PageInput, load_pages
+from receiptcore.adapters.extractors.ocr.layout import group_lines
+from receiptcore.adapters.extractors.ocr.parser import parse_lines
+from receiptcore.adapters.extractors.ocr.types import Line, Word
+from receiptcore.domain.receipt import ExtractedReceipt
+from receiptcore.errors import ExtractionFailed
+from receiptcore.ports import Document, Extractor
+
+VERSION = "0.3.0"
+OCR_THREADS = 2  # onnxruntime intra-op threads per engine: the deployment target has 2 cores per worker
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _shared_executor(workers: int) -> ThreadPoolExecutor:
+    """The process-wide OCR pool; the first extractor's concurrency sizes it."""
+    global _executor  # noqa: PLW0603 - one bounded pool per process, created on first use
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="receiptcore-ocr")
+        return _executor
+
+
+class OcrExtractor(Extractor):
+    """Reads receipts offline: OCR on images and scanned PDFs, the text layer of digital PDFs, then rules.
+
+    Args:
+        settings: the application settings (only ``worker_concurrency`` is read); None means one worker.
+    """
+
+    name = "ocr"
+    version = VERSION
+
+    def __init__(self, settings: Any = None) -> None:
+        self._workers = max(1, int(getattr(settings, "worker_concurrency", 1) or 1))
+        threads = max(1, min(OCR_THREADS, (os.cpu_count() or 1)) // min(self._workers, OCR_THREADS))
+        self._engine = RapidOcrEngine(threads=threads)
+
+    async def extract(self, document: Document) -> ExtractedReceipt:
+        """Read ``document`` in the OCR pool.
+
+        Raises:
+            ExtractionFailed: the document cannot be decoded or holds no text.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_shared_executor(self._workers), self.extract_sync, document)
+
+    def read_lines(self, document: Document) -> tuple[list[Line], int]:
+        """OCR (or read the text layer of) every page; rows in reading order and the page count."""
+        pages = load_pages(document.content, document.media_type)
+        words: list[Word] = []
+        for page in pages:
+            words.extend(self._page_words(page))
+        return group_lines(words), len(pages)
+
+    def _page_words(self, page: PageInput) -> list[Word]:
+        if page.image is None:
+            return page.words
+        return self._engine.read(page.image, page=page.number, scale=page.scale)
+
+    def extract_sync(self, document: Document) -> ExtractedReceipt:
+        """The blocking extraction (what ``extract`` runs in the pool)."""
+        lines, pages = self.read_lines(document)
+        if not any(line.text.strip() for line in lines):
+            raise ExtractionFailed("no text found")
+        return parse_lines(lines, pages=pages)

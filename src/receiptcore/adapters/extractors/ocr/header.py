@@ -1,0 +1,154 @@
+"""The receipt header: merchant name (legal name when printed), address lines, phone and tax id.
+
+The header is the block above the first date, amount or column heading. The merchant name is the line carrying
+a company form (``SDN BHD``, ``LTD``, ``GMBH``...) when there is one — legal names wrap, so lines of the same
+print size directly above it are joined — otherwise the first line that reads like a name. The address is the run
+of lines after the name up to the phone, tax-id or document-title line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from receiptcore.adapters.extractors.ocr.dates import find_dates
+from receiptcore.adapters.extractors.ocr.numbers import find_amounts
+from receiptcore.adapters.extractors.ocr.text import compact, digits, has_any, letters
+from receiptcore.adapters.extractors.ocr.types import Line
+
+HEADER_MAX_LINES = 16
+_LEGAL = re.compile(
+    r"\b(SDN\.?\s?BHD|SDN|BHD|S/B|PLT|BERHAD|ENTERPRISE|ENTERPRISES|TRADING|LTD|LIMITED|LLC|L\.L\.C|INC|GMBH|"
+    r"CORP|CORPORATION|CO\.|COMPANY|PTY|S\.?A\.?R\.?L|AG|KG|B\.?V|N\.?V|PTE|LLP|PLC)\b\.?",
+    re.IGNORECASE,
+)
+_REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?\s?NO\.?|ROC|REG\.?\s?NO\.?)?[:.\s]*"
+                     r"[A-Z]{0,2}\d{4,12}[-\s]?[A-Z]\b\)?", re.IGNORECASE)  # fmt: skip
+_GENERIC = (
+    "TAXINVOICE", "INVOICE", "RECEIPT", "WELCOME", "THANKYOU", "ORIGINAL", "COPY", "CASHSALE", "CASHBILL",
+    "OFFICIALRECEIPT", "SALESRECEIPT", "DUPLICATE", "REPRINT", "TAXRECEIPT", "CHECK", "ORDER", "TABLE",
+)  # fmt: skip
+_STOP = (
+    "TEL", "PHONE", "FAX", "HP", "GST", "SST", "VAT", "ABN", "TAXID", "TAXINVOICE", "INVOICE", "RECEIPT", "DATE",
+    "CASHIER", "EMAIL", "WWW", "HTTP", "COMREG", "REGNO", "COMPANYNO", "CONO", "BUSINESSNO", "TAXREG", "OPENING",
+    "TIME", "TABLE", "SERVER", "BILL", "ORDER", "MEMBER", "STORE", "POS", "CHECK", "TERMINAL", "WELCOME",
+)  # fmt: skip
+_PHONE = re.compile(
+    r"(?:TEL|PHONE|PH|T|HP|H/P|MOBILE|CALL)\.?\s?(?:NO)?\.?\s?[:=]?\s*(\+?[\d(][\d\s()\-/.]{5,20}\d)", re.I
+)
+_TAX_ID = re.compile(
+    r"(?:GST|SST|VAT|ABN|TAX|BTW|UST|MWST|TIN|GSTIN)\s?(?:REG(?:ISTRATION)?\.?|ID|NO|NUMBER|\s)*\.?\s?[:=#.]?\s*"
+    r"([A-Z]{0,3}\s?\d[\d\s\-]{5,20}\d)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class Header:
+    """What the header yields, with the lines each field came from."""
+
+    name: str | None = None
+    name_lines: list[Line] = field(default_factory=list)
+    address: str | None = None
+    address_lines: list[Line] = field(default_factory=list)
+    phone: str | None = None
+    phone_line: Line | None = None
+    tax_id: str | None = None
+    tax_id_line: Line | None = None
+    end: int = 0
+
+
+def _header_end(lines: list[Line]) -> int:
+    for line in lines[:HEADER_MAX_LINES]:
+        if find_dates(line.text) or find_amounts(line.text):
+            return line.index
+    return min(len(lines), HEADER_MAX_LINES)
+
+
+def _is_generic(line: Line) -> bool:
+    c = compact(line.text)
+    return any(c.startswith(g) or c == g for g in _GENERIC)
+
+
+def _is_name_like(line: Line) -> bool:
+    text = line.text
+    if letters(text) < 3 or letters(text) < 2 * digits(text) or _is_generic(line):
+        return False
+    return not has_any(compact(text), _STOP)
+
+
+def _strip_reg(text: str) -> str:
+    text = _REG_NO.sub(" ", text)
+    return " ".join(text.replace("( )", " ").split()).strip(" ,-:")
+
+
+def _legal_name(lines: list[Line], end: int) -> list[Line]:
+    for i, line in enumerate(lines[:end]):
+        if not _LEGAL.search(line.text) or has_any(compact(line.text), ("TEL", "GST", "INVOICE")):
+            continue
+        chosen = [line]
+        j = i - 1
+        while j >= 0 and len(chosen) < 3:
+            prev = lines[j]
+            similar = abs(prev.height - line.height) <= 0.2 * max(line.height, 1)
+            opened = prev.text.count("(") > prev.text.count(")") or prev.text.rstrip().endswith(("&", "-", ","))
+            if not (_is_name_like(prev) and digits(prev.text) == 0 and (similar or opened)):
+                break
+            chosen.insert(0, prev)
+            j -= 1
+        return chosen
+    return []
+
+
+def _is_address_noise(line: Line) -> bool:
+    """A line between name and address that is not address: a company registration number alone."""
+    stripped = _strip_reg(line.text)
+    return letters(stripped) + digits(stripped) < 3
+
+
+def parse_header(lines: list[Line]) -> Header:
+    """Read merchant name, address, phone and tax id from the top of the receipt."""
+    header = Header(end=_header_end(lines))
+    end = max(header.end, 1)
+    name_lines = _legal_name(lines, min(len(lines), end + 2))
+    if not name_lines:
+        name_lines = next(([line] for line in lines[:end] if _is_name_like(line)), [])
+    if name_lines:
+        header.name_lines = name_lines
+        header.name = _strip_reg(" ".join(line.text for line in name_lines)) or None
+    start = name_lines[-1].index + 1 if name_lines else 0
+    address: list[Line] = []
+    for line in lines[start : start + 8]:
+        c = compact(line.text)
+        if _is_address_noise(line) or (c.startswith("CO") and "NO" in c[:12] and digits(c) >= 4):
+            continue
+        if has_any(c[:8], _STOP) or find_dates(line.text) or (find_amounts(line.text) and not address):
+            break
+        address.append(line)
+        if re.search(r"\b\d{5}\b", line.text) and len(address) >= 2 and "," not in line.text.rstrip()[-1:]:
+            # a line with a postcode usually closes the address unless it ends with a comma
+            nxt = lines[line.index + 1] if line.index + 1 < len(lines) else None
+            if nxt is None or not re.match(r"^[A-Za-z .]+\.?$", nxt.text) or has_any(compact(nxt.text), _STOP):
+                break
+    if address:
+        header.address_lines = address
+        header.address = " ".join(_cut_at_stop(line.text) for line in address).strip() or None
+    _phone_and_tax_id(lines[: max(end + 6, 12)], header)
+    return header
+
+
+def _cut_at_stop(text: str) -> str:
+    match = re.search(r"\b(TEL|PHONE|FAX|H/P)\b", text, re.IGNORECASE)
+    return (text[: match.start()] if match else text).strip()
+
+
+def _phone_and_tax_id(lines: list[Line], header: Header) -> None:
+    for line in lines:
+        if header.tax_id is None:
+            m = _TAX_ID.search(line.text)
+            if m:
+                header.tax_id, header.tax_id_line = " ".join(m.group(1).split()), line
+        if header.phone is None:
+            m = _PHONE.search(line.text)
+            if m and 7 <= digits(m.group(1)) <= 15 and not _TAX_ID.search(line.text[: m.start() + 3]):
+                header.phone, header.phone_line = " ".join(m.group(1).split()), line

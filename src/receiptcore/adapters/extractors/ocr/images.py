@@ -1,0 +1,136 @@
+"""Turn document bytes into OCR-ready page images, or into positioned words when a PDF has a text layer.
+
+Images are decoded with Pillow, EXIF orientation applied, and downscaled before OCR: the detector's memory grows
+with the pixel count, and receipt text stays legible well below scanner resolution. JPEG decoding uses Pillow's
+draft mode so a 5,000 × 7,000 scan is never held at full size.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageOps
+
+from receiptcore.adapters.extractors.ocr.types import Word
+from receiptcore.errors import ExtractionFailed
+
+MAX_SIDE = 2400  # long side in pixels handed to the OCR engine
+MAX_PIXELS = 4_000_000  # and at most this many pixels, whatever the aspect ratio
+PDF_DPI = 200
+PDF_MAX_PAGES = 10
+MIN_TEXT_LAYER_CHARS = 20  # fewer printable characters than this means a scanned PDF: render and OCR it
+
+
+@dataclass(slots=True)
+class PageInput:
+    """One page: either an image to OCR or words already read from a PDF text layer. ``scale`` maps the
+    processed image back to the original pixel grid (original = processed × scale)."""
+
+    number: int
+    image: Image.Image | None = None
+    words: list[Word] = field(default_factory=list)
+    scale: float = 1.0
+
+
+def load_pages(content: bytes, media_type: str) -> list[PageInput]:
+    """Decode ``content`` into pages.
+
+    Raises:
+        ExtractionFailed: the bytes are not a readable image or PDF.
+    """
+    if media_type == "application/pdf" or content[:5] == b"%PDF-":
+        return _pdf_pages(content)
+    return [_image_page(content)]
+
+
+def _fit(size: tuple[int, int]) -> float:
+    """The downscale factor (≤ 1) that brings ``size`` within the side and pixel caps."""
+    width, height = size
+    factor = min(1.0, MAX_SIDE / max(width, height), (MAX_PIXELS / max(1, width * height)) ** 0.5)
+    return factor
+
+
+def _image_page(content: bytes) -> PageInput:
+    try:
+        image = Image.open(io.BytesIO(content))
+        original = image.size
+        factor = _fit(original)
+        if image.format == "JPEG" and factor < 0.5:
+            # decode at 1/2, 1/4 or 1/8 scale directly: far less memory and time than a full decode
+            image.draft("RGB", (int(original[0] * factor), int(original[1] * factor)))
+        image = ImageOps.exif_transpose(image) or image
+        image = _to_ocr_mode(image)
+        factor = _fit(image.size)
+        if factor < 1.0:
+            image = image.resize(
+                (max(1, round(image.width * factor)), max(1, round(image.height * factor))), Image.Resampling.LANCZOS
+            )
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ExtractionFailed(f"the image cannot be decoded: {exc}") from exc
+    upright = original if _rotation(content) in (0, 180) else (original[1], original[0])
+    return PageInput(number=1, image=image, scale=upright[0] / image.width)
+
+
+def _rotation(content: bytes) -> int:
+    """EXIF rotation in degrees (0 when absent), so boxes can be mapped back to the upright original."""
+    try:
+        orientation = Image.open(io.BytesIO(content)).getexif().get(0x0112, 1)
+    except (OSError, ValueError):
+        return 0
+    return {3: 180, 6: 270, 8: 90, 5: 90, 7: 270}.get(orientation, 0)
+
+
+def _to_ocr_mode(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGB", "L"):
+        return image
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        # flatten transparency on white: a transparent background would otherwise turn black
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _pdf_pages(content: bytes) -> list[PageInput]:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(content)
+    except pdfium.PdfiumError as exc:
+        raise ExtractionFailed(f"the PDF cannot be opened: {exc}") from exc
+    pages: list[PageInput] = []
+    try:
+        for index in range(min(len(pdf), PDF_MAX_PAGES)):
+            page = pdf[index]
+            words = _text_layer(page, index + 1)
+            if sum(len(w.text.strip()) for w in words) >= MIN_TEXT_LAYER_CHARS:
+                pages.append(PageInput(number=index + 1, words=words))
+                continue
+            width, height = page.get_size()
+            scale = min(PDF_DPI / 72, MAX_SIDE / max(width, height, 1))
+            image = _to_ocr_mode(page.render(scale=scale).to_pil())
+            # boxes are reported in 72-dpi page points like the text layer's
+            pages.append(PageInput(number=index + 1, image=image, scale=1 / scale))
+    except pdfium.PdfiumError as exc:
+        raise ExtractionFailed(f"the PDF cannot be read: {exc}") from exc
+    finally:
+        pdf.close()
+    return pages
+
+
+def _text_layer(page: object, number: int) -> list[Word]:
+    """Words of a PDF page's text layer with their boxes in top-left-origin page points."""
+    textpage = page.get_textpage()  # type: ignore[attr-defined]
+    _, height = page.get_size()  # type: ignore[attr-defined]
+    words: list[Word] = []
+    try:
+        for i in range(textpage.count_rects()):
+            left, bottom, right, top = textpage.get_rect(i)
+            text = textpage.get_text_bounded(left, bottom, right, top).strip()
+            if text:
+                words.append(Word(text=" ".join(text.split()), box=(left, height - top, right, height - bottom)))
+    finally:
+        textpage.close()
+    return words

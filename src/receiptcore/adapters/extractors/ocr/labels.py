@@ -1,0 +1,91 @@
+"""What a receipt row is about, from its keywords: total, subtotal, tax, rounding, discount, tip, service charge,
+tendered payment or change. Matching runs on the compacted text, so it survives OCR dropping spaces.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from receiptcore.adapters.extractors.ocr.text import compact, has_any
+
+
+class Kind(StrEnum):
+    """The role of a money row."""
+
+    TOTAL = "total"
+    SUBTOTAL = "subtotal"
+    TAX = "tax"
+    ROUNDING = "rounding"
+    DISCOUNT = "discount"
+    TIP = "tip"
+    SERVICE = "service"
+    TENDERED = "tendered"
+    CHANGE = "change"
+    COUNT = "count"
+    OTHER = "other"
+
+
+_SUBTOTAL = ("SUBTOTAL", "SUBTTL", "SUBTOT", "SUBJUMLAH", "ZWISCHENSUMME", "SOUSTOTAL", "TOTALEXCL", "TOTALBEFORE",
+             "TOTALSALESEXCL", "TOTALEXCLUDING", "TOTALEXGST", "AMOUNTEXCL")  # fmt: skip
+_COUNT = ("TOTALQTY", "TOTALQUANTITY", "TOTALITEM", "TOTALNOOF", "NOOFITEM", "ITEMCOUNT", "TOTALPCS", "TOTALUNIT",
+          "QTYTOTAL", "TOTALNUMBER", "ITEMSSOLD", "ITEMS")  # fmt: skip
+_TOTAL_STRONG = ("GRANDTOTAL", "TOTALDUE", "AMOUNTDUE", "AMTDUE", "BALANCEDUE", "TOTALPAYABLE", "NETTTOTAL",
+                 "NETTOTAL", "TOTALAMOUNT", "TOTALAMT", "TOTALROUNDED", "ROUNDEDTOTAL", "TOTALINCL", "TOTALRM",
+                 "TOTALSALES", "AMOUNTPAYABLE", "TOPAY", "JUMLAH", "TOTALTOPAY", "TOTALINCLUSIVE",
+                 "TOTALINCLUDES", "TOTALINCLUDING", "TOTALINC", "TOTALPAID")  # fmt: skip
+_TOTAL = ("TOTAL", "TOTL", "TOTA", "AMOUNT", "SUMME", "TOTAAL", "TOTALE", "BETRAG", "MONTANT", "NETT", "PAYABLE",
+          "DUE")  # fmt: skip
+_TAX = ("GST", "VAT", "TAX", "SST", "HST", "PST", "MWST", "TVA", "IVA", "CUKAI", "BTW", "UST")
+_ROUNDING = ("ROUNDING", "ROUNDADJ", "ROUNDED", "RNDADJ", "ADJROUND", "ROUNDOFF", "PEMBUNDARAN", "ADJUSTMENT")
+_DISCOUNT = ("DISCOUNT", "DISC", "SAVING", "PROMO", "VOUCHER", "COUPON", "LESS", "REBATE", "MEMBERPRICE", "OFF")
+_TIP = ("TIP", "GRATUITY")
+_SERVICE = ("SERVICECHARGE", "SERVICECHG", "SVCCHG", "SVC", "SERVICECH", "SERVCHARGE", "SERVICE")
+_TENDERED = ("CASH", "TENDER", "PAID", "PAYMENT", "VISA", "MASTER", "CARD", "AMEX", "DEBIT", "CREDIT", "EFTPOS",
+             "EFT", "NETS", "BOOST", "GRABPAY", "TNG", "ALIPAY", "WECHAT", "MAYBANK", "CIMB", "APPLEPAY",
+             "GOOGLEPAY", "RECEIVED", "BAYAR", "TUNAI", "DISCOVER", "JCB", "UNIONPAY", "MCARD")  # fmt: skip
+_CHANGE = ("CHANGE", "CHG", "BAKI", "KEMBALI", "RETURN", "RUECKGELD", "RÜCKGELD")
+
+
+def classify(text: str) -> Kind:
+    """The role of a row whose text is ``text`` (``Kind.OTHER`` when no keyword says)."""
+    c = compact(text)
+    if not c:
+        return Kind.OTHER
+    if has_any(c, _COUNT) and not has_any(c, ("AMOUNT", "AMT")):
+        return Kind.COUNT
+    if has_any(c, _CHANGE) and not has_any(c, ("EXCHANGE", "CHANGEABLE", "EXCHANGEABLE")):
+        return Kind.CHANGE
+    if has_any(c, _SUBTOTAL):
+        return Kind.SUBTOTAL
+    if has_any(c, _TOTAL_STRONG):
+        return Kind.TOTAL
+    if has_any(c, _ROUNDING):
+        return Kind.ROUNDING
+    if "TOTAL" in c and has_any(c, ("TAX", "GST", "VAT", "SST")) and not has_any(c, ("INCL", "INC")):
+        # "Total GST" / "GST Total" is the tax amount, "Total incl. GST" is the total
+        return Kind.TAX
+    if has_any(c, ("TOTAL", "TOTL")) and has_any(c, ("DISC", "SAVING")):
+        return Kind.DISCOUNT
+    if has_any(c, _TOTAL):
+        return Kind.TOTAL
+    if has_any(c, _TIP) and not has_any(c, ("TIPTOP", "STRIP")):
+        return Kind.TIP
+    if has_any(c, _TAX):
+        return Kind.TAX
+    if has_any(c, _SERVICE):
+        return Kind.SERVICE
+    if has_any(c, _DISCOUNT):
+        return Kind.DISCOUNT
+    if has_any(c, _TENDERED):
+        return Kind.TENDERED
+    return Kind.OTHER
+
+
+def total_strength(text: str) -> float:
+    """How sure a TOTAL row is to be the payable total (2 for "grand total", "amount due"; 1 for plain "total")."""
+    c = compact(text)
+    if has_any(c, _TOTAL_STRONG):
+        return 2.0
+    if c.startswith(("TOTAL", "TOTL")):
+        return 1.5
+    return 1.0

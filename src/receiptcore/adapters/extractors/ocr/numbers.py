@@ -1,0 +1,97 @@
+"""Money amounts in OCR text: thousands separators, decimal commas, currency marks, signs and the usual OCR
+confusions of faint thermal print (``O``→``0``, ``S``→``5``, ``B``→``8``, ``I``/``l``→``1``) inside numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+_CONFUSIONS = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "S": "5", "s": "5", "B": "8", "I": "1",
+                             "l": "1", "|": "1", "Z": "2", "z": "2", "G": "6"})  # fmt: skip
+# a run of digit-like characters that may be a misread amount; it must start after a non-letter or a currency mark
+_SUSPECT = re.compile(
+    r"(?:(?<![A-Za-z0-9])|(?<=RM)|(?<=\$))[0-9OoDQSsBIl|Zz]{1,7}[.,][0-9OoDQSsBIl|Zz]{2}(?![A-Za-z0-9])"
+)
+_SPACED = re.compile(r"(?<=\d)\s*([.,])\s+(?=\d{2}(?!\d))|(?<=\d)\s+([.,])(?=\d{2}(?!\d))")
+CURRENCY_MARKS = r"RM|MYR|USD|US\$|EUR|GBP|AUD|A\$|NZD|SGD|S\$|CAD|C\$|CHF|IDR|Rp|INR|Rs\.?|\$|€|£|¥|₹"
+_AMOUNT = re.compile(
+    rf"""(?<![\d.,])
+    (?P<sign>[-−–]\s?)?
+    (?P<cur>{CURRENCY_MARKS})?\s?
+    (?P<sign2>[-−–]\s?)?
+    (?P<int>\d{{1,3}}(?:(?P<sep>[,.'])\d{{3}})(?:(?P=sep)\d{{3}})*|\d+)
+    (?P<dec>[.,]\d{{2}})
+    (?P<trail>-)?
+    (?![.,]?\d)""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A money amount found in a text: value, where it was (character span) and whether a currency mark was on it."""
+
+    value: Decimal
+    start: int
+    end: int
+    text: str
+    currency_mark: str | None = None
+
+
+def clean_numbers(text: str) -> str:
+    """Repair OCR confusions inside things shaped like amounts, and join digits split around the decimal point."""
+    text = _SPACED.sub(lambda m: m.group(1) or m.group(2), text)
+
+    def fix(match: re.Match[str]) -> str:
+        run = match.group(0)
+        fixed = run.translate(_CONFUSIONS)
+        # only a run with at least one real digit is a number; "SO.OO" alone could be a word
+        return fixed if any(c.isdigit() for c in run) else run
+
+    return _SUSPECT.sub(fix, text)
+
+
+def _value(int_part: str, sep: str | None, dec: str) -> Decimal | None:
+    digits = int_part.replace(sep, "") if sep else int_part
+    if sep is not None and sep == dec[0]:
+        return None  # "1,234,56" is not a number
+    try:
+        return Decimal(f"{digits}.{dec[1:]}")
+    except InvalidOperation:
+        return None
+
+
+def find_amounts(text: str) -> list[Amount]:
+    """Every amount with two decimals in ``text`` (after ``clean_numbers``), left to right.
+
+    Trailing minus (``1.50-``) and a minus before or after the currency mark make the amount negative.
+    """
+    cleaned = clean_numbers(text)
+    found: list[Amount] = []
+    for match in _AMOUNT.finditer(cleaned):
+        value = _value(match.group("int"), match.group("sep"), match.group("dec"))
+        if value is None:
+            continue
+        if match.group("sign") or match.group("sign2") or match.group("trail"):
+            value = -value
+        found.append(Amount(value, match.start(), match.end(), match.group(0).strip(), match.group("cur")))
+    return found
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """The last amount in ``text`` (receipts print the value right of its label), or None."""
+    amounts = find_amounts(text)
+    return amounts[-1].value if amounts else None
+
+
+_INTEGER = re.compile(r"(?<![\d.,])\d{1,4}(?![\d.,])")
+
+
+def parse_quantity(text: str) -> Decimal | None:
+    """A small whole quantity (``2``, ``2x``, ``x2``, ``2 @``) in ``text``, or None."""
+    match = re.search(r"(?<![\d.,])(\d{1,3})\s?[xX@*]|[xX]\s?(\d{1,3})(?![\d.,])", text)
+    if match:
+        return Decimal(match.group(1) or match.group(2))
+    return None

@@ -1,0 +1,180 @@
+"""The money summary of a receipt: subtotal, taxes, tip, discount, service charge, rounding, payments, and the
+total — chosen as the candidate the rest of the receipt agrees with, not merely the biggest number.
+
+Each labelled row gives a value: the last amount on the row, or the amount alone on the next row when label
+and value were printed on separate rows. Total candidates are scored by their label and then by arithmetic
+agreement: tendered − change, subtotal + taxes + charges − discount + rounding, a rounding row turning one
+candidate into another, and the sum of the line items.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from receiptcore.adapters.extractors.ocr.labels import Kind, classify, total_strength
+from receiptcore.adapters.extractors.ocr.numbers import find_amounts
+from receiptcore.adapters.extractors.ocr.text import compact, letters
+from receiptcore.adapters.extractors.ocr.types import Line
+
+CENT = Decimal("0.01")
+_RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+_CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyRow:
+    """A labelled amount: its role, value, the label row and the row the value was read from."""
+
+    kind: Kind
+    value: Decimal
+    line: Line
+    value_line: Line
+    amounts_on_row: int
+
+
+@dataclass(slots=True)
+class Summary:
+    """The money fields of a receipt and the rows they came from."""
+
+    total: MoneyRow | None = None
+    total_confidence: float = 0.0
+    subtotal: MoneyRow | None = None
+    taxes: list[tuple[MoneyRow, Decimal | None, Decimal | None]] = field(default_factory=list)
+    tip: MoneyRow | None = None
+    discount: MoneyRow | None = None
+    service: MoneyRow | None = None
+    rounding: MoneyRow | None = None
+    tendered: list[MoneyRow] = field(default_factory=list)
+    change: MoneyRow | None = None
+    card_last4: str | None = None
+    first_row: int | None = None
+
+
+def _value_only(line: Line) -> bool:
+    """Whether ``line`` is just an amount (and perhaps a currency mark): the value of a label row above it."""
+    amounts = find_amounts(line.text)
+    if len(amounts) != 1:
+        return False
+    rest = line.text[: amounts[0].start] + line.text[amounts[0].end :]
+    return letters(rest) <= 3
+
+
+def money_rows(lines: list[Line], start: int = 0) -> list[MoneyRow]:
+    """Every labelled amount row from line ``start`` on, in reading order."""
+    rows: list[MoneyRow] = []
+    for i in range(start, len(lines)):
+        line = lines[i]
+        kind = classify(line.text)
+        if kind in (Kind.OTHER, Kind.COUNT):
+            continue
+        amounts = find_amounts(line.text)
+        value_line = line
+        if not amounts and i + 1 < len(lines) and _value_only(lines[i + 1]):
+            value_line = lines[i + 1]
+            amounts = find_amounts(value_line.text)
+        elif not amounts and i > 0 and _value_only(lines[i - 1]) and classify(lines[i - 1].text) == Kind.OTHER:
+            value_line = lines[i - 1]
+            amounts = find_amounts(value_line.text)
+        if amounts:
+            rows.append(MoneyRow(kind, amounts[-1].value, line, value_line, len(amounts)))
+    return rows
+
+
+def _near(a: Decimal, b: Decimal) -> bool:
+    return abs(a - b) <= CENT
+
+
+def _score_totals(rows: list[MoneyRow], summary: Summary, items_sum: Decimal | None) -> None:
+    candidates = [r for r in rows if r.kind == Kind.TOTAL and r.value != 0]
+    if not candidates:
+        return
+    strengths: dict[Decimal, float] = {}
+    counts: dict[Decimal, int] = defaultdict(int)
+    best_row: dict[Decimal, MoneyRow] = {}
+    for row in candidates:
+        strength = total_strength(row.line.text)
+        if row.amounts_on_row >= 3:
+            strength -= 1.0  # a tax summary table row ("Total 26.50 1.50 28.00")
+        if row.value < 0:
+            strength -= 0.5
+        counts[row.value] += 1
+        if strength > strengths.get(row.value, -9.0):
+            strengths[row.value], best_row[row.value] = strength, row
+    # the payable total tends to be repeated (total, card slip, "total includes GST")
+    scores = {value: strength + 0.3 * (counts[value] - 1) for value, strength in strengths.items()}
+    tendered = sum((r.value for r in summary.tendered), Decimal(0))
+    extras = _extras(summary)
+    rounded = {r.value for r in candidates}
+    for value in list(scores):
+        if summary.change and tendered and _near(tendered - summary.change.value, value):
+            scores[value] += 2.0
+        elif tendered and _near(tendered, value):
+            scores[value] += 1.0
+        if summary.subtotal and any(_near(summary.subtotal.value + e, value) for e in extras):
+            scores[value] += 1.5
+        if summary.rounding and any(_near(other + summary.rounding.value, value) for other in rounded):
+            scores[value] += 1.5
+        if items_sum is not None and _near(items_sum, value):
+            scores[value] += 0.5
+        if value == max(scores):
+            scores[value] += 0.3
+    value = max(scores, key=lambda v: (scores[v], v))
+    summary.total = best_row[value]
+    summary.total_confidence = min(1.0, 0.35 + 0.15 * scores[value])
+
+
+def _extras(summary: Summary) -> list[Decimal]:
+    taxes = sum((t[0].value for t in summary.taxes), Decimal(0))
+    plus = sum((r.value for r in (summary.tip, summary.service) if r is not None), Decimal(0))
+    minus = abs(summary.discount.value) if summary.discount else Decimal(0)
+    rounding = summary.rounding.value if summary.rounding else Decimal(0)
+    return [taxes + plus - minus + rounding, plus - minus + rounding, taxes + plus - minus]
+
+
+def _tax_line(row: MoneyRow) -> tuple[MoneyRow, Decimal | None, Decimal | None]:
+    rate_match = _RATE.search(row.line.text)
+    rate = Decimal(rate_match.group(1).replace(",", ".")) if rate_match else None
+    amounts = find_amounts(row.value_line.text)
+    base = amounts[-2].value if len(amounts) >= 2 and amounts[-2].value > row.value else None
+    if rate is not None and not Decimal(0) <= rate <= 100:
+        rate = None
+    return row, rate, base
+
+
+def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = None) -> Summary:
+    """Read the money rows from line ``start`` on and choose the total."""
+    rows = money_rows(lines, start)
+    summary = Summary(first_row=min((r.line.index for r in rows), default=None))
+    seen_tax: set[Decimal] = set()
+    for row in rows:
+        if row.kind == Kind.SUBTOTAL and summary.subtotal is None:
+            summary.subtotal = row
+        elif row.kind == Kind.TAX and row.value not in seen_tax and row.value >= 0:
+            if "INVOICE" in compact(row.line.text) and row.value_line is row.line:
+                continue
+            seen_tax.add(row.value)
+            summary.taxes.append(_tax_line(row))
+        elif row.kind == Kind.TIP and summary.tip is None:
+            summary.tip = row
+        elif row.kind == Kind.DISCOUNT and summary.discount is None:
+            summary.discount = row
+        elif row.kind == Kind.SERVICE and summary.service is None:
+            summary.service = row
+        elif row.kind == Kind.ROUNDING and summary.rounding is None and abs(row.value) < 1:
+            summary.rounding = row
+        elif row.kind == Kind.TENDERED and row.value > 0:
+            summary.tendered.append(row)
+        elif row.kind == Kind.CHANGE and summary.change is None and row.value >= 0:
+            summary.change = row
+    if len(summary.taxes) > 3:
+        summary.taxes = summary.taxes[:3]
+    _score_totals(rows, summary, items_sum)
+    for line in lines[start:]:
+        m = _CARD_LAST4.search(line.text)
+        if m:
+            summary.card_last4 = m.group(1)
+            break
+    return summary
