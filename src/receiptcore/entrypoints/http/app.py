@@ -1,0 +1,154 @@
+"""The Litestar applications: ``create_app(container, service)`` for the auth service, the receipt API, or both.
+
+One app factory for every deployment shape: ``service="auth"`` mounts sessions, users, roles and the JWKS;
+``"receipts"`` mounts ``/api``; ``"all"`` (the embedded default) mounts both; health checks are everywhere.
+The app's lifespan feeds the event bus into ``AuthService.handle_event`` so that revocations and role changes
+from any instance take effect here, and closes the container on shutdown. It does not run the extraction
+worker: ``receiptcore serve`` does that beside the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from litestar import Litestar
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import Message, Scope
+
+from receiptcore import __version__
+from receiptcore.entrypoints.container import Container, close_container
+from receiptcore.entrypoints.http.auth_routes import AUTH_HANDLERS
+from receiptcore.entrypoints.http.deps import DEPENDENCIES
+from receiptcore.entrypoints.http.errors import EXCEPTION_HANDLERS
+from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_KEEPALIVE_KEY, receipt_events
+from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
+from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
+from receiptcore.entrypoints.http.receipt_upload import upload_handler
+from receiptcore.entrypoints.http.role_routes import ROLE_HANDLERS
+from receiptcore.entrypoints.http.security import CONTAINER_KEY, permission_guard
+from receiptcore.entrypoints.http.user_routes import USER_HANDLERS
+
+logger = logging.getLogger(__name__)
+
+Service = Literal["all", "auth", "receipts"]
+
+# JSON bodies are small (logins, corrections); anything bigger is refused before it is parsed.
+JSON_BODY_CAP_BYTES = 1024 * 1024
+_SUBSCRIBE_WAIT_SECONDS = 5.0
+_RESUBSCRIBE_DELAY_SECONDS = 1.0
+
+_API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
+async def _feed_auth_events(container: Container, subscribed: asyncio.Event) -> None:
+    """Hand every bus event to the AuthService (cache invalidation), resubscribing after a failure."""
+    auth = container.auth_service()
+    bus = container.event_bus()
+    while True:
+        try:
+            async with bus.subscribe() as events:
+                subscribed.set()
+                async for event in events:
+                    try:
+                        await auth.handle_event(event)
+                    except Exception:
+                        logger.exception("auth event handler failed on %s", event.type)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("event subscription failed; resubscribing")
+        await asyncio.sleep(_RESUBSCRIBE_DELAY_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    container: Container = app.state[CONTAINER_KEY]
+    subscribed = asyncio.Event()
+    task = asyncio.create_task(_feed_auth_events(container, subscribed), name="receiptcore-auth-events")
+    with contextlib.suppress(TimeoutError):
+        # serve only once revocations can reach us (a bus that never answers must not block startup)
+        await asyncio.wait_for(subscribed.wait(), _SUBSCRIBE_WAIT_SECONDS)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await close_container(container)
+
+
+async def _security_headers(message: Message, scope: Scope) -> None:
+    """Headers on every response, errors and streams included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    if scope["path"].startswith("/schema"):
+        return  # the documentation viewers load scripts and styles; they carry no user data
+    headers["X-Frame-Options"] = "DENY"
+    if "content-security-policy" not in headers:
+        headers["Content-Security-Policy"] = _API_CSP
+    if "cache-control" not in headers:
+        headers["Cache-Control"] = "no-store"
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="receiptcore",
+        version=__version__,
+        description="Self-hosted receipt vault: sessions, users and roles; receipts, extraction, export, stats.",
+        path="/schema",
+        components=Components(
+            security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
+        security=[{"BearerAuth": []}],
+    )
+
+
+def create_app(
+    container: Container,
+    service: Service = "all",
+    *,
+    sse_keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
+    debug: bool = False,
+) -> Litestar:
+    """Build the HTTP app for ``service`` over ``container``.
+
+    Args:
+        container: the composition root (tests pass their own, with overridden providers).
+        service: ``"auth"``, ``"receipts"`` or ``"all"``.
+        sse_keepalive_seconds: interval of keep-alive comments on ``/api/events`` (tests shorten it).
+        debug: Litestar debug mode (never in production: it would not change our problem documents, but logs more).
+
+    Returns:
+        The Litestar application; its lifespan closes ``container`` on shutdown.
+    """
+    if service not in ("all", "auth", "receipts"):
+        msg = f"unknown service {service!r}; expected all, auth or receipts"
+        raise ValueError(msg)
+    settings = container.settings()
+    handlers: list[Any] = list(HEALTH_HANDLERS)
+    if service in ("all", "auth"):
+        handlers += AUTH_HANDLERS + USER_HANDLERS + ROLE_HANDLERS
+    if service in ("all", "receipts"):
+        handlers += [upload_handler(settings), *RECEIPT_HANDLERS, receipt_events]
+    return Litestar(
+        route_handlers=handlers,
+        dependencies=DEPENDENCIES,
+        guards=[permission_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({CONTAINER_KEY: container, SERVICE_KEY: service, SSE_KEEPALIVE_KEY: sse_keepalive_seconds}),
+        lifespan=[_lifespan],
+        before_send=[_security_headers],
+        openapi_config=_openapi(),
+        request_max_body_size=JSON_BODY_CAP_BYTES,
+        multipart_form_part_limit=settings.max_files_per_upload + 10,
+        debug=debug,
+    )

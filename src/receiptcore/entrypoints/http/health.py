@@ -1,0 +1,86 @@
+"""Liveness and readiness.
+
+``/health/live`` is 200 while the process serves at all. ``/health/ready`` asks each critical store a cheap
+question under a short timeout: any failure is 503 with Retry-After (the gateway stops routing here). The event
+bus is not critical (the store is the queue, the bus only a doorbell), so a bus in trouble is reported as
+"degraded" while the service stays ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from typing import Any
+
+from litestar import Response, get
+from litestar.datastructures import State
+
+from receiptcore.domain.policy import Scope
+from receiptcore.domain.queries import ReceiptQuery
+from receiptcore.entrypoints.http.security import CONTAINER_KEY
+
+logger = logging.getLogger(__name__)
+
+SERVICE_KEY = "service"
+CHECK_TIMEOUT_SECONDS = 2.0
+RETRY_AFTER_SECONDS = 5
+# a scope no receipt can be in: the probe reads an index, never data
+_PROBE_SCOPE = Scope.only("00000000-0000-0000-0000-000000000000")
+
+
+async def _probe_users(container: Any) -> None:
+    await container.user_repo().count_users()
+
+
+async def _probe_receipts(container: Any) -> None:
+    await container.receipt_store().list(ReceiptQuery(limit=1), _PROBE_SCOPE)
+
+
+async def _bus_state(container: Any) -> str:
+    """``ok`` or ``degraded``: a bus may expose ``healthy`` (bool, or a callable returning one)."""
+    try:
+        healthy = getattr(container.event_bus(), "healthy", True)
+        if callable(healthy):
+            healthy = healthy()
+        if inspect.isawaitable(healthy):
+            healthy = await asyncio.wait_for(healthy, CHECK_TIMEOUT_SECONDS)
+    except Exception:  # any failure of a non-critical dependency just means degraded
+        return "degraded"
+    return "ok" if healthy else "degraded"
+
+
+@get("/health/live", security=[], tags=["health"])
+async def live() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "live"}
+
+
+@get("/health/ready", security=[], tags=["health"])
+async def ready(state: State) -> Response[dict[str, Any]]:
+    """Whether this instance can serve requests: its stores answer within a short timeout."""
+    container = state[CONTAINER_KEY]
+    service = state.get(SERVICE_KEY, "all")
+    probes = {"users": _probe_users}  # every service authenticates callers against the user store
+    if service in ("all", "receipts"):
+        probes["receipts"] = _probe_receipts
+    checks: dict[str, str] = {}
+    for name, probe in probes.items():
+        try:
+            await asyncio.wait_for(probe(container), CHECK_TIMEOUT_SECONDS)
+            checks[name] = "ok"
+        except Exception as exc:  # readiness reports every failure as "unavailable"
+            logger.warning("readiness: %s store unavailable: %s", name, exc.__class__.__name__)
+            checks[name] = "unavailable"
+    checks["events"] = await _bus_state(container)
+    if any(v == "unavailable" for v in checks.values()):
+        return Response(
+            {"status": "unavailable", "checks": checks},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    degraded = sorted(k for k, v in checks.items() if v == "degraded")
+    return Response({"status": "ready", "checks": checks, "degraded": degraded})
+
+
+HEALTH_HANDLERS = [live, ready]

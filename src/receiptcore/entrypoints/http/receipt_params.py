@@ -1,0 +1,128 @@
+"""Parsing the receipt routes' inputs: listing filters, receipt ids, ``If-Match`` versions, download names.
+
+Filters arrive as strings and are validated by the core's ``ReceiptQuery`` model, so a bad value is a 422
+problem naming the field, never a 400 or a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from litestar.params import Parameter
+from pydantic import ValidationError
+
+from receiptcore.domain.ids import is_id
+from receiptcore.domain.policy import Principal
+from receiptcore.domain.queries import ReceiptQuery
+from receiptcore.domain.users import RECEIPTS_READ_ANY
+from receiptcore.entrypoints.http.errors import from_pydantic
+from receiptcore.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
+from receiptcore.settings import Settings
+
+_Text = Annotated[str | None, Parameter(required=False, max_length=512)]
+
+
+async def provide_receipt_query(
+    principal: Principal,
+    *,
+    q: _Text = None,
+    date_from: _Text = None,
+    date_to: _Text = None,
+    min_total: _Text = None,
+    max_total: _Text = None,
+    status: _Text = None,
+    category: _Text = None,
+    tag: _Text = None,
+    owner_id: _Text = None,
+    sort: _Text = None,
+    limit: _Text = None,
+    cursor: _Text = None,
+) -> ReceiptQuery:
+    """The listing filters of ``/api/receipts``, ``/export`` and ``/api/stats`` as a validated ReceiptQuery.
+
+    ``owner_id`` narrows to one owner and needs ``receipts:read:any`` (others only ever see their own).
+    """
+    raw: dict[str, Any] = {
+        "q": q,
+        "date_from": date_from,
+        "date_to": date_to,
+        "min_total": min_total,
+        "max_total": max_total,
+        "status": status,
+        "category": category,
+        "tag": tag,
+        "owner_id": owner_id,
+        "sort": sort,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    given = {k: v for k, v in raw.items() if v is not None and v != ""}
+    if "owner_id" in given:
+        if not principal.can(RECEIPTS_READ_ANY):
+            raise PermissionDenied("filtering by owner_id needs the permission 'receipts:read:any'")
+        if not is_id(given["owner_id"]):
+            raise ValidationFailed("owner_id must be a user id", errors=[{"field": "owner_id", "message": "not an id"}])
+    try:
+        query = ReceiptQuery.model_validate(given)
+    except ValidationError as exc:
+        raise from_pydantic(exc, "invalid receipt filter") from None
+    if query.min_total is not None and not query.min_total.is_finite():
+        raise ValidationFailed("min_total must be a number", errors=[{"field": "min_total", "message": "not finite"}])
+    if query.max_total is not None and not query.max_total.is_finite():
+        raise ValidationFailed("max_total must be a number", errors=[{"field": "max_total", "message": "not finite"}])
+    return query
+
+
+def receipt_id(value: str) -> str:
+    """The path id if it could be a receipt id; anything else is simply not found."""
+    if not is_id(value):
+        raise NotFound("no such receipt")
+    return value
+
+
+def receipt_location(settings: Settings, rid: str) -> str:
+    """Where a receipt lives (absolute behind a gateway when ``public_url`` is set)."""
+    path = f"/api/receipts/{rid}"
+    return settings.public_url.rstrip("/") + path if settings.public_url else path
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+
+
+def parse_if_match(header: str | None) -> tuple[bool, int | None]:
+    """``(present, version)`` from an ``If-Match`` header; ``*`` is present without a version.
+
+    Raises VersionConflict (412) for a value that cannot be one of our ETags: it cannot match.
+    """
+    if header is None:
+        return False, None
+    if header.strip() == "*":
+        return True, None
+    match = _ETAG.match(header)
+    if match is None:
+        raise VersionConflict("If-Match does not match the receipt's current version")
+    return True, int(match.group(1))
+
+
+def etag(version: int) -> str:
+    """The strong ETag of a receipt version."""
+    return f'"{version}"'
+
+
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(name: str | None, rid: str, media_type: str) -> str:
+    """A download name safe in any header and file system: ASCII stem of the uploaded name plus the extension of
+    the sniffed type (never the client's own extension)."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = _UNSAFE.sub("_", stem).strip("._-")[:100]
+    return (stem or f"receipt-{rid}") + _EXTENSIONS.get(media_type, ".bin")
+
+
+def content_disposition(filename: str) -> str:
+    """An ``attachment`` Content-Disposition for an already safe ASCII name."""
+    return f'attachment; filename="{filename}"'

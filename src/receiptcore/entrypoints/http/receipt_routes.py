@@ -1,0 +1,183 @@
+"""The receipt API: list, read, download, correct, confirm, delete, re-extract, attempts, export, stats.
+
+Uploads are in ``receipt_upload``, live events in ``events``. Every id in a path is checked to be an id first;
+another owner's receipt is "not found" because the services query inside the caller's scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from litestar import Request, Response, delete, get, patch, post
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.params import Parameter
+from litestar.response import Stream
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from receiptcore.domain.policy import Principal
+from receiptcore.domain.queries import ReceiptQuery
+from receiptcore.domain.representation import attempt_to_api, receipt_to_api
+from receiptcore.domain.users import RECEIPTS_READ, RECEIPTS_WRITE
+from receiptcore.entrypoints.http.receipt_params import (
+    content_disposition,
+    etag,
+    parse_if_match,
+    provide_receipt_query,
+    receipt_id,
+    safe_filename,
+)
+from receiptcore.entrypoints.http.security import PERMISSION_OPT
+from receiptcore.errors import ValidationFailed
+from receiptcore.services.receipts import ReceiptService
+
+_TAGS = ["receipts"]
+_READ = {PERMISSION_OPT: RECEIPTS_READ}
+_WRITE = {PERMISSION_OPT: RECEIPTS_WRITE}
+_QUERY = {"receipt_query": Provide(provide_receipt_query)}
+_IF_MATCH = Annotated[str | None, Parameter(header="If-Match", required=False, max_length=100)]
+
+
+def _receipt_response(receipt: Any, status_code: int = 200) -> Response[dict[str, Any]]:
+    return Response(receipt_to_api(receipt), status_code=status_code, headers={"ETag": etag(receipt.version)})
+
+
+@get("/api/receipts", opt=_READ, dependencies=_QUERY, tags=_TAGS)
+async def list_receipts(
+    request: Request[Any, Any, Any], principal: Principal, receipt_service: ReceiptService, receipt_query: ReceiptQuery
+) -> Response[dict[str, Any]]:
+    """Receipts matching the filters, a page at a time; ``next_cursor`` (and ``Link: rel="next"``) continue."""
+    page = await receipt_service.list(principal, receipt_query)
+    headers: dict[str, str] = {}
+    if page.next_cursor:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        params.append(("cursor", page.next_cursor))
+        headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+    body = {"items": [receipt_to_api(r) for r in page.items], "next_cursor": page.next_cursor}
+    return Response(body, headers=headers)
+
+
+@get("/api/receipts/{rid:str}", opt=_READ, tags=_TAGS)
+async def get_receipt(rid: str, principal: Principal, receipt_service: ReceiptService) -> Response[dict[str, Any]]:
+    """One receipt; the ETag is its version (send it back as If-Match when correcting)."""
+    return _receipt_response(await receipt_service.get(principal, receipt_id(rid)))
+
+
+@get("/api/receipts/{rid:str}/file", opt=_READ, tags=_TAGS)
+async def get_receipt_file(rid: str, principal: Principal, receipt_service: ReceiptService) -> Response[bytes]:
+    """The original uploaded bytes, with the type sniffed at upload, as an attachment."""
+    source, content = await receipt_service.open_file(principal, receipt_id(rid))
+    name = safe_filename(source.filename, rid, source.media_type)
+    return Response(
+        content,
+        media_type=source.media_type,
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@patch("/api/receipts/{rid:str}", opt=_WRITE, tags=_TAGS)
+async def correct_receipt(
+    rid: str, data: dict[str, Any], principal: Principal, receipt_service: ReceiptService, if_match: _IF_MATCH = None
+) -> Response[dict[str, Any]]:
+    """Correct fields (a JSON object of field → new value). Needs the current version: ``If-Match: "<version>"``
+    or ``"version"`` in the body; a stale one is 412, none at all is 428."""
+    changes = dict(data)
+    body_version = changes.pop("version", None)
+    present, version = parse_if_match(if_match)
+    if not present:
+        if body_version is None:
+            raise HTTPException(
+                status_code=428, detail='send the receipt version as If-Match: "<version>" or "version" in the body'
+            )
+        if isinstance(body_version, bool) or not isinstance(body_version, int):
+            raise ValidationFailed("version must be an integer", errors=[{"field": "version", "message": "not int"}])
+        version = body_version
+    if not changes:
+        raise ValidationFailed("nothing to change: send at least one field", errors=[])
+    receipt = await receipt_service.correct(principal, receipt_id(rid), changes, version)
+    return _receipt_response(receipt)
+
+
+@post("/api/receipts/{rid:str}/confirm", status_code=200, opt=_WRITE, tags=_TAGS)
+async def confirm_receipt(
+    rid: str, principal: Principal, receipt_service: ReceiptService, if_match: _IF_MATCH = None
+) -> Response[dict[str, Any]]:
+    """Mark a reviewed receipt confirmed (optionally only if it is still at the If-Match version)."""
+    _, version = parse_if_match(if_match)
+    return _receipt_response(await receipt_service.confirm(principal, receipt_id(rid), version))
+
+
+@delete("/api/receipts/{rid:str}", status_code=HTTP_204_NO_CONTENT, opt=_WRITE, tags=_TAGS)
+async def delete_receipt(rid: str, principal: Principal, receipt_service: ReceiptService) -> None:
+    """Delete a receipt and its file."""
+    await receipt_service.delete(principal, receipt_id(rid))
+
+
+@post("/api/receipts/{rid:str}/reextract", status_code=HTTP_202_ACCEPTED, opt=_WRITE, tags=_TAGS)
+async def reextract_receipt(
+    rid: str, principal: Principal, receipt_service: ReceiptService
+) -> Response[dict[str, Any]]:
+    """Queue the receipt for extraction again; earlier attempts are kept."""
+    return _receipt_response(await receipt_service.reextract(principal, receipt_id(rid)), HTTP_202_ACCEPTED)
+
+
+@get("/api/receipts/{rid:str}/extractions", opt=_READ, tags=_TAGS)
+async def list_extractions(rid: str, principal: Principal, receipt_service: ReceiptService) -> dict[str, Any]:
+    """Every extraction attempt of the receipt, oldest first, each with the extractor's output."""
+    receipt = await receipt_service.get(principal, receipt_id(rid))
+    return {"items": [attempt_to_api(a, include_output=True) for a in receipt.extraction_attempts]}
+
+
+_EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+@get("/api/receipts/export", opt=_READ, dependencies=_QUERY, tags=_TAGS)
+async def export_receipts(
+    principal: Principal,
+    receipt_service: ReceiptService,
+    receipt_query: ReceiptQuery,
+    export_format: Annotated[Literal["csv", "json"], Parameter(query="format")] = "csv",
+) -> Stream:
+    """Every receipt matching the filters, streamed as CSV or a JSON array."""
+    chunks = receipt_service.export(principal, receipt_query, export_format)
+    # pull the first chunk now: a permission or cursor error must be a problem document, not a broken 200 stream
+    first = await anext(chunks, None)
+
+    async def body() -> AsyncIterator[str]:
+        if first is not None:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return Stream(
+        body(),
+        media_type=_EXPORT_TYPES[export_format],
+        headers={"Content-Disposition": content_disposition(f"receipts.{export_format}")},
+    )
+
+
+@get("/api/stats", opt=_READ, dependencies=_QUERY, tags=_TAGS)
+async def stats(principal: Principal, receipt_service: ReceiptService, receipt_query: ReceiptQuery) -> dict[str, Any]:
+    """Spending by month, category and merchant (per currency) over the receipts the filters select."""
+    summary = await receipt_service.summary(principal, receipt_query)
+    return summary.model_dump(mode="json")
+
+
+RECEIPT_HANDLERS = [
+    list_receipts,
+    export_receipts,
+    get_receipt,
+    get_receipt_file,
+    correct_receipt,
+    confirm_receipt,
+    delete_receipt,
+    reextract_receipt,
+    list_extractions,
+    stats,
+]

@@ -1,0 +1,107 @@
+"""``POST /api/receipts``: one or more multipart parts named ``file``.
+
+Layers of refusal, cheapest first: not multipart → 415; a body (announced or streamed) over
+``max_upload_bytes * max_files_per_upload`` plus slack → 413 before any parsing; too many parts or one part over
+``max_upload_bytes`` → 413; no ``file`` part → 422. Then the service sniffs, inspects and stores all or nothing.
+"""
+
+from __future__ import annotations
+
+from copy import copy
+from typing import Annotated, Any
+
+from litestar import Request, Response, post
+from litestar.datastructures import UploadFile
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from receiptcore.domain.policy import Principal
+from receiptcore.domain.representation import receipt_to_api
+from receiptcore.domain.users import RECEIPTS_WRITE
+from receiptcore.entrypoints.http.receipt_params import etag, receipt_location
+from receiptcore.entrypoints.http.security import PERMISSION_OPT
+from receiptcore.errors import UnsupportedMediaType, UploadTooLarge, ValidationFailed
+from receiptcore.services.receipts import ReceiptService, Upload
+from receiptcore.settings import Settings
+
+# multipart framing (boundaries, part headers) on top of the file bytes themselves
+MULTIPART_SLACK_BYTES = 1024 * 1024
+FILE_FIELD = "file"
+
+
+def upload_body_cap(settings: Settings) -> int:
+    """The largest upload request body accepted before parsing starts."""
+    return settings.max_upload_bytes * settings.max_files_per_upload + MULTIPART_SLACK_BYTES
+
+
+@post("/api/receipts", status_code=HTTP_202_ACCEPTED, opt={PERMISSION_OPT: RECEIPTS_WRITE}, tags=["receipts"])
+async def upload_receipts(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    receipt_service: ReceiptService,
+    settings: Settings,
+    idempotency_key: Annotated[
+        str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+    ] = None,
+) -> Response[dict[str, Any]]:
+    """Upload receipts (multipart, parts named ``file``). 202 when any receipt was created, 200 when every file
+    was already uploaded by the caller; each item carries ``duplicate`` and its ``location``."""
+    media_type, _ = request.content_type
+    if media_type != "multipart/form-data":
+        raise UnsupportedMediaType("send the files as multipart/form-data, one part named 'file' per file")
+    form = await request.form()
+    try:
+        uploads = await _read_uploads(form.getall(FILE_FIELD, []), settings)
+    finally:
+        await form.close()
+    outcomes = await receipt_service.upload(principal, uploads, idempotency_key)
+    items = []
+    for outcome in outcomes:
+        item = receipt_to_api(outcome.receipt)
+        item["duplicate"] = not outcome.created
+        item["location"] = receipt_location(settings, outcome.receipt.id)
+        items.append(item)
+    created = any(o.created for o in outcomes)
+    headers = {"Location": items[0]["location"]} if items else {}
+    if len(outcomes) == 1:
+        headers["ETag"] = etag(outcomes[0].receipt.version)
+    return Response({"receipts": items}, status_code=HTTP_202_ACCEPTED if created else HTTP_200_OK, headers=headers)
+
+
+async def _read_uploads(parts: list[Any], settings: Settings) -> list[Upload]:
+    if not parts:
+        raise ValidationFailed(
+            "no file: send one or more multipart parts named 'file'",
+            errors=[{"field": FILE_FIELD, "message": "missing"}],
+        )
+    if len(parts) > settings.max_files_per_upload:
+        raise UploadTooLarge(f"at most {settings.max_files_per_upload} files per upload")
+    uploads: list[Upload] = []
+    for index, part in enumerate(parts):
+        if not isinstance(part, UploadFile):
+            raise ValidationFailed(
+                "each 'file' part must be a file (with a filename)",
+                errors=[{"field": f"{FILE_FIELD}.{index}", "message": "not a file"}],
+            )
+        # read one byte past the cap: enough to know it is too big without holding more
+        content = await part.read(settings.max_upload_bytes + 1)
+        if len(content) > settings.max_upload_bytes:
+            raise UploadTooLarge(f"{part.filename or 'a file'} is larger than {settings.max_upload_bytes} bytes")
+        uploads.append(Upload(content=content, filename=_clip(part.filename), declared_type=part.content_type))
+    return uploads
+
+
+def _clip(filename: str | None) -> str | None:
+    # the stored name is informative only; keep it short and single-line
+    if not filename:
+        return None
+    cleaned = "".join(ch for ch in filename if ch.isprintable()).strip()
+    return cleaned[-255:] or None
+
+
+def upload_handler(settings: Settings) -> HTTPRouteHandler:
+    """The upload handler with this deployment's body cap (handlers are copied per app, so caps never leak)."""
+    handler = copy(upload_receipts)
+    handler.request_max_body_size = upload_body_cap(settings)
+    return handler

@@ -1,0 +1,151 @@
+"""Request and response bodies of the HTTP API (pydantic models; OpenAPI is generated from them).
+
+Request models forbid unknown fields and cap every string and list, so a hostile body is a 422 problem, never
+work for the services. Passwords are capped generously here; the password policy (in the core) decides the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from receiptcore.domain.users import Role, User
+
+Email = Annotated[str, StringConstraints(min_length=1, max_length=320)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+Name = Annotated[str, StringConstraints(max_length=200)]
+RoleName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Permission = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(_Request):
+    """Credentials for ``POST /auth/login``."""
+
+    email: Email
+    password: Password
+
+
+class RefreshRequest(_Request):
+    """For clients without cookies: the refresh token in the body of ``/auth/refresh`` or ``/auth/logout``."""
+
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+
+class TokenResponse(BaseModel):
+    """A fresh access token (the refresh token travels in the HttpOnly cookie only)."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int
+
+
+class PasswordChangeRequest(_Request):
+    """``POST /auth/password``: the current password and the new one."""
+
+    current_password: Password
+    new_password: Password
+
+
+class UserCreateRequest(_Request):
+    """``POST /users``."""
+
+    email: Email
+    password: Password
+    display_name: Name = ""
+    roles: Annotated[list[RoleName], Field(max_length=50)] | None = None
+
+
+class UserUpdateRequest(_Request):
+    """``PATCH /users/{id}``: only the fields present change."""
+
+    email: Email | None = None
+    display_name: Name | None = None
+    password: Password | None = None
+
+
+class RolesRequest(_Request):
+    """``PUT /users/{id}/roles``: the complete new list of role names."""
+
+    roles: Annotated[list[RoleName], Field(max_length=50)]
+
+
+class RoleCreateRequest(_Request):
+    """``POST /roles``."""
+
+    name: RoleName
+    permissions: Annotated[list[Permission], Field(max_length=100)]
+    description: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class RoleUpdateRequest(_Request):
+    """``PATCH /roles/{name}``: only the fields present change."""
+
+    permissions: Annotated[list[Permission], Field(max_length=100)] | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class UserOut(BaseModel):
+    """A user as the API shows it (never the password hash)."""
+
+    id: str
+    email: str
+    display_name: str
+    roles: list[str]
+    permissions: list[str]
+    disabled: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, user: User, roles: dict[str, Role]) -> UserOut:
+        """Build from a user and the role definitions that resolve its permissions."""
+        permissions: set[str] = set()
+        for name in user.roles:
+            role = roles.get(name)
+            if role is not None:
+                permissions |= role.permissions
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            roles=list(user.roles),
+            permissions=sorted(permissions),
+            disabled=user.disabled,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class UserPage(BaseModel):
+    """A page of users; pass ``next_cursor`` as ``after`` for the next page."""
+
+    items: list[UserOut]
+    next_cursor: str | None = None
+
+
+class RoleOut(BaseModel):
+    """A role: name, description, sorted permissions, whether it is built in."""
+
+    name: str
+    description: str
+    permissions: list[str]
+    builtin: bool
+
+    @classmethod
+    def of(cls, role: Role) -> RoleOut:
+        """Build from a domain role."""
+        return cls(
+            name=role.name, description=role.description, permissions=sorted(role.permissions), builtin=role.builtin
+        )
+
+
+class RoleList(BaseModel):
+    """Every role."""
+
+    items: list[RoleOut]

@@ -1,0 +1,100 @@
+"""User administration: list, create, read, update, set roles, disable and enable users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import get, patch, post, put
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from receiptcore.domain.ids import is_id
+from receiptcore.domain.policy import Principal
+from receiptcore.domain.users import USERS_MANAGE, USERS_READ
+from receiptcore.entrypoints.http.schemas import RolesRequest, UserCreateRequest, UserOut, UserPage, UserUpdateRequest
+from receiptcore.entrypoints.http.security import AUTHENTICATED, PERMISSION_OPT
+from receiptcore.errors import NotFound, ValidationFailed
+from receiptcore.services.users import RoleService, UserService
+
+_TAGS = ["users"]
+
+
+def _user_id(value: str) -> str:
+    # an id that cannot exist is simply not found (never a 500 from a store choking on it)
+    if not is_id(value):
+        raise NotFound("no such user")
+    return value
+
+
+@get("/users", opt={PERMISSION_OPT: USERS_READ}, tags=_TAGS)
+async def list_users(
+    principal: Principal,
+    user_service: UserService,
+    role_service: RoleService,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    after: Annotated[str | None, Parameter(max_length=64)] = None,
+) -> UserPage:
+    """Users ordered by id; ``next_cursor`` is the ``after`` value of the next page."""
+    if after is not None and not is_id(after):
+        raise ValidationFailed("after must be a user id", errors=[{"field": "after", "message": "not a user id"}])
+    users = await user_service.list_users(principal, limit=limit, after=after)
+    roles = await role_service.all_roles()
+    next_cursor = users[-1].id if len(users) == limit else None
+    return UserPage(items=[UserOut.of(u, roles) for u in users], next_cursor=next_cursor)
+
+
+@post("/users", status_code=HTTP_201_CREATED, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+async def create_user(
+    data: UserCreateRequest, principal: Principal, user_service: UserService, role_service: RoleService
+) -> UserOut:
+    """Create a user (roles default to ``member``)."""
+    user = await user_service.create_user(principal, data.email, data.password, data.display_name, data.roles)
+    return UserOut.of(user, await role_service.all_roles())
+
+
+@get("/users/{user_id:str}", opt={PERMISSION_OPT: AUTHENTICATED}, tags=_TAGS)
+async def get_user(user_id: str, principal: Principal, user_service: UserService, role_service: RoleService) -> UserOut:
+    """One user: needs users:read, or it is the caller's own record."""
+    user = await user_service.get_user(principal, _user_id(user_id))
+    return UserOut.of(user, await role_service.all_roles())
+
+
+@patch("/users/{user_id:str}", opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+async def update_user(
+    user_id: str, data: UserUpdateRequest, principal: Principal, user_service: UserService, role_service: RoleService
+) -> UserOut:
+    """Change a user's email, display name or password (a new password ends their sessions)."""
+    user = await user_service.update_user(
+        principal, _user_id(user_id), display_name=data.display_name, email=data.email, password=data.password
+    )
+    return UserOut.of(user, await role_service.all_roles())
+
+
+@put("/users/{user_id:str}/roles", opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+async def set_roles(
+    user_id: str, data: RolesRequest, principal: Principal, user_service: UserService, role_service: RoleService
+) -> UserOut:
+    """Replace a user's roles; their existing access tokens stop working."""
+    user = await user_service.set_roles(principal, _user_id(user_id), data.roles)
+    return UserOut.of(user, await role_service.all_roles())
+
+
+@post("/users/{user_id:str}/disable", status_code=200, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+async def disable_user(
+    user_id: str, principal: Principal, user_service: UserService, role_service: RoleService
+) -> UserOut:
+    """Disable a user: they cannot log in and their tokens stop working at once."""
+    user = await user_service.set_disabled(principal, _user_id(user_id), True)
+    return UserOut.of(user, await role_service.all_roles())
+
+
+@post("/users/{user_id:str}/enable", status_code=200, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+async def enable_user(
+    user_id: str, principal: Principal, user_service: UserService, role_service: RoleService
+) -> UserOut:
+    """Enable a disabled user again."""
+    user = await user_service.set_disabled(principal, _user_id(user_id), False)
+    return UserOut.of(user, await role_service.all_roles())
+
+
+USER_HANDLERS = [list_users, create_user, get_user, update_user, set_roles, disable_user, enable_user]
