@@ -1,68 +1,57 @@
-"""Serve one app for the benchmark, in its own process, the way ``receiptcore serve`` serves the product.
+"""Serve the bare baseline app exactly the way ``receiptcore serve`` serves the product.
 
-``python bench/_serve.py baseline --port P`` serves the bare Litestar app; ``python bench/_serve.py product
---port P --data-dir D`` serves the real app (auth + receipt API, embedded SQLite profile under D, no extraction
-worker so the CPU belongs to the requests). Both go through ``serve_app`` below with identical server settings,
-so the only difference between the two measurements is the app.
+The product itself is started with its own command line (``python -m receiptcore serve --no-worker``, see
+``_servers.py``). This script serves the baseline app in the same way, by calling the same two functions the
+product's ``serve`` uses: ``bind_socket`` (our own listening socket, same backlog) and ``_make_server`` (the
+uvicorn server with the product's configuration: log level from settings, access log as uvicorn defaults it,
+lifespan on, no server header, one process, one event loop). Both processes get the same ``RECEIPTCORE_*``
+environment, so the only difference between the two measurements is the app.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# Server settings shared by both apps; they mirror `receiptcore serve` (uvicorn driven programmatically from our
-# own event loop, one process, one worker, uvicorn's automatic loop and HTTP implementation choice).
-SERVER_SETTINGS: dict[str, Any] = {
-    "workers": 1,
-    "loop": "auto",
-    "http": "auto",
-    "log_level": "warning",
-    "access_log": False,
-    "lifespan": "on",
-}
+from _baseline_app import create_baseline_app
+from receiptcore.entrypoints.serve import _make_server, bind_socket
+from receiptcore.settings import Settings
 
 
-def build_app(target: str, data_dir: Path | None) -> Any:
-    """The ASGI app to serve: ``baseline`` or ``product``."""
-    if target == "baseline":
-        from _baseline_app import create_baseline_app
-
-        return create_baseline_app()
-    if data_dir is None:
-        raise SystemExit("the product app needs --data-dir")
-    # the container reads its settings from the environment, exactly as `receiptcore serve` does
-    os.environ["RECEIPTCORE_DATA_DIR"] = str(data_dir)
-    from receiptcore.entrypoints.http.app import create_app
-
-    from receiptcore.entrypoints.container import build_container
-    from receiptcore.settings import Settings
-
-    return create_app(build_container(Settings()), service="all")
+def server_description(settings: Settings) -> dict[str, Any]:
+    """The uvicorn configuration the product's ``serve`` builds for these settings (for the report)."""
+    config = _make_server(create_baseline_app(), settings).config
+    names = ("loop", "http", "ws", "lifespan", "log_level", "access_log", "workers", "timeout_keep_alive", "backlog")
+    return {"server": "uvicorn", **{name: getattr(config, name) for name in names}}
 
 
-async def serve_app(app: Any, port: int) -> None:
-    """Run ``app`` with uvicorn on 127.0.0.1:``port`` until the process is told to stop."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, **SERVER_SETTINGS)
-    await uvicorn.Server(config).serve()
+async def serve_baseline(port: int) -> None:
+    """Serve the baseline app on 127.0.0.1:``port`` until SIGINT or SIGTERM."""
+    settings = Settings()
+    sock = bind_socket("127.0.0.1", port)
+    server = _make_server(create_baseline_app(), settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # the product's server leaves signals to its caller; like `serve`, stop gracefully on either
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        sock.close()
 
 
 def main() -> None:
     """Parse the command line and serve."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("target", choices=["baseline", "product"])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
-    asyncio.run(serve_app(build_app(args.target, args.data_dir), args.port))
+    asyncio.run(serve_baseline(args.port))
 
 
 if __name__ == "__main__":

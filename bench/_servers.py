@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -23,24 +24,38 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def clean_environ() -> dict[str, str]:
+    """This process's environment without any ``RECEIPTCORE_*`` variable: the bench measures the embedded
+    defaults, whatever the shell running it has configured."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("RECEIPTCORE_")}
+
+
 class ServerProcess:
-    """One app served by ``_serve.py`` in a child process, its output going to ``log_path``.
+    """One server in a child process, its output going to ``log_path``.
+
+    ``product`` runs the product's own command, ``python -m receiptcore serve --no-worker`` (the extraction
+    worker stays off so OCR never competes with the requests for the CPU); ``baseline`` runs ``_serve.py``,
+    which serves the bare app through the same server functions. Both get the same environment ``env``.
 
     Args:
         target: ``baseline`` or ``product``.
         log_path: where the server's stdout and stderr go (a file, so a chatty server never blocks on a pipe).
-        data_dir: the product's data directory.
+        env: the ``RECEIPTCORE_*`` settings shared by both servers (data dir, log level).
     """
 
-    def __init__(self, target: str, log_path: Path, data_dir: Path | None = None) -> None:
+    def __init__(self, target: str, log_path: Path, env: dict[str, str]) -> None:
         self.target = target
         self.port = free_port()
         self.log_path = log_path
-        command = [sys.executable, str(BENCH_DIR / "_serve.py"), target, "--port", str(self.port)]
-        if data_dir is not None:
-            command += ["--data-dir", str(data_dir)]
+        if target == "product":
+            command = [sys.executable, "-m", "receiptcore", "serve", "--no-worker", "--host", "127.0.0.1"]
+            command += ["--port", str(self.port)]
+        else:
+            command = [sys.executable, str(BENCH_DIR / "_serve.py"), "--port", str(self.port)]
         self._log: IO[bytes] = log_path.open("wb")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, env=clean_environ() | env, cwd=log_path.parent
+        )
 
     @property
     def base_url(self) -> str:

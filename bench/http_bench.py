@@ -35,8 +35,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from _report import build_rows, render_table  # noqa: E402
-from _serve import SERVER_SETTINGS  # noqa: E402
-from _servers import ServerProcess  # noqa: E402
+from _serve import server_description  # noqa: E402
+from _servers import ServerProcess, clean_environ  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +50,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--client", choices=["raw", "httpx"], default="raw", help="load generator engine (see _rawhttp.py for why raw)"
     )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out" / "http.json", help="JSON result file")
+    parser.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="RECEIPTCORE_LOG_LEVEL for both servers (default: the product's default, as `make run` serves)",
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data dir and server logs")
     parser.add_argument("--baseline-only", action="store_true", help="measure only the baseline (harness check)")
     return parser.parse_args(argv)
@@ -130,27 +135,57 @@ def environment() -> dict[str, Any]:
     }
 
 
+def server_env(data_dir: Path, log_level: str | None) -> dict[str, str]:
+    """The ``RECEIPTCORE_*`` environment both servers get (the product's defaults unless told otherwise)."""
+    env = {"RECEIPTCORE_DATA_DIR": str(data_dir), "RECEIPTCORE_HOST": "127.0.0.1"}
+    if log_level is not None:
+        env["RECEIPTCORE_LOG_LEVEL"] = log_level
+    return env
+
+
+def settings_for(env: dict[str, str]) -> Any:
+    """The Settings a server process builds from ``env`` (plus this process's own environment)."""
+    from receiptcore.settings import Settings
+
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(clean_environ() | env)
+        return Settings(_env_file=None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Seed, serve, measure, report."""
     args = parse_args(argv)
     started = time.monotonic()
+    scrubbed = sorted(name for name in os.environ if name.startswith("RECEIPTCORE_"))
+    for name in scrubbed:
+        # the bench measures the embedded defaults, not whatever this shell configures
+        del os.environ[name]
+    if scrubbed:
+        print(f"ignoring {', '.join(scrubbed)} (the bench measures the embedded profile)")
     workdir = Path(tempfile.mkdtemp(prefix="receiptcore-bench-"))
     servers: list[ServerProcess] = []
     try:
         if args.baseline_only:
             seeded = None
         else:
-            from _product import run_product_rows, seed_store
+            from _product import run_product_rows
+            from _seed import seed_store
 
             print(f"seeding {args.receipts:,} receipts into {workdir / 'data'} ...", flush=True)
             seeded = seed_store(workdir / "data", args.receipts)
             print(f"  seeded in {seeded.seconds:.1f} s", flush=True)
-        baseline = ServerProcess("baseline", workdir / "baseline.log")
+        env = server_env(workdir / "data", args.log_level)
+        baseline = ServerProcess("baseline", workdir / "baseline.log", env)
         servers.append(baseline)
         baseline.wait_ready()
         product = None
         if seeded is not None:
-            product = ServerProcess("product", workdir / "product.log", data_dir=workdir / "data")
+            product = ServerProcess("product", workdir / "product.log", env)
             servers.append(product)
             product.wait_ready()
         print(f"measuring: {args.concurrency} connections, {args.warmup:g} s warm-up, {args.duration:g} s per route")
@@ -167,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = build_rows(product_results, before, after)
     report = {
         "environment": environment(),
-        "server": {"name": "uvicorn", **SERVER_SETTINGS, "processes": 1},
+        "server": {**server_description(settings_for(env)), "processes": 1, "app_worker": "off"},
         "load": {
             "client": args.client,
             "concurrency": args.concurrency,
