@@ -27,6 +27,21 @@ CURRENCY_UNKNOWN = "currency_unknown"
 LOW_CONFIDENCE = "low_confidence"
 POSSIBLE_DUPLICATE = "possible_duplicate"
 
+# The codes check_consistency produces: recomputed from scratch whenever the data changes.
+CONSISTENCY_CODES: frozenset[str] = frozenset(
+    {
+        LINE_ITEMS_MISMATCH,
+        TOTAL_MISMATCH,
+        TAX_MISMATCH,
+        ITEM_ARITHMETIC,
+        MISSING_TOTAL,
+        MISSING_DATE,
+        MISSING_MERCHANT,
+        PAYMENT_MISMATCH,
+        CURRENCY_UNKNOWN,
+    }
+)
+
 # Warnings that are worth showing but do not make the data doubtful: a line total after a line discount legitimately
 # differs from quantity x unit price, and tendered cash is often printed wrong or not at all. Every other code,
 # including codes an extractor invents, sends the receipt to review.

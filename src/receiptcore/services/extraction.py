@@ -1,15 +1,34 @@
 """The extraction worker's use case: claim a pending receipt, run the extractor, validate, check consistency,
 flag duplicates, store, publish.
 
-SKELETON: signatures are the contract; bodies are filled in by the receipts work package.
+The store is the queue: a claim is a lease, and a worker that dies simply lets the lease expire. Nothing an
+extractor does (a bad document, an outage, a bug) may stop the worker; each becomes an attempt on the receipt.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from receiptcore.domain.receipt import Receipt
-from receiptcore.ports import Clock, EventBus, Extractor, ReceiptStore
+from pydantic import ValidationError
+
+from receiptcore.domain.consistency import LOW_CONFIDENCE, POSSIBLE_DUPLICATE, check_consistency, needs_review
+from receiptcore.domain.events import Event, EventType
+from receiptcore.domain.policy import Scope
+from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptStatus, ReceiptWarning
+from receiptcore.errors import ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
+from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore
+
+log = logging.getLogger(__name__)
+
+# Fields whose doubtful reading sends a receipt to review.
+_KEY_FIELDS = ("total", "purchase_date", "merchant.name")
+_LOW_CONFIDENCE = 0.5
+_MAX_RETRY_DELAY = 6 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +46,211 @@ class ExtractionService:
     def __init__(
         self, store: ReceiptStore, extractor: Extractor, bus: EventBus, clock: Clock, config: WorkerConfig | None = None
     ) -> None:
-        ...
+        self._store = store
+        self._extractor = extractor
+        self._bus = bus
+        self._clock = clock
+        self._config = config or WorkerConfig()
 
     async def run_once(self, worker_id: str) -> Receipt | None:
         """Claim one receipt and process it; returns the stored result, or None when the queue is empty.
         ExtractionDeferred → back to pending with next_attempt_at (backoff), not counted as failure;
         ExtractionFailed → retried with backoff until max_attempts, then status failed; output that fails
         validation counts as failure. Never raises for a bad document."""
-        ...
+        now = self._clock.now()
+        claimed = await self._store.claim_pending(
+            worker_id, now, now + dt.timedelta(seconds=self._config.lease_seconds)
+        )
+        if claimed is None:
+            return None
+        try:
+            source, content = await self._store.open_file(claimed.id, Scope.everyone())
+        except NotFound:
+            return None  # deleted between the claim and now
+        started_at = self._clock.now()
+        started = time.perf_counter()
+        attempt = ExtractionAttempt(
+            attempt=len(claimed.extraction_attempts) + 1,
+            extractor=self._extractor.name,
+            extractor_version=self._extractor.version,
+            started_at=started_at,
+        )
+        outcome: Callable[[Receipt], tuple[Receipt, EventType | None]]
+        try:
+            raw = await self._extractor.extract(Document(content, source.media_type, source.filename))
+            # the extractor's output is untrusted input: validate it as if it came over the wire
+            output = ExtractedReceipt.model_validate(raw.model_dump() if hasattr(raw, "model_dump") else raw)
+        except ExtractionDeferred as exc:
+            outcome = self._deferred(self._finish(attempt, started, "deferred", exc.detail), exc.retry_after)
+        except ExtractionFailed as exc:
+            outcome = self._failed(self._finish(attempt, started, "failed", exc.detail))
+        except ValidationError as exc:
+            detail = f"the extractor's output is not a valid receipt ({exc.error_count()} errors)"
+            outcome = self._failed(self._finish(attempt, started, "failed", detail))
+        except Exception as exc:
+            # a bug in an extractor plugin must not kill the worker: record it and retry later
+            log.exception("extractor %s crashed on receipt %s", self._extractor.name, claimed.id)
+            outcome = self._failed(self._finish(attempt, started, "failed", f"extractor error: {type(exc).__name__}"))
+        else:
+            finished = self._finish(attempt, started, "ok", None).model_copy(update={"output": output})
+            outcome = await self._succeeded(claimed, finished, output)
+        return await self._store_result(claimed, worker_id, outcome)
+
+    def _finish(self, attempt: ExtractionAttempt, started: float, result: str, error: str | None) -> ExtractionAttempt:
+        return attempt.model_copy(
+            update={
+                "finished_at": self._clock.now(),
+                "duration_ms": max(0, round((time.perf_counter() - started) * 1000)),
+                "outcome": result,
+                "error": error[:5000] if error else None,
+            }
+        )
+
+    async def _succeeded(
+        self, claimed: Receipt, attempt: ExtractionAttempt, output: ExtractedReceipt
+    ) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
+        data = output.data()
+        probe = _rebuild(claimed, data.model_dump())
+        duplicates = await self._store.find_matching(probe)
+        warnings = _unique([*output.warnings, *check_consistency(data), *_low_confidence(output)])
+        if duplicates:
+            warnings.append(
+                ReceiptWarning(
+                    code=POSSIBLE_DUPLICATE,
+                    detail=f"same merchant, date, total and currency as receipt {duplicates[0]}",
+                    fields=["merchant.name", "purchase_date", "total", "currency"],
+                )
+            )
+        status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings) else ReceiptStatus.EXTRACTED
+
+        def apply(base: Receipt) -> tuple[Receipt, EventType | None]:
+            # new output replaces the data; the corrections made earlier stay in the audit trail
+            updated = _rebuild(
+                base,
+                {
+                    **data.model_dump(),
+                    "status": status,
+                    "warnings": warnings,
+                    "provenance": output.provenance,
+                    "raw_text": output.raw_text,
+                    "extracted": data,
+                    "possible_duplicate_of": duplicates[0] if duplicates else None,
+                    "source": base.source.model_copy(update={"pages": max(base.source.pages, output.pages or 1)}),
+                    "extraction_attempts": [*base.extraction_attempts, attempt],
+                    **_released(self._clock.now()),
+                },
+            )
+            return updated, "receipt.extracted"
+
+        return apply
+
+    def _deferred(
+        self, attempt: ExtractionAttempt, retry_after: float
+    ) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
+        def apply(base: Receipt) -> tuple[Receipt, EventType | None]:
+            now = self._clock.now()
+            updated = base.model_copy(
+                update={
+                    "status": ReceiptStatus.PENDING,
+                    "extraction_attempts": [*base.extraction_attempts, attempt],
+                    **_released(now),
+                    "next_attempt_at": now + dt.timedelta(seconds=max(1.0, retry_after)),
+                }
+            )
+            return updated, None
+
+        return apply
+
+    def _failed(self, attempt: ExtractionAttempt) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
+        def apply(base: Receipt) -> tuple[Receipt, EventType | None]:
+            now = self._clock.now()
+            attempts = [*base.extraction_attempts, attempt]
+            failures = sum(
+                1
+                for a in attempts
+                if a.outcome == "failed" and (base.queued_at is None or a.started_at >= base.queued_at)
+            )
+            if failures >= self._config.max_attempts:
+                update = {"status": ReceiptStatus.FAILED, **_released(now)}
+                event: EventType | None = "receipt.extraction_failed"
+            else:
+                delay = min(_MAX_RETRY_DELAY, self._config.retry_base_seconds * 2 ** (failures - 1))
+                # "equal jitter": half the delay fixed, half random, so retries of a batch spread out
+                delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not security
+                update = {
+                    "status": ReceiptStatus.PENDING,
+                    **_released(now),
+                    "next_attempt_at": now + dt.timedelta(seconds=delay),
+                }
+                event = None
+            return base.model_copy(update={**update, "extraction_attempts": attempts}), event
+
+        return apply
+
+    async def _store_result(
+        self, claimed: Receipt, worker_id: str, outcome: Callable[[Receipt], tuple[Receipt, EventType | None]]
+    ) -> Receipt | None:
+        base = claimed
+        for _ in range(2):
+            updated, event = outcome(base)
+            try:
+                stored = await self._store.update(updated, base.version)
+            except NotFound:
+                return None  # deleted while it was being extracted: nothing to keep
+            except VersionConflict:
+                try:
+                    base = await self._store.get(claimed.id, Scope.everyone())
+                except NotFound:
+                    return None
+                if base.status != ReceiptStatus.PROCESSING or base.lease_owner != worker_id:
+                    log.info("receipt %s changed hands while %s extracted it; dropping the result", base.id, worker_id)
+                    return None
+                continue
+            if event is not None:
+                await self._bus.publish(
+                    Event(
+                        type=event,
+                        time=self._clock.now(),
+                        owner_id=stored.owner_id,
+                        payload={"id": stored.id, "status": stored.status.value, "version": stored.version},
+                    )
+                )
+            return stored
+        log.warning("receipt %s kept changing while %s stored its result; dropping it", claimed.id, worker_id)
+        return None
+
+
+def _rebuild(base: Receipt, updates: dict[str, object]) -> Receipt:
+    """``base`` with ``updates`` applied and validated (``model_copy`` would store nested dicts unvalidated)."""
+    return Receipt.model_validate({**base.model_dump(), **updates})
+
+
+def _released(now: dt.datetime) -> dict[str, object]:
+    """The fields that end a lease."""
+    return {"lease_owner": None, "lease_until": None, "next_attempt_at": None, "updated_at": now}
+
+
+def _low_confidence(output: ExtractedReceipt) -> list[ReceiptWarning]:
+    out = []
+    for path in _KEY_FIELDS:
+        source = output.provenance.get(path)
+        if source is not None and source.confidence < _LOW_CONFIDENCE:
+            out.append(
+                ReceiptWarning(
+                    code=LOW_CONFIDENCE,
+                    detail=f"{path.replace('.', ' ')} read with confidence {source.confidence:.2f}",
+                    fields=[path],
+                )
+            )
+    return out
+
+
+def _unique(warnings: list[ReceiptWarning]) -> list[ReceiptWarning]:
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    out = []
+    for warning in warnings:
+        key = (warning.code, tuple(warning.fields))
+        if key not in seen:
+            seen.add(key)
+            out.append(warning)
+    return out

@@ -1,19 +1,30 @@
 """Receipt use cases: upload, list, get, file, correct, confirm, delete, re-extract, export, summary.
 
-SKELETON: signatures are the contract; bodies are filled in by the receipts work package.
+Every method starts from the caller's scope (``receipt_scope``), so a receipt outside it is simply not found.
 """
 
 from __future__ import annotations
 
+import asyncio
+import builtins
+import hashlib
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from receiptcore.domain.events import Event
-from receiptcore.domain.policy import Principal
+from receiptcore.domain.events import Event, EventType
+from receiptcore.domain.ids import new_id
+from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_scope, require
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
-from receiptcore.domain.receipt import Receipt, SourceFile
-from receiptcore.ports import Clock, EventBus, FileInspector, ReceiptStore
+from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
+from receiptcore.domain.users import RECEIPTS_WRITE
+from receiptcore.errors import Conflict, InvalidUpload, PermissionDenied, UploadTooLarge, VersionConflict
+from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
+from receiptcore.services.corrections import apply_changes
+from receiptcore.services.export import csv_header, csv_row, json_item
+
+_EXPORT_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,35 +55,67 @@ class UploadOutcome:
 ExportFormat = Literal["csv", "json"]
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    upload: Upload
+    sha256: str
+    inspection: Inspection
+
+
 class ReceiptService:
     """Everything a person does with their receipts."""
 
     def __init__(
-        self, store: ReceiptStore, inspector: FileInspector, bus: EventBus, clock: Clock,
+        self,
+        store: ReceiptStore,
+        inspector: FileInspector,
+        bus: EventBus,
+        clock: Clock,
         limits: UploadLimits | None = None,
     ) -> None:
-        ...
+        self._store = store
+        self._inspector = inspector
+        self._bus = bus
+        self._clock = clock
+        self._limits = limits or UploadLimits()
 
     async def upload(
-        self, principal: Principal, uploads: list[Upload], idempotency_key: str | None = None
-    ) -> list[UploadOutcome]:
+        self, principal: Principal, uploads: builtins.list[Upload], idempotency_key: str | None = None
+    ) -> builtins.list[UploadOutcome]:
         """Needs receipts:write. Validates every file first (size, sniffed type, pixel/page bombs, corruption); if
         any is bad nothing is stored. Stores each as pending, publishes receipt.uploaded. Same bytes from the same
         owner return the existing receipt. The same idempotency key with the same files returns the same receipts;
         with different files → Conflict."""
-        ...
+        require(principal, RECEIPTS_WRITE)
+        if not uploads:
+            raise InvalidUpload("the request holds no file", errors=[{"field": "file", "message": "required"}])
+        if len(uploads) > self._limits.max_files:
+            raise UploadTooLarge(f"at most {self._limits.max_files} files per upload, got {len(uploads)}")
+        checked = [await self._check(index, upload) for index, upload in enumerate(uploads)]
+        owner = principal.user_id
+        fingerprint = hashlib.sha256("".join(c.sha256 for c in checked).encode()).hexdigest()
+        if idempotency_key is not None:
+            replay = await self._replay(owner, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        outcomes = [await self._store_one(owner, c) for c in checked]
+        if idempotency_key is not None:
+            await self._store.remember_idempotency(
+                owner, idempotency_key, fingerprint, [o.receipt.id for o in outcomes]
+            )
+        return outcomes
 
     async def list(self, principal: Principal, query: ReceiptQuery) -> Page[Receipt]:
         """Needs receipts:read (scope widened by receipts:read:any)."""
-        ...
+        return await self._store.list(query, receipt_scope(principal, ReceiptAction.READ))
 
     async def get(self, principal: Principal, receipt_id: str) -> Receipt:
         """Needs receipts:read. NotFound outside the caller's scope."""
-        ...
+        return await self._store.get(receipt_id, receipt_scope(principal, ReceiptAction.READ))
 
     async def open_file(self, principal: Principal, receipt_id: str) -> tuple[SourceFile, bytes]:
         """Needs receipts:read. The original bytes."""
-        ...
+        return await self._store.open_file(receipt_id, receipt_scope(principal, ReceiptAction.READ))
 
     async def correct(
         self, principal: Principal, receipt_id: str, changes: dict[str, Any], expected_version: int | None
@@ -80,29 +123,172 @@ class ReceiptService:
         """Needs receipts:write. ``changes`` maps top-level ReceiptData fields (and category, tags, notes) to new
         values; each change is logged as a Correction keeping the old value; the consistency check re-runs.
         ``expected_version`` (If-Match) → VersionConflict on mismatch. Publishes receipt.updated."""
-        ...
+        receipt = await self._writable(principal, receipt_id, expected_version)
+        if receipt.status in (ReceiptStatus.PENDING, ReceiptStatus.PROCESSING):
+            raise Conflict("the receipt is still being extracted; correct it when extraction has finished")
+        updated = apply_changes(receipt, changes, by=principal.user_id, at=self._clock.now())
+        if updated is receipt:
+            return receipt
+        return await self._save(updated, receipt.version, "receipt.updated")
 
     async def confirm(self, principal: Principal, receipt_id: str, expected_version: int | None = None) -> Receipt:
         """Needs receipts:write. Marks an extracted/needs_review receipt confirmed; pending/processing → Conflict."""
-        ...
+        receipt = await self._writable(principal, receipt_id, expected_version)
+        if receipt.status == ReceiptStatus.CONFIRMED:
+            return receipt
+        if receipt.status not in (ReceiptStatus.EXTRACTED, ReceiptStatus.NEEDS_REVIEW):
+            raise Conflict(f"a {receipt.status.value} receipt cannot be confirmed; it needs extracted data first")
+        updated = receipt.model_copy(update={"status": ReceiptStatus.CONFIRMED, "updated_at": self._clock.now()})
+        return await self._save(updated, receipt.version, "receipt.updated")
 
     async def delete(self, principal: Principal, receipt_id: str) -> None:
         """Needs receipts:write. Deletes receipt and file; publishes receipt.deleted."""
-        ...
+        scope = receipt_scope(principal, ReceiptAction.WRITE)
+        receipt = await self._store.get(receipt_id, scope)
+        await self._store.delete(receipt_id, scope)
+        await self._publish("receipt.deleted", receipt)
 
     async def reextract(self, principal: Principal, receipt_id: str) -> Receipt:
         """Needs receipts:write. Puts the receipt back to pending (attempt history kept); processing → Conflict."""
-        ...
+        receipt = await self._writable(principal, receipt_id, None)
+        if receipt.status == ReceiptStatus.PROCESSING:
+            raise Conflict("the receipt is being extracted right now")
+        if receipt.status == ReceiptStatus.PENDING:
+            return receipt
+        now = self._clock.now()
+        queued = receipt.model_copy(
+            update={
+                "status": ReceiptStatus.PENDING,
+                "next_attempt_at": None,
+                "lease_owner": None,
+                "lease_until": None,
+                "queued_at": now,
+                "updated_at": now,
+            }
+        )
+        # receipt.updated with status pending also wakes idle workers early
+        return await self._save(queued, receipt.version, "receipt.updated")
 
     def export(self, principal: Principal, query: ReceiptQuery, fmt: ExportFormat) -> AsyncIterator[str]:
         """Needs receipts:read. Streams every matching receipt (all pages) as CSV (one row per receipt, RFC 4180,
         formula-injection safe) or a JSON array."""
-        ...
+        # checked before streaming starts, so a denial is an error response, not a broken download
+        scope = receipt_scope(principal, ReceiptAction.READ)
+        if fmt not in ("csv", "json"):
+            raise InvalidUpload(f"unknown export format {fmt!r}")
+        return self._stream(query.model_copy(update={"limit": _EXPORT_PAGE}), scope, fmt)
 
     async def summary(self, principal: Principal, query: ReceiptQuery) -> SpendingSummary:
         """Needs receipts:read. Spending by month, category and merchant."""
-        ...
+        return await self._store.summarize(query, receipt_scope(principal, ReceiptAction.READ))
 
     def can_see_event(self, principal: Principal, event: Event) -> bool:
         """Whether ``event`` (a receipt.* event) is about a receipt inside the caller's read scope."""
-        ...
+        if not event.type.startswith("receipt."):
+            return False
+        try:
+            scope = receipt_scope(principal, ReceiptAction.READ)
+        except PermissionDenied:
+            return False
+        if event.owner_id is None:
+            return scope.owner_ids is None
+        return scope.allows(event.owner_id)
+
+    async def _check(self, index: int, upload: Upload) -> _Checked:
+        name = upload.filename or f"file {index + 1}"
+        size = len(upload.content)
+        if size == 0:
+            raise InvalidUpload(f"{name} is empty", file=name)
+        if size > self._limits.max_bytes:
+            raise UploadTooLarge(f"{name} has {size} bytes; the limit is {self._limits.max_bytes}", file=name)
+        try:
+            # decoding a large image is CPU work: keep it off the event loop
+            inspection = await asyncio.to_thread(self._inspector.inspect, upload.content)
+        except InvalidUpload as exc:
+            raise type(exc)(f"{name}: {exc.detail}", file=name, **exc.extra) from exc
+        return _Checked(upload, hashlib.sha256(upload.content).hexdigest(), inspection)
+
+    async def _replay(self, owner: str, key: str, fingerprint: str) -> builtins.list[UploadOutcome] | None:
+        record = await self._store.recall_idempotency(owner, key)
+        if record is None:
+            return None
+        remembered, receipt_ids = record
+        if remembered != fingerprint:
+            raise Conflict("this Idempotency-Key was already used for a request with other files")
+        scope = Scope.only(owner)
+        outcomes: builtins.list[UploadOutcome] = []
+        for receipt_id in receipt_ids:
+            outcomes.append(UploadOutcome(await self._store.get(receipt_id, scope), created=False))
+        return outcomes
+
+    async def _store_one(self, owner: str, checked: _Checked) -> UploadOutcome:
+        now = self._clock.now()
+        receipt = Receipt(
+            id=new_id(),
+            owner_id=owner,
+            status=ReceiptStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            queued_at=now,
+            source=SourceFile(
+                filename=_safe_filename(checked.upload.filename),
+                media_type=checked.inspection.media_type,
+                size=len(checked.upload.content),
+                sha256=checked.sha256,
+                pages=max(1, checked.inspection.pages),
+            ),
+        )
+        stored, created = await self._store.add(receipt, checked.upload.content)
+        if created:
+            await self._publish("receipt.uploaded", stored)
+        return UploadOutcome(stored, created)
+
+    async def _writable(self, principal: Principal, receipt_id: str, expected_version: int | None) -> Receipt:
+        receipt = await self._store.get(receipt_id, receipt_scope(principal, ReceiptAction.WRITE))
+        if expected_version is not None and receipt.version != expected_version:
+            raise VersionConflict(
+                f"the receipt is at version {receipt.version}, not {expected_version}",
+                current_version=receipt.version,
+            )
+        return receipt
+
+    async def _save(self, receipt: Receipt, expected_version: int, event: EventType) -> Receipt:
+        stored = await self._store.update(receipt, expected_version)
+        await self._publish(event, stored)
+        return stored
+
+    async def _publish(self, event_type: EventType, receipt: Receipt) -> None:
+        event = Event(
+            type=event_type,
+            time=self._clock.now(),
+            owner_id=receipt.owner_id,
+            payload={"id": receipt.id, "status": receipt.status.value, "version": receipt.version},
+        )
+        await self._bus.publish(event)
+
+    async def _stream(self, query: ReceiptQuery, scope: Scope, fmt: ExportFormat) -> AsyncIterator[str]:
+        yield csv_header() if fmt == "csv" else "["
+        first = True
+        cursor = query.cursor
+        while True:
+            page = await self._store.list(query.model_copy(update={"cursor": cursor}), scope)
+            for receipt in page.items:
+                if fmt == "csv":
+                    yield csv_row(receipt)
+                else:
+                    yield ("" if first else ",") + json_item(receipt)
+                first = False
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        if fmt == "json":
+            yield "]"
+
+
+def _safe_filename(filename: str | None) -> str | None:
+    """The client's file name without path parts or control characters, at most 255 characters."""
+    if not filename:
+        return None
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    return cleaned[:255] or None
