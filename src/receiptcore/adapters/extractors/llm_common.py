@@ -67,7 +67,11 @@ _DECIMAL_SCHEMA: dict[str, Any] = {
     "description": 'decimal number as printed, dot as separator, no currency symbol, e.g. "12.50"',
 }
 _FIELD_PATH = re.compile(r"^[a-z_]{1,32}(\.[a-z0-9_]{1,32}){0,3}$")
-_LIST_ITEM_MODELS: dict[str, type[BaseModel]] = {"line_items": LineItem, "taxes": TaxLine, "payments": Payment}
+_LIST_ITEM_MODELS: dict[str, tuple[type[BaseModel], int]] = {
+    "line_items": (LineItem, 2000),
+    "taxes": (TaxLine, 50),
+    "payments": (Payment, 20),
+}
 
 
 @cache
@@ -155,14 +159,17 @@ def _valid_field(name: str, value: Any) -> tuple[Any, list[str]]:
         pass
     else:
         return value, []
-    item_model = _LIST_ITEM_MODELS.get(name)
-    if item_model is not None and isinstance(value, list):
+    item_spec = _LIST_ITEM_MODELS.get(name)
+    if item_spec is not None and isinstance(value, list):
+        item_model, limit = item_spec
         kept, dropped = [], []
-        for index, item in enumerate(value[:2000]):
+        for index, item in enumerate(value[:limit]):
             try:
                 kept.append(item_model.model_validate(item).model_dump(mode="json"))
             except ValidationError:
                 dropped.append(f"{name}.{index}")
+        if len(value) > limit:
+            dropped.append(f"{name}.{limit}-{len(value) - 1}")
         return kept, dropped
     if name == "merchant" and isinstance(value, Mapping):
         kept_merchant, dropped = {}, []
