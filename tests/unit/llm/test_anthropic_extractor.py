@@ -151,7 +151,7 @@ async def test_retry_after_header_is_honoured_with_mocked_anthropic_api(
 ) -> None:
     replies = [error_reply(429, "rate_limit_error", {"retry-after": "7"}), tool_reply(RECEIPT_ANSWER)]
 
-    await build(settings, lambda request: replies.pop(0), sleeps).extract(jpeg_document)
+    await build(settings, lambda _: replies.pop(0), sleeps).extract(jpeg_document)
 
     assert sleeps.delays == [7.0]
 
@@ -161,7 +161,7 @@ async def test_jitter_stays_within_the_exponential_ceiling_with_mocked_anthropic
 ) -> None:
     replies = [error_reply(500, "api_error"), error_reply(500, "api_error"), tool_reply(RECEIPT_ANSWER)]
     sleeps = SleepRecorder()
-    client = httpx2.AsyncClient(transport=httpx2.MockTransport(lambda request: replies.pop(0)))
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(lambda _: replies.pop(0)))
     extractor = AnthropicExtractor(settings, http_client=client, sleep=sleeps, rng=lambda: 0.25)
 
     await extractor.extract(jpeg_document)
@@ -230,7 +230,7 @@ async def test_refused_key_or_model_defers_for_an_operator_with_mocked_anthropic
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document, status: int, kind: str
 ) -> None:
     with pytest.raises(ExtractionDeferred) as caught:
-        await build(settings, lambda request: error_reply(status, kind), sleeps).extract(jpeg_document)
+        await build(settings, lambda _: error_reply(status, kind), sleeps).extract(jpeg_document)
 
     assert caught.value.retry_after == 600
     assert "sk-ant-test-key" not in caught.value.detail
@@ -266,10 +266,10 @@ async def test_spend_cap_defers_until_midnight_utc_with_mocked_anthropic_api(
 async def test_spend_is_shared_by_extractors_on_the_same_data_dir_with_mocked_anthropic_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document
 ) -> None:
-    first = build(settings, lambda request: tool_reply(RECEIPT_ANSWER, input_tokens=1_000_000, output_tokens=0), sleeps)
+    first = build(settings, lambda _: tool_reply(RECEIPT_ANSWER, input_tokens=1_000_000, output_tokens=0), sleeps)
     await first.extract(jpeg_document)
 
-    second = build(settings, lambda request: tool_reply(RECEIPT_ANSWER), sleeps)
+    second = build(settings, lambda _: tool_reply(RECEIPT_ANSWER), sleeps)
     assert second._ledger.spent_today() == Decimal(3)
 
 
@@ -289,7 +289,7 @@ HOSTILE_ANSWERS: list[Any] = [
 async def test_hostile_output_is_sanitised_or_refused_with_mocked_anthropic_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document, answer: Any
 ) -> None:
-    extractor = build(settings, lambda request: tool_reply(answer), sleeps)
+    extractor = build(settings, lambda _: tool_reply(answer), sleeps)
     try:
         receipt = await extractor.extract(jpeg_document)
     except ExtractionFailed:
@@ -306,7 +306,7 @@ async def test_negative_quantity_on_a_refund_line_is_kept_with_mocked_anthropic_
 ) -> None:
     refund = {"line_items": [{"description": "RETURN SAWI", "quantity": "-1", "amount": "-2.10"}], "total": "-2.10"}
 
-    receipt = await build(settings, lambda request: tool_reply(refund), sleeps).extract(jpeg_document)
+    receipt = await build(settings, lambda _: tool_reply(refund), sleeps).extract(jpeg_document)
 
     assert receipt.line_items[0].quantity == Decimal(-1)
     assert receipt.total == Decimal("-2.10")
@@ -315,7 +315,7 @@ async def test_negative_quantity_on_a_refund_line_is_kept_with_mocked_anthropic_
 async def test_truncated_answer_fails_with_mocked_anthropic_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document
 ) -> None:
-    extractor = build(settings, lambda request: tool_reply({"total": "8"}, stop="max_tokens"), sleeps)
+    extractor = build(settings, lambda _: tool_reply({"total": "8"}, stop="max_tokens"), sleeps)
     with pytest.raises(ExtractionFailed, match="cut off"):
         await extractor.extract(jpeg_document)
     # the truncated answer was still billed
@@ -330,7 +330,7 @@ async def test_text_instead_of_tool_call_fails_with_mocked_anthropic_api(
     reply["stop_reason"] = "end_turn"
 
     with pytest.raises(ExtractionFailed, match="did not answer with the receipt tool"):
-        await build(settings, lambda request: httpx2.Response(200, json=reply), sleeps).extract(jpeg_document)
+        await build(settings, lambda _: httpx2.Response(200, json=reply), sleeps).extract(jpeg_document)
 
 
 async def test_unreadable_document_fails_before_any_call_with_mocked_anthropic_api(
