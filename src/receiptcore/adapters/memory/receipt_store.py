@@ -143,18 +143,19 @@ class MemoryReceiptStore(ReceiptStore):
         months: dict[tuple[str, str | None], list[Decimal]] = defaultdict(list)
         categories: dict[tuple[str, str | None], list[Decimal]] = defaultdict(list)
         merchants: dict[tuple[str, str | None], list[Decimal]] = defaultdict(list)
-        merchant_names: dict[str, str] = {}
+        merchant_names: dict[tuple[str, str | None], str] = {}
         for r in selected:
             if r.total is None:
                 continue
             if r.purchase_date is not None:
                 months[(r.purchase_date.strftime("%Y-%m"), r.currency)].append(r.total)
             categories[(fold(r.category) or MISSING_CATEGORY, r.currency)].append(r.total)
-            folded = fold(r.merchant.name) or ""
-            if folded and r.merchant.name is not None:
+            group = (fold(r.merchant.name) or "", r.currency)
+            if group[0] and r.merchant.name is not None:
                 # the display name of a merchant group is its smallest spelling, as the SQL MIN() picks it
-                merchant_names[folded] = min(merchant_names.get(folded, r.merchant.name), r.merchant.name.strip())
-            merchants[(folded, r.currency)].append(r.total)
+                name = r.merchant.name.strip()
+                merchant_names[group] = min(merchant_names.get(group, name), name)
+            merchants[group].append(r.total)
         return SpendingSummary(
             by_month=_buckets(months),
             by_category=_buckets(categories),
@@ -189,11 +190,11 @@ def _claimable(receipt: Receipt, now: dt.datetime) -> bool:
 
 
 def _buckets(
-    groups: dict[tuple[str, str | None], list[Decimal]], names: dict[str, str] | None = None
+    groups: dict[tuple[str, str | None], list[Decimal]], names: dict[tuple[str, str | None], str] | None = None
 ) -> list[SpendingBucket]:
     out = [
         SpendingBucket(
-            key=(names or {}).get(key, key) or MISSING_MERCHANT,
+            key=(names or {}).get((key, currency), key) or MISSING_MERCHANT,
             currency=currency,
             total=units_to_decimal(sum(total_units(a) or 0 for a in amounts)),
             count=len(amounts),

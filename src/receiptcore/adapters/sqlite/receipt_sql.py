@@ -1,0 +1,184 @@
+"""SQL of the SQLite receipt store: schema, row mapping, and the WHERE/ORDER BY builders of listings.
+
+The receipt itself is stored as JSON (``Receipt.model_dump_json``); the columns beside it are derived from it on
+every write and exist only to filter, sort, group and enforce uniqueness with indexes. Amounts are integers of
+ten-thousandths, never floats, so sums are exact.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from receiptcore.adapters.receipt_queries import (
+    CursorPosition,
+    bound_units,
+    fold,
+    is_descending,
+    iso_utc,
+    search_text,
+    sort_column,
+    total_units,
+)
+from receiptcore.domain.policy import Scope
+from receiptcore.domain.queries import ReceiptQuery
+from receiptcore.domain.receipt import Receipt
+
+SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS receipts (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    purchase_date TEXT,
+    total_units INTEGER,
+    currency TEXT,
+    category TEXT,
+    merchant_key TEXT,
+    merchant_name TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    search TEXT NOT NULL DEFAULT '',
+    next_attempt_at TEXT,
+    lease_until TEXT,
+    data TEXT NOT NULL,
+    UNIQUE (owner_id, sha256)
+);
+CREATE INDEX IF NOT EXISTS receipts_owner_created ON receipts (owner_id, created_at, id);
+CREATE INDEX IF NOT EXISTS receipts_owner_date ON receipts (owner_id, purchase_date, id);
+CREATE INDEX IF NOT EXISTS receipts_owner_total ON receipts (owner_id, total_units, id);
+CREATE INDEX IF NOT EXISTS receipts_created ON receipts (created_at, id);
+CREATE INDEX IF NOT EXISTS receipts_date ON receipts (purchase_date, id);
+CREATE INDEX IF NOT EXISTS receipts_total ON receipts (total_units, id);
+CREATE INDEX IF NOT EXISTS receipts_sha256 ON receipts (sha256);
+CREATE INDEX IF NOT EXISTS receipts_owner_status ON receipts (owner_id, status);
+CREATE INDEX IF NOT EXISTS receipts_queue ON receipts (created_at, id) WHERE status IN ('pending', 'processing');
+CREATE INDEX IF NOT EXISTS receipts_matching ON receipts (owner_id, merchant_key, purchase_date, total_units);
+CREATE TABLE IF NOT EXISTS receipt_idempotency (
+    owner_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    receipt_ids TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')),
+    PRIMARY KEY (owner_id, key)
+);
+"""
+
+COLUMNS = (
+    "id",
+    "owner_id",
+    "sha256",
+    "status",
+    "version",
+    "created_at",
+    "purchase_date",
+    "total_units",
+    "currency",
+    "category",
+    "merchant_key",
+    "merchant_name",
+    "tags",
+    "search",
+    "next_attempt_at",
+    "lease_until",
+    "data",
+)
+INSERT_SQL = f"INSERT INTO receipts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"  # noqa: S608 - fixed column names
+UPDATE_SQL = f"UPDATE receipts SET {', '.join(f'{c} = ?' for c in COLUMNS[1:])} WHERE id = ? AND version = ?"  # noqa: S608
+
+
+def row_values(receipt: Receipt) -> list[Any]:
+    """The column values of ``receipt`` in ``COLUMNS`` order."""
+    name = (receipt.merchant.name or "").strip()
+    return [
+        receipt.id,
+        receipt.owner_id,
+        receipt.source.sha256,
+        receipt.status.value,
+        receipt.version,
+        iso_utc(receipt.created_at),
+        receipt.purchase_date.isoformat() if receipt.purchase_date else None,
+        total_units(receipt.total),
+        receipt.currency,
+        fold(receipt.category) or None,
+        fold(name) or None,
+        name or None,
+        json.dumps(sorted({fold(tag) for tag in receipt.tags})),
+        search_text(receipt),
+        iso_utc(receipt.next_attempt_at) if receipt.next_attempt_at else None,
+        iso_utc(receipt.lease_until) if receipt.lease_until else None,
+        receipt.model_dump_json(),
+    ]
+
+
+def to_receipt(data: str) -> Receipt:
+    """The receipt stored in a row's ``data`` column."""
+    return Receipt.model_validate_json(data)
+
+
+def scope_clause(scope: Scope) -> tuple[str, list[Any]]:
+    """``owner_id`` restriction of ``scope`` (``1`` when it reaches every owner)."""
+    if scope.owner_ids is None:
+        return "1", []
+    owners = sorted(scope.owner_ids)
+    if not owners:
+        return "0", []
+    return f"owner_id IN ({', '.join('?' for _ in owners)})", list(owners)
+
+
+def filter_clause(query: ReceiptQuery, scope: Scope) -> tuple[str, list[Any]]:
+    """The WHERE clause (without the keyword) selecting ``query``'s receipts inside ``scope``."""
+    clause, params = scope_clause(scope)
+    parts = [clause]
+    if query.owner_id is not None:
+        parts.append("owner_id = ?")
+        params.append(query.owner_id)
+    if query.status is not None:
+        parts.append("status = ?")
+        params.append(query.status.value)
+    if query.category is not None:
+        parts.append("category = ?")
+        params.append(fold(query.category))
+    if query.tag is not None:
+        parts.append("EXISTS (SELECT 1 FROM json_each(receipts.tags) WHERE json_each.value = ?)")
+        params.append(fold(query.tag))
+    if query.date_from is not None:
+        parts.append("purchase_date >= ?")
+        params.append(query.date_from.isoformat())
+    if query.date_to is not None:
+        parts.append("purchase_date <= ?")
+        params.append(query.date_to.isoformat())
+    if query.min_total is not None:
+        parts.append("total_units >= ?")
+        params.append(bound_units(query.min_total, lower=True))
+    if query.max_total is not None:
+        parts.append("total_units <= ?")
+        params.append(bound_units(query.max_total, lower=False))
+    if query.q:
+        parts.append("search LIKE ? ESCAPE '\\'")
+        params.append(f"%{_escape_like(query.q.casefold())}%")
+    return " AND ".join(parts), params
+
+
+def after_clause(position: CursorPosition) -> tuple[str, list[Any]]:
+    """Rows that come after ``position`` in its sort (NULLs last, id as tie-breaker)."""
+    column = sort_column(position.sort)
+    beyond = "<" if is_descending(position.sort) else ">"
+    if position.value is None:
+        return f"({column} IS NULL AND id {beyond} ?)", [position.receipt_id]
+    return (
+        f"({column} IS NULL OR {column} {beyond} ? OR ({column} = ? AND id {beyond} ?))",
+        [position.value, position.value, position.receipt_id],
+    )
+
+
+def order_clause(query: ReceiptQuery) -> str:
+    """ORDER BY (without the keyword) of ``query.sort``, NULLs last in both directions."""
+    column = sort_column(query.sort)
+    direction = "DESC" if is_descending(query.sort) else "ASC"
+    return f"{column} IS NULL, {column} {direction}, id {direction}"
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

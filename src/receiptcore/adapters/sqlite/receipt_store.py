@@ -1,0 +1,300 @@
+"""SqliteReceiptStore: the ReceiptStore port on the shared SQLite database plus a content-addressed file tree.
+
+Files live under ``files_dir/<sha256[:2]>/<sha256>``, shared by every receipt (of any owner) with the same bytes.
+A file is written atomically (temp file, fsync, rename) inside the same ``BEGIN IMMEDIATE`` transaction that
+inserts the row, and removed again if the insert fails; it is deleted only when no receipt references its sha256
+any more, also inside the write transaction. Holding SQLite's write lock across those steps is what keeps two
+processes from racing between "is this file still referenced?" and "unlink it".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections import defaultdict
+from pathlib import Path
+
+from receiptcore.adapters.receipt_queries import (
+    MISSING_CATEGORY,
+    MISSING_MERCHANT,
+    CursorPosition,
+    decode_cursor,
+    encode_cursor,
+    fold,
+    iso_utc,
+    sort_value,
+    total_units,
+    units_to_decimal,
+)
+from receiptcore.adapters.sqlite import receipt_sql as sql
+from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.domain.ids import new_id
+from receiptcore.domain.policy import Scope
+from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
+from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
+from receiptcore.errors import Conflict, NotFound, StorageUnavailable, VersionConflict
+from receiptcore.ports import ReceiptStore
+
+
+class SqliteReceiptStore(ReceiptStore):
+    """Receipts in SQLite, original files on local disk.
+
+    Args:
+        db: the shared SQLite database (migrations are registered here and applied on first use).
+        files_dir: root of the content-addressed file tree.
+    """
+
+    def __init__(self, db: SqliteDatabase, files_dir: Path) -> None:
+        self._db = db
+        self._files_dir = Path(files_dir)
+        db.register_migration("receipts_v1", sql.SCHEMA_V1)
+
+    async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
+        """Store a new receipt and its file, or return the owner's existing receipt with the same sha256."""
+        await self._db.migrate()
+        sha = receipt.source.sha256
+        path = self._path(sha)
+        wrote = False
+        try:
+            async with self._db.transaction() as conn:
+                cursor = await conn.execute(
+                    "SELECT data FROM receipts WHERE owner_id = ? AND sha256 = ?", (receipt.owner_id, sha)
+                )
+                existing = await cursor.fetchone()
+                if existing is not None:
+                    return sql.to_receipt(existing[0]), False
+                if not await asyncio.to_thread(path.exists):
+                    await asyncio.to_thread(_write_atomically, path, content)
+                    wrote = True
+                await conn.execute(sql.INSERT_SQL, sql.row_values(receipt))
+        except sqlite3.IntegrityError as exc:
+            await self._discard_unreferenced(sha, wrote)
+            raise Conflict(f"receipt {receipt.id} already exists") from exc
+        except BaseException:
+            await self._discard_unreferenced(sha, wrote)
+            raise
+        return receipt, True
+
+    async def get(self, receipt_id: str, scope: Scope) -> Receipt:
+        """Return the receipt; NotFound when absent or outside ``scope``."""
+        row = await self._visible_row(receipt_id, scope, "data")
+        return sql.to_receipt(row[0])
+
+    async def open_file(self, receipt_id: str, scope: Scope) -> tuple[SourceFile, bytes]:
+        """Return the original file's metadata and bytes; NotFound when absent or outside ``scope``."""
+        receipt = await self.get(receipt_id, scope)
+        try:
+            content = await asyncio.to_thread(self._path(receipt.source.sha256).read_bytes)
+        except OSError as exc:
+            raise StorageUnavailable(f"the file of receipt {receipt_id} cannot be read") from exc
+        return receipt.source, content
+
+    async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
+        """One page of matching receipts in ``query.sort`` order (NULLs last), id as tie-breaker."""
+        position = decode_cursor(query.cursor, query.sort) if query.cursor else None
+        await self._db.migrate()
+        where, params = sql.filter_clause(query, scope)
+        if position is not None:
+            after, after_params = sql.after_clause(position)
+            where, params = f"{where} AND {after}", [*params, *after_params]
+        rows = await self._db.fetchall(
+            f"SELECT data FROM receipts WHERE {where} ORDER BY {sql.order_clause(query)} LIMIT ?",  # noqa: S608
+            [*params, query.limit + 1],
+        )
+        items = [sql.to_receipt(row[0]) for row in rows[: query.limit]]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = items[-1]
+            next_cursor = encode_cursor(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
+        return Page[Receipt](items=items, next_cursor=next_cursor)
+
+    async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
+        """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""
+        await self._db.migrate()
+        stored = receipt.model_copy(update={"version": expected_version + 1})
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("SELECT version FROM receipts WHERE id = ?", (receipt.id,))
+            row = await cursor.fetchone()
+            if row is None:
+                raise NotFound(f"receipt {receipt.id} not found")
+            if row[0] != expected_version:
+                raise VersionConflict(
+                    f"receipt {receipt.id} is at version {row[0]}, not {expected_version}", current_version=row[0]
+                )
+            await conn.execute(sql.UPDATE_SQL, [*sql.row_values(stored)[1:], receipt.id, expected_version])
+        return stored
+
+    async def delete(self, receipt_id: str, scope: Scope) -> None:
+        """Delete the receipt, and its file when no other receipt shares the same bytes."""
+        await self._db.migrate()
+        where, params = sql.scope_clause(scope)
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                f"SELECT sha256 FROM receipts WHERE id = ? AND {where}",  # noqa: S608
+                [receipt_id, *params],
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                raise NotFound(f"receipt {receipt_id} not found")
+            await conn.execute("DELETE FROM receipts WHERE id = ?", (receipt_id,))
+            cursor = await conn.execute("SELECT 1 FROM receipts WHERE sha256 = ? LIMIT 1", (row[0],))
+            if await cursor.fetchone() is None:
+                await asyncio.to_thread(_unlink, self._path(row[0]))
+
+    async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
+        """Take the oldest claimable receipt (pending and due, or processing with an expired lease)."""
+        await self._db.migrate()
+        at = iso_utc(now)
+        async with self._db.transaction() as conn:
+            # BEGIN IMMEDIATE holds SQLite's write lock from here to COMMIT: no other process or coroutine can
+            # pick the same row between this SELECT and the UPDATE.
+            cursor = await conn.execute(
+                "SELECT data FROM receipts WHERE status IN ('pending', 'processing') AND ("
+                " (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
+                " OR (status = 'processing' AND (lease_until IS NULL OR lease_until < ?)))"
+                " ORDER BY created_at, id LIMIT 1",
+                (at, at),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            current = sql.to_receipt(row[0])
+            claimed = current.model_copy(
+                update={
+                    "status": ReceiptStatus.PROCESSING,
+                    "lease_owner": worker_id,
+                    "lease_until": lease_until,
+                    "version": current.version + 1,
+                }
+            )
+            await conn.execute(sql.UPDATE_SQL, [*sql.row_values(claimed)[1:], current.id, current.version])
+        return claimed
+
+    async def find_matching(self, receipt: Receipt) -> builtins.list[str]:
+        """Ids of the owner's other receipts with the same merchant name, date, total and currency."""
+        name = fold(receipt.merchant.name)
+        if not name or receipt.purchase_date is None or receipt.total is None or receipt.currency is None:
+            return []
+        await self._db.migrate()
+        rows = await self._db.fetchall(
+            "SELECT id FROM receipts WHERE owner_id = ? AND merchant_key = ? AND purchase_date = ?"
+            " AND total_units = ? AND currency = ? AND id != ? ORDER BY id",
+            (
+                receipt.owner_id,
+                name,
+                receipt.purchase_date.isoformat(),
+                total_units(receipt.total),
+                receipt.currency,
+                receipt.id,
+            ),
+        )
+        return [row[0] for row in rows]
+
+    async def summarize(self, query: ReceiptQuery, scope: Scope) -> SpendingSummary:
+        """Totals by month, category and merchant, per currency, with SQL GROUP BY over integer amounts."""
+        await self._db.migrate()
+        where, params = sql.filter_clause(query, scope)
+        count_row = await self._db.fetchone(f"SELECT COUNT(*) FROM receipts WHERE {where}", params)  # noqa: S608
+        groupings = {
+            "month": ("substr(purchase_date, 1, 7)", "substr(purchase_date, 1, 7)", "purchase_date IS NOT NULL"),
+            "category": ("COALESCE(category, ?)", "category", "1"),
+            "merchant": ("COALESCE(MIN(merchant_name), ?)", "merchant_key", "1"),
+        }
+        buckets: dict[str, builtins.list[SpendingBucket]] = defaultdict(builtins.list)
+        for name, (label, group, extra) in groupings.items():
+            label_params = {"category": [MISSING_CATEGORY], "merchant": [MISSING_MERCHANT]}.get(name, [])
+            rows = await self._db.fetchall(
+                f"SELECT {label}, currency, SUM(total_units), COUNT(*) FROM receipts"  # noqa: S608
+                f" WHERE {where} AND total_units IS NOT NULL AND {extra} GROUP BY {group}, currency",
+                [*label_params, *params],
+            )
+            buckets[name] = sorted(
+                (
+                    SpendingBucket(key=row[0], currency=row[1], total=units_to_decimal(row[2]), count=row[3])
+                    for row in rows
+                ),
+                key=lambda b: (b.key, b.currency or ""),
+            )
+        return SpendingSummary(
+            by_month=buckets["month"],
+            by_category=buckets["category"],
+            by_merchant=buckets["merchant"],
+            receipt_count=count_row[0] if count_row else 0,
+        )
+
+    async def recall_idempotency(self, owner_id: str, key: str) -> tuple[str, builtins.list[str]] | None:
+        """The remembered (fingerprint, receipt ids) for this owner and key, or None."""
+        await self._db.migrate()
+        row = await self._db.fetchone(
+            "SELECT fingerprint, receipt_ids FROM receipt_idempotency WHERE owner_id = ? AND key = ?", (owner_id, key)
+        )
+        return (row[0], json.loads(row[1])) if row else None
+
+    async def remember_idempotency(
+        self, owner_id: str, key: str, fingerprint: str, receipt_ids: builtins.list[str]
+    ) -> None:
+        """Remember an idempotent request's outcome; the first record for a key wins."""
+        await self._db.migrate()
+        await self._db.execute(
+            "INSERT OR IGNORE INTO receipt_idempotency (owner_id, key, fingerprint, receipt_ids) VALUES (?, ?, ?, ?)",
+            (owner_id, key, fingerprint, json.dumps(receipt_ids)),
+        )
+
+    async def _visible_row(self, receipt_id: str, scope: Scope, columns: str) -> sqlite3.Row:
+        await self._db.migrate()
+        where, params = sql.scope_clause(scope)
+        row = await self._db.fetchone(
+            f"SELECT {columns} FROM receipts WHERE id = ? AND {where}",  # noqa: S608
+            [receipt_id, *params],
+        )
+        if row is None:
+            raise NotFound(f"receipt {receipt_id} not found")
+        return row
+
+    async def _discard_unreferenced(self, sha: str, wrote: bool) -> None:
+        """Remove a file this call wrote when no committed receipt references it (no half state)."""
+        if not wrote:
+            return
+        with contextlib.suppress(StorageUnavailable):
+            async with self._db.transaction() as conn:
+                cursor = await conn.execute("SELECT 1 FROM receipts WHERE sha256 = ? LIMIT 1", (sha,))
+                if await cursor.fetchone() is None:
+                    await asyncio.to_thread(_unlink, self._path(sha))
+
+    def _path(self, sha: str) -> Path:
+        return self._files_dir / sha[:2] / sha
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` so that ``path`` is either absent or complete, never half-written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{new_id()}.tmp")
+        try:
+            with temp.open("wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        # make the rename itself durable
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as exc:
+        raise StorageUnavailable(f"cannot write the receipt file: {exc}") from exc
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StorageUnavailable(f"cannot delete the receipt file: {exc}") from exc
