@@ -34,7 +34,7 @@ def invoke(data_dir: Path) -> Invoke:
     """Run the CLI in-process: ``invoke("users", "list", input="...")``."""
     runner = CliRunner()
 
-    def run(*args: str, input: str | None = None) -> Result:  # noqa: A002 - click's name
+    def run(*args: str, input: str | None = None) -> Result:
         return runner.invoke(main, list(args), input=input, catch_exceptions=True)
 
     return run

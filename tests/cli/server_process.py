@@ -80,7 +80,8 @@ class ServerProcess:
         raise RuntimeError(f"server did not start; output:\n{self.output}")
 
     def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
+        assert self._proc is not None
+        assert self._proc.stdout is not None
         for line in self._proc.stdout:
             self.output += line
 

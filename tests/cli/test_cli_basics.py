@@ -32,9 +32,20 @@ def test_version(invoke: Invoke) -> None:
 def test_every_issue_command_exists() -> None:
     commands = set(_all_commands(main))
     for expected in [
-        ("serve",), ("worker",), ("users", "create-admin"), ("users", "create"), ("users", "list"),
-        ("users", "set-roles"), ("users", "disable"), ("users", "enable"), ("extract",), ("import",), ("watch",),
-        ("export",), ("extractors", "list"), ("eval",),
+        ("serve",),
+        ("worker",),
+        ("users", "create-admin"),
+        ("users", "create"),
+        ("users", "list"),
+        ("users", "set-roles"),
+        ("users", "disable"),
+        ("users", "enable"),
+        ("extract",),
+        ("import",),
+        ("watch",),
+        ("export",),
+        ("extractors", "list"),
+        ("eval",),
     ]:
         assert expected in commands
 
@@ -47,7 +58,8 @@ def test_every_command_has_help_text(invoke: Invoke, path: tuple[str, ...]) -> N
     for part in path:
         assert isinstance(command, click.Group)
         command = command.commands[part]
-    assert command.help and len(command.help.strip()) > 10
+    assert command.help
+    assert len(command.help.strip()) > 10
 
 
 def test_bad_setting_in_the_environment_is_one_line(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,7 +92,12 @@ def test_extractors_list_includes_a_third_party_plugin(invoke: Invoke, scripted_
 def test_python_dash_m_runs_the_cli(tmp_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "receiptcore", "--version"],
-        cwd=tmp_path, env=clean_env(tmp_path / "data"), capture_output=True, text=True, timeout=60, check=False,
+        cwd=tmp_path,
+        env=clean_env(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"receiptcore {__version__}"

@@ -57,7 +57,14 @@ def test_create_member_set_roles_disable_enable(invoke: Invoke) -> None:
     assert _users(invoke)["ann@example.org"]["roles"] == ["member"]
 
     auditor = invoke(
-        "users", "create", "bob@example.org", "--role", "auditor", "--role", "member", "--password-stdin",
+        "users",
+        "create",
+        "bob@example.org",
+        "--role",
+        "auditor",
+        "--role",
+        "member",
+        "--password-stdin",
         input=PASSWORD,
     )
     assert auditor.exit_code == 0, auditor.output

@@ -39,7 +39,9 @@ async def _add_pending(store: MemoryReceiptStore, n: int) -> list[str]:
             created_at=now,
             updated_at=now,
             source=SourceFile(
-                filename=f"r{i}.jpg", media_type="image/jpeg", size=len(content),
+                filename=f"r{i}.jpg",
+                media_type="image/jpeg",
+                size=len(content),
                 sha256=hashlib.sha256(content).hexdigest(),
             ),
         )
@@ -109,7 +111,7 @@ async def test_stop_finishes_the_receipt_in_hand() -> None:
     ids = await _add_pending(store, 1)
     worker = ExtractionWorker(service, bus, poll_seconds=60)
     running = asyncio.create_task(worker.run())
-    while not extractor.calls:
+    while not extractor.calls:  # noqa: ASYNC110 - polling the double's call log is the simplest probe here
         await asyncio.sleep(0.01)
     worker.stop()  # mid-extraction
     stats = await asyncio.wait_for(running, 5)

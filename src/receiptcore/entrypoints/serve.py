@@ -210,10 +210,11 @@ async def _run(
     log.info("stopping")
     # a second signal while stopping forces uvicorn to drop open connections
     _install_signal_handlers(lambda: setattr(server, "force_exit", True))
-    server.should_exit = True
     if worker is not None and worker_task is not None:
+        # the worker first: the app's lifespan shutdown closes the container the worker is still writing through
         worker.stop()
         await asyncio.gather(worker_task, return_exceptions=True)
+    server.should_exit = True
     stop_task.cancel()
     await asyncio.gather(http_task, stop_task, return_exceptions=True)
     if http_task.exception() is not None:
