@@ -11,6 +11,8 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from receiptcore.domain.policy import Principal
@@ -64,7 +66,9 @@ def _presented_refresh_token(request: Request[Any, Any, Any], data: RefreshReque
 
 
 @post("/auth/login", status_code=HTTP_200_OK, security=[], tags=["auth"])
-async def login(data: LoginRequest, auth_service: AuthService, settings: Settings) -> Response[TokenResponse]:
+async def login(
+    data: JSONBody[LoginRequest], auth_service: NamedDependency[AuthService], settings: NamedDependency[Settings]
+) -> Response[TokenResponse]:
     """Exchange email and password for an access token (JSON) and a refresh token (cookie).
 
     Unknown email and wrong password get the same 401; repeated failures get 429 with Retry-After.
@@ -75,7 +79,10 @@ async def login(data: LoginRequest, auth_service: AuthService, settings: Setting
 
 @post("/auth/refresh", status_code=HTTP_200_OK, security=[], tags=["auth"])
 async def refresh(
-    request: Request[Any, Any, Any], auth_service: AuthService, settings: Settings, data: RefreshRequest | None = None
+    request: Request[Any, Any, Any],
+    auth_service: NamedDependency[AuthService],
+    settings: NamedDependency[Settings],
+    data: JSONBody[RefreshRequest | None] = None,
 ) -> Response[TokenResponse]:
     """Rotate the refresh token (cookie or body) and get a new access token. A reused token revokes its family."""
     token = _presented_refresh_token(request, data)
@@ -87,7 +94,10 @@ async def refresh(
 
 @post("/auth/logout", status_code=HTTP_204_NO_CONTENT, security=[], tags=["auth"])
 async def logout(
-    request: Request[Any, Any, Any], auth_service: AuthService, settings: Settings, data: RefreshRequest | None = None
+    request: Request[Any, Any, Any],
+    auth_service: NamedDependency[AuthService],
+    settings: NamedDependency[Settings],
+    data: JSONBody[RefreshRequest | None] = None,
 ) -> Response[None]:
     """Revoke the session's refresh token family and clear the cookie. Idempotent."""
     await auth_service.logout(_presented_refresh_token(request, data))
@@ -97,14 +107,22 @@ async def logout(
 
 
 @get("/auth/me", opt={PERMISSION_OPT: AUTHENTICATED}, tags=["auth"])
-async def me(principal: Principal, auth_service: AuthService, role_service: RoleService) -> UserOut:
+async def me(
+    principal: NamedDependency[Principal],
+    auth_service: NamedDependency[AuthService],
+    role_service: NamedDependency[RoleService],
+) -> UserOut:
     """The caller's own user record with the permissions their roles grant."""
     user = await auth_service.me(principal)
     return UserOut.of(user, await role_service.all_roles())
 
 
 @post("/auth/password", status_code=HTTP_204_NO_CONTENT, opt={PERMISSION_OPT: AUTHENTICATED}, tags=["auth"])
-async def change_password(data: PasswordChangeRequest, principal: Principal, auth_service: AuthService) -> None:
+async def change_password(
+    data: JSONBody[PasswordChangeRequest],
+    principal: NamedDependency[Principal],
+    auth_service: NamedDependency[AuthService],
+) -> None:
     """Change the caller's password; every existing session of the caller ends."""
     await auth_service.change_password(principal, data.current_password, data.new_password)
 

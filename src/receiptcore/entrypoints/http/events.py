@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from receiptcore.domain.events import Event
@@ -84,7 +85,9 @@ async def event_stream(
 
 @get("/api/events", opt={PERMISSION_OPT: RECEIPTS_READ}, tags=["receipts"])
 async def receipt_events(
-    request: Request[Any, Any, Any], principal: Principal, receipt_service: ReceiptService
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    receipt_service: NamedDependency[ReceiptService],
 ) -> ServerSentEvent:
     """Server-sent events about the receipts the caller can read (uploaded, extracted, updated, deleted...)."""
     container = request.app.state[CONTAINER_KEY]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from pydantic import ValidationError
 
 from receiptcore.domain.ids import is_id
@@ -20,11 +21,11 @@ from receiptcore.entrypoints.http.errors import from_pydantic
 from receiptcore.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from receiptcore.settings import Settings
 
-_Text = Annotated[str | None, Parameter(required=False, max_length=512)]
+_Text = Annotated[str | None, QueryParameter(required=False, max_length=512)]
 
 
 async def provide_receipt_query(
-    principal: Principal,
+    principal: NamedDependency[Principal],
     *,
     q: _Text = None,
     date_from: _Text = None,

@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Request, Response, delete, get, patch, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
@@ -37,7 +37,7 @@ _TAGS = ["receipts"]
 _READ = {PERMISSION_OPT: RECEIPTS_READ}
 _WRITE = {PERMISSION_OPT: RECEIPTS_WRITE}
 _QUERY = {"receipt_query": Provide(provide_receipt_query)}
-_IF_MATCH = Annotated[str | None, Parameter(header="If-Match", required=False, max_length=100)]
+_IF_MATCH = Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=100)]
 
 
 def _receipt_response(receipt: Any, status_code: int = 200) -> Response[dict[str, Any]]:
@@ -46,7 +46,10 @@ def _receipt_response(receipt: Any, status_code: int = 200) -> Response[dict[str
 
 @get("/api/receipts", opt=_READ, dependencies=_QUERY, tags=_TAGS)
 async def list_receipts(
-    request: Request[Any, Any, Any], principal: Principal, receipt_service: ReceiptService, receipt_query: ReceiptQuery
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    receipt_service: NamedDependency[ReceiptService],
+    receipt_query: NamedDependency[ReceiptQuery],
 ) -> Response[dict[str, Any]]:
     """Receipts matching the filters, a page at a time; ``next_cursor`` (and ``Link: rel="next"``) continue."""
     page = await receipt_service.list(principal, receipt_query)
@@ -60,13 +63,17 @@ async def list_receipts(
 
 
 @get("/api/receipts/{rid:str}", opt=_READ, tags=_TAGS)
-async def get_receipt(rid: str, principal: Principal, receipt_service: ReceiptService) -> Response[dict[str, Any]]:
+async def get_receipt(
+    rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
+) -> Response[dict[str, Any]]:
     """One receipt; the ETag is its version (send it back as If-Match when correcting)."""
     return _receipt_response(await receipt_service.get(principal, receipt_id(rid)))
 
 
 @get("/api/receipts/{rid:str}/file", opt=_READ, tags=_TAGS)
-async def get_receipt_file(rid: str, principal: Principal, receipt_service: ReceiptService) -> Response[bytes]:
+async def get_receipt_file(
+    rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
+) -> Response[bytes]:
     """The original uploaded bytes, with the type sniffed at upload, as an attachment."""
     source, content = await receipt_service.open_file(principal, receipt_id(rid))
     name = safe_filename(source.filename, rid, source.media_type)
@@ -83,7 +90,11 @@ async def get_receipt_file(rid: str, principal: Principal, receipt_service: Rece
 
 @patch("/api/receipts/{rid:str}", opt=_WRITE, tags=_TAGS)
 async def correct_receipt(
-    rid: str, data: dict[str, Any], principal: Principal, receipt_service: ReceiptService, if_match: _IF_MATCH = None
+    rid: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+    principal: NamedDependency[Principal],
+    receipt_service: NamedDependency[ReceiptService],
+    if_match: _IF_MATCH = None,
 ) -> Response[dict[str, Any]]:
     """Correct fields (a JSON object of field → new value). Needs the current version: ``If-Match: "<version>"``
     or ``"version"`` in the body; a stale one is 412, none at all is 428."""
@@ -106,7 +117,10 @@ async def correct_receipt(
 
 @post("/api/receipts/{rid:str}/confirm", status_code=200, opt=_WRITE, tags=_TAGS)
 async def confirm_receipt(
-    rid: str, principal: Principal, receipt_service: ReceiptService, if_match: _IF_MATCH = None
+    rid: FromPath[str],
+    principal: NamedDependency[Principal],
+    receipt_service: NamedDependency[ReceiptService],
+    if_match: _IF_MATCH = None,
 ) -> Response[dict[str, Any]]:
     """Mark a reviewed receipt confirmed (optionally only if it is still at the If-Match version)."""
     _, version = parse_if_match(if_match)
@@ -114,21 +128,25 @@ async def confirm_receipt(
 
 
 @delete("/api/receipts/{rid:str}", status_code=HTTP_204_NO_CONTENT, opt=_WRITE, tags=_TAGS)
-async def delete_receipt(rid: str, principal: Principal, receipt_service: ReceiptService) -> None:
+async def delete_receipt(
+    rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
+) -> None:
     """Delete a receipt and its file."""
     await receipt_service.delete(principal, receipt_id(rid))
 
 
 @post("/api/receipts/{rid:str}/reextract", status_code=HTTP_202_ACCEPTED, opt=_WRITE, tags=_TAGS)
 async def reextract_receipt(
-    rid: str, principal: Principal, receipt_service: ReceiptService
+    rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
 ) -> Response[dict[str, Any]]:
     """Queue the receipt for extraction again; earlier attempts are kept."""
     return _receipt_response(await receipt_service.reextract(principal, receipt_id(rid)), HTTP_202_ACCEPTED)
 
 
 @get("/api/receipts/{rid:str}/extractions", opt=_READ, tags=_TAGS)
-async def list_extractions(rid: str, principal: Principal, receipt_service: ReceiptService) -> dict[str, Any]:
+async def list_extractions(
+    rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
+) -> dict[str, Any]:
     """Every extraction attempt of the receipt, oldest first, each with the extractor's output."""
     receipt = await receipt_service.get(principal, receipt_id(rid))
     return {"items": [attempt_to_api(a, include_output=True) for a in receipt.extraction_attempts]}
@@ -139,10 +157,10 @@ _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 @get("/api/receipts/export", opt=_READ, dependencies=_QUERY, tags=_TAGS)
 async def export_receipts(
-    principal: Principal,
-    receipt_service: ReceiptService,
-    receipt_query: ReceiptQuery,
-    export_format: Annotated[Literal["csv", "json"], Parameter(query="format")] = "csv",
+    principal: NamedDependency[Principal],
+    receipt_service: NamedDependency[ReceiptService],
+    receipt_query: NamedDependency[ReceiptQuery],
+    export_format: Annotated[Literal["csv", "json"], QueryParameter(name="format")] = "csv",
 ) -> Stream:
     """Every receipt matching the filters, streamed as CSV or a JSON array."""
     chunks = receipt_service.export(principal, receipt_query, export_format)
@@ -163,7 +181,11 @@ async def export_receipts(
 
 
 @get("/api/stats", opt=_READ, dependencies=_QUERY, tags=_TAGS)
-async def stats(principal: Principal, receipt_service: ReceiptService, receipt_query: ReceiptQuery) -> dict[str, Any]:
+async def stats(
+    principal: NamedDependency[Principal],
+    receipt_service: NamedDependency[ReceiptService],
+    receipt_query: NamedDependency[ReceiptQuery],
+) -> dict[str, Any]:
     """Spending by month, category and merchant (per currency) over the receipts the filters select."""
     summary = await receipt_service.summary(principal, receipt_query)
     return summary.model_dump(mode="json")

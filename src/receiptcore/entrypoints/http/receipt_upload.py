@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from receiptcore.domain.policy import Principal
@@ -38,11 +39,11 @@ def upload_body_cap(settings: Settings) -> int:
 @post("/api/receipts", status_code=HTTP_202_ACCEPTED, opt={PERMISSION_OPT: RECEIPTS_WRITE}, tags=["receipts"])
 async def upload_receipts(
     request: Request[Any, Any, Any],
-    principal: Principal,
-    receipt_service: ReceiptService,
-    settings: Settings,
+    principal: NamedDependency[Principal],
+    receipt_service: NamedDependency[ReceiptService],
+    settings: NamedDependency[Settings],
     idempotency_key: Annotated[
-        str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+        str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
     ] = None,
 ) -> Response[dict[str, Any]]:
     """Upload receipts (multipart, parts named ``file``). 202 when any receipt was created, 200 when every file

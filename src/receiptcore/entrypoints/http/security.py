@@ -40,8 +40,12 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "GET /schema/openapi.json",
         "GET /schema/openapi.yaml",
         "GET /schema/openapi.yml",
-        "GET /schema/{path:str}",
+        "GET /schema/swagger",
+        "GET /schema/redoc",
+        "GET /schema/rapidoc",
+        "GET /schema/elements",
         "GET /schema/oauth2-redirect.html",
+        "GET /schema/{path}",
     }
 )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import get, patch, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from receiptcore.domain.ids import is_id
@@ -28,11 +29,11 @@ def _user_id(value: str) -> str:
 
 @get("/users", opt={PERMISSION_OPT: USERS_READ}, tags=_TAGS)
 async def list_users(
-    principal: Principal,
-    user_service: UserService,
-    role_service: RoleService,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    after: Annotated[str | None, Parameter(max_length=64)] = None,
+    principal: NamedDependency[Principal],
+    user_service: NamedDependency[UserService],
+    role_service: NamedDependency[RoleService],
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    after: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> UserPage:
     """Users ordered by id; ``next_cursor`` is the ``after`` value of the next page."""
     if after is not None and not is_id(after):
@@ -45,7 +46,10 @@ async def list_users(
 
 @post("/users", status_code=HTTP_201_CREATED, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
 async def create_user(
-    data: UserCreateRequest, principal: Principal, user_service: UserService, role_service: RoleService
+    data: JSONBody[UserCreateRequest],
+    principal: NamedDependency[Principal],
+    user_service: NamedDependency[UserService],
+    role_service: NamedDependency[RoleService],
 ) -> UserOut:
     """Create a user (roles default to ``member``)."""
     user = await user_service.create_user(principal, data.email, data.password, data.display_name, data.roles)
@@ -53,7 +57,12 @@ async def create_user(
 
 
 @get("/users/{user_id:str}", opt={PERMISSION_OPT: AUTHENTICATED}, tags=_TAGS)
-async def get_user(user_id: str, principal: Principal, user_service: UserService, role_service: RoleService) -> UserOut:
+async def get_user(
+    user_id: FromPath[str],
+    principal: NamedDependency[Principal],
+    user_service: NamedDependency[UserService],
+    role_service: NamedDependency[RoleService],
+) -> UserOut:
     """One user: needs users:read, or it is the caller's own record."""
     user = await user_service.get_user(principal, _user_id(user_id))
     return UserOut.of(user, await role_service.all_roles())
@@ -61,7 +70,11 @@ async def get_user(user_id: str, principal: Principal, user_service: UserService
 
 @patch("/users/{user_id:str}", opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
 async def update_user(
-    user_id: str, data: UserUpdateRequest, principal: Principal, user_service: UserService, role_service: RoleService
+    user_id: FromPath[str],
+    data: JSONBody[UserUpdateRequest],
+    principal: NamedDependency[Principal],
+    user_service: NamedDependency[UserService],
+    role_service: NamedDependency[RoleService],
 ) -> UserOut:
     """Change a user's email, display name or password (a new password ends their sessions)."""
     user = await user_service.update_user(
@@ -72,7 +85,11 @@ async def update_user(
 
 @put("/users/{user_id:str}/roles", opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
 async def set_roles(
-    user_id: str, data: RolesRequest, principal: Principal, user_service: UserService, role_service: RoleService
+    user_id: FromPath[str],
+    data: JSONBody[RolesRequest],
+    principal: NamedDependency[Principal],
+    user_service: NamedDependency[UserService],
+    role_service: NamedDependency[RoleService],
 ) -> UserOut:
     """Replace a user's roles; their existing access tokens stop working."""
     user = await user_service.set_roles(principal, _user_id(user_id), data.roles)
@@ -81,7 +98,10 @@ async def set_roles(
 
 @post("/users/{user_id:str}/disable", status_code=200, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
 async def disable_user(
-    user_id: str, principal: Principal, user_service: UserService, role_service: RoleService
+    user_id: FromPath[str],
+    principal: NamedDependency[Principal],
+    user_service: NamedDependency[UserService],
+    role_service: NamedDependency[RoleService],
 ) -> UserOut:
     """Disable a user: they cannot log in and their tokens stop working at once."""
     user = await user_service.set_disabled(principal, _user_id(user_id), True)
@@ -90,7 +110,10 @@ async def disable_user(
 
 @post("/users/{user_id:str}/enable", status_code=200, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
 async def enable_user(
-    user_id: str, principal: Principal, user_service: UserService, role_service: RoleService
+    user_id: FromPath[str],
+    principal: NamedDependency[Principal],
+    user_service: NamedDependency[UserService],
+    role_service: NamedDependency[RoleService],
 ) -> UserOut:
     """Enable a disabled user again."""
     user = await user_service.set_disabled(principal, _user_id(user_id), False)
