@@ -133,7 +133,7 @@ def jpeg() -> bytes:
 
 
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
-    """A PNG whose header claims ``width``×``height`` pixels (the data is a few bytes)."""
+    """A PNG whose header claims ``width`` x ``height`` pixels (the data is a few bytes)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
