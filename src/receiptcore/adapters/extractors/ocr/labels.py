@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import re
+
 from receiptcore.adapters.extractors.ocr.text import compact, has_any
 
 
@@ -29,6 +31,8 @@ _SUBTOTAL = ("SUBTOTAL", "SUBTTL", "SUBTOT", "SUBJUMLAH", "ZWISCHENSUMME", "SOUS
              "TOTALSALESEXCL", "TOTALEXCLUDING", "TOTALEXGST", "AMOUNTEXCL")  # fmt: skip
 _COUNT = ("TOTALQTY", "TOTALQUANTITY", "TOTALITEM", "TOTALNOOF", "NOOFITEM", "ITEMCOUNT", "TOTALPCS", "TOTALUNIT",
           "QTYTOTAL", "TOTALNUMBER", "ITEMSSOLD", "ITEMS")  # fmt: skip
+_TOTAL_FINAL = ("TOTALAFTER", "AFTERROUND", "AFTERADJ", "ROUNDEDTOTAL", "TOTALROUNDED", "NETTTOTAL", "NETTOTAL",
+                "GRANDTOTAL", "TOTALPAYABLE", "AMOUNTDUE", "BALANCEDUE", "TOTALDUE")  # fmt: skip
 _TOTAL_STRONG = ("GRANDTOTAL", "TOTALDUE", "AMOUNTDUE", "AMTDUE", "BALANCEDUE", "TOTALPAYABLE", "NETTTOTAL",
                  "NETTOTAL", "TOTALAMOUNT", "TOTALAMT", "TOTALROUNDED", "ROUNDEDTOTAL", "TOTALINCL", "TOTALRM",
                  "TOTALSALES", "AMOUNTPAYABLE", "TOPAY", "JUMLAH", "TOTALTOPAY", "TOTALINCLUSIVE",
@@ -39,20 +43,49 @@ _TAX = ("GST", "VAT", "TAX", "SST", "HST", "PST", "MWST", "TVA", "IVA", "CUKAI",
 _ROUNDING = ("ROUNDING", "ROUNDADJ", "ROUNDED", "RNDADJ", "ADJROUND", "ROUNDOFF", "PEMBUNDARAN", "ADJUSTMENT")
 _DISCOUNT = ("DISCOUNT", "DISC", "SAVING", "PROMO", "VOUCHER", "COUPON", "LESS", "REBATE", "MEMBERPRICE", "OFF")
 _TIP = ("TIP", "GRATUITY")
-_SERVICE = ("SERVICECHARGE", "SERVICECHG", "SVCCHG", "SVC", "SERVICECH", "SERVCHARGE", "SERVICE")
+_SERVICE = (
+    "SERVICECHARGE",
+    "SERVICECHG",
+    "SVCCHG",
+    "SVC",
+    "SERVICECH",
+    "SERVCHARGE",
+    "SERVICE",
+    "SERVCHG",
+    "SERVCHRG",
+    "SERVCH",
+    "SRVCHG",
+    "SRVCHRG",
+)
 _TENDERED = ("CASH", "TENDER", "PAID", "PAYMENT", "VISA", "MASTER", "CARD", "AMEX", "DEBIT", "CREDIT", "EFTPOS",
              "EFT", "NETS", "BOOST", "GRABPAY", "TNG", "ALIPAY", "WECHAT", "MAYBANK", "CIMB", "APPLEPAY",
              "GOOGLEPAY", "RECEIVED", "BAYAR", "TUNAI", "DISCOVER", "JCB", "UNIONPAY", "MCARD")  # fmt: skip
 _CHANGE = ("CHANGE", "CHG", "BAKI", "KEMBALI", "RETURN", "RUECKGELD", "RÜCKGELD")
 
 
+# OCR misreads of TOTAL on faint print: lotal, TOTAI, T0TAL, I0TAL
+_FUZZY_TOTAL = re.compile(r"(?<![A-Z])[TLI1][O0Q]T[A4][L1I]|TOTA[1I]|T[O0]TAL")
+_TAX_AMOUNT = re.compile(
+    r"^(TOTAL)?(GST|TAX|VAT|SST)(TOTAL|AMOUNT|AMT|PAYABLE)|^TOTAL(GST|TAX|VAT|SST)(?!INC|INDL|INL)"
+)
+
+
+def keywords(text: str) -> str:
+    """``compact`` text with OCR misreads of key words repaired, for keyword matching."""
+    return _FUZZY_TOTAL.sub("TOTAL", compact(text))
+
+
 def classify(text: str) -> Kind:
     """The role of a row whose text is ``text`` (``Kind.OTHER`` when no keyword says)."""
-    c = compact(text)
+    c = keywords(text)
     if not c:
         return Kind.OTHER
     if has_any(c, _COUNT) and not has_any(c, ("AMOUNT", "AMT")):
         return Kind.COUNT
+    if has_any(c, _SERVICE) and not has_any(c, ("TOTAL",)):
+        return Kind.SERVICE
+    if has_any(c, ("TAXABLE", "TAXAMT", "GSTTAAMT")) and not has_any(c, ("TOTAL",)):
+        return Kind.OTHER  # the taxable base, not a tax
     if has_any(c, _CHANGE) and not has_any(c, ("EXCHANGE", "CHANGEABLE", "EXCHANGEABLE")):
         return Kind.CHANGE
     if has_any(c, _SUBTOTAL):
@@ -61,7 +94,7 @@ def classify(text: str) -> Kind:
         return Kind.TOTAL
     if has_any(c, _ROUNDING):
         return Kind.ROUNDING
-    if "TOTAL" in c and has_any(c, ("TAX", "GST", "VAT", "SST")) and not has_any(c, ("INCL", "INC")):
+    if _TAX_AMOUNT.search(c):
         # "Total GST" / "GST Total" is the tax amount, "Total incl. GST" is the total
         return Kind.TAX
     if has_any(c, ("TOTAL", "TOTL")) and has_any(c, ("DISC", "SAVING")):
@@ -83,7 +116,11 @@ def classify(text: str) -> Kind:
 
 def total_strength(text: str) -> float:
     """How sure a TOTAL row is to be the payable total (2 for "grand total", "amount due"; 1 for plain "total")."""
-    c = compact(text)
+    c = keywords(text)
+    if has_any(c, _TOTAL_FINAL):
+        return 3.0
+    if c.startswith("TOTALSALES"):
+        return 1.5  # printed before rounding and service charges on many tills
     if has_any(c, _TOTAL_STRONG):
         return 2.0
     if c.startswith(("TOTAL", "TOTL")):

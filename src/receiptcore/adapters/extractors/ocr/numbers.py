@@ -21,7 +21,7 @@ _AMOUNT = re.compile(
     (?P<sign>[-−–]\s?)?
     (?P<cur>{CURRENCY_MARKS})?\s?
     (?P<sign2>[-−–]\s?)?
-    (?P<int>\d{{1,3}}(?:(?P<sep>[,.'])\d{{3}})(?:(?P=sep)\d{{3}})*|\d+)
+    (?P<int>\d{{1,3}}(?:(?P<sep>[,.'])\d{{3}})(?:(?P=sep)\d{{3}})*|\d+|(?<=[\s:M$])|^)
     (?P<dec>[.,]\d{{2}})
     (?P<trail>-)?
     (?![.,]?\d)""",
@@ -58,7 +58,7 @@ def _value(int_part: str, sep: str | None, dec: str) -> Decimal | None:
     if sep is not None and sep == dec[0]:
         return None  # "1,234,56" is not a number
     try:
-        return Decimal(f"{digits}.{dec[1:]}")
+        return Decimal(f"{digits or '0'}.{dec[1:]}")
     except InvalidOperation:
         return None
 

@@ -21,6 +21,7 @@ from receiptcore.adapters.extractors.ocr.types import Line
 
 CENT = Decimal("0.01")
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+_STRAY_DIGIT = re.compile(r"\d(?![\d.,]*\s?%)")
 _CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
 
 
@@ -72,10 +73,18 @@ def money_rows(lines: list[Line], start: int = 0) -> list[MoneyRow]:
             continue
         amounts = find_amounts(line.text)
         value_line = line
-        if not amounts and i + 1 < len(lines) and _value_only(lines[i + 1]):
+        # "Net Total 25.J": the row's own value is misread; the next row's amount is something else
+        garbled = _STRAY_DIGIT.search(line.text) is not None
+        if not amounts and not garbled and i + 1 < len(lines) and _value_only(lines[i + 1]):
             value_line = lines[i + 1]
             amounts = find_amounts(value_line.text)
-        elif not amounts and i > 0 and _value_only(lines[i - 1]) and classify(lines[i - 1].text) == Kind.OTHER:
+        elif (
+            not amounts
+            and not garbled
+            and i > 0
+            and _value_only(lines[i - 1])
+            and classify(lines[i - 1].text) == Kind.OTHER
+        ):
             value_line = lines[i - 1]
             amounts = find_amounts(value_line.text)
         if amounts:
@@ -89,8 +98,13 @@ def _near(a: Decimal, b: Decimal) -> bool:
 
 def _score_totals(rows: list[MoneyRow], summary: Summary, items_sum: Decimal | None) -> None:
     candidates = [r for r in rows if r.kind == Kind.TOTAL and r.value != 0]
-    if not candidates:
+    # a "rounding" row holding a whole amount is the rounded total ("Rounding RM 42.35")
+    candidates += [r for r in rows if r.kind == Kind.ROUNDING and abs(r.value) >= 1]
+    implied = _implied(summary)
+    if not candidates and not implied:
         return
+    heights = sorted(r.line.height for r in rows)
+    typical_height = heights[len(heights) // 2] if heights else 0.0
     strengths: dict[Decimal, float] = {}
     counts: dict[Decimal, int] = defaultdict(int)
     best_row: dict[Decimal, MoneyRow] = {}
@@ -101,20 +115,34 @@ def _score_totals(rows: list[MoneyRow], summary: Summary, items_sum: Decimal | N
         if row.value < 0:
             strength -= 0.5
         counts[row.value] += 1
+        if row.line.height >= 1.3 * typical_height:
+            strength += 0.5  # the payable total is often printed in a larger font
         if strength > strengths.get(row.value, -9.0):
             strengths[row.value], best_row[row.value] = strength, row
+    only_implied: dict[Decimal, Kind] = {}
+    for row in implied:
+        counts[row.value] += 1
+        if row.value not in strengths:
+            strengths[row.value], best_row[row.value] = -1.0, row
+            only_implied[row.value] = row.kind
     # the payable total tends to be repeated (total, card slip, "total includes GST")
     scores = {value: strength + 0.3 * (counts[value] - 1) for value, strength in strengths.items()}
     tendered = sum((r.value for r in summary.tendered), Decimal(0))
     extras = _extras(summary)
     rounded = {r.value for r in candidates}
     for value in list(scores):
-        if summary.change and tendered and _near(tendered - summary.change.value, value):
+        # a value implied by the subtotal (or by the payment) cannot also count as agreeing with it
+        source = only_implied.get(value)
+        if source != Kind.TENDERED and summary.change and tendered and _near(tendered - summary.change.value, value):
             scores[value] += 2.0
-        elif tendered and _near(tendered, value):
-            scores[value] += 1.0
-        if summary.subtotal and any(_near(summary.subtotal.value + e, value) for e in extras):
+        elif source != Kind.TENDERED and tendered and _near(tendered, value):
+            scores[value] += 0.5  # cash handed over is often more than the total
+        if source == Kind.SUBTOTAL:
+            pass
+        elif summary.subtotal and any(_near(summary.subtotal.value + e, value) for e in extras[:-1] if e):
             scores[value] += 1.5
+        elif summary.subtotal and _near(summary.subtotal.value, value):
+            scores[value] += 0.5  # taxes included in the prices: weaker evidence, it is just the same number
         if summary.rounding and any(_near(other + summary.rounding.value, value) for other in rounded):
             scores[value] += 1.5
         if items_sum is not None and _near(items_sum, value):
@@ -126,12 +154,27 @@ def _score_totals(rows: list[MoneyRow], summary: Summary, items_sum: Decimal | N
     summary.total_confidence = min(1.0, 0.35 + 0.15 * scores[value])
 
 
+def _implied(summary: Summary) -> list[MoneyRow]:
+    """Totals the receipt implies without a TOTAL row: subtotal with taxes and charges, tendered − change."""
+    implied: list[MoneyRow] = []
+    if summary.subtotal is not None:
+        for extra in _extras(summary)[:1]:
+            value = summary.subtotal.value + extra
+            implied.append(MoneyRow(Kind.SUBTOTAL, value, summary.subtotal.line, summary.subtotal.value_line, 1))
+    if len(summary.tendered) == 1:
+        paid = summary.tendered[0]
+        value = paid.value - (summary.change.value if summary.change else Decimal(0))
+        if value > 0:
+            implied.append(MoneyRow(Kind.TENDERED, value, paid.line, paid.value_line, 1))
+    return implied
+
+
 def _extras(summary: Summary) -> list[Decimal]:
     taxes = sum((t[0].value for t in summary.taxes), Decimal(0))
     plus = sum((r.value for r in (summary.tip, summary.service) if r is not None), Decimal(0))
     minus = abs(summary.discount.value) if summary.discount else Decimal(0)
     rounding = summary.rounding.value if summary.rounding else Decimal(0)
-    return [taxes + plus - minus + rounding, plus - minus + rounding, taxes + plus - minus]
+    return [taxes + plus - minus + rounding, plus - minus + rounding, taxes + plus - minus, Decimal(0)]
 
 
 def _tax_line(row: MoneyRow) -> tuple[MoneyRow, Decimal | None, Decimal | None]:
@@ -167,11 +210,13 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
             summary.rounding = row
         elif row.kind == Kind.TENDERED and row.value > 0:
             summary.tendered.append(row)
-        elif row.kind == Kind.CHANGE and summary.change is None and row.value >= 0:
-            summary.change = row
-    if len(summary.taxes) > 3:
-        summary.taxes = summary.taxes[:3]
+        elif row.kind == Kind.CHANGE and summary.change is None:
+            summary.change = row if row.value >= 0 else MoneyRow(row.kind, -row.value, row.line, row.value_line, 1)
     _score_totals(rows, summary, items_sum)
+    if summary.total is not None:
+        # a "tax" bigger than half the total is a misread row of a tax summary table
+        summary.taxes = [t for t in summary.taxes if t[0].value < abs(summary.total.value) / 2]
+    summary.taxes = summary.taxes[:3]
     for line in lines[start:]:
         m = _CARD_LAST4.search(line.text)
         if m:

@@ -1,0 +1,120 @@
+"""Run an extractor over a labelled set: predictions first, labels only afterwards, with timing and memory.
+
+Memory is the process's peak resident set (``VmHWM`` in ``/proc/self/status``, else ``ru_maxrss``):
+``tracemalloc`` cannot see onnxruntime's native allocations, which dominate OCR.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from receiptcore.domain.receipt import ExtractedReceipt
+from receiptcore.entrypoints.evaluation.datasets import SUBSETS, Label, Sample, load_label
+from receiptcore.entrypoints.evaluation.scoring import FieldScore, FieldSummary, score, summarize
+from receiptcore.errors import ExtractionFailed
+from receiptcore.ports import Document, Extractor
+
+
+@dataclass(slots=True)
+class SampleResult:
+    """One receipt's outcome: the prediction (None on failure), the label read after it, scores and time."""
+
+    sample: Sample
+    seconds: float
+    prediction: ExtractedReceipt | None
+    error: str | None = None
+    label: Label | None = None
+    scores: dict[str, FieldScore] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Report:
+    """The evaluation of one extractor on one set."""
+
+    extractor: str
+    extractor_version: str
+    dataset: str
+    results: list[SampleResult]
+    summaries: list[FieldSummary]
+    peak_memory_mb: float
+    baseline_memory_mb: float
+
+    @property
+    def seconds(self) -> list[float]:
+        """Seconds per receipt, in sample order."""
+        return [r.seconds for r in self.results]
+
+    @property
+    def median_seconds(self) -> float:
+        """Median seconds per receipt (0 for an empty run)."""
+        return statistics.median(self.seconds) if self.results else 0.0
+
+    @property
+    def failures(self) -> int:
+        """How many documents the extractor failed on."""
+        return sum(1 for r in self.results if r.error is not None)
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MiB."""
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+async def _extract(extractor: Extractor, sample: Sample) -> tuple[ExtractedReceipt | None, str | None, float]:
+    content = sample.document.read_bytes()
+    document = Document(content=content, media_type=sample.media_type, filename=sample.document.name)
+    started = time.perf_counter()
+    try:
+        prediction: ExtractedReceipt | None = await extractor.extract(document)
+        error = None
+    except ExtractionFailed as exc:
+        prediction, error = None, f"{type(exc).__name__}: {exc.detail}"
+    return prediction, error, time.perf_counter() - started
+
+
+async def evaluate(
+    extractor: Extractor,
+    samples: list[Sample],
+    dataset: str,
+    on_progress: Callable[[SampleResult], Any] | None = None,
+) -> Report:
+    """Extract every sample, then score it against its label (read only once the prediction exists)."""
+    baseline = peak_rss_mb()
+    results: list[SampleResult] = []
+    for sample in samples:
+        prediction, error, seconds = await _extract(extractor, sample)
+        result = SampleResult(sample=sample, seconds=seconds, prediction=prediction, error=error)
+        result.label = load_label(sample)
+        result.scores = score(sample.subset, prediction, result.label)
+        results.append(result)
+        if on_progress is not None:
+            on_progress(result)
+    summaries: list[FieldSummary] = []
+    for subset in SUBSETS:
+        subset_scores = [r.scores for r in results if r.sample.subset == subset]
+        if subset_scores:
+            summaries.extend(summarize(subset, subset_scores))
+    return Report(
+        extractor=extractor.name,
+        extractor_version=extractor.version,
+        dataset=dataset,
+        results=results,
+        summaries=summaries,
+        peak_memory_mb=peak_rss_mb(),
+        baseline_memory_mb=baseline,
+    )
