@@ -88,6 +88,9 @@ INSERT_SQL = f"INSERT INTO receipts ({', '.join(COLUMNS)}) VALUES ({', '.join('?
 UPDATE_SQL = f"UPDATE receipts SET {', '.join(f'{c} = ?' for c in COLUMNS[1:])} WHERE id = ? AND version = ?"  # noqa: S608
 
 
+_SORT_COLUMNS = {"created_at": "created_at", "purchase_date": "purchase_date", "total": "total_units"}
+
+
 def row_values(receipt: Receipt) -> list[Any]:
     """The column values of ``receipt`` in ``COLUMNS`` order."""
     name = (receipt.merchant.name or "").strip()
@@ -163,7 +166,7 @@ def filter_clause(query: ReceiptQuery, scope: Scope) -> tuple[str, list[Any]]:
 
 def after_clause(position: CursorPosition) -> tuple[str, list[Any]]:
     """Rows that come after ``position`` in its sort (NULLs last, id as tie-breaker)."""
-    column = sort_column(position.sort)
+    column = _SORT_COLUMNS[sort_column(position.sort)]
     beyond = "<" if is_descending(position.sort) else ">"
     if position.value is None:
         return f"({column} IS NULL AND id {beyond} ?)", [position.receipt_id]
@@ -175,7 +178,7 @@ def after_clause(position: CursorPosition) -> tuple[str, list[Any]]:
 
 def order_clause(query: ReceiptQuery) -> str:
     """ORDER BY (without the keyword) of ``query.sort``, NULLs last in both directions."""
-    column = sort_column(query.sort)
+    column = _SORT_COLUMNS[sort_column(query.sort)]
     direction = "DESC" if is_descending(query.sort) else "ASC"
     return f"{column} IS NULL, {column} {direction}, id {direction}"
 

@@ -1,0 +1,417 @@
+"""The ReceiptStore contract (ports.ReceiptStore docstrings), one test body run against every adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import itertools
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
+from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
+from receiptcore.domain.ids import new_id
+from receiptcore.domain.policy import Scope
+from receiptcore.domain.queries import ReceiptQuery, SortKey
+from receiptcore.domain.receipt import LineItem, Merchant, ReceiptStatus
+from receiptcore.errors import NotFound, ValidationFailed, VersionConflict
+from receiptcore.ports import ReceiptStore
+from tests.unit.receipts.builders import T0, make_receipt
+
+EVERYONE = Scope.everyone()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReceiptStore]:
+    if request.param == "memory":
+        yield MemoryReceiptStore()
+        return
+    db = SqliteDatabase(tmp_path / "receipts.sqlite3")
+    yield SqliteReceiptStore(db, tmp_path / "files")
+    await db.aclose()
+
+
+async def test_add_then_get_returns_the_same_receipt(store: ReceiptStore) -> None:
+    receipt, content = make_receipt(merchant=Merchant(name="Café Ümlaut"), total=Decimal("12.3400"))
+    stored, created = await store.add(receipt, content)
+    assert created
+    assert stored == receipt
+    assert await store.get(receipt.id, EVERYONE) == receipt
+    source, data = await store.open_file(receipt.id, Scope.only(receipt.owner_id))
+    assert data == content
+    assert source == receipt.source
+
+
+async def test_same_bytes_from_same_owner_return_the_existing_receipt(store: ReceiptStore) -> None:
+    first, content = make_receipt()
+    await store.add(first, content)
+    again, _ = make_receipt(first.owner_id, content)
+    existing, created = await store.add(again, content)
+    assert not created
+    assert existing.id == first.id
+    with pytest.raises(NotFound):
+        await store.get(again.id, EVERYONE)
+
+
+async def test_same_bytes_from_two_owners_share_the_file_safely(store: ReceiptStore) -> None:
+    a, content = make_receipt()
+    b, _ = make_receipt(None, content)
+    assert (await store.add(a, content))[1]
+    assert (await store.add(b, content))[1]
+    await store.delete(a.id, EVERYONE)
+    assert (await store.open_file(b.id, EVERYONE))[1] == content
+    await store.delete(b.id, EVERYONE)
+    with pytest.raises(NotFound):
+        await store.open_file(b.id, EVERYONE)
+
+
+async def test_foreign_receipts_are_not_found_everywhere(store: ReceiptStore) -> None:
+    receipt, content = make_receipt(total=Decimal(5), purchase_date=dt.date(2026, 1, 2))
+    await store.add(receipt, content)
+    stranger = Scope.only(new_id())
+    with pytest.raises(NotFound):
+        await store.get(receipt.id, stranger)
+    with pytest.raises(NotFound):
+        await store.open_file(receipt.id, stranger)
+    with pytest.raises(NotFound):
+        await store.delete(receipt.id, stranger)
+    assert (await store.list(ReceiptQuery(), stranger)).items == []
+    assert (await store.list(ReceiptQuery(owner_id=receipt.owner_id), stranger)).items == []
+    summary = await store.summarize(ReceiptQuery(), stranger)
+    assert summary.receipt_count == 0
+    assert summary.by_month == []
+    assert await store.get(receipt.id, Scope.only(receipt.owner_id)) == receipt
+
+
+async def test_missing_receipt_is_not_found(store: ReceiptStore) -> None:
+    for call in (store.get, store.open_file, store.delete):
+        with pytest.raises(NotFound):
+            await call(new_id(), EVERYONE)
+
+
+async def test_update_is_compare_and_set_on_version(store: ReceiptStore) -> None:
+    receipt, content = make_receipt()
+    await store.add(receipt, content)
+    changed = receipt.model_copy(update={"notes": "lunch"})
+    stored = await store.update(changed, expected_version=1)
+    assert stored.version == 2
+    assert (await store.get(receipt.id, EVERYONE)).notes == "lunch"
+    assert (await store.get(receipt.id, EVERYONE)).version == 2
+    with pytest.raises(VersionConflict):
+        await store.update(changed, expected_version=1)
+    missing, _ = make_receipt()
+    with pytest.raises(NotFound):
+        await store.update(missing, expected_version=1)
+
+
+async def test_delete_removes_receipt_and_file(store: ReceiptStore, tmp_path: Path) -> None:
+    receipt, content = make_receipt()
+    await store.add(receipt, content)
+    await store.delete(receipt.id, Scope.only(receipt.owner_id))
+    with pytest.raises(NotFound):
+        await store.get(receipt.id, EVERYONE)
+    assert not [p for p in (tmp_path / "files").rglob("*") if p.is_file()]
+
+
+async def test_claim_takes_oldest_pending_and_leases_it(store: ReceiptStore) -> None:
+    old, c1 = make_receipt(created_at=T0)
+    new, c2 = make_receipt(created_at=T0 + dt.timedelta(seconds=1))
+    await store.add(new, c2)
+    await store.add(old, c1)
+    lease = T0 + dt.timedelta(minutes=5)
+    claimed = await store.claim_pending("w1", T0, lease)
+    assert claimed is not None
+    assert claimed.id == old.id
+    assert claimed.status == ReceiptStatus.PROCESSING
+    assert (claimed.lease_owner, claimed.lease_until, claimed.version) == ("w1", lease, 2)
+    assert await store.get(old.id, EVERYONE) == claimed
+    second = await store.claim_pending("w2", T0, lease)
+    assert second is not None
+    assert second.id == new.id
+    assert await store.claim_pending("w3", T0, lease) is None
+
+
+async def test_expired_lease_is_reclaimable_and_future_retry_is_not(store: ReceiptStore) -> None:
+    receipt, content = make_receipt()
+    await store.add(receipt, content)
+    await store.claim_pending("w1", T0, T0 + dt.timedelta(seconds=60))
+    assert await store.claim_pending("w2", T0 + dt.timedelta(seconds=30), T0 + dt.timedelta(seconds=90)) is None
+    again = await store.claim_pending("w2", T0 + dt.timedelta(seconds=61), T0 + dt.timedelta(seconds=200))
+    assert again is not None
+    assert again.lease_owner == "w2"
+    retry = again.model_copy(
+        update={"status": ReceiptStatus.PENDING, "next_attempt_at": T0 + dt.timedelta(hours=1), "lease_owner": None}
+    )
+    await store.update(retry, again.version)
+    assert await store.claim_pending("w3", T0 + dt.timedelta(minutes=59), T0 + dt.timedelta(hours=2)) is None
+    assert await store.claim_pending("w3", T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=2)) is not None
+
+
+async def test_finished_receipts_are_never_claimed(store: ReceiptStore) -> None:
+    for status in (ReceiptStatus.EXTRACTED, ReceiptStatus.FAILED, ReceiptStatus.CONFIRMED):
+        receipt, content = make_receipt(status=status)
+        await store.add(receipt, content)
+    assert await store.claim_pending("w", T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2)) is None
+
+
+async def test_concurrent_claimers_never_share_a_receipt(store: ReceiptStore) -> None:
+    ids = set()
+    for i in range(15):
+        receipt, content = make_receipt(created_at=T0 + dt.timedelta(milliseconds=i))
+        await store.add(receipt, content)
+        ids.add(receipt.id)
+    lease = T0 + dt.timedelta(minutes=5)
+    results = await asyncio.gather(*(store.claim_pending(f"w{i}", T0, lease) for i in range(40)))
+    claimed = [r.id for r in results if r is not None]
+    assert len(claimed) == len(set(claimed)) == 15
+    assert set(claimed) == ids
+
+
+async def test_find_matching_compares_merchant_date_total_currency(store: ReceiptStore) -> None:
+    fields = {
+        "merchant": Merchant(name="Yam Fresh"),
+        "purchase_date": dt.date(2026, 2, 3),
+        "total": Decimal("8.35"),
+        "currency": "MYR",
+    }
+    first, c1 = make_receipt(**fields)
+    await store.add(first, c1)
+    twin, c2 = make_receipt(first.owner_id, **{**fields, "merchant": Merchant(name="YAM FRESH")})
+    await store.add(twin, c2)
+    other_owner, c3 = make_receipt(**fields)
+    await store.add(other_owner, c3)
+    different, c4 = make_receipt(first.owner_id, **{**fields, "total": Decimal("8.36")})
+    await store.add(different, c4)
+    assert await store.find_matching(twin) == [first.id]
+    assert await store.find_matching(first) == [twin.id]
+    assert await store.find_matching(first.model_copy(update={"currency": None})) == []
+
+
+async def test_idempotency_records_are_per_owner_and_first_wins(store: ReceiptStore) -> None:
+    owner = new_id()
+    assert await store.recall_idempotency(owner, "k1") is None
+    await store.remember_idempotency(owner, "k1", "fp1", ["a", "b"])
+    await store.remember_idempotency(owner, "k1", "fp2", ["c"])
+    assert await store.recall_idempotency(owner, "k1") == ("fp1", ["a", "b"])
+    assert await store.recall_idempotency(new_id(), "k1") is None
+
+
+async def _seed_for_filters(store: ReceiptStore) -> tuple[str, dict[str, str]]:
+    owner = new_id()
+    specs = {
+        "lunch": {
+            "merchant": Merchant(name="Noodle Bar", address="1 Main St"),
+            "purchase_date": dt.date(2026, 1, 10),
+            "total": Decimal("12.50"),
+            "currency": "EUR",
+            "category": "Food",
+            "tags": ["Work", "lunch"],
+            "status": ReceiptStatus.EXTRACTED,
+            "line_items": [LineItem(description="Ramen 100%_spicy", amount=Decimal("12.50"))],
+        },
+        "fuel": {
+            "merchant": Merchant(name="Shell"),
+            "purchase_date": dt.date(2026, 2, 1),
+            "total": Decimal("60.00"),
+            "currency": "EUR",
+            "category": "transport",
+            "raw_text": "DIESEL 40 L",
+            "status": ReceiptStatus.CONFIRMED,
+        },
+        "unknown": {"notes": "Found in a coat", "receipt_number": "INV-77"},
+    }
+    ids = {}
+    for name, fields in specs.items():
+        receipt, content = make_receipt(owner, **fields)
+        await store.add(receipt, content)
+        ids[name] = receipt.id
+    return owner, ids
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (ReceiptQuery(q="noodle"), {"lunch"}),
+        (ReceiptQuery(q="MAIN st"), {"lunch"}),
+        (ReceiptQuery(q="ramen"), {"lunch"}),
+        (ReceiptQuery(q="100%_"), {"lunch"}),
+        (ReceiptQuery(q="0%"), {"lunch"}),
+        (ReceiptQuery(q="%"), {"lunch"}),
+        (ReceiptQuery(q="_"), {"lunch"}),
+        (ReceiptQuery(q="diesel"), {"fuel"}),
+        (ReceiptQuery(q="coat"), {"unknown"}),
+        (ReceiptQuery(q="inv-77"), {"unknown"}),
+        (ReceiptQuery(q="nothing like it"), set()),
+        (ReceiptQuery(status=ReceiptStatus.CONFIRMED), {"fuel"}),
+        (ReceiptQuery(category="food"), {"lunch"}),
+        (ReceiptQuery(tag="work"), {"lunch"}),
+        (ReceiptQuery(tag="wor"), set()),
+        (ReceiptQuery(date_from=dt.date(2026, 1, 11)), {"fuel"}),
+        (ReceiptQuery(date_to=dt.date(2026, 1, 10)), {"lunch"}),
+        (ReceiptQuery(min_total=Decimal("12.5")), {"lunch", "fuel"}),
+        (ReceiptQuery(min_total=Decimal("12.501")), {"fuel"}),
+        (ReceiptQuery(max_total=Decimal("12.499")), set()),
+        (ReceiptQuery(max_total=Decimal(100), min_total=Decimal(13)), {"fuel"}),
+        (ReceiptQuery(), {"lunch", "fuel", "unknown"}),
+    ],
+)
+async def test_list_filters(store: ReceiptStore, query: ReceiptQuery, expected: set[str]) -> None:
+    owner, ids = await _seed_for_filters(store)
+    page = await store.list(query, Scope.only(owner))
+    assert {r.id for r in page.items} == {ids[name] for name in expected}
+
+
+async def test_owner_filter_inside_a_wide_scope(store: ReceiptStore) -> None:
+    owner, ids = await _seed_for_filters(store)
+    await _seed_for_filters(store)
+    page = await store.list(ReceiptQuery(owner_id=owner), EVERYONE)
+    assert {r.id for r in page.items} == set(ids.values())
+
+
+async def _seed_for_paging(store: ReceiptStore) -> tuple[str, list[str]]:
+    owner = new_id()
+    ids = []
+    for i in range(17):
+        # ties on every sort value and NULLs in date and total exercise the tie-breaker and NULLs-last rules
+        receipt, content = make_receipt(
+            owner,
+            created_at=T0 + dt.timedelta(seconds=i // 3),
+            purchase_date=None if i % 4 == 0 else dt.date(2026, 1, 1 + i % 5),
+            total=None if i % 5 == 0 else Decimal(i % 6) + Decimal("0.25"),
+        )
+        await store.add(receipt, content)
+        ids.append(receipt.id)
+    return owner, ids
+
+
+@pytest.mark.parametrize("sort", list(SortKey))
+@pytest.mark.parametrize("limit", [1, 4, 17, 50])
+async def test_cursor_paging_walks_every_receipt_once_in_order(store: ReceiptStore, sort: SortKey, limit: int) -> None:
+    owner, ids = await _seed_for_paging(store)
+    seen = []
+    cursor = None
+    for _ in range(40):
+        page = await store.list(ReceiptQuery(sort=sort, limit=limit, cursor=cursor), Scope.only(owner))
+        assert len(page.items) <= limit
+        seen.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(r.id for r in seen) == sorted(ids)
+    field = sort.value.lstrip("-")
+    desc = sort.value.startswith("-")
+    values = [getattr(r, field) for r in seen]
+    present = [v for v in values if v is not None]
+    assert values[: len(present)] == present, "NULLs come last"
+    assert present == sorted(present, reverse=desc)
+    for a, b in itertools.pairwise(seen):
+        if getattr(a, field) == getattr(b, field):
+            assert (a.id > b.id) if desc else (a.id < b.id)
+
+
+async def test_last_page_has_no_cursor(store: ReceiptStore) -> None:
+    owner, _ids = await _seed_for_paging(store)
+    page = await store.list(ReceiptQuery(limit=17), Scope.only(owner))
+    assert len(page.items) == 17
+    assert page.next_cursor is None
+
+
+async def test_tampered_or_foreign_cursor_is_refused(store: ReceiptStore) -> None:
+    owner, _ = await _seed_for_paging(store)
+    page = await store.list(ReceiptQuery(limit=2), Scope.only(owner))
+    assert page.next_cursor is not None
+    raw = bytearray(base64.urlsafe_b64decode(page.next_cursor + "=" * (-len(page.next_cursor) % 4)))
+    raw[-3] ^= 0x01
+    tampered = base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+    for bad in (tampered, "not-a-cursor", "", "AAAA", page.next_cursor[:-2]):
+        with pytest.raises(ValidationFailed):
+            await store.list(ReceiptQuery(limit=2, cursor=bad or "x"), Scope.only(owner))
+    with pytest.raises(ValidationFailed):
+        await store.list(ReceiptQuery(limit=2, cursor=page.next_cursor, sort=SortKey.TOTAL_ASC), Scope.only(owner))
+
+
+async def test_summarize_groups_by_month_category_merchant_and_currency(store: ReceiptStore) -> None:
+    owner = new_id()
+    rows = [
+        ("2026-01-05", "10.10", "EUR", "Food", "Noodle Bar"),
+        ("2026-01-20", "0.20", "EUR", "food", "NOODLE BAR"),
+        ("2026-02-01", "5.00", "USD", None, "Deli"),
+        (None, "1.0001", "EUR", "Food", None),
+    ]
+    for date, total, currency, category, merchant in rows:
+        receipt, content = make_receipt(
+            owner,
+            purchase_date=dt.date.fromisoformat(date) if date else None,
+            total=Decimal(total),
+            currency=currency,
+            category=category,
+            merchant=Merchant(name=merchant),
+        )
+        await store.add(receipt, content)
+    no_total, content = make_receipt(owner, purchase_date=dt.date(2026, 1, 1))
+    await store.add(no_total, content)
+    summary = await store.summarize(ReceiptQuery(sort=SortKey.TOTAL_ASC, limit=1), Scope.only(owner))
+    assert summary.receipt_count == 5
+    months = {(b.key, b.currency): (b.total, b.count) for b in summary.by_month}
+    assert months == {("2026-01", "EUR"): (Decimal("10.30"), 2), ("2026-02", "USD"): (Decimal("5.00"), 1)}
+    categories = {(b.key, b.currency): (b.total, b.count) for b in summary.by_category}
+    assert categories == {
+        ("food", "EUR"): (Decimal("11.3001"), 3),
+        ("uncategorized", "USD"): (Decimal("5.00"), 1),
+    }
+    merchants = {(b.key, b.currency): (b.total, b.count) for b in summary.by_merchant}
+    assert merchants == {
+        ("NOODLE BAR", "EUR"): (Decimal("10.30"), 2),
+        ("Deli", "USD"): (Decimal("5.00"), 1),
+        ("unknown", "EUR"): (Decimal("1.0001"), 1),
+    }
+    filtered = await store.summarize(ReceiptQuery(date_from=dt.date(2026, 2, 1)), Scope.only(owner))
+    assert filtered.receipt_count == 1
+    assert [b.key for b in filtered.by_merchant] == ["Deli"]
+
+
+async def test_sqlite_data_survives_reopening(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "r.sqlite3")
+    store = SqliteReceiptStore(db, tmp_path / "files")
+    receipt, content = make_receipt(total=Decimal("3.30"))
+    await store.add(receipt, content)
+    await store.remember_idempotency(receipt.owner_id, "k", "fp", [receipt.id])
+    await db.aclose()
+    reopened_db = SqliteDatabase(tmp_path / "r.sqlite3")
+    reopened = SqliteReceiptStore(reopened_db, tmp_path / "files")
+    try:
+        assert await reopened.get(receipt.id, EVERYONE) == receipt
+        assert (await reopened.open_file(receipt.id, EVERYONE))[1] == content
+        assert await reopened.recall_idempotency(receipt.owner_id, "k") == ("fp", [receipt.id])
+    finally:
+        await reopened_db.aclose()
+
+
+async def test_sqlite_files_are_content_addressed(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "r.sqlite3")
+    store = SqliteReceiptStore(db, tmp_path / "files")
+    receipt, content = make_receipt()
+    await store.add(receipt, content)
+    sha = receipt.source.sha256
+    assert (tmp_path / "files" / sha[:2] / sha).read_bytes() == content
+    assert [p.name for p in (tmp_path / "files").rglob("*") if p.is_file()] == [sha]
+    await db.aclose()
+
+
+async def test_sqlite_failed_insert_leaves_no_file(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "r.sqlite3")
+    store = SqliteReceiptStore(db, tmp_path / "files")
+    receipt, content = make_receipt()
+    await store.add(receipt, content)
+    # same id, other bytes: the row insert fails on the primary key after the file was written
+    clash, other = make_receipt(id=receipt.id)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any error is fine, the point is what stays on disk
+        await store.add(clash, other)
+    files = sorted(p.name for p in (tmp_path / "files").rglob("*") if p.is_file())
+    assert files == [receipt.source.sha256]
+    await db.aclose()
