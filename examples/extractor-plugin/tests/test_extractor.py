@@ -1,0 +1,26 @@
+"""The plugin's own tests: the reading rules, and the port contract as receiptcore checks it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from receiptcore.errors import ExtractionFailed
+from receiptcore.ports import Document, Extractor
+
+from receiptcore_example_extractor import TextLayerExtractor, read_text
+
+
+def test_merchant_is_the_first_line_and_total_the_last_total_line() -> None:
+    receipt = read_text("CORNER SHOP\nMILK 1.20\nTOTAL 1.20\nCASH 2.00\nGRAND TOTAL 1.20\n", pages=1)
+    assert receipt.merchant.name == "CORNER SHOP"
+    assert receipt.total == Decimal("1.20")
+
+
+def test_it_implements_the_port() -> None:
+    assert isinstance(TextLayerExtractor(), Extractor)
+
+
+async def test_a_corrupt_pdf_raises_extraction_failed() -> None:
+    with pytest.raises(ExtractionFailed):
+        await TextLayerExtractor().extract(Document(b"%PDF-1.7 broken", "application/pdf"))
