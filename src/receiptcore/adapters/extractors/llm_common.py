@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping
@@ -31,6 +32,8 @@ from receiptcore.domain.receipt import (
     TaxLine,
 )
 from receiptcore.errors import ExtractionFailed
+
+log = logging.getLogger(__name__)
 
 #: Largest model answer we look at (serialised characters); anything bigger is not a receipt.
 MAX_OUTPUT_CHARS = 1_000_000
@@ -219,8 +222,8 @@ def _confidences(value: Any) -> dict[str, FieldSource]:
 def parse_model_output(payload: object, *, pages: int = 1) -> ExtractedReceipt:
     """Turn a model's structured answer (already parsed from JSON) into a validated ``ExtractedReceipt``.
 
-    Unknown keys are ignored; a field that fails validation is dropped (list elements and merchant sub-fields
-    one by one) and named in an ``llm_output_sanitised`` warning.
+    Unknown keys are ignored (and logged); a field that fails validation is dropped (list elements and merchant
+    sub-fields one by one) and named in an ``llm_output_sanitised`` warning, which sends the receipt to review.
 
     Args:
         payload: the object the model produced (tool input or parsed JSON content).
@@ -261,8 +264,8 @@ def parse_model_output(payload: object, *, pages: int = 1) -> ExtractedReceipt:
             )
         )
     if unknown:
-        names = ", ".join(key[:40] for key in unknown[:10])
-        warnings.append(ReceiptWarning(code="llm_unknown_fields", detail=f"ignored unknown keys: {names}"[:5000]))
+        # extra keys lose nothing the receipt needs, so they are logged rather than sending it to review
+        log.info("LLM answer had unknown keys, ignored: %s", ", ".join(key[:40] for key in unknown[:10]))
     try:
         return ExtractedReceipt(
             **ReceiptData.model_validate(data).model_dump(),
