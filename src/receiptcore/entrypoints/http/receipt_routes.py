@@ -152,6 +152,14 @@ async def list_extractions(
     return {"items": [attempt_to_api(a, include_output=True) for a in receipt.extraction_attempts]}
 
 
+async def _take(chunks: AsyncIterator[str], count: int) -> AsyncIterator[str]:
+    for _ in range(count):
+        chunk = await anext(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
 _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
@@ -163,13 +171,15 @@ async def export_receipts(
     export_format: Annotated[Literal["csv", "json"], QueryParameter(name="format")] = "csv",
 ) -> Stream:
     """Every receipt matching the filters, streamed as CSV or a JSON array."""
-    chunks = receipt_service.export(principal, receipt_query, export_format)
-    # pull the first chunk now: a permission or cursor error must be a problem document, not a broken 200 stream
-    first = await anext(chunks, None)
+    # an export is everything that matches: paging parameters do not apply
+    query = receipt_query.model_copy(update={"cursor": None})
+    chunks = receipt_service.export(principal, query, export_format)
+    # read the header and the first page now: an error must be a problem document, not a broken 200 stream
+    head = [chunk async for chunk in _take(chunks, 2)]
 
     async def body() -> AsyncIterator[str]:
-        if first is not None:
-            yield first
+        for chunk in head:
+            yield chunk
         async for chunk in chunks:
             yield chunk
 
