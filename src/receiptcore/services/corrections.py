@@ -45,7 +45,10 @@ def apply_changes(receipt: Receipt, changes: dict[str, Any], *, by: str, at: dt.
         ) from exc
     before = receipt.model_dump(mode="json", include=set(changes))
     after = candidate.model_dump(mode="json", include=set(changes))
-    changed = [name for name in changes if before[name] != after[name]]
+    # compared as Python values, so 8.3 and 8.30 are the same amount; logged as JSON values
+    old_values = receipt.model_dump(include=set(changes))
+    new_values = candidate.model_dump(include=set(changes))
+    changed = [name for name in changes if old_values[name] != new_values[name]]
     if not changed:
         return receipt
     corrections = [
