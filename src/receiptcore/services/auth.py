@@ -19,20 +19,20 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal, permissions_of
 from receiptcore.domain.users import BUILTIN_ROLES, RefreshToken, Role, User
-from receiptcore.errors import InvalidCredentials, NotFound, RateLimited, TokenRejected
+from receiptcore.errors import InvalidCredentials, NotFound, TokenRejected
 from receiptcore.ports import AccessClaims, Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
 from receiptcore.services.credentials import check_password, hash_secret, normalise_password
+from receiptcore.services.throttle import FailureThrottle
 
 # Refresh tokens we issue are 43 characters; anything far longer is not ours and is not worth hashing.
 _MAX_REFRESH_TOKEN_LENGTH = 256
-_MAX_THROTTLED_EMAILS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class AuthService:
         self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
         self._states: OrderedDict[str, tuple[User, dt.datetime]] = OrderedDict()
         self._roles: tuple[dict[str, Role], dt.datetime] | None = None
-        self._failures: OrderedDict[str, deque[dt.datetime]] = OrderedDict()
+        self._throttle = FailureThrottle(self._config.login_max_failures, self._config.login_failure_window)
         self._dummy_hash: str | None = None
 
     async def login(self, email: str, password: str) -> Session:
@@ -105,19 +105,19 @@ class AuthService:
         RateLimited after too many recent failures for this email."""
         now = self._clock.now()
         key = email.strip().lower()
-        self._check_throttle(key, now)
+        self._throttle.check(key, now)
         user = await self._users.find_user_by_email(key) if key else None
         candidate = normalise_password(password)
         if len(candidate) > self._config.password_max_length:
             # Refused before hashing, identically for every account, so it reveals nothing.
-            self._record_failure(key, now)
+            self._throttle.record_failure(key, now)
             raise InvalidCredentials("wrong email or password")
         encoded = user.password_hash if user is not None else await self._dummy()
         matches = await self._hasher.verify(encoded, candidate)
         if user is None or not matches or user.disabled:
-            self._record_failure(key, now)
+            self._throttle.record_failure(key, now)
             raise InvalidCredentials("wrong email or password")
-        self._failures.pop(key, None)
+        self._throttle.reset(key)
         if self._hasher.needs_rehash(user.password_hash):
             user.password_hash = await self._hasher.hash(candidate)
             user.updated_at = now
@@ -289,25 +289,3 @@ class AuthService:
         if self._dummy_hash is None:
             self._dummy_hash = await self._hasher.hash(secrets.token_urlsafe(16))
         return self._dummy_hash
-
-    def _check_throttle(self, key: str, now: dt.datetime) -> None:
-        window = self._config.login_failure_window
-        failures = self._failures.get(key)
-        if failures is None:
-            return
-        while failures and now - failures[0] >= window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return
-        if len(failures) >= self._config.login_max_failures:
-            retry_after = (failures[0] + window - now).total_seconds()
-            raise RateLimited("too many failed logins; try again later", retry_after=max(retry_after, 1.0))
-
-    def _record_failure(self, key: str, now: dt.datetime) -> None:
-        failures = self._failures.setdefault(key, deque(maxlen=self._config.login_max_failures))
-        failures.append(now)
-        self._failures.move_to_end(key)
-        # Bounded memory under a spray of distinct emails: forget the least recently failing ones.
-        while len(self._failures) > _MAX_THROTTLED_EMAILS:
-            self._failures.popitem(last=False)

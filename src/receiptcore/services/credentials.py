@@ -7,7 +7,6 @@ different keyboards (composed vs. decomposed accents, full-width digits) is the 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import unicodedata
 
 from receiptcore.errors import WeakPassword
@@ -53,8 +52,3 @@ def check_password(password: str, *, email: str, min_length: int, max_length: in
 def hash_secret(secret: str) -> str:
     """SHA-256 hex digest of a high-entropy secret (refresh tokens are stored only as this)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def same_secret(a: str, b: str) -> bool:
-    """Constant-time comparison of two secrets or digests."""
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
