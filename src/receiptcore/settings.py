@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -93,6 +93,14 @@ class Settings(BaseSettings):
         1568, ge=256, le=8000, description="Images are downscaled so their long side is at most this many pixels."
     )
     llm_max_pages: int = Field(5, ge=1, le=100, description="Most PDF pages sent to an LLM extractor.")
+
+    @field_validator("llm_daily_spend_cap_usd", mode="before")
+    @classmethod
+    def _no_cap(cls, value: object) -> object:
+        # an environment variable cannot be None; these spell "no cap"
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
+            return None
+        return value
 
     @property
     def sqlite_path(self) -> Path:

@@ -29,6 +29,7 @@ from receiptcore.adapters.extractors.llm_images import prepare_document
 from receiptcore.domain.receipt import ExtractedReceipt, ReceiptData
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document
+from receiptcore.settings import Settings
 from tests.unit.llm.conftest import RECEIPT_ANSWER, SleepRecorder, jpeg_bytes, pdf_bytes
 
 
@@ -217,3 +218,11 @@ def test_backoff_delay_is_within_bounds(retry: int, jitter: float, after: float 
     assert 0 <= delay <= 60.0
     if after is not None:
         assert delay >= min(after, 60.0)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("off", None), ("", None), ("None", None), ("2.50", Decimal("2.50"))])
+def test_spend_cap_setting_can_be_switched_off_from_the_environment(
+    raw: str, expected: Decimal | None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RECEIPTCORE_LLM_DAILY_SPEND_CAP_USD", raw)
+    assert Settings(data_dir=tmp_path).llm_daily_spend_cap_usd == expected
