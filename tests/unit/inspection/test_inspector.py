@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import zlib
@@ -138,7 +139,5 @@ def test_handmade_pdf_with_sane_page_is_accepted() -> None:
     st.binary(max_size=300),
 )
 def test_no_decoder_exception_escapes(magic: bytes, tail: bytes) -> None:
-    try:
+    with contextlib.suppress(InvalidUpload):
         INSPECTOR.inspect(magic + tail)
-    except InvalidUpload:
-        pass
