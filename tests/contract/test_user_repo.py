@@ -275,3 +275,13 @@ async def test_sqlite_garbage_file_is_storage_unavailable(tmp_path: Path) -> Non
     with pytest.raises(StorageUnavailable):
         await SqliteUserRepo(db).count_users()
     await db.aclose()
+
+
+async def test_non_ascii_email_is_found_case_insensitively(repo: UserRepo) -> None:
+    user = make_user("Jürgen.Ölmann@Example.de")
+    await repo.add_user(user)
+    found = await repo.find_user_by_email("JÜRGEN.ÖLMANN@example.DE")
+    assert found is not None
+    assert found.id == user.id
+    with pytest.raises(Conflict):
+        await repo.add_user(make_user("jürgen.ölmann@EXAMPLE.de"))

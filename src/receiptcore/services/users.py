@@ -148,8 +148,10 @@ class UserService:
         require(principal, USERS_MANAGE)
         user = await self._users.get_user(user_id)
         await self._check_manageable(principal, user)
+        if user.disabled == disabled:
+            return user  # nothing changes, so nothing is revoked
         now = self._clock.now()
-        if disabled and not user.disabled:
+        if disabled:
             if user.id == principal.user_id:
                 raise Conflict("you cannot disable your own account")
             if ADMIN in user.roles:

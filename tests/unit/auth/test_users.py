@@ -203,3 +203,11 @@ async def test_set_disabled_needs_users_manage(world: World) -> None:
 async def _authenticated(world: World, email: str) -> Principal:
     session = await world.auth.login(email, GOOD_PASSWORD)
     return await world.auth.authenticate(session.access_token)
+
+
+async def test_setting_the_same_disabled_state_changes_nothing(world: World) -> None:
+    user = await world.make_user()
+    published = len(world.bus.events)
+    unchanged = await world.users.set_disabled(root(), user.id, False)
+    assert unchanged.token_version == 1
+    assert len(world.bus.events) == published

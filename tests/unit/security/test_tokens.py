@@ -236,3 +236,10 @@ def test_a_non_key_file_in_the_keys_dir_is_a_configuration_error(tmp_path: Path)
     (tmp_path / "keys" / "junk.pem").write_text("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
     with pytest.raises(ConfigurationError):
         JwtTokenIssuer.from_settings(Settings(data_dir=tmp_path))
+
+
+def test_memory_profile_keeps_no_key_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    issuer = JwtTokenIssuer.from_settings(Settings(data_dir=Path(":memory:")))
+    assert issuer.verify(issuer.issue(make_user(), NOW)[0], NOW).subject
+    assert list(tmp_path.iterdir()) == []

@@ -72,7 +72,15 @@ class JwtTokenIssuer(TokenIssuer):
     @classmethod
     def from_settings(cls, settings: Settings) -> JwtTokenIssuer:
         """An issuer whose keys live in ``settings.keys_dir`` (created with a new key, mode 0600, on first use, so
-        tokens survive restarts); issuer, audience and lifetime from settings. Raises ConfigurationError."""
+        tokens survive restarts); issuer, audience and lifetime from settings. With ``data_dir=":memory:"`` the
+        key is generated in memory instead. Raises ConfigurationError."""
+        if str(settings.data_dir) == ":memory:":
+            # The all-in-memory profile keeps nothing on disk; its tokens die with the process anyway.
+            return cls.generate(
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                ttl_seconds=settings.access_token_ttl_seconds,
+            )
         ring = load_key_ring(settings.keys_dir)
         return cls(
             ring.signing_key,

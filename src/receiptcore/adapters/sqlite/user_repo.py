@@ -176,7 +176,8 @@ class SqliteUserRepo(UserRepo):
         await self._db.migrate()
         row = await self._db.fetchone(
             f"SELECT {_USER_COLUMNS} FROM users WHERE email = ? COLLATE NOCASE",  # noqa: S608 - constant columns
-            (email.strip(),),
+            # Stored emails are lower case (the User model folds them); NOCASE alone folds only ASCII.
+            (email.strip().lower(),),
         )
         return None if row is None else row_to_user(row)
 
