@@ -8,6 +8,7 @@ onnxruntime thread count is bounded so that OCR uses at most ``threads`` cores p
 from __future__ import annotations
 
 import threading
+import unicodedata
 from typing import Any
 
 from PIL import Image
@@ -71,7 +72,8 @@ class RapidOcrEngine:
         for points, text, score in zip(result.boxes, result.txts, result.scores, strict=False):
             xs = [float(p[0]) * scale for p in points]
             ys = [float(p[1]) * scale for p in points]
-            cleaned = " ".join(str(text).split())
+            # NFKC folds full-width brackets and letters that the recogniser emits for CJK-trained models
+            cleaned = " ".join(unicodedata.normalize("NFKC", str(text)).split())
             if cleaned:
                 words.append(
                     Word(text=cleaned, box=(min(xs), min(ys), max(xs), max(ys)), score=float(score), page=page)

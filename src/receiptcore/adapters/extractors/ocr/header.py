@@ -13,25 +13,28 @@ from dataclasses import dataclass, field
 
 from receiptcore.adapters.extractors.ocr.dates import find_dates
 from receiptcore.adapters.extractors.ocr.numbers import find_amounts
-from receiptcore.adapters.extractors.ocr.text import compact, digits, has_any, letters
+from receiptcore.adapters.extractors.ocr.text import compact, digits, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
 HEADER_MAX_LINES = 16
 _LEGAL = re.compile(
-    r"\b(SDN\.?\s?BHD|SDN|BHD|S/B|PLT|BERHAD|ENTERPRISE|ENTERPRISES|TRADING|LTD|LIMITED|LLC|L\.L\.C|INC|GMBH|"
-    r"CORP|CORPORATION|CO\.|COMPANY|PTY|S\.?A\.?R\.?L|AG|KG|B\.?V|N\.?V|PTE|LLP|PLC)\b\.?",
+    r"(?:\b|(?<=\d))(SDN\.?\s?BHD|SDN|BHD|[S5]/B|BERHAD|PLT|LTD|LIMITED|LLC|L\.L\.C|INC|GMBH|CORP|CORPORATION|PTY|"
+    r"PTE|LLP|PLC|S\.?A\.?R\.?L)\b\.?",
     re.IGNORECASE,
 )
+_WEAK_LEGAL = re.compile(r"\b(ENTERPRISES?|TRADING|CO\.|STATIONERY|HARDWARE|RESTAURANT|RESTORAN|KEDAI|MARKET)\b", re.I)
+_STOP_RE = re.compile(
+    r"\b(TEL|TELEPHONE|PHONE|PH|FAX|H/?P|GST|SST|VAT|ABN|TAX|INVOICE|RECEIPT|DATE|CASHIER|E-?MAIL|EMALL|WWW|HTTPS?|"
+    r"REG|REGISTRATION|CO\.?\s?NO|COMPANY\s?(?:REG|NO)|BUSINESS|OPENING|TIME|TABLE|SERVER|BILL|ORDER|MEMBER|POS|"
+    r"TERMINAL|WELCOME|OWNED|SLIP|DOC)\b",
+    re.IGNORECASE,
+)
+_ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
 _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?\s?NO\.?|ROC|REG\.?\s?NO\.?)?[:.\s]*"
                      r"[A-Z]{0,2}\d{4,12}[-\s]?[A-Z]\b\)?", re.IGNORECASE)  # fmt: skip
 _GENERIC = (
     "TAXINVOICE", "INVOICE", "RECEIPT", "WELCOME", "THANKYOU", "ORIGINAL", "COPY", "CASHSALE", "CASHBILL",
     "OFFICIALRECEIPT", "SALESRECEIPT", "DUPLICATE", "REPRINT", "TAXRECEIPT", "CHECK", "ORDER", "TABLE",
-)  # fmt: skip
-_STOP = (
-    "TEL", "PHONE", "FAX", "HP", "GST", "SST", "VAT", "ABN", "TAXID", "TAXINVOICE", "INVOICE", "RECEIPT", "DATE",
-    "CASHIER", "EMAIL", "WWW", "HTTP", "COMREG", "REGNO", "COMPANYNO", "CONO", "BUSINESSNO", "TAXREG", "OPENING",
-    "TIME", "TABLE", "SERVER", "BILL", "ORDER", "MEMBER", "STORE", "POS", "CHECK", "TERMINAL", "WELCOME",
 )  # fmt: skip
 _PHONE = re.compile(
     r"(?:TEL|PHONE|PH|T|HP|H/P|MOBILE|CALL)\.?\s?(?:NO)?\.?\s?[:=]?\s*(\+?[\d(][\d\s()\-/.]{5,20}\d)", re.I
@@ -71,10 +74,12 @@ def _is_generic(line: Line) -> bool:
 
 
 def _is_name_like(line: Line) -> bool:
-    text = line.text
+    text = _strip_reg(line.text)
     if letters(text) < 3 or letters(text) < 2 * digits(text) or _is_generic(line):
         return False
-    return not has_any(compact(text), _STOP)
+    if "@" in text or _ADDRESS_START.match(text):
+        return False
+    return not _STOP_RE.search(text)
 
 
 def _strip_reg(text: str) -> str:
@@ -82,21 +87,31 @@ def _strip_reg(text: str) -> str:
     return " ".join(text.replace("( )", " ").split()).strip(" ,-:")
 
 
+def _continues(upper: Line, lower_text: str, lower_height: float) -> bool:
+    """Whether ``upper`` is the first part of a name that wraps onto ``lower_text``."""
+    opened = upper.text.count("(") > upper.text.count(")")
+    dangling = upper.text.rstrip().endswith(("&", "-", ",", "("))
+    lower = lower_text.lstrip().upper()
+    lead = lower.startswith(("&", "(", "SDN", "BHD", "S/B", "5/B", "LTD", "ENTERPRISE", "TRADING", "CO.", "COMPANY"))
+    short = letters(_LEGAL.sub("", lower_text)) < 4 or lower_text.count(")") > lower_text.count("(")
+    # a legal name wrapped over lines keeps its print size and capitals
+    same_print = upper.text.isupper() and lower_text.isupper() and abs(upper.height - lower_height) <= 0.2 * lower_height
+    return opened or dangling or lead or short or same_print
+
+
 def _legal_name(lines: list[Line], end: int) -> list[Line]:
-    for i, line in enumerate(lines[:end]):
-        if not _LEGAL.search(line.text) or has_any(compact(line.text), ("TEL", "GST", "INVOICE")):
-            continue
-        chosen = [line]
-        j = i - 1
-        while j >= 0 and len(chosen) < 3:
-            prev = lines[j]
-            similar = abs(prev.height - line.height) <= 0.2 * max(line.height, 1)
-            opened = prev.text.count("(") > prev.text.count(")") or prev.text.rstrip().endswith(("&", "-", ","))
-            if not (_is_name_like(prev) and digits(prev.text) == 0 and (similar or opened)):
-                break
-            chosen.insert(0, prev)
-            j -= 1
-        return chosen
+    for pattern in (_LEGAL, _WEAK_LEGAL):
+        for i, line in enumerate(lines[:end]):
+            if not pattern.search(line.text) or not _is_name_like(line):
+                continue
+            chosen = [line]
+            j = i - 1
+            while j >= 0 and len(chosen) < 4 and _is_name_like(lines[j]) and digits(lines[j].text) == 0:
+                if not _continues(lines[j], " ".join(c.text for c in chosen), chosen[0].height):
+                    break
+                chosen.insert(0, lines[j])
+                j -= 1
+            return chosen
     return []
 
 
@@ -115,26 +130,34 @@ def parse_header(lines: list[Line]) -> Header:
         name_lines = next(([line] for line in lines[:end] if _is_name_like(line)), [])
     if name_lines:
         header.name_lines = name_lines
-        header.name = _strip_reg(" ".join(line.text for line in name_lines)) or None
+        header.name = _tidy_name(_strip_reg(" ".join(line.text for line in name_lines))) or None
     start = name_lines[-1].index + 1 if name_lines else 0
     address: list[Line] = []
     for line in lines[start : start + 8]:
         c = compact(line.text)
         if _is_address_noise(line) or (c.startswith("CO") and "NO" in c[:12] and digits(c) >= 4):
             continue
-        if has_any(c[:8], _STOP) or find_dates(line.text) or (find_amounts(line.text) and not address):
+        if _STOP_RE.match(line.text) or find_dates(line.text) or find_amounts(line.text):
             break
         address.append(line)
         if re.search(r"\b\d{5}\b", line.text) and len(address) >= 2 and "," not in line.text.rstrip()[-1:]:
             # a line with a postcode usually closes the address unless it ends with a comma
             nxt = lines[line.index + 1] if line.index + 1 < len(lines) else None
-            if nxt is None or not re.match(r"^[A-Za-z .]+\.?$", nxt.text) or has_any(compact(nxt.text), _STOP):
+            if nxt is None or not re.match(r"^[A-Za-z .]+\.?$", nxt.text) or _STOP_RE.search(nxt.text):
                 break
     if address:
         header.address_lines = address
         header.address = " ".join(_cut_at_stop(line.text) for line in address).strip() or None
     _phone_and_tax_id(lines[: max(end + 6, 12)], header)
     return header
+
+
+def _tidy_name(text: str) -> str:
+    """Space brackets the way they are printed and repair the OCR's ``5/B`` for ``S/B``."""
+    text = re.sub(r"(?<=[A-Za-z])\(", " (", text)
+    text = re.sub(r"\)(?=[A-Za-z])", ") ", text)
+    text = re.sub(r"\b5/B\b", "S/B", text)
+    return " ".join(text.replace("( )", "").replace("()", "").split())
 
 
 def _cut_at_stop(text: str) -> str:

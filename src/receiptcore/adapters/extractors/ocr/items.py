@@ -21,10 +21,9 @@ MAX_ITEMS = 200
 _HEADINGS = ("QTY", "DESCRIPTION", "DESC", "ITEM", "PRICE", "AMOUNT", "AMT", "UNIT", "PRODUCT", "TOTAL")
 _NOT_ITEM = ("TEL", "FAX", "GST", "INVOICE", "CASHIER", "DATE", "TIME", "TABLE", "RECEIPT", "SERVER", "CHECK",
              "MEMBER", "POINTS", "BALANCE", "CHANGE", "CASH", "TERMINAL", "AUTH", "APPROV", "CARD", "VISA")  # fmt: skip
-_LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@]|\s)\s*(?=\D)")
+_LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D)")
 _QTY_AT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d{1,3})?)\s?(?:[xX*@]|PCS?|UNITS?|EA)\s?(?:RM|\$|€|£)?\s?(?=\d)")
 _CODE = re.compile(r"^\s*(?:\d{5,}|[A-Z]?\d{3,}[A-Z]?)\s+(?=[A-Za-z(*])")
-_TAX_CODE = re.compile(r"\s+(?:[A-Z]{1,2}|SR|ZR|TX|\*)\s*$")
 
 
 def _is_heading(line: Line) -> bool:
@@ -40,7 +39,6 @@ def _description(text: str) -> tuple[str, Decimal | None]:
         quantity = Decimal(lead.group(1))
         text = text[lead.end() :]
     text = _CODE.sub("", text)
-    text = _TAX_CODE.sub("", text)
     return " ".join(text.split()).strip(" :-.,"), quantity
 
 

@@ -14,6 +14,22 @@ from receiptcore.adapters.extractors.ocr.types import Line, Word
 MIN_OVERLAP = 0.5  # share of the smaller box's height two boxes must overlap vertically to be on one row
 
 
+def _page_slope(words: list[Word]) -> float:
+    """The page's text slope: the median slope of wide boxes (short ones give noisy angles)."""
+    slopes = sorted(w.slope for w in words if (w.box[2] - w.box[0]) > 2 * w.height and abs(w.slope) < 0.3)
+    return slopes[len(slopes) // 2] if len(slopes) >= 3 else 0.0
+
+
+def _level(word: Word, slope: float) -> Word:
+    """``word`` with its box moved to where it would be on a level page (used for grouping only)."""
+    width = word.box[2] - word.box[0]
+    center_x = (word.box[0] + word.box[2]) / 2
+    center_y = word.center_y - slope * center_x
+    # the axis-aligned box of a tilted word is taller than the text by |slope| × width
+    half = max(1.0, (word.height - abs(slope) * width) / 2)
+    return Word(word.text, (word.box[0], center_y - half, word.box[2], center_y + half), word.score, word.page)
+
+
 def _vertical_overlap(a: Word, b: Word) -> float:
     overlap = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
     return overlap / max(1e-6, min(a.height, b.height))
@@ -34,8 +50,11 @@ def _collides(word: Word, line: Line) -> bool:
 
 def group_lines(words: Iterable[Word]) -> list[Line]:
     """Group ``words`` into rows, rows in reading order (page, then top to bottom), words left to right."""
+    words = list(words)
+    slopes = {page: _page_slope([w for w in words if w.page == page]) for page in {w.page for w in words}}
+    leveled = {id(w): _level(w, slopes[w.page]) for w in words}
     lines: list[Line] = []
-    for word in sorted(words, key=lambda w: (w.page, w.center_y)):
+    for word in sorted(words, key=lambda w: (w.page, leveled[id(w)].center_y)):
         best: Line | None = None
         best_overlap = MIN_OVERLAP
         # only recent rows can match: the words come sorted by height on the page
@@ -43,7 +62,7 @@ def group_lines(words: Iterable[Word]) -> list[Line]:
             if line.page != word.page or _collides(word, line):
                 continue
             nearest = min(line.words, key=lambda other: _horizontal_gap(word, other))
-            overlap = _vertical_overlap(word, nearest)
+            overlap = _vertical_overlap(leveled[id(word)], leveled[id(nearest)])
             if overlap >= best_overlap:
                 best, best_overlap = line, overlap
         if best is None:
@@ -52,7 +71,7 @@ def group_lines(words: Iterable[Word]) -> list[Line]:
             best.words.append(word)
     for line in lines:
         line.words.sort(key=lambda w: w.box[0])
-    lines.sort(key=lambda line: (line.page, sum(w.center_y for w in line.words) / len(line.words)))
+    lines.sort(key=lambda line: (line.page, sum(leveled[id(w)].center_y for w in line.words) / len(line.words)))
     for index, line in enumerate(lines):
         line.index = index
     return lines

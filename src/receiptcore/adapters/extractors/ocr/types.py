@@ -13,6 +13,7 @@ class Word:
     box: tuple[float, float, float, float]
     score: float = 1.0
     page: int = 1
+    slope: float = 0.0  # dy/dx of the text baseline (0 for level text): tilted photos have one for all words
 
     @property
     def height(self) -> float:

@@ -1,0 +1,66 @@
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from receiptcore.adapters.extractors.ocr.dates import find_dates, find_time
+
+dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2039, 12, 31))
+MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
+
+
+def _readings(text: str, month_first: bool = False) -> set[dt.date]:
+    return {r for m in find_dates(text, month_first=month_first) for r in m.readings}
+
+
+@given(dates, st.sampled_from(["/", "-", "."]))
+def test_day_first_numeric_dates_read_back(day: dt.date, sep: str) -> None:
+    text = f"Date: {day.day:02d}{sep}{day.month:02d}{sep}{day.year}"
+    assert day in _readings(text)
+    assert find_dates(text)[0].value == day or day.day <= 12
+
+
+@given(dates)
+def test_month_first_is_preferred_with_a_us_hint(day: dt.date) -> None:
+    text = f"{day.month}/{day.day}/{day.year % 100:02d}"
+    assert find_dates(text, month_first=True)[0].value == day
+
+
+@given(dates, st.times())
+def test_year_first_dates_glued_to_a_time(day: dt.date, time: dt.time) -> None:
+    text = f"Date:{day.isoformat()}{time:%H:%M:%S}"
+    assert find_dates(text)[0].value == day
+
+
+@given(dates)
+def test_dates_with_month_names(day: dt.date) -> None:
+    month = MONTHS[day.month - 1]
+    assert find_dates(f"{day.day} {month} {day.year % 100:02d}")[0].value == day
+    assert find_dates(f"{month.title()} {day.day}, {day.year}")[0].value == day
+    assert find_dates(f"{day.day:02d}/{month}/{day.year}")[0].value == day
+
+
+@given(dates)
+def test_an_unambiguous_date_has_one_reading(day: dt.date) -> None:
+    if day.day > 12:
+        assert _readings(f"{day.day}/{day.month}/{day.year}") == {day}
+
+
+@pytest.mark.parametrize("text", ["31/02/2018", "2018-13-01", "99/99/99", "TEL 03-2164 1400"])
+def test_impossible_dates_are_not_dates(text: str) -> None:
+    assert find_dates(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("18:40:57", dt.time(18, 40, 57)), ("2:26 PM", dt.time(14, 26)), ("12:05 am", dt.time(0, 5)), ("09:30", dt.time(9, 30))],
+)
+def test_times(text: str, expected: dt.time) -> None:
+    found = find_time(text)
+    assert found is not None
+    assert found[0] == expected
+
+
+def test_amounts_are_not_times() -> None:
+    assert find_time("TOTAL 12.30") is None
