@@ -28,6 +28,7 @@ from receiptcore.entrypoints.http.deps import DEPENDENCIES
 from receiptcore.entrypoints.http.errors import EXCEPTION_HANDLERS
 from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_KEEPALIVE_KEY, receipt_events
 from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
+from receiptcore.entrypoints.http.limits import reject_deep_json
 from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
 from receiptcore.entrypoints.http.receipt_upload import upload_handler
 from receiptcore.entrypoints.http.role_routes import ROLE_HANDLERS
@@ -147,6 +148,7 @@ def create_app(
         state=State({CONTAINER_KEY: container, SERVICE_KEY: service, SSE_KEEPALIVE_KEY: sse_keepalive_seconds}),
         lifespan=[_lifespan],
         before_send=[_security_headers],
+        before_request=reject_deep_json,
         openapi_config=_openapi(),
         request_max_body_size=JSON_BODY_CAP_BYTES,
         multipart_form_part_limit=settings.max_files_per_upload + 10,

@@ -65,7 +65,7 @@ def _presented_refresh_token(request: Request[Any, Any, Any], data: RefreshReque
     return cookie or None
 
 
-@post("/auth/login", status_code=HTTP_200_OK, security=[], tags=["auth"])
+@post("/auth/login", status_code=HTTP_200_OK, security=[{}], tags=["auth"])
 async def login(
     data: JSONBody[LoginRequest], auth_service: NamedDependency[AuthService], settings: NamedDependency[Settings]
 ) -> Response[TokenResponse]:
@@ -77,7 +77,7 @@ async def login(
     return _session_response(session, settings)
 
 
-@post("/auth/refresh", status_code=HTTP_200_OK, security=[], tags=["auth"])
+@post("/auth/refresh", status_code=HTTP_200_OK, security=[{}], tags=["auth"])
 async def refresh(
     request: Request[Any, Any, Any],
     auth_service: NamedDependency[AuthService],
@@ -92,7 +92,7 @@ async def refresh(
     return _session_response(session, settings)
 
 
-@post("/auth/logout", status_code=HTTP_204_NO_CONTENT, security=[], tags=["auth"])
+@post("/auth/logout", status_code=HTTP_204_NO_CONTENT, security=[{}], tags=["auth"])
 async def logout(
     request: Request[Any, Any, Any],
     auth_service: NamedDependency[AuthService],
@@ -127,7 +127,7 @@ async def change_password(
     await auth_service.change_password(principal, data.current_password, data.new_password)
 
 
-@get("/.well-known/jwks.json", security=[], tags=["auth"])
+@get("/.well-known/jwks.json", security=[{}], tags=["auth"])
 async def jwks(state: State) -> Response[dict[str, Any]]:
     """The public keys that verify access tokens (JSON Web Key Set)."""
     keys: dict[str, Any] = container_of(state).token_issuer().jwks()

@@ -50,13 +50,13 @@ async def _bus_state(container: Any) -> str:
     return "ok" if healthy else "degraded"
 
 
-@get("/health/live", security=[], tags=["health"])
+@get("/health/live", security=[{}], tags=["health"])
 async def live() -> dict[str, str]:
     """The process is up."""
     return {"status": "live"}
 
 
-@get("/health/ready", security=[], tags=["health"])
+@get("/health/ready", security=[{}], tags=["health"])
 async def ready(state: State) -> Response[dict[str, Any]]:
     """Whether this instance can serve requests: its stores answer within a short timeout."""
     container = state[CONTAINER_KEY]

@@ -1,0 +1,42 @@
+"""Request limits the framework does not enforce itself: how deeply a JSON body may nest.
+
+A body like ``[[[[...]]]]`` a few thousand levels deep makes the JSON decoder recurse until Python gives up;
+it is refused before decoding instead. Bodies are already capped in bytes by ``request_max_body_size``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request
+
+from receiptcore.errors import ValidationFailed
+
+MAX_JSON_DEPTH = 64
+# a string literal (skipped whole, so brackets inside text do not count) or one bracket
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in ``body`` (brackets inside strings ignored)."""
+    depth = deepest = 0
+    for match in _TOKEN.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+async def reject_deep_json(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` hook: a JSON body nested deeper than ``MAX_JSON_DEPTH`` is a 422 problem."""
+    media_type, _ = request.content_type
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return
+    body = await request.body()
+    # fast path: a body cannot nest deeper than it has openers (counting bytes is C speed)
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
+        raise ValidationFailed(f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep", errors=[])

@@ -1,0 +1,149 @@
+"""Health checks, failure mapping (503 / 500 problems), security headers, OpenAPI, and the app lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import providers
+from litestar.testing import AsyncTestClient
+
+from receiptcore.adapters.memory.event_bus import InProcessEventBus
+from receiptcore.domain.events import Event
+from receiptcore.entrypoints.http.app import create_app
+from receiptcore.errors import StorageUnavailable
+from tests.api.conftest import Api, jpeg, make_container, make_settings
+
+
+async def test_liveness_and_readiness(api: Api) -> None:
+    live = await api.client.get("/health/live")
+    assert live.status_code == 200
+    assert live.json() == {"status": "live"}
+    ready = await api.client.get("/health/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert body["checks"] == {"users": "ok", "receipts": "ok", "events": "ok"}
+
+
+async def test_readiness_is_503_with_retry_after_when_a_store_is_down(api: Api, monkeypatch: Any) -> None:
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise StorageUnavailable("database is locked")
+
+    monkeypatch.setattr(api.container.receipt_store(), "list", down)
+    response = await api.client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["checks"]["receipts"] == "unavailable"
+    assert response.json()["checks"]["users"] == "ok"
+
+
+async def test_readiness_times_out_a_hanging_store(api: Api, monkeypatch: Any) -> None:
+    from receiptcore.entrypoints.http import health
+
+    async def hang(*args: Any, **kwargs: Any) -> int:
+        await asyncio.sleep(30)
+        return 0
+
+    monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr(api.container.user_repo(), "count_users", hang)
+    response = await api.client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["users"] == "unavailable"
+
+
+class _UnhealthyBus(InProcessEventBus):
+    healthy = False
+
+
+async def test_a_troubled_event_bus_is_reported_degraded_but_ready(tmp_path: Path) -> None:
+    container = make_container(make_settings(tmp_path))
+    container.event_bus.override(providers.Object(_UnhealthyBus()))
+    async with AsyncTestClient(app=create_app(container)) as client:
+        response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"]["events"] == "degraded"
+    assert response.json()["degraded"] == ["events"]
+
+
+async def test_a_store_outage_during_a_request_is_503_with_retry_after(api: Api, monkeypatch: Any) -> None:
+    _, headers = await api.user()
+    rid = (await api.upload(headers, ("a.jpg", jpeg()))).json()["receipts"][0]["id"]
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise StorageUnavailable("disk unreadable")
+
+    monkeypatch.setattr(api.container.receipt_store(), "get", down)
+    response = await api.client.get(f"/api/receipts/{rid}", headers=headers)
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert response.json()["type"].endswith("/storage-unavailable")
+
+
+async def test_an_unexpected_error_is_a_bare_500_problem_and_is_logged(api: Api, monkeypatch: Any, caplog: Any) -> None:
+    _, headers = await api.user()
+
+    async def bug(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internal detail /etc/receiptcore")
+
+    monkeypatch.setattr(api.container.receipt_service(), "list", bug)
+    response = await api.client.get("/api/receipts", headers=headers)
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith("/internal-error")
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
+    assert any("secret internal detail" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
+async def test_security_headers_are_on_every_response(api: Api) -> None:
+    _, headers = await api.user()
+    responses = [
+        await api.client.get("/api/receipts", headers=headers),
+        await api.client.get("/auth/me"),  # an error
+        await api.client.get("/nowhere"),  # a routing error
+        await api.client.get("/health/live"),
+    ]
+    for response in responses:
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert response.headers["cache-control"] == "no-store"
+
+
+async def test_openapi_documents_every_route_with_bearer_security(api: Api) -> None:
+    response = await api.client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    assert spec["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
+    paths = spec["paths"]
+    for path in ("/auth/login", "/users", "/roles", "/api/receipts", "/api/receipts/{rid}", "/api/stats"):
+        assert path in paths, path
+    assert paths["/auth/login"]["post"]["security"] == [{}]  # anonymous: no token needed
+
+
+async def test_the_lifespan_feeds_bus_events_to_the_auth_service_and_closes_the_container(tmp_path: Path) -> None:
+    container = make_container(make_settings(tmp_path))
+    auth = container.auth_service()
+    seen: list[Event] = []
+    original = auth.handle_event
+
+    async def spy(event: Event) -> None:
+        seen.append(event)
+        await original(event)
+
+    auth.handle_event = spy  # type: ignore[method-assign]
+    bus = container.event_bus()
+    async with AsyncTestClient(app=create_app(container)) as client:
+        assert (await client.get("/health/live")).status_code == 200
+        # the app runs on the test client's own loop (another thread): publish there
+        client.blocking_portal.call(bus.publish, Event(type="role.changed", payload={"name": "x"}))
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        assert [e.type for e in seen] == ["role.changed"]
+    # on shutdown the container is closed: the in-process bus ends new subscriptions at once
+    async with bus.subscribe() as events:
+        assert [e async for e in events] == []
