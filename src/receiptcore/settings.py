@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, description="Bearer token for the OpenAI-compatible server.")
     openai_model: str = Field("qwen2.5vl:7b", description="Vision model name on the OpenAI-compatible server.")
     openai_max_tokens: int = Field(4096, ge=256, le=64_000, description="Output token limit per receipt (OpenAI API).")
+    openai_response_format: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema",
+        description="How the receipt schema is requested: json_schema (constrained output), json_object (JSON mode, "
+        "schema in the prompt) or none (schema in the prompt only), for servers without json_schema support.",
+    )
     openai_input_usd_per_mtok: Decimal = Field(
         Decimal(0), ge=0, description="Price of a million input tokens on that server (0 for a local one)."
     )

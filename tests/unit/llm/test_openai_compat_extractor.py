@@ -225,3 +225,23 @@ def test_entry_point_builds_the_extractor_from_settings(settings: Settings) -> N
     assert isinstance(extractor, Extractor)
     assert isinstance(extractor, OpenAICompatibleExtractor)
     assert extractor.model == "vision-test-model"
+
+
+@pytest.mark.parametrize(("mode", "format_type"), [("json_object", "json_object"), ("none", None)])
+async def test_servers_without_json_schema_get_the_schema_in_the_prompt_with_mocked_openai_api(
+    settings: Settings, sleeps: SleepRecorder, jpeg_document: Document, mode: str, format_type: str | None
+) -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return completion(RECEIPT_ANSWER)
+
+    settings.openai_response_format = mode  # type: ignore[assignment]
+    receipt = await build(settings, handler, sleeps).extract(jpeg_document)
+
+    body = bodies[0]
+    assert body.get("response_format", {}).get("type") == format_type
+    text = next(part["text"] for part in body["messages"][1]["content"] if part["type"] == "text")
+    assert '"line_items":' in text
+    assert receipt.total == Decimal("8.35")

@@ -121,20 +121,28 @@ class OpenAICompatibleExtractor(Extractor):
 
     def _request(self, prepared: PreparedDocument) -> dict[str, Any]:
         note = USER_PROMPT + " Answer with the JSON object only."
+        mode = self.settings.openai_response_format
+        if mode != "json_schema":
+            # without constrained decoding the model only knows the shape from the prompt
+            note += f" The JSON schema:\n{json.dumps(receipt_json_schema(), separators=(',', ':'))}"
         if prepared.total_pages > len(prepared.images):
             note += f" Only the first {len(prepared.images)} of {prepared.total_pages} pages are shown."
         content: list[dict[str, Any]] = [{"type": "text", "text": note}]
         content += [{"type": "image_url", "image_url": {"url": image.data_uri()}} for image in prepared.images]
-        return {
+        request: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.settings.openai_max_tokens,
             "temperature": 0,
             "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}],
-            "response_format": {
+        }
+        if mode == "json_schema":
+            request["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": TOOL_NAME, "schema": receipt_json_schema(), "strict": False},
-            },
-        }
+            }
+        elif mode == "json_object":
+            request["response_format"] = {"type": "json_object"}
+        return request
 
     async def _send(self, body: bytes) -> Any:
         try:
