@@ -96,3 +96,14 @@ async def test_the_plugin_gives_images_an_empty_reading_for_review(installed_plu
 
     assert receipt.total is None
     assert [warning.code for warning in receipt.warnings] == ["no_text_layer"]
+
+
+def test_receiptcore_extractor_setting_selects_the_plugin(
+    installed_plugin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from receiptcore.entrypoints.container import build_container
+
+    monkeypatch.setenv("RECEIPTCORE_EXTRACTOR", "example")
+    container = build_container(Settings(data_dir=tmp_path))
+
+    assert container.extractor().name == "example"
