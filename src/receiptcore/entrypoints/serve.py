@@ -47,7 +47,9 @@ class ServeOptions:
 def bind_socket(host: str, port: int) -> socket.socket:
     """Open the listening socket (port 0 picks a free port). Raises AddressInUseError or ConfigurationError."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose proto says TCP; without it
+    # Nagle + delayed ACK stall every keep-alive response written in two sends by ~40 ms (bench/README.md)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # SO_REUSEADDR only skips TIME_WAIT after a restart; a live listener still makes bind fail (as uvicorn does)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
