@@ -62,7 +62,7 @@ async def event_stream(
         queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=_BACKLOG)
         pump = asyncio.create_task(_pump(events, queue))
         try:
-            yield ServerSentEventMessage(comment="connected", retry=3000)
+            yield ServerSentEventMessage(data=None, comment="connected", retry=3000)
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=keepalive)
@@ -71,7 +71,7 @@ async def event_stream(
                         await auth.authenticate(token)
                     except ReceiptcoreError:
                         return
-                    yield ServerSentEventMessage(comment="keep-alive")
+                    yield ServerSentEventMessage(data=None, comment="keep-alive")
                     continue
                 if event is _CLOSED:
                     return
