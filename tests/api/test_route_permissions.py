@@ -28,7 +28,7 @@ def _routes(app: Litestar) -> list[tuple[str, object]]:
 
 @pytest.mark.parametrize("service", ["all", "auth", "receipts"])
 def test_every_route_declares_a_permission_or_is_explicitly_public(tmp_path: Path, service: str) -> None:
-    app = create_app(make_container(make_settings(tmp_path)), service)  # type: ignore[arg-type]
+    app = create_app(make_container(make_settings(tmp_path)), service)
     routes = _routes(app)
     assert len(routes) > 5
     undeclared = [key for key, handler in routes if key not in PUBLIC_ROUTES and declared_permission(handler) is None]
@@ -58,4 +58,4 @@ def test_services_mount_only_their_routes(tmp_path: Path) -> None:
 
 def test_unknown_service_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown service"):
-        create_app(make_container(make_settings(tmp_path)), "worker")  # type: ignore[arg-type]
+        create_app(make_container(make_settings(tmp_path)), "worker")

@@ -115,7 +115,7 @@ def _openapi() -> OpenAPIConfig:
 
 def create_app(
     container: Container,
-    service: Service = "all",
+    service: str = "all",
     *,
     sse_keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     debug: bool = False,

@@ -214,8 +214,8 @@ def _clean_errors(raw: Any) -> list[dict[str, Any]]:
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    errors.ReceiptcoreError: handle_receiptcore_error,  # type: ignore[dict-item]
-    HTTPException: handle_http_exception,  # type: ignore[dict-item]
+    errors.ReceiptcoreError: handle_receiptcore_error,
+    HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
 

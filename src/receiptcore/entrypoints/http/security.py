@@ -108,8 +108,8 @@ def allows(principal: Principal, required: str | tuple[str, ...]) -> bool:
 
 async def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The app-wide guard: public routes pass; every other route authenticates and checks its permission."""
-    method = connection.scope.get("method", "GET")
-    template = connection.scope.get("path_template", "")
+    method = str(connection.scope.get("method", "GET"))
+    template = str(connection.scope.get("path_template", ""))
     if is_public(method, template):
         return
     required = declared_permission(handler)
