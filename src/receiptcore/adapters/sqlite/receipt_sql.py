@@ -179,8 +179,12 @@ def after_clause(position: CursorPosition) -> tuple[str, list[Any]]:
 def order_clause(query: ReceiptQuery) -> str:
     """ORDER BY (without the keyword) of ``query.sort``, NULLs last in both directions."""
     column = _SORT_COLUMNS[sort_column(query.sort)]
-    direction = "DESC" if is_descending(query.sort) else "ASC"
-    return f"{column} IS NULL, {column} {direction}, id {direction}"
+    if is_descending(query.sort):
+        # SQLite puts NULLs last in descending order already, which lets it walk the index backwards
+        return f"{column} DESC, id DESC"
+    if column == "created_at":  # never NULL
+        return "created_at ASC, id ASC"
+    return f"{column} ASC NULLS LAST, id ASC"
 
 
 def _escape_like(text: str) -> str:

@@ -102,8 +102,13 @@ class SqliteReceiptStore(ReceiptStore):
         if position is not None:
             after, after_params = sql.after_clause(position)
             where, params = f"{where} AND {after}", [*params, *after_params]
+        # sort only the narrow (key, id) rows, then read the JSON of the one page: SQLite's sorter would otherwise
+        # carry every matching row's JSON through the sort
+        order = sql.order_clause(query)
         rows = await self._db.fetchall(
-            f"SELECT data FROM receipts WHERE {where} ORDER BY {sql.order_clause(query)} LIMIT ?",  # noqa: S608
+            f"SELECT r.data FROM (SELECT id, row_number() OVER (ORDER BY {order}) AS position"  # noqa: S608
+            f" FROM receipts WHERE {where} ORDER BY {order} LIMIT ?) AS page"
+            " JOIN receipts AS r ON r.id = page.id ORDER BY page.position",
             [*params, query.limit + 1],
         )
         items = [sql.to_receipt(row[0]) for row in rows[: query.limit]]
