@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from receiptcore.adapters.extractors.ocr.dates import find_dates, find_time
 
 dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2039, 12, 31))
-MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
+MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
 
 def _readings(text: str, month_first: bool = False) -> set[dt.date]:
@@ -54,7 +54,12 @@ def test_impossible_dates_are_not_dates(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("18:40:57", dt.time(18, 40, 57)), ("2:26 PM", dt.time(14, 26)), ("12:05 am", dt.time(0, 5)), ("09:30", dt.time(9, 30))],
+    [
+        ("18:40:57", dt.time(18, 40, 57)),
+        ("2:26 PM", dt.time(14, 26)),
+        ("12:05 am", dt.time(0, 5)),
+        ("09:30", dt.time(9, 30)),
+    ],
 )
 def test_times(text: str, expected: dt.time) -> None:
     found = find_time(text)

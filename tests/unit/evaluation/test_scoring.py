@@ -1,0 +1,146 @@
+"""The evaluation arithmetic on the hand-made mini set (tests/fixtures/eval-mini); expected numbers by hand."""
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from receiptcore.domain.receipt import ExtractedReceipt, LineItem, Merchant
+from receiptcore.entrypoints import cli_eval
+from receiptcore.entrypoints.evaluation import runner
+from receiptcore.entrypoints.evaluation.datasets import discover
+from receiptcore.entrypoints.evaluation.runner import evaluate
+from tests.unit.evaluation.scripted import ScriptedExtractor
+
+MINI = Path(__file__).resolve().parents[2] / "fixtures" / "eval-mini"
+
+# file names repeat across the two subsets, so answers are keyed by subset/name and handed over per subset
+ANSWERS = {
+    "sroie/000.png": ExtractedReceipt(
+        merchant=Merchant(name="Acme Trading Sdn Bhd", address="NO 1, JALAN SATU"),
+        purchase_date=dt.date(2018, 12, 25),
+        total=Decimal("8.35"),
+    ),
+    "sroie/001.png": ExtractedReceipt(
+        merchant=Merchant(name="beta  mart enterprise"), purchase_date=dt.date(2017, 12, 31)
+    ),
+    "wildreceipt/000.png": ExtractedReceipt(
+        merchant=Merchant(name="Wool worths"),
+        purchase_date=dt.date(2016, 5, 2),  # the month-first reading of 05/02/16
+        total=Decimal("20.00"),
+        line_items=[LineItem(description="*OPTUS ALCATEL"), LineItem(description="MILK")],
+    ),
+    "wildreceipt/001.png": ExtractedReceipt(
+        merchant=Merchant(name="Basil Tai"),
+        total=Decimal("31.00"),
+        line_items=[LineItem(description="Pak Rad Kang"), LineItem(description="Rice")],
+    ),
+    # wildreceipt/002.png is missing: the extractor fails on it
+}
+
+
+def _extractor(events: list[str] | None = None) -> ScriptedExtractor:
+    by_name: dict[str, ExtractedReceipt] = {}
+    return ScriptedExtractor(by_name, on_extract=(events.append if events is not None else None))
+
+
+async def _report(events: list[str] | None = None) -> runner.Report:
+    samples = discover(MINI)
+    # the runner gives the extractor only the document; map the answers by file name per subset in turn
+    extractor = _extractor(events)
+    results = []
+    for subset in ("sroie", "wildreceipt"):
+        extractor.answers = {k.split("/")[1]: v for k, v in ANSWERS.items() if k.startswith(subset)}
+        part = await evaluate(extractor, [s for s in samples if s.subset == subset], str(MINI))
+        results.append(part)
+    merged = results[0]
+    merged.results += results[1].results
+    merged.summaries += results[1].summaries
+    return merged
+
+
+def _row(report: runner.Report, subset: str, field: str) -> tuple[int, float, float | None]:
+    summary = next(s for s in report.summaries if s.subset == subset and s.field == field)
+    graded = None if summary.graded is None else round(summary.graded, 2)
+    return summary.scored, round(summary.accuracy, 2), graded
+
+
+async def test_sroie_fields_score_as_computed_by_hand() -> None:
+    report = await _report()
+    # company: exact on 000; 001 "BETA MART ENTERPRISE" vs "BETA MART": P 2/3, R 1 → F1 0.8; mean (1 + 0.8) / 2
+    assert _row(report, "sroie", "company") == (2, 50.0, 90.0)
+    # address only on 000: 4 of 7 label tokens, all 4 predicted tokens right → F1 8/11
+    assert _row(report, "sroie", "address") == (1, 0.0, 72.73)
+    # date: 000 right, 001 predicted the 31st for "30 DEC 17"
+    assert _row(report, "sroie", "date") == (2, 50.0, None)
+    # total: 001's label is empty, so only 000 is scored
+    assert _row(report, "sroie", "total") == (1, 100.0, None)
+
+
+async def test_wildreceipt_fields_score_as_computed_by_hand() -> None:
+    report = await _report()
+    # store name: WOOLWORTHS exact; BASILTAI vs BASILTHAI not exact, ratio 16/17; 002 failed → 0
+    assert _row(report, "wildreceipt", "store_name") == (3, 33.33, round(100 * (1 + 16 / 17) / 3, 2))
+    assert _row(report, "wildreceipt", "address") == (1, 0.0, 0.0)
+    # dates on 000 (any valid reading of 05/02/16 counts) and 002 (failed)
+    assert _row(report, "wildreceipt", "date") == (2, 50.0, None)
+    # totals: 000 right, 001 matches the second total box, 002 failed
+    assert _row(report, "wildreceipt", "total") == (3, 66.67, None)
+    # items pooled: matched 1 + 1 + 0, predicted 2 + 2 + 0, labelled 2 + 1 + 1 → F1 = 2·2 / (4 + 4)
+    assert _row(report, "wildreceipt", "items") == (3, 0.0, 50.0)
+
+
+async def test_a_failed_extraction_is_recorded_not_raised() -> None:
+    report = await _report()
+    failed = [r for r in report.results if r.error is not None]
+    assert [(r.sample.subset, r.sample.id) for r in failed] == [("wildreceipt", "002")]
+    assert failed[0].prediction is None
+
+
+async def test_labels_are_read_only_after_the_prediction(monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real_load = runner.load_label
+
+    def recording_load(sample):  # type: ignore[no-untyped-def]
+        events.append(f"label:{sample.document.name}")
+        return real_load(sample)
+
+    monkeypatch.setattr(runner, "load_label", recording_load)
+    await _report(events)
+    for name in ("000.png", "001.png"):
+        assert events.index(name) < events.index(f"label:{name}")
+    assert len(events) == 10
+
+
+def test_peak_memory_is_measured() -> None:
+    assert runner.peak_rss_mb() > 10
+
+
+def test_eval_command_prints_the_table_and_writes_every_prediction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = {k.split("/")[1]: v for k, v in ANSWERS.items() if k.startswith("sroie")}
+    monkeypatch.setattr(cli_eval, "load_extractor", lambda *_args, **_kwargs: ScriptedExtractor(answers))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli_eval.eval_command, [str(MINI), "--extractor", "scripted", "--subset", "sroie", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "company" in result.output
+    assert "seconds/receipt" in result.output
+    data = json.loads(out.read_text())
+    assert [r["id"] for r in data["receipts"]] == ["000", "001"]
+    first = data["receipts"][0]
+    assert first["prediction"]["total"] == "8.35"
+    assert first["label"]["totals"] == ["RM8.35"]
+    assert first["scores"]["total"]["exact"] is True
+    assert {s["field"] for s in data["summary"]} == {"company", "address", "date", "total"}
+    assert data["memory"]["peak_rss_mib"] > 0
+
+
+def test_limit_and_subset_select_documents() -> None:
+    assert [(s.subset, s.id) for s in discover(MINI, limit=1)] == [("sroie", "000"), ("wildreceipt", "000")]
+    assert [s.id for s in discover(MINI / "wildreceipt")] == ["000", "001", "002"]
