@@ -24,8 +24,9 @@ from receiptcore.adapters.extractors.llm_budget import (
     call_with_retries,
     seconds_until_midnight_utc,
 )
-from receiptcore.adapters.extractors.llm_common import parse_model_output, receipt_json_schema
+from receiptcore.adapters.extractors.llm_common import receipt_json_schema
 from receiptcore.adapters.extractors.llm_images import prepare_document
+from receiptcore.adapters.extractors.llm_output import parse_model_output
 from receiptcore.domain.receipt import ExtractedReceipt, ReceiptData
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document

@@ -245,3 +245,19 @@ async def test_servers_without_json_schema_get_the_schema_in_the_prompt_with_moc
     text = next(part["text"] for part in body["messages"][1]["content"] if part["type"] == "text")
     assert '"line_items":' in text
     assert receipt.total == Decimal("8.35")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<think>The total is at the bottom.</think>\n{"total": "8.35"}',
+        'Here is the receipt:\n{"total": "8.35"}\nHope this helps!',
+        '```\n{"total": "8.35"}\n```',
+    ],
+)
+async def test_wrapped_json_from_local_models_is_accepted_with_mocked_openai_api(
+    settings: Settings, sleeps: SleepRecorder, jpeg_document: Document, text: str
+) -> None:
+    receipt = await build(settings, lambda _: completion(text), sleeps).extract(jpeg_document)
+
+    assert receipt.total == Decimal("8.35")
