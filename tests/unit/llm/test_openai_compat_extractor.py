@@ -20,7 +20,7 @@ from PIL import Image
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.extractors.llm_budget import SpendLedger
 from receiptcore.adapters.extractors.openai_compat import OpenAICompatibleExtractor
-from receiptcore.errors import ExtractionDeferred, ExtractionFailed
+from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document, Extractor
 from receiptcore.settings import Settings
 from tests.unit.llm.conftest import RECEIPT_ANSWER, SleepRecorder, jpeg_bytes
@@ -261,3 +261,10 @@ async def test_wrapped_json_from_local_models_is_accepted_with_mocked_openai_api
     receipt = await build(settings, lambda _: completion(text), sleeps).extract(jpeg_document)
 
     assert receipt.total == Decimal("8.35")
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:11434/v1", "ftp://llm.test/v1", "http://", "http://[::1/v1"])
+def test_unusable_base_url_is_a_configuration_error(settings: Settings, url: str) -> None:
+    settings.openai_base_url = url
+    with pytest.raises(ConfigurationError, match="OPENAI_BASE_URL"):
+        OpenAICompatibleExtractor(settings)

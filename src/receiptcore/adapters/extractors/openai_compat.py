@@ -41,7 +41,7 @@ from receiptcore.adapters.extractors.llm_common import (
 )
 from receiptcore.adapters.extractors.llm_images import PreparedDocument, prepare_document
 from receiptcore.domain.receipt import ExtractedReceipt
-from receiptcore.errors import ExtractionDeferred, ExtractionFailed
+from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document, Extractor
 from receiptcore.settings import Settings
 
@@ -73,11 +73,14 @@ class OpenAICompatibleExtractor(Extractor):
             sleep: the backoff sleep (tests pass one that records instead of waiting).
             rng: jitter source returning floats in [0, 1).
             ledger: the spend ledger; by default ``<data_dir>/llm-spend.json`` with the configured cap.
+
+        Raises:
+            ConfigurationError: ``openai_base_url`` is not an http(s) URL.
         """
         self.settings = settings or Settings()
         self.model = self.settings.openai_model
         self.version = f"{__version__}/{self.model}"
-        self._url = self.settings.openai_base_url.rstrip("/") + "/chat/completions"
+        self._url = _endpoint(self.settings.openai_base_url)
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.settings.openai_api_key is not None:
             self._headers["Authorization"] = f"Bearer {self.settings.openai_api_key.get_secret_value()}"
@@ -204,6 +207,17 @@ async def _read_capped(response: httpx.Response) -> bytes:
             raise ExtractionFailed(f"LLM server answer exceeds {MAX_RESPONSE_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _endpoint(base_url: str) -> str:
+    """The chat completions URL under ``base_url``; a URL that cannot work is a configuration error."""
+    try:
+        url = httpx.URL(base_url.rstrip("/") + "/chat/completions")
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"RECEIPTCORE_OPENAI_BASE_URL {base_url!r} is not a URL") from exc
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ConfigurationError(f"RECEIPTCORE_OPENAI_BASE_URL {base_url!r} must be an http(s) URL with a host")
+    return str(url)
 
 
 def _count(value: Any) -> int:
