@@ -47,10 +47,10 @@ def text_pdf(lines: list[str]) -> bytes:
     return bytes(out)
 
 
-@pytest.fixture
-def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The example plugin pip-installed into a private directory that is on sys.path during the test."""
-    target = tmp_path / "site"
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example plugin pip-installed (once per module) into a private directory."""
+    target = tmp_path_factory.mktemp("plugin-site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
          "--disable-pip-version-check", "--target", str(target), str(PLUGIN_DIR)],
@@ -58,9 +58,15 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
         capture_output=True,
         timeout=120,
     )  # fmt: skip
-    monkeypatch.syspath_prepend(str(target))
+    return target
+
+
+@pytest.fixture
+def installed_plugin(plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The installed plugin's directory, on sys.path for this test only."""
+    monkeypatch.syspath_prepend(str(plugin_site))
     importlib.invalidate_caches()
-    yield target
+    yield plugin_site
     for name in [module for module in sys.modules if module.startswith("receiptcore_example_extractor")]:
         del sys.modules[name]
 
