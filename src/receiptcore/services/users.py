@@ -3,7 +3,8 @@
 Besides the permission each use case names, two rules stop privilege escalation by delegated managers:
 a caller may only grant roles, define role permissions, or manage users whose permissions are all among
 the caller's own (so a ``users:manage`` holder who is not an admin cannot make anyone an admin, nor reset an
-admin's password). And the last active admin can never be disabled or lose the admin role.
+admin's password). And the last active admin can never be disabled or lose the admin role: the user repo
+enforces that atomically (``UserRepo.save_user_keeping_admin``), so concurrent requests cannot race past it.
 """
 
 from __future__ import annotations
@@ -133,12 +134,12 @@ class UserService:
         user = await self._users.get_user(user_id)
         await self._check_manageable(principal, user)
         await self._check_grantable(principal, [r for r in wanted if r not in user.roles])
-        if ADMIN in user.roles and ADMIN not in wanted and not user.disabled:
-            await self._refuse_last_admin("remove the admin role from")
         user.roles = wanted
         user.token_version += 1
         user.updated_at = self._clock.now()
-        await self._users.save_user(user)
+        # The repo checks and writes in one atomic step: a count here, then a save, would let two concurrent
+        # demotions of the last two admins both pass.
+        await self._users.save_user_keeping_admin(user)
         await self._bus.publish(user_event("user.roles_changed", user, roles=wanted))
         return user
 
@@ -151,15 +152,12 @@ class UserService:
         if user.disabled == disabled:
             return user  # nothing changes, so nothing is revoked
         now = self._clock.now()
-        if disabled:
-            if user.id == principal.user_id:
-                raise Conflict("you cannot disable your own account")
-            if ADMIN in user.roles:
-                await self._refuse_last_admin("disable")
+        if disabled and user.id == principal.user_id:
+            raise Conflict("you cannot disable your own account")
         user.disabled = disabled
         user.token_version += 1
         user.updated_at = now
-        await self._users.save_user(user)
+        await self._users.save_user_keeping_admin(user)  # atomic last-admin check, as in set_roles
         if disabled:
             await self._users.revoke_user_refresh_tokens(user.id, now)
         await self._bus.publish(user_event("user.disabled", user, disabled=disabled))
@@ -213,10 +211,6 @@ class UserService:
         beyond = permissions_of(user.roles, await load_roles(self._users)) - principal.permissions
         if beyond:
             raise PermissionDenied("you cannot manage a user who holds permissions you do not hold")
-
-    async def _refuse_last_admin(self, action: str) -> None:
-        if await self._users.count_active_with_role(ADMIN) <= 1:
-            raise Conflict(f"cannot {action} the last active admin")
 
 
 class RoleService:

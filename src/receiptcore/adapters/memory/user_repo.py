@@ -1,7 +1,7 @@
 """MemoryUserRepo: users, custom roles and refresh tokens in process memory.
 
 Production code, not a test fake: it is the user store of the ``:memory:`` profile and the double of the unit
-tests, and it passes the same contract suite as the SQLite and PostgreSQL repos. Every method runs without an
+tests, and it passes the same contract suite as the SQLite repo. Every method runs without an
 ``await`` between its check and its write, so on one event loop each call is atomic.
 """
 
@@ -10,9 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from receiptcore.domain.users import RefreshToken, Role, User
+from receiptcore.domain.users import ADMIN, RefreshToken, Role, User
 from receiptcore.errors import Conflict, NotFound
 from receiptcore.ports import UserRepo
+
+LAST_ADMIN = "the last active admin cannot lose the admin role or be disabled"
+
+
+def _active_admin(user: User) -> bool:
+    return ADMIN in user.roles and not user.disabled
 
 
 class MemoryUserRepo(UserRepo):
@@ -48,9 +54,24 @@ class MemoryUserRepo(UserRepo):
 
     async def save_user(self, user: User) -> None:
         """Overwrite an existing user. Raises NotFound if absent, Conflict on a taken email."""
-        current = self._users.get(user.id)
+        self._overwrite(self._current(user.id), user)
+
+    async def save_user_keeping_admin(self, user: User) -> None:
+        """Overwrite an existing user unless that takes away the last active admin (Conflict, nothing stored).
+        Atomic because no ``await`` separates the check from the write. Raises NotFound, Conflict."""
+        current = self._current(user.id)
+        others = (u for u in self._users.values() if u.id != user.id)
+        if _active_admin(current) and not _active_admin(user) and not any(map(_active_admin, others)):
+            raise Conflict(LAST_ADMIN)
+        self._overwrite(current, user)
+
+    def _current(self, user_id: str) -> User:
+        current = self._users.get(user_id)
         if current is None:
             raise NotFound("no such user")
+        return current
+
+    def _overwrite(self, current: User, user: User) -> None:
         email = user.email.lower()
         holder = self._ids_by_email.get(email)
         if holder is not None and holder != user.id:

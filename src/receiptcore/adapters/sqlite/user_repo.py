@@ -1,7 +1,7 @@
 """SqliteUserRepo: users, custom roles and refresh tokens in the embedded SQLite database.
 
-Role lists and permission sets are stored as JSON arrays; times as ISO-8601 UTC strings with a fixed width
-(microseconds, ``+00:00``) so that string order is time order. Row ↔ domain mapping sits next to the SQL.
+The schema and the row <-> domain mapping live in ``user_sql``; this module holds the statements and their
+transactions.
 """
 
 from __future__ import annotations
@@ -9,135 +9,26 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from typing import Any
+
+import aiosqlite
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.domain.users import RefreshToken, Role, User
+from receiptcore.adapters.sqlite.user_sql import (
+    COUNT_ACTIVE_WITH_ROLE,
+    LAST_ADMIN,
+    TOKEN_COLUMNS,
+    USER_COLUMNS,
+    USERS_V1,
+    row_to_role,
+    row_to_token,
+    row_to_user,
+    token_to_row,
+    ts,
+    user_to_row,
+)
+from receiptcore.domain.users import ADMIN, RefreshToken, Role, User
 from receiptcore.errors import Conflict, NotFound
 from receiptcore.ports import UserRepo
-
-USERS_V1 = """
-CREATE TABLE users (
-    id TEXT PRIMARY KEY,
-    email TEXT NOT NULL COLLATE NOCASE UNIQUE,
-    display_name TEXT NOT NULL DEFAULT '',
-    password_hash TEXT NOT NULL,
-    roles TEXT NOT NULL DEFAULT '[]',
-    disabled INTEGER NOT NULL DEFAULT 0,
-    token_version INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    password_changed_at TEXT
-);
-CREATE TABLE roles (
-    name TEXT PRIMARY KEY,
-    description TEXT NOT NULL DEFAULT '',
-    permissions TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE refresh_tokens (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    family_id TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    family_expires_at TEXT NOT NULL,
-    used_at TEXT,
-    revoked_at TEXT
-);
-CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
-CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
-"""
-
-_USER_COLUMNS = (
-    "id, email, display_name, password_hash, roles, disabled, token_version, created_at, updated_at, "
-    "password_changed_at"
-)
-_TOKEN_COLUMNS = "id, user_id, family_id, token_hash, created_at, expires_at, family_expires_at, used_at, revoked_at"  # noqa: S105 - column names, not a secret
-
-
-def _ts(value: dt.datetime | None) -> str | None:
-    """A UTC timestamp string whose lexical order is its time order."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the user repo; times must be timezone-aware UTC")
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _dt(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
-
-
-def _req_dt(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value)
-
-
-def user_to_row(user: User) -> tuple[Any, ...]:
-    """The users row of ``user``, in ``_USER_COLUMNS`` order."""
-    return (
-        user.id,
-        user.email,
-        user.display_name,
-        user.password_hash,
-        json.dumps(list(user.roles)),
-        int(user.disabled),
-        user.token_version,
-        _ts(user.created_at),
-        _ts(user.updated_at),
-        _ts(user.password_changed_at),
-    )
-
-
-def row_to_user(row: sqlite3.Row) -> User:
-    """The User of a users row."""
-    return User(
-        id=row["id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        password_hash=row["password_hash"],
-        roles=json.loads(row["roles"]),
-        disabled=bool(row["disabled"]),
-        token_version=row["token_version"],
-        created_at=_req_dt(row["created_at"]),
-        updated_at=_req_dt(row["updated_at"]),
-        password_changed_at=_dt(row["password_changed_at"]),
-    )
-
-
-def row_to_role(row: sqlite3.Row) -> Role:
-    """The (custom) Role of a roles row."""
-    return Role(name=row["name"], description=row["description"], permissions=frozenset(json.loads(row["permissions"])))
-
-
-def token_to_row(token: RefreshToken) -> tuple[Any, ...]:
-    """The refresh_tokens row of ``token``, in ``_TOKEN_COLUMNS`` order."""
-    return (
-        token.id,
-        token.user_id,
-        token.family_id,
-        token.token_hash,
-        _ts(token.created_at),
-        _ts(token.expires_at),
-        _ts(token.family_expires_at),
-        _ts(token.used_at),
-        _ts(token.revoked_at),
-    )
-
-
-def row_to_token(row: sqlite3.Row) -> RefreshToken:
-    """The RefreshToken of a refresh_tokens row."""
-    return RefreshToken(
-        id=row["id"],
-        user_id=row["user_id"],
-        family_id=row["family_id"],
-        token_hash=row["token_hash"],
-        created_at=_req_dt(row["created_at"]),
-        expires_at=_req_dt(row["expires_at"]),
-        family_expires_at=_req_dt(row["family_expires_at"]),
-        used_at=_dt(row["used_at"]),
-        revoked_at=_dt(row["revoked_at"]),
-    )
 
 
 class SqliteUserRepo(UserRepo):
@@ -157,7 +48,7 @@ class SqliteUserRepo(UserRepo):
         try:
             async with self._db.transaction() as conn:
                 await conn.execute(
-                    f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant
+                    f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant
                     user_to_row(user),
                 )
         except sqlite3.IntegrityError as exc:
@@ -166,7 +57,7 @@ class SqliteUserRepo(UserRepo):
     async def get_user(self, user_id: str) -> User:
         """Return the user with this id. Raises NotFound."""
         await self._db.migrate()
-        row = await self._db.fetchone(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,))  # noqa: S608
+        row = await self._db.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))  # noqa: S608
         if row is None:
             raise NotFound("no such user")
         return row_to_user(row)
@@ -175,7 +66,7 @@ class SqliteUserRepo(UserRepo):
         """Return the user with this email (compared case-insensitively), or None."""
         await self._db.migrate()
         row = await self._db.fetchone(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE email = ? COLLATE NOCASE",  # noqa: S608 - constant columns
+            f"SELECT {USER_COLUMNS} FROM users WHERE email = ? COLLATE NOCASE",  # noqa: S608 - constant columns
             # Stored emails are lower case (the User model folds them); NOCASE alone folds only ASCII.
             (email.strip().lower(),),
         )
@@ -184,25 +75,36 @@ class SqliteUserRepo(UserRepo):
     async def save_user(self, user: User) -> None:
         """Overwrite an existing user. Raises NotFound if absent, Conflict on a taken email."""
         await self._db.migrate()
-        row = user_to_row(user)
         try:
             async with self._db.transaction() as conn:
-                cursor = await conn.execute(
-                    "UPDATE users SET email = ?, display_name = ?, password_hash = ?, roles = ?, disabled = ?, "
-                    "token_version = ?, created_at = ?, updated_at = ?, password_changed_at = ? WHERE id = ?",
-                    (*row[1:], row[0]),
-                )
-                changed = cursor.rowcount
+                await _update_user(conn, user)
         except sqlite3.IntegrityError as exc:
             raise Conflict("a user with this email already exists") from exc
-        if changed == 0:
-            raise NotFound("no such user")
+
+    async def save_user_keeping_admin(self, user: User) -> None:
+        """Overwrite an existing user unless that takes away the last active admin (Conflict, nothing stored).
+
+        Update and count share one ``BEGIN IMMEDIATE`` transaction: it holds SQLite's write lock from its first
+        statement, so a concurrent demotion, here or in another process, waits and then counts what this one
+        committed. Raises NotFound if absent, Conflict on a taken email or on the last active admin.
+        """
+        await self._db.migrate()
+        try:
+            async with self._db.transaction() as conn:
+                cursor = await conn.execute("SELECT roles, disabled FROM users WHERE id = ?", (user.id,))
+                before = await cursor.fetchone()
+                await _update_user(conn, user)
+                was_admin = before is not None and ADMIN in json.loads(before["roles"]) and not before["disabled"]
+                if was_admin and await _count_active_with_role(conn, ADMIN) == 0:
+                    raise Conflict(LAST_ADMIN)  # leaving the block rolls the update back
+        except sqlite3.IntegrityError as exc:
+            raise Conflict("a user with this email already exists") from exc
 
     async def list_users(self, *, limit: int = 100, after: str | None = None) -> list[User]:
         """Users ordered by id ascending, at most ``limit``, starting after the id ``after``."""
         await self._db.migrate()
         rows = await self._db.fetchall(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE ? IS NULL OR id > ? ORDER BY id LIMIT ?",  # noqa: S608
+            f"SELECT {USER_COLUMNS} FROM users WHERE ? IS NULL OR id > ? ORDER BY id LIMIT ?",  # noqa: S608
             (after, after, max(limit, 0)),
         )
         return [row_to_user(row) for row in rows]
@@ -216,11 +118,7 @@ class SqliteUserRepo(UserRepo):
     async def count_active_with_role(self, role: str) -> int:
         """Number of users that hold ``role`` and are not disabled."""
         await self._db.migrate()
-        row = await self._db.fetchone(
-            "SELECT count(*) FROM users WHERE disabled = 0 "
-            "AND EXISTS (SELECT 1 FROM json_each(users.roles) WHERE json_each.value = ?)",
-            (role,),
-        )
+        row = await self._db.fetchone(COUNT_ACTIVE_WITH_ROLE, (role,))
         return int(row[0]) if row is not None else 0
 
     async def add_role(self, role: Role) -> None:
@@ -261,7 +159,7 @@ class SqliteUserRepo(UserRepo):
         await self._db.migrate()
         try:
             await self._db.execute(
-                f"INSERT INTO refresh_tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                f"INSERT INTO refresh_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                 token_to_row(token),
             )
         except sqlite3.IntegrityError as exc:
@@ -271,7 +169,7 @@ class SqliteUserRepo(UserRepo):
         """Return the refresh token with this hash, used or not, or None."""
         await self._db.migrate()
         row = await self._db.fetchone(
-            f"SELECT {_TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = ?",  # noqa: S608 - constant columns
+            f"SELECT {TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = ?",  # noqa: S608 - constant columns
             (token_hash,),
         )
         return None if row is None else row_to_token(row)
@@ -281,7 +179,7 @@ class SqliteUserRepo(UserRepo):
         await self._db.migrate()
         changed = await self._db.execute(
             "UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
-            (_ts(at), token_id),
+            (ts(at), token_id),
         )
         return changed == 1
 
@@ -289,12 +187,30 @@ class SqliteUserRepo(UserRepo):
         """Revoke every unrevoked token of a family; returns how many were revoked."""
         await self._db.migrate()
         return await self._db.execute(
-            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", (_ts(at), family_id)
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", (ts(at), family_id)
         )
 
     async def revoke_user_refresh_tokens(self, user_id: str, at: dt.datetime) -> int:
         """Revoke every unrevoked refresh token of a user; returns how many were revoked."""
         await self._db.migrate()
         return await self._db.execute(
-            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", (_ts(at), user_id)
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", (ts(at), user_id)
         )
+
+
+async def _update_user(conn: aiosqlite.Connection, user: User) -> None:
+    """Overwrite the users row of ``user`` inside the caller's transaction. Raises NotFound if absent."""
+    row = user_to_row(user)
+    cursor = await conn.execute(
+        "UPDATE users SET email = ?, display_name = ?, password_hash = ?, roles = ?, disabled = ?, "
+        "token_version = ?, created_at = ?, updated_at = ?, password_changed_at = ? WHERE id = ?",
+        (*row[1:], row[0]),
+    )
+    if cursor.rowcount == 0:
+        raise NotFound("no such user")
+
+
+async def _count_active_with_role(conn: aiosqlite.Connection, role: str) -> int:
+    cursor = await conn.execute(COUNT_ACTIVE_WITH_ROLE, (role,))
+    row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0

@@ -1,0 +1,143 @@
+"""SQL of the SQLite user repo: schema, column lists, and row <-> domain mapping.
+
+Role lists and permission sets are stored as JSON arrays; times as ISO-8601 UTC strings with a fixed width
+(microseconds, ``+00:00``) so that string order is time order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from typing import Any
+
+from receiptcore.domain.users import RefreshToken, Role, User
+
+USERS_V1 = """
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    display_name TEXT NOT NULL DEFAULT '',
+    password_hash TEXT NOT NULL,
+    roles TEXT NOT NULL DEFAULT '[]',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    token_version INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    password_changed_at TEXT
+);
+CREATE TABLE roles (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    permissions TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE refresh_tokens (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    family_id TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    family_expires_at TEXT NOT NULL,
+    used_at TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
+"""
+
+COUNT_ACTIVE_WITH_ROLE = (
+    "SELECT count(*) FROM users WHERE disabled = 0 "
+    "AND EXISTS (SELECT 1 FROM json_each(users.roles) WHERE json_each.value = ?)"
+)
+LAST_ADMIN = "the last active admin cannot lose the admin role or be disabled"
+
+USER_COLUMNS = (
+    "id, email, display_name, password_hash, roles, disabled, token_version, created_at, updated_at, "
+    "password_changed_at"
+)
+TOKEN_COLUMNS = "id, user_id, family_id, token_hash, created_at, expires_at, family_expires_at, used_at, revoked_at"  # noqa: S105 - column names, not a secret
+
+
+def ts(value: dt.datetime | None) -> str | None:
+    """A UTC timestamp string whose lexical order is its time order."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the user repo; times must be timezone-aware UTC")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def _req_dt(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def user_to_row(user: User) -> tuple[Any, ...]:
+    """The users row of ``user``, in ``USER_COLUMNS`` order."""
+    return (
+        user.id,
+        user.email,
+        user.display_name,
+        user.password_hash,
+        json.dumps(list(user.roles)),
+        int(user.disabled),
+        user.token_version,
+        ts(user.created_at),
+        ts(user.updated_at),
+        ts(user.password_changed_at),
+    )
+
+
+def row_to_user(row: sqlite3.Row) -> User:
+    """The User of a users row."""
+    return User(
+        id=row["id"],
+        email=row["email"],
+        display_name=row["display_name"],
+        password_hash=row["password_hash"],
+        roles=json.loads(row["roles"]),
+        disabled=bool(row["disabled"]),
+        token_version=row["token_version"],
+        created_at=_req_dt(row["created_at"]),
+        updated_at=_req_dt(row["updated_at"]),
+        password_changed_at=_dt(row["password_changed_at"]),
+    )
+
+
+def row_to_role(row: sqlite3.Row) -> Role:
+    """The (custom) Role of a roles row."""
+    return Role(name=row["name"], description=row["description"], permissions=frozenset(json.loads(row["permissions"])))
+
+
+def token_to_row(token: RefreshToken) -> tuple[Any, ...]:
+    """The refresh_tokens row of ``token``, in ``TOKEN_COLUMNS`` order."""
+    return (
+        token.id,
+        token.user_id,
+        token.family_id,
+        token.token_hash,
+        ts(token.created_at),
+        ts(token.expires_at),
+        ts(token.family_expires_at),
+        ts(token.used_at),
+        ts(token.revoked_at),
+    )
+
+
+def row_to_token(row: sqlite3.Row) -> RefreshToken:
+    """The RefreshToken of a refresh_tokens row."""
+    return RefreshToken(
+        id=row["id"],
+        user_id=row["user_id"],
+        family_id=row["family_id"],
+        token_hash=row["token_hash"],
+        created_at=_req_dt(row["created_at"]),
+        expires_at=_req_dt(row["expires_at"]),
+        family_expires_at=_req_dt(row["family_expires_at"]),
+        used_at=_dt(row["used_at"]),
+        revoked_at=_dt(row["revoked_at"]),
+    )

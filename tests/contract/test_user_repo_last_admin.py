@@ -1,0 +1,128 @@
+"""UserRepo.save_user_keeping_admin: the last active admin survives, also under concurrent saves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from receiptcore.adapters.memory.user_repo import MemoryUserRepo
+from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
+from receiptcore.domain.users import ADMIN, AUDITOR, MEMBER, User
+from receiptcore.errors import Conflict, NotFound
+from receiptcore.ports import UserRepo
+from tests.contract.test_user_repo import make_user
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UserRepo]:
+    if request.param == "memory":
+        yield MemoryUserRepo()
+        return
+    db = SqliteDatabase(tmp_path / "users.sqlite3")
+    yield SqliteUserRepo(db)
+    await db.aclose()
+
+
+def demoted(user: User) -> User:
+    return user.model_copy(update={"roles": [MEMBER]})
+
+
+def disabled(user: User) -> User:
+    return user.model_copy(update={"disabled": True})
+
+
+async def admins(repo: UserRepo, count: int) -> list[User]:
+    users = [make_user(roles=[ADMIN, AUDITOR]) for _ in range(count)]
+    for user in users:
+        await repo.add_user(user)
+    return users
+
+
+async def test_the_only_admin_can_be_neither_demoted_nor_disabled(repo: UserRepo) -> None:
+    (only,) = await admins(repo, 1)
+    for change in (demoted(only), disabled(only), disabled(demoted(only))):
+        with pytest.raises(Conflict, match="last active admin"):
+            await repo.save_user_keeping_admin(change)
+        assert await repo.get_user(only.id) == only  # nothing stored
+    renamed = only.model_copy(update={"display_name": "Still admin", "roles": [ADMIN]})
+    await repo.save_user_keeping_admin(renamed)  # changes that keep them an active admin are fine
+    assert await repo.get_user(only.id) == renamed
+
+
+async def test_one_of_two_admins_can_go_but_not_the_second(repo: UserRepo) -> None:
+    first, second = await admins(repo, 2)
+    await repo.save_user_keeping_admin(demoted(first))
+    with pytest.raises(Conflict):
+        await repo.save_user_keeping_admin(disabled(second))
+    assert await repo.count_active_with_role(ADMIN) == 1
+
+
+async def test_a_disabled_admin_is_not_a_remaining_admin(repo: UserRepo) -> None:
+    first, second = await admins(repo, 2)
+    await repo.save_user(disabled(second))
+    with pytest.raises(Conflict):
+        await repo.save_user_keeping_admin(demoted(first))
+
+
+async def test_non_admins_and_inactive_admins_save_freely(repo: UserRepo) -> None:
+    # No admin at all: saving other users is not blocked, and granting admin is how the install recovers.
+    member = make_user()
+    await repo.add_user(member)
+    await repo.save_user_keeping_admin(member.model_copy(update={"display_name": "Bea"}))
+    off_admin = make_user(roles=[ADMIN], disabled=True)
+    await repo.add_user(off_admin)
+    await repo.save_user_keeping_admin(demoted(off_admin))
+    await repo.save_user_keeping_admin(member.model_copy(update={"roles": [ADMIN]}))
+    assert await repo.count_active_with_role(ADMIN) == 1
+
+
+async def test_missing_user_and_taken_email_behave_like_save_user(repo: UserRepo) -> None:
+    with pytest.raises(NotFound):
+        await repo.save_user_keeping_admin(make_user())
+    first, second = await admins(repo, 2)
+    with pytest.raises(Conflict):
+        await repo.save_user_keeping_admin(second.model_copy(update={"email": first.email}))
+    assert (await repo.get_user(second.id)).email == second.email
+
+
+async def test_concurrent_removal_of_the_last_two_admins_lets_exactly_one_through(repo: UserRepo) -> None:
+    for _ in range(5):
+        first, second = await admins(repo, 2)
+        outcomes = await asyncio.gather(
+            repo.save_user_keeping_admin(demoted(first)),
+            repo.save_user_keeping_admin(disabled(second)),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(o, Conflict) for o in outcomes) == 1, outcomes
+        assert sum(o is None for o in outcomes) == 1, outcomes
+        assert await repo.count_active_with_role(ADMIN) == 1
+        # Leave no active admin behind for the next round's pair to lean on.
+        survivor = await repo.get_user(first.id if outcomes[1] is None else second.id)
+        await repo.save_user(demoted(survivor))
+
+
+async def test_sqlite_two_processes_cannot_both_remove_an_admin(tmp_path: Path) -> None:
+    # Two SqliteDatabase objects on one file behave like two processes: only SQLite's locking is shared.
+    path = tmp_path / "shared.sqlite3"
+    db_a, db_b = SqliteDatabase(path), SqliteDatabase(path)
+    repo_a, repo_b = SqliteUserRepo(db_a), SqliteUserRepo(db_b)
+    await asyncio.gather(db_a.migrate(), db_b.migrate())
+    try:
+        for _ in range(5):
+            first, second = await admins(repo_a, 2)
+            outcomes = await asyncio.gather(
+                repo_a.save_user_keeping_admin(disabled(first)),
+                repo_b.save_user_keeping_admin(demoted(second)),
+                return_exceptions=True,
+            )
+            assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NoneType"], outcomes
+            assert await repo_b.count_active_with_role(ADMIN) == 1
+            survivor = await repo_a.get_user(second.id if outcomes[0] is None else first.id)
+            await repo_a.save_user(demoted(survivor))
+    finally:
+        await db_a.aclose()
+        await db_b.aclose()
