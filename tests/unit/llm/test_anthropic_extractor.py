@@ -32,7 +32,9 @@ from receiptcore.adapters.extractors.anthropic import AnthropicExtractor  # noqa
 Handler = Callable[[Any], Any]
 
 
-def tool_reply(payload: Any, *, input_tokens: int = 1500, output_tokens: int = 300, stop: str = "tool_use") -> Any:
+def tool_reply(
+    payload: Any, *, input_tokens: int = 1500, output_tokens: int = 300, stop: str = "tool_use", **usage: int
+) -> Any:
     """A recorded Messages API answer whose only block calls the receipt tool with ``payload``."""
     return httpx2.Response(
         200,
@@ -44,7 +46,7 @@ def tool_reply(payload: Any, *, input_tokens: int = 1500, output_tokens: int = 3
             "content": [{"type": "tool_use", "id": "toolu_1", "name": "record_receipt", "input": payload}],
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens, **usage},
         },
     )
 
@@ -88,7 +90,9 @@ async def test_request_carries_model_image_and_forced_receipt_tool_with_mocked_a
     assert schema["type"] == "object"
     assert {"merchant", "purchase_date", "total", "line_items", "taxes", "currency"} <= set(schema["properties"])
     assert "$ref" not in json.dumps(schema)
-    assert "untrusted" in body["system"] or "not instructions" in body["system"]
+    (system,) = body["system"]
+    assert "not instructions" in system["text"]
+    assert system["cache_control"] == {"type": "ephemeral"}  # tools + system prompt form a cacheable prefix
     blocks = body["messages"][0]["content"]
     images = [block for block in blocks if block["type"] == "image"]
     assert len(images) == 1
@@ -362,3 +366,24 @@ def test_entry_point_builds_the_extractor_from_settings(settings: Settings) -> N
     assert isinstance(extractor, AnthropicExtractor)
     assert extractor.name == "anthropic"
     assert extractor.model == "claude-test-model"
+
+
+async def test_cached_prompt_tokens_are_charged_at_cache_prices_with_mocked_anthropic_api(
+    settings: Settings,
+    sleeps: SleepRecorder,
+    jpeg_document: Document,
+    ledger_at: Callable[[Decimal | None], SpendLedger],
+) -> None:
+    reply = tool_reply(
+        RECEIPT_ANSWER,
+        input_tokens=1_000_000,
+        output_tokens=0,
+        cache_creation_input_tokens=1_000_000,
+        cache_read_input_tokens=10_000_000,
+    )
+    ledger = ledger_at(None)
+
+    await build(settings, lambda _: reply, sleeps, ledger=ledger).extract(jpeg_document)
+
+    # $3/MTok: 1M plain + 1M written x 1.25 + 10M read x 0.1 = 3 + 3.75 + 3
+    assert ledger.spent_today() == Decimal("9.75")

@@ -124,11 +124,7 @@ class AnthropicExtractor(Extractor):
 
         async def attempt() -> tuple[Any, Decimal]:
             message = await self._send(request)
-            usage = getattr(message, "usage", None)
-            spent = self._prices.cost(
-                int(getattr(usage, "input_tokens", 0) or 0), int(getattr(usage, "output_tokens", 0) or 0)
-            )
-            return message, spent
+            return message, self._cost(getattr(message, "usage", None))
 
         message = await metered_call(
             self._ledger, estimate, attempt, self._policy, sleep=self._sleep, rng=self._rng, what="Anthropic API"
@@ -147,7 +143,8 @@ class AnthropicExtractor(Extractor):
         return {
             "model": self.model,
             "max_tokens": self.settings.anthropic_max_tokens,
-            "system": SYSTEM_PROMPT,
+            # the tools and system prompt are the same for every receipt: a cached prefix is billed at a tenth
+            "system": [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
             "tools": [
                 {
                     "name": TOOL_NAME,
@@ -179,6 +176,20 @@ class AnthropicExtractor(Extractor):
             raise TransientError(f"{type(exc).__name__}: {exc}"[:300]) from exc
         except sdk.AnthropicError as exc:
             raise ExtractionFailed(f"Anthropic API call failed: {type(exc).__name__}") from exc
+
+    def _cost(self, usage: Any) -> Decimal:
+        """USD of one answer; cache writes are billed at 1.25 and cache reads at 0.1 of the input price."""
+
+        def tokens(name: str) -> Decimal:
+            value = getattr(usage, name, None)
+            return Decimal(value) if isinstance(value, int) and 0 <= value < 10**9 else Decimal(0)
+
+        weighted_input = (
+            tokens("input_tokens")
+            + tokens("cache_creation_input_tokens") * Decimal("1.25")
+            + tokens("cache_read_input_tokens") * Decimal("0.1")
+        )
+        return self._prices.cost_of(weighted_input, tokens("output_tokens"))
 
     def _interpret(self, message: Any, pages: int) -> ExtractedReceipt:
         if getattr(message, "stop_reason", None) == "max_tokens":

@@ -50,6 +50,10 @@ class Prices:
 
     def cost(self, input_tokens: int, output_tokens: int) -> Decimal:
         """What a call with these token counts costs, in USD."""
+        return self.cost_of(Decimal(input_tokens), Decimal(output_tokens))
+
+    def cost_of(self, input_tokens: Decimal, output_tokens: Decimal) -> Decimal:
+        """Like ``cost``, for weighted (fractional) token counts."""
         return (self.input_per_mtok * input_tokens + self.output_per_mtok * output_tokens) / MILLION
 
 
