@@ -151,6 +151,14 @@ async def test_too_many_files_is_413(api: Api) -> None:
     await _nothing_stored(api, headers)
 
 
+async def test_hundreds_of_parts_are_413(api: Api) -> None:
+    _, headers = await api.user()
+    parts = [("file", (f"{i}.jpg", b"x", "image/jpeg")) for i in range(200)]
+    response = await api.client.post("/api/receipts", files=parts, headers=headers)
+    assert response.status_code == 413
+    await _nothing_stored(api, headers)
+
+
 async def test_no_file_part_is_422(api: Api) -> None:
     _, headers = await api.user()
     wrong_name = await api.client.post("/api/receipts", files=[("document", ("a.jpg", jpeg()))], headers=headers)

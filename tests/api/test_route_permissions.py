@@ -59,3 +59,14 @@ def test_services_mount_only_their_routes(tmp_path: Path) -> None:
 def test_unknown_service_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown service"):
         create_app(make_container(make_settings(tmp_path)), "worker")
+
+
+async def test_options_lists_methods_without_a_token(tmp_path: Path) -> None:
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=create_app(make_container(make_settings(tmp_path)))) as client:
+        response = await client.options("/api/receipts")
+        assert response.status_code == 204
+        assert "OPTIONS" in response.headers["allow"]
+        # and it gives nothing else away: the same path without OPTIONS still needs a token
+        assert (await client.get("/api/receipts")).status_code == 401

@@ -175,6 +175,9 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         return problem(request, 405, "method-not-allowed", "this method is not allowed here", headers=headers)
     if status >= 500:
         return handle_unexpected(request, exc)
+    if status == 400 and exc.detail == "Request Entity Too Large":
+        # Litestar reports a multipart body with too many parts as a 400 for backwards compatibility
+        status = 413
     code = _HTTP_CODES.get(status, "http-error")
     if status == 413:
         return problem(request, 413, "request-too-large", "the request body is too large", headers=headers)

@@ -110,7 +110,8 @@ async def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handl
     """The app-wide guard: public routes pass; every other route authenticates and checks its permission."""
     method = str(connection.scope.get("method", "GET"))
     template = str(connection.scope.get("path_template", ""))
-    if is_public(method, template):
+    if method == "OPTIONS" or is_public(method, template):
+        # OPTIONS (Litestar's automatic handler) only lists the allowed methods; it touches no data
         return
     required = declared_permission(handler)
     if required is None:
