@@ -387,3 +387,25 @@ async def test_cached_prompt_tokens_are_charged_at_cache_prices_with_mocked_anth
 
     # $3/MTok: 1M plain + 1M written x 1.25 + 10M read x 0.1 = 3 + 3.75 + 3
     assert ledger.spent_today() == Decimal("9.75")
+
+
+async def test_outage_marks_the_extractor_degraded_until_a_call_succeeds_with_mocked_anthropic_api(
+    settings: Settings, sleeps: SleepRecorder, jpeg_document: Document
+) -> None:
+    api_up = False
+
+    def handler(request: Any) -> Any:
+        return tool_reply(RECEIPT_ANSWER) if api_up else error_reply(529, "overloaded_error")
+
+    extractor = build(settings, handler, sleeps)
+    assert extractor.healthy
+
+    with pytest.raises(ExtractionDeferred):
+        await extractor.extract(jpeg_document)
+    assert not extractor.healthy
+    assert "529" in (extractor.health_detail or "")
+
+    api_up = True
+    await extractor.extract(jpeg_document)
+    assert extractor.healthy
+    assert extractor.health_detail is None

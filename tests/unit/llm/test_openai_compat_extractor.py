@@ -268,3 +268,22 @@ def test_unusable_base_url_is_a_configuration_error(settings: Settings, url: str
     settings.openai_base_url = url
     with pytest.raises(ConfigurationError, match="OPENAI_BASE_URL"):
         OpenAICompatibleExtractor(settings)
+
+
+async def test_a_bad_answer_does_not_mark_the_server_degraded_but_an_outage_does_with_mocked_openai_api(
+    settings: Settings, sleeps: SleepRecorder, jpeg_document: Document
+) -> None:
+    replies = [completion("no json here"), httpx.Response(503)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return replies[0] if len(replies) == 2 else replies[-1]
+
+    extractor = build(settings, handler, sleeps)
+    with pytest.raises(ExtractionFailed):
+        await extractor.extract(jpeg_document)
+    assert extractor.healthy
+
+    replies.pop(0)
+    with pytest.raises(ExtractionDeferred):
+        await extractor.extract(jpeg_document)
+    assert not extractor.healthy

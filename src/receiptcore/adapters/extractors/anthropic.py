@@ -21,6 +21,7 @@ from typing import Any
 
 from receiptcore import __version__
 from receiptcore.adapters.extractors.llm_budget import (
+    HealthState,
     Prices,
     SleepFn,
     SpendLedger,
@@ -102,6 +103,17 @@ class AnthropicExtractor(Extractor):
         self._policy = retry_policy(self.settings)
         self._sleep = sleep
         self._rng = rng
+        self._health = HealthState()
+
+    @property
+    def healthy(self) -> bool:
+        """False while the last call was deferred (API down, key or model refused, spend cap reached)."""
+        return self._health.healthy
+
+    @property
+    def health_detail(self) -> str | None:
+        """Why the extractor is not healthy, or None."""
+        return self._health.problem
 
     async def extract(self, document: Document) -> ExtractedReceipt:
         """Send the document's pages to Claude and validate the answer.
@@ -127,7 +139,14 @@ class AnthropicExtractor(Extractor):
             return message, self._cost(getattr(message, "usage", None))
 
         message = await metered_call(
-            self._ledger, estimate, attempt, self._policy, sleep=self._sleep, rng=self._rng, what="Anthropic API"
+            self._ledger,
+            estimate,
+            attempt,
+            self._policy,
+            sleep=self._sleep,
+            rng=self._rng,
+            what="Anthropic API",
+            health=self._health,
         )
         return self._interpret(message, len(prepared.images))
 

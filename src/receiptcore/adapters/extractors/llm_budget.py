@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 
-from receiptcore.errors import ExtractionDeferred
+from receiptcore.errors import ExtractionDeferred, ExtractionFailed
 from receiptcore.settings import Settings
 
 try:
@@ -215,6 +215,20 @@ def estimate_input_tokens(pixels: int, text_chars: int) -> int:
     return pixels // 750 + text_chars // 3 + 1
 
 
+class HealthState:
+    """Whether an LLM extractor can extract right now, for readiness reports ("degraded", never "unavailable":
+    jobs wait in the queue meanwhile). Set by ``metered_call``: the last call ended deferred (outage, refused key
+    or model, spend cap) or it did not."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """True unless the last call was deferred."""
+        return self.problem is None
+
+
 async def metered_call(
     ledger: SpendLedger | None,
     estimate: Decimal,
@@ -224,6 +238,7 @@ async def metered_call(
     sleep: SleepFn,
     rng: Callable[[], float] = random.random,
     what: str = "LLM API",
+    health: HealthState | None = None,
 ) -> T:
     """Reserve ``estimate`` USD, run ``call`` with retries, then settle the ledger with the cost it reports.
 
@@ -233,13 +248,22 @@ async def metered_call(
         ExtractionDeferred: the spend cap is reached, or the API stayed unavailable.
         ExtractionFailed: whatever ``call`` raises for a non-transient failure.
     """
-    reserved = ledger.reserve(estimate) if ledger is not None else Decimal(0)
-    actual = Decimal(0)
+    health = health or HealthState()
     try:
-        result, actual = await call_with_retries(call, policy, sleep=sleep, rng=rng, what=what)
-    finally:
-        if ledger is not None:
-            ledger.settle(reserved, actual)
+        reserved = ledger.reserve(estimate) if ledger is not None else Decimal(0)
+        actual = Decimal(0)
+        try:
+            result, actual = await call_with_retries(call, policy, sleep=sleep, rng=rng, what=what)
+        finally:
+            if ledger is not None:
+                ledger.settle(reserved, actual)
+    except ExtractionDeferred as exc:
+        health.problem = exc.detail
+        raise
+    except ExtractionFailed:
+        health.problem = None  # the API answered; only this document could not be read
+        raise
+    health.problem = None
     return result
 
 

@@ -21,6 +21,7 @@ import httpx
 
 from receiptcore import __version__
 from receiptcore.adapters.extractors.llm_budget import (
+    HealthState,
     Prices,
     SleepFn,
     SpendLedger,
@@ -91,6 +92,17 @@ class OpenAICompatibleExtractor(Extractor):
         self._policy = retry_policy(self.settings)
         self._sleep = sleep
         self._rng = rng
+        self._health = HealthState()
+
+    @property
+    def healthy(self) -> bool:
+        """False while the last call was deferred (API down, key or model refused, spend cap reached)."""
+        return self._health.healthy
+
+    @property
+    def health_detail(self) -> str | None:
+        """Why the extractor is not healthy, or None."""
+        return self._health.problem
 
     async def extract(self, document: Document) -> ExtractedReceipt:
         """Send the document's pages to the server and validate the answer.
@@ -118,7 +130,14 @@ class OpenAICompatibleExtractor(Extractor):
             return answer, self._prices.cost(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
 
         answer = await metered_call(
-            self._ledger, estimate, attempt, self._policy, sleep=self._sleep, rng=self._rng, what="LLM server"
+            self._ledger,
+            estimate,
+            attempt,
+            self._policy,
+            sleep=self._sleep,
+            rng=self._rng,
+            what="LLM server",
+            health=self._health,
         )
         return self._interpret(answer, len(prepared.images))
 
