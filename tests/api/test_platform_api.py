@@ -147,3 +147,21 @@ async def test_the_lifespan_feeds_bus_events_to_the_auth_service_and_closes_the_
     # on shutdown the container is closed: the in-process bus ends new subscriptions at once
     async with bus.subscribe() as events:
         assert [e async for e in events] == []
+
+
+async def test_split_services_a_token_from_the_auth_service_works_on_the_receipt_api(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)  # one data dir: same user store and signing keys, as in a deployment
+    auth_container = make_container(settings)
+    await auth_container.user_service().create_admin("split@example.com", "correct horse battery staple 42")
+    auth_app = create_app(auth_container, "auth")
+    receipts_app = create_app(make_container(settings), "receipts")
+    async with AsyncTestClient(app=auth_app) as auth, AsyncTestClient(app=receipts_app) as receipts:
+        login = await auth.post(
+            "/auth/login", json={"email": "split@example.com", "password": "correct horse battery staple 42"}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        assert (await receipts.get("/api/receipts", headers=headers)).status_code == 200
+        assert (await receipts.post("/auth/login", json={})).status_code == 404
+        assert (await auth.get("/api/receipts", headers=headers)).status_code == 404
+        assert (await receipts.get("/health/ready")).json()["checks"]["receipts"] == "ok"
+        assert "receipts" not in (await auth.get("/health/ready")).json()["checks"]
