@@ -19,7 +19,14 @@ from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_s
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
 from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
 from receiptcore.domain.users import RECEIPTS_WRITE
-from receiptcore.errors import Conflict, InvalidUpload, PermissionDenied, UploadTooLarge, VersionConflict
+from receiptcore.errors import (
+    Conflict,
+    InvalidUpload,
+    PermissionDenied,
+    UploadTooLarge,
+    ValidationFailed,
+    VersionConflict,
+)
 from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
 from receiptcore.services.corrections import apply_changes
 from receiptcore.services.export import csv_header, csv_row, json_item
@@ -175,7 +182,9 @@ class ReceiptService:
         # checked before streaming starts, so a denial is an error response, not a broken download
         scope = receipt_scope(principal, ReceiptAction.READ)
         if fmt not in ("csv", "json"):
-            raise InvalidUpload(f"unknown export format {fmt!r}")
+            raise ValidationFailed(
+                f"unknown export format {fmt!r}", errors=[{"field": "format", "message": "csv or json"}]
+            )
         return self._stream(query.model_copy(update={"limit": _EXPORT_PAGE}), scope, fmt)
 
     async def summary(self, principal: Principal, query: ReceiptQuery) -> SpendingSummary:
@@ -205,7 +214,7 @@ class ReceiptService:
             # decoding a large image is CPU work: keep it off the event loop
             inspection = await asyncio.to_thread(self._inspector.inspect, upload.content)
         except InvalidUpload as exc:
-            raise type(exc)(f"{name}: {exc.detail}", file=name, **exc.extra) from exc
+            raise type(exc)(f"{name}: {exc.detail}", **{**exc.extra, "file": name}) from exc
         return _Checked(upload, hashlib.sha256(upload.content).hexdigest(), inspection)
 
     async def _replay(self, owner: str, key: str, fingerprint: str) -> builtins.list[UploadOutcome] | None:

@@ -128,6 +128,23 @@ def test_corrupt_or_absurd_pdfs_are_invalid(content: bytes) -> None:
         INSPECTOR.inspect(content)
 
 
+def test_encrypted_pdf_is_invalid() -> None:
+    encrypted = (
+        handmade_pdf("0 0 200 300").replace(b"trailer <</Root 1 0 R>>", b"")
+        + b"4 0 obj <</Filter /Standard /V 1 /R 2 /O <"
+        + b"41" * 32
+        + b"> /U <"
+        + b"42" * 32
+        + b"> /P -4>> endobj\ntrailer <</Root 1 0 R /Encrypt 4 0 R /ID [<"
+        + b"01" * 16
+        + b"> <"
+        + b"01" * 16
+        + b">]>>\n%%EOF\n"
+    )
+    with pytest.raises(InvalidUpload, match="encrypted"):
+        INSPECTOR.inspect(encrypted)
+
+
 def test_handmade_pdf_with_sane_page_is_accepted() -> None:
     inspection = INSPECTOR.inspect(handmade_pdf("0 0 226 600"))
     assert (inspection.media_type, inspection.width, inspection.height) == ("application/pdf", 226, 600)
