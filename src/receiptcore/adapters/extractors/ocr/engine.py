@@ -54,8 +54,10 @@ class RapidOcrEngine:
         """Load the models now (otherwise the first ``read`` pays for it)."""
         self._engine()
 
-    def read(self, image: Image.Image, page: int = 1, scale: float = 1.0) -> list[Word]:
-        """Recognise ``image``; boxes are multiplied by ``scale`` to map them back to the original pixels.
+    def read(
+        self, image: Image.Image, page: int = 1, scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0)
+    ) -> list[Word]:
+        """Recognise ``image``; boxes map back to the original pixels as ``box × scale + offset``.
 
         Raises:
             ExtractionFailed: the engine failed on this image.
@@ -70,8 +72,8 @@ class RapidOcrEngine:
             return []
         words: list[Word] = []
         for points, text, score in zip(result.boxes, result.txts, result.scores, strict=False):
-            xs = [float(p[0]) * scale for p in points]
-            ys = [float(p[1]) * scale for p in points]
+            xs = [float(p[0]) * scale + offset[0] for p in points]
+            ys = [float(p[1]) * scale + offset[1] for p in points]
             # NFKC folds full-width brackets and letters that the recogniser emits for CJK-trained models
             cleaned = " ".join(unicodedata.normalize("NFKC", str(text)).split())
             if cleaned:

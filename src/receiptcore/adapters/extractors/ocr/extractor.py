@@ -73,7 +73,7 @@ class OcrExtractor(Extractor):
     def _page_words(self, page: PageInput) -> list[Word]:
         if page.image is None:
             return page.words
-        return self._engine.read(page.image, page=page.number, scale=page.scale)
+        return self._engine.read(page.image, page=page.number, scale=page.scale, offset=page.offset)
 
     def extract_sync(self, document: Document) -> ExtractedReceipt:
         """The blocking extraction (what ``extract`` runs in the pool)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from receiptcore.adapters.extractors.ocr.address import address_text, find_address
 from receiptcore.adapters.extractors.ocr.dates import find_dates
 from receiptcore.adapters.extractors.ocr.numbers import find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, digits, letters
@@ -95,7 +96,8 @@ def _continues(upper: Line, lower_text: str, lower_height: float) -> bool:
     lead = lower.startswith(("&", "(", "SDN", "BHD", "S/B", "5/B", "LTD", "ENTERPRISE", "TRADING", "CO.", "COMPANY"))
     short = letters(_LEGAL.sub("", lower_text)) < 4 or lower_text.count(")") > lower_text.count("(")
     # a legal name wrapped over lines keeps its print size and capitals
-    same_print = upper.text.isupper() and lower_text.isupper() and abs(upper.height - lower_height) <= 0.2 * lower_height
+    similar = abs(upper.height - lower_height) <= 0.2 * lower_height
+    same_print = upper.text.isupper() and lower_text.isupper() and similar
     return opened or dangling or lead or short or same_print
 
 
@@ -131,23 +133,10 @@ def parse_header(lines: list[Line]) -> Header:
     if name_lines:
         header.name_lines = name_lines
         header.name = _tidy_name(_strip_reg(" ".join(line.text for line in name_lines))) or None
-    start = name_lines[-1].index + 1 if name_lines else 0
-    address: list[Line] = []
-    for line in lines[start : start + 8]:
-        c = compact(line.text)
-        if _is_address_noise(line) or (c.startswith("CO") and "NO" in c[:12] and digits(c) >= 4):
-            continue
-        if _STOP_RE.match(line.text) or find_dates(line.text) or find_amounts(line.text):
-            break
-        address.append(line)
-        if re.search(r"\b\d{5}\b", line.text) and len(address) >= 2 and "," not in line.text.rstrip()[-1:]:
-            # a line with a postcode usually closes the address unless it ends with a comma
-            nxt = lines[line.index + 1] if line.index + 1 < len(lines) else None
-            if nxt is None or not re.match(r"^[A-Za-z .]+\.?$", nxt.text) or _STOP_RE.search(nxt.text):
-                break
+    address = find_address(lines, {line.index for line in name_lines})
     if address:
         header.address_lines = address
-        header.address = " ".join(_cut_at_stop(line.text) for line in address).strip() or None
+        header.address = address_text(address) or None
     _phone_and_tax_id(lines[: max(end + 6, 12)], header)
     return header
 
@@ -158,11 +147,6 @@ def _tidy_name(text: str) -> str:
     text = re.sub(r"\)(?=[A-Za-z])", ") ", text)
     text = re.sub(r"\b5/B\b", "S/B", text)
     return " ".join(text.replace("( )", "").replace("()", "").split())
-
-
-def _cut_at_stop(text: str) -> str:
-    match = re.search(r"\b(TEL|PHONE|FAX|H/P)\b", text, re.IGNORECASE)
-    return (text[: match.start()] if match else text).strip()
 
 
 def _phone_and_tax_id(lines: list[Line], header: Header) -> None:

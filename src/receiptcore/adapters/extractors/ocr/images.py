@@ -16,7 +16,9 @@ from receiptcore.adapters.extractors.ocr.types import Word
 from receiptcore.errors import ExtractionFailed
 
 MAX_SIDE = 2400  # long side in pixels handed to the OCR engine
-MAX_PIXELS = 4_000_000  # and at most this many pixels, whatever the aspect ratio
+# and at most this many pixels: the text detector's memory grows with the pixel count (≈ 250 MB per megapixel)
+MAX_PIXELS = 2_000_000
+INK_LEVEL = 160  # grey level below which a pixel counts as print when looking for the receipt on a scan
 PDF_DPI = 200
 PDF_MAX_PAGES = 10
 MIN_TEXT_LAYER_CHARS = 20  # fewer printable characters than this means a scanned PDF: render and OCR it
@@ -25,12 +27,13 @@ MIN_TEXT_LAYER_CHARS = 20  # fewer printable characters than this means a scanne
 @dataclass(slots=True)
 class PageInput:
     """One page: either an image to OCR or words already read from a PDF text layer. ``scale`` maps the
-    processed image back to the original pixel grid (original = processed × scale)."""
+    processed image back to the original pixel grid (original = processed × scale + offset)."""
 
     number: int
     image: Image.Image | None = None
     words: list[Word] = field(default_factory=list)
     scale: float = 1.0
+    offset: tuple[float, float] = (0.0, 0.0)
 
 
 def load_pages(content: bytes, media_type: str) -> list[PageInput]:
@@ -55,21 +58,51 @@ def _image_page(content: bytes) -> PageInput:
     try:
         image = Image.open(io.BytesIO(content))
         original = image.size
-        factor = _fit(original)
-        if image.format == "JPEG" and factor < 0.5:
-            # decode at 1/2, 1/4 or 1/8 scale directly: far less memory and time than a full decode
+        # decode at 1/2, 1/4 or 1/8 scale directly (far less memory and time than a full decode), keeping
+        # enough pixels for the print once the blank margins of a scan are cut away
+        factor = min(1.0, MAX_SIDE / max(original))
+        if image.format == "JPEG" and factor < 1.0:
             image.draft("RGB", (int(original[0] * factor), int(original[1] * factor)))
         image = ImageOps.exif_transpose(image) or image
         image = _to_ocr_mode(image)
+        upright_width = original[0] if _rotation(content) in (0, 180) else original[1]
+        decoded = upright_width / image.width  # original pixels per decoded pixel
+        image, (left, top) = _crop_to_content(image)
+        cropped_width = image.width
         factor = _fit(image.size)
         if factor < 1.0:
-            image = image.resize(
-                (max(1, round(image.width * factor)), max(1, round(image.height * factor))), Image.Resampling.LANCZOS
-            )
+            size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+            image = image.resize(size, Image.Resampling.LANCZOS)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ExtractionFailed(f"the image cannot be decoded: {exc}") from exc
-    upright = original if _rotation(content) in (0, 180) else (original[1], original[0])
-    return PageInput(number=1, image=image, scale=upright[0] / image.width)
+    scale = decoded * cropped_width / image.width
+    return PageInput(number=1, image=image, scale=scale, offset=(left * decoded, top * decoded))
+
+
+def _crop_to_content(image: Image.Image) -> tuple[Image.Image, tuple[int, int]]:
+    """Cut the blank margins of a scan (a receipt on an A4 flatbed) so the pixel budget goes to the print.
+
+    Rows and columns count as print when enough of their pixels are dark; specks and scanner dust do not.
+    Returns the cropped image and the offset of its top-left corner.
+    """
+    import numpy as np
+
+    thumb = image.convert("L")
+    thumb.thumbnail((400, 400))
+    ratio = image.width / thumb.width
+    ink = np.asarray(thumb) < INK_LEVEL
+    height, width = ink.shape
+    xs = np.flatnonzero(ink.sum(axis=0) >= max(2, height // 100))
+    ys = np.flatnonzero(ink.sum(axis=1) >= max(2, width // 100))
+    if xs.size == 0 or ys.size == 0:
+        return image, (0, 0)
+    margin = 0.02 * max(width, height)
+    left, right = max(0.0, xs[0] - margin), min(width, xs[-1] + 1 + margin)
+    top, bottom = max(0.0, ys[0] - margin), min(height, ys[-1] + 1 + margin)
+    if (right - left) * (bottom - top) > 0.8 * width * height:
+        return image, (0, 0)  # not worth it: the print fills the frame
+    box = (int(left * ratio), int(top * ratio), int(right * ratio), int(bottom * ratio))
+    return image.crop(box), (box[0], box[1])
 
 
 def _rotation(content: bytes) -> int:

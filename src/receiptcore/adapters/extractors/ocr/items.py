@@ -13,14 +13,18 @@ from decimal import Decimal
 from receiptcore.adapters.extractors.ocr.dates import find_dates
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify
 from receiptcore.adapters.extractors.ocr.numbers import clean_numbers, find_amounts
-from receiptcore.adapters.extractors.ocr.text import compact, has_any, letters
+from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 from receiptcore.domain.receipt import LineItem
 
 MAX_ITEMS = 200
 _HEADINGS = ("QTY", "DESCRIPTION", "DESC", "ITEM", "PRICE", "AMOUNT", "AMT", "UNIT", "PRODUCT", "TOTAL")
-_NOT_ITEM = ("TEL", "FAX", "GST", "INVOICE", "CASHIER", "DATE", "TIME", "TABLE", "RECEIPT", "SERVER", "CHECK",
-             "MEMBER", "POINTS", "BALANCE", "CHANGE", "CASH", "TERMINAL", "AUTH", "APPROV", "CARD", "VISA")  # fmt: skip
+_NOT_ITEM = re.compile(
+    r"\b(TEL|FAX|GST\s?(?:ID|REG|NO)|INVOICE|CASHIER|DATE|TIME|TABLE|RECEIPT|SERVER|MEMBER|POINTS|BALANCE|CHANGE|"
+    r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS)\b",
+    re.IGNORECASE,
+)
+_TRAILING_NUMBERS = re.compile(r"(?:\s+\d{1,4})+$")
 _LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D)")
 _QTY_AT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d{1,3})?)\s?(?:[xX*@]|PCS?|UNITS?|EA)\s?(?:RM|\$|€|£)?\s?(?=\d)")
 _CODE = re.compile(r"^\s*(?:\d{5,}|[A-Z]?\d{3,}[A-Z]?)\s+(?=[A-Za-z(*])")
@@ -39,6 +43,8 @@ def _description(text: str) -> tuple[str, Decimal | None]:
         quantity = Decimal(lead.group(1))
         text = text[lead.end() :]
     text = _CODE.sub("", text)
+    # quantity and whole-number price columns printed between the name and the amount
+    text = _TRAILING_NUMBERS.sub("", text)
     return " ".join(text.split()).strip(" :-.,"), quantity
 
 
@@ -56,9 +62,8 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
     pending: list[Line] = []
     for line in lines[start:stop]:
         text = clean_numbers(line.text)
-        c = compact(text)
         amounts = find_amounts(text)
-        if classify(text) not in (Kind.OTHER, Kind.DISCOUNT) or has_any(c, _NOT_ITEM) or find_dates(text):
+        if classify(text) not in (Kind.OTHER, Kind.DISCOUNT) or _NOT_ITEM.search(text) or find_dates(text):
             pending = []
             continue
         if not amounts:

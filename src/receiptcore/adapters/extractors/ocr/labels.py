@@ -4,9 +4,8 @@ tendered payment or change. Matching runs on the compacted text, so it survives 
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import re
+from enum import StrEnum
 
 from receiptcore.adapters.extractors.ocr.text import compact, has_any
 

@@ -21,6 +21,7 @@ from receiptcore.adapters.extractors.ocr.types import Line
 
 CENT = Decimal("0.01")
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+_CURRENCY_WORD = re.compile(r"\b(RM|MYR|USD|EUR|GBP|AUD|SGD|NZD|CAD|CHF|IDR|INR|Rp|Rs)\b", re.IGNORECASE)
 _STRAY_DIGIT = re.compile(r"\d(?![\d.,]*\s?%)")
 _CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
 
@@ -60,7 +61,8 @@ def _value_only(line: Line) -> bool:
     if len(amounts) != 1:
         return False
     rest = line.text[: amounts[0].start] + line.text[amounts[0].end :]
-    return letters(rest) <= 3
+    rest = _CURRENCY_WORD.sub("", rest)
+    return letters(rest) <= 1
 
 
 def money_rows(lines: list[Line], start: int = 0) -> list[MoneyRow]:
