@@ -7,6 +7,7 @@ extractor does (a bad document, an outage, a bug) may stop the worker; each beco
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
@@ -77,13 +78,20 @@ class ExtractionService:
         )
         outcome: Callable[[Receipt], tuple[Receipt, EventType | None]]
         try:
-            raw = await self._extractor.extract(Document(content, source.media_type, source.filename))
+            # past the lease another worker may take the receipt, so an extraction may not outlive it
+            raw = await asyncio.wait_for(
+                self._extractor.extract(Document(content, source.media_type, source.filename)),
+                timeout=self._config.lease_seconds,
+            )
             # the extractor's output is untrusted input: validate it as if it came over the wire
             output = ExtractedReceipt.model_validate(raw.model_dump() if hasattr(raw, "model_dump") else raw)
         except ExtractionDeferred as exc:
             outcome = self._deferred(self._finish(attempt, started, "deferred", exc.detail), exc.retry_after)
         except ExtractionFailed as exc:
             outcome = self._failed(self._finish(attempt, started, "failed", exc.detail))
+        except TimeoutError:
+            detail = f"the extractor took longer than {self._config.lease_seconds:g} s"
+            outcome = self._failed(self._finish(attempt, started, "failed", detail))
         except ValidationError as exc:
             detail = f"the extractor's output is not a valid receipt ({exc.error_count()} errors)"
             outcome = self._failed(self._finish(attempt, started, "failed", detail))

@@ -213,3 +213,17 @@ async def test_expired_lease_lets_another_worker_finish(world: World, member: Pr
     assert done.id == receipt.id
     assert done.status == ReceiptStatus.NEEDS_REVIEW  # the default script is an empty receipt
     assert {"missing_total", "missing_date", "missing_merchant"} <= {w.code for w in done.warnings}
+
+
+async def test_an_extraction_outliving_its_lease_fails_the_attempt(world: World, member: Principal) -> None:
+    from receiptcore.adapters.memory.extractor import MemoryExtractor
+    from receiptcore.services.extraction import ExtractionService, WorkerConfig
+
+    slow = MemoryExtractor(good_output(), delay=5)
+    service = ExtractionService(world.store, slow, world.bus, world.clock, WorkerConfig(lease_seconds=0.05))
+    receipt = await queued(world, member)
+    done = await service.run_once("w")
+    assert done is not None
+    assert done.id == receipt.id
+    assert done.status == ReceiptStatus.PENDING
+    assert "longer than 0.05 s" in (done.extraction_attempts[-1].error or "")
