@@ -19,7 +19,7 @@ from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import LineItem, Merchant, ReceiptStatus
-from receiptcore.errors import NotFound, ValidationFailed, VersionConflict
+from receiptcore.errors import NotFound, StorageUnavailable, ValidationFailed, VersionConflict
 from receiptcore.ports import ReceiptStore
 from tests.unit.receipts.builders import T0, make_receipt
 
@@ -415,3 +415,35 @@ async def test_sqlite_failed_insert_leaves_no_file(tmp_path: Path) -> None:
     files = sorted(p.name for p in (tmp_path / "files").rglob("*") if p.is_file())
     assert files == [receipt.source.sha256]
     await db.aclose()
+
+
+async def test_sqlite_claims_from_two_connections_never_overlap(tmp_path: Path) -> None:
+    # two SqliteDatabase objects on one file behave like two processes: only SQLite's locking separates them
+    dbs = [SqliteDatabase(tmp_path / "shared.sqlite3") for _ in range(2)]
+    stores = [SqliteReceiptStore(db, tmp_path / "files") for db in dbs]
+    for i in range(12):
+        receipt, content = make_receipt(created_at=T0 + dt.timedelta(milliseconds=i))
+        await stores[i % 2].add(receipt, content)
+    lease = T0 + dt.timedelta(minutes=5)
+    try:
+        results = await asyncio.gather(*(stores[i % 2].claim_pending(f"w{i}", T0, lease) for i in range(30)))
+    finally:
+        for db in dbs:
+            await db.aclose()
+    claimed = [r.id for r in results if r is not None]
+    assert len(claimed) == len(set(claimed)) == 12
+
+
+async def test_sqlite_unwritable_files_dir_is_storage_unavailable_and_stores_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the files directory should be")
+    db = SqliteDatabase(tmp_path / "r.sqlite3")
+    store = SqliteReceiptStore(db, blocker)
+    receipt, content = make_receipt()
+    try:
+        with pytest.raises(StorageUnavailable):
+            await store.add(receipt, content)
+        with pytest.raises(NotFound):
+            await store.get(receipt.id, EVERYONE)
+    finally:
+        await db.aclose()
