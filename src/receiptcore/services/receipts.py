@@ -22,6 +22,7 @@ from receiptcore.domain.users import RECEIPTS_WRITE
 from receiptcore.errors import (
     Conflict,
     InvalidUpload,
+    NotFound,
     PermissionDenied,
     UploadTooLarge,
     ValidationFailed,
@@ -227,7 +228,10 @@ class ReceiptService:
         scope = Scope.only(owner)
         outcomes: builtins.list[UploadOutcome] = []
         for receipt_id in receipt_ids:
-            outcomes.append(UploadOutcome(await self._store.get(receipt_id, scope), created=False))
+            try:
+                outcomes.append(UploadOutcome(await self._store.get(receipt_id, scope), created=False))
+            except NotFound:
+                continue  # deleted since the first request: a replay does not resurrect it
         return outcomes
 
     async def _store_one(self, owner: str, checked: _Checked) -> UploadOutcome:
