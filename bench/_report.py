@@ -57,7 +57,7 @@ def render_table(
 ) -> str:
     """A Markdown table: baseline rows first (ratio 1 by definition), then the product routes."""
     header = (
-        "| endpoint | req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio | requests | non-2xx "
+        "| endpoint | vs | req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio | requests | non-2xx "
         "| server CPU | loadgen CPU |"
     )
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
@@ -65,14 +65,15 @@ def render_table(
         base = baseline_figures(before[pair], after[pair])
         runs = (before[pair], after[pair])
         lines.append(
-            f"| baseline {pair} (constant) | {base['rps']:.0f} | {base['p50_ms']:.2f} | {base['p99_ms']:.2f} "
+            f"| baseline {pair} (constant) | {pair} | {base['rps']:.0f} | {base['p50_ms']:.2f} | {base['p99_ms']:.2f} "
             f"| 1 | 1 | 1 | {sum(r['requests'] for r in runs)} "
             f"| {sum(r['requests'] - r['ok'] for r in runs)} "
             f"| {_cpu(_mean(r['server_cpu'] for r in runs))} | {_cpu(_mean(r['loadgen_cpu'] for r in runs))} |"
         )
     for row in rows:
         lines.append(
-            f"| {row['endpoint']} | {row['rps']:.1f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
+            f"| {row['endpoint']} | {row['baseline'].split()[0]} "
+            f"| {row['rps']:.1f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
             f"| {row['rps_ratio']:.3f} | {row['p50_ratio']:.1f} | {row['p99_ratio']:.1f} | {row['requests']} "
             f"| {row['non_2xx']} | {_cpu(row['server_cpu'])} | {_cpu(row['loadgen_cpu'])} |"
         )

@@ -81,6 +81,17 @@ class ServerProcess:
         log = self.log_path.read_text(errors="replace")[-4000:]
         raise RuntimeError(f"the {self.target} server did not become ready; its output:\n{log}")
 
+    def rss_mib(self) -> float | None:
+        """The server's resident memory in MiB (Linux /proc), or None when unknown."""
+        try:
+            with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
     def stop(self) -> None:
         """Ask the server to shut down (SIGINT, like Ctrl-C), then kill it if it lingers."""
         if self.process.poll() is None:

@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         del os.environ[name]
     if scrubbed:
         print(f"ignoring {', '.join(scrubbed)} (the bench measures the embedded profile)")
+    load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="receiptcore-bench-"))
     servers: list[ServerProcess] = []
     try:
@@ -192,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         before = measure_baseline(baseline, args, "before")
         product_results = run_product_rows(product, seeded, args, measure) if product and seeded else []
         after = measure_baseline(baseline, args, "after")
+        memory = {server.target: server.rss_mib() for server in servers}
+        load_after = os.getloadavg()
     finally:
         for server in servers:
             server.stop()
@@ -212,10 +215,18 @@ def main(argv: list[str] | None = None) -> None:
         "receipts_seeded": 0 if seeded is None else args.receipts,
         "baseline": {"before": before, "after": after},
         "rows": rows,
+        "server_rss_mib_after": memory,
+        # other work on the machine skews every figure; the 1-minute load average shows whether there was any
+        "load_average_1m": {"before": load_before[0], "after": load_after[0]},
         "total_seconds": time.monotonic() - started,
     }
     print()
     print(render_table(rows, before, after))
+    rss = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in memory.items() if mib is not None)
+    print(
+        f"Server memory after the run (RSS): {rss}. 1-minute load average before/after: "
+        f"{load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} CPUs."
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten to {args.out} in {report['total_seconds']:.0f} s total")
