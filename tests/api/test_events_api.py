@@ -48,8 +48,12 @@ class Stream:
 
 
 @pytest.fixture
-async def base_url(tmp_path: Path) -> AsyncIterator[str]:
-    container = make_container(make_settings(tmp_path))
+def container(tmp_path: Path) -> Any:
+    return make_container(make_settings(tmp_path))
+
+
+@pytest.fixture
+async def base_url(container: Any) -> AsyncIterator[str]:
     await container.user_service().create_admin(ADMIN_EMAIL, PASSWORD)
     app = create_app(container, sse_keepalive_seconds=0.2)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
@@ -142,3 +146,17 @@ async def test_events_need_a_token(base_url: str) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         response = await client.get("/api/events")
         assert response.status_code == 401
+
+
+async def test_a_closed_stream_unsubscribes_from_the_bus(base_url: str, container: Any) -> None:
+    bus = container.event_bus()
+    baseline = bus.subscriber_count  # the app's own subscription (auth cache invalidation)
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        headers = await _user(client)
+        async with _listen(client, headers):
+            assert bus.subscriber_count == baseline + 1
+    for _ in range(250):
+        if bus.subscriber_count == baseline:
+            break
+        await asyncio.sleep(0.02)
+    assert bus.subscriber_count == baseline
