@@ -2,7 +2,8 @@
 
 Polling, not inotify: it works the same on local disks, network shares and bind mounts (where change events are
 often missing), and a scan of a consume folder is cheap. A file is imported once its size and modification time are
-the same in two consecutive scans (a scanner or a copy still writing it is left alone). Imported files move to
+the same in two consecutive scans and it has not been modified for ``--settle`` seconds (a scanner or a copy that
+pauses while writing is left alone until it is done). Imported files move to
 ``DIR/.done/`` (or are deleted with ``--delete``); refused ones move to ``DIR/.failed/`` with a ``.reason.txt``.
 A server that cannot be reached leaves files where they are, to be tried again on the next scan.
 """
@@ -88,10 +89,13 @@ def process_file(client: ApiClient, path: Path, root: Path, state: WatchState, *
     click.echo(f"{verb} {path.relative_to(root)} → {result.receipt_id}")
 
 
-def scan(client: ApiClient, root: Path, state: WatchState, *, recursive: bool, delete: bool) -> int:
+def scan(
+    client: ApiClient, root: Path, state: WatchState, *, recursive: bool, delete: bool, settle: float = 2.0
+) -> int:
     """One pass: import every file that stopped changing. Returns how many files are still waiting."""
     current: dict[Path, tuple[int, int]] = {}
     waiting = 0
+    settled_before = time.time_ns() - int(settle * 1e9)
     for path in walk_files(root, recursive):
         if path.suffix.lower() not in RECEIPT_SUFFIXES:
             continue
@@ -100,7 +104,7 @@ def scan(client: ApiClient, root: Path, state: WatchState, *, recursive: bool, d
         except FileNotFoundError:
             continue
         signature = (stat.st_size, stat.st_mtime_ns)
-        if state.seen.get(path) != signature or stat.st_size == 0:
+        if state.seen.get(path) != signature or stat.st_size == 0 or stat.st_mtime_ns > settled_before:
             current[path] = signature
             waiting += 1
             continue
@@ -127,6 +131,13 @@ def _stop_on_sigterm() -> None:
 @click.option(
     "--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds between scans."
 )
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds a file must stay unmodified before it is imported.",
+)
 @click.option("--once", is_flag=True, help="Import what is there (once stable), then exit.")
 @http_options
 def watch_command(  # click passes every option by keyword
@@ -135,6 +146,7 @@ def watch_command(  # click passes every option by keyword
     delete: bool,
     recursive: bool,
     interval: float,
+    settle: float,
     once: bool,
     server: str,
     email: str | None,
@@ -152,7 +164,7 @@ def watch_command(  # click passes every option by keyword
             click.echo(f"watching {directory} (every {interval:g} s; Ctrl-C to stop)", err=True)
         try:
             while True:
-                waiting = scan(client, directory, state, recursive=recursive, delete=delete)
+                waiting = scan(client, directory, state, recursive=recursive, delete=delete, settle=settle)
                 if once and (waiting == 0 or state.retry_later):
                     break
                 time.sleep(interval)

@@ -208,7 +208,9 @@ async def _run(
         if not announced and server.started:
             announce()
             announced = True
-        await asyncio.wait({http_task, stop_task}, timeout=0.05 if not announced else None)
+        await asyncio.wait(
+            {http_task, stop_task}, timeout=0.05 if not announced else None, return_when=asyncio.FIRST_COMPLETED
+        )
     log.info("stopping")
     # a second signal while stopping forces uvicorn to drop open connections
     _install_signal_handlers(lambda: setattr(server, "force_exit", True))
