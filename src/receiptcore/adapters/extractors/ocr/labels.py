@@ -55,6 +55,9 @@ _SERVICE = (
     "SERVCH",
     "SRVCHG",
     "SRVCHRG",
+    "SERVIZIO",
+    "BEDIENUNG",
+    "COPERTO",
 )
 _TENDERED = ("CASH", "TENDER", "PAID", "PAYMENT", "VISA", "MASTER", "CARD", "AMEX", "DEBIT", "CREDIT", "EFTPOS",
              "EFT", "NETS", "BOOST", "GRABPAY", "TNG", "ALIPAY", "WECHAT", "MAYBANK", "CIMB", "APPLEPAY",

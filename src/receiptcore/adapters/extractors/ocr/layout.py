@@ -48,10 +48,21 @@ def _collides(word: Word, line: Line) -> bool:
     return False
 
 
-def group_lines(words: Iterable[Word]) -> list[Line]:
-    """Group ``words`` into rows, rows in reading order (page, then top to bottom), words left to right."""
-    words = list(words)
-    slopes = {page: _page_slope([w for w in words if w.page == page]) for page in {w.page for w in words}}
+def _row_slope(lines: list[Line]) -> float:
+    """The slope that rows of a first grouping show between their far-apart words (label left, amount right)."""
+    slopes = []
+    for line in lines:
+        if len(line.words) < 2:
+            continue
+        left, right = line.words[0], line.words[-1]
+        dx = (right.box[0] + right.box[2] - left.box[0] - left.box[2]) / 2
+        if dx > 3 * max(left.height, right.height):
+            slopes.append((right.center_y - left.center_y) / dx)
+    slopes.sort()
+    return slopes[len(slopes) // 2] if len(slopes) >= 3 else 0.0
+
+
+def _group(words: list[Word], slopes: dict[int, float]) -> list[Line]:
     leveled = {id(w): _level(w, slopes[w.page]) for w in words}
     lines: list[Line] = []
     for word in sorted(words, key=lambda w: (w.page, leveled[id(w)].center_y)):
@@ -72,6 +83,23 @@ def group_lines(words: Iterable[Word]) -> list[Line]:
     for line in lines:
         line.words.sort(key=lambda w: w.box[0])
     lines.sort(key=lambda line: (line.page, sum(leveled[id(w)].center_y for w in line.words) / len(line.words)))
+    return lines
+
+
+def group_lines(words: Iterable[Word]) -> list[Line]:
+    """Group ``words`` into rows, rows in reading order (page, then top to bottom), words left to right.
+
+    The page's tilt comes from the detector's boxes when they show one; otherwise from a first grouping, whose
+    rows reveal it (amounts drifting below or above their labels), and the words are grouped again levelled.
+    """
+    words = list(words)
+    pages = {w.page for w in words}
+    slopes = {page: _page_slope([w for w in words if w.page == page]) for page in pages}
+    lines = _group(words, slopes)
+    if all(abs(slope) < 0.005 for slope in slopes.values()):
+        found = {page: _row_slope([line for line in lines if line.page == page]) for page in pages}
+        if any(abs(slope) >= 0.01 for slope in found.values()):
+            lines = _group(words, found)
     for index, line in enumerate(lines):
         line.index = index
     return lines

@@ -46,6 +46,9 @@ def clean_numbers(text: str) -> str:
 
     def fix(match: re.Match[str]) -> str:
         run = match.group(0)
+        if run[0] in "SB" and run[1:2].isdigit():
+            # "$" and "฿" are misread as S and B: "S5.00" is $5.00, not 55.00
+            return run[1:].translate(_CONFUSIONS)
         fixed = run.translate(_CONFUSIONS)
         # only a run with at least one real digit is a number; "SO.OO" alone could be a word
         return fixed if any(c.isdigit() for c in run) else run

@@ -20,6 +20,7 @@ from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
 CENT = Decimal("0.01")
+CASH_STEP = Decimal("0.05")
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _CURRENCY_WORD = re.compile(r"\b(RM|MYR|USD|EUR|GBP|AUD|SGD|NZD|CAD|CHF|IDR|INR|Rp|Rs)\b", re.IGNORECASE)
 _STRAY_DIGIT = re.compile(r"\d(?![\d.,]*\s?%)")
@@ -98,85 +99,89 @@ def _near(a: Decimal, b: Decimal) -> bool:
     return abs(a - b) <= CENT
 
 
-def _score_totals(rows: list[MoneyRow], summary: Summary, items_sum: Decimal | None) -> None:
+def _candidates(rows: list[MoneyRow]) -> tuple[dict[Decimal, float], dict[Decimal, MoneyRow], dict[Decimal, int]]:
+    """Strength of each value printed on a TOTAL row (its best row), and how often it is printed."""
     candidates = [r for r in rows if r.kind == Kind.TOTAL and r.value != 0]
     # a "rounding" row holding a whole amount is the rounded total ("Rounding RM 42.35")
     candidates += [r for r in rows if r.kind == Kind.ROUNDING and abs(r.value) >= 1]
-    implied = _implied(summary)
-    if not candidates and not implied:
-        return
     heights = sorted(r.line.height for r in rows)
     typical_height = heights[len(heights) // 2] if heights else 0.0
     strengths: dict[Decimal, float] = {}
-    counts: dict[Decimal, int] = defaultdict(int)
     best_row: dict[Decimal, MoneyRow] = {}
+    counts: dict[Decimal, int] = defaultdict(int)
     for row in candidates:
         strength = total_strength(row.line.text)
         if row.amounts_on_row >= 3:
             strength -= 1.0  # a tax summary table row ("Total 26.50 1.50 28.00")
         if row.value < 0:
             strength -= 0.5
-        counts[row.value] += 1
         if row.line.height >= 1.3 * typical_height:
             strength += 0.5  # the payable total is often printed in a larger font
+        counts[row.value] += 1
         if strength > strengths.get(row.value, -9.0):
             strengths[row.value], best_row[row.value] = strength, row
-    only_implied: dict[Decimal, Kind] = {}
-    for row in implied:
-        counts[row.value] += 1
-        if row.value not in strengths:
-            strengths[row.value], best_row[row.value] = -1.0, row
-            only_implied[row.value] = row.kind
-    # the payable total tends to be repeated (total, card slip, "total includes GST")
-    scores = {value: strength + 0.3 * (counts[value] - 1) for value, strength in strengths.items()}
-    tendered = sum((r.value for r in summary.tendered), Decimal(0))
-    extras = _extras(summary)
-    rounded = {r.value for r in candidates}
-    for value in list(scores):
-        # a value implied by the subtotal (or by the payment) cannot also count as agreeing with it
-        source = only_implied.get(value)
-        if source != Kind.TENDERED and summary.change and tendered and _near(tendered - summary.change.value, value):
-            scores[value] += 2.0
-        elif source != Kind.TENDERED and tendered and _near(tendered, value):
-            scores[value] += 0.5  # cash handed over is often more than the total
-        if source == Kind.SUBTOTAL:
-            pass
-        elif summary.subtotal and any(_near(summary.subtotal.value + e, value) for e in extras[:-1] if e):
-            scores[value] += 1.5
-        elif summary.subtotal and _near(summary.subtotal.value, value):
-            scores[value] += 0.5  # taxes included in the prices: weaker evidence, it is just the same number
-        if summary.rounding and any(_near(other + summary.rounding.value, value) for other in rounded):
-            scores[value] += 1.5
-        if items_sum is not None and _near(items_sum, value):
-            scores[value] += 0.5
-        if value == max(scores):
-            scores[value] += 0.3
-    value = max(scores, key=lambda v: (scores[v], v))
-    summary.total = best_row[value]
-    summary.total_confidence = min(1.0, 0.35 + 0.15 * scores[value])
+    return strengths, best_row, counts
 
 
-def _implied(summary: Summary) -> list[MoneyRow]:
-    """Totals the receipt implies without a TOTAL row: subtotal with taxes and charges, tendered − change."""
-    implied: list[MoneyRow] = []
-    if summary.subtotal is not None:
-        for extra in _extras(summary)[:1]:
-            value = summary.subtotal.value + extra
-            implied.append(MoneyRow(Kind.SUBTOTAL, value, summary.subtotal.line, summary.subtotal.value_line, 1))
-    if len(summary.tendered) == 1:
-        paid = summary.tendered[0]
-        value = paid.value - (summary.change.value if summary.change else Decimal(0))
+def _votes(summary: Summary) -> dict[Decimal, tuple[float, MoneyRow]]:
+    """What the rest of the receipt says the total is: tendered − change, subtotal with charges and taxes."""
+    votes: dict[Decimal, tuple[float, MoneyRow]] = {}
+
+    def vote(value: Decimal, weight: float, row: MoneyRow) -> None:
         if value > 0:
-            implied.append(MoneyRow(Kind.TENDERED, value, paid.line, paid.value_line, 1))
-    return implied
+            previous = votes.get(value, (0.0, row))
+            votes[value] = (previous[0] + weight, previous[1])
+
+    for paid in summary.tendered:
+        if summary.change is not None:
+            vote(paid.value - summary.change.value, 2.0, paid)
+        else:
+            vote(paid.value, 0.5, paid)  # cash handed over is often more than the total
+    if summary.subtotal is not None:
+        for extra in dict.fromkeys(e for e in _extras(summary) if e):
+            vote(summary.subtotal.value + extra, 1.5, summary.subtotal)
+        vote(summary.subtotal.value, 0.5, summary.subtotal)  # prices that include tax: weaker, the same number
+    return votes
 
 
-def _extras(summary: Summary) -> list[Decimal]:
-    taxes = sum((t[0].value for t in summary.taxes), Decimal(0))
+def _score_totals(rows: list[MoneyRow], summary: Summary, items_sum: Decimal | None) -> None:
+    strengths, best_row, counts = _candidates(rows)
+    votes = _votes(summary)
+    if not strengths and not votes:
+        return
+    printed = list(strengths)
+    charges = [e for e in _extras(summary, with_taxes=True)[:2] if e]
+    scores: dict[Decimal, float] = {}
+    for value in dict.fromkeys([*printed, *votes]):
+        # a value no TOTAL row shows needs the rest of the receipt to agree on it
+        score = strengths.get(value, -1.0) + votes.get(value, (0.0, None))[0] + 0.3 * (counts.get(value, 1) - 1)
+        if summary.rounding and any(_near(other + summary.rounding.value, value) for other in printed):
+            score += 1.5
+        if any(_near(other + extra, value) for other in printed for extra in charges if other != value):
+            score += 1.0  # "Totale 442,00 / Servizio 53,00 / Totale 495,00": the later total adds the charges
+        if value % CASH_STEP == 0 and any(0 < abs(other - value) < CASH_STEP for other in printed):
+            score += 1.0  # cash rounding: the total on the 0.05 grid next to the exact one is the payable amount
+        if items_sum is not None and _near(items_sum, value):
+            score += 0.5
+        if printed and value == max(printed):
+            score += 0.3
+        scores[value] = score
+    value = max(scores, key=lambda v: (scores[v], v))
+    summary.total = best_row[value] if value in best_row else votes[value][1]
+    if value not in best_row:
+        row = summary.total
+        summary.total = MoneyRow(Kind.TOTAL, value, row.line, row.value_line, 1)
+    summary.total_confidence = min(1.0, max(0.1, 0.35 + 0.15 * scores[value]))
+
+
+def _extras(summary: Summary, with_taxes: bool = True) -> list[Decimal]:
+    """What may lie between subtotal and total: taxes (unless printed as included), charges, discount, rounding."""
+    included = any("INCL" in compact(t[0].line.text) for t in summary.taxes)
+    taxes = Decimal(0) if included or not with_taxes else sum((t[0].value for t in summary.taxes), Decimal(0))
     plus = sum((r.value for r in (summary.tip, summary.service) if r is not None), Decimal(0))
     minus = abs(summary.discount.value) if summary.discount else Decimal(0)
     rounding = summary.rounding.value if summary.rounding else Decimal(0)
-    return [taxes + plus - minus + rounding, plus - minus + rounding, taxes + plus - minus, Decimal(0)]
+    return [taxes + plus - minus + rounding, taxes + plus - minus, plus - minus + rounding]
 
 
 def _tax_line(row: MoneyRow) -> tuple[MoneyRow, Decimal | None, Decimal | None]:
