@@ -42,7 +42,7 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted file, in bytes.")
     max_files_per_upload: int = Field(20, ge=1, le=500, description="Most files in one upload request.")
-    max_image_pixels: int = Field(60_000_000, ge=1_000_000, description="Largest accepted image (width × height).")
+    max_image_pixels: int = Field(60_000_000, ge=1_000_000, description="Largest accepted image (width x height).")
     max_pdf_pages: int = Field(20, ge=1, le=500, description="Most pages in an uploaded PDF.")
 
     worker_enabled: bool = Field(True, description="Run an extraction worker inside `serve` (service all).")

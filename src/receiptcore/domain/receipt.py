@@ -73,7 +73,7 @@ class Merchant(_Model):
 
 
 class LineItem(_Model):
-    """One purchased line. ``amount`` is the line total as printed (quantity × unit price, after line discounts)."""
+    """One purchased line. ``amount`` is the line total as printed (quantity x unit price, after line discounts)."""
 
     description: ShortText = ""
     quantity: Annotated[Decimal, Field(max_digits=14, decimal_places=4, allow_inf_nan=False)] | None = None

@@ -50,7 +50,9 @@ class Role(BaseModel):
 
 
 BUILTIN_ROLES: dict[str, Role] = {
-    ADMIN: Role(name=ADMIN, description="Everything, including users and roles.", permissions=PERMISSIONS, builtin=True),
+    ADMIN: Role(
+        name=ADMIN, description="Everything, including users and roles.", permissions=PERMISSIONS, builtin=True
+    ),
     AUDITOR: Role(
         name=AUDITOR,
         description="Reads every receipt and user; changes nothing.",

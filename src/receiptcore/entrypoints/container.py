@@ -84,7 +84,12 @@ class Container(containers.DeclarativeContainer):
         settings,
     )
     auth_service = providers.Singleton(
-        AuthService, users=user_repo, hasher=hasher, tokens=token_issuer, bus=event_bus, clock=clock,
+        AuthService,
+        users=user_repo,
+        hasher=hasher,
+        tokens=token_issuer,
+        bus=event_bus,
+        clock=clock,
         config=auth_config,
     )
     user_service = providers.Singleton(
