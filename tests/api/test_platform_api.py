@@ -10,6 +10,7 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
 from receiptcore.adapters.memory.event_bus import InProcessEventBus
+from receiptcore.adapters.memory.extractor import MemoryExtractor
 from receiptcore.domain.events import Event
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.errors import StorageUnavailable
@@ -24,7 +25,7 @@ async def test_liveness_and_readiness(api: Api) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready"
-    assert body["checks"] == {"users": "ok", "receipts": "ok", "events": "ok"}
+    assert body["checks"] == {"users": "ok", "receipts": "ok", "events": "ok", "extractor": "ok"}
 
 
 async def test_readiness_is_503_with_retry_after_when_a_store_is_down(api: Api, monkeypatch: Any) -> None:
@@ -65,6 +66,20 @@ async def test_a_troubled_event_bus_is_reported_degraded_but_ready(tmp_path: Pat
     assert response.status_code == 200
     assert response.json()["checks"]["events"] == "degraded"
     assert response.json()["degraded"] == ["events"]
+
+
+class _UnhealthyExtractor(MemoryExtractor):
+    healthy = False
+
+
+async def test_an_extractor_whose_api_is_down_is_reported_degraded_but_ready(tmp_path: Path) -> None:
+    container = make_container(make_settings(tmp_path))
+    container.extractor.override(providers.Object(_UnhealthyExtractor()))
+    async with AsyncTestClient(app=create_app(container)) as client:
+        response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"]["extractor"] == "degraded"
+    assert response.json()["degraded"] == ["extractor"]
 
 
 async def test_a_store_outage_during_a_request_is_503_with_retry_after(api: Api, monkeypatch: Any) -> None:

@@ -2,8 +2,8 @@
 
 ``/health/live`` is 200 while the process serves at all. ``/health/ready`` asks each critical store a cheap
 question under a short timeout: any failure is 503 with Retry-After (the gateway stops routing here). The event
-bus is not critical (the store is the queue, the bus only a doorbell), so a bus in trouble is reported as
-"degraded" while the service stays ready.
+bus is not critical (the store is the queue, the bus only a doorbell), and neither is the extractor (jobs wait and
+retry), so either in trouble is reported as "degraded" while the service stays ready.
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ async def _probe_receipts(container: Any) -> None:
     await container.receipt_store().list(ReceiptQuery(limit=1), _PROBE_SCOPE)
 
 
-async def _bus_state(container: Any) -> str:
-    """``ok`` or ``degraded``: a bus may expose ``healthy`` (bool, or a callable returning one)."""
+async def _optional_state(adapter: Any) -> str:
+    """``ok`` or ``degraded`` for a non-critical adapter (the event bus, an LLM extractor): it may expose
+    ``healthy`` (a bool, or a callable returning one, possibly awaitable)."""
     try:
-        healthy = getattr(container.event_bus(), "healthy", True)
+        healthy = getattr(adapter, "healthy", True)
         if callable(healthy):
             healthy = healthy()
         if inspect.isawaitable(healthy):
@@ -72,7 +73,10 @@ async def ready(state: State) -> Response[dict[str, Any]]:
         except Exception as exc:  # readiness reports every failure as "unavailable"
             logger.warning("readiness: %s store unavailable: %s", name, exc.__class__.__name__)
             checks[name] = "unavailable"
-    checks["events"] = await _bus_state(container)
+    checks["events"] = await _optional_state(container.event_bus())
+    if service in ("all", "receipts"):
+        # an extractor whose API is down makes jobs wait and retry: degraded, never unready
+        checks["extractor"] = await _optional_state(container.extractor())
     if any(v == "unavailable" for v in checks.values()):
         return Response(
             {"status": "unavailable", "checks": checks},
