@@ -25,9 +25,10 @@ _NOT_ITEM = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_NUMBERS = re.compile(r"(?:\s+\d{1,4})+$")
+_TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£)$", re.IGNORECASE)
+_HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
 _LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D)")
 _QTY_AT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d{1,3})?)\s?(?:[xX*@]|PCS?|UNITS?|EA)\s?(?:RM|\$|€|£)?\s?(?=\d)")
-_CODE = re.compile(r"^\s*(?:\d{5,}|[A-Z]?\d{3,}[A-Z]?)\s+(?=[A-Za-z(*])")
 
 
 def _is_heading(line: Line) -> bool:
@@ -42,9 +43,8 @@ def _description(text: str) -> tuple[str, Decimal | None]:
     if lead and int(lead.group(1)) <= 100:
         quantity = Decimal(lead.group(1))
         text = text[lead.end() :]
-    text = _CODE.sub("", text)
-    # quantity and whole-number price columns printed between the name and the amount
-    text = _TRAILING_NUMBERS.sub("", text)
+    # quantity and whole-number price columns, and a currency code, printed between the name and the amount
+    text = _TRAILING_NUMBERS.sub("", _TRAILING_CURRENCY.sub("", text.rstrip()))
     return " ".join(text.split()).strip(" :-.,"), quantity
 
 
@@ -63,7 +63,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
     for line in lines[start:stop]:
         text = clean_numbers(line.text)
         amounts = find_amounts(text)
-        if classify(text) not in (Kind.OTHER, Kind.DISCOUNT) or _NOT_ITEM.search(text) or find_dates(text):
+        if classify(text) != Kind.OTHER or _NOT_ITEM.search(text) or find_dates(text) or _HEADING_START.match(text):
             pending = []
             continue
         if not amounts:
