@@ -1,14 +1,17 @@
 # make run  : create .venv, install, serve on embedded defaults (SQLite + local files under ./data)
 # make test : create .venv, install, run the layer contract and the whole test suite
+#             (make test-fast skips the tests marked slow: OCR runs and real server processes)
 # make lint : ruff, ruff format --check, mypy (strict on the core), import-linter
 # make bench: benchmarks under bench/ (ratios against a baseline measured in the same run)
+# make eval : extraction quality of the configured extractor on the development receipts (DATASET=...)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+DATASET ?= ../shared/data/receipts
 
-.PHONY: run test lint bench eval clean
+.PHONY: run test test-fast lint bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +26,10 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-fast: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -31,6 +38,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/http_bench.py $(BENCH_ARGS)
+
+eval: $(STAMP)
+	$(BIN)/receiptcore eval $(DATASET)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
