@@ -162,8 +162,12 @@ async def serve(settings: Settings, options: ServeOptions, echo: Callable[[str],
     if options.service == "worker":
         return await run_worker(settings, echo, concurrency=settings.worker_concurrency)
     sock = bind_socket(settings.host, settings.port)
+    try:
+        container = build_container(settings)
+    except BaseException:
+        sock.close()
+        raise
     url = _url(settings, sock)
-    container = build_container(settings)
     stop = asyncio.Event()
     restore = _install_signal_handlers(stop.set)
     try:
@@ -212,17 +216,28 @@ async def _run(
             {http_task, stop_task}, timeout=0.05 if not announced else None, return_when=asyncio.FIRST_COMPLETED
         )
     log.info("stopping")
-    # a second signal while stopping forces uvicorn to drop open connections
-    _install_signal_handlers(lambda: setattr(server, "force_exit", True))
+    force = asyncio.Event()
+
+    def force_stop() -> None:
+        # a second signal while stopping: drop open connections, abandon the extraction in hand (its lease expires)
+        server.force_exit = True
+        force.set()
+
+    _install_signal_handlers(force_stop)
     if worker is not None and worker_task is not None:
         # the worker first: the app's lifespan shutdown closes the container the worker is still writing through
         worker.stop()
-        await asyncio.gather(worker_task, return_exceptions=True)
+        force_task = asyncio.create_task(force.wait(), name="force")
+        await asyncio.wait({worker_task, force_task}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (worker_task, force_task):
+            task.cancel()
+        await asyncio.gather(worker_task, force_task, return_exceptions=True)
     server.should_exit = True
     stop_task.cancel()
     await asyncio.gather(http_task, stop_task, return_exceptions=True)
-    if http_task.exception() is not None:
-        raise http_task.exception()  # type: ignore[misc]
+    failure = http_task.exception()
+    if failure is not None:
+        raise failure
     return 0
 
 
