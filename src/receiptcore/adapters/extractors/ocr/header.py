@@ -30,6 +30,8 @@ _STOP_RE = re.compile(
     r"TERMINAL|WELCOME|OWNED|SLIP|DOC)\b",
     re.IGNORECASE,
 )
+_OWNER_ONLY = re.compile(r"^\s*(OWNED|OWN|OPERATED|MANAGED)\s+BY\s*:?\s*$", re.IGNORECASE)
+_OWNER_PREFIX = re.compile(r"^.*\b(OWNED|OWN|OPERATED)\s+BY\s*:?\s*", re.IGNORECASE)
 _ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
 _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?\s?NO\.?|ROC|REG\.?\s?NO\.?)?[:.\s]*"
                      r"[A-Z]{0,2}\d{4,12}[-\s]?[A-Z]\b\)?", re.IGNORECASE)  # fmt: skip
@@ -80,7 +82,7 @@ def _is_name_like(line: Line) -> bool:
         return False
     if "@" in text or _ADDRESS_START.match(text):
         return False
-    return not _STOP_RE.search(text)
+    return not _STOP_RE.search(_OWNER_PREFIX.sub("", text))
 
 
 def _strip_reg(text: str) -> str:
@@ -106,6 +108,8 @@ def _legal_name(lines: list[Line], end: int) -> list[Line]:
         for i, line in enumerate(lines[:end]):
             if not pattern.search(line.text) or not _is_name_like(line):
                 continue
+            if i > 0 and _OWNER_ONLY.match(lines[i - 1].text):
+                continue  # "Owned by:" above: the legal owner, not the shop the receipt names
             chosen = [line]
             j = i - 1
             while j >= 0 and len(chosen) < 4 and _is_name_like(lines[j]) and digits(lines[j].text) == 0:
@@ -143,9 +147,13 @@ def parse_header(lines: list[Line]) -> Header:
 
 def _tidy_name(text: str) -> str:
     """Space brackets the way they are printed and repair the OCR's ``5/B`` for ``S/B``."""
+    text = _OWNER_PREFIX.sub("", text)
     text = re.sub(r"(?<=[A-Za-z])\(", " (", text)
     text = re.sub(r"\)(?=[A-Za-z])", ") ", text)
     text = re.sub(r"\b5/B\b", "S/B", text)
+    # the usual misreads of the Malaysian company form on faint print
+    text = re.sub(r"\b(?:S[O0]N|5DN|SDH)(\.?\s?)(?=BHD\b)", r"SDN\1", text)
+    text = re.sub(r"\b(SDN\.?\s?)(?:BH[O0D]|8HD|BND)\b", r"\1BHD", text)
     return " ".join(text.replace("( )", "").replace("()", "").split())
 
 
