@@ -81,6 +81,21 @@ class ServerProcess:
         log = self.log_path.read_text(errors="replace")[-4000:]
         raise RuntimeError(f"the {self.target} server did not become ready; its output:\n{log}")
 
+    @classmethod
+    def start(cls, target: str, log_path: Path, env: dict[str, str], attempts: int = 3) -> ServerProcess:
+        """Start a server and wait until it answers, on a fresh port each attempt: the port was free when
+        picked, but another process may take it before the server binds it."""
+        for attempt in range(1, attempts + 1):
+            server = cls(target, log_path, env)
+            try:
+                server.wait_ready()
+            except RuntimeError:
+                if attempt == attempts or "in use" not in log_path.read_text(errors="replace"):
+                    raise
+                continue
+            return server
+        raise AssertionError("unreachable")
+
     def rss_mib(self) -> float | None:
         """The server's resident memory in MiB (Linux /proc), or None when unknown."""
         try:

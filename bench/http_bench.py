@@ -181,14 +181,12 @@ def main(argv: list[str] | None = None) -> None:
             seeded = seed_store(workdir / "data", args.receipts)
             print(f"  seeded in {seeded.seconds:.1f} s", flush=True)
         env = server_env(workdir / "data", args.log_level)
-        baseline = ServerProcess("baseline", workdir / "baseline.log", env)
+        baseline = ServerProcess.start("baseline", workdir / "baseline.log", env)
         servers.append(baseline)
-        baseline.wait_ready()
         product = None
         if seeded is not None:
-            product = ServerProcess("product", workdir / "product.log", env)
+            product = ServerProcess.start("product", workdir / "product.log", env)
             servers.append(product)
-            product.wait_ready()
         print(f"measuring: {args.concurrency} connections, {args.warmup:g} s warm-up, {args.duration:g} s per route")
         before = measure_baseline(baseline, args, "before")
         product_results = run_product_rows(product, seeded, args, measure) if product and seeded else []
