@@ -16,6 +16,7 @@ import click
 
 from receiptcore import __version__
 from receiptcore.entrypoints.cli_common import ErrorBoundaryGroup, run, settings_of
+from receiptcore.entrypoints.cli_eval import eval_command
 from receiptcore.entrypoints.cli_local import extract, extractors_group
 from receiptcore.entrypoints.cli_transfer import export_command, import_command
 from receiptcore.entrypoints.cli_users import users_group
@@ -98,11 +99,4 @@ main.add_command(extractors_group)
 main.add_command(import_command)
 main.add_command(watch_command)
 main.add_command(export_command)
-
-# H3's eval command lands in parallel; until it does the rest of the CLI must work (guard removed once it exists)
-try:
-    from receiptcore.entrypoints.cli_eval import eval_command
-except ImportError:  # pragma: no cover - development only
-    pass
-else:
-    main.add_command(eval_command)
+main.add_command(eval_command)
