@@ -98,6 +98,8 @@ def date_readings(text: str | None) -> set[dt.date | tuple[int, int]]:
     readings: set[dt.date | tuple[int, int]] = set()
     month_name = next((num for name, num in _MONTHS.items() if name in re.sub(r"[^A-Z]", " ", upper)), None)
     numbers = re.findall(r"\d+", upper)
+    if month_name is not None and len(numbers) == 1 and len(numbers[0]) in (5, 6):
+        numbers = [numbers[0][:-4], numbers[0][-4:]]  # "Aug262017": WildReceipt labels lost their spaces
     if month_name is not None:
         # "30 DEC 17", "Mar06'16", "Jan31,2017", "Jun15"
         if len(numbers) >= 2:

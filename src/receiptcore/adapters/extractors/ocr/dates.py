@@ -24,12 +24,22 @@ _D_MON_Y = re.compile(
     re.IGNORECASE,
 )
 _MON_D_Y = re.compile(
-    rf"(?<![A-Za-z])({_MONTH_RE})[a-z]*\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?\s?[,.']?\s?'?(\d{{4}}|\d{{2}})(?!\d)",
+    rf"(?<![A-Za-z])({_MONTH_RE})[a-z]*\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?(?:\s?[,.']\s?'?|\s'?)(\d{{4}}|\d{{2}})(?!\d)",
     re.IGNORECASE,
 )
 _TIME = re.compile(
     r"(?<!\d)([01]?\d|2[0-3])\s?:\s?([0-5]\d)(?:\s?:\s?([0-5]\d))?(?:\s?([AaPp])\.?\s?[Mm]\.?)?(?![\d])"
     r"|(?<!\d)(0?\d|1[0-2])[.:]([0-5]\d)\s?([AaPp])\.?\s?[Mm]\b"
+)
+_MONTH_FIXES = {"ju1": "Jul", "jui": "Jul", "har": "Mar", "0ct": "Oct", "dee": "Dec", "n0v": "Nov", "au9": "Aug",
+                "5ep": "Sep", "apt": "Apr", "0ec": "Dec", "fe8": "Feb"}  # fmt: skip
+_MONTH_FIX = re.compile(
+    r"(?<![A-Za-z])(?:"
+    + "|".join(_MONTH_FIXES)
+    + r")(?=\s?['.,/-]?\s?\d)|(?<=\d)(?:"
+    + "|".join(_MONTH_FIXES)
+    + r")(?![a-z])",
+    re.IGNORECASE,
 )
 EARLIEST_YEAR = 1990
 LATEST_YEAR = 2045
@@ -69,8 +79,19 @@ def _split_year(text: str) -> str:
     return text[:2]
 
 
+def _fix_months(text: str) -> str:
+    """Repair OCR misreads of month names next to digits (``Ju119'14``, ``20Har'17``, ``0ct``); same length."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return _MONTH_FIXES.get(word.lower(), word)
+
+    return _MONTH_FIX.sub(fix, text)
+
+
 def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
     """Every date in ``text``. Ambiguous numeric dates prefer day-first unless ``month_first``."""
+    text = _fix_months(text)
     found: list[DateMatch] = []
     taken: list[tuple[int, int]] = []
 
