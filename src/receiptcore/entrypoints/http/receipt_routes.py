@@ -160,7 +160,8 @@ async def _take(chunks: AsyncIterator[str], count: int) -> AsyncIterator[str]:
         yield chunk
 
 
-_EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+# Litestar appends "; charset=utf-8" to text/* types itself
+_EXPORT_TYPES = {"csv": "text/csv", "json": "application/json"}
 
 
 @get("/api/receipts/export", opt=_READ, dependencies=_QUERY, tags=_TAGS)
