@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import signal
 import sys
 from pathlib import Path
@@ -28,7 +29,17 @@ def server_description(settings: Settings) -> dict[str, Any]:
     """The uvicorn configuration the product's ``serve`` builds for these settings (for the report)."""
     config = _make_server(create_baseline_app(), settings).config
     names = ("loop", "http", "ws", "lifespan", "log_level", "access_log", "workers", "timeout_keep_alive", "backlog")
-    return {"server": "uvicorn", **{name: getattr(config, name) for name in names}}
+    described: dict[str, Any] = {"server": "uvicorn", **{name: getattr(config, name) for name in names}}
+    # what "auto" resolves to: uvloop and httptools when installed, else asyncio and h11
+    described["loop_used"] = (_installed("uvloop") or "asyncio") if config.loop == "auto" else config.loop
+    described["http_used"] = (_installed("httptools") or "h11") if config.http == "auto" else config.http
+    # uvicorn's access log is written at INFO: on when enabled and the level lets INFO through
+    described["access_log_written"] = bool(config.access_log) and settings.log_level in ("debug", "info")
+    return described
+
+
+def _installed(module: str) -> str | None:
+    return module if importlib.util.find_spec(module) is not None else None
 
 
 async def serve_baseline(port: int) -> None:
