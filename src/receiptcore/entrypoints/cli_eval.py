@@ -56,6 +56,7 @@ def run_eval(
 @click.option("--subset", type=click.Choice(SUBSETS), default=None, help="Only this subset.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
 def eval_command(
+    *,
     dataset_dir: Path,
     extractor_name: str | None,
     json_path: Path | None,

@@ -51,7 +51,7 @@ class Label:
 
 def _subset_dirs(root: Path) -> list[tuple[Subset, Path]]:
     if root.name in SUBSETS:
-        return [(root.name, root)]  # type: ignore[list-item]
+        return [(root.name, root)]
     found = [(name, root / name) for name in SUBSETS if (root / name).is_dir()]
     if not found:
         raise ValidationFailed(f"{root} holds neither sroie/ nor wildreceipt/ (see the dataset README)")

@@ -4,7 +4,7 @@
 - WildReceipt texts compare with every space removed (its labels have none).
 - Totals: currency marks and letters dropped, decimal commas understood, compared as decimals.
 - Dates: the printed label is read in every valid way (day-first, month-first, year-first; two-digit years in
-  2000–2069 or 1970–1999); a prediction is right when it equals any reading. A label without a year matches on
+  2000-2069 or 1970-1999); a prediction is right when it equals any reading. A label without a year matches on
   month and day.
 
 Deliberately independent of the extractor's own parsers: a bug there must not hide itself in the score.

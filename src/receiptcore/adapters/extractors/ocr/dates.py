@@ -24,7 +24,8 @@ _D_MON_Y = re.compile(
     re.IGNORECASE,
 )
 _MON_D_Y = re.compile(
-    rf"(?<![A-Za-z])({_MONTH_RE})[a-z]*\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?(?:\s?[,.']\s?'?|\s'?)(\d{{4}}|\d{{2}})(?!\d)",
+    rf"(?<![A-Za-z])({_MONTH_RE})[a-z]*\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?"
+    rf"(?:\s?[,.']\s?'?|\s'?)(\d{{4}}|\d{{2}})(?!\d)",
     re.IGNORECASE,
 )
 _TIME = re.compile(
@@ -113,9 +114,9 @@ def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
     for m in _DMY.finditer(text):
         first, second = int(m.group(1)), int(m.group(3))
         year_text = _split_year(m.group(4))
-        year = _year(year_text)
+        printed_year = _year(year_text)
         end = m.start(4) + len(year_text)
-        day_first, month_first_reading = _date(year, second, first), _date(year, first, second)
+        day_first, month_first_reading = _date(printed_year, second, first), _date(printed_year, first, second)
         order = [month_first_reading, day_first] if month_first else [day_first, month_first_reading]
         add(order, m, end)
     for m in _D_MON_Y.finditer(text):

@@ -57,7 +57,7 @@ class RapidOcrEngine:
     def read(
         self, image: Image.Image, page: int = 1, scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0)
     ) -> list[Word]:
-        """Recognise ``image``; boxes map back to the original pixels as ``box × scale + offset``.
+        """Recognise ``image``; boxes map back to the original pixels as ``box x scale + offset``.
 
         Raises:
             ExtractionFailed: the engine failed on this image.

@@ -2,7 +2,7 @@
 
 Images are decoded with Pillow, EXIF orientation applied, and downscaled before OCR: the detector's memory grows
 with the pixel count, and receipt text stays legible well below scanner resolution. JPEG decoding uses Pillow's
-draft mode so a 5,000 × 7,000 scan is never held at full size.
+draft mode so a 5,000 x 7,000 scan is never held at full size.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 
 from receiptcore.adapters.extractors.ocr.types import Word
 from receiptcore.errors import ExtractionFailed
@@ -27,7 +27,7 @@ MIN_TEXT_LAYER_CHARS = 20  # fewer printable characters than this means a scanne
 @dataclass(slots=True)
 class PageInput:
     """One page: either an image to OCR or words already read from a PDF text layer. ``scale`` maps the
-    processed image back to the original pixel grid (original = processed × scale + offset)."""
+    processed image back to the original pixel grid (original = processed x scale + offset)."""
 
     number: int
     image: Image.Image | None = None
@@ -50,18 +50,17 @@ def load_pages(content: bytes, media_type: str) -> list[PageInput]:
 def _fit(size: tuple[int, int]) -> float:
     """The downscale factor (≤ 1) that brings ``size`` within the side and pixel caps."""
     width, height = size
-    factor = min(1.0, MAX_SIDE / max(width, height), (MAX_PIXELS / max(1, width * height)) ** 0.5)
-    return factor
+    return float(min(1.0, MAX_SIDE / max(width, height), (MAX_PIXELS / max(1, width * height)) ** 0.5))
 
 
 def _image_page(content: bytes) -> PageInput:
     try:
-        image = Image.open(io.BytesIO(content))
+        image: Image.Image = Image.open(io.BytesIO(content))
         original = image.size
         # decode at 1/2, 1/4 or 1/8 scale directly (far less memory and time than a full decode), keeping
         # enough pixels for the print once the blank margins of a scan are cut away
         factor = min(1.0, MAX_SIDE / max(original))
-        if image.format == "JPEG" and factor < 1.0:
+        if isinstance(image, JpegImagePlugin.JpegImageFile) and factor < 1.0:
             image.draft("RGB", (int(original[0] * factor), int(original[1] * factor)))
         image = ImageOps.exif_transpose(image) or image
         image = _to_ocr_mode(image)
@@ -163,7 +162,8 @@ def _text_layer(page: object, number: int) -> list[Word]:
             left, bottom, right, top = textpage.get_rect(i)
             text = textpage.get_text_bounded(left, bottom, right, top).strip()
             if text:
-                words.append(Word(text=" ".join(text.split()), box=(left, height - top, right, height - bottom)))
+                box = (left, height - top, right, height - bottom)
+                words.append(Word(text=" ".join(text.split()), box=box, page=number))
     finally:
         textpage.close()
     return words

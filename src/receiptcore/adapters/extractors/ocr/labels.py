@@ -77,43 +77,34 @@ def keywords(text: str) -> str:
     return _FUZZY_TOTAL.sub("TOTAL", compact(text))
 
 
+def _rules(c: str) -> list[tuple[bool, Kind]]:
+    """Ordered (condition, kind) pairs: the first true condition names the row's role."""
+    return [
+        (has_any(c, _COUNT) and not has_any(c, ("AMOUNT", "AMT")), Kind.COUNT),
+        (has_any(c, _SERVICE) and "TOTAL" not in c, Kind.SERVICE),
+        # the taxable base, not a tax
+        (has_any(c, ("TAXABLE", "TAXAMT", "GSTTAAMT")) and "TOTAL" not in c, Kind.OTHER),
+        (has_any(c, _CHANGE) and not has_any(c, ("EXCHANGE", "CHANGEABLE")), Kind.CHANGE),
+        (has_any(c, _SUBTOTAL), Kind.SUBTOTAL),
+        (has_any(c, _TOTAL_STRONG), Kind.TOTAL),
+        (has_any(c, _ROUNDING), Kind.ROUNDING),
+        # "Total GST" / "GST Total" is the tax amount, "Total incl. GST" is the total
+        (_TAX_AMOUNT.search(c) is not None, Kind.TAX),
+        (has_any(c, ("TOTAL", "TOTL")) and has_any(c, ("DISC", "SAVING")), Kind.DISCOUNT),
+        (has_any(c, _TOTAL), Kind.TOTAL),
+        (has_any(c, _TIP) and not has_any(c, ("TIPTOP", "STRIP")), Kind.TIP),
+        (has_any(c, _TAX), Kind.TAX),
+        (has_any(c, _DISCOUNT), Kind.DISCOUNT),
+        (has_any(c, _TENDERED), Kind.TENDERED),
+    ]
+
+
 def classify(text: str) -> Kind:
     """The role of a row whose text is ``text`` (``Kind.OTHER`` when no keyword says)."""
     c = keywords(text)
     if not c:
         return Kind.OTHER
-    if has_any(c, _COUNT) and not has_any(c, ("AMOUNT", "AMT")):
-        return Kind.COUNT
-    if has_any(c, _SERVICE) and not has_any(c, ("TOTAL",)):
-        return Kind.SERVICE
-    if has_any(c, ("TAXABLE", "TAXAMT", "GSTTAAMT")) and not has_any(c, ("TOTAL",)):
-        return Kind.OTHER  # the taxable base, not a tax
-    if has_any(c, _CHANGE) and not has_any(c, ("EXCHANGE", "CHANGEABLE", "EXCHANGEABLE")):
-        return Kind.CHANGE
-    if has_any(c, _SUBTOTAL):
-        return Kind.SUBTOTAL
-    if has_any(c, _TOTAL_STRONG):
-        return Kind.TOTAL
-    if has_any(c, _ROUNDING):
-        return Kind.ROUNDING
-    if _TAX_AMOUNT.search(c):
-        # "Total GST" / "GST Total" is the tax amount, "Total incl. GST" is the total
-        return Kind.TAX
-    if has_any(c, ("TOTAL", "TOTL")) and has_any(c, ("DISC", "SAVING")):
-        return Kind.DISCOUNT
-    if has_any(c, _TOTAL):
-        return Kind.TOTAL
-    if has_any(c, _TIP) and not has_any(c, ("TIPTOP", "STRIP")):
-        return Kind.TIP
-    if has_any(c, _TAX):
-        return Kind.TAX
-    if has_any(c, _SERVICE):
-        return Kind.SERVICE
-    if has_any(c, _DISCOUNT):
-        return Kind.DISCOUNT
-    if has_any(c, _TENDERED):
-        return Kind.TENDERED
-    return Kind.OTHER
+    return next((kind for matched, kind in _rules(c) if matched), Kind.OTHER)
 
 
 def total_strength(text: str) -> float:

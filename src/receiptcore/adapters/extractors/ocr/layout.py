@@ -25,7 +25,7 @@ def _level(word: Word, slope: float) -> Word:
     width = word.box[2] - word.box[0]
     center_x = (word.box[0] + word.box[2]) / 2
     center_y = word.center_y - slope * center_x
-    # the axis-aligned box of a tilted word is taller than the text by |slope| × width
+    # the axis-aligned box of a tilted word is taller than the text by |slope| x width
     half = max(1.0, (word.height - abs(slope) * width) / 2)
     return Word(word.text, (word.box[0], center_y - half, word.box[2], center_y + half), word.score, word.page)
 

@@ -18,9 +18,9 @@ _SPACED = re.compile(r"(?<=\d)\s*([.,])\s+(?=\d{2}(?!\d))|(?<=\d)\s+([.,])(?=\d{
 CURRENCY_MARKS = r"RM|MYR|USD|US\$|EUR|GBP|AUD|A\$|NZD|SGD|S\$|CAD|C\$|CHF|IDR|Rp|INR|Rs\.?|\$|€|£|¥|₹"
 _AMOUNT = re.compile(
     rf"""(?<![\d.,])
-    (?P<sign>[-−–]\s?)?
+    (?P<sign>[-\u2212\u2013]\s?)?
     (?P<cur>{CURRENCY_MARKS})?\s?
-    (?P<sign2>[-−–]\s?)?
+    (?P<sign2>[-\u2212\u2013]\s?)?
     (?P<int>\d{{1,3}}(?:(?P<sep>[,.'])\d{{3}})(?:(?P=sep)\d{{3}})*|\d+|(?<=[\s:M$])|^)
     (?P<dec>[.,]\d{{2}})
     (?P<trail>-)?

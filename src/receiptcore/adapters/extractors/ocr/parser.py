@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.currency import detect_currency, month_first
 from receiptcore.adapters.extractors.ocr.dates import find_dates, find_time
-from receiptcore.adapters.extractors.ocr.header import parse_header
+from receiptcore.adapters.extractors.ocr.header import Header, parse_header
 from receiptcore.adapters.extractors.ocr.items import items_start, parse_items
 from receiptcore.adapters.extractors.ocr.labels import Kind
 from receiptcore.adapters.extractors.ocr.text import compact, has_any
@@ -119,21 +119,60 @@ def _summary_start(rows: list[MoneyRow]) -> int | None:
     return min((r.line.index for r in rows if r.kind in stops), default=None)
 
 
+def _merchant(header: Header, provenance: dict[str, FieldSource]) -> Merchant:
+    for key, value, rows, confidence in (
+        ("merchant.name", header.name, header.name_lines, 0.7),
+        ("merchant.address", header.address, header.address_lines, 0.6),
+        ("merchant.phone", header.phone, [header.phone_line] if header.phone_line else [], 0.8),
+        ("merchant.tax_id", header.tax_id, [header.tax_id_line] if header.tax_id_line else [], 0.8),
+    ):
+        if value and rows:
+            provenance[key] = _source(rows, confidence)
+    return Merchant(name=header.name, address=header.address, phone=header.phone, tax_id=header.tax_id)
+
+
+def _money(summary: Summary, data: dict[str, object], provenance: dict[str, FieldSource]) -> list[TaxLine]:
+    """Put the summary's amounts into ``data`` (with provenance) and return the tax lines."""
+    for name, row in (
+        ("total", summary.total),
+        ("subtotal", summary.subtotal),
+        ("tip", summary.tip),
+        ("discount", summary.discount),
+        ("service_charge", summary.service),
+        ("rounding", summary.rounding),
+    ):
+        if row is not None:
+            data[name] = abs(row.value) if name == "discount" else row.value
+            confidence = summary.total_confidence if name == "total" else 0.6
+            rows = [row.line] if row.value_line is row.line else [row.line, row.value_line]
+            provenance[name] = _source(rows, confidence)
+    for index, (row, _, _) in enumerate(summary.taxes):
+        provenance[f"taxes.{index}"] = _source(row.line, 0.5)
+    return [
+        TaxLine(label=row.line.text[:64], rate=rate, base=base, amount=row.value) for row, rate, base in summary.taxes
+    ]
+
+
+def _when(lines: list[Line], us_order: bool, data: dict[str, object], provenance: dict[str, FieldSource]) -> None:
+    """Purchase date and time into ``data`` (with provenance)."""
+    picked = _pick_date(lines, us_order)
+    date_line = None
+    if picked:
+        data["purchase_date"], date_line, confidence = picked
+        provenance["purchase_date"] = _source(date_line, confidence)
+    timed = _pick_time(lines, date_line)
+    if timed:
+        data["purchase_time"] = timed[0]
+        provenance["purchase_time"] = _source(timed[1], 0.7)
+
+
 def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
     """Build the receipt from rows in reading order."""
     raw_text = "\n".join(line.text for line in lines)
     currency, currency_confidence = detect_currency(raw_text)
     provenance: dict[str, FieldSource] = {}
     header = parse_header(lines)
-    merchant = Merchant(name=header.name, address=header.address, phone=header.phone, tax_id=header.tax_id)
-    if header.name:
-        provenance["merchant.name"] = _source(header.name_lines, 0.7)
-    if header.address:
-        provenance["merchant.address"] = _source(header.address_lines, 0.6)
-    if header.phone and header.phone_line:
-        provenance["merchant.phone"] = _source(header.phone_line, 0.8)
-    if header.tax_id and header.tax_id_line:
-        provenance["merchant.tax_id"] = _source(header.tax_id_line, 0.8)
+    merchant = _merchant(header, provenance)
 
     start = items_start(lines, header.end)
     stop = _summary_start(money_rows(lines, start)) or len(lines)
@@ -145,16 +184,7 @@ def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
         provenance[f"line_items.{index}"] = _source(sources, 0.5)
 
     data: dict[str, object] = {}
-    picked = _pick_date(lines, month_first(currency))
-    if picked:
-        data["purchase_date"], date_line, confidence = picked
-        provenance["purchase_date"] = _source(date_line, confidence)
-    else:
-        date_line = None
-    timed = _pick_time(lines, date_line)
-    if timed:
-        data["purchase_time"] = timed[0]
-        provenance["purchase_time"] = _source(timed[1], 0.7)
+    _when(lines, month_first(currency), data, provenance)
     number = _receipt_number(lines)
     if number:
         data["receipt_number"] = number[0]
@@ -162,25 +192,7 @@ def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
     if currency:
         data["currency"] = currency
         provenance["currency"] = FieldSource(confidence=currency_confidence)
-    for name, row in (
-        ("total", summary.total),
-        ("subtotal", summary.subtotal),
-        ("tip", summary.tip),
-        ("discount", summary.discount),
-        ("service_charge", summary.service),
-        ("rounding", summary.rounding),
-    ):
-        if row is not None:
-            value = abs(row.value) if name == "discount" else row.value
-            data[name] = value
-            confidence = summary.total_confidence if name == "total" else 0.6
-            rows = [row.line] if row.value_line is row.line else [row.line, row.value_line]
-            provenance[name] = _source(rows, confidence)
-    taxes = [
-        TaxLine(label=row.line.text[:64], rate=rate, base=base, amount=row.value) for row, rate, base in summary.taxes
-    ]
-    for index, (row, _, _) in enumerate(summary.taxes):
-        provenance[f"taxes.{index}"] = _source(row.line, 0.5)
+    taxes = _money(summary, data, provenance)
     return ExtractedReceipt(
         merchant=merchant,
         line_items=[item for item, _ in items],
@@ -189,5 +201,5 @@ def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
         provenance=provenance,
         raw_text=raw_text[:200_000],
         pages=pages,
-        **data,  # type: ignore[arg-type]
+        **data,
     )

@@ -3,7 +3,7 @@ total — chosen as the candidate the rest of the receipt agrees with, not merel
 
 Each labelled row gives a value: the last amount on the row, or the amount alone on the next row when label
 and value were printed on separate rows. Total candidates are scored by their label and then by arithmetic
-agreement: tendered − change, subtotal + taxes + charges − discount + rounding, a rounding row turning one
+agreement: tendered - change, subtotal + taxes + charges - discount + rounding, a rounding row turning one
 candidate into another, and the sum of the line items.
 """
 
@@ -124,7 +124,7 @@ def _candidates(rows: list[MoneyRow]) -> tuple[dict[Decimal, float], dict[Decima
 
 
 def _votes(summary: Summary) -> dict[Decimal, tuple[float, MoneyRow]]:
-    """What the rest of the receipt says the total is: tendered − change, subtotal with charges and taxes."""
+    """What the rest of the receipt says the total is: tendered - change, subtotal with charges and taxes."""
     votes: dict[Decimal, tuple[float, MoneyRow]] = {}
 
     def vote(value: Decimal, weight: float, row: MoneyRow) -> None:
@@ -194,31 +194,35 @@ def _tax_line(row: MoneyRow) -> tuple[MoneyRow, Decimal | None, Decimal | None]:
     return row, rate, base
 
 
-def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = None) -> Summary:
-    """Read the money rows from line ``start`` on and choose the total."""
-    rows = money_rows(lines, start)
-    summary = Summary(first_row=min((r.line.index for r in rows), default=None))
+_FIRST_OF_KIND = {Kind.SUBTOTAL: "subtotal", Kind.TIP: "tip", Kind.DISCOUNT: "discount", Kind.SERVICE: "service"}
+
+
+def _collect(rows: list[MoneyRow], summary: Summary) -> None:
+    """Sort labelled rows into the summary (first of each single-valued kind; every tax and payment)."""
     seen_tax: set[Decimal] = set()
     for row in rows:
-        if row.kind == Kind.SUBTOTAL and summary.subtotal is None:
-            summary.subtotal = row
+        attribute = _FIRST_OF_KIND.get(row.kind)
+        if attribute is not None:
+            if getattr(summary, attribute) is None:
+                setattr(summary, attribute, row)
         elif row.kind == Kind.TAX and row.value not in seen_tax and row.value >= 0:
             if "INVOICE" in compact(row.line.text) and row.value_line is row.line:
                 continue
             seen_tax.add(row.value)
             summary.taxes.append(_tax_line(row))
-        elif row.kind == Kind.TIP and summary.tip is None:
-            summary.tip = row
-        elif row.kind == Kind.DISCOUNT and summary.discount is None:
-            summary.discount = row
-        elif row.kind == Kind.SERVICE and summary.service is None:
-            summary.service = row
         elif row.kind == Kind.ROUNDING and summary.rounding is None and abs(row.value) < 1:
             summary.rounding = row
         elif row.kind == Kind.TENDERED and row.value > 0:
             summary.tendered.append(row)
         elif row.kind == Kind.CHANGE and summary.change is None:
             summary.change = row if row.value >= 0 else MoneyRow(row.kind, -row.value, row.line, row.value_line, 1)
+
+
+def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = None) -> Summary:
+    """Read the money rows from line ``start`` on and choose the total."""
+    rows = money_rows(lines, start)
+    summary = Summary(first_row=min((r.line.index for r in rows), default=None))
+    _collect(rows, summary)
     _score_totals(rows, summary, items_sum)
     if summary.total is not None:
         # a "tax" bigger than half the total is a misread row of a tax summary table
