@@ -97,9 +97,11 @@ class UserRepo(Protocol):
         """Revoke every unrevoked refresh token of a user; returns how many were revoked."""
         ...
 
-    async def save_user_keeping_admin(self, user: User) -> None:
+    async def save_user_keeping_admin(self, user: User, expected: User | None = None) -> None:
         """Like ``save_user``, but refuse (Conflict, nothing stored) when the stored user is an active (not
-        disabled) holder of the ``admin`` role and no user would be one after the save. The check and the write
+        disabled) holder of the ``admin`` role and no user would be one after the save. With ``expected`` (the
+        user as the caller read it), also refuse (Conflict, nothing stored) when the stored user no longer equals
+        it: someone changed it meanwhile, and saving would silently undo that change. The checks and the write
         are one atomic step, also across processes sharing the store, so two concurrent calls that demote or
         disable the last two admins cannot both succeed. Raises NotFound if absent, Conflict on a taken email."""
         ...

@@ -26,7 +26,7 @@ from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal, permissions_of
 from receiptcore.domain.users import BUILTIN_ROLES, RefreshToken, Role, User
-from receiptcore.errors import InvalidCredentials, NotFound, TokenRejected
+from receiptcore.errors import Conflict, InvalidCredentials, NotFound, TokenRejected
 from receiptcore.ports import AccessClaims, Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
 from receiptcore.services.credentials import check_password, hash_secret, normalise_password
 from receiptcore.services.throttle import FailureThrottle
@@ -119,9 +119,16 @@ class AuthService:
             raise InvalidCredentials("wrong email or password")
         self._throttle.reset(key)
         if self._hasher.needs_rehash(user.password_hash):
+            read = user.model_copy(deep=True)
             user.password_hash = await self._hasher.hash(candidate)
             user.updated_at = now
-            await self._users.save_user(user)
+            try:
+                await self._users.save_user_keeping_admin(user, expected=read)
+            except Conflict:
+                # Changed meanwhile (perhaps disabled): that change wins; the next login rehashes.
+                user = await self._users.get_user(user.id)
+                if user.disabled:
+                    raise InvalidCredentials("wrong email or password") from None
         return await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
 
     async def refresh(self, refresh_token: str) -> Session:
@@ -191,6 +198,7 @@ class AuthService:
         """Check ``current``, apply the password policy to ``new``, store it, bump token_version, revoke refresh
         tokens, publish user.tokens_revoked. Raises InvalidCredentials, WeakPassword."""
         user = await self._users.get_user(principal.user_id)
+        read = user.model_copy(deep=True)
         if not await self._hasher.verify(user.password_hash, normalise_password(current)):
             raise InvalidCredentials("the current password is wrong")
         normalised = check_password(
@@ -204,7 +212,8 @@ class AuthService:
         user.password_changed_at = now
         user.updated_at = now
         user.token_version += 1
-        await self._users.save_user(user)
+        # Saved only if unchanged since read: hashing is slow, and a disable meanwhile must not be undone.
+        await self._users.save_user_keeping_admin(user, expected=read)
         await self._users.revoke_user_refresh_tokens(user.id, now)
         self._states.pop(user.id, None)
         await self._bus.publish(user_event("user.tokens_revoked", user))

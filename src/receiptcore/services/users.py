@@ -5,6 +5,8 @@ a caller may only grant roles, define role permissions, or manage users whose pe
 the caller's own (so a ``users:manage`` holder who is not an admin cannot make anyone an admin, nor reset an
 admin's password). And the last active admin can never be disabled or lose the admin role: the user repo
 enforces that atomically (``UserRepo.save_user_keeping_admin``), so concurrent requests cannot race past it.
+Every change of an existing user is saved only if the stored user is still the one read (else Conflict), so a
+slow request cannot undo a concurrent one, e.g. re-enable a user who was disabled meanwhile.
 """
 
 from __future__ import annotations
@@ -13,25 +15,23 @@ import secrets
 
 from pydantic import ValidationError
 
-from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal, permissions_of, require
 from receiptcore.domain.users import (
     ADMIN,
-    BUILTIN_ROLES,
     MEMBER,
-    PERMISSIONS,
-    ROLES_MANAGE,
     USERS_MANAGE,
     USERS_READ,
-    Role,
     User,
     normalise_email,
 )
-from receiptcore.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from receiptcore.errors import Conflict, PermissionDenied, ValidationFailed
 from receiptcore.ports import Clock, EventBus, PasswordHasher, UserRepo
 from receiptcore.services.auth import AuthConfig, load_roles, user_event
 from receiptcore.services.credentials import check_password
+from receiptcore.services.roles import RoleService
+
+__all__ = ["RoleService", "UserService"]
 
 
 def _email(email: str) -> str:
@@ -104,6 +104,7 @@ class UserService:
         """Needs users:manage. A new password bumps token_version and revokes refresh tokens."""
         require(principal, USERS_MANAGE)
         user = await self._users.get_user(user_id)
+        read = user.model_copy(deep=True)
         await self._check_manageable(principal, user)
         now = self._clock.now()
         try:
@@ -120,7 +121,7 @@ class UserService:
             user.password_changed_at = now
             user.token_version += 1
         user.updated_at = now
-        await self._users.save_user(user)
+        await self._users.save_user_keeping_admin(user, expected=read)
         if password is not None:
             await self._users.revoke_user_refresh_tokens(user.id, now)
             await self._bus.publish(user_event("user.tokens_revoked", user))
@@ -132,14 +133,15 @@ class UserService:
         require(principal, USERS_MANAGE)
         wanted = _dedupe(roles)
         user = await self._users.get_user(user_id)
+        read = user.model_copy(deep=True)
         await self._check_manageable(principal, user)
         await self._check_grantable(principal, [r for r in wanted if r not in user.roles])
         user.roles = wanted
         user.token_version += 1
         user.updated_at = self._clock.now()
         # The repo checks and writes in one atomic step: a count here, then a save, would let two concurrent
-        # demotions of the last two admins both pass.
-        await self._users.save_user_keeping_admin(user)
+        # demotions of the last two admins both pass. ``expected`` stops this save from undoing a concurrent one.
+        await self._users.save_user_keeping_admin(user, expected=read)
         await self._bus.publish(user_event("user.roles_changed", user, roles=wanted))
         return user
 
@@ -148,6 +150,7 @@ class UserService:
         refresh tokens, publishes user.disabled."""
         require(principal, USERS_MANAGE)
         user = await self._users.get_user(user_id)
+        read = user.model_copy(deep=True)
         await self._check_manageable(principal, user)
         if user.disabled == disabled:
             return user  # nothing changes, so nothing is revoked
@@ -157,7 +160,7 @@ class UserService:
         user.disabled = disabled
         user.token_version += 1
         user.updated_at = now
-        await self._users.save_user_keeping_admin(user)  # atomic last-admin check, as in set_roles
+        await self._users.save_user_keeping_admin(user, expected=read)  # atomic checks, as in set_roles
         if disabled:
             await self._users.revoke_user_refresh_tokens(user.id, now)
         await self._bus.publish(user_event("user.disabled", user, disabled=disabled))
@@ -213,103 +216,5 @@ class UserService:
             raise PermissionDenied("you cannot manage a user who holds permissions you do not hold")
 
 
-class RoleService:
-    """Built-in and custom roles."""
-
-    def __init__(self, users: UserRepo, bus: EventBus) -> None:
-        self._users = users
-        self._bus = bus
-
-    async def all_roles(self) -> dict[str, Role]:
-        """Built-in plus custom roles by name (no permission check: used to resolve principals)."""
-        return await load_roles(self._users)
-
-    async def list_roles(self, principal: Principal) -> list[Role]:
-        """Needs users:read or roles:manage. Built-in roles first, then custom roles by name."""
-        if not principal.can(USERS_READ):
-            require(principal, ROLES_MANAGE)
-        return [*BUILTIN_ROLES.values(), *await self._users.list_roles()]
-
-    async def create_role(self, principal: Principal, name: str, permissions: list[str], description: str = "") -> Role:
-        """Needs roles:manage. Unknown permission strings → ValidationFailed; existing name → Conflict."""
-        require(principal, ROLES_MANAGE)
-        if name in BUILTIN_ROLES:
-            raise Conflict(f"{name!r} is a built-in role")
-        role = _role(name, _permissions(principal, permissions), description)
-        await self._users.add_role(role)
-        await self._changed(name, "created")
-        return role
-
-    async def update_role(
-        self, principal: Principal, name: str, *, permissions: list[str] | None = None, description: str | None = None
-    ) -> Role:
-        """Needs roles:manage. Built-in roles → Conflict. Publishes role.changed."""
-        require(principal, ROLES_MANAGE)
-        if name in BUILTIN_ROLES:
-            raise Conflict(f"built-in role {name!r} cannot be changed")
-        current = await self._custom(name)
-        role = _role(
-            name,
-            _permissions(principal, permissions) if permissions is not None else current.permissions,
-            description if description is not None else current.description,
-        )
-        await self._users.save_role(role)
-        await self._changed(name, "updated")
-        return role
-
-    async def delete_role(self, principal: Principal, name: str) -> None:
-        """Needs roles:manage. Built-in roles → Conflict; a role still held by users → Conflict. Publishes
-        role.changed."""
-        require(principal, ROLES_MANAGE)
-        if name in BUILTIN_ROLES:
-            raise Conflict(f"built-in role {name!r} cannot be deleted")
-        await self._custom(name)
-        if await self._held(name):
-            raise Conflict(f"role {name!r} is still held by users; take it from them first")
-        await self._users.delete_role(name)
-        await self._changed(name, "deleted")
-
-    async def _custom(self, name: str) -> Role:
-        for role in await self._users.list_roles():
-            if role.name == name:
-                return role
-        raise NotFound(f"no role named {name!r}")
-
-    async def _held(self, name: str) -> bool:
-        # Disabled users count too: re-enabling them must not resurrect a deleted (or re-created) role.
-        after: str | None = None
-        while page := await self._users.list_users(limit=500, after=after):
-            if any(name in user.roles for user in page):
-                return True
-            after = page[-1].id
-        return False
-
-    async def _changed(self, name: str, action: str) -> None:
-        await self._bus.publish(Event(type="role.changed", payload={"name": name, "action": action}))
-
-
-def _field_errors(exc: ValidationError) -> list[dict[str, object]]:
-    """Pydantic's field errors as plain JSON-safe dicts (no URLs, no exception objects)."""
-    return [{"field": ".".join(map(str, e["loc"])), "msg": e["msg"]} for e in exc.errors()]
-
-
 def _dedupe(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
-
-
-def _permissions(principal: Principal, permissions: list[str]) -> frozenset[str]:
-    wanted = frozenset(permissions)
-    unknown = wanted - PERMISSIONS
-    if unknown:
-        raise ValidationFailed(f"unknown permissions: {', '.join(sorted(unknown))}", errors=[{"field": "permissions"}])
-    beyond = wanted - principal.permissions
-    if beyond:
-        raise PermissionDenied(f"you cannot grant permissions you do not hold: {', '.join(sorted(beyond))}")
-    return wanted
-
-
-def _role(name: str, permissions: frozenset[str], description: str) -> Role:
-    try:
-        return Role(name=name, permissions=permissions, description=description)
-    except ValidationError as exc:
-        raise ValidationFailed("invalid role", errors=_field_errors(exc)) from exc

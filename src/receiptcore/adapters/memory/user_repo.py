@@ -15,6 +15,7 @@ from receiptcore.errors import Conflict, NotFound
 from receiptcore.ports import UserRepo
 
 LAST_ADMIN = "the last active admin cannot lose the admin role or be disabled"
+CHANGED = "the user was changed by someone else meanwhile; reload and try again"
 
 
 def _active_admin(user: User) -> bool:
@@ -56,10 +57,13 @@ class MemoryUserRepo(UserRepo):
         """Overwrite an existing user. Raises NotFound if absent, Conflict on a taken email."""
         self._overwrite(self._current(user.id), user)
 
-    async def save_user_keeping_admin(self, user: User) -> None:
-        """Overwrite an existing user unless that takes away the last active admin (Conflict, nothing stored).
-        Atomic because no ``await`` separates the check from the write. Raises NotFound, Conflict."""
+    async def save_user_keeping_admin(self, user: User, expected: User | None = None) -> None:
+        """Overwrite an existing user unless that takes away the last active admin, or the stored user differs
+        from ``expected`` (Conflict, nothing stored). Atomic because no ``await`` separates the checks from the
+        write. Raises NotFound, Conflict."""
         current = self._current(user.id)
+        if expected is not None and current != expected:
+            raise Conflict(CHANGED)
         others = (u for u in self._users.values() if u.id != user.id)
         if _active_admin(current) and not _active_admin(user) and not any(map(_active_admin, others)):
             raise Conflict(LAST_ADMIN)

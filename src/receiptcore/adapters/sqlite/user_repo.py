@@ -14,6 +14,7 @@ import aiosqlite
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.user_sql import (
+    CHANGED,
     COUNT_ACTIVE_WITH_ROLE,
     LAST_ADMIN,
     TOKEN_COLUMNS,
@@ -81,20 +82,26 @@ class SqliteUserRepo(UserRepo):
         except sqlite3.IntegrityError as exc:
             raise Conflict("a user with this email already exists") from exc
 
-    async def save_user_keeping_admin(self, user: User) -> None:
-        """Overwrite an existing user unless that takes away the last active admin (Conflict, nothing stored).
+    async def save_user_keeping_admin(self, user: User, expected: User | None = None) -> None:
+        """Overwrite an existing user unless that takes away the last active admin, or the stored user differs
+        from ``expected`` (Conflict, nothing stored).
 
-        Update and count share one ``BEGIN IMMEDIATE`` transaction: it holds SQLite's write lock from its first
-        statement, so a concurrent demotion, here or in another process, waits and then counts what this one
-        committed. Raises NotFound if absent, Conflict on a taken email or on the last active admin.
+        Read, update and count share one ``BEGIN IMMEDIATE`` transaction: it holds SQLite's write lock from its
+        first statement, so a concurrent save, here or in another process, waits and then sees what this one
+        committed. Raises NotFound if absent, Conflict on a taken email, a changed user or the last active admin.
         """
         await self._db.migrate()
         try:
             async with self._db.transaction() as conn:
-                cursor = await conn.execute("SELECT roles, disabled FROM users WHERE id = ?", (user.id,))
-                before = await cursor.fetchone()
+                cursor = await conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user.id,))  # noqa: S608
+                row = await cursor.fetchone()
+                if row is None:
+                    raise NotFound("no such user")
+                before = row_to_user(row)
+                if expected is not None and before != expected:
+                    raise Conflict(CHANGED)
                 await _update_user(conn, user)
-                was_admin = before is not None and ADMIN in json.loads(before["roles"]) and not before["disabled"]
+                was_admin = ADMIN in before.roles and not before.disabled
                 if was_admin and await _count_active_with_role(conn, ADMIN) == 0:
                     raise Conflict(LAST_ADMIN)  # leaving the block rolls the update back
         except sqlite3.IntegrityError as exc:

@@ -51,6 +51,7 @@ COUNT_ACTIVE_WITH_ROLE = (
     "AND EXISTS (SELECT 1 FROM json_each(users.roles) WHERE json_each.value = ?)"
 )
 LAST_ADMIN = "the last active admin cannot lose the admin role or be disabled"
+CHANGED = "the user was changed by someone else meanwhile; reload and try again"
 
 USER_COLUMNS = (
     "id, email, display_name, password_hash, roles, disabled, token_version, created_at, updated_at, "

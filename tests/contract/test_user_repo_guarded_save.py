@@ -1,4 +1,5 @@
-"""UserRepo.save_user_keeping_admin: the last active admin survives, also under concurrent saves."""
+"""UserRepo.save_user_keeping_admin: the last active admin survives, and a save based on a stale read is refused,
+also under concurrent saves (one test body per adapter)."""
 
 from __future__ import annotations
 
@@ -123,6 +124,58 @@ async def test_sqlite_two_processes_cannot_both_remove_an_admin(tmp_path: Path) 
             assert await repo_b.count_active_with_role(ADMIN) == 1
             survivor = await repo_a.get_user(second.id if outcomes[0] is None else first.id)
             await repo_a.save_user(demoted(survivor))
+    finally:
+        await db_a.aclose()
+        await db_b.aclose()
+
+
+async def test_a_save_based_on_a_stale_read_is_refused(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    read = await repo.get_user(user.id)
+    await repo.save_user(disabled(read))  # someone else, meanwhile
+    with pytest.raises(Conflict, match="changed"):
+        await repo.save_user_keeping_admin(read.model_copy(update={"display_name": "Stale"}), expected=read)
+    assert await repo.get_user(user.id) == disabled(read)  # nothing stored: still disabled
+    fresh = await repo.get_user(user.id)
+    await repo.save_user_keeping_admin(fresh.model_copy(update={"display_name": "Fresh"}), expected=fresh)
+    assert (await repo.get_user(user.id)).display_name == "Fresh"
+
+
+async def test_expected_of_a_missing_user_is_not_found(repo: UserRepo) -> None:
+    ghost = make_user()
+    with pytest.raises(NotFound):
+        await repo.save_user_keeping_admin(ghost, expected=ghost)
+
+
+async def test_of_concurrent_saves_from_one_read_exactly_one_wins(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    read = await repo.get_user(user.id)
+    outcomes = await asyncio.gather(
+        repo.save_user_keeping_admin(disabled(read), expected=read),
+        repo.save_user_keeping_admin(read.model_copy(update={"display_name": "Other"}), expected=read),
+        return_exceptions=True,
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NoneType"], outcomes
+    stored = await repo.get_user(user.id)
+    assert stored in (disabled(read), read.model_copy(update={"display_name": "Other"}))
+
+
+async def test_sqlite_two_processes_saving_from_one_read_cannot_both_win(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    db_a, db_b = SqliteDatabase(path), SqliteDatabase(path)
+    repo_a, repo_b = SqliteUserRepo(db_a), SqliteUserRepo(db_b)
+    try:
+        user = make_user()
+        await repo_a.add_user(user)
+        read = await repo_b.get_user(user.id)
+        outcomes = await asyncio.gather(
+            repo_a.save_user_keeping_admin(disabled(read), expected=read),
+            repo_b.save_user_keeping_admin(read.model_copy(update={"token_version": 7}), expected=read),
+            return_exceptions=True,
+        )
+        assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NoneType"], outcomes
     finally:
         await db_a.aclose()
         await db_b.aclose()
