@@ -3,7 +3,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from receiptcore.adapters.extractors.ocr import OcrExtractor
 from receiptcore.adapters.extractors.ocr.images import MAX_PIXELS, MAX_SIDE, load_pages
@@ -95,3 +95,17 @@ async def test_a_blank_image_has_no_text() -> None:
     Image.new("L", (300, 500), 255).save(buffer, "PNG")
     with pytest.raises(ExtractionFailed, match="no text found"):
         await OcrExtractor().extract(Document(buffer.getvalue(), "image/png"))
+
+
+@pytest.mark.slow
+async def test_a_scanned_pdf_is_rendered_and_read() -> None:
+    image = Image.new("L", (600, 400), 255)
+    draw = ImageDraw.Draw(image)
+    for row, text in enumerate(["CORNER BOOKS LTD", "14/03/2021", "TOTAL 12.00"]):
+        draw.text((40, 40 + 60 * row), text, fill=0, font_size=36)
+    buffer = io.BytesIO()
+    image.save(buffer, "PDF", resolution=100)
+    receipt = await OcrExtractor().extract(Document(buffer.getvalue(), "application/pdf"))
+    assert receipt.total == Decimal("12.00")
+    assert receipt.purchase_date == dt.date(2021, 3, 14)
+    assert receipt.provenance["total"].page == 1
