@@ -7,6 +7,7 @@ onnxruntime thread count is bounded so that OCR uses at most ``threads`` cores p
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import unicodedata
 from typing import Any
@@ -17,6 +18,15 @@ from receiptcore.adapters.extractors.ocr.types import Word
 from receiptcore.errors import ConfigurationError, ExtractionFailed
 
 MIN_SCORE = 0.5  # RapidOCR's own default: weaker boxes are mostly noise
+
+
+def _release_memory() -> None:
+    """Give freed native buffers back to the OS (glibc only): onnxruntime allocates per image shape, and a
+    long-running worker would otherwise keep the high-water mark of every shape it has seen."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class RapidOcrEngine:
@@ -43,8 +53,10 @@ class RapidOcrEngine:
         params = {
             "Global.log_level": "error",
             "Global.text_score": MIN_SCORE,
-            # our images are already downscaled; let the detector see them at full size
+            # images arrive already sized within our caps (images.py); the detector must not enlarge them again
             "Global.max_side_len": 2500,
+            "Det.limit_type": "max",
+            "Det.limit_side_len": 2500,
             "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
@@ -68,6 +80,8 @@ class RapidOcrEngine:
             raise
         except Exception as exc:  # the engine raises bare exceptions of its dependencies (cv2, onnxruntime)
             raise ExtractionFailed(f"OCR failed: {exc}") from exc
+        finally:
+            _release_memory()
         if result.boxes is None or result.txts is None:
             return []
         words: list[Word] = []

@@ -18,6 +18,7 @@ from receiptcore.errors import ExtractionFailed
 MAX_SIDE = 2400  # long side in pixels handed to the OCR engine
 # and at most this many pixels: the text detector's memory grows with the pixel count (≈ 250 MB per megapixel)
 MAX_PIXELS = 2_000_000
+MIN_SHORT_SIDE = 736  # the detector's preferred short side (RapidOCR's default)
 INK_LEVEL = 200  # grey level below which a pixel may count as print when looking for the receipt on a scan
 PDF_DPI = 200
 PDF_MAX_PAGES = 10
@@ -69,9 +70,13 @@ def _image_page(content: bytes) -> PageInput:
         image, (left, top) = _crop_to_content(image)
         cropped_width = image.width
         factor = _fit(image.size)
-        if factor < 1.0:
+        if factor >= 1.0:
+            # small photos and thin receipts: enlarge so the short side has room for legible text (what the
+            # detector would otherwise do itself, without our side and pixel caps)
+            factor = max(1.0, min(MIN_SHORT_SIDE / min(image.size), _fit((image.width * 4, image.height * 4)) * 4))
+        if abs(factor - 1.0) > 0.05:
             size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-            image = image.resize(size, Image.Resampling.LANCZOS)
+            image = image.resize(size, Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BICUBIC)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ExtractionFailed(f"the image cannot be decoded: {exc}") from exc
     scale = decoded * cropped_width / image.width
