@@ -86,7 +86,8 @@ def test_exif_orientation_is_applied() -> None:
     Image.new("L", (400, 100), 255).save(buffer, "JPEG", exif=exif)
     page = load_pages(buffer.getvalue(), "image/jpeg")[0]
     assert page.image is not None
-    assert page.image.size == (100, 400)
+    width, height = page.image.size
+    assert height == 4 * width  # upright: the 400 x 100 pixels are shown 100 wide, 400 tall
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ onnxruntime thread count is bounded so that OCR uses at most ``threads`` cores p
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 import unicodedata
@@ -23,10 +24,8 @@ MIN_SCORE = 0.5  # RapidOCR's own default: weaker boxes are mostly noise
 def _release_memory() -> None:
     """Give freed native buffers back to the OS (glibc only): onnxruntime allocates per image shape, and a
     long-running worker would otherwise keep the high-water mark of every shape it has seen."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 class RapidOcrEngine:
