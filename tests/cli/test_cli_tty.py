@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import select
 import subprocess
 import sys
@@ -35,10 +34,25 @@ def _read_until(fd: int, needle: bytes, seen: bytearray, start: int, timeout: fl
     return seen.find(needle, start) + len(needle)
 
 
+# Runs in the child after exec (no fork-unsafe Python between fork and exec, whatever threads this process has):
+# take the pty on stdin as the controlling terminal, as a login shell would, then become the CLI.
+_LAUNCHER = (
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'receiptcore', *sys.argv[1:]])"
+)
+
+
 def _run_on_a_terminal(args: list[str], answers: list[tuple[bytes, bytes]], env: dict[str, str]) -> tuple[int, str]:
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: a session leader whose controlling terminal is the pty
-        os.execve(sys.executable, [sys.executable, "-m", "receiptcore", *args], env)  # noqa: S606 - no shell wanted
+    fd, child_end = os.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCHER, *args],
+        stdin=child_end,
+        stdout=child_end,
+        stderr=child_end,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(child_end)
     seen = bytearray()
     position = 0
     try:
@@ -56,10 +70,13 @@ def _run_on_a_terminal(args: list[str], answers: list[tuple[bytes, bytes]], env:
                 if not chunk:
                     break
                 seen += chunk
-        _, status = os.waitpid(pid, 0)
+        code = child.wait(30)
     finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
         os.close(fd)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+    return code, seen.decode(errors="replace")
 
 
 @pytest.mark.slow
