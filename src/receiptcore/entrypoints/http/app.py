@@ -15,10 +15,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from litestar import Litestar
+from litestar import HttpMethod, Litestar, MediaType, Response
 from litestar.datastructures import MutableScopeHeaders, State
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import Message, Scope
 
 from receiptcore import __version__
@@ -29,6 +31,7 @@ from receiptcore.entrypoints.http.errors import EXCEPTION_HANDLERS
 from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_KEEPALIVE_KEY, receipt_events
 from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
 from receiptcore.entrypoints.http.limits import reject_deep_json
+from receiptcore.entrypoints.http.openapi import finish_openapi
 from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
 from receiptcore.entrypoints.http.receipt_upload import upload_handler
 from receiptcore.entrypoints.http.role_routes import ROLE_HANDLERS
@@ -113,6 +116,29 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
+def _options_handler(path: str, allow: str) -> HTTPRouteHandler:
+    def options() -> Response[None]:
+        return Response(None, status_code=HTTP_204_NO_CONTENT, headers={"Allow": allow}, media_type=MediaType.TEXT)
+
+    return HTTPRouteHandler(path=path, http_method=[HttpMethod.OPTIONS], include_in_schema=False, sync_to_thread=False)(
+        options
+    )
+
+
+def _with_options(handlers: list[Any]) -> list[Any]:
+    """One OPTIONS handler per path, listing every method of the path in ``Allow``.
+
+    Litestar's automatic one is made with the first handler registered on a path and then kept when other handler
+    functions join the path, so it would list only some of the methods.
+    """
+    methods: dict[str, set[str]] = {}
+    for handler in handlers:
+        for path in handler.paths:
+            methods.setdefault(path, {"OPTIONS"}).update(handler.http_methods)
+    options = [_options_handler(path, ", ".join(sorted(allowed))) for path, allowed in methods.items()]
+    return options + handlers
+
+
 def create_app(
     container: Container,
     service: str = "all",
@@ -140,8 +166,8 @@ def create_app(
         handlers += AUTH_HANDLERS + USER_HANDLERS + ROLE_HANDLERS
     if service in ("all", "receipts"):
         handlers += [upload_handler(settings), *RECEIPT_HANDLERS, receipt_events]
-    return Litestar(
-        route_handlers=handlers,
+    app = Litestar(
+        route_handlers=_with_options(handlers),
         dependencies=DEPENDENCIES,
         guards=[permission_guard],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -154,3 +180,5 @@ def create_app(
         multipart_form_part_limit=settings.max_files_per_upload + 10,
         debug=debug,
     )
+    finish_openapi(app, max_files=settings.max_files_per_upload)
+    return app

@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from receiptcore.domain.policy import Principal
 from receiptcore.entrypoints.http.deps import container_of
+from receiptcore.entrypoints.http.openapi import problems
 from receiptcore.entrypoints.http.schemas import (
     LoginRequest,
     PasswordChangeRequest,
@@ -65,7 +66,7 @@ def _presented_refresh_token(request: Request[Any, Any, Any], data: RefreshReque
     return cookie or None
 
 
-@post("/auth/login", status_code=HTTP_200_OK, security=[{}], tags=["auth"])
+@post("/auth/login", status_code=HTTP_200_OK, security=[{}], tags=["auth"], responses=problems(401, 429))
 async def login(
     data: JSONBody[LoginRequest], auth_service: NamedDependency[AuthService], settings: NamedDependency[Settings]
 ) -> Response[TokenResponse]:
@@ -77,7 +78,7 @@ async def login(
     return _session_response(session, settings)
 
 
-@post("/auth/refresh", status_code=HTTP_200_OK, security=[{}], tags=["auth"])
+@post("/auth/refresh", status_code=HTTP_200_OK, security=[{}], tags=["auth"], responses=problems(401))
 async def refresh(
     request: Request[Any, Any, Any],
     auth_service: NamedDependency[AuthService],
@@ -117,7 +118,13 @@ async def me(
     return UserOut.of(user, await role_service.all_roles())
 
 
-@post("/auth/password", status_code=HTTP_204_NO_CONTENT, opt={PERMISSION_OPT: AUTHENTICATED}, tags=["auth"])
+@post(
+    "/auth/password",
+    status_code=HTTP_204_NO_CONTENT,
+    opt={PERMISSION_OPT: AUTHENTICATED},
+    tags=["auth"],
+    responses=problems(429),
+)
 async def change_password(
     data: JSONBody[PasswordChangeRequest],
     principal: NamedDependency[Principal],

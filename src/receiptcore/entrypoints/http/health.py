@@ -15,6 +15,7 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
@@ -57,7 +58,18 @@ async def live() -> dict[str, str]:
     return {"status": "live"}
 
 
-@get("/health/ready", security=[{}], tags=["health"])
+@get(
+    "/health/ready",
+    security=[{}],
+    tags=["health"],
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, Any],
+            description="A store does not answer: the status, each check, and Retry-After.",
+            generate_examples=False,
+        )
+    },
+)
 async def ready(state: State) -> Response[dict[str, Any]]:
     """Whether this instance can serve requests: its stores answer within a short timeout."""
     container = state[CONTAINER_KEY]

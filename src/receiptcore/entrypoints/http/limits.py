@@ -1,4 +1,4 @@
-"""Request limits the framework does not enforce itself: how deeply a JSON body may nest.
+"""Request limits the framework does not enforce itself: JSON bodies must say so, and how deeply they may nest.
 
 A body like ``[[[[...]]]]`` a few thousand levels deep makes the JSON decoder recurse until Python gives up;
 it is refused before decoding instead. Bodies are already capped in bytes by ``request_max_body_size``.
@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar import Request
 
-from receiptcore.errors import ValidationFailed
+from receiptcore.errors import UnsupportedMediaType, ValidationFailed
 
 MAX_JSON_DEPTH = 64
 # a string literal (skipped whole, so brackets inside text do not count) or one bracket
@@ -32,11 +32,19 @@ def json_depth(body: bytes) -> int:
 
 
 async def reject_deep_json(request: Request[Any, Any, Any]) -> None:
-    """``before_request`` hook: a JSON body nested deeper than ``MAX_JSON_DEPTH`` is a 422 problem."""
+    """``before_request`` hook for routes that take a JSON body (a ``data`` parameter).
+
+    A body in another media type is a 415 problem (a ``text/plain`` form post must not pass for JSON: it skips the
+    browser's CORS preflight); a JSON body nested deeper than ``MAX_JSON_DEPTH`` is a 422 problem.
+    """
+    if "data" not in request.route_handler.parsed_fn_signature.parameters:
+        return  # no JSON body read here (uploads check their own media type)
+    body = await request.body()
+    if not body:
+        return  # an optional body left out; a required one is reported missing by validation
     media_type, _ = request.content_type
     if media_type != "application/json" and not media_type.endswith("+json"):
-        return
-    body = await request.body()
+        raise UnsupportedMediaType("send the request body as application/json")
     # fast path: a body cannot nest deeper than it has openers (counting bytes is C speed)
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
         raise ValidationFailed(f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep", errors=[])

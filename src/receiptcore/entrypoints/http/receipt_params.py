@@ -22,6 +22,9 @@ from receiptcore.errors import NotFound, PermissionDenied, ValidationFailed, Ver
 from receiptcore.settings import Settings
 
 _Text = Annotated[str | None, QueryParameter(required=False, max_length=512)]
+# a canonical UUID, as ``is_id`` wants it (the pattern documents it; ``is_id`` still decides)
+ID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+_Id = Annotated[str | None, QueryParameter(required=False, max_length=36, pattern=ID_PATTERN)]
 
 
 async def provide_receipt_query(
@@ -35,7 +38,7 @@ async def provide_receipt_query(
     status: _Text = None,
     category: _Text = None,
     tag: _Text = None,
-    owner_id: _Text = None,
+    owner_id: _Id = None,
     sort: _Text = None,
     limit: _Text = None,
     cursor: _Text = None,

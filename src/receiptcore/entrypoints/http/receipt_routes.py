@@ -21,6 +21,7 @@ from receiptcore.domain.policy import Principal
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.representation import attempt_to_api, receipt_to_api
 from receiptcore.domain.users import RECEIPTS_READ, RECEIPTS_WRITE
+from receiptcore.entrypoints.http.openapi import problems, success
 from receiptcore.entrypoints.http.receipt_params import (
     content_disposition,
     etag,
@@ -29,6 +30,7 @@ from receiptcore.entrypoints.http.receipt_params import (
     receipt_id,
     safe_filename,
 )
+from receiptcore.entrypoints.http.schemas import ExtractionList, ReceiptOut, ReceiptPage
 from receiptcore.entrypoints.http.security import PERMISSION_OPT
 from receiptcore.errors import ValidationFailed
 from receiptcore.services.receipts import ReceiptService
@@ -44,7 +46,7 @@ def _receipt_response(receipt: Any, status_code: int = 200) -> Response[dict[str
     return Response(receipt_to_api(receipt), status_code=status_code, headers={"ETag": etag(receipt.version)})
 
 
-@get("/api/receipts", opt=_READ, dependencies=_QUERY, tags=_TAGS)
+@get("/api/receipts", opt=_READ, dependencies=_QUERY, tags=_TAGS, responses=success(ReceiptPage, "A page of receipts"))
 async def list_receipts(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -62,7 +64,9 @@ async def list_receipts(
     return Response(body, headers=headers)
 
 
-@get("/api/receipts/{rid:str}", opt=_READ, tags=_TAGS)
+@get(
+    "/api/receipts/{rid:str}", opt=_READ, tags=_TAGS, responses={**success(ReceiptOut, "The receipt"), **problems(404)}
+)
 async def get_receipt(
     rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
 ) -> Response[dict[str, Any]]:
@@ -70,7 +74,7 @@ async def get_receipt(
     return _receipt_response(await receipt_service.get(principal, receipt_id(rid)))
 
 
-@get("/api/receipts/{rid:str}/file", opt=_READ, tags=_TAGS)
+@get("/api/receipts/{rid:str}/file", opt=_READ, tags=_TAGS, responses=problems(404))
 async def get_receipt_file(
     rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
 ) -> Response[bytes]:
@@ -88,7 +92,12 @@ async def get_receipt_file(
     )
 
 
-@patch("/api/receipts/{rid:str}", opt=_WRITE, tags=_TAGS)
+@patch(
+    "/api/receipts/{rid:str}",
+    opt=_WRITE,
+    tags=_TAGS,
+    responses={**success(ReceiptOut, "The corrected receipt"), **problems(404, 409, 412, 428)},
+)
 async def correct_receipt(
     rid: FromPath[str],
     data: JSONBody[dict[str, Any]],
@@ -115,7 +124,13 @@ async def correct_receipt(
     return _receipt_response(receipt)
 
 
-@post("/api/receipts/{rid:str}/confirm", status_code=200, opt=_WRITE, tags=_TAGS)
+@post(
+    "/api/receipts/{rid:str}/confirm",
+    status_code=200,
+    opt=_WRITE,
+    tags=_TAGS,
+    responses={**success(ReceiptOut, "The confirmed receipt"), **problems(404, 409, 412)},
+)
 async def confirm_receipt(
     rid: FromPath[str],
     principal: NamedDependency[Principal],
@@ -127,7 +142,7 @@ async def confirm_receipt(
     return _receipt_response(await receipt_service.confirm(principal, receipt_id(rid), version))
 
 
-@delete("/api/receipts/{rid:str}", status_code=HTTP_204_NO_CONTENT, opt=_WRITE, tags=_TAGS)
+@delete("/api/receipts/{rid:str}", status_code=HTTP_204_NO_CONTENT, opt=_WRITE, tags=_TAGS, responses=problems(404))
 async def delete_receipt(
     rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
 ) -> None:
@@ -135,7 +150,13 @@ async def delete_receipt(
     await receipt_service.delete(principal, receipt_id(rid))
 
 
-@post("/api/receipts/{rid:str}/reextract", status_code=HTTP_202_ACCEPTED, opt=_WRITE, tags=_TAGS)
+@post(
+    "/api/receipts/{rid:str}/reextract",
+    status_code=HTTP_202_ACCEPTED,
+    opt=_WRITE,
+    tags=_TAGS,
+    responses={**success(ReceiptOut, "The receipt, queued again", HTTP_202_ACCEPTED), **problems(404, 409)},
+)
 async def reextract_receipt(
     rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
 ) -> Response[dict[str, Any]]:
@@ -143,7 +164,12 @@ async def reextract_receipt(
     return _receipt_response(await receipt_service.reextract(principal, receipt_id(rid)), HTTP_202_ACCEPTED)
 
 
-@get("/api/receipts/{rid:str}/extractions", opt=_READ, tags=_TAGS)
+@get(
+    "/api/receipts/{rid:str}/extractions",
+    opt=_READ,
+    tags=_TAGS,
+    responses={**success(ExtractionList, "The attempts"), **problems(404)},
+)
 async def list_extractions(
     rid: FromPath[str], principal: NamedDependency[Principal], receipt_service: NamedDependency[ReceiptService]
 ) -> dict[str, Any]:

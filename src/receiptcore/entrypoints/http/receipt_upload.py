@@ -20,7 +20,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.representation import receipt_to_api
 from receiptcore.domain.users import RECEIPTS_WRITE
+from receiptcore.entrypoints.http.openapi import problems, success
 from receiptcore.entrypoints.http.receipt_params import etag, receipt_location
+from receiptcore.entrypoints.http.schemas import UploadResult
 from receiptcore.entrypoints.http.security import PERMISSION_OPT
 from receiptcore.errors import UnsupportedMediaType, UploadTooLarge, ValidationFailed
 from receiptcore.services.receipts import ReceiptService, Upload
@@ -36,7 +38,17 @@ def upload_body_cap(settings: Settings) -> int:
     return settings.max_upload_bytes * settings.max_files_per_upload + MULTIPART_SLACK_BYTES
 
 
-@post("/api/receipts", status_code=HTTP_202_ACCEPTED, opt={PERMISSION_OPT: RECEIPTS_WRITE}, tags=["receipts"])
+@post(
+    "/api/receipts",
+    status_code=HTTP_202_ACCEPTED,
+    opt={PERMISSION_OPT: RECEIPTS_WRITE},
+    tags=["receipts"],
+    responses={
+        **success(UploadResult, "At least one receipt was created", HTTP_202_ACCEPTED),
+        **success(UploadResult, "Every file was a duplicate of one the caller had uploaded"),
+        **problems(409),
+    },
+)
 async def upload_receipts(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import ROLE_NAME_PATTERN, ROLES_MANAGE, USERS_READ
+from receiptcore.entrypoints.http.openapi import problems
 from receiptcore.entrypoints.http.schemas import RoleCreateRequest, RoleList, RoleOut, RoleUpdateRequest
 from receiptcore.entrypoints.http.security import PERMISSION_OPT
 from receiptcore.errors import NotFound
@@ -34,7 +35,7 @@ async def list_roles(principal: NamedDependency[Principal], role_service: NamedD
     return RoleList(items=[RoleOut.of(r) for r in roles])
 
 
-@post("/roles", status_code=HTTP_201_CREATED, opt={PERMISSION_OPT: ROLES_MANAGE}, tags=_TAGS)
+@post("/roles", status_code=HTTP_201_CREATED, opt={PERMISSION_OPT: ROLES_MANAGE}, tags=_TAGS, responses=problems(409))
 async def create_role(
     data: JSONBody[RoleCreateRequest], principal: NamedDependency[Principal], role_service: NamedDependency[RoleService]
 ) -> RoleOut:
@@ -43,7 +44,7 @@ async def create_role(
     return RoleOut.of(role)
 
 
-@patch("/roles/{name:str}", opt={PERMISSION_OPT: ROLES_MANAGE}, tags=_TAGS)
+@patch("/roles/{name:str}", opt={PERMISSION_OPT: ROLES_MANAGE}, tags=_TAGS, responses=problems(404, 409))
 async def update_role(
     name: FromPath[str],
     data: JSONBody[RoleUpdateRequest],
@@ -57,7 +58,13 @@ async def update_role(
     return RoleOut.of(role)
 
 
-@delete("/roles/{name:str}", status_code=HTTP_204_NO_CONTENT, opt={PERMISSION_OPT: ROLES_MANAGE}, tags=_TAGS)
+@delete(
+    "/roles/{name:str}",
+    status_code=HTTP_204_NO_CONTENT,
+    opt={PERMISSION_OPT: ROLES_MANAGE},
+    tags=_TAGS,
+    responses=problems(404, 409),
+)
 async def delete_role(
     name: FromPath[str], principal: NamedDependency[Principal], role_service: NamedDependency[RoleService]
 ) -> None:

@@ -11,12 +11,20 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from receiptcore.domain.users import Role, User
+from receiptcore.domain.receipt import ReceiptStatus
+from receiptcore.domain.users import ROLE_NAME_PATTERN, Role, User
 
 Email = Annotated[str, StringConstraints(min_length=1, max_length=320)]
+# what ``normalise_email`` accepts, so that the OpenAPI document says it (login keeps the plain string: a
+# malformed address is the same 401 as a wrong one there)
+NewEmail = Annotated[
+    str,
+    StringConstraints(max_length=254, pattern=r"^\s*[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}\s*$"),
+]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 Name = Annotated[str, StringConstraints(max_length=200)]
 RoleName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+NewRoleName = Annotated[str, StringConstraints(pattern=ROLE_NAME_PATTERN)]
 Permission = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -55,7 +63,7 @@ class PasswordChangeRequest(_Request):
 class UserCreateRequest(_Request):
     """``POST /users``."""
 
-    email: Email
+    email: NewEmail
     password: Password
     display_name: Name = ""
     roles: Annotated[list[RoleName], Field(max_length=50)] | None = None
@@ -64,7 +72,7 @@ class UserCreateRequest(_Request):
 class UserUpdateRequest(_Request):
     """``PATCH /users/{id}``: only the fields present change."""
 
-    email: Email | None = None
+    email: NewEmail | None = None
     display_name: Name | None = None
     password: Password | None = None
 
@@ -78,7 +86,7 @@ class RolesRequest(_Request):
 class RoleCreateRequest(_Request):
     """``POST /roles``."""
 
-    name: RoleName
+    name: NewRoleName
     permissions: Annotated[list[Permission], Field(max_length=100)]
     description: Annotated[str, StringConstraints(max_length=500)] = ""
 
@@ -149,3 +157,46 @@ class RoleList(BaseModel):
     """Every role."""
 
     items: list[RoleOut]
+
+
+# ---- receipt bodies (documentation only: the handlers send ``receipt_to_api`` dicts) ----------------------------
+
+
+class ReceiptOut(BaseModel):
+    """A receipt as ``receipt_to_api`` shows it (see ``receipt-example.json``); the extracted fields, money as
+    decimal strings, follow the ones named here."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    owner_id: str
+    status: ReceiptStatus
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class ReceiptPage(BaseModel):
+    """A page of receipts; ``next_cursor`` (also in ``Link: rel="next"``) continues."""
+
+    items: list[ReceiptOut]
+    next_cursor: str | None
+
+
+class UploadedReceipt(ReceiptOut):
+    """An uploaded receipt: whether the caller had uploaded this file before, and where it lives."""
+
+    duplicate: bool
+    location: str
+
+
+class UploadResult(BaseModel):
+    """``POST /api/receipts``: one item per file, in order."""
+
+    receipts: list[UploadedReceipt]
+
+
+class ExtractionList(BaseModel):
+    """Every extraction attempt of a receipt, oldest first."""
+
+    items: list[dict[str, object]]

@@ -12,6 +12,8 @@ from litestar.status_codes import HTTP_201_CREATED
 from receiptcore.domain.ids import is_id
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import USERS_MANAGE, USERS_READ
+from receiptcore.entrypoints.http.openapi import problems
+from receiptcore.entrypoints.http.receipt_params import ID_PATTERN
 from receiptcore.entrypoints.http.schemas import RolesRequest, UserCreateRequest, UserOut, UserPage, UserUpdateRequest
 from receiptcore.entrypoints.http.security import AUTHENTICATED, PERMISSION_OPT
 from receiptcore.errors import NotFound, ValidationFailed
@@ -33,7 +35,7 @@ async def list_users(
     user_service: NamedDependency[UserService],
     role_service: NamedDependency[RoleService],
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    after: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    after: Annotated[str | None, QueryParameter(max_length=36, pattern=ID_PATTERN)] = None,
 ) -> UserPage:
     """Users ordered by id; ``next_cursor`` is the ``after`` value of the next page."""
     if after is not None and not is_id(after):
@@ -44,7 +46,7 @@ async def list_users(
     return UserPage(items=[UserOut.of(u, roles) for u in users], next_cursor=next_cursor)
 
 
-@post("/users", status_code=HTTP_201_CREATED, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+@post("/users", status_code=HTTP_201_CREATED, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS, responses=problems(409))
 async def create_user(
     data: JSONBody[UserCreateRequest],
     principal: NamedDependency[Principal],
@@ -56,7 +58,7 @@ async def create_user(
     return UserOut.of(user, await role_service.all_roles())
 
 
-@get("/users/{user_id:str}", opt={PERMISSION_OPT: AUTHENTICATED}, tags=_TAGS)
+@get("/users/{user_id:str}", opt={PERMISSION_OPT: AUTHENTICATED}, tags=_TAGS, responses=problems(404))
 async def get_user(
     user_id: FromPath[str],
     principal: NamedDependency[Principal],
@@ -68,7 +70,7 @@ async def get_user(
     return UserOut.of(user, await role_service.all_roles())
 
 
-@patch("/users/{user_id:str}", opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+@patch("/users/{user_id:str}", opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS, responses=problems(404, 409))
 async def update_user(
     user_id: FromPath[str],
     data: JSONBody[UserUpdateRequest],
@@ -83,7 +85,7 @@ async def update_user(
     return UserOut.of(user, await role_service.all_roles())
 
 
-@put("/users/{user_id:str}/roles", opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+@put("/users/{user_id:str}/roles", opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS, responses=problems(404, 409))
 async def set_roles(
     user_id: FromPath[str],
     data: JSONBody[RolesRequest],
@@ -96,7 +98,13 @@ async def set_roles(
     return UserOut.of(user, await role_service.all_roles())
 
 
-@post("/users/{user_id:str}/disable", status_code=200, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+@post(
+    "/users/{user_id:str}/disable",
+    status_code=200,
+    opt={PERMISSION_OPT: USERS_MANAGE},
+    tags=_TAGS,
+    responses=problems(404, 409),
+)
 async def disable_user(
     user_id: FromPath[str],
     principal: NamedDependency[Principal],
@@ -108,7 +116,13 @@ async def disable_user(
     return UserOut.of(user, await role_service.all_roles())
 
 
-@post("/users/{user_id:str}/enable", status_code=200, opt={PERMISSION_OPT: USERS_MANAGE}, tags=_TAGS)
+@post(
+    "/users/{user_id:str}/enable",
+    status_code=200,
+    opt={PERMISSION_OPT: USERS_MANAGE},
+    tags=_TAGS,
+    responses=problems(404, 409),
+)
 async def enable_user(
     user_id: FromPath[str],
     principal: NamedDependency[Principal],
