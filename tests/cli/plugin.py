@@ -8,6 +8,7 @@ discoverable exactly like ``pip install receiptcore-foo`` would.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,10 @@ SCRIPTED = ExtractedReceipt(
 
 
 def make_extractor(settings: Any = None) -> MemoryExtractor:
-    """The plugin's factory (the entry point target): answers every document with SCRIPTED."""
-    return MemoryExtractor(SCRIPTED, name="scripted", version="9.9")
+    """The plugin's factory (the entry point target): answers every document with SCRIPTED, after
+    ``SCRIPTED_EXTRACTOR_DELAY`` seconds (a slow extractor, for shutdown tests)."""
+    delay = float(os.environ.get("SCRIPTED_EXTRACTOR_DELAY", "0"))
+    return MemoryExtractor(SCRIPTED, name="scripted", version="9.9", delay=delay)
 
 
 def install_plugin(site: Path) -> Path:

@@ -98,17 +98,26 @@ class ServerProcess:
         email, password = _EMAIL.search(self.output), _PASSWORD.search(self.output)
         return (email.group(1), password.group(1)) if email and password else None
 
+    def send_signal(self, sig: int) -> None:
+        """Send ``sig`` to the server process."""
+        assert self._proc is not None
+        self._proc.send_signal(sig)
+
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, wait for a graceful exit; returns the exit code (SIGKILL after ``timeout``)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        """Wait for the process to exit (SIGKILL after ``timeout``); returns the exit code."""
         if self._proc is None:
             return 0
-        if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
         if self._reader is not None:
             self._reader.join(5)
         return self._proc.returncode
