@@ -48,7 +48,7 @@ def main(ctx: click.Context, data_dir: str | None, log_level: str | None) -> Non
     """receiptcore: a self-hosted receipt vault.
 
     Settings come from RECEIPTCORE_* environment variables (or a .env file); the options here override them.
-    Start with `receiptcore serve`, then open the URL it prints.
+    Start with `receiptcore serve`, then sign in at the URL it prints (see README).
     """
     ctx.obj = {"data_dir": data_dir, "log_level": log_level}
 

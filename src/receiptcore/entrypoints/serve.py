@@ -77,7 +77,7 @@ def admin_banner(url: str, email: str, password: str) -> str:
             f"  URL:      {url}",
             f"  email:    {email}",
             f"  password: {password}",
-            "This password is shown only once. Sign in and change it now (web UI, or POST /auth/password).",
+            "This password is shown only once. Sign in and change it now (POST /auth/password; see README).",
             rule,
         ]
     )

@@ -196,11 +196,16 @@ class AuthService:
 
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
         """Check ``current``, apply the password policy to ``new``, store it, bump token_version, revoke refresh
-        tokens, publish user.tokens_revoked. Raises InvalidCredentials, WeakPassword."""
+        tokens, publish user.tokens_revoked. Raises InvalidCredentials, WeakPassword, or RateLimited after too
+        many wrong current passwords (a stolen access token must not become an unlimited password oracle)."""
         user = await self._users.get_user(principal.user_id)
         read = user.model_copy(deep=True)
+        key = f"password-change:{user.id}"
+        self._throttle.check(key, self._clock.now())
         if not await self._hasher.verify(user.password_hash, normalise_password(current)):
+            self._throttle.record_failure(key, self._clock.now())
             raise InvalidCredentials("the current password is wrong")
+        self._throttle.reset(key)
         normalised = check_password(
             new,
             email=user.email,

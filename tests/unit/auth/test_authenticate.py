@@ -8,7 +8,7 @@ import pytest
 
 from receiptcore.domain.events import Event
 from receiptcore.domain.users import RECEIPTS_READ_ANY, USERS_READ
-from receiptcore.errors import InvalidCredentials, TokenRejected, WeakPassword
+from receiptcore.errors import InvalidCredentials, RateLimited, TokenRejected, WeakPassword
 from receiptcore.services.auth import AuthConfig
 from tests.unit.auth.support import GOOD_PASSWORD, World, make_world, root
 
@@ -49,6 +49,21 @@ async def test_change_password_checks_current_and_policy(world: World) -> None:
     with pytest.raises(WeakPassword):
         await world.auth.change_password(principal, GOOD_PASSWORD, user.email)
     assert (await world.repo.get_user(user.id)).token_version == 1
+
+
+async def test_guessing_the_current_password_with_a_stolen_token_is_throttled(world: World) -> None:
+    user = await world.make_user()
+    principal = world.principal_of(user)
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await world.auth.change_password(principal, "not-my-password!", "a-brand-new-passphrase-9")
+    with pytest.raises(RateLimited) as refused:
+        await world.auth.change_password(principal, GOOD_PASSWORD, "a-brand-new-passphrase-9")
+    assert refused.value.retry_after > 0
+    assert (await world.repo.get_user(user.id)).token_version == 1
+    world.clock.advance(15 * 60 + 1)
+    await world.auth.change_password(principal, GOOD_PASSWORD, "a-brand-new-passphrase-9")
+    assert (await world.repo.get_user(user.id)).token_version == 2
 
 
 async def test_token_version_bump_elsewhere_is_seen_after_the_event(world: World) -> None:
