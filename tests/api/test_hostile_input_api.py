@@ -57,11 +57,27 @@ async def test_deeply_nested_json_is_refused(api: Api, depth: int) -> None:
         b"\xff\xfe\x00garbage",
         b'{"email": "a@b.cd", "password": "x", "password": "y", "__proto__": {}}',
         b'{"email": 1e999, "password": true}',
+        b'{"email": "\xe9@x.io", "password": "x"}',  # Latin-1, not UTF-8, inside valid JSON syntax (was a 500)
+        b'{"email": "\\ud800@x.io", "password": "\\udfff"}',  # lone surrogate escapes
     ],
 )
 async def test_malformed_json_is_a_4xx_problem(api: Api, raw: bytes) -> None:
     response = await api.client.post("/auth/login", content=raw, headers={"Content-Type": "application/json"})
     _assert_problem(response)
+
+
+async def test_json_body_that_is_not_utf8_is_400(api: Api) -> None:
+    raw = '{"email": "é@x.io", "password": "x"}'.encode("latin-1")
+    response = await api.client.post("/auth/login", content=raw, headers={"Content-Type": "application/json"})
+    assert _assert_problem(response)["status"] == 400
+
+
+@pytest.mark.parametrize("media_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+async def test_json_routes_refuse_other_media_types_with_415(api: Api, media_type: str) -> None:
+    # a text/plain post skips the browser's CORS preflight: it must not pass for JSON
+    body = json.dumps({"email": ADMIN_EMAIL, "password": "x"})
+    response = await api.client.post("/auth/login", content=body, headers={"Content-Type": media_type})
+    assert _assert_problem(response)["status"] == 415
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from litestar import Request
+from litestar.exceptions import ClientException
 
 from receiptcore.errors import UnsupportedMediaType, ValidationFailed
 
@@ -34,8 +35,9 @@ def json_depth(body: bytes) -> int:
 async def reject_deep_json(request: Request[Any, Any, Any]) -> None:
     """``before_request`` hook for routes that take a JSON body (a ``data`` parameter).
 
-    A body in another media type is a 415 problem (a ``text/plain`` form post must not pass for JSON: it skips the
-    browser's CORS preflight); a JSON body nested deeper than ``MAX_JSON_DEPTH`` is a 422 problem.
+    A body in another media type is a 415 problem (a ``text/plain`` form post must not pass for JSON: it skips
+    the browser's CORS preflight); one that is not UTF-8 is a 400 problem, like any other malformed JSON; one
+    nested deeper than ``MAX_JSON_DEPTH`` is a 422 problem.
     """
     if "data" not in request.route_handler.parsed_fn_signature.parameters:
         return  # no JSON body read here (uploads check their own media type)
@@ -45,6 +47,11 @@ async def reject_deep_json(request: Request[Any, Any, Any]) -> None:
     media_type, _ = request.content_type
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType("send the request body as application/json")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        # JSON is UTF-8 (RFC 8259); the framework's decoder would fail on these bytes with a 500
+        raise ClientException("the JSON body is not valid UTF-8") from None
     # fast path: a body cannot nest deeper than it has openers (counting bytes is C speed)
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
         raise ValidationFailed(f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep", errors=[])

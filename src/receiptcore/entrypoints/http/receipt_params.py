@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from receiptcore.domain.ids import is_id
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.queries import ReceiptQuery
+from receiptcore.domain.queries import ReceiptQuery, SortKey
+from receiptcore.domain.receipt import ReceiptStatus
 from receiptcore.domain.users import RECEIPTS_READ_ANY
 from receiptcore.entrypoints.http.errors import from_pydantic
 from receiptcore.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
@@ -27,20 +28,38 @@ ID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9
 _Id = Annotated[str | None, QueryParameter(required=False, max_length=36, pattern=ID_PATTERN)]
 
 
+def _filter(max_length: int, pattern: str | None = None, enum: list[str] | None = None) -> Any:
+    # An empty value means "no filter" (what an HTML form sends); the pattern and enum say so too, so that the
+    # document tells clients (and the fuzzer) what ReceiptQuery accepts.
+    extra = {"enum": ["", *enum]} if enum else None
+    return QueryParameter(required=False, max_length=max_length, pattern=pattern, schema_extra=extra)
+
+
+_DATE = r"^(\d{4}-\d{2}-\d{2})?$"
+_AMOUNT = r"^(-?\d{1,12}(\.\d{1,4})?)?$"
+_Q = Annotated[str | None, _filter(200)]
+_Date = Annotated[str | None, _filter(10, _DATE)]
+_Amount = Annotated[str | None, _filter(18, _AMOUNT)]
+_Status = Annotated[str | None, _filter(20, enum=[s.value for s in ReceiptStatus])]
+_Label = Annotated[str | None, _filter(64)]
+_Sort = Annotated[str | None, _filter(20, enum=[k.value for k in SortKey])]
+_Limit = Annotated[str | None, _filter(3, r"^\d{0,3}$")]
+
+
 async def provide_receipt_query(
     principal: NamedDependency[Principal],
     *,
-    q: _Text = None,
-    date_from: _Text = None,
-    date_to: _Text = None,
-    min_total: _Text = None,
-    max_total: _Text = None,
-    status: _Text = None,
-    category: _Text = None,
-    tag: _Text = None,
+    q: _Q = None,
+    date_from: _Date = None,
+    date_to: _Date = None,
+    min_total: _Amount = None,
+    max_total: _Amount = None,
+    status: _Status = None,
+    category: _Label = None,
+    tag: _Label = None,
     owner_id: _Id = None,
-    sort: _Text = None,
-    limit: _Text = None,
+    sort: _Sort = None,
+    limit: _Limit = None,
     cursor: _Text = None,
 ) -> ReceiptQuery:
     """The listing filters of ``/api/receipts``, ``/export`` and ``/api/stats`` as a validated ReceiptQuery.
