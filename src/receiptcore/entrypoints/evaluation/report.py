@@ -47,6 +47,7 @@ def _result_json(result: SampleResult) -> dict[str, Any]:
         "subset": result.sample.subset,
         "document": str(result.sample.document),
         "seconds": round(result.seconds, 4),
+        "peak_rss_mib": round(result.peak_rss_mb, 1),
         "error": result.error,
         "prediction": result.prediction.model_dump(mode="json") if result.prediction else None,
         "label": label,

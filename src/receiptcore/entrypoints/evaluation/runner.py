@@ -24,7 +24,8 @@ from receiptcore.ports import Document, Extractor
 
 @dataclass(slots=True)
 class SampleResult:
-    """One receipt's outcome: the prediction (None on failure), the label read after it, scores and time."""
+    """One receipt's outcome: the prediction (None on failure), the label read after it, scores, time and the
+    process's peak memory right after it (it only grows: the receipt that raises it is the one to look at)."""
 
     sample: Sample
     seconds: float
@@ -32,6 +33,7 @@ class SampleResult:
     error: str | None = None
     label: Label | None = None
     scores: dict[str, FieldScore] = field(default_factory=dict)
+    peak_rss_mb: float = 0.0
 
 
 @dataclass(slots=True)
@@ -98,7 +100,9 @@ async def evaluate(
     results: list[SampleResult] = []
     for sample in samples:
         prediction, error, seconds = await _extract(extractor, sample)
-        result = SampleResult(sample=sample, seconds=seconds, prediction=prediction, error=error)
+        result = SampleResult(
+            sample=sample, seconds=seconds, prediction=prediction, error=error, peak_rss_mb=peak_rss_mb()
+        )
         result.label = load_label(sample)
         result.scores = score(sample.subset, prediction, result.label)
         results.append(result)

@@ -34,7 +34,14 @@ FIELDS: dict[Subset, tuple[str, ...]] = {
     "sroie": ("company", "address", "date", "total"),
     "wildreceipt": ("store_name", "address", "date", "total", "items"),
 }
-SIMILARITY_NAME = {"company": "token F1", "address": "token F1", "store_name": "similarity", "items": "F1"}
+SIMILARITY_NAME = {"company": "token F1", "address": "token F1", "store_name": "similarity", "items": "pooled F1"}
+
+
+def _graded_name(subset: Subset, name: str) -> str | None:
+    """What the graded column means for this field (WildReceipt addresses compare by similarity)."""
+    if subset == "wildreceipt" and name == "address":
+        return "similarity"
+    return SIMILARITY_NAME.get(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +126,7 @@ def summarize(subset: Subset, per_receipt: list[dict[str, FieldScore]]) -> list[
     for name in FIELDS[subset]:
         values = [s[name] for s in per_receipt if name in s]
         if not values:
-            out.append(FieldSummary(subset, name, 0, 0.0, None, SIMILARITY_NAME.get(name)))
+            out.append(FieldSummary(subset, name, 0, 0.0, None, _graded_name(subset, name)))
             continue
         accuracy = 100 * sum(v.exact for v in values) / len(values)
         graded: float | None = None
@@ -130,5 +137,5 @@ def summarize(subset: Subset, per_receipt: list[dict[str, FieldScore]]) -> list[
             graded = 100 * (2 * matched / (predicted + expected)) if predicted + expected else 100.0
         elif all(v.graded is not None for v in values):
             graded = 100 * sum(v.graded or 0.0 for v in values) / len(values)
-        out.append(FieldSummary(subset, name, len(values), accuracy, graded, SIMILARITY_NAME.get(name)))
+        out.append(FieldSummary(subset, name, len(values), accuracy, graded, _graded_name(subset, name)))
     return out
