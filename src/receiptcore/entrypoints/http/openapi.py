@@ -21,9 +21,13 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 from pydantic import BaseModel
 
+from receiptcore.domain.receipt import Receipt
 from receiptcore.entrypoints.http import schemas
 from receiptcore.entrypoints.http.errors import PROBLEM_MEDIA_TYPE
 from receiptcore.entrypoints.http.security import is_public
+from receiptcore.services.corrections import CORRECTABLE_FIELDS
+
+_REF = "#/components/schemas/"
 
 
 class FieldProblem(BaseModel):
@@ -164,15 +168,19 @@ def finish_openapi(app: Litestar, *, max_files: int | None = None) -> None:
             operation: Operation | None = getattr(item, method)
             if operation is not None:
                 key = f"{method.upper()} {path}"
-                _finish_operation(key, operation, handlers.get(key), problem)
+                _finish_operation(document, key, operation, handlers.get(key), problem)
                 if key == "POST /api/receipts" and max_files is not None:
                     operation.request_body = _upload_body(max_files)
 
 
-def _finish_operation(key: str, operation: Operation, handler: HTTPRouteHandler | None, problem: Reference) -> None:
+def _finish_operation(
+    document: OpenAPI, key: str, operation: Operation, handler: HTTPRouteHandler | None, problem: Reference
+) -> None:
     method, path = key.split(" ", 1)
     if key == "POST /api/receipts":
         operation.request_body = _upload_body()
+    if key == "PATCH /api/receipts/{rid}":
+        operation.request_body = _correction_body(document)
     if isinstance(operation.request_body, RequestBody) and handler is not None:
         data = handler.parsed_fn_signature.parameters.get("data")
         if data is not None and data.has_default:
@@ -206,6 +214,40 @@ def _forbid_unknown_fields(document: OpenAPI) -> None:
         model = getattr(schemas, name, None)
         if isinstance(model, type) and issubclass(model, BaseModel) and model.model_config.get("extra") == "forbid":
             schema.additional_properties = False
+
+
+def _correction_body(document: OpenAPI) -> RequestBody:
+    """``PATCH /api/receipts/{rid}``: the correctable fields as the Receipt model validates them (the handler takes
+    the raw object, so that a partial ``merchant`` changes only the keys it names), plus ``version``."""
+    model = Receipt.model_json_schema(ref_template=_REF + "{model}")
+    properties: dict[str, Any] = {name: model["properties"][name] for name in sorted(CORRECTABLE_FIELDS)}
+    properties["version"] = {"type": "integer", "description": "The version read (instead of If-Match)."}
+    components = document.components.schemas if document.components.schemas is not None else {}
+    wanted = _refs(properties)
+    while wanted:
+        name = wanted.pop()
+        if name not in components:
+            definition = model["$defs"][name]
+            components[name] = definition
+            wanted |= _refs(definition)
+    schema = {"type": "object", "properties": properties, "additionalProperties": False, "minProperties": 1}
+    return RequestBody(
+        required=True,
+        description="The fields to change; `null` clears one. Each change is kept as a correction.",
+        content={"application/json": OpenAPIMediaType(schema=schema)},  # type: ignore[arg-type]
+    )
+
+
+def _refs(value: Any) -> set[str]:
+    """Component names referenced anywhere in a JSON schema fragment."""
+    if isinstance(value, dict):
+        found = {value["$ref"].removeprefix(_REF)} if isinstance(value.get("$ref"), str) else set()
+        for item in value.values():
+            found |= _refs(item)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_refs(item) for item in value)) if value else set()
+    return set()
 
 
 def _find_problem_schema(document: OpenAPI) -> Reference:
