@@ -13,6 +13,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from PIL import Image
+
 from receiptcore.adapters.extractors.ocr.engine import RapidOcrEngine
 from receiptcore.adapters.extractors.ocr.images import PageInput, load_pages
 from receiptcore.adapters.extractors.ocr.layout import group_lines
@@ -25,6 +27,7 @@ from receiptcore.ports import Document, Extractor
 VERSION = "0.3.0"
 OCR_THREADS = 2  # onnxruntime intra-op threads per engine: the deployment target has 2 cores per worker
 
+RETRY_SIDE = 1400  # long side of the second, coarser OCR pass for text that fell apart into characters
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
@@ -36,6 +39,15 @@ def _shared_executor(workers: int) -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="receiptcore-ocr")
         return _executor
+
+
+def _mean_length(words: list[Word]) -> float:
+    return sum(len(w.text) for w in words) / len(words) if words else 0.0
+
+
+def _fragmented(words: list[Word]) -> bool:
+    """Whether the detector returned characters instead of words (many boxes, most of them 1-2 characters)."""
+    return len(words) >= 15 and sum(1 for w in words if len(w.text) <= 2) > 0.5 * len(words)
 
 
 class OcrExtractor(Extractor):
@@ -73,7 +85,16 @@ class OcrExtractor(Extractor):
     def _page_words(self, page: PageInput) -> list[Word]:
         if page.image is None:
             return page.words
-        return self._engine.read(page.image, page=page.number, scale=page.scale, offset=page.offset)
+        words = self._engine.read(page.image, page=page.number, scale=page.scale, offset=page.offset)
+        if not _fragmented(words) or max(page.image.size) <= RETRY_SIDE:
+            return words
+        # widely spaced dot-matrix print at high resolution falls apart into single characters for the detector;
+        # a coarser image lets it see whole words again
+        factor = RETRY_SIDE / max(page.image.size)
+        size = (max(1, round(page.image.width * factor)), max(1, round(page.image.height * factor)))
+        smaller = page.image.resize(size, Image.Resampling.LANCZOS)
+        retry = self._engine.read(smaller, page=page.number, scale=page.scale / factor, offset=page.offset)
+        return retry if _mean_length(retry) > _mean_length(words) else words
 
     def extract_sync(self, document: Document) -> ExtractedReceipt:
         """The blocking extraction (what ``extract`` runs in the pool)."""

@@ -17,7 +17,7 @@ from receiptcore.errors import ExtractionFailed
 
 MAX_SIDE = 2400  # long side in pixels handed to the OCR engine
 # and at most this many pixels: the text detector's memory grows with the pixel count (≈ 250 MB per megapixel)
-MAX_PIXELS = 2_000_000
+MAX_PIXELS = 1_600_000
 MIN_SHORT_SIDE = 736  # the detector's preferred short side (RapidOCR's default)
 INK_LEVEL = 200  # grey level below which a pixel may count as print when looking for the receipt on a scan
 PDF_DPI = 200
