@@ -168,17 +168,21 @@ def finish_openapi(app: Litestar, *, max_files: int | None = None) -> None:
             operation: Operation | None = getattr(item, method)
             if operation is not None:
                 key = f"{method.upper()} {path}"
-                _finish_operation(document, key, operation, handlers.get(key), problem)
-                if key == "POST /api/receipts" and max_files is not None:
-                    operation.request_body = _upload_body(max_files)
+                _finish_operation(document, key, operation, handlers.get(key), problem=problem, max_files=max_files)
 
 
 def _finish_operation(
-    document: OpenAPI, key: str, operation: Operation, handler: HTTPRouteHandler | None, problem: Reference
+    document: OpenAPI,
+    key: str,
+    operation: Operation,
+    handler: HTTPRouteHandler | None,
+    *,
+    problem: Reference,
+    max_files: int | None,
 ) -> None:
     method, path = key.split(" ", 1)
     if key == "POST /api/receipts":
-        operation.request_body = _upload_body()
+        operation.request_body = _upload_body(max_files)
     if key == "PATCH /api/receipts/{rid}":
         operation.request_body = _correction_body(document)
     if isinstance(operation.request_body, RequestBody) and handler is not None:
