@@ -36,7 +36,9 @@ def _backend(settings: Settings, family: str) -> str:
             f"a {name} URL is set, but this build of receiptcore has no {name} adapter yet; unset it to use the "
             "embedded default"
         )
-    return "memory" if str(settings.data_dir) == ":memory:" else ("inprocess" if family == "events" else "sqlite")
+    if family == "events":
+        return "inprocess"
+    return "memory" if str(settings.data_dir) == ":memory:" else "sqlite"
 
 
 class Container(containers.DeclarativeContainer):
