@@ -1,4 +1,4 @@
-"""Normalisation rules of the evaluation (docs/extractors-evaluation.md states them for people).
+"""Normalisation rules of the evaluation (docs/extractors.md states them for people).
 
 - Text: upper-cased, whitespace collapsed; tokens split on whitespace and commas (a comma separates tokens).
 - WildReceipt texts compare with every space removed (its labels have none).
