@@ -12,7 +12,6 @@ the spend cap and end in ``ExtractionDeferred``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import random
 from collections.abc import Callable
@@ -20,17 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 from receiptcore import __version__
+from receiptcore.adapters.extractors.llm_base import MeteredLlmExtractor
 from receiptcore.adapters.extractors.llm_budget import (
-    HealthState,
     Prices,
     SleepFn,
     SpendLedger,
     TransientError,
     estimate_input_tokens,
-    metered_call,
-    parse_retry_after,
-    retry_policy,
-    spend_ledger,
 )
 from receiptcore.adapters.extractors.llm_common import (
     SYSTEM_PROMPT,
@@ -39,22 +34,20 @@ from receiptcore.adapters.extractors.llm_common import (
     parse_model_output,
     receipt_json_schema,
 )
-from receiptcore.adapters.extractors.llm_images import PreparedDocument, prepare_document
+from receiptcore.adapters.extractors.llm_images import PreparedDocument
 from receiptcore.domain.receipt import ExtractedReceipt
-from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
-from receiptcore.ports import Document, Extractor
+from receiptcore.errors import ConfigurationError, ExtractionFailed
+from receiptcore.ports import Document
 from receiptcore.settings import Settings
 
-log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'receiptcore[anthropic]'"
-# a bad key or an unknown model is fixed by an operator, not by retrying soon; jobs wait meanwhile
-CONFIG_PROBLEM_RETRY_SECONDS = 600.0
 
 
-class AnthropicExtractor(Extractor):
+class AnthropicExtractor(MeteredLlmExtractor):
     """Extractor plugin ``anthropic``: Claude vision with the receipt schema as a forced tool."""
 
     name = "anthropic"
+    service = "Anthropic API"
 
     def __init__(
         self,
@@ -98,22 +91,12 @@ class AnthropicExtractor(Extractor):
         )
         self.model = self.settings.anthropic_model
         self.version = f"{__version__}/{self.model}"
-        self._prices = Prices(self.settings.anthropic_input_usd_per_mtok, self.settings.anthropic_output_usd_per_mtok)
-        self._ledger = ledger or spend_ledger(self.settings)
-        self._policy = retry_policy(self.settings)
-        self._sleep = sleep
-        self._rng = rng
-        self._health = HealthState()
-
-    @property
-    def healthy(self) -> bool:
-        """False while the last call was deferred (API down, key or model refused, spend cap reached)."""
-        return self._health.healthy
-
-    @property
-    def health_detail(self) -> str | None:
-        """Why the extractor is not healthy, or None."""
-        return self._health.problem
+        self._setup_metering(
+            Prices(self.settings.anthropic_input_usd_per_mtok, self.settings.anthropic_output_usd_per_mtok),
+            ledger=ledger,
+            sleep=sleep,
+            rng=rng,
+        )
 
     async def extract(self, document: Document) -> ExtractedReceipt:
         """Send the document's pages to Claude and validate the answer.
@@ -124,9 +107,7 @@ class AnthropicExtractor(Extractor):
             ExtractionDeferred: the daily spend cap is reached, or the API stays unavailable (429/5xx/timeouts)
                 through every retry, or the key/model is refused (an operator has to act).
         """
-        prepared = await asyncio.to_thread(
-            prepare_document, document, max_side=self.settings.llm_max_image_side, max_pages=self.settings.llm_max_pages
-        )
+        prepared = await self._prepare(document)
         request = self._request(prepared)
         pixels = sum(image.width * image.height for image in prepared.images)
         estimate = self._prices.cost(
@@ -138,16 +119,7 @@ class AnthropicExtractor(Extractor):
             message = await self._send(request)
             return message, self._cost(getattr(message, "usage", None))
 
-        message = await metered_call(
-            self._ledger,
-            estimate,
-            attempt,
-            self._policy,
-            sleep=self._sleep,
-            rng=self._rng,
-            what="Anthropic API",
-            health=self._health,
-        )
+        message = await self._metered(estimate, attempt)
         return self._interpret(message, len(prepared.images))
 
     def _request(self, prepared: PreparedDocument) -> dict[str, Any]:
@@ -180,17 +152,9 @@ class AnthropicExtractor(Extractor):
         try:
             return await self._client.messages.create(**request)
         except sdk.APIStatusError as exc:
-            status = exc.status_code
-            detail = f"HTTP {status}: {str(exc.api_message or exc)[:300]}"
-            if status in {408, 409, 429} or status >= 500:
-                raise TransientError(detail, parse_retry_after(exc.response.headers.get("retry-after"))) from exc
-            if status in {401, 403, 404}:
-                log.warning("Anthropic API refused the key or model %r: %s", self.model, detail)
-                raise ExtractionDeferred(
-                    f"Anthropic API refused the request ({detail}); check the API key and model",
-                    retry_after=CONFIG_PROBLEM_RETRY_SECONDS,
-                ) from exc
-            raise ExtractionFailed(f"Anthropic API refused the request: {detail}") from exc
+            detail = f"HTTP {exc.status_code}: {str(exc.api_message or exc)[:300]}"
+            retry_after = exc.response.headers.get("retry-after")
+            raise self._status_error(exc.status_code, detail, retry_after, check="the API key and model") from exc
         except sdk.APIConnectionError as exc:  # includes APITimeoutError
             raise TransientError(f"{type(exc).__name__}: {exc}"[:300]) from exc
         except sdk.AnthropicError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import random
 from collections.abc import Callable
 from decimal import Decimal
@@ -20,17 +19,13 @@ from typing import Any
 import httpx
 
 from receiptcore import __version__
+from receiptcore.adapters.extractors.llm_base import MeteredLlmExtractor
 from receiptcore.adapters.extractors.llm_budget import (
-    HealthState,
     Prices,
     SleepFn,
     SpendLedger,
     TransientError,
     estimate_input_tokens,
-    metered_call,
-    parse_retry_after,
-    retry_policy,
-    spend_ledger,
 )
 from receiptcore.adapters.extractors.llm_common import (
     MAX_OUTPUT_CHARS,
@@ -40,22 +35,21 @@ from receiptcore.adapters.extractors.llm_common import (
     parse_model_json,
     receipt_json_schema,
 )
-from receiptcore.adapters.extractors.llm_images import PreparedDocument, prepare_document
+from receiptcore.adapters.extractors.llm_images import PreparedDocument
 from receiptcore.domain.receipt import ExtractedReceipt
-from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
-from receiptcore.ports import Document, Extractor
+from receiptcore.errors import ConfigurationError, ExtractionFailed
+from receiptcore.ports import Document
 from receiptcore.settings import Settings
 
-log = logging.getLogger(__name__)
 #: Largest response body read (bytes); a receipt's JSON is a few kilobytes.
 MAX_RESPONSE_BYTES = 2 * MAX_OUTPUT_CHARS
-CONFIG_PROBLEM_RETRY_SECONDS = 600.0
 
 
-class OpenAICompatibleExtractor(Extractor):
+class OpenAICompatibleExtractor(MeteredLlmExtractor):
     """Extractor plugin ``openai-compatible``: any server speaking the OpenAI chat completions API."""
 
     name = "openai-compatible"
+    service = "LLM server"
 
     def __init__(
         self,
@@ -87,22 +81,12 @@ class OpenAICompatibleExtractor(Extractor):
             self._headers["Authorization"] = f"Bearer {self.settings.openai_api_key.get_secret_value()}"
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(timeout=self.settings.llm_timeout_seconds)
-        self._prices = Prices(self.settings.openai_input_usd_per_mtok, self.settings.openai_output_usd_per_mtok)
-        self._ledger = ledger or spend_ledger(self.settings)
-        self._policy = retry_policy(self.settings)
-        self._sleep = sleep
-        self._rng = rng
-        self._health = HealthState()
-
-    @property
-    def healthy(self) -> bool:
-        """False while the last call was deferred (API down, key or model refused, spend cap reached)."""
-        return self._health.healthy
-
-    @property
-    def health_detail(self) -> str | None:
-        """Why the extractor is not healthy, or None."""
-        return self._health.problem
+        self._setup_metering(
+            Prices(self.settings.openai_input_usd_per_mtok, self.settings.openai_output_usd_per_mtok),
+            ledger=ledger,
+            sleep=sleep,
+            rng=rng,
+        )
 
     async def extract(self, document: Document) -> ExtractedReceipt:
         """Send the document's pages to the server and validate the answer.
@@ -113,9 +97,7 @@ class OpenAICompatibleExtractor(Extractor):
             ExtractionDeferred: the daily spend cap is reached, the server stays unavailable (429/5xx/timeouts,
                 connection refused) through every retry, or it refuses the key or model.
         """
-        prepared = await asyncio.to_thread(
-            prepare_document, document, max_side=self.settings.llm_max_image_side, max_pages=self.settings.llm_max_pages
-        )
+        prepared = await self._prepare(document)
         body = json.dumps(self._request(prepared)).encode()
         pixels = sum(image.width * image.height for image in prepared.images)
         schema_chars = len(json.dumps(receipt_json_schema()))
@@ -129,17 +111,11 @@ class OpenAICompatibleExtractor(Extractor):
             usage = usage if isinstance(usage, dict) else {}
             return answer, self._prices.cost(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
 
-        answer = await metered_call(
-            self._ledger,
-            estimate,
-            attempt,
-            self._policy,
-            sleep=self._sleep,
-            rng=self._rng,
-            what="LLM server",
-            health=self._health,
-        )
+        answer = await self._metered(estimate, attempt)
         return self._interpret(answer, len(prepared.images))
+
+    def _log_target(self) -> str:
+        return f"LLM server {self._url}"
 
     def _request(self, prepared: PreparedDocument) -> dict[str, Any]:
         note = USER_PROMPT + " Answer with the JSON object only."
@@ -179,15 +155,9 @@ class OpenAICompatibleExtractor(Extractor):
             raise ExtractionFailed(f"LLM server call failed: {type(exc).__name__}") from exc
         if status >= 400:
             detail = f"HTTP {status}: {raw[:300].decode('utf-8', 'replace')}"
-            if status in {408, 409, 429} or status >= 500:
-                raise TransientError(detail, parse_retry_after(response.headers.get("retry-after")))
-            if status in {401, 403, 404}:
-                log.warning("LLM server %s refused the key or model %r: %s", self._url, self.model, detail)
-                raise ExtractionDeferred(
-                    f"LLM server refused the request ({detail}); check the URL, key and model",
-                    retry_after=CONFIG_PROBLEM_RETRY_SECONDS,
-                )
-            raise ExtractionFailed(f"LLM server refused the request: {detail}")
+            raise self._status_error(
+                status, detail, response.headers.get("retry-after"), check="the URL, key and model"
+            )
         try:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:
