@@ -127,18 +127,12 @@ def test_three_receipts_through_the_real_server_and_cli_survive_a_restart(tmp_pa
         assert f"serving {server.url}" in server.output
         assert "extractor: ocr" in server.output
 
-        imported = cli(
-            "import",
-            str(inbox),
-            "--server",
-            server.url,
-            "--email",
-            email,
-            "--password-stdin",
-            data_dir=data_dir,
-            cwd=tmp_path,
-            stdin=password + "\n",
-        )
+        def as_admin(*args: str) -> subprocess.CompletedProcess[str]:
+            """Run an HTTP command of the CLI against this server, signed in as the first admin."""
+            auth = ("--server", server.url, "--email", email, "--password-stdin")
+            return cli(*args, *auth, data_dir=data_dir, cwd=tmp_path, stdin=password + "\n")
+
+        imported = as_admin("import", str(inbox))
         assert imported.returncode == 0, imported.stdout + imported.stderr
         assert "3 created, 0 duplicate, 0 refused, 1 skipped" in imported.stdout
 
@@ -155,36 +149,11 @@ def test_three_receipts_through_the_real_server_and_cli_survive_a_restart(tmp_pa
             merchant = receipt["merchant"]["name"]  # type: ignore[index]
             assert merchant_overlap(label["company"], merchant) >= 0.5, f"{name}: {merchant!r} vs {label['company']!r}"
 
-        again = cli(
-            "import",
-            str(inbox),
-            "--server",
-            server.url,
-            "--email",
-            email,
-            "--password-stdin",
-            data_dir=data_dir,
-            cwd=tmp_path,
-            stdin=password + "\n",
-        )
+        again = as_admin("import", str(inbox))
         assert again.returncode == 0, again.stdout + again.stderr
         assert "0 created, 3 duplicate" in again.stdout
 
-        exported = cli(
-            "export",
-            "--format",
-            "csv",
-            "--output",
-            str(tmp_path / "out.csv"),
-            "--server",
-            server.url,
-            "--email",
-            email,
-            "--password-stdin",
-            data_dir=data_dir,
-            cwd=tmp_path,
-            stdin=password + "\n",
-        )
+        exported = as_admin("export", "--format", "csv", "--output", str(tmp_path / "out.csv"))
         assert exported.returncode == 0, exported.stdout + exported.stderr
         rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8-sig"))))
         assert len(rows) == 3
