@@ -81,6 +81,18 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+class CountingHandler:
+    """A mock API handler that counts the requests it answers; ``reply(n, request)`` answers the n-th (from 1)."""
+
+    def __init__(self, reply: Callable[[int, Any], Any]) -> None:
+        self.reply = reply
+        self.calls = 0
+
+    def __call__(self, request: Any) -> Any:
+        self.calls += 1
+        return self.reply(self.calls, request)
+
+
 class SleepRecorder:
     """Stands in for ``asyncio.sleep``: records each requested delay, returns at once."""
 

@@ -22,7 +22,14 @@ from receiptcore.adapters.extractors.llm_budget import SpendLedger
 from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document, Extractor
 from receiptcore.settings import Settings
-from tests.unit.llm.conftest import FIXED_NOW, RECEIPT_ANSWER, SleepRecorder, jpeg_bytes, pdf_bytes
+from tests.unit.llm.conftest import (
+    FIXED_NOW,
+    RECEIPT_ANSWER,
+    CountingHandler,
+    SleepRecorder,
+    jpeg_bytes,
+    pdf_bytes,
+)
 
 httpx2 = pytest.importorskip("httpx2")
 pytest.importorskip("anthropic")
@@ -135,17 +142,12 @@ async def test_each_pdf_page_becomes_an_image_block_with_mocked_anthropic_api(
 async def test_transient_errors_are_retried_with_backoff_with_mocked_anthropic_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document, status: int, kind: str
 ) -> None:
-    calls = 0
-
-    def handler(request: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return error_reply(status, kind) if calls <= 3 else tool_reply(RECEIPT_ANSWER)
+    handler = CountingHandler(lambda n, _: error_reply(status, kind) if n <= 3 else tool_reply(RECEIPT_ANSWER))
 
     receipt = await build(settings, handler, sleeps).extract(jpeg_document)
 
     assert receipt.total == Decimal("8.35")
-    assert calls == 4
+    assert handler.calls == 4
     # rng pinned to 1.0: full-jitter ceilings are base * 2**n
     assert sleeps.delays == [1.0, 2.0, 4.0]
 
@@ -176,36 +178,28 @@ async def test_jitter_stays_within_the_exponential_ceiling_with_mocked_anthropic
 async def test_timeouts_are_retried_with_mocked_anthropic_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document
 ) -> None:
-    calls = 0
-
-    def handler(request: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
+    def reply(n: int, request: Any) -> Any:
+        if n == 1:
             raise httpx2.ReadTimeout("slow", request=request)
         return tool_reply(RECEIPT_ANSWER)
 
+    handler = CountingHandler(reply)
     receipt = await build(settings, handler, sleeps).extract(jpeg_document)
 
     assert receipt.total == Decimal("8.35")
-    assert calls == 2
+    assert handler.calls == 2
 
 
 async def test_persistent_outage_defers_the_job_with_mocked_anthropic_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document
 ) -> None:
-    calls = 0
-
-    def handler(request: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return error_reply(503, "api_error")
+    handler = CountingHandler(lambda *_: error_reply(503, "api_error"))
 
     extractor = build(settings, handler, sleeps)
     with pytest.raises(ExtractionDeferred) as caught:
         await extractor.extract(jpeg_document)
 
-    assert calls == settings.llm_max_retries + 1
+    assert handler.calls == settings.llm_max_retries + 1
     assert caught.value.retry_after >= 60
     # failed calls cost nothing: the reservation is released
     assert extractor._ledger.spent_today() == 0
@@ -214,18 +208,13 @@ async def test_persistent_outage_defers_the_job_with_mocked_anthropic_api(
 async def test_bad_request_fails_without_retry_with_mocked_anthropic_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document
 ) -> None:
-    calls = 0
-
-    def handler(request: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return error_reply(400, "invalid_request_error")
+    handler = CountingHandler(lambda *_: error_reply(400, "invalid_request_error"))
 
     with pytest.raises(ExtractionFailed) as caught:
         await build(settings, handler, sleeps).extract(jpeg_document)
 
     assert not isinstance(caught.value, ExtractionDeferred)
-    assert calls == 1
+    assert handler.calls == 1
     assert sleeps.delays == []
 
 
@@ -246,13 +235,8 @@ async def test_spend_cap_defers_until_midnight_utc_with_mocked_anthropic_api(
     jpeg_document: Document,
     ledger_at: Callable[[Decimal | None], SpendLedger],
 ) -> None:
-    calls = 0
-
-    def handler(request: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        # 100k in + 10k out at $3/$15 per MTok = $0.45
-        return tool_reply(RECEIPT_ANSWER, input_tokens=100_000, output_tokens=10_000)
+    # 100k in + 10k out at $3/$15 per MTok = $0.45
+    handler = CountingHandler(lambda *_: tool_reply(RECEIPT_ANSWER, input_tokens=100_000, output_tokens=10_000))
 
     ledger = ledger_at(Decimal("0.50"))
     extractor = build(settings, handler, sleeps, ledger=ledger)
@@ -262,7 +246,7 @@ async def test_spend_cap_defers_until_midnight_utc_with_mocked_anthropic_api(
     with pytest.raises(ExtractionDeferred) as caught:
         await extractor.extract(jpeg_document)
 
-    assert calls == 1  # the capped call never reached the API
+    assert handler.calls == 1  # the capped call never reached the API
     assert caught.value.retry_after == 6 * 3600  # FIXED_NOW is 18:00 UTC
     assert FIXED_NOW.hour == 18
 

@@ -23,7 +23,7 @@ from receiptcore.adapters.extractors.openai_compat import OpenAICompatibleExtrac
 from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document, Extractor
 from receiptcore.settings import Settings
-from tests.unit.llm.conftest import RECEIPT_ANSWER, SleepRecorder, jpeg_bytes
+from tests.unit.llm.conftest import RECEIPT_ANSWER, CountingHandler, SleepRecorder, jpeg_bytes
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -105,12 +105,9 @@ async def test_no_authorization_header_without_a_key_with_mocked_openai_api(
 async def test_transient_errors_are_retried_with_backoff_with_mocked_openai_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document, status: int
 ) -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return httpx.Response(status, text="busy") if calls <= 2 else completion(RECEIPT_ANSWER)
+    handler = CountingHandler(
+        lambda n, _: httpx.Response(status, text="busy") if n <= 2 else completion(RECEIPT_ANSWER)
+    )
 
     receipt = await build(settings, handler, sleeps).extract(jpeg_document)
 
@@ -121,17 +118,14 @@ async def test_transient_errors_are_retried_with_backoff_with_mocked_openai_api(
 async def test_server_down_defers_the_job_with_mocked_openai_api(
     settings: Settings, sleeps: SleepRecorder, jpeg_document: Document
 ) -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
+    def refuse(n: int, request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
+    handler = CountingHandler(refuse)
     with pytest.raises(ExtractionDeferred):
         await build(settings, handler, sleeps).extract(jpeg_document)
 
-    assert calls == settings.llm_max_retries + 1
+    assert handler.calls == settings.llm_max_retries + 1
     assert sleeps.delays == [1.0, 2.0, 4.0]
 
 
