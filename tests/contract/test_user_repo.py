@@ -6,12 +6,10 @@ import asyncio
 import datetime as dt
 import hashlib
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from receiptcore.adapters.memory.user_repo import MemoryUserRepo
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
 from receiptcore.domain.ids import new_id
@@ -48,16 +46,6 @@ def make_token(user: User, *, family_id: str | None = None) -> RefreshToken:
         expires_at=T0 + dt.timedelta(days=14),
         family_expires_at=T0 + dt.timedelta(days=90),
     )
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UserRepo]:
-    if request.param == "memory":
-        yield MemoryUserRepo()
-        return
-    db = SqliteDatabase(tmp_path / "users.sqlite3")
-    yield SqliteUserRepo(db)
-    await db.aclose()
 
 
 async def test_added_user_reads_back_equal(repo: UserRepo) -> None:

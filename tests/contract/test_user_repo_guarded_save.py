@@ -4,28 +4,16 @@ also under concurrent saves (one test body per adapter)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from receiptcore.adapters.memory.user_repo import MemoryUserRepo
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
 from receiptcore.domain.users import ADMIN, AUDITOR, MEMBER, User
 from receiptcore.errors import Conflict, NotFound
 from receiptcore.ports import UserRepo
 from tests.contract.test_user_repo import make_user
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UserRepo]:
-    if request.param == "memory":
-        yield MemoryUserRepo()
-        return
-    db = SqliteDatabase(tmp_path / "users.sqlite3")
-    yield SqliteUserRepo(db)
-    await db.aclose()
 
 
 def demoted(user: User) -> User:
