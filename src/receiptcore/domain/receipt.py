@@ -237,3 +237,18 @@ class Receipt(ReceiptData):
     def latest_attempt(self) -> ExtractionAttempt | None:
         """The most recent extraction attempt, if any."""
         return self.extraction_attempts[-1] if self.extraction_attempts else None
+
+    def claimed_by(self, worker_id: str, lease_until: dt.datetime) -> Receipt:
+        """A copy of this receipt taken by worker ``worker_id`` until ``lease_until`` (processing, next version).
+
+        Every ReceiptStore adapter's ``claim_pending`` stores this, so a claim means the same in each.
+        """
+        return self.model_copy(
+            update={
+                "status": ReceiptStatus.PROCESSING,
+                "lease_owner": worker_id,
+                "lease_until": lease_until,
+                "version": self.version + 1,
+            },
+            deep=True,
+        )

@@ -109,15 +109,7 @@ class MemoryReceiptStore(ReceiptStore):
         if not candidates:
             return None
         chosen = min(candidates, key=lambda r: (r.created_at, r.id))
-        claimed = chosen.model_copy(
-            update={
-                "status": ReceiptStatus.PROCESSING,
-                "lease_owner": worker_id,
-                "lease_until": lease_until,
-                "version": chosen.version + 1,
-            },
-            deep=True,
-        )
+        claimed = chosen.claimed_by(worker_id, lease_until)
         self._receipts[claimed.id] = claimed
         return claimed.model_copy(deep=True)
 

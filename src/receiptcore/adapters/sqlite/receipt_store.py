@@ -36,7 +36,7 @@ from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
-from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
+from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, StorageUnavailable, VersionConflict
 from receiptcore.ports import ReceiptStore
 
@@ -169,14 +169,7 @@ class SqliteReceiptStore(ReceiptStore):
             if row is None:
                 return None
             current = sql.to_receipt(row[0])
-            claimed = current.model_copy(
-                update={
-                    "status": ReceiptStatus.PROCESSING,
-                    "lease_owner": worker_id,
-                    "lease_until": lease_until,
-                    "version": current.version + 1,
-                }
-            )
+            claimed = current.claimed_by(worker_id, lease_until)
             await conn.execute(sql.UPDATE_SQL, [*sql.row_values(claimed)[1:], current.id, current.version])
         return claimed
 
