@@ -12,6 +12,7 @@ from receiptcore.domain.users import (
     RECEIPTS_WRITE,
     RECEIPTS_WRITE_ANY,
     Role,
+    User,
 )
 from receiptcore.errors import PermissionDenied
 
@@ -29,6 +30,17 @@ class Principal:
     def can(self, permission: str) -> bool:
         """Whether the caller holds ``permission``."""
         return permission in self.permissions
+
+    @classmethod
+    def of_user(cls, user: User, roles: Mapping[str, Role]) -> Principal:
+        """The principal of ``user``, with the permissions its role names have in ``roles``."""
+        return cls(
+            user_id=user.id,
+            roles=frozenset(user.roles),
+            permissions=permissions_of(user.roles, roles),
+            token_version=user.token_version,
+            email=user.email,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
-from receiptcore.domain.policy import Principal, permissions_of
+from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import BUILTIN_ROLES, RefreshToken, Role, User
 from receiptcore.errors import Conflict, InvalidCredentials, NotFound, TokenRejected
 from receiptcore.ports import AccessClaims, Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
@@ -182,13 +182,7 @@ class AuthService:
         if claims.token_version != user.token_version:
             raise TokenRejected("token was revoked")
         roles = await self._role_definitions(now)
-        return Principal(
-            user_id=user.id,
-            roles=frozenset(user.roles),
-            permissions=permissions_of(user.roles, roles),
-            token_version=user.token_version,
-            email=user.email,
-        )
+        return Principal.of_user(user, roles)
 
     async def me(self, principal: Principal) -> User:
         """The caller's own user record."""

@@ -11,7 +11,7 @@ from receiptcore.adapters.clock import ManualClock
 from receiptcore.adapters.memory.user_repo import MemoryUserRepo
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
 from receiptcore.domain.events import Event
-from receiptcore.domain.policy import Principal, permissions_of
+from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import BUILTIN_ROLES, User
 from receiptcore.ports import AccessClaims
 from receiptcore.services.auth import AuthConfig, AuthService
@@ -87,13 +87,7 @@ class World:
 
     def principal_of(self, user: User) -> Principal:
         """The principal of ``user`` with built-in role permissions (no token round trip)."""
-        return Principal(
-            user_id=user.id,
-            roles=frozenset(user.roles),
-            permissions=permissions_of(user.roles, BUILTIN_ROLES),
-            token_version=user.token_version,
-            email=user.email,
-        )
+        return Principal.of_user(user, BUILTIN_ROLES)
 
 
 def root() -> Principal:
