@@ -14,6 +14,9 @@ from receiptcore.domain.receipt import ExtractionAttempt, Receipt, ReceiptData
 
 # The correctable fields, in the order the example document shows them.
 _DATA_FIELDS: tuple[str, ...] = tuple(ReceiptData.model_fields)
+# The only fields dumped through pydantic: dumping the whole receipt would also serialise every extraction
+# attempt's output and the extracted copy, which the representation never shows (most of a list page's cost).
+_DUMPED: set[str] = {"source", "warnings", "provenance", "corrections", *_DATA_FIELDS}
 
 
 def attempt_to_api(attempt: ExtractionAttempt, *, include_output: bool = False) -> dict[str, Any]:
@@ -44,7 +47,7 @@ def receipt_to_api(receipt: Receipt) -> dict[str, Any]:
         decimal strings), category, tags, notes, warnings, provenance, ``extraction`` (latest attempt summary with
         the raw text, or None), ``extraction_attempts`` (count), corrections, ``possible_duplicate_of``.
     """
-    dumped = receipt.model_dump(mode="json", by_alias=True)
+    dumped = receipt.model_dump(mode="json", by_alias=True, include=_DUMPED)
     out: dict[str, Any] = {
         "id": receipt.id,
         "owner_id": receipt.owner_id,
