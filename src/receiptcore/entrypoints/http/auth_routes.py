@@ -28,7 +28,6 @@ from receiptcore.entrypoints.http.schemas import (
 from receiptcore.entrypoints.http.security import AUTHENTICATED, PERMISSION_OPT
 from receiptcore.errors import TokenRejected
 from receiptcore.services.auth import AuthService, Session
-from receiptcore.services.users import RoleService
 from receiptcore.settings import Settings
 
 REFRESH_COOKIE = "receiptcore_refresh"
@@ -111,11 +110,12 @@ async def logout(
 async def me(
     principal: NamedDependency[Principal],
     auth_service: NamedDependency[AuthService],
-    role_service: NamedDependency[RoleService],
 ) -> UserOut:
     """The caller's own user record with the permissions their roles grant."""
     user = await auth_service.me(principal)
-    return UserOut.of(user, await role_service.all_roles())
+    # the principal's permissions were resolved from the user's current roles through the auth service's
+    # role cache; re-reading every role definition here would cost a store read per request
+    return UserOut.of_permissions(user, principal.permissions)
 
 
 @post(

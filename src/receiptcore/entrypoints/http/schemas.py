@@ -7,10 +7,12 @@ work for the services. Passwords are capped generously here; the password policy
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from receiptcore.domain.policy import permissions_of
 from receiptcore.domain.receipt import ReceiptStatus
 from receiptcore.domain.users import ROLE_NAME_PATTERN, Role, User
 
@@ -113,11 +115,11 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: User, roles: dict[str, Role]) -> UserOut:
         """Build from a user and the role definitions that resolve its permissions."""
-        permissions: set[str] = set()
-        for name in user.roles:
-            role = roles.get(name)
-            if role is not None:
-                permissions |= role.permissions
+        return cls.of_permissions(user, permissions_of(user.roles, roles))
+
+    @classmethod
+    def of_permissions(cls, user: User, permissions: Iterable[str]) -> UserOut:
+        """Build from a user and the permissions already resolved for it."""
         return cls(
             id=user.id,
             email=user.email,
