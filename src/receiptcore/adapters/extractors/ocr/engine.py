@@ -32,8 +32,8 @@ def _map_large_buffers() -> None:
     first large frees (up to 32 MiB); tensors then come from the heap, where freed space is reused only when the
     next request fits, and the heap grows. Measured: a 5000x7000 scan peaks at 409 MiB instead of 526, one
     process reading all 150 receipts of the shared set at 523 MiB instead of 694. A fixed threshold also stops
-    glibc from moving it. 8 MiB, not lower: each mapped buffer is zero-filled anew on first touch (1 MiB cost
-    ~40% more CPU for a further ~60 MiB less). Process-wide, so it is set once, when the first engine loads.
+    glibc from moving it. 8 MiB, not lower: each mapped buffer is zero-filled anew on first touch (8 MiB costs
+    ~20% more CPU, 1 MiB ~40% for a further ~60 MiB less). Process-wide: set once, when the first engine loads.
     """
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6")
