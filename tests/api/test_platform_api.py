@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
@@ -58,28 +59,27 @@ class _UnhealthyBus(InProcessEventBus):
     healthy = False
 
 
-async def test_a_troubled_event_bus_is_reported_degraded_but_ready(tmp_path: Path) -> None:
-    container = make_container(make_settings(tmp_path))
-    container.event_bus.override(providers.Object(_UnhealthyBus()))
-    async with AsyncTestClient(app=create_app(container)) as client:
-        response = await client.get("/health/ready")
-    assert response.status_code == 200
-    assert response.json()["checks"]["events"] == "degraded"
-    assert response.json()["degraded"] == ["events"]
-
-
 class _UnhealthyExtractor(MemoryExtractor):
     healthy = False
 
 
-async def test_an_extractor_whose_api_is_down_is_reported_degraded_but_ready(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("provider", "adapter", "check"),
+    [
+        pytest.param("event_bus", _UnhealthyBus, "events", id="event-bus-down"),
+        pytest.param("extractor", _UnhealthyExtractor, "extractor", id="extractor-api-down"),
+    ],
+)
+async def test_a_troubled_optional_dependency_is_reported_degraded_but_ready(
+    tmp_path: Path, provider: str, adapter: type, check: str
+) -> None:
     container = make_container(make_settings(tmp_path))
-    container.extractor.override(providers.Object(_UnhealthyExtractor()))
+    getattr(container, provider).override(providers.Object(adapter()))
     async with AsyncTestClient(app=create_app(container)) as client:
         response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json()["checks"]["extractor"] == "degraded"
-    assert response.json()["degraded"] == ["extractor"]
+    assert response.json()["checks"][check] == "degraded"
+    assert response.json()["degraded"] == [check]
 
 
 async def test_a_store_outage_during_a_request_is_503_with_retry_after(api: Api, monkeypatch: Any) -> None:
