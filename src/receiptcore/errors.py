@@ -17,9 +17,11 @@ HTTP status mapping lives in ``receiptcore.entrypoints.http.errors`` only.
     ├── AuthenticationFailed        no or bad credentials / token (401)
     │   ├── InvalidCredentials      wrong email or password (401)
     │   └── TokenRejected           expired, malformed, revoked or reused token (401)
+    │       └── UnknownSigningKey   signed by a key the verifier does not know (yet) (401)
     ├── PermissionDenied            authenticated but not allowed (403)
     ├── RateLimited                 too many attempts; retry after ``retry_after`` seconds (429)
     ├── StorageUnavailable          a store cannot be reached (503)
+    │   └── UpstreamUnavailable     a service we depend on (the auth service's keys) cannot be reached (503)
     ├── ExtractionFailed            an extractor could not read a document
     │   └── ExtractionDeferred      try again later (rate limit, spend cap, outage)
     └── ConfigurationError          settings that cannot work (missing extra, bad URL)
@@ -110,6 +112,12 @@ class TokenRejected(AuthenticationFailed):
     code = "token-rejected"
 
 
+class UnknownSigningKey(TokenRejected):
+    """The token's ``kid`` names no key the verifier holds; a verifier that fetches keys may learn it on reload."""
+
+    code = "token-rejected"
+
+
 class PermissionDenied(ReceiptcoreError):
     """The caller is authenticated but lacks the permission for this action."""
 
@@ -130,6 +138,12 @@ class StorageUnavailable(ReceiptcoreError):
     """A store (database, file system, broker) cannot be reached right now."""
 
     code = "storage-unavailable"
+
+
+class UpstreamUnavailable(StorageUnavailable):
+    """A service this one depends on (e.g. the auth service publishing the token keys) cannot be reached."""
+
+    code = "upstream-unavailable"
 
 
 class ExtractionFailed(ReceiptcoreError):

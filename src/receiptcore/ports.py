@@ -234,15 +234,26 @@ class AccessClaims:
     expires_at: dt.datetime
 
 
-class TokenIssuer(Protocol):
+class TokenVerifier(Protocol):
+    """Verifies short-lived access tokens with public keys only (the receipt API holds nothing that signs)."""
+
+    def verify(self, token: str, now: dt.datetime) -> AccessClaims:
+        """Verify signature (algorithm pinned), issuer, audience and expiry. Raises UnknownSigningKey when the
+        token's key id is not among the keys held (``refresh_keys`` may then learn it), TokenRejected otherwise."""
+        ...
+
+    async def refresh_keys(self) -> bool:
+        """Reload the verifying keys from their source if it may have changed; True if the key set changed.
+        Reloads are rate-limited by the adapter, so calling this for every unknown key id is safe. Raises
+        UpstreamUnavailable when the source cannot be reached and no keys are held at all."""
+        ...
+
+
+class TokenIssuer(TokenVerifier, Protocol):
     """Signs and verifies short-lived access tokens; publishes the public keys."""
 
     def issue(self, user: User, now: dt.datetime) -> tuple[str, int]:
         """Return ``(token, expires_in_seconds)`` for ``user``: subject, roles, token version, jti, exp."""
-        ...
-
-    def verify(self, token: str, now: dt.datetime) -> AccessClaims:
-        """Verify signature (algorithm pinned), issuer, audience and expiry. Raises TokenRejected."""
         ...
 
     def jwks(self) -> dict[str, Any]:
@@ -280,5 +291,6 @@ __all__: Sequence[str] = [
     "PasswordHasher",
     "ReceiptStore",
     "TokenIssuer",
+    "TokenVerifier",
     "UserRepo",
 ]

@@ -1,11 +1,15 @@
 """Settings: one pydantic-settings class, environment prefix ``RECEIPTCORE_`` (a ``.env`` file works too).
 
+Values come from, strongest first: arguments, ``RECEIPTCORE_*`` environment variables, a ``.env`` file, files in
+``/run/secrets`` named like the variable in lower case (Docker secrets, e.g. ``receiptcore_postgres_url``).
 The defaults are the embedded profile: SQLite and local files under ``data_dir``, an in-process bus, the
 offline OCR extractor. Setting the PostgreSQL, MongoDB or Redis URL switches that adapter family on.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -13,11 +17,20 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Where container secrets are mounted; a setting is read from the file named like its environment variable.
+SECRETS_DIR = "/run/secrets"
+
 
 class Settings(BaseSettings):
     """Everything configurable, each field documented where it is declared."""
 
-    model_config = SettingsConfigDict(env_prefix="RECEIPTCORE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RECEIPTCORE_",
+        env_file=".env",
+        extra="ignore",
+        # container secrets: a file /run/secrets/receiptcore_postgres_url sets postgres_url (docker/compose.yaml)
+        secrets_dir=SECRETS_DIR if os.path.isdir(SECRETS_DIR) else None,
+    )
 
     data_dir: Path = Field(Path("./data"), description="SQLite file, raw receipt files and signing keys live here.")
     host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
@@ -26,6 +39,21 @@ class Settings(BaseSettings):
         "all", description="Which service this process runs: all (embedded default), auth, receipts or worker."
     )
     public_url: str | None = Field(None, description="External base URL (behind a gateway); used in Location headers.")
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Comma-separated addresses or networks (CIDR) of gateways whose X-Forwarded-For/-Proto headers "
+        "are believed (the client address and scheme behind the gateway); '*' trusts every peer.",
+    )
+    auth_url: str | None = Field(
+        None,
+        description="Base URL of the auth service; the receipts service verifies access tokens with the public keys "
+        "it publishes at /.well-known/jwks.json (required for --service receipts, which holds no signing key).",
+    )
+    signing_keys_dir: Path | None = Field(
+        None,
+        description="Where the auth service keeps its token signing keys (shared by every auth instance); "
+        "default: <data_dir>/keys.",
+    )
     extractor: str = Field("ocr", description="Extractor plugin name (entry point group receiptcore.extractors).")
 
     postgres_url: SecretStr | None = Field(None, description="PostgreSQL DSN; when set, users/roles/tokens live there.")
@@ -99,6 +127,20 @@ class Settings(BaseSettings):
     )
     llm_max_pages: int = Field(5, ge=1, le=100, description="Most PDF pages sent to an LLM extractor.")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        # uvicorn would take a typo for a literal host name and silently trust nobody (or the wrong peer)
+        entries = [item.strip() for item in value.split(",") if item.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address, a CIDR network or '*'") from exc
+        return ",".join(entries)
+
     @field_validator("llm_daily_spend_cap_usd", mode="before")
     @classmethod
     def _no_cap(cls, value: object) -> object:
@@ -119,5 +161,5 @@ class Settings(BaseSettings):
 
     @property
     def keys_dir(self) -> Path:
-        """Where the embedded profile keeps the token signing keys."""
-        return self.data_dir / "keys"
+        """Where the token signing keys live (``signing_keys_dir``, else ``<data_dir>/keys``)."""
+        return self.signing_keys_dir if self.signing_keys_dir is not None else self.data_dir / "keys"

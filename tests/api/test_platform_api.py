@@ -138,9 +138,9 @@ async def test_openapi_documents_every_route_with_bearer_security(api: Api) -> N
     assert paths["/auth/login"]["post"]["security"] == [{}]  # anonymous: no token needed
 
 
-async def test_the_lifespan_feeds_bus_events_to_the_auth_service_and_closes_the_container(tmp_path: Path) -> None:
+async def test_the_lifespan_feeds_bus_events_to_the_authenticator_and_closes_the_container(tmp_path: Path) -> None:
     container = make_container(make_settings(tmp_path))
-    auth = container.auth_service()
+    auth = container.authenticator()
     seen: list[Event] = []
     original = auth.handle_event
 

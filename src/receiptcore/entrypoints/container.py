@@ -17,10 +17,11 @@ from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryUserRepo
-from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
+from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteUserRepo
 from receiptcore.errors import ConfigurationError
-from receiptcore.services.auth import AuthConfig, AuthService
+from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
+from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import ReceiptService, UploadLimits
 from receiptcore.services.users import RoleService, UserService
@@ -39,6 +40,22 @@ def _backend(settings: Settings, family: str) -> str:
     if family == "events":
         return "inprocess"
     return "memory" if str(settings.data_dir) == ":memory:" else "sqlite"
+
+
+def _token_backend(settings: Settings) -> str:
+    """``jwks`` (public keys fetched from the auth service) for the receipts service, else ``local`` (keys dir)."""
+    if settings.service != "receipts":
+        return "local"
+    if not settings.auth_url:
+        raise ConfigurationError(
+            "the receipts service verifies access tokens with the auth service's public keys and holds no signing "
+            "key: set RECEIPTCORE_AUTH_URL to the auth service's base URL (e.g. http://auth:8000)"
+        )
+    return "jwks"
+
+
+def _jwks_verifier(settings: Settings) -> JwksTokenVerifier:
+    return JwksTokenVerifier(str(settings.auth_url), issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
 
 class Container(containers.DeclarativeContainer):
@@ -70,6 +87,11 @@ class Container(containers.DeclarativeContainer):
         JwtTokenIssuer.from_settings,
         settings=settings,
     )
+    token_verifier = providers.Selector(
+        backends.provided["tokens"],
+        local=token_issuer,
+        jwks=providers.Singleton(_jwks_verifier, settings),
+    )
     inspector = providers.Singleton(
         PillowFileInspector,
         max_pixels=settings.provided.max_image_pixels,
@@ -85,6 +107,13 @@ class Container(containers.DeclarativeContainer):
         ),
         settings,
     )
+    authenticator = providers.Singleton(
+        Authenticator,
+        users=user_repo,
+        tokens=token_verifier,
+        clock=clock,
+        config=providers.Singleton(access_cache_config, auth_config),
+    )
     auth_service = providers.Singleton(
         AuthService,
         users=user_repo,
@@ -93,6 +122,7 @@ class Container(containers.DeclarativeContainer):
         bus=event_bus,
         clock=clock,
         config=auth_config,
+        authenticator=authenticator,
     )
     user_service = providers.Singleton(
         UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config
@@ -129,12 +159,15 @@ def build_container(settings: Settings | None = None) -> Container:
     """A container for ``settings`` (read from the environment when None). Raises ConfigurationError."""
     settings = settings or Settings()
     backends = {family: _backend(settings, family) for family in ("users", "receipts", "events")}
+    backends["tokens"] = _token_backend(settings)
     return Container(settings=settings, backends=backends)
 
 
 async def close_container(container: Container) -> None:
     """Close the adapters that hold resources (connections, pools, worker threads). Safe to call twice."""
     closers: list[Any] = [container.event_bus(), container.extractor()]
+    if container.backends()["tokens"] == "jwks":
+        closers.append(container.token_verifier())
     if container.backends()["users"] == "sqlite" or container.backends()["receipts"] == "sqlite":
         closers.append(container.sqlite())
     for adapter in closers:

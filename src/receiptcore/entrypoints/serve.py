@@ -120,7 +120,9 @@ def _make_server(app: Any, settings: Settings) -> Any:
         http="auto",
         timeout_graceful_shutdown=HTTP_GRACE_SECONDS,
         server_header=False,
-        proxy_headers=settings.public_url is not None,
+        # X-Forwarded-For/-Proto are believed from the gateway's addresses only (docker/nginx.conf sets them)
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
     return _Server(config)
 

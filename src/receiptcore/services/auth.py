@@ -1,15 +1,8 @@
 """Authentication use cases: log in, refresh (rotation with reuse detection), log out, authenticate a
-bearer token (with a bounded verified-token cache), me, change own password.
+bearer token, me, change own password.
 
-Per-instance caches and why they are safe:
-
-- verified access tokens (LRU keyed by the whole token string, dropped when the token expires): skips the
-  signature check, never the revocation check;
-- user state (token version, disabled, roles) for ``state_cache_ttl``, dropped on ``user.*`` events;
-- role definitions for ``role_cache_ttl``, dropped on ``role.changed``.
-
-Events from any instance arrive through ``handle_event``; the TTLs bound staleness if one is missed (broker
-down), so a revoked token stops working within a few seconds even without the bus.
+Authenticating a bearer token (and the per-instance caches that make it cheap) is the ``Authenticator`` of
+``services/authentication.py``, which the receipt API runs alone; ``AuthService.authenticate`` delegates to it.
 
 User events carry ``payload = {"user_id": ..., "token_version": ...}``; ``role.changed`` carries
 ``{"name": ..., "action": "created" | "updated" | "deleted"}``.
@@ -19,15 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.users import BUILTIN_ROLES, RefreshToken, Role, User
+from receiptcore.domain.users import RefreshToken, User
 from receiptcore.errors import Conflict, InvalidCredentials, NotFound, TokenRejected
-from receiptcore.ports import AccessClaims, Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
+from receiptcore.ports import Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
+from receiptcore.services.authentication import AccessCacheConfig, Authenticator
 from receiptcore.services.credentials import check_password, hash_secret, normalise_password
 from receiptcore.services.throttle import FailureThrottle
 
@@ -51,6 +44,16 @@ class AuthConfig:
     login_failure_window: dt.timedelta = dt.timedelta(minutes=15)
 
 
+def access_cache_config(config: AuthConfig) -> AccessCacheConfig:
+    """The Authenticator's cache settings out of the session policy."""
+    return AccessCacheConfig(
+        verified_token_cache_size=config.verified_token_cache_size,
+        state_cache_ttl=config.state_cache_ttl,
+        state_cache_size=config.state_cache_size,
+        role_cache_ttl=config.role_cache_ttl,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """What a login or refresh hands out."""
@@ -60,13 +63,6 @@ class Session:
     refresh_token: str
     refresh_expires_at: dt.datetime
     user: User
-
-
-async def load_roles(users: UserRepo) -> dict[str, Role]:
-    """Built-in plus custom roles by name (custom roles can never shadow a built-in one)."""
-    roles = {role.name: role for role in await users.list_roles()}
-    roles.update(BUILTIN_ROLES)
-    return roles
 
 
 def user_event(kind: str, user: User, **extra: object) -> Event:
@@ -86,6 +82,8 @@ class AuthService:
         bus: EventBus,
         clock: Clock,
         config: AuthConfig | None = None,
+        *,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -93,9 +91,7 @@ class AuthService:
         self._bus = bus
         self._clock = clock
         self._config = config or AuthConfig()
-        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
-        self._states: OrderedDict[str, tuple[User, dt.datetime]] = OrderedDict()
-        self._roles: tuple[dict[str, Role], dt.datetime] | None = None
+        self._authenticator = authenticator or Authenticator(users, tokens, clock, access_cache_config(self._config))
         self._throttle = FailureThrottle(self._config.login_max_failures, self._config.login_failure_window)
         self._dummy_hash: str | None = None
 
@@ -170,19 +166,8 @@ class AuthService:
             await self._users.revoke_refresh_family(stored.family_id, self._clock.now())
 
     async def authenticate(self, access_token: str) -> Principal:
-        """Verify a bearer token and return the caller. Rejects tokens of an older token_version and
-        disabled users. Raises TokenRejected."""
-        now = self._clock.now()
-        claims = self._verify_cached(access_token, now)
-        user = await self._user_state(claims.subject, now)
-        if user is None:
-            raise TokenRejected("the account no longer exists")
-        if user.disabled:
-            raise TokenRejected("the account is disabled")
-        if claims.token_version != user.token_version:
-            raise TokenRejected("token was revoked")
-        roles = await self._role_definitions(now)
-        return Principal.of_user(user, roles)
+        """Verify a bearer token and return the caller (see ``Authenticator.authenticate``). Raises TokenRejected."""
+        return await self._authenticator.authenticate(access_token)
 
     async def me(self, principal: Principal) -> User:
         """The caller's own user record."""
@@ -214,25 +199,16 @@ class AuthService:
         # Saved only if unchanged since read: hashing is slow, and a disable meanwhile must not be undone.
         await self._users.save_user_keeping_admin(user, expected=read)
         await self._users.revoke_user_refresh_tokens(user.id, now)
-        self._states.pop(user.id, None)
+        self._authenticator.forget_user(user.id)
         await self._bus.publish(user_event("user.tokens_revoked", user))
 
     async def handle_event(self, event: Event) -> None:
         """Invalidate per-instance caches on user.* and role.changed events (from any instance)."""
-        if event.type.startswith("user."):
-            user_id = event.payload.get("user_id")
-            if isinstance(user_id, str):
-                self._states.pop(user_id, None)
-            else:
-                self._states.clear()
-        elif event.type == "role.changed":
-            self._roles = None
+        await self._authenticator.handle_event(event)
 
     def reset_caches(self) -> None:
-        """Forget all cached user state and roles (e.g. after reconnecting to a bus that may have dropped
-        events); verified signatures stay cached because they cannot go stale."""
-        self._states.clear()
-        self._roles = None
+        """Forget all cached user state and roles (see ``Authenticator.reset_caches``)."""
+        self._authenticator.reset_caches()
 
     async def _start_session(
         self, user: User, family_id: str, family_expires_at: dt.datetime, now: dt.datetime
@@ -256,41 +232,6 @@ class AuthService:
             refresh_expires_at=token.expires_at,
             user=user,
         )
-
-    def _verify_cached(self, token: str, now: dt.datetime) -> AccessClaims:
-        claims = self._verified.get(token)
-        if claims is not None and now < claims.expires_at:
-            self._verified.move_to_end(token)
-            return claims
-        self._verified.pop(token, None)
-        claims = self._tokens.verify(token, now)
-        self._verified[token] = claims
-        while len(self._verified) > self._config.verified_token_cache_size:
-            self._verified.popitem(last=False)
-        return claims
-
-    async def _user_state(self, user_id: str, now: dt.datetime) -> User | None:
-        cached = self._states.get(user_id)
-        if cached is not None and now - cached[1] < self._config.state_cache_ttl:
-            self._states.move_to_end(user_id)
-            return cached[0]
-        try:
-            user = await self._users.get_user(user_id)
-        except NotFound:
-            self._states.pop(user_id, None)
-            return None
-        self._states[user_id] = (user, now)
-        self._states.move_to_end(user_id)
-        while len(self._states) > self._config.state_cache_size:
-            self._states.popitem(last=False)
-        return user
-
-    async def _role_definitions(self, now: dt.datetime) -> dict[str, Role]:
-        if self._roles is not None and now - self._roles[1] < self._config.role_cache_ttl:
-            return self._roles[0]
-        roles = await load_roles(self._users)
-        self._roles = (roles, now)
-        return roles
 
     async def _dummy(self) -> str:
         # A real hash made with the current parameters, so an unknown email costs what a wrong password costs.

@@ -13,7 +13,7 @@ from receiptcore.domain.policy import Principal, require
 from receiptcore.domain.users import BUILTIN_ROLES, PERMISSIONS, ROLES_MANAGE, USERS_READ, Role
 from receiptcore.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from receiptcore.ports import EventBus, UserRepo
-from receiptcore.services.auth import load_roles
+from receiptcore.services.authentication import load_roles
 
 
 class RoleService:

@@ -27,7 +27,8 @@ from receiptcore.domain.users import (
 )
 from receiptcore.errors import Conflict, PermissionDenied, ValidationFailed
 from receiptcore.ports import Clock, EventBus, PasswordHasher, UserRepo
-from receiptcore.services.auth import AuthConfig, load_roles, user_event
+from receiptcore.services.auth import AuthConfig, user_event
+from receiptcore.services.authentication import load_roles
 from receiptcore.services.credentials import check_password
 from receiptcore.services.roles import RoleService
 

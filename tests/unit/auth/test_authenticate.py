@@ -172,7 +172,7 @@ async def test_verified_token_cache_is_bounded() -> None:
     tokens = [(await world.auth.login(user.email, GOOD_PASSWORD)).access_token for _ in range(3)]
     for token in tokens:
         await world.auth.authenticate(token)
-    assert len(world.auth._verified) == 2
+    assert len(world.auth._authenticator._verified) == 2
     await world.auth.authenticate(tokens[0])  # evicted first, so verified again
     assert world.issuer.verify_calls == 4
 

@@ -9,6 +9,7 @@ import hmac
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 import jwt
@@ -207,7 +208,9 @@ def test_rotation_signs_with_the_newest_key_and_still_verifies_old_tokens(tmp_pa
     old = JwtTokenIssuer.from_settings(settings)
     old_token, _ = old.issue(make_user(), NOW)
     new_file = generate_key_file(settings.keys_dir, "signing-key-2.pem")
-    os.utime(new_file, (NOW.timestamp() + 10**9, NOW.timestamp() + 10**9))  # unambiguously newest
+    # activated (modification time) after the first key, and already in the past: it signs
+    os.utime(settings.keys_dir / "signing-key.pem", (time.time() - 100, time.time() - 100))
+    os.utime(new_file, (time.time() - 1, time.time() - 1))
     rotated = JwtTokenIssuer.from_settings(settings)
     assert rotated.key_id != old.key_id
     assert rotated.verify(old_token, NOW).subject

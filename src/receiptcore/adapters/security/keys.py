@@ -1,19 +1,23 @@
 """Ed25519 signing keys on disk: creation (mode 0600, race-safe), loading, RFC 7638 thumbprints, JWKs.
 
 The keys directory holds PEM files. Private keys sign and verify; public-key PEMs (retired keys whose private
-half was destroyed) only verify. The newest private key (by modification time) signs; every key verifies, so
-rotating is: write a new key file with ``generate_key_file``, restart or reload, and delete the old file once
-the longest-lived token it signed has expired.
+half was destroyed) only verify. Each private key has an activation time: the UTC stamp in the name of a key
+written by ``rotate_key`` (``signing-key-20260501T093000Z.pem``), else the file's modification time. The key
+activated last signs; a key whose activation is still ahead is published (JWKS) but does not sign yet, so every
+verifier can learn it first. Every key verifies until ``prune_keys`` deletes one that was superseded longer
+ago than the longest token lifetime.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from receiptcore.errors import ConfigurationError
 
 DEFAULT_KEY_FILE = "signing-key.pem"
+# ``receiptcore keys rotate`` names a new key for the moment it starts signing: signing-key-20260501T093000Z.pem
+ROTATED_KEY_PREFIX = "signing-key-"
+_STAMP = "%Y%m%dT%H%M%SZ"
 
 
 def _b64url(data: bytes) -> str:
@@ -56,10 +63,35 @@ def public_jwk(key: Ed25519PublicKey) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class KeyRing:
-    """Keys loaded from a directory: the one that signs and every public key that verifies."""
+    """Keys loaded from a directory: private keys with their activation times, and retired public keys.
 
-    signing_key: Ed25519PrivateKey
-    verify_keys: tuple[Ed25519PublicKey, ...]
+    Attributes:
+        private_keys: ``(activation time as a POSIX timestamp, key)``, earliest activation first.
+        public_keys: keys whose private half was destroyed: they only verify.
+    """
+
+    private_keys: tuple[tuple[float, Ed25519PrivateKey], ...]
+    public_keys: tuple[Ed25519PublicKey, ...] = ()
+
+    def signing_key_at(self, when: float) -> Ed25519PrivateKey:
+        """The key that signs at ``when``: the latest activated by then (the earliest if none is active yet)."""
+        active = [key for activation, key in self.private_keys if activation <= when]
+        return active[-1] if active else self.private_keys[0][1]
+
+    def next_change_after(self, when: float) -> float | None:
+        """When the next pending key activates (None when no key is pending after ``when``)."""
+        pending = [activation for activation, _ in self.private_keys if activation > when]
+        return min(pending) if pending else None
+
+    @property
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The key that signs now."""
+        return self.signing_key_at(time.time())
+
+    @property
+    def verify_keys(self) -> tuple[Ed25519PublicKey, ...]:
+        """Every public key, newest private key's first, then the retired ones."""
+        return tuple(key.public_key() for _, key in reversed(self.private_keys)) + self.public_keys
 
 
 def generate_key_file(keys_dir: Path, name: str = DEFAULT_KEY_FILE) -> Path:
@@ -89,6 +121,77 @@ def generate_key_file(keys_dir: Path, name: str = DEFAULT_KEY_FILE) -> Path:
     return target
 
 
+def rotated_key_name(activate_at: dt.datetime) -> str:
+    """The file name of a key that starts signing at ``activate_at`` (UTC, to the second)."""
+    return f"{ROTATED_KEY_PREFIX}{activate_at.astimezone(dt.UTC).strftime(_STAMP)}.pem"
+
+
+def rotate_key(keys_dir: Path, activate_at: dt.datetime) -> Path:
+    """Add a private key that every instance publishes at once (JWKS) but that signs only from ``activate_at``.
+
+    The delay lets every verifier learn the new key before the first token it signs reaches them; the old keys
+    keep verifying, so tokens they signed stay valid until they expire. The activation is moved to just after the
+    latest existing key's if it would not come after it (the new key must win). Raises FileExistsError (a key
+    with that activation second exists) or OSError.
+    """
+    latest = max((activation for _path, activation, _key in _read_entries(keys_dir)), default=None)
+    if latest is not None and activate_at.timestamp() <= latest:
+        activate_at = dt.datetime.fromtimestamp(int(latest) + 1, dt.UTC)
+    return generate_key_file(keys_dir, rotated_key_name(activate_at))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """One key file as ``keys list`` shows it."""
+
+    path: Path
+    kid: str
+    private: bool
+    activation: float
+    superseded_at: float | None
+
+    def state(self, now: float) -> str:
+        """``pending`` (not signing yet), ``signing``, or ``verifying`` (superseded or retired, still verifies)."""
+        if not self.private or (self.superseded_at is not None and self.superseded_at <= now):
+            return "verifying"
+        return "pending" if self.activation > now else "signing"
+
+
+def describe_keys(keys_dir: Path) -> list[KeyInfo]:
+    """Every key file with its key id, activation and the time a later key took over from it, oldest first.
+
+    Raises:
+        ConfigurationError: a file is not an Ed25519 key, or the directory cannot be read.
+    """
+    try:
+        entries = _read_entries(keys_dir)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read token signing keys in {keys_dir}: {exc}") from exc
+    private = sorted((e for e in entries if isinstance(e[2], Ed25519PrivateKey)), key=lambda e: e[1])
+    infos: list[KeyInfo] = []
+    for index, (path, activation, key) in enumerate(private):
+        assert isinstance(key, Ed25519PrivateKey)  # noqa: S101 - filtered above
+        later = private[index + 1][1] if index + 1 < len(private) else None
+        infos.append(KeyInfo(path, thumbprint(key.public_key()), True, activation, later))
+    for path, activation, key in entries:
+        if isinstance(key, Ed25519PublicKey):
+            infos.append(KeyInfo(path, thumbprint(key), False, activation, None))
+    return infos
+
+
+def prune_keys(keys_dir: Path, *, token_lifetime_seconds: float, now: float) -> list[KeyInfo]:
+    """Delete private keys superseded longer ago than the longest token lifetime: no valid token needs them.
+
+    Retired public-key files are left alone (the operator placed them on purpose). Returns what was deleted.
+    """
+    removed = []
+    for info in describe_keys(keys_dir):
+        if info.private and info.superseded_at is not None and now - info.superseded_at > token_lifetime_seconds:
+            info.path.unlink()
+            removed.append(info)
+    return removed
+
+
 def load_key_ring(keys_dir: Path, *, create: bool = True) -> KeyRing:
     """Load every ``*.pem`` key in ``keys_dir``; create ``signing-key.pem`` first if there is no private key.
 
@@ -107,9 +210,35 @@ def load_key_ring(keys_dir: Path, *, create: bool = True) -> KeyRing:
         raise ConfigurationError(f"cannot read or create token signing keys in {keys_dir}: {exc}") from exc
     if not private:
         raise ConfigurationError(f"no Ed25519 private key (*.pem) in {keys_dir}")
-    signing = private[-1][1]  # newest private key signs
-    verify = [key.public_key() for _, key in reversed(private)] + [key for _, key in public]
-    return KeyRing(signing_key=signing, verify_keys=tuple(verify))
+    return KeyRing(private_keys=tuple(private), public_keys=tuple(key for _, key in public))
+
+
+def key_dir_fingerprint(keys_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of the key files: changes whenever a key is added or removed."""
+    try:
+        return tuple(sorted((p.name, st.st_size, st.st_mtime_ns) for p in keys_dir.glob("*.pem") for st in (p.stat(),)))
+    except OSError:
+        return ()
+
+
+def _activation(path: Path, mtime: float) -> float:
+    """A rotated key's activation time from its name; any other key's is its modification time."""
+    stem = path.stem
+    if stem.startswith(ROTATED_KEY_PREFIX):
+        with contextlib.suppress(ValueError):
+            stamp = dt.datetime.strptime(stem[len(ROTATED_KEY_PREFIX) :], _STAMP).replace(tzinfo=dt.UTC)
+            return stamp.timestamp()
+    return mtime
+
+
+def _read_entries(keys_dir: Path) -> list[tuple[Path, float, Ed25519PrivateKey | Ed25519PublicKey]]:
+    entries: list[tuple[Path, float, Ed25519PrivateKey | Ed25519PublicKey]] = []
+    if not keys_dir.exists():
+        return entries
+    for path in sorted(keys_dir.glob("*.pem")):
+        data = path.read_bytes()
+        entries.append((path, _activation(path, path.stat().st_mtime), _parse_key(path, data)))
+    return entries
 
 
 def _read_keys(
@@ -117,16 +246,11 @@ def _read_keys(
 ) -> tuple[list[tuple[float, Ed25519PrivateKey]], list[tuple[float, Ed25519PublicKey]]]:
     private: list[tuple[float, Ed25519PrivateKey]] = []
     public: list[tuple[float, Ed25519PublicKey]] = []
-    if not keys_dir.exists():
-        return private, public
-    for path in sorted(keys_dir.glob("*.pem")):
-        data = path.read_bytes()
-        mtime = path.stat().st_mtime
-        key = _parse_key(path, data)
+    for _path, activation, key in _read_entries(keys_dir):
         if isinstance(key, Ed25519PrivateKey):
-            private.append((mtime, key))
+            private.append((activation, key))
         else:
-            public.append((mtime, key))
+            public.append((activation, key))
     private.sort(key=lambda item: item[0])
     public.sort(key=lambda item: item[0])
     return private, public

@@ -2,7 +2,7 @@
 
 One app factory for every deployment shape: ``service="auth"`` mounts sessions, users, roles and the JWKS;
 ``"receipts"`` mounts ``/api``; ``"all"`` (the embedded default) mounts both; health checks are everywhere.
-The app's lifespan feeds the event bus into ``AuthService.handle_event`` so that revocations and role changes
+The app's lifespan feeds the event bus into ``Authenticator.handle_event`` so that revocations and role changes
 from any instance take effect here, and closes the container on shutdown. It does not run the extraction
 worker: ``receiptcore serve`` does that beside the app.
 """
@@ -51,12 +51,15 @@ _API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-ac
 
 
 async def _feed_auth_events(container: Container, subscribed: asyncio.Event) -> None:
-    """Hand every bus event to the AuthService (cache invalidation), resubscribing after a failure."""
-    auth = container.auth_service()
+    """Hand every bus event to the Authenticator (cache invalidation), resubscribing after a failure."""
+    auth = container.authenticator()
     bus = container.event_bus()
     while True:
         try:
             async with bus.subscribe() as events:
+                if subscribed.is_set():
+                    # events may have been lost while we were not listening: the caches start over
+                    auth.reset_caches()
                 subscribed.set()
                 async for event in events:
                     try:

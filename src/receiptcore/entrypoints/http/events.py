@@ -23,7 +23,7 @@ from receiptcore.domain.users import RECEIPTS_READ
 from receiptcore.entrypoints.http.security import CONTAINER_KEY, PERMISSION_OPT, bearer_token
 from receiptcore.errors import ReceiptcoreError
 from receiptcore.ports import EventBus
-from receiptcore.services.auth import AuthService
+from receiptcore.services.authentication import Authenticator
 from receiptcore.services.receipts import ReceiptService
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ async def event_stream(
     principal: Principal,
     token: str,
     receipts: ReceiptService,
-    auth: AuthService,
+    auth: Authenticator,
     keepalive: float = DEFAULT_KEEPALIVE_SECONDS,
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The SSE messages for one client: a ``connected`` comment once subscribed, then visible receipt events
@@ -97,7 +97,7 @@ async def receipt_events(
         principal=principal,
         token=bearer_token(request),
         receipts=receipt_service,
-        auth=container.auth_service(),
+        auth=container.authenticator(),
         keepalive=keepalive,
     )
     return ServerSentEvent(stream, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -38,6 +38,12 @@ async def _probe_receipts(container: Any) -> None:
     await container.receipt_store().list(ReceiptQuery(limit=1), _PROBE_SCOPE)
 
 
+async def _probe_keys(container: Any) -> None:
+    # a receipts service holding no verifying key cannot authenticate anyone; one that holds keys stays ready
+    # while the auth service is away (refresh_keys raises only when no key is held)
+    await container.token_verifier().refresh_keys()
+
+
 async def _optional_state(adapter: Any) -> str:
     """``ok`` or ``degraded`` for a non-critical adapter (the event bus, an LLM extractor): it may expose
     ``healthy`` (a bool, or a callable returning one, possibly awaitable)."""
@@ -77,6 +83,8 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     probes = {"users": _probe_users}  # every service authenticates callers against the user store
     if service in ("all", "receipts"):
         probes["receipts"] = _probe_receipts
+    if container.backends()["tokens"] == "jwks":
+        probes["keys"] = _probe_keys  # the auth service's public keys (JWKS)
     checks: dict[str, str] = {}
     for name, probe in probes.items():
         try:

@@ -84,8 +84,9 @@ async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     if isinstance(cached, Principal):
         return cached
     token = bearer_token(connection)
-    auth = connection.app.state[CONTAINER_KEY].auth_service()
-    principal: Principal = await auth.authenticate(token)
+    # the Authenticator, not the AuthService: the receipts service verifies with public keys only
+    authenticator = connection.app.state[CONTAINER_KEY].authenticator()
+    principal: Principal = await authenticator.authenticate(token)
     connection.state[_PRINCIPAL_STATE] = principal
     return principal
 
