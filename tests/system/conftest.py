@@ -4,7 +4,9 @@ down. Under CI=true a missing server or tool fails instead of skipping."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -34,13 +36,14 @@ def _reachable(address: tuple[str, int]) -> bool:
 
 
 def _servers_supported() -> None:
-    try:
-        import asyncpg  # noqa: F401
-        import redis  # noqa: F401
-        from receiptcore.adapters.postgres.user_repo import PostgresUserRepo  # noqa: F401
-        from receiptcore.adapters.redis.event_bus import RedisEventBus  # noqa: F401
-    except ImportError as exc:
-        unavailable(f"the PostgreSQL/Redis adapters or their drivers are not installed: {exc}")
+    wanted = ("asyncpg", "redis", "receiptcore.adapters.postgres.user_repo", "receiptcore.adapters.redis.event_bus")
+    for module in wanted:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            unavailable(f"{module} is not installed (the PostgreSQL/Redis adapters and their drivers are needed)")
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +84,11 @@ def topology(private_postgres: PrivatePostgres) -> Iterator[Topology]:
 
 @pytest.fixture(scope="module")
 def private_redis() -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(Path(tempfile.mkdtemp(prefix="receiptcore-system-redis-"))).start()
+    directory = Path(tempfile.mkdtemp(prefix="receiptcore-system-redis-"))
+    redis = PrivateRedis(directory).start()
     yield redis
     redis.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,7 @@ def new_person(topo: Topology, admin: dict[str, str], roles: list[str] | None = 
         timeout=30,
     )
     assert created.status_code == 201, created.text
-    login = topo.login(email, password)
+    login = topo.direct_login(email, password)
     assert login.status_code == 200, login.text
     return Person(created.json()["id"], email, password, login.json()["access_token"])
 

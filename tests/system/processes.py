@@ -122,24 +122,26 @@ class Service(Proc):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_started(self, timeout: float = 90.0) -> None:
-        def started() -> bool:
+    def wait_started(self, timeout: float = 120.0) -> None:
+        """Until the service serves (``/health/live``) or, for a worker, has announced itself."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             if not self.alive():
                 raise AssertionError(f"{self.name} exited:\n{self.output()[-4000:]}")
             if self.service == "worker":
-                return " worker " in self.output()
-            return bool(_SERVING.search(self.output())) and http_ok(self.url + "/health/live")
-
-        try:
-            wait_until(started, timeout, f"{self.name} to start")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.output()[-4000:]}") from exc
+                if " worker " in self.output():
+                    return
+            elif _SERVING.search(self.output()) and http_ok(self.url + "/health/live"):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name} did not start within {timeout:.0f} s:\n{self.output()[-4000:]}")
 
 
 def receiptcore_env(extra: Mapping[str, str]) -> dict[str, str]:
     """Our environment minus every RECEIPTCORE_* variable, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIPTCORE_")}
-    env.update({"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO), "RECEIPTCORE_LOG_LEVEL": "warning"})
+    env.update({"PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])})
+    env.setdefault("RECEIPTCORE_LOG_LEVEL", "warning")
     env.update(extra)
     return env
 
