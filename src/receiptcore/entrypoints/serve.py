@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from receiptcore import __version__
+from receiptcore.adapters.requirements import require_extra
 from receiptcore.entrypoints.container import Container, build_container, close_container
 from receiptcore.entrypoints.worker import ExtractionWorker
 from receiptcore.errors import ConfigurationError
@@ -164,6 +165,9 @@ async def serve(settings: Settings, options: ServeOptions, echo: Callable[[str],
     """
     if options.service == "worker":
         return await run_worker(settings, echo, concurrency=settings.worker_concurrency)
+    # Everything this process needs is checked before anything is written: a missing extra or a bad extractor
+    # must not leave a data dir and a first admin whose one-time password was shown to a process that then died.
+    require_extra("server", "the HTTP server")
     sock = bind_socket(settings.host, settings.port)
     try:
         container = build_container(settings)
@@ -174,13 +178,13 @@ async def serve(settings: Settings, options: ServeOptions, echo: Callable[[str],
     stop = asyncio.Event()
     restore = _install_signal_handlers(stop.set)
     try:
+        server = _make_server(_create_app(container, options.service), settings)
+        worker = make_worker(container, settings) if options.service == "all" and options.worker else None
         if options.service in ("all", "auth"):
             created = await container.user_service().ensure_first_admin()
             if created is not None:
                 user, password = created
                 echo(admin_banner(url, user.email, password))
-        server = _make_server(_create_app(container, options.service), settings)
-        worker = make_worker(container, settings) if options.service == "all" and options.worker else None
         return await _run(server, sock, worker, stop, lambda: echo(_serving_line(settings, url, options, worker)))
     finally:
         restore()
