@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     refresh_absolute_ttl_seconds: int = Field(90 * 86400, ge=300, description="Refresh family absolute expiry.")
     password_min_length: int = Field(12, ge=8, le=128, description="Minimum password length in characters.")
     cookie_secure: bool = Field(False, description="Mark the refresh cookie Secure (set true behind HTTPS).")
+    login_free_attempts: int = Field(
+        5, ge=1, le=100, description="Failed logins of one account before each further try must wait (back-off)."
+    )
+    login_client_free_attempts: int = Field(
+        20, ge=1, le=10_000, description="Failed logins from one client address before its tries must wait."
+    )
+    login_backoff_base_seconds: float = Field(
+        1.0, gt=0, le=60, description="First login back-off wait; doubles with every further failure."
+    )
+    login_backoff_max_seconds: float = Field(
+        900.0, ge=1, le=86_400, description="Longest wait between two login tries of one account or client."
+    )
+    login_backoff_forget_seconds: float = Field(
+        86_400.0, ge=60, description="An account or client with no failed login for this long starts over."
+    )
 
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted file, in bytes.")
     max_files_per_upload: int = Field(20, ge=1, le=500, description="Most files in one upload request.")
