@@ -170,13 +170,24 @@ def http_options(func: F) -> F:
 
 
 def make_client(server: str, email: str | None, password_stdin: bool) -> ApiClient:
-    """An API client: the access token in RECEIPTCORE_TOKEN, else email + password (checked at once)."""
+    """An API client: the access token in RECEIPTCORE_TOKEN, else email + password (checked at once), else the
+    session ``receiptcore login`` stored for this server (refreshed silently)."""
+    from receiptcore.entrypoints.cli_session import StoredSession
+
     token = os.environ.get("RECEIPTCORE_TOKEN")
+    stored = StoredSession(server)
     if token and not email:
         client = ApiClient(server, token=token)
+    elif email and (password_stdin or os.environ.get("RECEIPTCORE_PASSWORD") or stored.email != email):
+        client = ApiClient(server, email=email, password=read_login_password(password_stdin))
+    elif stored.exists():
+        client = ApiClient(server, token_source=lambda refused: stored.access_token(force_refresh=refused))
     else:
         if not email:
-            raise CliError("no credentials: pass --email (or set RECEIPTCORE_EMAIL), or set RECEIPTCORE_TOKEN")
+            raise CliError(
+                f"no credentials for {server.rstrip('/')}: run `receiptcore login` (or pass --email, or set "
+                "RECEIPTCORE_TOKEN)"
+            )
         client = ApiClient(server, email=email, password=read_login_password(password_stdin))
     try:
         client.me()

@@ -17,9 +17,12 @@ from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
+from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
+from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
+from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
 from receiptcore.services.auth import AuthConfig, AuthService
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
@@ -82,6 +85,13 @@ class Container(containers.DeclarativeContainer):
         sqlite=providers.Singleton(SqliteThrottleStore, db=sqlite),
         memory=providers.Singleton(MemoryThrottleStore),
     )
+    # monitoring figures of the receipt store (optional port: a backend without it has no receipt gauges)
+    receipt_stats = providers.Selector(
+        backends.provided["receipts"],
+        sqlite=providers.Singleton(SqliteReceiptStats, db=sqlite),
+        memory=providers.Singleton(MemoryReceiptStats, store=receipt_store),
+    )
+    metrics = providers.Singleton(Metrics)
     event_bus = providers.Selector(
         backends.provided["events"],
         inprocess=providers.Singleton(InProcessEventBus),

@@ -6,7 +6,7 @@ on every log record written while the request is served (``logs.request_id_var``
 of one request across the gateway and the services.
 
 The access line is logged at INFO by ``receiptcore.http`` with ``method``, ``path`` (never the query string: a
-client may put a token there), ``route`` (the path template, e.g. ``/api/receipts/{receipt_id:str}``),
+client may put a token there), ``route`` (the path template, e.g. ``/api/receipts/{receipt_id}``),
 ``status``, ``duration_ms`` and ``request_id``. ``/health/*`` probes are logged at DEBUG only, so a load
 balancer polling every second does not drown the log.
 
@@ -49,7 +49,7 @@ def observe_requests(app: ASGIApp, observers: list[RequestObserver] | None = Non
     listeners = list(observers or [])
 
     async def observed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]  # websocket and lifespan pass through
             await app(scope, receive, send)
             return
         rid = _incoming_id(scope)
@@ -63,7 +63,7 @@ def observe_requests(app: ASGIApp, observers: list[RequestObserver] | None = Non
                 status = int(message["status"])
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
                 headers.append((REQUEST_ID_HEADER, rid.encode("ascii")))
-                message = {**message, "headers": headers}  # type: ignore[typeddict-item]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -72,7 +72,7 @@ def observe_requests(app: ASGIApp, observers: list[RequestObserver] | None = Non
             elapsed = time.perf_counter() - started
             method = str(scope.get("method", ""))
             route = str(scope.get("path_template") or UNMATCHED_ROUTE)
-            _log_access(scope, method, route, status, elapsed, rid)
+            _log_access(scope, (method, route, status), elapsed, rid)
             for listener in listeners:
                 listener(method, route, status, elapsed)
             request_id_var.reset(token)
@@ -80,7 +80,8 @@ def observe_requests(app: ASGIApp, observers: list[RequestObserver] | None = Non
     return observed
 
 
-def _log_access(scope: Scope, method: str, route: str, status: int, elapsed: float, rid: str) -> None:
+def _log_access(scope: Scope, answer: tuple[str, str, int], elapsed: float, rid: str) -> None:
+    method, route, status = answer
     path = str(scope.get("path", ""))
     level = logging.DEBUG if path.startswith("/health") and status < 500 else logging.INFO
     if not logger.isEnabledFor(level):

@@ -43,9 +43,7 @@ async def list_users(
     user_service: NamedDependency[UserService],
     role_service: NamedDependency[RoleService],
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    after: Annotated[
-        str | None, QueryParameter(max_length=36, pattern=ID_PATTERN, description=ID_DESCRIPTION)
-    ] = None,
+    after: Annotated[str | None, QueryParameter(max_length=36, pattern=ID_PATTERN, description=ID_DESCRIPTION)] = None,
 ) -> UserPage:
     """Users ordered by id; ``next_cursor`` is the ``after`` value of the next page."""
     if after is not None and not is_id(after):
