@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from receiptcore.domain.money import is_currency
+
 
 class Settings(BaseSettings):
     """Everything configurable, each field documented where it is declared."""
@@ -66,6 +68,11 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(2.0, gt=0, description="Queue poll interval when no event wakes the worker.")
     extraction_max_attempts: int = Field(5, ge=1, description="Attempts before a receipt is marked failed.")
     extraction_retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay; doubles each attempt.")
+    default_currency: str | None = Field(
+        None,
+        description="ISO-4217 code assumed for a receipt that prints no currency (marked currency_assumed, not a "
+        "review blocker); unset, such a receipt goes to review as currency_unknown.",
+    )
 
     anthropic_api_key: SecretStr | None = Field(None, description="API key for the anthropic extractor.")
 
@@ -127,6 +134,18 @@ class Settings(BaseSettings):
         # an environment variable cannot be None; these spell "no cap"
         if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
             return None
+        return value
+
+    @field_validator("default_currency", mode="before")
+    @classmethod
+    def _currency_code(cls, value: object) -> object:
+        if isinstance(value, str):
+            code = value.strip().upper()
+            if not code or code in {"NONE", "OFF"}:
+                return None
+            if not is_currency(code):
+                raise ValueError(f"{value!r} is not an ISO-4217 currency code (e.g. EUR, USD, MYR)")
+            return code
         return value
 
     @property
