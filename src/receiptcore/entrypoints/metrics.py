@@ -32,6 +32,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 
@@ -54,6 +55,8 @@ class Metrics:
     """Every metric of this process, and the text a scrape returns."""
 
     def __init__(self, *, process_metrics: bool = True) -> None:
+        # no `<name>_created` timestamp series beside every counter: Prometheus does not need them (process-wide)
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         if process_metrics:
             ProcessCollector(registry=self.registry)

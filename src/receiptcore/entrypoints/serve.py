@@ -101,7 +101,9 @@ def _create_app(container: Container, service: str) -> Any:
     return create_app(container, service)
 
 
-def _make_server(app: Any, settings: Settings, *, lifespan: Literal["on", "off"] = "on") -> Any:
+def _make_server(
+    app: Any, settings: Settings, *, lifespan: Literal["on", "off"] = "on", log_level: str | None = None
+) -> Any:
     try:
         import uvicorn
     except ImportError as exc:
@@ -115,7 +117,7 @@ def _make_server(app: Any, settings: Settings, *, lifespan: Literal["on", "off"]
 
     config = uvicorn.Config(
         app,
-        log_level=settings.log_level,
+        log_level=log_level or settings.log_level,
         # our one log format (entrypoints/logs.py) for uvicorn's records too, and no second request line: the
         # app logs each request with its id (entrypoints/http/observe.py)
         log_config=None,
@@ -193,7 +195,8 @@ async def serve(settings: Settings, options: ServeOptions, echo: Callable[[str],
         side: list[tuple[Any, socket.socket]] = []
         if metrics_sock is not None:
             metrics_app = make_metrics_app(container, container.metrics())
-            side.append((_make_server(metrics_app, settings, lifespan="off"), metrics_sock))
+            # warning: its "Started server process" would repeat the app server's
+            side.append((_make_server(metrics_app, settings, lifespan="off", log_level="warning"), metrics_sock))
         worker = make_worker(container, settings) if options.service == "all" and options.worker else None
         if options.service in ("all", "auth"):
             created = await container.user_service().ensure_first_admin()

@@ -177,6 +177,8 @@ def create_app(
         before_send=[_security_headers],
         before_request=reject_deep_json,
         openapi_config=_openapi(),
+        # Litestar would install its own root handler and format; every process logs in ours (entrypoints/logs.py)
+        logging_config=None,
         request_max_body_size=JSON_BODY_CAP_BYTES,
         multipart_form_part_limit=settings.max_files_per_upload + 10,
         debug=debug,
