@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -13,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cli.conftest import receipt_image
 from tests.cli.plugin import install_plugin
-from tests.cli.server_process import REPO, ServerProcess
+from tests.cli.server_process import REPO, ServerProcess, clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -65,3 +69,31 @@ def test_serve_logs_json_lines_with_request_ids_and_serves_metrics_on_a_separate
     upload_lines = [r for r in records if r.get("path") == "/api/receipts" and r.get("method") == "POST"]
     assert [r["request_id"] for r in upload_lines] == ["trace-0042"]
     assert password not in output.split("This password is shown only once")[-1]
+
+
+def test_a_separate_worker_serves_its_extraction_metrics_too(tmp_path: Path) -> None:
+    env = clean_env(tmp_path / "data", {"RECEIPTCORE_METRICS_PORT": "0", "RECEIPTCORE_EXTRACTOR": "ocr"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "receiptcore", "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            found = re.search(r"metrics on (http://\S+)", line)
+            url = found.group(1) if found else None
+        assert url is not None, "the worker never announced its metrics listener"
+        scrape = httpx.get(url)
+        assert scrape.status_code == 200
+        assert "receiptcore_queue_depth" in scrape.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert proc.returncode == 0

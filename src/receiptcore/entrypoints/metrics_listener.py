@@ -8,8 +8,11 @@ cannot be routed by mistake. It binds ``RECEIPTCORE_METRICS_HOST`` (127.0.0.1 by
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import socket
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +54,28 @@ def make_metrics_app(container: Container, metrics: Metrics) -> Any:
         await metrics.refresh(stats, spend, dt.datetime.now(dt.UTC))
 
     return metrics_asgi_app(metrics, refresh)
+
+
+@contextlib.asynccontextmanager
+async def worker_metrics_listener(
+    container: Container, settings: Settings, echo: Callable[[str], None]
+) -> AsyncIterator[None]:
+    """For a process without the HTTP app (``receiptcore worker``): the metrics listener alone, while inside."""
+    if settings.metrics_port is None:
+        yield
+        return
+    from receiptcore.entrypoints.serve import _make_server, bind_socket
+
+    sock = bind_socket(settings.metrics_host, settings.metrics_port)
+    server = _make_server(make_metrics_app(container, container.metrics()), settings, lifespan="off")
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="metrics")
+    echo(f"metrics on {metrics_url(sock)} (not for the public: keep this port private)")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await asyncio.gather(task, return_exceptions=True)
+        sock.close()
 
 
 def metrics_url(sock: socket.socket) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from receiptcore import __version__
 from receiptcore.adapters.requirements import require_extra
 from receiptcore.entrypoints.container import Container, build_container, close_container
-from receiptcore.entrypoints.metrics_listener import make_metrics_app, metrics_url
+from receiptcore.entrypoints.metrics_listener import make_metrics_app, metrics_url, worker_metrics_listener
 from receiptcore.entrypoints.worker import ExtractionWorker
 from receiptcore.errors import ConfigurationError
 from receiptcore.settings import Settings
@@ -295,6 +295,7 @@ async def run_worker(settings: Settings, echo: Callable[[str], None], *, concurr
             container.event_bus(),
             concurrency=concurrency,
             poll_seconds=settings.worker_poll_seconds,
+            on_processed=container.metrics().observe_extraction,
         )
         if once:
             stats = await worker.drain()
@@ -306,7 +307,8 @@ async def run_worker(settings: Settings, echo: Callable[[str], None], *, concurr
                 f"receiptcore {__version__} worker {worker.worker_id} (data: {settings.data_dir}, extractor: "
                 f"{settings.extractor}, concurrency: {concurrency})"
             )
-            stats = await worker.run()
+            async with worker_metrics_listener(container, settings, echo):
+                stats = await worker.run()
         finally:
             restore()
         echo(f"worker stopped after {stats.processed} receipt(s)")
