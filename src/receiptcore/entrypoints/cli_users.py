@@ -169,3 +169,28 @@ def disable(ctx: click.Context, email: str) -> None:
 def enable(ctx: click.Context, email: str) -> None:
     """Enable a disabled user again."""
     click.echo(f"enabled {_describe(_set_disabled(ctx, email, False))}")
+
+
+@users_group.command("reset-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@click.pass_context
+def reset_password(ctx: click.Context, email: str, password_stdin: bool) -> None:
+    """Give a user a new password and end all their sessions.
+
+    Without --password-stdin a one-time password is generated and printed once (on stdout, alone on its line,
+    so `receiptcore users reset-password admin@localhost | tail -1` captures it). This is the way back in when
+    the first admin's password is lost.
+    """
+    password = read_new_password(from_stdin=True) if password_stdin else None
+
+    async def go() -> tuple[User, str]:
+        async with open_container(settings_of(ctx)) as container:
+            user = await _find(container, email)
+            return await container.user_service().reset_password(SYSTEM_PRINCIPAL, user.id, password)
+
+    user, new_password = run(go())
+    click.echo(f"reset the password of {_describe(user)}; their sessions have ended", err=True)
+    if password is None:
+        click.echo("one-time password (shown only once; change it after signing in):", err=True)
+        click.echo(new_password)
