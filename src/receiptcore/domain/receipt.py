@@ -16,7 +16,6 @@ from typing import Annotated, TypedDict, Unpack
 
 from pydantic import Field, StringConstraints
 
-from receiptcore.domain.consistency import needs_review
 from receiptcore.domain.lifecycle import ReceiptStatus, Transition, check
 from receiptcore.domain.receipt_values import (
     Correction,
@@ -38,6 +37,7 @@ from receiptcore.domain.receipt_values import (
     Tag,
     TaxLine,
 )
+from receiptcore.domain.review import needs_review
 
 __all__ = [
     "Correction",
@@ -179,10 +179,10 @@ class Receipt(ReceiptData):
         at: dt.datetime,
     ) -> Receipt:
         """The extractor's ``output`` stored: data, provenance and raw text replaced (corrections made earlier stay
-        in the audit trail), ``needs_review`` when any of ``warnings`` asks for a person, else ``extracted``; the
-        lease ends."""
+        in the audit trail), ``needs_review`` when ``warnings`` ask for a person (``receiptcore.domain.review``),
+        else ``extracted``; the lease ends."""
         data = output.data()
-        target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings) else ReceiptStatus.EXTRACTED
+        target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
         return self._move(
             Transition.EXTRACT,
             target,
@@ -236,7 +236,7 @@ class Receipt(ReceiptData):
         if self.status == ReceiptStatus.CONFIRMED:
             target = ReceiptStatus.CONFIRMED
         else:
-            target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings) else ReceiptStatus.EXTRACTED
+            target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, edited.data()) else ReceiptStatus.EXTRACTED
         return self._move(
             Transition.CORRECT,
             target,

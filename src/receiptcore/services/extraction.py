@@ -18,24 +18,16 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from receiptcore.domain.consistency import LOW_CONFIDENCE, POSSIBLE_DUPLICATE, check_consistency
+from receiptcore.domain.consistency import POSSIBLE_DUPLICATE
 from receiptcore.domain.events import Event, EventType
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.receipt import (
-    ExtractedReceipt,
-    ExtractionAttempt,
-    Receipt,
-    ReceiptData,
-    ReceiptWarning,
-)
+from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptData, ReceiptWarning
+from receiptcore.domain.review import assume_currency, review_warnings
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
 from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore
 
 log = logging.getLogger(__name__)
 
-# Fields whose doubtful reading sends a receipt to review.
-_KEY_FIELDS = ("total", "purchase_date", "merchant.name")
-_LOW_CONFIDENCE = 0.5
 _MAX_RETRY_DELAY = 6 * 3600.0
 
 Outcome = Literal["ok", "failed", "deferred"]
@@ -48,6 +40,7 @@ class WorkerConfig:
     lease_seconds: float = 300.0
     max_attempts: int = 5
     retry_base_seconds: float = 30.0
+    default_currency: str | None = None  # assumed when a receipt prints none (marked ``currency_assumed``)
 
 
 class ExtractionService:
@@ -127,9 +120,10 @@ class ExtractionService:
     async def _succeeded(
         self, claimed: Receipt, attempt: ExtractionAttempt, output: ExtractedReceipt
     ) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
+        output = assume_currency(output, self._config.default_currency)
         data = output.data()
         duplicates = await self._store.find_matching(_probe(claimed, data))
-        warnings = _unique([*output.warnings, *check_consistency(data), *_low_confidence(output)])
+        warnings = review_warnings(output)
         if duplicates:
             warnings.append(
                 ReceiptWarning(
@@ -210,29 +204,3 @@ class ExtractionService:
 def _probe(claimed: Receipt, data: ReceiptData) -> Receipt:
     """``claimed`` carrying the extracted ``data``: what ``find_matching`` compares with the owner's receipts."""
     return Receipt.model_validate({**claimed.model_dump(), **data.model_dump()})
-
-
-def _low_confidence(output: ExtractedReceipt) -> list[ReceiptWarning]:
-    out = []
-    for path in _KEY_FIELDS:
-        source = output.provenance.get(path)
-        if source is not None and source.confidence < _LOW_CONFIDENCE:
-            out.append(
-                ReceiptWarning(
-                    code=LOW_CONFIDENCE,
-                    detail=f"{path.replace('.', ' ')} read with confidence {source.confidence:.2f}",
-                    fields=[path],
-                )
-            )
-    return out
-
-
-def _unique(warnings: list[ReceiptWarning]) -> list[ReceiptWarning]:
-    seen: set[tuple[str, tuple[str, ...]]] = set()
-    out = []
-    for warning in warnings:
-        key = (warning.code, tuple(warning.fields))
-        if key not in seen:
-            seen.add(key)
-            out.append(warning)
-    return out
