@@ -81,7 +81,10 @@ class Settings(BaseSettings):
         "auto", description="Log lines: text, json (one object per line), or auto (text on a terminal, else json)."
     )
     metrics_port: int | None = Field(
-        None, ge=0, le=65535, description="Port of the separate /metrics listener of serve and worker (0: free); unset: off."
+        None,
+        ge=0,
+        le=65535,
+        description="Port of the /metrics listener of serve and worker (0: a free one); unset: off.",
     )
     metrics_host: str = Field("127.0.0.1", description="Interface the /metrics listener binds (keep it private).")
 
