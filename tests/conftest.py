@@ -76,5 +76,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         lines = "\n".join(f"  {leak}" for leak in leaks[:20])
         message = f"secrets found in the suite's logs ({len(leaks)}):\n{lines}"
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
