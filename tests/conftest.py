@@ -20,6 +20,9 @@ import pytest
 
 from tests.log_secrets import RawRecordFormatter, find_leaks, known_secrets_file, suite_log_dir
 
+# INFO and above: what a production log holds (DEBUG would add every SQL statement of the drivers)
+CAPTURE_LEVEL = logging.INFO
+
 
 def _worker(config: pytest.Config) -> str:
     workerinput = getattr(config, "workerinput", None)
@@ -34,12 +37,12 @@ def suite_logs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     worker = _worker(request.config)
     os.environ["RECEIPTCORE_TEST_LOG_DIR"] = str(directory)
     handler = logging.FileHandler(directory / f"{worker}.log", encoding="utf-8")
-    handler.setLevel(logging.DEBUG)
+    handler.setLevel(CAPTURE_LEVEL)
     handler.setFormatter(RawRecordFormatter())
     root = logging.getLogger()
     root.addHandler(handler)
     previous_level = root.level
-    root.setLevel(logging.DEBUG)
+    root.setLevel(CAPTURE_LEVEL)
     original = secrets.token_urlsafe
     generated = known_secrets_file(directory, worker).open("a", encoding="utf-8")
 
@@ -58,6 +61,20 @@ def suite_logs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging_per_test() -> Iterator[None]:
+    """Undo what a CLI command run in-process configured (``receiptcore.entrypoints.logs.configure_logging``):
+    its handler on a stream that is gone after the test, and a root level that would hide records from the
+    suite's capture in later tests."""
+    yield
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == "receiptcore":
+            root.removeHandler(handler)
+    root.setLevel(CAPTURE_LEVEL)
+    logging.getLogger("uvicorn.access").disabled = False
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

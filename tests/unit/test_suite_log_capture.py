@@ -15,7 +15,7 @@ JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJlc2lnbmF0dXJl"
 
 def test_every_record_of_this_process_reaches_the_suite_log(suite_logs: Path) -> None:
     marker = f"capture-marker-{secrets.token_hex(8)}"
-    logging.getLogger("receiptcore.some.module").debug("a debug line %s", marker)
+    logging.getLogger("receiptcore.some.module").info("an info line %s", marker)
     for handler in logging.getLogger().handlers:
         handler.flush()
     captured = "".join(p.read_text(encoding="utf-8") for p in suite_logs.glob("*.log"))
