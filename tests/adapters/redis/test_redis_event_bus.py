@@ -4,6 +4,7 @@ connection is resubscribed with the subscribe hooks run (caches dropped), and an
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -83,7 +84,7 @@ async def test_a_killed_connection_is_resubscribed_and_the_hooks_drop_caches(
         async with bus.subscribe() as events:
             assert resets == [1]  # the first subscription runs the hooks too
             clients = await raw_redis.client_list(_type="pubsub")
-            ours = [c for c in clients if c.get("name") == f"{redis_prefix}:bus"]
+            ours = [c for c in clients if c.get("name") == f"{redis_prefix}:bus:{os.getpid()}"]
             assert len(ours) == 1
             await raw_redis.client_kill_filter(_id=ours[0]["id"])  # what CLIENT KILL does to an instance
             for _ in range(200):

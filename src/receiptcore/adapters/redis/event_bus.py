@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -50,7 +51,8 @@ class RedisEventBus(EventBus):
             socket_timeout=config.socket_timeout,
             socket_connect_timeout=config.connect_timeout,
             health_check_interval=config.health_check_seconds,
-            client_name=f"{config.prefix}:bus",
+            # CLIENT LIST names each process's connections, so an operator (or a test) can find one instance's
+            client_name=f"{config.prefix}:bus:{os.getpid()}",
         )
         self._queues: set[asyncio.Queue[object]] = set()
         self._hooks: list[SubscribeHook] = []
