@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from receiptcore.entrypoints.logs import REDACTED, configure_logging, redact, request_id_var
+from receiptcore.entrypoints.logs import REDACTED, configure_logging, make_handler, redact, request_id_var
 
 JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJlc2lnbmF0dXJl"
 
@@ -43,6 +43,17 @@ def _configured(fmt: str) -> tuple[logging.Logger, io.StringIO]:
     return logging.getLogger("receiptcore.test"), stream
 
 
+def _isolated(fmt: str) -> tuple[logging.Logger, io.StringIO]:
+    """A logger with the formatter of ``fmt`` that does not propagate: these records carry secrets on purpose,
+    and must not reach the suite's own capture (which fails the run on a secret in any log)."""
+    stream = io.StringIO()
+    logger = logging.getLogger(f"receiptcore.test.isolated.{fmt}")
+    logger.propagate = False
+    logger.handlers = [make_handler(fmt, stream)]  # type: ignore[arg-type]
+    logger.setLevel(logging.INFO)
+    return logger, stream
+
+
 @pytest.fixture(autouse=True)
 def _restore_root_logging() -> object:
     root = logging.getLogger()
@@ -59,7 +70,7 @@ def _fail_with_a_token() -> None:
 
 
 def test_json_lines_carry_the_request_id_extras_and_redacted_exceptions() -> None:
-    logger, stream = _configured("json")
+    logger, stream = _isolated("json")
     token = request_id_var.set("req-42")
     try:
         logger.info("GET %s", "/api/receipts", extra={"status": 200, "duration_ms": 1.5})
