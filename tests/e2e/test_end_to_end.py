@@ -134,7 +134,7 @@ def test_three_receipts_through_the_real_server_and_cli_survive_a_restart(tmp_pa
 
         imported = as_admin("import", str(inbox))
         assert imported.returncode == 0, imported.stdout + imported.stderr
-        assert "3 created, 0 duplicate, 0 refused, 1 skipped" in imported.stdout
+        assert "3 imported, 0 duplicate, 0 refused, 1 skipped" in imported.stdout
 
         with login(server.url, email, password) as client:
             receipts = wait_for_extraction(client, 3)
@@ -151,7 +151,7 @@ def test_three_receipts_through_the_real_server_and_cli_survive_a_restart(tmp_pa
 
         again = as_admin("import", str(inbox))
         assert again.returncode == 0, again.stdout + again.stderr
-        assert "0 created, 3 duplicate" in again.stdout
+        assert "0 imported, 3 duplicate" in again.stdout
 
         exported = as_admin("export", "--format", "csv", "--output", str(tmp_path / "out.csv"))
         assert exported.returncode == 0, exported.stdout + exported.stderr
