@@ -1,22 +1,28 @@
 // / (Inbox): drop zone, file picker, phone camera; each file's progress and live status; the latest receipts; the
 // count waiting for review. A file that fails stays here with its reason and a retry button.
 import { api, ApiError, explain, query } from "../api.js";
-import { announce, formatTimestamp, h, mount, statusBadge } from "../dom.js";
+import { announce, formatDate, formatTimestamp, h, mount, statusBadge } from "../dom.js";
 import { onReceiptEvent } from "../events.js";
 import { formatMoney } from "../money.js";
+import { session } from "../session.js";
 import { ACCEPT, uploadFile } from "../upload.js";
 
 const RETRYABLE = (error) => !(error instanceof ApiError) || error.status === 0 || error.status >= 500 || error.status === 429 || error.status === 401;
-// uploads in progress survive navigating away and back (not a reload)
+// uploads in progress survive navigating away and back (not a reload); they belong to the person signed in
 const uploads = [];
+let uploadsOf = null;
 
 function receiptLine(receipt) {
   const name = (receipt.merchant && receipt.merchant.name) || (receipt.source && receipt.source.filename) || "Receipt";
-  const bits = [receipt.purchase_date, receipt.total ? formatMoney(receipt.total, receipt.currency) : null].filter(Boolean);
+  const bits = [formatDate(receipt.purchase_date), receipt.total ? formatMoney(receipt.total, receipt.currency) : null].filter(Boolean);
   return { name, detail: bits.join(" · ") };
 }
 
 export async function render(main) {
+  if (uploadsOf !== session.user.id) {
+    uploads.length = 0;
+    uploadsOf = session.user.id;
+  }
   const list = h("ul", { class: "upload-list", "aria-label": "Uploads in this session" });
   const latest = h("ul", { class: "receipt-cards", "aria-label": "Latest receipts" });
   const reviewCount = h("a", { class: "review-count", href: "/review" });
