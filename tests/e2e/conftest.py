@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one Chromium per test session, one real ``receiptcore serve`` per module."""
+"""Fixtures of the browser tests: one Chromium per test, one real ``receiptcore serve`` per module."""
 
 from __future__ import annotations
 
@@ -34,9 +34,14 @@ class WebServer:
         return login_token(self.url, self.admin_email, self.admin_password)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[object]:
-    """Debian's Chromium, headless, shared by every browser test of the session."""
+    """Debian's Chromium, headless, for one test.
+
+    Playwright's sync API keeps an asyncio loop running in its thread while it is started; a browser shared across
+    tests would leave that loop running under the async tests that xdist schedules on the same worker, so each test
+    starts (about a second) and stops its own.
+    """
     from playwright.sync_api import sync_playwright
 
     executable = ensure_chromium()
