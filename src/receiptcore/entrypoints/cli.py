@@ -1,4 +1,4 @@
-"""The ``receiptcore`` command line: serve, worker, users, extract, import, watch, export, extractors, eval.
+"""The ``receiptcore`` command line: serve, worker, users, db, extract, import, watch, export, extractors, eval.
 
 The heavy modules (the container with every adapter, uvicorn) are imported inside the commands that use them, so
 ``--help``, ``--version`` and the HTTP client commands start fast.
@@ -16,6 +16,7 @@ import click
 
 from receiptcore import __version__
 from receiptcore.entrypoints.cli_common import ErrorBoundaryGroup, run, settings_of
+from receiptcore.entrypoints.cli_db import db_group
 from receiptcore.entrypoints.cli_eval import eval_command
 from receiptcore.entrypoints.cli_local import extract, extractors_group
 from receiptcore.entrypoints.cli_transfer import export_command, import_command
@@ -96,6 +97,7 @@ def worker_command(ctx: click.Context, concurrency: int | None, once: bool) -> N
 
 
 main.add_command(users_group)
+main.add_command(db_group)
 main.add_command(extract)
 main.add_command(extractors_group)
 main.add_command(import_command)

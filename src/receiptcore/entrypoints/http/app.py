@@ -25,7 +25,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import Message, Scope
 
 from receiptcore import __version__
-from receiptcore.entrypoints.container import Container, close_container
+from receiptcore.entrypoints.container import Container, close_container, start_resources
 from receiptcore.entrypoints.http.auth_routes import AUTH_HANDLERS
 from receiptcore.entrypoints.http.deps import DEPENDENCIES
 from receiptcore.entrypoints.http.docs_pages import render_plugins
@@ -76,6 +76,7 @@ async def _feed_auth_events(container: Container, subscribed: asyncio.Event) -> 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     container: Container = app.state[CONTAINER_KEY]
+    await start_resources(container)  # e.g. the PostgreSQL outbox relay
     subscribed = asyncio.Event()
     task = asyncio.create_task(_feed_auth_events(container, subscribed), name="receiptcore-auth-events")
     with contextlib.suppress(TimeoutError):
