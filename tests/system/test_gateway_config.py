@@ -214,3 +214,19 @@ def test_the_image_runs_as_a_user_that_owns_its_data_volume() -> None:
     assert sum(1 for line in lines if line.startswith("FROM")) >= 2  # multi-stage
     ignore = (DOCKERFILE.parents[1] / ".dockerignore").read_text().splitlines()
     assert "**" in ignore  # the build context is an allow-list
+
+
+@pytest.mark.parametrize("location", ["/", "/static/", "/static/vendor/"])
+def test_the_gateway_sends_the_web_clients_headers_exactly_as_the_application(location: str) -> None:
+    from receiptcore.entrypoints.http.security import WEB_CSP
+    from receiptcore.entrypoints.web import routes
+
+    body = locations()[location]
+    headers = dict(re.findall(r'add_header (\S+) ("[^"]*"|\S+) always;', body))
+    assert headers["Content-Security-Policy"].strip('"') == WEB_CSP
+    expected_cache = routes._IMMUTABLE if location == "/static/vendor/" else routes._REVALIDATE
+    assert headers["Cache-Control"].strip('"') == expected_cache
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    if location != "/":
+        assert directive(body, "alias") is not None
+        assert location.startswith(routes.STATIC_PREFIX + "/")
