@@ -48,7 +48,8 @@ async def split(tmp_path: Path) -> AsyncIterator[Split]:
         return await to_auth.handle_async_request(request)
 
     receipts_container = make_container(make_settings(tmp_path, service="receipts", auth_url="http://auth.test"))
-    verifier = JwksTokenVerifier("http://auth.test", transport=_Transport(gateway))
+    # a generous timeout: the in-process auth app answers slowly on a loaded machine
+    verifier = JwksTokenVerifier("http://auth.test", transport=_Transport(gateway), timeout=30.0)
     receipts_container.token_verifier.override(providers.Object(verifier))
     async with (
         AsyncTestClient(app=auth_app) as auth,

@@ -41,10 +41,10 @@ async def test_a_redis_url_selects_the_redis_bus_and_resubscribing_resets_the_au
     bus = container.event_bus()
     assert isinstance(bus, RedisEventBus)
     assert bus.config.events_channel == "tenant-a:events"
-    auth = container.auth_service()
-    auth._roles = ({}, auth._clock.now())  # a cached role table
+    authenticator = container.authenticator()  # what every service authenticates with (receipts has no AuthService)
+    authenticator._roles = ({}, authenticator._clock.now())  # a cached role table
     bus._on_subscribed()  # what the bus does after every (re)subscription
-    assert auth._roles is None
+    assert authenticator._roles is None
     await close_container(container)
 
 
