@@ -120,7 +120,8 @@ class Settings(BaseSettings):
     llm_daily_spend_cap_usd: Decimal | None = Field(
         Decimal(10),
         ge=0,
-        description="Most USD all LLM extractors may spend per UTC day (ledger in data_dir); then jobs wait until "
+        description="Most USD all LLM extractors may spend per UTC day (ledger in data_dir, or in PostgreSQL when "
+        "configured); then jobs wait until "
         "midnight UTC. None = no cap.",
     )
     llm_timeout_seconds: float = Field(120.0, gt=0, description="Timeout of one LLM API request.")

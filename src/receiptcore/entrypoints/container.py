@@ -109,6 +109,12 @@ def _postgres_throttle_store(db: Any) -> Any:
     return PostgresThrottleStore(db)
 
 
+def _postgres_spend_ledger(db: Any, cap_usd: Any) -> Any:
+    from receiptcore.adapters.postgres.spend_ledger import PostgresSpendLedger
+
+    return PostgresSpendLedger(db, cap_usd)
+
+
 def _outbox_relay(db: Any, bus: EventBus) -> Any:
     from receiptcore.adapters.postgres.outbox import OutboxRelay
 
@@ -206,7 +212,18 @@ class Container(containers.DeclarativeContainer):
         max_pixels=settings.provided.max_image_pixels,
         max_pages=settings.provided.max_pdf_pages,
     )
-    extractor = providers.Singleton(load_extractor, name=settings.provided.extractor, settings=settings)
+    # with PostgreSQL, the LLM daily spend cap is booked there, for every worker host together (ADR 0008)
+    spend_ledger = providers.Selector(
+        backends.provided["users"],
+        postgres=providers.Singleton(
+            _postgres_spend_ledger, db=postgres, cap_usd=settings.provided.llm_daily_spend_cap_usd
+        ),
+        sqlite=providers.Object(None),
+        memory=providers.Object(None),
+    )
+    extractor = providers.Singleton(
+        load_extractor, name=settings.provided.extractor, settings=settings, shared_ledger=spend_ledger
+    )
 
     auth_config = providers.Singleton(
         lambda s: AuthConfig(
