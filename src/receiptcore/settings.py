@@ -88,6 +88,16 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(None, description="API key for the anthropic extractor.")
 
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_format: Literal["auto", "text", "json"] = Field(
+        "auto", description="Log lines: text, json (one object per line), or auto (text on a terminal, else json)."
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of the /metrics listener of serve and worker (0: a free one); unset: off.",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Interface the /metrics listener binds (keep it private).")
 
     # LLM extractors
     anthropic_model: str = Field("claude-sonnet-4-6", description="Claude model the anthropic extractor calls.")

@@ -18,11 +18,14 @@ from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
+from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
+from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
+from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
 from receiptcore.ports import EventBus
 from receiptcore.services.auth import AuthConfig, AuthService
@@ -186,6 +189,13 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryThrottleStore),
         postgres=providers.Singleton(_postgres_throttle_store, db=postgres),
     )
+    # monitoring figures of the receipt store (optional port: a backend without it has no receipt gauges)
+    receipt_stats = providers.Selector(
+        backends.provided["receipts"],
+        sqlite=providers.Singleton(SqliteReceiptStats, db=sqlite),
+        memory=providers.Singleton(MemoryReceiptStats, store=receipt_store),
+    )
+    metrics = providers.Singleton(Metrics)
     event_bus = providers.Selector(
         backends.provided["events"],
         inprocess=providers.Singleton(InProcessEventBus),
