@@ -19,7 +19,8 @@ from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
-from receiptcore.domain.receipt import ReceiptStatus
+from receiptcore.domain.receipt import Merchant, ReceiptStatus
+from tests.unit.receipts.builders import make_receipt
 
 SCOPES = {
     "one owner": Scope.only("u1"),
@@ -86,3 +87,21 @@ async def test_text_search_uses_the_trigram_index(db: SqliteDatabase) -> None:
     assert any(line.startswith("SCAN f VIRTUAL TABLE INDEX 0:M") for line in lines), lines
     short = await plan(db, ReceiptQuery(q="du"), SCOPES["one owner"])
     assert not any(line.startswith("SCAN f ") for line in short), "two characters have no trigram: LIKE it is"
+
+
+async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = SqliteDatabase(path)
+    old.register_migration("receipts_v1", sql.SCHEMA_V1)
+    await old.migrate()
+    receipt, _ = make_receipt("u1", merchant=Merchant(name="Durian Palace"))
+    await old.execute(sql.INSERT_SQL, sql.row_values(receipt))
+    await old.aclose()
+    upgraded = SqliteDatabase(path)
+    store = SqliteReceiptStore(upgraded, tmp_path / "files")
+    try:
+        page = await store.list(ReceiptQuery(q="rian pal"), Scope.only("u1"))
+        assert [r.id for r in page.items] == [receipt.id]
+        assert await upgraded.applied_migrations() == ["receipts_v1", "receipts_v2"]
+    finally:
+        await upgraded.aclose()
