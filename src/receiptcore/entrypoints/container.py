@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, runtime_checkable
 
 from dependency_injector import containers, providers
 
@@ -17,10 +18,16 @@ from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
+from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
+from receiptcore.adapters.postgres.config import PostgresConfig
+from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
+from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
+from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
+from receiptcore.ports import EventBus
 from receiptcore.services.auth import AuthConfig, AuthService
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import ReceiptService, UploadLimits
@@ -45,16 +52,106 @@ def _throttle_policy(settings: Settings) -> ThrottlePolicy:
 
 def _backend(settings: Settings, family: str) -> str:
     """Which adapter family serves ``family`` ("users", "receipts", "events") under these settings."""
-    url = {"users": settings.postgres_url, "receipts": settings.mongo_url, "events": settings.redis_url}[family]
-    if url is not None:
-        name = {"users": "PostgreSQL", "receipts": "MongoDB", "events": "Redis"}[family]
+    if family == "users" and settings.postgres_url is not None:
+        return "postgres"
+    if family == "events":
+        return "redis" if settings.redis_url is not None else "inprocess"
+    if family == "receipts" and settings.mongo_url is not None:
         raise ConfigurationError(
-            f"a {name} URL is set, but this build of receiptcore has no {name} adapter yet; unset it to use the "
+            "a MongoDB URL is set, but this build of receiptcore has no MongoDB adapter yet; unset it to use the "
             "embedded default"
         )
-    if family == "events":
-        return "inprocess"
     return "memory" if str(settings.data_dir) == ":memory:" else "sqlite"
+
+
+def _missing_extra(exc: ImportError, driver: str, extra: str, variable: str) -> ConfigurationError | None:
+    """The one-line error for an adapter whose optional driver is not installed (None: another import failed)."""
+    if exc.name is None or exc.name.split(".")[0] != driver:
+        return None
+    return ConfigurationError(
+        f"{variable} is set, but the '{extra}' extra is not installed: pip install 'receiptcore[{extra}]'"
+    )
+
+
+def postgres_config(settings: Settings) -> PostgresConfig:
+    """The PostgreSQL adapters' own configuration (no Settings reaches them)."""
+    if settings.postgres_url is None:
+        raise ConfigurationError("RECEIPTCORE_POSTGRES_URL is not set")
+    return PostgresConfig(
+        dsn=settings.postgres_url.get_secret_value(),
+        max_pool_size=settings.postgres_pool_size,
+        min_pool_size=min(1, settings.postgres_pool_size),
+        migrate_on_start=settings.postgres_migrate_on_start,
+    )
+
+
+def redis_config(settings: Settings) -> RedisConfig:
+    """The Redis adapters' own configuration."""
+    if settings.redis_url is None:
+        raise ConfigurationError("RECEIPTCORE_REDIS_URL is not set")
+    return RedisConfig(url=settings.redis_url.get_secret_value(), prefix=settings.redis_prefix)
+
+
+def _postgres_database(config: PostgresConfig) -> Any:
+    try:
+        from receiptcore.adapters.postgres.database import PostgresDatabase
+    except ImportError as exc:
+        raise _missing_extra(exc, "asyncpg", "postgres", "RECEIPTCORE_POSTGRES_URL") or exc from exc
+    return PostgresDatabase(config)
+
+
+def _postgres_user_repo(db: Any) -> Any:
+    from receiptcore.adapters.postgres.user_repo import PostgresUserRepo
+
+    return PostgresUserRepo(db)
+
+
+def _postgres_throttle_store(db: Any) -> Any:
+    from receiptcore.adapters.postgres.throttle_store import PostgresThrottleStore
+
+    return PostgresThrottleStore(db)
+
+
+def _outbox_relay(db: Any, bus: EventBus) -> Any:
+    from receiptcore.adapters.postgres.outbox import OutboxRelay
+
+    return OutboxRelay(db, bus)
+
+
+def _redis_event_bus(config: RedisConfig) -> Any:
+    try:
+        from receiptcore.adapters.redis.event_bus import RedisEventBus
+    except ImportError as exc:
+        raise _missing_extra(exc, "redis", "redis", "RECEIPTCORE_REDIS_URL") or exc from exc
+    return RedisEventBus(config)
+
+
+@runtime_checkable
+class _ResubscribingBus(Protocol):
+    """A bus that can lose events while disconnected and calls hooks when it subscribes again (RedisEventBus)."""
+
+    def add_subscribe_hook(self, hook: Callable[[], object]) -> None: ...
+
+
+def _auth_service(**kwargs: Any) -> AuthService:
+    """The AuthService; on a bus that may drop events while disconnected, every (re)subscription resets its
+    user-state and role caches (the cache TTLs bound staleness in between)."""
+    service = AuthService(**kwargs)
+    bus = kwargs["bus"]
+    if isinstance(bus, _ResubscribingBus):
+        bus.add_subscribe_hook(service.reset_caches)
+    return service
+
+
+async def _running(relay: Any) -> AsyncIterator[Any]:
+    """The outbox relay as a resource: started by ``start_resources``, stopped by ``close_container``."""
+    if relay is not None:
+        relay.start()
+    try:
+        yield relay
+    finally:
+        if relay is not None:
+            await relay.aclose()
 
 
 class Container(containers.DeclarativeContainer):
@@ -66,10 +163,13 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     sqlite = providers.Singleton(SqliteDatabase, path=settings.provided.sqlite_path)
 
+    postgres = providers.Singleton(_postgres_database, config=providers.Singleton(postgres_config, settings))
+
     user_repo = providers.Selector(
         backends.provided["users"],
         sqlite=providers.Singleton(SqliteUserRepo, db=sqlite),
         memory=providers.Singleton(MemoryUserRepo),
+        postgres=providers.Singleton(_postgres_user_repo, db=postgres),
     )
     receipt_store = providers.Selector(
         backends.provided["receipts"],
@@ -81,10 +181,29 @@ class Container(containers.DeclarativeContainer):
         backends.provided["users"],
         sqlite=providers.Singleton(SqliteThrottleStore, db=sqlite),
         memory=providers.Singleton(MemoryThrottleStore),
+        postgres=providers.Singleton(_postgres_throttle_store, db=postgres),
     )
+    # monitoring figures of the receipt store (optional port: a backend without it has no receipt gauges)
+    receipt_stats = providers.Selector(
+        backends.provided["receipts"],
+        sqlite=providers.Singleton(SqliteReceiptStats, db=sqlite),
+        memory=providers.Singleton(MemoryReceiptStats, store=receipt_store),
+    )
+    metrics = providers.Singleton(Metrics)
     event_bus = providers.Selector(
         backends.provided["events"],
         inprocess=providers.Singleton(InProcessEventBus),
+        redis=providers.Singleton(_redis_event_bus, config=providers.Singleton(redis_config, settings)),
+    )
+    # relays committed user events from the PostgreSQL outbox to the bus (nothing to relay elsewhere)
+    outbox_relay = providers.Resource(
+        _running,
+        relay=providers.Selector(
+            backends.provided["users"],
+            postgres=providers.Singleton(_outbox_relay, db=postgres, bus=event_bus),
+            sqlite=providers.Object(None),
+            memory=providers.Object(None),
+        ),
     )
 
     hasher = providers.Singleton(Argon2PasswordHasher)
@@ -111,7 +230,7 @@ class Container(containers.DeclarativeContainer):
         LoginThrottle, store=throttle_store, clock=clock, policy=providers.Singleton(_throttle_policy, settings)
     )
     auth_service = providers.Singleton(
-        AuthService,
+        _auth_service,
         users=user_repo,
         hasher=hasher,
         tokens=token_issuer,
@@ -159,14 +278,43 @@ def build_container(settings: Settings | None = None) -> Container:
     return Container(settings=settings, backends=backends)
 
 
+async def start_resources(container: Container) -> None:
+    """Start the container's background resources (the outbox relay) in the running event loop."""
+    result = container.init_resources()
+    if inspect.isawaitable(result):
+        await result
+
+
 async def close_container(container: Container) -> None:
     """Close the adapters that hold resources (connections, pools, worker threads). Safe to call twice."""
+    result = container.shutdown_resources()
+    if inspect.isawaitable(result):
+        await result
     closers: list[Any] = [container.event_bus(), container.extractor()]
-    if container.backends()["users"] == "sqlite" or container.backends()["receipts"] == "sqlite":
+    backends = container.backends()
+    if backends["users"] == "sqlite" or backends["receipts"] == "sqlite":
         closers.append(container.sqlite())
+    if backends["users"] == "postgres":
+        closers.append(container.postgres())
     for adapter in closers:
         closer = getattr(adapter, "aclose", None)
         if closer is not None:
             result = closer()
             if inspect.isawaitable(result):
                 await result
+
+
+async def migrate_postgres(settings: Settings) -> tuple[list[str], list[int]]:
+    """``receiptcore db migrate``: apply pending PostgreSQL migrations; return (applied names, versions now).
+
+    Raises:
+        ConfigurationError: no PostgreSQL URL, or the postgres extra is missing.
+        StorageUnavailable: the server cannot be reached.
+    """
+    config = postgres_config(settings)
+    db = _postgres_database(PostgresConfig(dsn=config.dsn, min_pool_size=1, max_pool_size=1, migrate_on_start=False))
+    try:
+        applied = await db.migrate()
+        return [f"{m.version:04d}_{m.name}" for m in applied], await db.applied_versions()
+    finally:
+        await db.aclose()
