@@ -19,6 +19,7 @@ from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
 from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
+from receiptcore.adapters.page_images import render_pdf_page
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
@@ -234,6 +235,8 @@ class Container(containers.DeclarativeContainer):
     extractor = providers.Singleton(
         load_extractor, name=settings.provided.extractor, settings=settings, shared_ledger=spend_ledger
     )
+    # PDF page → PNG for the web client's review page (GET /api/receipts/{id}/pages/{n})
+    page_renderer = providers.Object(render_pdf_page)
 
     auth_config = providers.Singleton(
         lambda s: AuthConfig(
