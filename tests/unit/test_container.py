@@ -30,7 +30,7 @@ async def test_memory_profile_serves_the_app() -> None:
         assert (await client.get("/health/ready")).status_code == 200
 
 
-@pytest.mark.parametrize("variable", ["postgres_url", "mongo_url", "redis_url"])
+@pytest.mark.parametrize("variable", ["postgres_url", "redis_url"])
 def test_a_server_url_without_its_adapter_stops_start_up_with_one_line(variable: str, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, **{variable: "scheme://127.0.0.1/x"})
     with pytest.raises(ConfigurationError, match=r"no .* adapter yet"):

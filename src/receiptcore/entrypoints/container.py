@@ -20,6 +20,7 @@ from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, M
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteUserRepo
 from receiptcore.errors import ConfigurationError
+from receiptcore.ports import ReceiptStore
 from receiptcore.services.auth import AuthConfig, AuthService
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import ReceiptService, UploadLimits
@@ -30,6 +31,8 @@ from receiptcore.settings import Settings
 def _backend(settings: Settings, family: str) -> str:
     """Which adapter family serves ``family`` ("users", "receipts", "events") under these settings."""
     url = {"users": settings.postgres_url, "receipts": settings.mongo_url, "events": settings.redis_url}[family]
+    if family == "receipts" and url is not None:
+        return "mongo"
     if url is not None:
         name = {"users": "PostgreSQL", "receipts": "MongoDB", "events": "Redis"}[family]
         raise ConfigurationError(
@@ -41,6 +44,32 @@ def _backend(settings: Settings, family: str) -> str:
     return "memory" if str(settings.data_dir) == ":memory:" else "sqlite"
 
 
+def _mongo_config(settings: Settings) -> Any:
+    """The MongoDB adapter's own configuration (it never sees ``Settings``)."""
+    from receiptcore.adapters.mongo import MongoConfig
+
+    assert settings.mongo_url is not None  # noqa: S101 - only built when _backend chose "mongo"
+    return MongoConfig(
+        url=settings.mongo_url.get_secret_value(),
+        database=settings.mongo_database,
+        timeout_seconds=settings.mongo_timeout_seconds,
+        idempotency_ttl_seconds=settings.mongo_idempotency_ttl_seconds,
+    )
+
+
+def _mongo_connection(config: Any) -> Any:
+    """The MongoDB client (no I/O until first use), closed by ``close_container``."""
+    from receiptcore.adapters.mongo import MongoConnection
+
+    return MongoConnection(config)
+
+
+def _mongo_receipt_store(connection: Any) -> ReceiptStore:
+    from receiptcore.adapters.mongo import MongoReceiptStore
+
+    return MongoReceiptStore.on(connection)
+
+
 class Container(containers.DeclarativeContainer):
     """Every port bound to an adapter, every service built from ports."""
 
@@ -49,6 +78,8 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     sqlite = providers.Singleton(SqliteDatabase, path=settings.provided.sqlite_path)
+    mongo_config = providers.Singleton(_mongo_config, settings)
+    mongo = providers.Singleton(_mongo_connection, mongo_config)
 
     user_repo = providers.Selector(
         backends.provided["users"],
@@ -59,6 +90,7 @@ class Container(containers.DeclarativeContainer):
         backends.provided["receipts"],
         sqlite=providers.Singleton(SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir),
         memory=providers.Singleton(MemoryReceiptStore),
+        mongo=providers.Singleton(_mongo_receipt_store, mongo),
     )
     event_bus = providers.Selector(
         backends.provided["events"],
@@ -129,6 +161,8 @@ def build_container(settings: Settings | None = None) -> Container:
     """A container for ``settings`` (read from the environment when None). Raises ConfigurationError."""
     settings = settings or Settings()
     backends = {family: _backend(settings, family) for family in ("users", "receipts", "events")}
+    if backends["receipts"] == "mongo":
+        import receiptcore.adapters.mongo  # noqa: F401 - a missing extra fails here, with a one-line message
     return Container(settings=settings, backends=backends)
 
 
@@ -137,6 +171,8 @@ async def close_container(container: Container) -> None:
     closers: list[Any] = [container.event_bus(), container.extractor()]
     if container.backends()["users"] == "sqlite" or container.backends()["receipts"] == "sqlite":
         closers.append(container.sqlite())
+    if container.backends()["receipts"] == "mongo":
+        closers.append(container.mongo())
     for adapter in closers:
         closer = getattr(adapter, "aclose", None)
         if closer is not None:
