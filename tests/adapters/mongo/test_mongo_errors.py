@@ -135,8 +135,11 @@ def test_a_url_the_driver_refuses_is_a_one_line_configuration_error_without_the_
     assert "RECEIPTCORE_MONGO_URL" in str(caught.value)
 
 
-def test_the_database_comes_from_the_config_then_the_url_then_the_default() -> None:
+async def test_the_database_comes_from_the_config_then_the_url_then_the_default() -> None:
     named = MongoConnection(MongoConfig(url="mongodb://127.0.0.1:1/fromurl", database="explicit"))
     from_url = MongoConnection(MongoConfig(url="mongodb://127.0.0.1:1/fromurl"))
     default = MongoConnection(MongoConfig(url="mongodb://127.0.0.1:1"))
-    assert [c.database.name for c in (named, from_url, default)] == ["explicit", "fromurl", "receiptcore"]
+    connections = (named, from_url, default)
+    assert [c.database.name for c in connections] == ["explicit", "fromurl", "receiptcore"]
+    for connection in connections:
+        await connection.aclose()
