@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from receiptcore.domain.backoff import Backoff
 from receiptcore.domain.events import Event
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
@@ -104,6 +105,43 @@ class UserRepo(Protocol):
         it: someone changed it meanwhile, and saving would silently undo that change. The checks and the write
         are one atomic step, also across processes sharing the store, so two concurrent calls that demote or
         disable the last two admins cannot both succeed. Raises NotFound if absent, Conflict on a taken email."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleState:
+    """What a throttle store remembers about one key: counted attempts and when the last one was made."""
+
+    attempts: int
+    last_at: dt.datetime
+
+
+class ThrottleStore(Protocol):
+    """Counters of login attempts per key (a hashed account or client address), shared by every instance.
+
+    Bounded by design, not by eviction: a record is kept until its key has been quiet for the policy's
+    ``forget_after_seconds`` (an attacker cannot push other keys' records out by spraying new keys), and only
+    then may the store drop it. Keys are opaque strings of at most 128 characters.
+    """
+
+    async def acquire(self, key: str, now: dt.datetime, policy: Backoff) -> float:
+        """Atomically, also across processes sharing the store: if ``key`` may try now under ``policy``
+        (``policy.wait(attempts, last_at, now) == 0``, a forgotten record counting as none), count one attempt
+        (``attempts + 1``, ``last_at = now``) and return 0.0; otherwise change nothing and return the seconds
+        until it may try (> 0). Of concurrent callers on one key at most the allowed number get 0.0."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Take back one counted attempt of ``key`` (it turned out to be a success); at zero the record goes.
+        ``last_at`` is unchanged. Nothing happens for an unknown key."""
+        ...
+
+    async def reset(self, key: str) -> int:
+        """Forget ``key`` entirely; returns the attempts it had counted (0 if unknown)."""
+        ...
+
+    async def peek(self, key: str, now: dt.datetime, policy: Backoff) -> ThrottleState | None:
+        """The record of ``key``, or None when there is none or ``policy`` has forgotten it by ``now``."""
         ...
 
 
@@ -279,6 +317,8 @@ __all__: Sequence[str] = [
     "Inspection",
     "PasswordHasher",
     "ReceiptStore",
+    "ThrottleState",
+    "ThrottleStore",
     "TokenIssuer",
     "UserRepo",
 ]

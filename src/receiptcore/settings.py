@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from receiptcore.domain.money import is_currency
+
 
 class Settings(BaseSettings):
     """Everything configurable, each field documented where it is declared."""
@@ -48,6 +50,21 @@ class Settings(BaseSettings):
     refresh_absolute_ttl_seconds: int = Field(90 * 86400, ge=300, description="Refresh family absolute expiry.")
     password_min_length: int = Field(12, ge=8, le=128, description="Minimum password length in characters.")
     cookie_secure: bool = Field(False, description="Mark the refresh cookie Secure (set true behind HTTPS).")
+    login_free_attempts: int = Field(
+        5, ge=1, le=100, description="Failed logins of one account before each further try must wait (back-off)."
+    )
+    login_client_free_attempts: int = Field(
+        20, ge=1, le=10_000, description="Failed logins from one client address before its tries must wait."
+    )
+    login_backoff_base_seconds: float = Field(
+        1.0, gt=0, le=60, description="First login back-off wait; doubles with every further failure."
+    )
+    login_backoff_max_seconds: float = Field(
+        900.0, ge=1, le=86_400, description="Longest wait between two login tries of one account or client."
+    )
+    login_backoff_forget_seconds: float = Field(
+        86_400.0, ge=60, description="An account or client with no failed login for this long starts over."
+    )
 
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted file, in bytes.")
     max_files_per_upload: int = Field(20, ge=1, le=500, description="Most files in one upload request.")
@@ -60,6 +77,11 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(2.0, gt=0, description="Queue poll interval when no event wakes the worker.")
     extraction_max_attempts: int = Field(5, ge=1, description="Attempts before a receipt is marked failed.")
     extraction_retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay; doubles each attempt.")
+    default_currency: str | None = Field(
+        None,
+        description="ISO-4217 code assumed for a receipt that prints no currency (marked currency_assumed, not a "
+        "review blocker); unset, such a receipt goes to review as currency_unknown.",
+    )
 
     anthropic_api_key: SecretStr | None = Field(None, description="API key for the anthropic extractor.")
 
@@ -114,6 +136,18 @@ class Settings(BaseSettings):
         # an environment variable cannot be None; these spell "no cap"
         if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
             return None
+        return value
+
+    @field_validator("default_currency", mode="before")
+    @classmethod
+    def _currency_code(cls, value: object) -> object:
+        if isinstance(value, str):
+            code = value.strip().upper()
+            if not code or code in {"NONE", "OFF"}:
+                return None
+            if not is_currency(code):
+                raise ValueError(f"{value!r} is not an ISO-4217 currency code (e.g. EUR, USD, MYR)")
+            return code
         return value
 
     @property

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from receiptcore.entrypoints.cli_common import open_container, run
+from receiptcore.errors import InvalidCredentials
+from receiptcore.settings import Settings
 from tests.cli.conftest import Invoke, assert_one_line_error
 
 PASSWORD = "correct horse battery staple 42"
@@ -92,9 +95,70 @@ def test_unknown_user_role_and_last_admin_are_refused(invoke: Invoke) -> None:
 
 
 def test_bad_email_is_a_one_line_error(invoke: Invoke) -> None:
-    assert_one_line_error(invoke("users", "disable", "not-an-email"))
+    assert_one_line_error(invoke("users", "disable", "not-an-email"), contains="admin@localhost")
     result = invoke("users", "create-admin", "not-an-email", "--password-stdin", input=PASSWORD)
     assert_one_line_error(result)
+    assert_one_line_error(invoke("users", "reset-password", "a@b."), contains="not a valid account name")
+
+
+def test_the_first_admin_that_serve_creates_can_be_managed_from_the_cli(invoke: Invoke) -> None:
+    """Stumble 1: `serve` creates admin@localhost; every users command must accept that name."""
+
+    async def first_start() -> None:
+        async with open_container(Settings()) as container:
+            assert await container.user_service().ensure_first_admin() is not None
+
+    run(first_start())
+    second = invoke("users", "create-admin", "root@localhost", "--password-stdin", input=PASSWORD)
+    assert second.exit_code == 0, second.output
+    for args in (
+        ("users", "set-roles", "admin@localhost", "admin", "auditor"),
+        ("users", "disable", "Admin@LocalHost"),
+        ("users", "enable", "admin@localhost"),
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 0, (args, result.output)
+    assert sorted(_users(invoke)) == ["admin@localhost", "root@localhost"]
+
+
+def test_reset_password_prints_a_one_time_password_that_signs_in(invoke: Invoke, data_dir) -> None:
+    """Stumble 2: the way back in when the first admin's one-time password is lost."""
+    assert invoke("users", "create-admin", "admin@localhost", "--password-stdin", input=PASSWORD).exit_code == 0
+    result = invoke("users", "reset-password", "admin@localhost")
+    assert result.exit_code == 0, result.output
+    new_password = result.stdout.strip().splitlines()[-1]
+    assert len(new_password) >= 20
+    assert new_password != PASSWORD
+    assert "sessions have ended" in result.stderr
+    assert _login_works("admin@localhost", new_password)
+    assert not _login_works("admin@localhost", PASSWORD)
+
+
+def test_reset_password_from_stdin_sets_that_password_and_prints_none(invoke: Invoke) -> None:
+    assert invoke("users", "create", "ann@example.org", "--password-stdin", input=PASSWORD).exit_code == 0
+    chosen = "a new passphrase from stdin 5"
+    result = invoke("users", "reset-password", "ann@example.org", "--password-stdin", input=chosen + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert chosen not in result.output
+    assert _login_works("ann@example.org", chosen)
+    assert_one_line_error(
+        invoke("users", "reset-password", "ann@example.org", "--password-stdin", input="short\n"), contains="at least"
+    )
+    assert_one_line_error(invoke("users", "reset-password", "nobody@example.org"), contains="no user")
+
+
+def _login_works(email: str, password: str) -> bool:
+
+    async def go() -> bool:
+        async with open_container(Settings()) as container:
+            try:
+                await container.auth_service().login(email, password)
+            except InvalidCredentials:
+                return False
+            return True
+
+    return run(go())
 
 
 def test_users_persist_in_the_data_dir_across_invocations(invoke: Invoke, data_dir) -> None:

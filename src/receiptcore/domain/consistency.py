@@ -1,7 +1,7 @@
 """The arithmetic consistency check: do items, subtotal, taxes, tip, discount and total agree?
 
-Every mismatch becomes a named ``ReceiptWarning`` (codes below); ``needs_review`` decides which of them send the
-receipt to a person. Tolerances: sums of printed amounts must agree exactly (half a minor unit); products and
+Every mismatch becomes a named ``ReceiptWarning`` (codes below); ``receiptcore.domain.review`` decides which of them
+send the receipt to a person. Tolerances: sums of printed amounts must agree exactly (half a minor unit); products and
 percentages (quantity x unit price, rate x base) may be off by one minor unit of rounding; and cash rounding (to 5 or
 10 minor units, i.e. 0.05/0.10) is accepted on the total, which many countries print without a rounding line.
 Pure: no I/O, Decimal only.
@@ -9,7 +9,7 @@ Pure: no I/O, Decimal only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from receiptcore.domain.money import quantum
@@ -24,6 +24,7 @@ MISSING_DATE = "missing_date"
 MISSING_MERCHANT = "missing_merchant"
 PAYMENT_MISMATCH = "payment_mismatch"
 CURRENCY_UNKNOWN = "currency_unknown"
+CURRENCY_ASSUMED = "currency_assumed"
 LOW_CONFIDENCE = "low_confidence"
 POSSIBLE_DUPLICATE = "possible_duplicate"
 
@@ -42,17 +43,7 @@ CONSISTENCY_CODES: frozenset[str] = frozenset(
     }
 )
 
-# Warnings that are worth showing but do not make the data doubtful: a line total after a line discount legitimately
-# differs from quantity x unit price, and tendered cash is often printed wrong or not at all. Every other code,
-# including codes an extractor invents, sends the receipt to review.
-INFORMATIONAL_CODES: frozenset[str] = frozenset({ITEM_ARITHMETIC, PAYMENT_MISMATCH})
-
 _CASH_STEPS = (5, 10)  # in minor units: 0.05 and 0.10 for two-decimal currencies
-
-
-def needs_review(warnings: Iterable[ReceiptWarning]) -> bool:
-    """Whether any of ``warnings`` should send the receipt to a person (status ``needs_review``)."""
-    return any(w.code not in INFORMATIONAL_CODES for w in warnings)
 
 
 def check_consistency(data: ReceiptData) -> list[ReceiptWarning]:
@@ -195,6 +186,21 @@ def _items_and_total(data: ReceiptData, tol: Decimal) -> list[ReceiptWarning]:
             )
         )
     return out
+
+
+def total_corroborated(data: ReceiptData) -> bool:
+    """Whether the total is confirmed by figures other than the line items: the subtotal with taxes, tip,
+    charges, discount and rounding gives it, or a payment line pays exactly it."""
+    if data.total is None:
+        return False
+    tol = quantum(data.currency)
+    if data.subtotal is not None:
+        candidates = _total_candidates(data.subtotal, data)
+        if data.discount:
+            candidates += _total_candidates(data.subtotal + abs(data.discount), data)
+        if _total_agrees(candidates, data.total, tol, data.rounding is None):
+            return True
+    return any(p.amount is not None and _close(p.amount, data.total, tol / 2) for p in data.payments)
 
 
 def _payments(data: ReceiptData, tol: Decimal) -> list[ReceiptWarning]:

@@ -23,17 +23,24 @@ PERMISSIONS: frozenset[str] = frozenset(
 
 ADMIN, AUDITOR, MEMBER = "admin", "auditor", "member"
 ROLE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{1,47}$"
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
+# What an account name is, for the API, the CLI and the first-start banner alike: an email address whose domain
+# is one or more dot-separated labels, so ``admin@localhost`` and ``root@nas`` (a self-hosted install without a
+# public domain) are as valid as ``ann@example.org``. No whitespace, no second ``@``, no empty label.
+# Written without look-arounds so that the same text is a valid OpenAPI (ECMA-262) and pydantic (Rust) pattern.
+ACCOUNT_NAME_PATTERN = r"^[^@\s]{1,64}@[^@\s.]{1,63}(\.[^@\s.]{1,63})*$"
+ACCOUNT_NAME_MAX_LENGTH = 254
+ACCOUNT_NAME_RULE = "an email address such as ann@example.org or admin@localhost"
+_EMAIL = re.compile(ACCOUNT_NAME_PATTERN)
 
 EmailStr = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True, to_lower=True)]
 RoleName = Annotated[str, StringConstraints(pattern=ROLE_NAME_PATTERN)]
 
 
 def normalise_email(email: str) -> str:
-    """Lower-case and strip an email address; raises ValueError when it is not one."""
+    """Lower-case and strip an account name; raises ValueError when it breaks ``ACCOUNT_NAME_PATTERN``."""
     value = email.strip().lower()
-    if not _EMAIL.match(value):
-        msg = f"{email!r} is not an email address"
+    if len(value) > ACCOUNT_NAME_MAX_LENGTH or not _EMAIL.match(value):
+        msg = f"{email!r} is not a valid account name: expected {ACCOUNT_NAME_RULE}"
         raise ValueError(msg)
     return value
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -29,6 +30,7 @@ def run_eval(
     subset: str | None = None,
     console: Console | None = None,
     progress: bool = True,
+    default_currency: str | None = None,
 ) -> Report:
     """Evaluate ``extractor`` on ``dataset_dir`` and print the table; returns the report."""
     console = console or Console()
@@ -42,7 +44,9 @@ def run_eval(
         def advance(result: SampleResult) -> None:
             bar.update(task, advance=1, description=f"{result.sample.subset}/{result.sample.id}")
 
-        report = asyncio.run(evaluate(extractor, samples, str(dataset_dir), on_progress=advance))
+        report = asyncio.run(
+            evaluate(extractor, samples, str(dataset_dir), on_progress=advance, default_currency=default_currency)
+        )
     render(report, console)
     return report
 
@@ -55,6 +59,9 @@ def run_eval(
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N receipts per subset.")
 @click.option("--subset", type=click.Choice(SUBSETS), default=None, help="Only this subset.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
+@click.option("--default-currency", default=None, metavar="CODE",
+              help="Currency assumed where a receipt prints none, as the worker does (default: "
+                   "RECEIPTCORE_DEFAULT_CURRENCY; unset, such receipts count as sent to review).")  # fmt: skip
 def eval_command(
     *,
     dataset_dir: Path,
@@ -63,13 +70,26 @@ def eval_command(
     limit: int | None,
     subset: str | None,
     no_progress: bool,
+    default_currency: str | None,
 ) -> None:
     """Measure an extractor on a labelled set (layout of shared/data/receipts): per-field exact accuracy and
-    token F1, seconds per receipt and peak memory. Labels are read only after each prediction."""
-    settings = Settings()
+    token F1, the review load (share sent to review, auto-accept precision, catch rate, confidence calibration),
+    seconds per receipt and peak memory. Labels are read only after each prediction."""
+    try:
+        settings = Settings() if default_currency is None else Settings(default_currency=default_currency)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise click.BadParameter(reason, param_hint="--default-currency") from exc
     try:
         extractor = load_extractor(extractor_name or settings.extractor, settings=settings)
-        report = run_eval(dataset_dir, extractor, limit=limit, subset=subset, progress=not no_progress)
+        report = run_eval(
+            dataset_dir,
+            extractor,
+            limit=limit,
+            subset=subset,
+            progress=not no_progress,
+            default_currency=settings.default_currency,
+        )
     except ReceiptcoreError as exc:
         raise click.ClickException(exc.detail) from exc
     if json_path is not None:

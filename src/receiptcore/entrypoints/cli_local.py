@@ -12,10 +12,10 @@ from typing import Any
 import click
 
 from receiptcore.adapters import extractors as extractor_plugins
-from receiptcore.domain.consistency import check_consistency, needs_review
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptStatus, SourceFile
 from receiptcore.domain.representation import receipt_to_api
+from receiptcore.domain.review import needs_review, review_warnings
 from receiptcore.entrypoints.cli_common import open_container, run, settings_of
 from receiptcore.ports import Document
 
@@ -70,10 +70,8 @@ def _as_json(
 ) -> dict[str, Any]:
     """The API representation of an unsaved receipt built from ``output``."""
     data = output.data()
-    warnings = list(output.warnings)
-    seen = {w.code for w in warnings}
-    warnings += [w for w in check_consistency(data) if w.code not in seen]
-    status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings) else ReceiptStatus.EXTRACTED
+    warnings = review_warnings(output)
+    status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
     receipt = Receipt(
         **data.model_dump(),
         id=new_id(),

@@ -169,3 +169,62 @@ def disable(ctx: click.Context, email: str) -> None:
 def enable(ctx: click.Context, email: str) -> None:
     """Enable a disabled user again."""
     click.echo(f"enabled {_describe(_set_disabled(ctx, email, False))}")
+
+
+@users_group.command("unlock")
+@click.argument("email", required=False)
+@click.option("--client", "address", help="Also clear the counter of this client IP address.")
+@click.pass_context
+def unlock(ctx: click.Context, email: str | None, address: str | None) -> None:
+    """Clear the failed-login counter of an account (and/or of a client address).
+
+    Failed logins make the next try of that account, and of that client address, wait exponentially longer
+    (up to RECEIPTCORE_LOGIN_BACKOFF_MAX_SECONDS). The right password after the wait always passes, so this is
+    only needed to let someone in before the wait is over. Takes effect on the running server's next request.
+    """
+    if email is None and address is None:
+        raise click.UsageError("give an EMAIL, --client ADDRESS, or both")
+    try:
+        account = normalise_email(email) if email is not None else None
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+    async def go() -> list[str]:
+        lines: list[str] = []
+        async with open_container(settings_of(ctx)) as container:
+            throttle = container.login_throttle()
+            if account is not None:
+                cleared = await throttle.unlock_account(account)
+                lines.append(f"cleared {cleared} counted login attempt(s) of {account}")
+            if address is not None:
+                cleared = await throttle.unlock_client(address)
+                lines.append(f"cleared {cleared} counted login attempt(s) from {address}")
+        return lines
+
+    for line in run(go()):
+        click.echo(line)
+
+
+@users_group.command("reset-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@click.pass_context
+def reset_password(ctx: click.Context, email: str, password_stdin: bool) -> None:
+    """Give a user a new password and end all their sessions.
+
+    Without --password-stdin a one-time password is generated and printed once (on stdout, alone on its line,
+    so `receiptcore users reset-password admin@localhost | tail -1` captures it). This is the way back in when
+    the first admin's password is lost.
+    """
+    password = read_new_password(from_stdin=True) if password_stdin else None
+
+    async def go() -> tuple[User, str]:
+        async with open_container(settings_of(ctx)) as container:
+            user = await _find(container, email)
+            return await container.user_service().reset_password(SYSTEM_PRINCIPAL, user.id, password)
+
+    user, new_password = run(go())
+    click.echo(f"reset the password of {_describe(user)}; their sessions have ended", err=True)
+    if password is None:
+        click.echo("one-time password (shown only once; change it after signing in):", err=True)
+        click.echo(new_password)

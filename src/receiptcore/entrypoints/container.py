@@ -16,16 +16,32 @@ from dependency_injector import containers, providers
 from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
-from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryUserRepo
+from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
-from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteUserRepo
+from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
+from receiptcore.domain.backoff import Backoff
 from receiptcore.errors import ConfigurationError
 from receiptcore.ports import ReceiptStore
 from receiptcore.services.auth import AuthConfig, AuthService
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import ReceiptService, UploadLimits
+from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
 from receiptcore.services.users import RoleService, UserService
 from receiptcore.settings import Settings
+
+
+def _throttle_policy(settings: Settings) -> ThrottlePolicy:
+    def backoff(free: int) -> Backoff:
+        return Backoff(
+            free_attempts=free,
+            base_seconds=settings.login_backoff_base_seconds,
+            max_seconds=settings.login_backoff_max_seconds,
+            forget_after_seconds=max(settings.login_backoff_forget_seconds, settings.login_backoff_max_seconds),
+        )
+
+    return ThrottlePolicy(
+        account=backoff(settings.login_free_attempts), client=backoff(settings.login_client_free_attempts)
+    )
 
 
 def _backend(settings: Settings, family: str) -> str:
@@ -92,6 +108,12 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryReceiptStore),
         mongo=providers.Singleton(_mongo_receipt_store, mongo),
     )
+    # login attempt counters live with the users (shared by every instance, persisted across restarts)
+    throttle_store = providers.Selector(
+        backends.provided["users"],
+        sqlite=providers.Singleton(SqliteThrottleStore, db=sqlite),
+        memory=providers.Singleton(MemoryThrottleStore),
+    )
     event_bus = providers.Selector(
         backends.provided["events"],
         inprocess=providers.Singleton(InProcessEventBus),
@@ -117,6 +139,9 @@ class Container(containers.DeclarativeContainer):
         ),
         settings,
     )
+    login_throttle = providers.Singleton(
+        LoginThrottle, store=throttle_store, clock=clock, policy=providers.Singleton(_throttle_policy, settings)
+    )
     auth_service = providers.Singleton(
         AuthService,
         users=user_repo,
@@ -125,6 +150,7 @@ class Container(containers.DeclarativeContainer):
         bus=event_bus,
         clock=clock,
         config=auth_config,
+        throttle=login_throttle,
     )
     user_service = providers.Singleton(
         UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config
@@ -151,6 +177,7 @@ class Container(containers.DeclarativeContainer):
                 lease_seconds=s.worker_lease_seconds,
                 max_attempts=s.extraction_max_attempts,
                 retry_base_seconds=s.extraction_retry_base_seconds,
+                default_currency=s.default_currency,
             ),
             settings,
         ),

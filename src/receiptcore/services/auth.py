@@ -29,7 +29,7 @@ from receiptcore.domain.users import BUILTIN_ROLES, RefreshToken, Role, User
 from receiptcore.errors import Conflict, InvalidCredentials, NotFound, TokenRejected
 from receiptcore.ports import AccessClaims, Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
 from receiptcore.services.credentials import check_password, hash_secret, normalise_password
-from receiptcore.services.throttle import FailureThrottle
+from receiptcore.services.throttle import LoginThrottle
 
 # Refresh tokens we issue are 43 characters; anything far longer is not ours and is not worth hashing.
 _MAX_REFRESH_TOKEN_LENGTH = 256
@@ -47,8 +47,6 @@ class AuthConfig:
     state_cache_ttl: dt.timedelta = dt.timedelta(seconds=5)
     state_cache_size: int = 10_000
     role_cache_ttl: dt.timedelta = dt.timedelta(seconds=30)
-    login_max_failures: int = 5
-    login_failure_window: dt.timedelta = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +84,8 @@ class AuthService:
         bus: EventBus,
         clock: Clock,
         config: AuthConfig | None = None,
+        *,
+        throttle: LoginThrottle,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -96,28 +96,30 @@ class AuthService:
         self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
         self._states: OrderedDict[str, tuple[User, dt.datetime]] = OrderedDict()
         self._roles: tuple[dict[str, Role], dt.datetime] | None = None
-        self._throttle = FailureThrottle(self._config.login_max_failures, self._config.login_failure_window)
+        self._throttle = throttle
         self._dummy_hash: str | None = None
 
-    async def login(self, email: str, password: str) -> Session:
+    async def login(self, email: str, password: str, client: str | None = None) -> Session:
         """Check credentials (constant work whether or not the user exists), rehash if parameters got
-        stronger, start a new refresh family. Raises InvalidCredentials (also for a disabled user), or
-        RateLimited after too many recent failures for this email."""
-        now = self._clock.now()
+        stronger, start a new refresh family. ``client`` is the caller's address for the per-client limit.
+        Raises InvalidCredentials (also for a disabled user), or RateLimited while the account or the client
+        backs off after failures (the credentials are then not checked at all)."""
         key = email.strip().lower()
-        self._throttle.check(key, now)
+        user = await self._throttle.guard(key, client, lambda: self._check_credentials(key, password))
+        now = self._clock.now()
+        return await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
+
+    async def _check_credentials(self, key: str, password: str) -> User:
+        now = self._clock.now()
         user = await self._users.find_user_by_email(key) if key else None
         candidate = normalise_password(password)
         if len(candidate) > self._config.password_max_length:
             # Refused before hashing, identically for every account, so it reveals nothing.
-            self._throttle.record_failure(key, now)
             raise InvalidCredentials("wrong email or password")
         encoded = user.password_hash if user is not None else await self._dummy()
         matches = await self._hasher.verify(encoded, candidate)
         if user is None or not matches or user.disabled:
-            self._throttle.record_failure(key, now)
             raise InvalidCredentials("wrong email or password")
-        self._throttle.reset(key)
         if self._hasher.needs_rehash(user.password_hash):
             read = user.model_copy(deep=True)
             user.password_hash = await self._hasher.hash(candidate)
@@ -129,7 +131,7 @@ class AuthService:
                 user = await self._users.get_user(user.id)
                 if user.disabled:
                     raise InvalidCredentials("wrong email or password") from None
-        return await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
+        return user
 
     async def refresh(self, refresh_token: str) -> Session:
         """Rotate: the presented token is used up and a new one of the same family is returned. A token
@@ -194,12 +196,12 @@ class AuthService:
         many wrong current passwords (a stolen access token must not become an unlimited password oracle)."""
         user = await self._users.get_user(principal.user_id)
         read = user.model_copy(deep=True)
-        key = f"password-change:{user.id}"
-        self._throttle.check(key, self._clock.now())
-        if not await self._hasher.verify(user.password_hash, normalise_password(current)):
-            self._throttle.record_failure(key, self._clock.now())
-            raise InvalidCredentials("the current password is wrong")
-        self._throttle.reset(key)
+
+        async def check_current() -> None:
+            if not await self._hasher.verify(user.password_hash, normalise_password(current)):
+                raise InvalidCredentials("the current password is wrong")
+
+        await self._throttle.guard_secret("password-change", user.id, check_current)
         normalised = check_password(
             new,
             email=user.email,

@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from receiptcore.domain.consistency import CONSISTENCY_CODES, check_consistency, needs_review
+from receiptcore.domain.consistency import CONSISTENCY_CODES, check_consistency
 from receiptcore.domain.receipt import Correction, Receipt, ReceiptData, ReceiptStatus, ReceiptWarning
+from receiptcore.domain.review import needs_review
 from receiptcore.errors import ValidationFailed
 
 DATA_FIELDS: frozenset[str] = frozenset(ReceiptData.model_fields)
@@ -60,7 +61,7 @@ def apply_changes(receipt: Receipt, changes: dict[str, Any], *, by: str, at: dt.
     warnings = _recheck(receipt.warnings, data, set(changed))
     status = receipt.status
     if status != ReceiptStatus.CONFIRMED:
-        status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings) else ReceiptStatus.EXTRACTED
+        status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
     return candidate.model_copy(
         update={
             "extracted": extracted,

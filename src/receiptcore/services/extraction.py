@@ -17,18 +17,16 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from receiptcore.domain.consistency import LOW_CONFIDENCE, POSSIBLE_DUPLICATE, check_consistency, needs_review
+from receiptcore.domain.consistency import POSSIBLE_DUPLICATE
 from receiptcore.domain.events import Event, EventType
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptStatus, ReceiptWarning
+from receiptcore.domain.review import assume_currency, needs_review, review_warnings
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
 from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore
 
 log = logging.getLogger(__name__)
 
-# Fields whose doubtful reading sends a receipt to review.
-_KEY_FIELDS = ("total", "purchase_date", "merchant.name")
-_LOW_CONFIDENCE = 0.5
 _MAX_RETRY_DELAY = 6 * 3600.0
 
 
@@ -39,6 +37,7 @@ class WorkerConfig:
     lease_seconds: float = 300.0
     max_attempts: int = 5
     retry_base_seconds: float = 30.0
+    default_currency: str | None = None  # assumed when a receipt prints none (marked ``currency_assumed``)
 
 
 class ExtractionService:
@@ -117,10 +116,11 @@ class ExtractionService:
     async def _succeeded(
         self, claimed: Receipt, attempt: ExtractionAttempt, output: ExtractedReceipt
     ) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
+        output = assume_currency(output, self._config.default_currency)
         data = output.data()
         probe = _rebuild(claimed, data.model_dump())
         duplicates = await self._store.find_matching(probe)
-        warnings = _unique([*output.warnings, *check_consistency(data), *_low_confidence(output)])
+        warnings = review_warnings(output)
         if duplicates:
             warnings.append(
                 ReceiptWarning(
@@ -129,7 +129,7 @@ class ExtractionService:
                     fields=["merchant.name", "purchase_date", "total", "currency"],
                 )
             )
-        status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings) else ReceiptStatus.EXTRACTED
+        status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
 
         def apply(base: Receipt) -> tuple[Receipt, EventType | None]:
             # new output replaces the data; the corrections made earlier stay in the audit trail
@@ -236,29 +236,3 @@ def _rebuild(base: Receipt, updates: dict[str, object]) -> Receipt:
 def _released(now: dt.datetime) -> dict[str, object]:
     """The fields that end a lease."""
     return {"lease_owner": None, "lease_until": None, "next_attempt_at": None, "updated_at": now}
-
-
-def _low_confidence(output: ExtractedReceipt) -> list[ReceiptWarning]:
-    out = []
-    for path in _KEY_FIELDS:
-        source = output.provenance.get(path)
-        if source is not None and source.confidence < _LOW_CONFIDENCE:
-            out.append(
-                ReceiptWarning(
-                    code=LOW_CONFIDENCE,
-                    detail=f"{path.replace('.', ' ')} read with confidence {source.confidence:.2f}",
-                    fields=[path],
-                )
-            )
-    return out
-
-
-def _unique(warnings: list[ReceiptWarning]) -> list[ReceiptWarning]:
-    seen: set[tuple[str, tuple[str, ...]]] = set()
-    out = []
-    for warning in warnings:
-        key = (warning.code, tuple(warning.fields))
-        if key not in seen:
-            seen.add(key)
-            out.append(warning)
-    return out

@@ -1,56 +1,123 @@
-"""A per-instance sliding-window limiter of failed attempts (login brute-force protection).
+"""The login throttle: exponential back-off per account and per client, on a shared ``ThrottleStore``.
 
-Per instance on purpose: it needs no shared store, and behind N replicas an attacker gets at most N times the
-budget, which still turns an online guessing attack from millions of tries into a handful per window.
+Why not the ``limits`` package: its strategies (fixed window, moving window, sliding window counter) say "N hits
+per period". They cannot say "each try past the fifth waits twice as long as the one before, and a success
+starts over", which is what avoids malicious lockout while still slowing guessing to a crawl, and its storages
+(memory, Redis, Memcached, MongoDB) hold neither our SQLite nor our PostgreSQL, where the counters must live to
+survive restarts and be shared. The schedule is eleven lines (``domain.backoff``); the stores are one atomic
+read-decide-write each.
+
+Two keys per login, both hashed (the store never holds an address or an attempted email, which is sometimes a
+mistyped password):
+
+- the **account** (the normalised email, existing or not, so that throttling reveals nothing): a correct
+  password resets it; a wrong one makes the next try wait longer;
+- the **client** (its IP address): slows one address spraying one password across many accounts. A success takes
+  its own attempt back, so a busy office behind one address is not slowed by its successful logins.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import OrderedDict, deque
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
+from receiptcore.domain.backoff import Backoff
 from receiptcore.errors import RateLimited
+from receiptcore.ports import Clock, ThrottleState, ThrottleStore
+
+T = TypeVar("T")
+
+THROTTLED_DETAIL = "too many failed attempts; try again later"
 
 
-class FailureThrottle:
-    """Refuses a key after ``max_failures`` failures within ``window``, until the oldest of them ages out.
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    """The two back-off schedules of logins."""
+
+    account: Backoff = field(default_factory=lambda: Backoff(free_attempts=5))
+    client: Backoff = field(default_factory=lambda: Backoff(free_attempts=20))
+
+
+def _key(kind: str, value: str) -> str:
+    return kind + ":" + hashlib.sha256(f"{kind}\x00{value}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def account_key(email: str) -> str:
+    """The store key of an account (``email`` already normalised)."""
+    return _key("account", email)
+
+
+def client_key(address: str) -> str:
+    """The store key of a client address."""
+    return _key("client", address)
+
+
+def secret_key(scope: str, user_id: str) -> str:
+    """The store key of another secret check of one user (e.g. the current password on a password change)."""
+    return _key(scope, user_id)
+
+
+class LoginThrottle:
+    """Decides whether a try may run, counts it, and forgets it on success.
 
     Args:
-        max_failures: failures tolerated within one window.
-        window: the sliding window.
-        max_keys: keys remembered at most; the least recently failing are forgotten first, so a spray of
-            distinct keys cannot exhaust memory.
+        store: the shared counters.
+        clock: the time source.
+        policy: the schedules.
     """
 
-    def __init__(self, max_failures: int, window: dt.timedelta, max_keys: int = 100_000) -> None:
-        self._max = max_failures
-        self._window = window
-        self._max_keys = max_keys
-        self._failures: OrderedDict[str, deque[dt.datetime]] = OrderedDict()
+    def __init__(self, store: ThrottleStore, clock: Clock, policy: ThrottlePolicy | None = None) -> None:
+        self._store = store
+        self._clock = clock
+        self._policy = policy or ThrottlePolicy()
 
-    def check(self, key: str, now: dt.datetime) -> None:
-        """Raise RateLimited (with ``retry_after`` in seconds) if ``key`` is over its budget at ``now``."""
-        failures = self._failures.get(key)
-        if failures is None:
-            return
-        while failures and now - failures[0] >= self._window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return
-        if len(failures) >= self._max:
-            retry_after = (failures[0] + self._window - now).total_seconds()
-            raise RateLimited("too many failed attempts; try again later", retry_after=max(retry_after, 1.0))
+    async def guard(self, account: str, client: str | None, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt`` (a credential check that raises on failure) if neither key is backing off.
 
-    def record_failure(self, key: str, now: dt.datetime) -> None:
-        """Count one failure for ``key`` at ``now``."""
-        # Only the newest ``max`` failures matter: the window is full when the oldest of them is recent.
-        failures = self._failures.setdefault(key, deque(maxlen=self._max))
-        failures.append(now)
-        self._failures.move_to_end(key)
-        while len(self._failures) > self._max_keys:
-            self._failures.popitem(last=False)
+        The try is counted before ``attempt`` runs, so concurrent guesses cannot all slip through one free
+        slot; a success then resets the account and takes the client's attempt back.
 
-    def reset(self, key: str) -> None:
-        """Forget the failures of ``key`` (after a success)."""
-        self._failures.pop(key, None)
+        Raises:
+            RateLimited: with ``retry_after`` (seconds) when a key must wait; ``attempt`` did not run.
+        """
+        now = self._clock.now()
+        ckey = client_key(client) if client else None
+        if ckey is not None:
+            wait = await self._store.acquire(ckey, now, self._policy.client)
+            if wait > 0:
+                raise RateLimited(THROTTLED_DETAIL, retry_after=wait, key="client")
+        akey = account_key(account)
+        wait = await self._store.acquire(akey, now, self._policy.account)
+        if wait > 0:
+            if ckey is not None:
+                await self._store.release(ckey)  # refused unread: no guess was made from the client
+            raise RateLimited(THROTTLED_DETAIL, retry_after=wait, key="account")
+        result = await attempt()
+        await self._store.reset(akey)
+        if ckey is not None:
+            await self._store.release(ckey)
+        return result
+
+    async def guard_secret(self, scope: str, user_id: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Like ``guard`` for a secret check of a signed-in user (account schedule, no client key)."""
+        key = secret_key(scope, user_id)
+        wait = await self._store.acquire(key, self._clock.now(), self._policy.account)
+        if wait > 0:
+            raise RateLimited(THROTTLED_DETAIL, retry_after=wait, key="account")
+        result = await attempt()
+        await self._store.reset(key)
+        return result
+
+    async def unlock_account(self, email: str) -> int:
+        """Clear an account's counter (admin command); returns the attempts it had counted."""
+        return await self._store.reset(account_key(email))
+
+    async def unlock_client(self, address: str) -> int:
+        """Clear a client address's counter (admin command); returns the attempts it had counted."""
+        return await self._store.reset(client_key(address))
+
+    async def account_state(self, email: str) -> ThrottleState | None:
+        """The counter of an account, or None when it has none."""
+        return await self._store.peek(account_key(email), self._clock.now(), self._policy.account)

@@ -31,7 +31,7 @@ from receiptcore.services.auth import AuthConfig, load_roles, user_event
 from receiptcore.services.credentials import check_password
 from receiptcore.services.roles import RoleService
 
-__all__ = ["RoleService", "UserService"]
+__all__ = ["RoleService", "UserService", "one_time_password"]
 
 
 def _email(email: str) -> str:
@@ -63,9 +63,8 @@ class UserService:
         caller can print it once; otherwise None."""
         if await self._users.count_users() != 0:
             return None
-        password = secrets.token_urlsafe(18)
-        # admin@localhost has no dotted domain, so the default address skips the public-address check.
-        address = email.strip().lower() if email.strip().lower() == "admin@localhost" else _email(email)
+        password = one_time_password()
+        address = _email(email)  # the same rule as every other account name (admin@localhost is one)
         try:
             user = await self._create(address, password, display_name="Administrator", roles=[ADMIN])
         except Conflict:
@@ -117,15 +116,48 @@ class UserService:
                 "invalid user fields", errors=exc.errors(include_url=False, include_context=False)
             ) from exc
         if password is not None:
-            user.password_hash = await self._hash(password, user.email)
-            user.password_changed_at = now
-            user.token_version += 1
+            await self._replace_password(user, password)
         user.updated_at = now
         await self._users.save_user_keeping_admin(user, expected=read)
         if password is not None:
-            await self._users.revoke_user_refresh_tokens(user.id, now)
-            await self._bus.publish(user_event("user.tokens_revoked", user))
+            await self._end_sessions(user)
         return user
+
+    async def reset_password(self, principal: Principal, user_id: str, password: str | None = None) -> tuple[User, str]:
+        """Give a user a new password and end every session they have; returns (user, the new password).
+
+        Needs users:manage, and the user's permissions must all be the caller's own (so a delegated manager
+        cannot take over an admin). Without ``password`` a random one-time password is generated for the caller
+        to hand over once. The reset bumps token_version (every access token stops working), revokes every
+        refresh token and publishes user.tokens_revoked. A disabled user stays disabled. One's own password is
+        changed with ``AuthService.change_password`` (which asks for the current one), so resetting oneself is
+        PermissionDenied: a stolen access token alone must not be enough to take an account over.
+
+        Raises:
+            NotFound: no such user. PermissionDenied: see above. WeakPassword: ``password`` breaks the policy.
+            Conflict: the user changed meanwhile.
+        """
+        require(principal, USERS_MANAGE)
+        user = await self._users.get_user(user_id)
+        if user.id == principal.user_id:
+            raise PermissionDenied("change your own password with POST /auth/password (it asks for the current one)")
+        read = user.model_copy(deep=True)
+        await self._check_manageable(principal, user)
+        new_password = password if password is not None else one_time_password()
+        await self._replace_password(user, new_password)
+        user.updated_at = self._clock.now()
+        await self._users.save_user_keeping_admin(user, expected=read)
+        await self._end_sessions(user)
+        return user, new_password
+
+    async def _replace_password(self, user: User, password: str) -> None:
+        user.password_hash = await self._hash(password, user.email)
+        user.password_changed_at = self._clock.now()
+        user.token_version += 1
+
+    async def _end_sessions(self, user: User) -> None:
+        await self._users.revoke_user_refresh_tokens(user.id, self._clock.now())
+        await self._bus.publish(user_event("user.tokens_revoked", user))
 
     async def set_roles(self, principal: Principal, user_id: str, roles: list[str]) -> User:
         """Needs users:manage. Unknown roles → ValidationFailed; removing the last active admin → Conflict.
@@ -214,6 +246,11 @@ class UserService:
         beyond = permissions_of(user.roles, await load_roles(self._users)) - principal.permissions
         if beyond:
             raise PermissionDenied("you cannot manage a user who holds permissions you do not hold")
+
+
+def one_time_password() -> str:
+    """A random password to show once (first admin, password reset): 24 URL-safe characters, 144 bits."""
+    return secrets.token_urlsafe(18)
 
 
 def _dedupe(names: list[str]) -> list[str]:

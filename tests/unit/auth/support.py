@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from receiptcore.adapters.clock import ManualClock
+from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
 from receiptcore.adapters.memory.user_repo import MemoryUserRepo
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
 from receiptcore.domain.events import Event
@@ -15,6 +16,7 @@ from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import BUILTIN_ROLES, User
 from receiptcore.ports import AccessClaims
 from receiptcore.services.auth import AuthConfig, AuthService
+from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
 from receiptcore.services.users import RoleService, UserService
 
 GOOD_PASSWORD = "violet-kestrel-harbour-42"
@@ -77,6 +79,8 @@ class World:
     auth: AuthService
     users: UserService
     roles: RoleService
+    throttle: LoginThrottle
+    throttle_store: MemoryThrottleStore
     counter: list[int] = field(default_factory=lambda: [0])
 
     async def make_user(self, roles: list[str] | None = None, password: str = GOOD_PASSWORD) -> User:
@@ -95,7 +99,7 @@ def root() -> Principal:
     return Principal(user_id="system", roles=frozenset({"admin"}), permissions=BUILTIN_ROLES["admin"].permissions)
 
 
-def make_world(config: AuthConfig | None = None) -> World:
+def make_world(config: AuthConfig | None = None, policy: ThrottlePolicy | None = None) -> World:
     clock = ManualClock(START)
     repo = MemoryUserRepo()
     hasher = CountingHasher()
@@ -103,6 +107,8 @@ def make_world(config: AuthConfig | None = None) -> World:
     assert isinstance(issuer, CountingIssuer)
     bus = RecordingBus()
     config = config or AuthConfig()
+    throttle_store = MemoryThrottleStore()
+    throttle = LoginThrottle(throttle_store, clock, policy)
     return World(
         clock=clock,
         repo=repo,
@@ -110,7 +116,9 @@ def make_world(config: AuthConfig | None = None) -> World:
         issuer=issuer,
         bus=bus,
         config=config,
-        auth=AuthService(repo, hasher, issuer, bus, clock, config),
+        auth=AuthService(repo, hasher, issuer, bus, clock, config, throttle=throttle),
         users=UserService(repo, hasher, bus, clock, config),
         roles=RoleService(repo, bus),
+        throttle=throttle,
+        throttle_store=throttle_store,
     )

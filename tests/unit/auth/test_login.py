@@ -7,7 +7,6 @@ import pytest
 from receiptcore.adapters.security import Argon2PasswordHasher
 from receiptcore.domain.users import MEMBER
 from receiptcore.errors import InvalidCredentials, RateLimited
-from receiptcore.services.auth import AuthConfig
 from tests.unit.auth.support import GOOD_PASSWORD, World, make_world
 
 
@@ -92,50 +91,109 @@ async def test_login_rehashes_a_hash_made_with_weaker_parameters(world: World) -
     assert await world.hasher.verify(rehashed, GOOD_PASSWORD)
 
 
-async def test_five_failures_lock_the_email_until_the_window_passes() -> None:
+async def test_failures_past_the_free_ones_back_off_exponentially_and_the_right_password_then_passes() -> None:
     world = make_world()
+    user = await world.make_user()
+    for _ in range(5):  # the free attempts
+        with pytest.raises(InvalidCredentials):
+            await world.auth.login(user.email, "wrong password here")
+    waits = []
+    for _ in range(4):
+        with pytest.raises(RateLimited) as caught:
+            await world.auth.login(user.email, GOOD_PASSWORD)  # refused unread during the wait
+        waits.append(caught.value.retry_after)
+        world.clock.advance(caught.value.retry_after)
+        with pytest.raises(InvalidCredentials):
+            await world.auth.login(user.email, "wrong password here")
+    assert waits == [1.0, 2.0, 4.0, 8.0]
+    with pytest.raises(RateLimited) as caught:
+        await world.auth.login(user.email, GOOD_PASSWORD)
+    world.clock.advance(caught.value.retry_after)
+    assert (await world.auth.login(user.email.upper(), GOOD_PASSWORD)).user.id == user.id
+    # the success started the account over: five free attempts again
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await world.auth.login(user.email, "wrong password here")
+
+
+async def test_the_wait_is_capped_and_never_becomes_a_lockout() -> None:
+    world = make_world()
+    user = await world.make_user()
+    for _ in range(40):
+        wait = 0.0
+        try:
+            await world.auth.login(user.email, "wrong password here")
+        except RateLimited as refused:
+            wait = refused.retry_after
+        except InvalidCredentials:
+            pass
+        assert wait <= 900
+        world.clock.advance(wait)
+    world.clock.advance(900)
+    assert (await world.auth.login(user.email, GOOD_PASSWORD)).user.id == user.id
+
+
+async def test_a_throttled_account_does_not_slow_other_accounts() -> None:
+    world = make_world()
+    user, other = await world.make_user(), await world.make_user()
+    for _ in range(6):
+        with pytest.raises((InvalidCredentials, RateLimited)):
+            await world.auth.login(user.email, "wrong password here")
+    with pytest.raises(RateLimited):
+        await world.auth.login(user.email, GOOD_PASSWORD)
+    assert (await world.auth.login(other.email, GOOD_PASSWORD)).user.id == other.id
+
+
+async def test_throttled_tries_are_refused_without_hashing(world: World) -> None:
     user = await world.make_user()
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
             await world.auth.login(user.email, "wrong password here")
-        world.clock.advance(60)
-    with pytest.raises(RateLimited) as caught:
-        await world.auth.login(user.email, GOOD_PASSWORD)  # even the right password is refused now
-    # The first failure was 5 minutes ago; the 15-minute window frees a slot 10 minutes from now.
-    assert caught.value.retry_after == pytest.approx(600)
-    other = await world.make_user()
-    assert (await world.auth.login(other.email, GOOD_PASSWORD)).user.id == other.id  # per email only
-    world.clock.advance(600)
-    assert (await world.auth.login(user.email.upper(), GOOD_PASSWORD)).user.id == user.id
-
-
-async def test_failures_spread_beyond_the_window_do_not_lock() -> None:
-    world = make_world()
-    user = await world.make_user()
-    for _ in range(8):
-        with pytest.raises(InvalidCredentials):
+    before = world.hasher.verify_calls
+    for _ in range(50):
+        with pytest.raises(RateLimited):
             await world.auth.login(user.email, "wrong password here")
-        world.clock.advance(4 * 60)  # 5 failures never fit in one 15-minute window
-    assert (await world.auth.login(user.email, GOOD_PASSWORD)).user.id == user.id
-
-
-async def test_success_resets_the_failure_counter() -> None:
-    world = make_world(AuthConfig(login_max_failures=3))
-    user = await world.make_user()
-    for _ in range(2):
-        with pytest.raises(InvalidCredentials):
-            await world.auth.login(user.email, "wrong password here")
-    await world.auth.login(user.email, GOOD_PASSWORD)
-    for _ in range(2):
-        with pytest.raises(InvalidCredentials):
-            await world.auth.login(user.email, "wrong password here")
-    await world.auth.login(user.email, GOOD_PASSWORD)  # would be the 5th failure-free-window attempt
+    assert world.hasher.verify_calls == before
 
 
 async def test_unknown_emails_are_throttled_too() -> None:
-    world = make_world(AuthConfig(login_max_failures=2))
-    for _ in range(2):
+    world = make_world()
+    for _ in range(5):
         with pytest.raises(InvalidCredentials):
             await world.auth.login("ghost@example.com", "whatever password")
     with pytest.raises(RateLimited):
         await world.auth.login("ghost@example.com", "whatever password")
+
+
+async def test_one_client_spraying_many_accounts_is_slowed() -> None:
+    world = make_world()
+    for n in range(20):  # the client's free attempts, one per account
+        with pytest.raises(InvalidCredentials):
+            await world.auth.login(f"victim{n}@example.com", "Summer2026!!!", client="203.0.113.9")
+    with pytest.raises(RateLimited) as caught:
+        await world.auth.login("victim-next@example.com", "Summer2026!!!", client="203.0.113.9")
+    assert caught.value.extra["key"] == "client"
+    user = await world.make_user()
+    assert (await world.auth.login(user.email, GOOD_PASSWORD, client="198.51.100.1")).user.id == user.id
+
+
+async def test_successful_logins_do_not_count_against_their_client() -> None:
+    world = make_world()
+    user = await world.make_user()
+    for _ in range(100):
+        await world.auth.login(user.email, GOOD_PASSWORD, client="192.0.2.7")
+    assert await world.throttle_store.count() == 0
+
+
+async def test_unlock_clears_an_account_at_once() -> None:
+    world = make_world()
+    user = await world.make_user()
+    for _ in range(6):
+        with pytest.raises((InvalidCredentials, RateLimited)):
+            await world.auth.login(user.email, "wrong password here")
+    state = await world.throttle.account_state(user.email)
+    assert state is not None
+    assert state.attempts == 5  # the sixth was refused unread, so not counted
+    assert await world.throttle.unlock_account(user.email) == 5
+    assert await world.throttle.account_state(user.email) is None
+    assert (await world.auth.login(user.email, GOOD_PASSWORD)).user.id == user.id

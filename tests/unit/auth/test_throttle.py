@@ -1,51 +1,73 @@
-"""FailureThrottle: a sliding window per key, bounded memory."""
+"""The back-off schedule (domain.backoff) and the login throttle's concurrency."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from receiptcore.errors import RateLimited
-from receiptcore.services.throttle import FailureThrottle
+from receiptcore.adapters.clock import ManualClock
+from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
+from receiptcore.domain.backoff import Backoff
+from receiptcore.errors import InvalidCredentials, RateLimited
+from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
 
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def at(seconds: float) -> dt.datetime:
-    return T0 + dt.timedelta(seconds=seconds)
-
-
-def test_window_slides_with_the_oldest_failure() -> None:
-    throttle = FailureThrottle(3, dt.timedelta(seconds=100))
-    for second in (0, 10, 20):
-        throttle.check("k", at(second))
-        throttle.record_failure("k", at(second))
-    with pytest.raises(RateLimited) as caught:
-        throttle.check("k", at(30))
-    assert caught.value.retry_after == pytest.approx(70)
-    throttle.check("k", at(100))  # the failure at 0 aged out: one more try allowed
-    throttle.record_failure("k", at(100))
-    with pytest.raises(RateLimited) as caught:
-        throttle.check("k", at(101))
-    assert caught.value.retry_after == pytest.approx(9)  # until the failure at 10 ages out
-    throttle.check("other", at(101))
+T0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
 
-def test_reset_forgets_failures() -> None:
-    throttle = FailureThrottle(1, dt.timedelta(minutes=15))
-    throttle.record_failure("k", T0)
-    with pytest.raises(RateLimited):
-        throttle.check("k", T0)
-    throttle.reset("k")
-    throttle.check("k", T0)
+def test_free_attempts_then_doubling_waits_capped() -> None:
+    backoff = Backoff(free_attempts=3, base_seconds=2.0, max_seconds=30.0, forget_after_seconds=60.0)
+    assert [backoff.delay_after(n) for n in range(9)] == [0, 0, 0, 2, 4, 8, 16, 30, 30]
+    assert backoff.delay_after(10**9) == 30.0
 
 
-def test_memory_is_bounded_by_forgetting_the_stalest_keys() -> None:
-    throttle = FailureThrottle(1, dt.timedelta(minutes=15), max_keys=3)
-    for key in "abcd":
-        throttle.record_failure(key, T0)
-    throttle.check("a", T0)  # forgotten
-    for key in "bcd":
-        with pytest.raises(RateLimited):
-            throttle.check(key, T0)
+def test_wait_counts_from_the_last_attempt_and_forgets_after_the_quiet_time() -> None:
+    backoff = Backoff(free_attempts=1, base_seconds=10.0, max_seconds=40.0, forget_after_seconds=100.0)
+    assert backoff.wait(0, None, T0) == 0
+    assert backoff.wait(2, T0, T0 + dt.timedelta(seconds=5)) == 15.0
+    assert backoff.wait(2, T0, T0 + dt.timedelta(seconds=20)) == 0
+    assert backoff.wait(9, T0, T0 + dt.timedelta(seconds=99)) == 0  # capped wait long over
+    assert backoff.forgets(T0, T0 + dt.timedelta(seconds=100))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"free_attempts": 0},
+        {"base_seconds": 0},
+        {"base_seconds": 10, "max_seconds": 5},
+        {"max_seconds": 100, "forget_after_seconds": 50},
+    ],
+)
+def test_impossible_schedules_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=r"back-off|forget"):
+        Backoff(**kwargs)  # type: ignore[arg-type]
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.floats(min_value=0, max_value=10**6))
+def test_the_wait_is_never_negative_and_never_above_the_cap(attempts: int, elapsed: float) -> None:
+    backoff = Backoff()
+    wait = backoff.wait(attempts, T0, T0 + dt.timedelta(seconds=elapsed))
+    assert 0 <= wait <= backoff.max_seconds
+
+
+async def test_concurrent_guesses_cannot_share_one_free_slot() -> None:
+    clock = ManualClock(T0)
+    store = MemoryThrottleStore()
+    throttle = LoginThrottle(store, clock, ThrottlePolicy(account=Backoff(free_attempts=3)))
+    ran = 0
+
+    async def wrong() -> None:
+        nonlocal ran
+        ran += 1
+        await asyncio.sleep(0)
+        raise InvalidCredentials("wrong")
+
+    results = await asyncio.gather(
+        *(throttle.guard("a@example.com", None, wrong) for _ in range(50)), return_exceptions=True
+    )
+    assert ran == 3
+    assert sum(isinstance(r, RateLimited) for r in results) == 47

@@ -6,7 +6,15 @@ import pytest
 
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import ADMIN, AUDITOR, MEMBER
-from receiptcore.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, WeakPassword
+from receiptcore.errors import (
+    Conflict,
+    InvalidCredentials,
+    NotFound,
+    PermissionDenied,
+    TokenRejected,
+    ValidationFailed,
+    WeakPassword,
+)
 from tests.unit.auth.support import GOOD_PASSWORD, World, root
 
 
@@ -19,7 +27,7 @@ async def test_create_admin_and_login(world: World) -> None:
     assert world.bus.types() == ["user.created"]
 
 
-@pytest.mark.parametrize("email", ["not-an-email", "a@b", "two@@example.com", ""])
+@pytest.mark.parametrize("email", ["not-an-email", "a@b.", "a@.b", "two@@example.com", "sp ace@example.com", ""])
 async def test_bad_email_is_a_validation_error(world: World, email: str) -> None:
     with pytest.raises(ValidationFailed):
         await world.users.create_admin(email, GOOD_PASSWORD)
@@ -211,3 +219,49 @@ async def test_setting_the_same_disabled_state_changes_nothing(world: World) -> 
     unchanged = await world.users.set_disabled(root(), user.id, False)
     assert unchanged.token_version == 1
     assert len(world.bus.events) == published
+
+
+async def test_reset_password_generates_one_ends_sessions_and_publishes(world: World) -> None:
+    user = await world.make_user()
+    session = await world.auth.login(user.email, GOOD_PASSWORD)
+    reset, one_time = await world.users.reset_password(root(), user.id)
+    assert reset.token_version == user.token_version + 1
+    assert world.bus.events[-1].type == "user.tokens_revoked"
+    assert all(t.revoked_at is not None for t in world.repo._tokens.values() if t.user_id == user.id)
+    with pytest.raises(TokenRejected):
+        await world.auth.authenticate(session.access_token)
+    with pytest.raises(InvalidCredentials):
+        await world.auth.login(user.email, GOOD_PASSWORD)
+    assert (await world.auth.login(user.email, one_time)).user.id == user.id
+    _, another = await world.users.reset_password(root(), user.id)
+    assert another != one_time
+
+
+async def test_reset_password_with_a_chosen_password_applies_the_policy(world: World) -> None:
+    user = await world.make_user()
+    with pytest.raises(WeakPassword):
+        await world.users.reset_password(root(), user.id, "password1234")
+    assert (await world.repo.get_user(user.id)).token_version == user.token_version
+    _, chosen = await world.users.reset_password(root(), user.id, "another good passphrase 9")
+    assert chosen == "another good passphrase 9"
+    assert (await world.auth.login(user.email, chosen)).user.id == user.id
+
+
+async def test_reset_password_keeps_a_disabled_user_disabled(world: World) -> None:
+    user = await world.make_user()
+    await world.users.set_disabled(root(), user.id, True)
+    _, one_time = await world.users.reset_password(root(), user.id)
+    assert (await world.repo.get_user(user.id)).disabled
+    with pytest.raises(InvalidCredentials):
+        await world.auth.login(user.email, one_time)
+
+
+async def test_reset_password_needs_users_manage_and_never_reaches_beyond_the_caller(world: World) -> None:
+    member, other = await world.make_user(), await world.make_user()
+    admin = await world.make_user(roles=[ADMIN])
+    with pytest.raises(PermissionDenied):
+        await world.users.reset_password(world.principal_of(member), other.id)
+    with pytest.raises(PermissionDenied, match="/auth/password"):
+        await world.users.reset_password(world.principal_of(admin), admin.id)
+    with pytest.raises(NotFound):
+        await world.users.reset_password(root(), "01900000-0000-7000-8000-000000000000")

@@ -12,6 +12,7 @@ from receiptcore.domain.receipt import ExtractedReceipt, LineItem, Merchant
 from receiptcore.entrypoints import cli_eval
 from receiptcore.entrypoints.evaluation import runner
 from receiptcore.entrypoints.evaluation.datasets import discover
+from receiptcore.entrypoints.evaluation.review_load import reliability
 from receiptcore.entrypoints.evaluation.runner import evaluate
 from tests.unit.evaluation.scripted import ScriptedExtractor
 
@@ -47,18 +48,20 @@ def _extractor(events: list[str] | None = None) -> ScriptedExtractor:
     return ScriptedExtractor(by_name, on_extract=(events.append if events is not None else None))
 
 
-async def _report(events: list[str] | None = None) -> runner.Report:
+async def _report(events: list[str] | None = None, default_currency: str | None = None) -> runner.Report:
     samples = discover(MINI)
     # the runner gives the extractor only the document; map the answers by file name per subset in turn
     extractor = _extractor(events)
     results = []
     for subset in ("sroie", "wildreceipt"):
         extractor.answers = {k.split("/")[1]: v for k, v in ANSWERS.items() if k.startswith(subset)}
-        part = await evaluate(extractor, [s for s in samples if s.subset == subset], str(MINI))
+        chosen = [s for s in samples if s.subset == subset]
+        part = await evaluate(extractor, chosen, str(MINI), default_currency=default_currency)
         results.append(part)
     merged = results[0]
     merged.results += results[1].results
     merged.summaries += results[1].summaries
+    merged.review += results[1].review
     return merged
 
 
@@ -139,8 +142,68 @@ def test_eval_command_prints_the_table_and_writes_every_prediction(
     assert first["scores"]["total"]["exact"] is True
     assert {s["field"] for s in data["summary"]} == {"company", "address", "date", "total"}
     assert data["memory"]["peak_rss_mib"] > 0
+    assert "review load" in result.output
+    (sroie,) = data["review"]
+    assert sroie["subset"] == "sroie"
+    assert set(sroie["reliability"]) == {"merchant", "date", "total"}
+    assert first["review"]["sent"] is True
 
 
 def test_limit_and_subset_select_documents() -> None:
     assert [(s.subset, s.id) for s in discover(MINI, limit=1)] == [("sroie", "000"), ("wildreceipt", "000")]
     assert [s.id for s in discover(MINI / "wildreceipt")] == ["000", "001", "002"]
+
+
+def _review(report: runner.Report, subset: str) -> tuple[int, float | None, float | None, float | None]:
+    r = next(r for r in report.review if r.subset == subset)
+    return (r.receipts, *(None if v is None else round(v, 2) for v in (r.review_share, r.auto_accept_precision,
+                                                                      r.catch_rate)))  # fmt: skip
+
+
+async def test_review_load_without_a_default_currency_sends_every_receipt_without_one() -> None:
+    report = await _report()
+    # no answer prints a currency: all are sent; nothing is auto-accepted; the wrong ones (sroie 001: date;
+    # wildreceipt 002: failed) were sent
+    assert _review(report, "sroie") == (2, 100.0, None, 100.0)
+    assert _review(report, "wildreceipt") == (3, 100.0, None, 100.0)
+    sroie = next(r for r in report.review if r.subset == "sroie")
+    assert sroie.blocking_codes == {"currency_unknown": 2, "missing_total": 1}
+
+
+async def test_review_load_with_a_default_currency_computed_by_hand() -> None:
+    report = await _report(default_currency="EUR")
+    # sroie 000 all right, nothing blocks → accepted; 001 has no total → sent, and its date is wrong → caught
+    assert _review(report, "sroie") == (2, 50.0, 100.0, 100.0)
+    # wildreceipt 000 accepted and right; 001 right but has no date → sent; 002 failed → sent and caught
+    assert _review(report, "wildreceipt") == (3, 66.67, 100.0, 100.0)
+    judged = {(r.sample.subset, r.sample.id): r.review for r in report.results}
+    assert judged["wildreceipt", "001"] is not None
+    assert judged["wildreceipt", "001"].codes == ("missing_date",)
+    assert judged["wildreceipt", "001"].right == {"merchant": True, "total": True}
+    assert judged["wildreceipt", "002"] is not None
+    assert judged["wildreceipt", "002"].codes == ("extraction_failed",)
+
+
+async def test_calibration_of_confidences_that_say_nothing() -> None:
+    report = await _report(default_currency="EUR")
+    sroie = next(r for r in report.review if r.subset == "sroie")
+    # no provenance: every confidence is 0; both merchants are right → one bin, accuracy 1, ECE 1
+    assert sroie.ece["merchant"] == 1.0
+    (only,) = sroie.reliability["merchant"]
+    assert (only.count, only.mean_confidence, only.accuracy) == (2, 0.0, 1.0)
+    # dates: one right, one wrong → ECE 0.5
+    assert sroie.ece["date"] == 0.5
+
+
+def test_reliability_bins_weigh_by_size() -> None:
+    ece, rows = reliability([(0.95, True), (0.95, True), (0.9, False), (0.15, False)])
+    # bin 0.9..1.0: 3 members, mean 0.9333, accuracy 2/3; bin 0.1..0.2: mean 0.15, accuracy 0
+    assert [(b.low, b.count) for b in rows] == [(0.1, 1), (0.9, 3)]
+    assert ece == pytest.approx(3 / 4 * abs(2 / 3 - 2.8 / 3) + 1 / 4 * 0.15)
+    assert reliability([]) == (None, [])
+
+
+def test_eval_refuses_a_default_currency_that_is_not_iso_4217() -> None:
+    result = CliRunner().invoke(cli_eval.eval_command, [str(MINI), "--default-currency", "EURO"])
+    assert result.exit_code == 2
+    assert "ISO-4217" in result.output

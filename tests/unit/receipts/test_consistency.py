@@ -8,8 +8,9 @@ from decimal import Decimal
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from receiptcore.domain.consistency import check_consistency, needs_review
+from receiptcore.domain.consistency import check_consistency
 from receiptcore.domain.receipt import LineItem, Merchant, Payment, PaymentMethod, ReceiptData, ReceiptWarning, TaxLine
+from receiptcore.domain.review import needs_review
 
 D = Decimal
 
@@ -77,17 +78,18 @@ def test_item_arithmetic_is_informational() -> None:
         LineItem(description="SAWI", quantity=D(1), unit_price=D("2.10"), amount=D("2.10")),
         LineItem(description="TAUHU", quantity=D(3), unit_price=D("3.10"), amount=D("6.20")),
     ]
-    warnings = check_consistency(make_data(line_items=items))
+    data = make_data(line_items=items)
+    warnings = check_consistency(data)
     assert codes(warnings) == ["item_arithmetic"]
     assert warnings[0].fields == ["line_items.1"]
-    assert not needs_review(warnings)
+    assert not needs_review(warnings, data)
 
 
 def test_missing_fields_are_named_and_force_review() -> None:
     data = ReceiptData()
     warnings = check_consistency(data)
     assert codes(warnings) == ["missing_total", "missing_date", "missing_merchant", "currency_unknown"]
-    assert needs_review(warnings)
+    assert needs_review(warnings, data)
 
 
 def test_cash_rounding_to_five_cents_is_accepted_without_rounding_line() -> None:
@@ -117,9 +119,10 @@ def test_discount_tip_and_service_charge() -> None:
 
 def test_payment_short_of_total() -> None:
     paid = [Payment(method=PaymentMethod.CASH, amount=D("5.00"))]
-    warnings = check_consistency(make_data(payments=paid))
+    data = make_data(payments=paid)
+    warnings = check_consistency(data)
     assert codes(warnings) == ["payment_mismatch"]
-    assert not needs_review(warnings)
+    assert not needs_review(warnings, data)
     assert check_consistency(make_data(payments=[Payment(method=PaymentMethod.CASH, amount=D("10.00"))])) == []
 
 
@@ -131,8 +134,8 @@ def test_zero_decimal_currency_uses_whole_units() -> None:
 
 
 def test_unknown_codes_force_review() -> None:
-    assert needs_review([ReceiptWarning(code="something_odd")])
-    assert not needs_review([])
+    assert needs_review([ReceiptWarning(code="something_odd")], make_data())
+    assert not needs_review([], make_data())
 
 
 cents = st.integers(min_value=1, max_value=500_000).map(lambda c: D(c).scaleb(-2))
@@ -186,4 +189,4 @@ def test_perturbed_total_always_warns(data: ReceiptData, delta_cents: int, up: b
     perturbed = data.model_copy(update={"total": data.total + delta, "payments": []})
     warnings = check_consistency(perturbed)
     assert {"total_mismatch", "line_items_mismatch"} & set(codes(warnings))
-    assert needs_review(warnings)
+    assert needs_review(warnings, perturbed)

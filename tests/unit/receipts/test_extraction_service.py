@@ -10,6 +10,7 @@ import pytest
 from receiptcore.domain.policy import Principal, Scope
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Receipt, ReceiptStatus, ReceiptWarning
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed
+from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import Upload
 from tests.unit.receipts.builders import unique_png
 from tests.unit.receipts.conftest import World
@@ -227,3 +228,24 @@ async def test_an_extraction_outliving_its_lease_fails_the_attempt(world: World,
     assert done.id == receipt.id
     assert done.status == ReceiptStatus.PENDING
     assert "longer than 0.05 s" in (done.extraction_attempts[-1].error or "")
+
+
+async def test_a_receipt_without_currency_takes_the_default_and_is_accepted(world: World, member: Principal) -> None:
+    extraction = ExtractionService(
+        world.store, world.extractor, world.bus, world.clock, WorkerConfig(default_currency="EUR")
+    )
+    receipt = await queued(world, member)
+    world.extractor.script(good_output(currency=None), sha256=receipt.source.sha256)
+    done = await extraction.run_once("w")
+    assert done is not None
+    assert (done.status, done.currency) == (ReceiptStatus.EXTRACTED, "EUR")
+    assert [w.code for w in done.warnings] == ["currency_assumed"]
+
+
+async def test_without_a_default_a_receipt_without_currency_goes_to_review(world: World, member: Principal) -> None:
+    receipt = await queued(world, member)
+    world.extractor.script(good_output(currency=None), sha256=receipt.source.sha256)
+    done = await world.extraction.run_once("w")
+    assert done is not None
+    assert done.status == ReceiptStatus.NEEDS_REVIEW
+    assert "currency_unknown" in {w.code for w in done.warnings}

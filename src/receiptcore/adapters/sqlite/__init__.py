@@ -2,6 +2,7 @@
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
+from receiptcore.adapters.sqlite.throttle_store import SqliteThrottleStore
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
 
-__all__ = ["SqliteDatabase", "SqliteReceiptStore", "SqliteUserRepo"]
+__all__ = ["SqliteDatabase", "SqliteReceiptStore", "SqliteThrottleStore", "SqliteUserRepo"]

@@ -34,6 +34,28 @@ from receiptcore.errors import StorageUnavailable
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 5000
+WAL_RETRY_PAUSE_S = 0.02
+
+
+async def _enable_wal(conn: aiosqlite.Connection) -> None:
+    """Switch the file to WAL mode, waiting (up to the busy timeout) while another connection holds a lock.
+
+    The switch needs an exclusive lock, and SQLite answers "database is locked" at once instead of calling the
+    busy handler when another connection is creating the same fresh file, so two instances opening a new data
+    dir together would otherwise fail. WAL is persistent in the file: once set, later opens skip the switch.
+    """
+    deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            async with conn.execute("PRAGMA journal_mode") as cursor:
+                row = await cursor.fetchone()
+            if row is not None and str(row[0]).lower() == "wal":
+                return
+            await conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or asyncio.get_running_loop().time() >= deadline:
+                raise
+            await asyncio.sleep(WAL_RETRY_PAUSE_S)
 
 
 def split_statements(script: str) -> list[str]:
@@ -210,7 +232,7 @@ class SqliteDatabase:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA foreign_keys = ON")
             if self._path != MEMORY:
-                await conn.execute("PRAGMA journal_mode = WAL")
+                await _enable_wal(conn)
                 # NORMAL is durable across application crashes in WAL mode and much faster than FULL.
                 await conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:

@@ -25,6 +25,8 @@ def render(report: Report, console: Console) -> None:
     for s in report.summaries:
         table.add_row(s.subset, s.field, str(s.scored), f"{s.accuracy:.1f}", _percent(s.graded), s.graded_name or "")
     console.print(table)
+    if report.review:
+        console.print(_review_table(report))
     seconds = report.seconds
     if seconds:
         p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) >= 2 else seconds[0]
@@ -36,6 +38,20 @@ def render(report: Report, console: Console) -> None:
         f"peak memory (process RSS high-water mark): {report.peak_memory_mb:.0f} MiB "
         f"(before the first receipt: {report.baseline_memory_mb:.0f} MiB)"
     )
+
+
+def _review_table(report: Report) -> Table:
+    assumed = f", default currency {report.default_currency}" if report.default_currency else ""
+    table = Table(title=f"review load (headline fields: merchant, date, total{assumed})")
+    for column in ("subset", "n", "sent to review %", "auto-accept precision %", "catch rate %", "ECE merchant",
+                   "ECE date", "ECE total", "top blocking codes"):  # fmt: skip
+        table.add_column(column, justify="left" if column in {"subset", "top blocking codes"} else "right")
+    for r in report.review:
+        top = ", ".join(f"{code} {n}" for code, n in list(r.blocking_codes.items())[:4])
+        ece = [("—" if r.ece[name] is None else f"{r.ece[name]:.3f}") for name in ("merchant", "date", "total")]
+        table.add_row(r.subset, str(r.receipts), _percent(r.review_share), _percent(r.auto_accept_precision),
+                      _percent(r.catch_rate), *ece, top)  # fmt: skip
+    return table
 
 
 def _result_json(result: SampleResult) -> dict[str, Any]:
@@ -52,7 +68,14 @@ def _result_json(result: SampleResult) -> dict[str, Any]:
         "prediction": result.prediction.model_dump(mode="json") if result.prediction else None,
         "label": label,
         "scores": {name: dataclasses.asdict(score) for name, score in result.scores.items()},
+        "review": _judgement_json(result),
     }
+
+
+def _judgement_json(result: SampleResult) -> dict[str, Any] | None:
+    if result.review is None:
+        return None
+    return {**dataclasses.asdict(result.review), "headline_right": result.review.headline_right}
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -62,6 +85,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "extractor_version": report.extractor_version,
         "dataset": report.dataset,
         "summary": [dataclasses.asdict(s) for s in report.summaries],
+        "review": [dataclasses.asdict(r) for r in report.review],
+        "default_currency": report.default_currency,
         "timing": {
             "receipts": len(report.results),
             "failures": report.failures,

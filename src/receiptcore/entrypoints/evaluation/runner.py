@@ -17,6 +17,7 @@ from typing import Any
 
 from receiptcore.domain.receipt import ExtractedReceipt
 from receiptcore.entrypoints.evaluation.datasets import SUBSETS, Label, Sample, load_label
+from receiptcore.entrypoints.evaluation.review_load import ReviewJudgement, ReviewSummary, judge, summarize_review
 from receiptcore.entrypoints.evaluation.scoring import FieldScore, FieldSummary, score, summarize
 from receiptcore.errors import ExtractionFailed
 from receiptcore.ports import Document, Extractor
@@ -34,6 +35,7 @@ class SampleResult:
     label: Label | None = None
     scores: dict[str, FieldScore] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
+    review: ReviewJudgement | None = None
 
 
 @dataclass(slots=True)
@@ -47,6 +49,8 @@ class Report:
     summaries: list[FieldSummary]
     peak_memory_mb: float
     baseline_memory_mb: float
+    review: list[ReviewSummary] = field(default_factory=list)
+    default_currency: str | None = None
 
     @property
     def seconds(self) -> list[float]:
@@ -94,8 +98,10 @@ async def evaluate(
     samples: list[Sample],
     dataset: str,
     on_progress: Callable[[SampleResult], Any] | None = None,
+    default_currency: str | None = None,
 ) -> Report:
-    """Extract every sample, then score it against its label (read only once the prediction exists)."""
+    """Extract every sample, then score it against its label (read only once the prediction exists) and judge
+    the review decision the worker would take (with ``default_currency`` assumed where none is printed)."""
     baseline = peak_rss_mb()
     results: list[SampleResult] = []
     for sample in samples:
@@ -105,14 +111,17 @@ async def evaluate(
         )
         result.label = load_label(sample)
         result.scores = score(sample.subset, prediction, result.label)
+        result.review = judge(prediction, result.scores, default_currency)
         results.append(result)
         if on_progress is not None:
             on_progress(result)
     summaries: list[FieldSummary] = []
+    review: list[ReviewSummary] = []
     for subset in SUBSETS:
-        subset_scores = [r.scores for r in results if r.sample.subset == subset]
-        if subset_scores:
-            summaries.extend(summarize(subset, subset_scores))
+        in_subset = [r for r in results if r.sample.subset == subset]
+        if in_subset:
+            summaries.extend(summarize(subset, [r.scores for r in in_subset]))
+            review.append(summarize_review(subset, [r.review for r in in_subset if r.review is not None]))
     return Report(
         extractor=extractor.name,
         extractor_version=extractor.version,
@@ -121,4 +130,6 @@ async def evaluate(
         summaries=summaries,
         peak_memory_mb=peak_rss_mb(),
         baseline_memory_mb=baseline,
+        review=review,
+        default_currency=default_currency,
     )

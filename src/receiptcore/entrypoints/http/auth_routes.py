@@ -67,13 +67,19 @@ def _presented_refresh_token(request: Request[Any, Any, Any], data: RefreshReque
 
 @post("/auth/login", status_code=HTTP_200_OK, security=[{}], tags=["auth"], responses=problems(401, 429))
 async def login(
-    data: JSONBody[LoginRequest], auth_service: NamedDependency[AuthService], settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any],
+    data: JSONBody[LoginRequest],
+    auth_service: NamedDependency[AuthService],
+    settings: NamedDependency[Settings],
 ) -> Response[TokenResponse]:
     """Exchange email and password for an access token (JSON) and a refresh token (cookie).
 
-    Unknown email and wrong password get the same 401; repeated failures get 429 with Retry-After.
+    Unknown email and wrong password get the same 401. After repeated failures the account (or the client
+    address) backs off exponentially: tries during the wait get 429 with Retry-After, without the password being
+    checked; the right password after the wait passes.
     """
-    session = await auth_service.login(data.email, data.password)
+    client = request.client.host if request.client is not None else None
+    session = await auth_service.login(data.email, data.password, client=client)
     return _session_response(session, settings)
 
 

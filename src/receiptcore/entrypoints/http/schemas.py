@@ -14,14 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from receiptcore.domain.policy import permissions_of
 from receiptcore.domain.receipt import ReceiptStatus
-from receiptcore.domain.users import ROLE_NAME_PATTERN, Role, User
+from receiptcore.domain.users import ACCOUNT_NAME_MAX_LENGTH, ACCOUNT_NAME_PATTERN, ROLE_NAME_PATTERN, Role, User
 
 Email = Annotated[str, StringConstraints(min_length=1, max_length=320)]
 # what ``normalise_email`` accepts, so that the OpenAPI document says it (login keeps the plain string: a
 # malformed address is the same 401 as a wrong one there)
 NewEmail = Annotated[
     str,
-    StringConstraints(max_length=254, pattern=r"^\s*[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}\s*$"),
+    # surrounding whitespace is allowed here and stripped by the service, as the CLI does
+    StringConstraints(max_length=ACCOUNT_NAME_MAX_LENGTH, pattern=r"^\s*" + ACCOUNT_NAME_PATTERN[1:-1] + r"\s*$"),
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 Name = Annotated[str, StringConstraints(max_length=200)]
@@ -79,6 +80,13 @@ class UserUpdateRequest(_Request):
     password: Password | None = None
 
 
+class PasswordResetRequest(_Request):
+    """``POST /users/{id}/reset-password`` (the body is optional): the new password; without it (no body, ``{}``
+    or ``null``) a one-time password is generated."""
+
+    password: Password | None = None
+
+
 class RolesRequest(_Request):
     """``PUT /users/{id}/roles``: the complete new list of role names."""
 
@@ -130,6 +138,15 @@ class UserOut(BaseModel):
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
+
+
+class PasswordResetOut(BaseModel):
+    """The user after a password reset, and the generated one-time password (null when the caller chose it).
+
+    The password is in this response only; it is never stored or shown again."""
+
+    user: UserOut
+    password: str | None
 
 
 class UserPage(BaseModel):

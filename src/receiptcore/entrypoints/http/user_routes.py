@@ -14,7 +14,15 @@ from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import USERS_MANAGE, USERS_READ
 from receiptcore.entrypoints.http.openapi import problems
 from receiptcore.entrypoints.http.receipt_params import ID_PATTERN
-from receiptcore.entrypoints.http.schemas import RolesRequest, UserCreateRequest, UserOut, UserPage, UserUpdateRequest
+from receiptcore.entrypoints.http.schemas import (
+    PasswordResetOut,
+    PasswordResetRequest,
+    RolesRequest,
+    UserCreateRequest,
+    UserOut,
+    UserPage,
+    UserUpdateRequest,
+)
 from receiptcore.entrypoints.http.security import AUTHENTICATED, PERMISSION_OPT
 from receiptcore.errors import NotFound, ValidationFailed
 from receiptcore.services.users import RoleService, UserService
@@ -134,4 +142,40 @@ async def enable_user(
     return UserOut.of(user, await role_service.all_roles())
 
 
-USER_HANDLERS = [list_users, create_user, get_user, update_user, set_roles, disable_user, enable_user]
+@post(
+    "/users/{user_id:str}/reset-password",
+    status_code=200,
+    opt={PERMISSION_OPT: USERS_MANAGE},
+    tags=_TAGS,
+    responses=problems(404, 409),
+)
+async def reset_password(
+    user_id: FromPath[str],
+    principal: NamedDependency[Principal],
+    user_service: NamedDependency[UserService],
+    role_service: NamedDependency[RoleService],
+    data: JSONBody[PasswordResetRequest | None] = None,
+) -> PasswordResetOut:
+    """Give another user a new password and end all their sessions (access and refresh tokens).
+
+    Without a body (or with ``{}``) a one-time password is generated and returned, this once, in ``password``;
+    with ``{"password": "..."}`` that password is set (the password policy applies) and ``password`` is null.
+    Needs users:manage and every permission the user holds. Your own password is changed with
+    ``POST /auth/password`` instead (403 here).
+    """
+    chosen = data.password if data is not None else None
+    user, password = await user_service.reset_password(principal, _user_id(user_id), chosen)
+    roles = await role_service.all_roles()
+    return PasswordResetOut(user=UserOut.of(user, roles), password=None if chosen is not None else password)
+
+
+USER_HANDLERS = [
+    list_users,
+    create_user,
+    get_user,
+    update_user,
+    set_roles,
+    disable_user,
+    enable_user,
+    reset_password,
+]

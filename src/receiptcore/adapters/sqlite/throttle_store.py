@@ -1,0 +1,102 @@
+"""SqliteThrottleStore: login attempt counters in the embedded SQLite database, shared by every process on it.
+
+Persisted so that a restart does not hand an attacker a fresh budget, and shared so that the CLI's
+``users unlock`` reaches a running server at once. Each acquisition is one ``BEGIN IMMEDIATE`` transaction
+(read, decide, write), which SQLite serialises across processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.domain.backoff import Backoff
+from receiptcore.ports import ThrottleState, ThrottleStore
+
+THROTTLE_V1 = """
+CREATE TABLE login_throttle (
+    key        TEXT PRIMARY KEY,
+    attempts   INTEGER NOT NULL,
+    last_at    TEXT NOT NULL,
+    forget_at  TEXT NOT NULL
+);
+CREATE INDEX login_throttle_forget_at ON login_throttle (forget_at);
+"""
+
+# Forgotten rows are deleted every this many acquisitions (an indexed range delete; cheap, but not per request).
+_SWEEP_EVERY = 256
+
+
+def _ts(value: dt.datetime) -> str:
+    # lexical order is time order (fixed-width UTC ISO 8601), so forget_at can be compared as text
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+class SqliteThrottleStore(ThrottleStore):
+    """The ThrottleStore port over the shared SQLite database (migration ``throttle_v1``).
+
+    Args:
+        db: the shared database of the embedded profile.
+    """
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+        self._since_sweep = 0
+        db.register_migration("throttle_v1", THROTTLE_V1)
+
+    async def acquire(self, key: str, now: dt.datetime, policy: Backoff) -> float:
+        """See ``ThrottleStore.acquire``."""
+        await self._db.migrate()
+        self._since_sweep += 1
+        sweep, self._since_sweep = self._since_sweep >= _SWEEP_EVERY, self._since_sweep % _SWEEP_EVERY
+        async with self._db.transaction() as conn:
+            if sweep:
+                await conn.execute("DELETE FROM login_throttle WHERE forget_at <= ?", (_ts(now),))
+            cursor = await conn.execute("SELECT attempts, last_at, forget_at FROM login_throttle WHERE key = ?", (key,))
+            row = await cursor.fetchone()
+            attempts, last_at = 0, None
+            if row is not None and _ts(now) < row[2]:
+                attempts, last_at = int(row[0]), dt.datetime.fromisoformat(row[1])
+            wait = policy.wait(attempts, last_at, now)
+            if wait > 0:
+                return wait
+            forget_at = now + dt.timedelta(seconds=policy.forget_after_seconds)
+            await conn.execute(
+                "INSERT INTO login_throttle (key, attempts, last_at, forget_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET attempts = excluded.attempts, last_at = excluded.last_at, "
+                "forget_at = excluded.forget_at",
+                (key, attempts + 1, _ts(now), _ts(forget_at)),
+            )
+            return 0.0
+
+    async def release(self, key: str) -> None:
+        """See ``ThrottleStore.release``."""
+        await self._db.migrate()
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM login_throttle WHERE key = ? AND attempts <= 1", (key,))
+            await conn.execute("UPDATE login_throttle SET attempts = attempts - 1 WHERE key = ?", (key,))
+
+    async def reset(self, key: str) -> int:
+        """See ``ThrottleStore.reset``."""
+        await self._db.migrate()
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM login_throttle WHERE key = ? RETURNING attempts", (key,))
+            row = await cursor.fetchone()
+            return 0 if row is None else int(row[0])
+
+    async def peek(self, key: str, now: dt.datetime, policy: Backoff) -> ThrottleState | None:
+        """See ``ThrottleStore.peek``."""
+        await self._db.migrate()
+        row = await self._db.fetchone("SELECT attempts, last_at FROM login_throttle WHERE key = ?", (key,))
+        if row is None:
+            return None
+        last_at = dt.datetime.fromisoformat(row[1])
+        if policy.forgets(last_at, now):
+            return None
+        return ThrottleState(attempts=int(row[0]), last_at=last_at)
+
+    async def count(self) -> int:
+        """How many rows the table holds (forgotten ones not yet swept included)."""
+        await self._db.migrate()
+        row = await self._db.fetchone("SELECT count(*) FROM login_throttle")
+        return 0 if row is None else int(row[0])

@@ -1,0 +1,116 @@
+"""The review decision: which extracted receipts a person must look at, and why. Every threshold is here.
+
+A receipt goes to review (status ``needs_review``) when a *blocking* warning remains after the rules below. The
+headline fields people rely on without checking are the merchant, the purchase date and the total; a warning
+blocks when it says one of them may be wrong. The measured effect of each warning on those fields is what
+``receiptcore eval`` reports (review share, auto-accept precision, catch rate): change a rule here only with
+those figures from both development sets (docs/extractors.md, "Review decision").
+
+Rules, in order:
+
+1. Informational codes never block (``INFORMATIONAL_CODES``): a line total after a line discount legitimately
+   differs from quantity x unit price, tendered cash is often printed wrong or not at all, and a currency the
+   install assumed is shown as such without asking a person.
+2. A line-item sum that does not match (``line_items_mismatch``) does not block when the total is *corroborated*:
+   the subtotal with the taxes (and tip, charges, discount, rounding) gives the total, or a payment line pays
+   exactly the total. Then the items are what was misread, and the headline figures stand.
+3. A receipt that prints no currency takes the install's default currency when one is set
+   (``RECEIPTCORE_DEFAULT_CURRENCY``), marked ``currency_assumed``; without a default it is ``currency_unknown``.
+4. ``low_confidence`` comes from the extractor's own per-field confidence on the headline fields, below
+   ``LOW_CONFIDENCE_THRESHOLD``.
+5. Every other code, including codes an extractor invents, blocks.
+
+Pure: no I/O, Decimal only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from receiptcore.domain.consistency import (
+    CURRENCY_ASSUMED,
+    ITEM_ARITHMETIC,
+    LINE_ITEMS_MISMATCH,
+    LOW_CONFIDENCE,
+    PAYMENT_MISMATCH,
+    check_consistency,
+    total_corroborated,
+)
+from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, ReceiptData, ReceiptWarning
+
+# The fields a person relies on without checking; their doubtful reading sends a receipt to review.
+HEADLINE_FIELDS: tuple[str, ...] = ("total", "purchase_date", "merchant.name")
+
+# Below this extractor confidence (0..1) a headline field is flagged ``low_confidence``.
+LOW_CONFIDENCE_THRESHOLD = 0.5
+
+# Warnings worth showing that do not make the headline figures doubtful.
+INFORMATIONAL_CODES: frozenset[str] = frozenset({ITEM_ARITHMETIC, PAYMENT_MISMATCH, CURRENCY_ASSUMED})
+
+
+def low_confidence_warnings(provenance: Mapping[str, FieldSource]) -> list[ReceiptWarning]:
+    """One ``low_confidence`` warning per headline field read with a confidence below the threshold."""
+    out = []
+    for path in HEADLINE_FIELDS:
+        source = provenance.get(path)
+        if source is not None and source.confidence < LOW_CONFIDENCE_THRESHOLD:
+            out.append(
+                ReceiptWarning(
+                    code=LOW_CONFIDENCE,
+                    detail=f"{path.replace('.', ' ')} read with confidence {source.confidence:.2f}",
+                    fields=[path],
+                )
+            )
+    return out
+
+
+def assume_currency(output: ExtractedReceipt, default: str | None) -> ExtractedReceipt:
+    """``output`` with the install's default currency filled in (and marked ``currency_assumed``) when the receipt
+    prints none; unchanged when it has one or no default is set."""
+    if output.currency is not None or default is None:
+        return output
+    note = ReceiptWarning(
+        code=CURRENCY_ASSUMED,
+        detail=f"no currency is printed; {default} was assumed (the default currency)",
+        fields=["currency"],
+    )
+    return output.model_validate({**output.model_dump(), "currency": default, "warnings": [*output.warnings, note]})
+
+
+def review_warnings(output: ExtractedReceipt) -> list[ReceiptWarning]:
+    """Everything worth telling a person about an extractor's output: its own warnings, the consistency check
+    and low-confidence headline fields, without repeats (same code on the same fields)."""
+    return unique([*output.warnings, *check_consistency(output.data()), *low_confidence_warnings(output.provenance)])
+
+
+def blocking(warnings: Iterable[ReceiptWarning], data: ReceiptData) -> list[ReceiptWarning]:
+    """The warnings that send the receipt to a person, after the rules of this module."""
+    corroborated: bool | None = None
+    out = []
+    for warning in warnings:
+        if warning.code in INFORMATIONAL_CODES:
+            continue
+        if warning.code == LINE_ITEMS_MISMATCH:
+            if corroborated is None:
+                corroborated = total_corroborated(data)
+            if corroborated:
+                continue
+        out.append(warning)
+    return out
+
+
+def needs_review(warnings: Iterable[ReceiptWarning], data: ReceiptData) -> bool:
+    """Whether ``warnings`` on a receipt holding ``data`` send it to a person (status ``needs_review``)."""
+    return bool(blocking(warnings, data))
+
+
+def unique(warnings: Iterable[ReceiptWarning]) -> list[ReceiptWarning]:
+    """``warnings`` without repeats of the same code on the same fields, in their first order."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    out = []
+    for warning in warnings:
+        key = (warning.code, tuple(warning.fields))
+        if key not in seen:
+            seen.add(key)
+            out.append(warning)
+    return out

@@ -1,0 +1,153 @@
+"""Review load as a measured quantity: how many receipts a person must look at, and whether the others are right.
+
+Per subset, from the same review decision the worker applies (``receiptcore.domain.review``):
+
+- **review share**: receipts sent to review (a failed extraction counts as sent: a person sees it too);
+- **auto-accept precision**: among receipts *not* sent, the share whose headline fields are all right;
+- **catch rate**: among receipts with a wrong headline field, the share that *was* sent;
+- **calibration** of the extractor's per-field confidence on the headline fields: expected calibration error
+  (ECE, equal-width bins, weighted by bin size) and a reliability table (per bin: count, mean confidence, accuracy).
+
+Headline fields: merchant, date, total. The merchant counts as right when its graded score (SROIE company token F1,
+WildReceipt store-name similarity) is at least ``MERCHANT_RIGHT_AT``, because exact equality punishes a dropped
+space or a trailing branch name that no person would correct; date and total must be exact. A field the label does
+not give is left out of that receipt's judgement; a receipt with none of the three is left out of both ratios.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from receiptcore.domain.receipt import ExtractedReceipt
+from receiptcore.domain.review import assume_currency, blocking, review_warnings
+from receiptcore.entrypoints.evaluation.scoring import FieldScore
+
+MERCHANT_RIGHT_AT = 0.8
+CALIBRATION_BINS = 10
+
+# headline field → (score names that judge it, provenance path of its confidence)
+HEADLINE: dict[str, tuple[tuple[str, ...], str]] = {
+    "merchant": (("company", "store_name"), "merchant.name"),
+    "date": (("date",), "purchase_date"),
+    "total": (("total",), "total"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewJudgement:
+    """One receipt: whether the product would send it to a person, with which blocking codes, and which headline
+    fields are right (None where the label does not say)."""
+
+    sent: bool
+    codes: tuple[str, ...]
+    right: dict[str, bool]
+    confidence: dict[str, float]
+
+    @property
+    def headline_right(self) -> bool | None:
+        """All judged headline fields right; None when none could be judged."""
+        return all(self.right.values()) if self.right else None
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    """One reliability-table row: confidences in [low, high), how many, their mean and the share right."""
+
+    low: float
+    high: float
+    count: int
+    mean_confidence: float
+    accuracy: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSummary:
+    """Review load of one subset (percentages 0..100; None when there is nothing to divide by)."""
+
+    subset: str
+    receipts: int
+    review_share: float | None
+    auto_accept_precision: float | None
+    catch_rate: float | None
+    ece: dict[str, float | None]
+    reliability: dict[str, list[Bin]]
+    blocking_codes: dict[str, int]
+
+
+def _field_right(name: str, scores: dict[str, FieldScore]) -> bool | None:
+    for score_name in HEADLINE[name][0]:
+        score = scores.get(score_name)
+        if score is None:
+            continue
+        if name == "merchant":
+            return score.exact or (score.graded or 0.0) >= MERCHANT_RIGHT_AT
+        return score.exact
+    return None
+
+
+def judge(
+    prediction: ExtractedReceipt | None, scores: dict[str, FieldScore], default_currency: str | None
+) -> ReviewJudgement:
+    """The review decision for one prediction (None = extraction failed) beside its headline correctness."""
+    right = {name: ok for name in HEADLINE if (ok := _field_right(name, scores)) is not None}
+    if prediction is None:
+        return ReviewJudgement(True, ("extraction_failed",), right, dict.fromkeys(right, 0.0))
+    output = assume_currency(prediction, default_currency)
+    blockers = blocking(review_warnings(output), output.data())
+    sent = bool(blockers)
+    codes = tuple(sorted({w.code for w in blockers}))
+    confidence = {}
+    for name in right:
+        source = output.provenance.get(HEADLINE[name][1])
+        confidence[name] = source.confidence if source is not None else 0.0
+    return ReviewJudgement(sent, codes, right, confidence)
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return 100 * part / whole if whole else None
+
+
+def reliability(pairs: Sequence[tuple[float, bool]], bins: int = CALIBRATION_BINS) -> tuple[float | None, list[Bin]]:
+    """Expected calibration error (0..1) and the non-empty bins of (confidence, correct) pairs."""
+    if not pairs:
+        return None, []
+    rows: list[Bin] = []
+    ece = 0.0
+    for index in range(bins):
+        low, high = index / bins, (index + 1) / bins
+        last = index == bins - 1
+        members = [(c, ok) for c, ok in pairs if low <= c < high or (last and c == high)]
+        if not members:
+            continue
+        mean = sum(c for c, _ in members) / len(members)
+        accuracy = sum(ok for _, ok in members) / len(members)
+        ece += len(members) / len(pairs) * abs(accuracy - mean)
+        rows.append(Bin(low, high, len(members), mean, accuracy))
+    return ece, rows
+
+
+def summarize_review(subset: str, judgements: Sequence[ReviewJudgement]) -> ReviewSummary:
+    """Aggregate one subset's judgements."""
+    judged = [j for j in judgements if j.headline_right is not None]
+    accepted = [j for j in judged if not j.sent]
+    wrong = [j for j in judged if not j.headline_right]
+    ece: dict[str, float | None] = {}
+    table: dict[str, list[Bin]] = {}
+    for name in HEADLINE:
+        pairs = [(j.confidence[name], j.right[name]) for j in judgements if name in j.right]
+        ece[name], table[name] = reliability(pairs)
+    codes: dict[str, int] = {}
+    for j in judgements:
+        for code in j.codes:
+            codes[code] = codes.get(code, 0) + 1
+    return ReviewSummary(
+        subset=subset,
+        receipts=len(judgements),
+        review_share=_percent(sum(j.sent for j in judgements), len(judgements)),
+        auto_accept_precision=_percent(sum(bool(j.headline_right) for j in accepted), len(accepted)),
+        catch_rate=_percent(sum(j.sent for j in wrong), len(wrong)),
+        ece=ece,
+        reliability=table,
+        blocking_codes=dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )

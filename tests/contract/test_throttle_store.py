@@ -1,0 +1,113 @@
+"""The ThrottleStore contract (ports.ThrottleStore docstrings), one test body run against every adapter.
+
+Adding an adapter = adding one ``pytest.param`` to ``throttle_store`` naming a fixture that yields it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
+from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.throttle_store import SqliteThrottleStore
+from receiptcore.domain.backoff import Backoff
+from receiptcore.ports import ThrottleState, ThrottleStore
+
+T0 = dt.datetime(2026, 6, 1, 8, 0, 0, 250_000, tzinfo=dt.UTC)
+POLICY = Backoff(free_attempts=2, base_seconds=10.0, max_seconds=40.0, forget_after_seconds=100.0)
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def memory_throttle_store() -> MemoryThrottleStore:
+    return MemoryThrottleStore()
+
+
+@pytest.fixture
+async def sqlite_throttle_store(tmp_path: Path) -> AsyncIterator[SqliteThrottleStore]:
+    db = SqliteDatabase(tmp_path / "throttle.sqlite3")
+    yield SqliteThrottleStore(db)
+    await db.aclose()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("memory_throttle_store", id="memory"),
+        pytest.param("sqlite_throttle_store", id="sqlite"),
+    ]
+)
+def throttle_store(request: pytest.FixtureRequest) -> ThrottleStore:
+    store: ThrottleStore = request.getfixturevalue(request.param)
+    return store
+
+
+async def test_free_attempts_pass_then_the_wait_is_reported_and_nothing_counted(throttle_store: ThrottleStore) -> None:
+    assert await throttle_store.acquire("k", at(0), POLICY) == 0
+    assert await throttle_store.acquire("k", at(1), POLICY) == 0
+    assert await throttle_store.acquire("k", at(2), POLICY) == pytest.approx(9.0)
+    assert await throttle_store.acquire("k", at(5), POLICY) == pytest.approx(6.0)
+    assert await throttle_store.peek("k", at(5), POLICY) == ThrottleState(attempts=2, last_at=at(1))
+    assert await throttle_store.acquire("k", at(11), POLICY) == 0  # the wait is over: counted
+    assert await throttle_store.acquire("k", at(12), POLICY) == pytest.approx(19.0)  # doubled
+    assert await throttle_store.peek("k", at(12), POLICY) == ThrottleState(attempts=3, last_at=at(11))
+
+
+async def test_keys_are_independent(throttle_store: ThrottleStore) -> None:
+    for second in range(2):
+        await throttle_store.acquire("a", at(second), POLICY)
+    assert await throttle_store.acquire("a", at(2), POLICY) > 0
+    assert await throttle_store.acquire("b", at(2), POLICY) == 0
+    assert await throttle_store.peek("c", at(2), POLICY) is None
+
+
+async def test_a_quiet_key_is_forgotten(throttle_store: ThrottleStore) -> None:
+    for second in range(2):
+        await throttle_store.acquire("k", at(second), POLICY)
+    assert await throttle_store.peek("k", at(101), POLICY) is None
+    assert await throttle_store.acquire("k", at(101), POLICY) == 0
+    assert await throttle_store.peek("k", at(101), POLICY) == ThrottleState(attempts=1, last_at=at(101))
+
+
+async def test_release_takes_back_one_attempt_and_reset_forgets_all(throttle_store: ThrottleStore) -> None:
+    await throttle_store.acquire("k", at(0), POLICY)
+    await throttle_store.acquire("k", at(1), POLICY)
+    await throttle_store.release("k")
+    assert await throttle_store.peek("k", at(1), POLICY) == ThrottleState(attempts=1, last_at=at(1))
+    await throttle_store.release("k")
+    assert await throttle_store.peek("k", at(1), POLICY) is None
+    await throttle_store.release("unknown")
+    await throttle_store.acquire("k", at(2), POLICY)
+    await throttle_store.acquire("k", at(3), POLICY)
+    assert await throttle_store.reset("k") == 2
+    assert await throttle_store.reset("k") == 0
+    assert await throttle_store.acquire("k", at(3), POLICY) == 0
+
+
+async def test_concurrent_acquisitions_get_only_the_free_slots(throttle_store: ThrottleStore) -> None:
+    results = await asyncio.gather(*(throttle_store.acquire("k", at(0), POLICY) for _ in range(30)))
+    assert sorted(results)[:3] == [0, 0, 10.0]
+    assert sum(1 for r in results if r == 0) == POLICY.free_attempts
+
+
+async def test_spraying_other_keys_never_evicts_a_live_record(throttle_store: ThrottleStore) -> None:
+    for second in range(2):
+        await throttle_store.acquire("victim", at(second), POLICY)
+    for n in range(3000):  # past both adapters' sweep interval
+        await throttle_store.acquire(f"spray-{n}", at(2), POLICY)
+    assert await throttle_store.acquire("victim", at(3), POLICY) == pytest.approx(8.0)
+
+
+async def test_long_keys_and_odd_characters_are_kept_apart(throttle_store: ThrottleStore) -> None:
+    keys = ["x" * 128, "x" * 127, "ключ", "k'; DROP TABLE login_throttle; --", "k\x00"]
+    for key in keys:
+        await throttle_store.acquire(key, at(0), POLICY)
+    for key in keys:
+        assert await throttle_store.peek(key, at(0), POLICY) == ThrottleState(attempts=1, last_at=at(0))

@@ -1,0 +1,188 @@
+"""The review decision: each warning kind on hand-made receipts, and agreeing figures never sent to a person."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from receiptcore.domain.consistency import check_consistency
+from receiptcore.domain.receipt import (
+    ExtractedReceipt,
+    FieldSource,
+    LineItem,
+    Merchant,
+    Payment,
+    PaymentMethod,
+    ReceiptData,
+    ReceiptWarning,
+    TaxLine,
+)
+from receiptcore.domain.review import (
+    HEADLINE_FIELDS,
+    LOW_CONFIDENCE_THRESHOLD,
+    assume_currency,
+    blocking,
+    low_confidence_warnings,
+    needs_review,
+    review_warnings,
+)
+
+D = Decimal
+
+
+def receipt(**overrides: object) -> ExtractedReceipt:
+    """2 x 3.10 + 2.10 = 8.30, GST 6 % = 0.50, total 8.80 paid by card, every headline field read confidently."""
+    base: dict[str, object] = {
+        "merchant": Merchant(name="YAM FRESH"),
+        "purchase_date": dt.date(2016, 7, 31),
+        "currency": "MYR",
+        "line_items": [
+            LineItem(description="SAWI", quantity=D(1), unit_price=D("2.10"), amount=D("2.10")),
+            LineItem(description="TAUHU", quantity=D(2), unit_price=D("3.10"), amount=D("6.20")),
+        ],
+        "subtotal": D("8.30"),
+        "taxes": [TaxLine(label="GST", rate=D(6), base=D("8.30"), amount=D("0.50"))],
+        "total": D("8.80"),
+        "payments": [Payment(method=PaymentMethod.CARD, amount=D("8.80"))],
+        "provenance": {path: FieldSource(confidence=0.95, text="x") for path in HEADLINE_FIELDS},
+    }
+    base.update(overrides)
+    return ExtractedReceipt.model_validate(base)
+
+
+def decide(output: ExtractedReceipt) -> tuple[list[str], bool]:
+    warnings = review_warnings(output)
+    return [w.code for w in warnings], needs_review(warnings, output.data())
+
+
+def test_agreeing_receipt_is_accepted() -> None:
+    assert decide(receipt()) == ([], False)
+
+
+def test_line_items_off_with_total_confirmed_by_subtotal_and_tax_is_informational() -> None:
+    # an item misread (2.10 read as 2.70): the items no longer add up, but subtotal + tax = total still holds
+    items = [LineItem(description="SAWI", amount=D("2.70")), LineItem(description="TAUHU", amount=D("6.20"))]
+    codes, sent = decide(receipt(line_items=items))
+    assert codes == ["line_items_mismatch"]
+    assert not sent
+
+
+def test_line_items_off_with_total_confirmed_by_payment_is_informational() -> None:
+    items = [LineItem(description="SAWI", amount=D("2.70")), LineItem(description="TAUHU", amount=D("6.20"))]
+    codes, sent = decide(receipt(line_items=items, subtotal=None, taxes=[]))
+    assert codes == ["line_items_mismatch"]
+    assert not sent
+
+
+def test_line_items_off_with_nothing_confirming_the_total_blocks() -> None:
+    items = [LineItem(description="SAWI", amount=D("2.70")), LineItem(description="TAUHU", amount=D("6.20"))]
+    codes, sent = decide(receipt(line_items=items, subtotal=None, taxes=[], payments=[]))
+    assert codes == ["line_items_mismatch"]
+    assert sent
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"total": D("8.90"), "payments": []}, "total_mismatch"),
+        ({"total": None, "payments": []}, "missing_total"),
+        ({"purchase_date": None}, "missing_date"),
+        ({"merchant": Merchant(name="")}, "missing_merchant"),
+        ({"currency": None}, "currency_unknown"),
+        ({"taxes": [TaxLine(label="GST", rate=D(6), base=D("8.30"), amount=D("0.90"))], "total": D("9.20"),
+          "payments": []}, "tax_mismatch"),
+    ],
+)  # fmt: skip
+def test_doubtful_headline_figures_block(overrides: dict[str, object], code: str) -> None:
+    codes, sent = decide(receipt(**overrides))
+    assert code in codes
+    assert sent
+
+
+@pytest.mark.parametrize("code", ["item_arithmetic", "payment_mismatch", "currency_assumed"])
+def test_informational_codes_never_block(code: str) -> None:
+    output = receipt()
+    assert not needs_review([ReceiptWarning(code=code)], output.data())
+
+
+def test_an_unknown_code_from_an_extractor_blocks() -> None:
+    output = receipt(warnings=[ReceiptWarning(code="blurry_photo", detail="the extractor says so")])
+    assert decide(output) == (["blurry_photo"], True)
+
+
+@pytest.mark.parametrize("path", HEADLINE_FIELDS)
+def test_a_headline_field_below_the_confidence_threshold_blocks(path: str) -> None:
+    provenance = {p: FieldSource(confidence=0.95) for p in HEADLINE_FIELDS}
+    provenance[path] = FieldSource(confidence=LOW_CONFIDENCE_THRESHOLD - 0.01)
+    codes, sent = decide(receipt(provenance=provenance))
+    assert codes == ["low_confidence"]
+    assert sent
+    assert low_confidence_warnings(provenance)[0].fields == [path]
+
+
+def test_the_same_warning_twice_is_reported_once() -> None:
+    repeated = ReceiptWarning(code="missing_date", detail="extractor", fields=["purchase_date"])
+    codes, _ = decide(receipt(purchase_date=None, warnings=[repeated]))
+    assert codes.count("missing_date") == 1
+
+
+cents = st.integers(min_value=1, max_value=500_000).map(lambda c: D(c).scaleb(-2))
+
+
+@st.composite
+def agreeing_receipts(draw: st.DrawFn) -> ExtractedReceipt:
+    lines = [
+        LineItem(description=f"item {i}", quantity=D(q), unit_price=price, amount=q * price)
+        for i, (q, price) in enumerate(
+            draw(st.lists(st.tuples(st.integers(min_value=1, max_value=9), cents), min_size=1, max_size=25))
+        )
+    ]
+    subtotal = sum((line.amount for line in lines if line.amount is not None), D(0))
+    rate = D(draw(st.sampled_from([0, 5, 6, 7, 8, 10, 19, 20, 21])))
+    tax = (subtotal * rate / 100).quantize(D("0.01"))
+    tip = draw(st.one_of(st.none(), cents))
+    total = subtotal + tax + (tip or 0)
+    return receipt(
+        merchant=Merchant(name=draw(st.text(alphabet="ABCDEFGHIJ KLMNOP", min_size=2, max_size=30)).strip() or "AB"),
+        purchase_date=draw(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31))),
+        currency=draw(st.sampled_from(["MYR", "EUR", "USD", "GBP"])),
+        line_items=lines,
+        subtotal=subtotal if draw(st.booleans()) else None,
+        taxes=[TaxLine(label="TAX", rate=rate, base=subtotal, amount=tax)] if rate else [],
+        tip=tip,
+        total=total,
+        payments=[Payment(method=PaymentMethod.CARD, amount=total)] if draw(st.booleans()) else [],
+        provenance={
+            path: FieldSource(confidence=draw(st.floats(min_value=LOW_CONFIDENCE_THRESHOLD, max_value=1)))
+            for path in HEADLINE_FIELDS
+        },
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(agreeing_receipts())
+def test_a_receipt_whose_figures_all_agree_is_never_sent_to_review(output: ExtractedReceipt) -> None:
+    warnings = review_warnings(output)
+    assert blocking(warnings, output.data()) == []
+    assert check_consistency(output.data()) == []
+
+
+def test_review_decision_reads_only_the_data_it_is_given() -> None:
+    # the decision is a pure function of warnings and data: a plain ReceiptData works too
+    data = ReceiptData.model_validate(receipt().data().model_dump())
+    assert not needs_review([], data)
+
+
+def test_a_missing_currency_takes_the_default_and_is_not_a_blocker() -> None:
+    output = assume_currency(receipt(currency=None), "EUR")
+    codes, sent = decide(output)
+    assert output.currency == "EUR"
+    assert codes == ["currency_assumed"]
+    assert not sent
+    # a printed currency is never overridden, and without a default nothing is assumed
+    assert assume_currency(receipt(), "EUR").currency == "MYR"
+    assert decide(assume_currency(receipt(currency=None), None)) == (["currency_unknown"], True)
