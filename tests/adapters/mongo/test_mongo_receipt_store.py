@@ -187,3 +187,29 @@ async def test_receipts_round_trip_microseconds_and_dotted_provenance_keys(harne
     )
     await harness.store.add(receipt, content)
     assert await harness.store.get(receipt.id, EVERYONE) == receipt
+
+
+async def test_a_receipt_deleted_while_its_file_is_opened_is_not_found(
+    harness: MongoHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipt, content = make_receipt()
+    await harness.store.add(receipt, content)
+    open_stream = harness.store._files.open_download_stream
+
+    async def deleted_meanwhile(file_id: Any, *args: Any, **kwargs: Any) -> Any:
+        await harness.store.delete(receipt.id, EVERYONE)
+        return await open_stream(file_id, *args, **kwargs)
+
+    monkeypatch.setattr(harness.store._files, "open_download_stream", deleted_meanwhile)
+    with pytest.raises(NotFound):
+        await harness.store.open_file(receipt.id, EVERYONE)
+
+
+async def test_a_receipt_whose_gridfs_file_vanished_is_storage_unavailable_not_a_crash(harness: MongoHarness) -> None:
+    receipt, content = make_receipt()
+    await harness.store.add(receipt, content)
+    raw = await harness.database[RECEIPTS].find_one({"_id": receipt.id})
+    assert raw is not None
+    await harness.files.delete(raw["file_id"])
+    with pytest.raises(StorageUnavailable, match="missing from GridFS"):
+        await harness.store.open_file(receipt.id, EVERYONE)

@@ -132,13 +132,15 @@ class MongoReceiptStore(ReceiptStore):
         document = await self._visible(receipt_id, scope)
         receipt = docs.to_receipt(document)
         try:
-            with translated("read a receipt file"):
+            with translated("read a receipt file", keep=(NoFile,)):
                 stream = await self._files.open_download_stream(document["file_id"])
                 content = await stream.read()
-        except StorageUnavailable as exc:
-            if isinstance(exc.__cause__, NoFile):
-                raise StorageUnavailable(f"the file of receipt {receipt_id} is missing from GridFS") from exc
-            raise
+        except NoFile as exc:
+            with translated("read a receipt"):
+                still_there = await self._receipts.find_one({"_id": receipt_id}, projection={"_id": 1})
+            if still_there is None:  # deleted meanwhile
+                raise NotFound(f"receipt {receipt_id} not found") from None
+            raise StorageUnavailable(f"the file of receipt {receipt_id} is missing from GridFS") from exc
         return receipt.source, bytes(content)
 
     async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
