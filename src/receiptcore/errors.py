@@ -13,6 +13,7 @@ HTTP status mapping lives in ``receiptcore.entrypoints.http.errors`` only.
     │   └── WeakPassword            password refused by the password policy (422)
     ├── NotFound                    no such thing, or not visible to the caller (404)
     ├── Conflict                    uniqueness or state conflict (409)
+    │   ├── InvalidTransition       the receipt's status forbids this change (409)
     │   └── VersionConflict         optimistic concurrency check failed (412)
     ├── AuthenticationFailed        no or bad credentials / token (401)
     │   ├── InvalidCredentials      wrong email or password (401)
@@ -82,6 +83,16 @@ class NotFound(ReceiptcoreError):
 
 class Conflict(ReceiptcoreError):
     """A uniqueness rule or a state transition forbids the change."""
+
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """The receipt's life cycle does not allow this change from its current status.
+
+    ``extra`` holds ``transition``, ``status`` (current) and ``target``. The code stays ``conflict``: the API
+    documents a receipt's state conflicts as that problem type, and clients branch on it.
+    """
 
     code = "conflict"
 

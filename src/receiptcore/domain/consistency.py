@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from receiptcore.domain.money import quantum
-from receiptcore.domain.receipt import ReceiptData, ReceiptWarning
+from receiptcore.domain.receipt_values import ReceiptData, ReceiptWarning
 
 LINE_ITEMS_MISMATCH = "line_items_mismatch"
 TOTAL_MISMATCH = "total_mismatch"

@@ -1,209 +1,90 @@
-"""The receipt model (DESIGN.md §3): what extractors produce, what people correct, what the API returns.
+"""The stored receipt aggregate (DESIGN.md §3) and its named transitions.
 
-Money is ``Decimal`` (serialised as decimal strings), currency an ISO-4217 code, times timezone-aware UTC.
-``ReceiptData`` holds the fields a document yields and a person may correct; ``ExtractedReceipt`` is an
-extractor's output (data + provenance + raw text); ``Receipt`` is the stored aggregate.
+``Receipt`` is the data (``receiptcore.domain.receipt_values``) plus identity, ownership, status, audit and
+extraction history. Its status changes only through the transition methods below (``claimed_by``, ``extracted_from``,
+``deferred``, ``failed``, ``corrected``, ``confirmed``, ``requeued``), each checked against the table in
+``receiptcore.domain.lifecycle`` and setting every dependent field (lease, attempts, timestamps) with it. A
+transition returns a new, validated copy; the stored version is bumped by the store's compare-and-set (and by
+``claimed_by`` itself, since a claim is stored as it is).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, TypedDict, Unpack
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints
 
-from receiptcore.domain.money import is_currency
+from receiptcore.domain.lifecycle import ReceiptStatus, Transition, check
+from receiptcore.domain.receipt_values import (
+    Correction,
+    ExtractedReceipt,
+    ExtractionAttempt,
+    FieldSource,
+    LineItem,
+    LongText,
+    Merchant,
+    Money,
+    Payment,
+    PaymentMethod,
+    Rate,
+    ReceiptData,
+    ReceiptType,
+    ReceiptWarning,
+    ShortText,
+    SourceFile,
+    Tag,
+    TaxLine,
+)
+from receiptcore.domain.review import needs_review
 
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=4, allow_inf_nan=False)]
-Rate = Annotated[Decimal, Field(ge=0, le=100, max_digits=9, decimal_places=4, allow_inf_nan=False)]
-ShortText = Annotated[str, StringConstraints(max_length=500)]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+__all__ = [
+    "Correction",
+    "ExtractedReceipt",
+    "ExtractionAttempt",
+    "FieldSource",
+    "LineItem",
+    "LongText",
+    "Merchant",
+    "Money",
+    "Payment",
+    "PaymentMethod",
+    "Rate",
+    "Receipt",
+    "ReceiptData",
+    "ReceiptStatus",
+    "ReceiptType",
+    "ReceiptWarning",
+    "ShortText",
+    "SourceFile",
+    "Tag",
+    "TaxLine",
+]
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
-
-
-class ReceiptStatus(StrEnum):
-    """Life cycle: pending → processing → extracted | needs_review | failed, then confirmed by a person."""
-
-    PENDING = "pending"
-    PROCESSING = "processing"
-    EXTRACTED = "extracted"
-    NEEDS_REVIEW = "needs_review"
-    FAILED = "failed"
-    CONFIRMED = "confirmed"
-
-
-class ReceiptType(StrEnum):
-    """What kind of purchase the receipt records."""
-
-    GROCERY = "grocery"
-    RESTAURANT = "restaurant"
-    FUEL = "fuel"
-    RETAIL = "retail"
-    TRANSPORT = "transport"
-    LODGING = "lodging"
-    SERVICE = "service"
-    PHARMACY = "pharmacy"
-    OTHER = "other"
-
-
-class PaymentMethod(StrEnum):
-    """How the receipt was paid."""
-
-    CASH = "cash"
-    CARD = "card"
-    MOBILE = "mobile"
-    VOUCHER = "voucher"
-    BANK_TRANSFER = "bank_transfer"
-    OTHER = "other"
-
-
-class Merchant(_Model):
-    """Who sold: name as printed, address lines joined with ``, ``, phone and tax id (GST/VAT/ABN...)."""
-
-    name: ShortText | None = None
-    address: ShortText | None = None
-    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
-    tax_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+_DATA_FIELDS: frozenset[str] = frozenset(ReceiptData.model_fields)
 
 
-class LineItem(_Model):
-    """One purchased line. ``amount`` is the line total as printed (quantity x unit price, after line discounts)."""
+class _Changes(TypedDict, total=False):
+    """The fields a transition may set, typed, so a misspelled name or a wrong type fails mypy."""
 
-    description: ShortText = ""
-    quantity: Annotated[Decimal, Field(max_digits=14, decimal_places=4, allow_inf_nan=False)] | None = None
-    unit_price: Money | None = None
-    amount: Money | None = None
-    tax_rate: Rate | None = None
-    category: Annotated[str, StringConstraints(max_length=64)] | None = None
-
-
-class TaxLine(_Model):
-    """A tax line: label as printed (``GST 6%``), rate in percent, taxable base, and the tax amount."""
-
-    label: Annotated[str, StringConstraints(max_length=64)] | None = None
-    rate: Rate | None = None
-    base: Money | None = None
-    amount: Money
-
-
-class Payment(_Model):
-    """A payment: method, amount tendered or charged, last four digits of a card."""
-
-    method: PaymentMethod = PaymentMethod.OTHER
-    amount: Money | None = None
-    card_last4: Annotated[str, StringConstraints(pattern=r"^\d{4}$")] | None = None
-
-
-class ReceiptWarning(_Model):
-    """A named problem found on a receipt (``total_mismatch``, ``low_confidence``, ``possible_duplicate``...)."""
-
-    code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-    detail: LongText = ""
-    fields: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default_factory=list, max_length=32)
-
-
-class FieldSource(_Model):
-    """Where a field's value came from: confidence 0..1, the text read, page (1-based) and pixel box."""
-
-    confidence: Annotated[float, Field(ge=0, le=1)] = 0.0
-    text: LongText | None = None
-    page: Annotated[int, Field(ge=1)] | None = None
-    box: list[int] | None = Field(default=None, min_length=4, max_length=4)
-
-
-class ReceiptData(_Model):
-    """The fields a document yields and a person may correct (names as in DESIGN.md §3)."""
-
-    receipt_type: ReceiptType | None = None
-    merchant: Merchant = Field(default_factory=Merchant)
-    purchase_date: dt.date | None = None
-    purchase_time: dt.time | None = None
-    receipt_number: Annotated[str, StringConstraints(max_length=128)] | None = None
-    currency: str | None = None
-    line_items: list[LineItem] = Field(default_factory=list, max_length=2000)
-    subtotal: Money | None = None
-    taxes: list[TaxLine] = Field(default_factory=list, max_length=50)
-    tip: Money | None = None
-    discount: Money | None = None
-    service_charge: Money | None = None
-    rounding: Money | None = None
-    total: Money | None = None
-    payments: list[Payment] = Field(default_factory=list, max_length=20)
-
-    @field_validator("currency")
-    @classmethod
-    def _iso_currency(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.strip().upper()
-        if not is_currency(code):
-            msg = f"{value!r} is not an ISO-4217 currency code"
-            raise ValueError(msg)
-        return code
-
-    @field_validator("purchase_time")
-    @classmethod
-    def _naive_time(cls, value: dt.time | None) -> dt.time | None:
-        # a printed time is wall-clock time at the shop; a timezone would be invented
-        return value.replace(tzinfo=None) if value is not None else None
-
-
-class ExtractedReceipt(ReceiptData):
-    """An extractor's output: the data plus per-field provenance, the raw text and the extractor's own warnings.
-
-    Provenance keys are dotted field paths: ``total``, ``merchant.name``, ``purchase_date``, ``line_items.0``.
-    """
-
-    provenance: dict[str, FieldSource] = Field(default_factory=dict)
-    raw_text: Annotated[str, StringConstraints(max_length=200_000)] = ""
-    warnings: list[ReceiptWarning] = Field(default_factory=list, max_length=100)
-    pages: Annotated[int, Field(ge=0)] = 1
-
-    def data(self) -> ReceiptData:
-        """Just the correctable fields, without provenance and raw text."""
-        return ReceiptData.model_validate(self.model_dump(include=set(ReceiptData.model_fields)))
-
-
-class SourceFile(_Model):
-    """The original upload: name as sent, sniffed media type, size in bytes, sha256 hex, page count."""
-
-    filename: Annotated[str, StringConstraints(max_length=255)] | None = None
-    media_type: str
-    size: Annotated[int, Field(ge=0)]
-    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-    pages: Annotated[int, Field(ge=1)] = 1
-
-
-class ExtractionAttempt(_Model):
-    """One run of an extractor on a receipt; every attempt is kept so results can be compared."""
-
-    attempt: Annotated[int, Field(ge=1)]
-    extractor: str
-    extractor_version: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
-    duration_ms: Annotated[int, Field(ge=0)] | None = None
-    outcome: Annotated[str, StringConstraints(pattern=r"^(ok|failed|deferred)$")] = "ok"
-    error: LongText | None = None
-    output: ExtractedReceipt | None = None
-
-
-class Correction(_Model):
-    """A field a person changed: dotted path, value before (JSON), value after (JSON), who and when."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    field: str
-    from_value: Any = Field(default=None, alias="from")
-    to_value: Any = Field(default=None, alias="to")
-    by: str
-    at: dt.datetime
+    version: int
+    updated_at: dt.datetime
+    source: SourceFile
+    category: str | None
+    tags: list[str]
+    notes: str | None
+    warnings: list[ReceiptWarning]
+    provenance: dict[str, FieldSource]
+    raw_text: str
+    extraction_attempts: list[ExtractionAttempt]
+    extracted: ReceiptData | None
+    corrections: list[Correction]
+    possible_duplicate_of: str | None
+    lease_owner: str | None
+    lease_until: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    queued_at: dt.datetime | None
 
 
 class Receipt(ReceiptData):
@@ -233,22 +114,173 @@ class Receipt(ReceiptData):
     # when the receipt last entered the queue (upload, re-extract): only failures after it count toward the retry cap
     queued_at: dt.datetime | None = None
 
+    @classmethod
+    def uploaded(cls, *, receipt_id: str, owner_id: str, source: SourceFile, at: dt.datetime) -> Receipt:
+        """A new receipt for an uploaded file: pending, version 1, queued at ``at``."""
+        return cls(
+            id=receipt_id,
+            owner_id=owner_id,
+            status=ReceiptStatus.PENDING,
+            created_at=at,
+            updated_at=at,
+            queued_at=at,
+            source=source,
+        )
+
     @property
     def latest_attempt(self) -> ExtractionAttempt | None:
         """The most recent extraction attempt, if any."""
         return self.extraction_attempts[-1] if self.extraction_attempts else None
+
+    def leased_to(self, worker_id: str) -> bool:
+        """Whether ``worker_id`` holds this receipt's lease (it is processing and claimed by that worker)."""
+        return self.status == ReceiptStatus.PROCESSING and self.lease_owner == worker_id
+
+    def data(self) -> ReceiptData:
+        """Just the correctable fields (what a document yields), without identity, status and audit."""
+        return ReceiptData.model_validate(self.model_dump(include=set(_DATA_FIELDS)))
+
+    def failures_since_queued(self, *unrecorded: ExtractionAttempt) -> int:
+        """Failed attempts since the receipt last entered the queue, ``unrecorded`` ones included: only these
+        count toward the retry cap."""
+        return sum(
+            1
+            for a in (*self.extraction_attempts, *unrecorded)
+            if a.outcome == "failed" and (self.queued_at is None or a.started_at >= self.queued_at)
+        )
+
+    def require(self, transition: Transition) -> None:
+        """Raise InvalidTransition unless ``transition`` may start from this receipt's status (checked before
+        the input of the transition is judged, so a receipt mid-extraction refuses a correction as such)."""
+        check(transition, self.status)
+
+    # --- the worker's transitions ---
 
     def claimed_by(self, worker_id: str, lease_until: dt.datetime) -> Receipt:
         """A copy of this receipt taken by worker ``worker_id`` until ``lease_until`` (processing, next version).
 
         Every ReceiptStore adapter's ``claim_pending`` stores this, so a claim means the same in each.
         """
-        return self.model_copy(
-            update={
-                "status": ReceiptStatus.PROCESSING,
-                "lease_owner": worker_id,
-                "lease_until": lease_until,
-                "version": self.version + 1,
-            },
-            deep=True,
+        return self._move(
+            Transition.CLAIM,
+            ReceiptStatus.PROCESSING,
+            lease_owner=worker_id,
+            lease_until=lease_until,
+            version=self.version + 1,
         )
+
+    def extracted_from(
+        self,
+        output: ExtractedReceipt,
+        attempt: ExtractionAttempt,
+        *,
+        warnings: Sequence[ReceiptWarning],
+        duplicate_of: str | None,
+        at: dt.datetime,
+    ) -> Receipt:
+        """The extractor's ``output`` stored: data, provenance and raw text replaced (corrections made earlier stay
+        in the audit trail), ``needs_review`` when ``warnings`` ask for a person (``receiptcore.domain.review``),
+        else ``extracted``; the lease ends."""
+        data = output.data()
+        target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
+        return self._move(
+            Transition.EXTRACT,
+            target,
+            data=data,
+            release_at=at,
+            warnings=list(warnings),
+            provenance=dict(output.provenance),
+            raw_text=output.raw_text,
+            extracted=data,
+            possible_duplicate_of=duplicate_of,
+            source=self.source.with_pages(max(self.source.pages, output.pages or 1)),
+            extraction_attempts=[*self.extraction_attempts, attempt],
+        )
+
+    def deferred(self, attempt: ExtractionAttempt, *, until: dt.datetime, at: dt.datetime) -> Receipt:
+        """Back to pending, not before ``until``: the extractor asked to wait (not counted as a failure)."""
+        return self._move(
+            Transition.DEFER,
+            ReceiptStatus.PENDING,
+            release_at=at,
+            extraction_attempts=[*self.extraction_attempts, attempt],
+            next_attempt_at=until,
+        )
+
+    def failed(self, attempt: ExtractionAttempt, *, retry_at: dt.datetime | None, at: dt.datetime) -> Receipt:
+        """A failed attempt recorded: back to pending until ``retry_at``, or ``failed`` for good when it is None."""
+        return self._move(
+            Transition.FAIL,
+            ReceiptStatus.FAILED if retry_at is None else ReceiptStatus.PENDING,
+            release_at=at,
+            extraction_attempts=[*self.extraction_attempts, attempt],
+            next_attempt_at=retry_at,
+        )
+
+    # --- a person's transitions ---
+
+    def corrected(
+        self,
+        edited: Receipt,
+        corrections: Sequence[Correction],
+        *,
+        warnings: Sequence[ReceiptWarning],
+        at: dt.datetime,
+    ) -> Receipt:
+        """The person's values (data, category, tags and notes of ``edited``) with ``corrections`` audited.
+
+        The first correction keeps what extraction produced in ``extracted``, so the original values are never
+        lost. A confirmed receipt stays confirmed; any other becomes ``needs_review`` or ``extracted`` by
+        ``warnings``. Pending or processing → InvalidTransition.
+        """
+        if self.status == ReceiptStatus.CONFIRMED:
+            target = ReceiptStatus.CONFIRMED
+        else:
+            target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, edited.data()) else ReceiptStatus.EXTRACTED
+        return self._move(
+            Transition.CORRECT,
+            target,
+            data=edited,
+            category=edited.category,
+            tags=list(edited.tags),
+            notes=edited.notes,
+            extracted=self.extracted or self.data(),
+            corrections=[*self.corrections, *corrections],
+            warnings=list(warnings),
+            updated_at=at,
+        )
+
+    def confirmed(self, at: dt.datetime) -> Receipt:
+        """Confirmed by a person (extracted or needs_review); this receipt itself when it already is."""
+        if self.status == ReceiptStatus.CONFIRMED:
+            return self
+        return self._move(Transition.CONFIRM, ReceiptStatus.CONFIRMED, updated_at=at)
+
+    def requeued(self, at: dt.datetime) -> Receipt:
+        """Back in the queue for a new extraction (attempt history kept, failures counted afresh from ``at``);
+        this receipt itself when it is already pending. Processing → InvalidTransition."""
+        if self.status == ReceiptStatus.PENDING:
+            return self
+        return self._move(Transition.REQUEUE, ReceiptStatus.PENDING, release_at=at, queued_at=at)
+
+    def _move(
+        self,
+        transition: Transition,
+        target: ReceiptStatus,
+        *,
+        data: ReceiptData | None = None,
+        release_at: dt.datetime | None = None,
+        **changes: Unpack[_Changes],
+    ) -> Receipt:
+        """A validated copy with status ``target`` after checking ``transition``; ``data`` replaces the
+        correctable fields, ``release_at`` ends the lease (and is the update time), ``changes`` set the rest."""
+        check(transition, self.status, target)
+        values = self.model_dump()
+        if data is not None:
+            values.update(data.model_dump(include=set(_DATA_FIELDS)))
+        if release_at is not None:
+            values.update(lease_owner=None, lease_until=None, next_attempt_at=None, updated_at=release_at)
+        values.update(changes)
+        values["status"] = target
+        # validated, not model_copy(update=): a copy would store wrong values unchecked
+        return Receipt.model_validate(values)

@@ -36,7 +36,7 @@ from receiptcore.domain.consistency import (
     check_consistency,
     total_corroborated,
 )
-from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, ReceiptData, ReceiptWarning
+from receiptcore.domain.receipt_values import ExtractedReceipt, FieldSource, ReceiptData, ReceiptWarning
 
 # The fields a person relies on without checking; their doubtful reading sends a receipt to review.
 HEADLINE_FIELDS: tuple[str, ...] = ("total", "purchase_date", "merchant.name")

@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from receiptcore.domain.consistency import CONSISTENCY_CODES, check_consistency
-from receiptcore.domain.receipt import Correction, Receipt, ReceiptData, ReceiptStatus, ReceiptWarning
-from receiptcore.domain.review import needs_review
+from receiptcore.domain.receipt import Correction, Receipt, ReceiptData, ReceiptWarning
 from receiptcore.errors import ValidationFailed
 
 DATA_FIELDS: frozenset[str] = frozenset(ReceiptData.model_fields)
@@ -55,22 +54,8 @@ def apply_changes(receipt: Receipt, changes: dict[str, Any], *, by: str, at: dt.
     corrections = [
         Correction(field=name, from_value=before[name], to_value=after[name], by=by, at=at) for name in changed
     ]
-    # the first correction keeps what extraction produced, so the original values are never lost
-    extracted = receipt.extracted or ReceiptData.model_validate(receipt.model_dump(include=set(DATA_FIELDS)))
-    data = ReceiptData.model_validate(candidate.model_dump(include=set(DATA_FIELDS)))
-    warnings = _recheck(receipt.warnings, data, set(changed))
-    status = receipt.status
-    if status != ReceiptStatus.CONFIRMED:
-        status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
-    return candidate.model_copy(
-        update={
-            "extracted": extracted,
-            "corrections": [*receipt.corrections, *corrections],
-            "warnings": warnings,
-            "status": status,
-            "updated_at": at,
-        }
-    )
+    warnings = _recheck(receipt.warnings, candidate.data(), set(changed))
+    return receipt.corrected(candidate, corrections, warnings=warnings, at=at)
 
 
 def _recheck(previous: list[ReceiptWarning], data: ReceiptData, changed: set[str]) -> list[ReceiptWarning]:

@@ -14,20 +14,23 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import ValidationError
 
 from receiptcore.domain.consistency import POSSIBLE_DUPLICATE
 from receiptcore.domain.events import Event, EventType
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptStatus, ReceiptWarning
-from receiptcore.domain.review import assume_currency, needs_review, review_warnings
+from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptData, ReceiptWarning
+from receiptcore.domain.review import assume_currency, review_warnings
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
 from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore
 
 log = logging.getLogger(__name__)
 
 _MAX_RETRY_DELAY = 6 * 3600.0
+
+Outcome = Literal["ok", "failed", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,27 +102,27 @@ class ExtractionService:
             log.exception("extractor %s crashed on receipt %s", self._extractor.name, claimed.id)
             outcome = self._failed(self._finish(attempt, started, "failed", f"extractor error: {type(exc).__name__}"))
         else:
-            finished = self._finish(attempt, started, "ok", None).model_copy(update={"output": output})
+            finished = self._finish(attempt, started, "ok", None, output)
             outcome = await self._succeeded(claimed, finished, output)
         return await self._store_result(claimed, worker_id, outcome)
 
-    def _finish(self, attempt: ExtractionAttempt, started: float, result: str, error: str | None) -> ExtractionAttempt:
-        return attempt.model_copy(
-            update={
-                "finished_at": self._clock.now(),
-                "duration_ms": max(0, round((time.perf_counter() - started) * 1000)),
-                "outcome": result,
-                "error": error[:5000] if error else None,
-            }
-        )
+    def _finish(
+        self,
+        attempt: ExtractionAttempt,
+        started: float,
+        result: Outcome,
+        error: str | None,
+        output: ExtractedReceipt | None = None,
+    ) -> ExtractionAttempt:
+        duration_ms = max(0, round((time.perf_counter() - started) * 1000))
+        return attempt.finished(result, at=self._clock.now(), duration_ms=duration_ms, error=error, output=output)
 
     async def _succeeded(
         self, claimed: Receipt, attempt: ExtractionAttempt, output: ExtractedReceipt
     ) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
         output = assume_currency(output, self._config.default_currency)
         data = output.data()
-        probe = _rebuild(claimed, data.model_dump())
-        duplicates = await self._store.find_matching(probe)
+        duplicates = await self._store.find_matching(_probe(claimed, data))
         warnings = review_warnings(output)
         if duplicates:
             warnings.append(
@@ -129,24 +132,14 @@ class ExtractionService:
                     fields=["merchant.name", "purchase_date", "total", "currency"],
                 )
             )
-        status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
 
         def apply(base: Receipt) -> tuple[Receipt, EventType | None]:
-            # new output replaces the data; the corrections made earlier stay in the audit trail
-            updated = _rebuild(
-                base,
-                {
-                    **data.model_dump(),
-                    "status": status,
-                    "warnings": warnings,
-                    "provenance": output.provenance,
-                    "raw_text": output.raw_text,
-                    "extracted": data,
-                    "possible_duplicate_of": duplicates[0] if duplicates else None,
-                    "source": base.source.model_copy(update={"pages": max(base.source.pages, output.pages or 1)}),
-                    "extraction_attempts": [*base.extraction_attempts, attempt],
-                    **_released(self._clock.now()),
-                },
+            updated = base.extracted_from(
+                output,
+                attempt,
+                warnings=warnings,
+                duplicate_of=duplicates[0] if duplicates else None,
+                at=self._clock.now(),
             )
             return updated, "receipt.extracted"
 
@@ -157,41 +150,21 @@ class ExtractionService:
     ) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
         def apply(base: Receipt) -> tuple[Receipt, EventType | None]:
             now = self._clock.now()
-            updated = base.model_copy(
-                update={
-                    "status": ReceiptStatus.PENDING,
-                    "extraction_attempts": [*base.extraction_attempts, attempt],
-                    **_released(now),
-                    "next_attempt_at": now + dt.timedelta(seconds=max(1.0, retry_after)),
-                }
-            )
-            return updated, None
+            until = now + dt.timedelta(seconds=max(1.0, retry_after))
+            return base.deferred(attempt, until=until, at=now), None
 
         return apply
 
     def _failed(self, attempt: ExtractionAttempt) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
         def apply(base: Receipt) -> tuple[Receipt, EventType | None]:
             now = self._clock.now()
-            attempts = [*base.extraction_attempts, attempt]
-            failures = sum(
-                1
-                for a in attempts
-                if a.outcome == "failed" and (base.queued_at is None or a.started_at >= base.queued_at)
-            )
+            failures = base.failures_since_queued(attempt)
             if failures >= self._config.max_attempts:
-                update = {"status": ReceiptStatus.FAILED, **_released(now)}
-                event: EventType | None = "receipt.extraction_failed"
-            else:
-                delay = min(_MAX_RETRY_DELAY, self._config.retry_base_seconds * 2 ** (failures - 1))
-                # "equal jitter": half the delay fixed, half random, so retries of a batch spread out
-                delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not security
-                update = {
-                    "status": ReceiptStatus.PENDING,
-                    **_released(now),
-                    "next_attempt_at": now + dt.timedelta(seconds=delay),
-                }
-                event = None
-            return base.model_copy(update={**update, "extraction_attempts": attempts}), event
+                return base.failed(attempt, retry_at=None, at=now), "receipt.extraction_failed"
+            delay = min(_MAX_RETRY_DELAY, self._config.retry_base_seconds * 2 ** (failures - 1))
+            # "equal jitter": half the delay fixed, half random, so retries of a batch spread out
+            delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not security
+            return base.failed(attempt, retry_at=now + dt.timedelta(seconds=delay), at=now), None
 
         return apply
 
@@ -210,7 +183,7 @@ class ExtractionService:
                     base = await self._store.get(claimed.id, Scope.everyone())
                 except NotFound:
                     return None
-                if base.status != ReceiptStatus.PROCESSING or base.lease_owner != worker_id:
+                if not base.leased_to(worker_id):
                     log.info("receipt %s changed hands while %s extracted it; dropping the result", base.id, worker_id)
                     return None
                 continue
@@ -228,11 +201,6 @@ class ExtractionService:
         return None
 
 
-def _rebuild(base: Receipt, updates: dict[str, object]) -> Receipt:
-    """``base`` with ``updates`` applied and validated (``model_copy`` would store nested dicts unvalidated)."""
-    return Receipt.model_validate({**base.model_dump(), **updates})
-
-
-def _released(now: dt.datetime) -> dict[str, object]:
-    """The fields that end a lease."""
-    return {"lease_owner": None, "lease_until": None, "next_attempt_at": None, "updated_at": now}
+def _probe(claimed: Receipt, data: ReceiptData) -> Receipt:
+    """``claimed`` carrying the extracted ``data``: what ``find_matching`` compares with the owner's receipts."""
+    return Receipt.model_validate({**claimed.model_dump(), **data.model_dump()})

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from receiptcore.domain.events import Event, EventType
 from receiptcore.domain.ids import new_id
+from receiptcore.domain.lifecycle import Transition
 from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_scope, require
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
-from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
+from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.domain.users import RECEIPTS_WRITE
 from receiptcore.errors import (
     Conflict,
@@ -132,21 +133,20 @@ class ReceiptService:
         values; each change is logged as a Correction keeping the old value; the consistency check re-runs.
         ``expected_version`` (If-Match) → VersionConflict on mismatch. Publishes receipt.updated."""
         receipt = await self._writable(principal, receipt_id, expected_version)
-        if receipt.status in (ReceiptStatus.PENDING, ReceiptStatus.PROCESSING):
-            raise Conflict("the receipt is still being extracted; correct it when extraction has finished")
+        # a receipt mid-extraction refuses before its input is judged
+        receipt.require(Transition.CORRECT)
         updated = apply_changes(receipt, changes, by=principal.user_id, at=self._clock.now())
         if updated is receipt:
             return receipt
         return await self._save(updated, receipt.version, "receipt.updated")
 
     async def confirm(self, principal: Principal, receipt_id: str, expected_version: int | None = None) -> Receipt:
-        """Needs receipts:write. Marks an extracted/needs_review receipt confirmed; pending/processing → Conflict."""
+        """Needs receipts:write. Marks an extracted/needs_review receipt confirmed (a confirmed one stays as it is);
+        pending, processing or failed → InvalidTransition (a Conflict)."""
         receipt = await self._writable(principal, receipt_id, expected_version)
-        if receipt.status == ReceiptStatus.CONFIRMED:
+        updated = receipt.confirmed(self._clock.now())
+        if updated is receipt:
             return receipt
-        if receipt.status not in (ReceiptStatus.EXTRACTED, ReceiptStatus.NEEDS_REVIEW):
-            raise Conflict(f"a {receipt.status.value} receipt cannot be confirmed; it needs extracted data first")
-        updated = receipt.model_copy(update={"status": ReceiptStatus.CONFIRMED, "updated_at": self._clock.now()})
         return await self._save(updated, receipt.version, "receipt.updated")
 
     async def delete(self, principal: Principal, receipt_id: str) -> None:
@@ -157,23 +157,12 @@ class ReceiptService:
         await self._publish("receipt.deleted", receipt)
 
     async def reextract(self, principal: Principal, receipt_id: str) -> Receipt:
-        """Needs receipts:write. Puts the receipt back to pending (attempt history kept); processing → Conflict."""
+        """Needs receipts:write. Puts the receipt back to pending (attempt history kept; a pending one stays as it
+        is); processing → InvalidTransition (a Conflict)."""
         receipt = await self._writable(principal, receipt_id, None)
-        if receipt.status == ReceiptStatus.PROCESSING:
-            raise Conflict("the receipt is being extracted right now")
-        if receipt.status == ReceiptStatus.PENDING:
+        queued = receipt.requeued(self._clock.now())
+        if queued is receipt:
             return receipt
-        now = self._clock.now()
-        queued = receipt.model_copy(
-            update={
-                "status": ReceiptStatus.PENDING,
-                "next_attempt_at": None,
-                "lease_owner": None,
-                "lease_until": None,
-                "queued_at": now,
-                "updated_at": now,
-            }
-        )
         # receipt.updated with status pending also wakes idle workers early
         return await self._save(queued, receipt.version, "receipt.updated")
 
@@ -235,14 +224,10 @@ class ReceiptService:
         return outcomes
 
     async def _store_one(self, owner: str, checked: _Checked) -> UploadOutcome:
-        now = self._clock.now()
-        receipt = Receipt(
-            id=new_id(),
+        receipt = Receipt.uploaded(
+            receipt_id=new_id(),
             owner_id=owner,
-            status=ReceiptStatus.PENDING,
-            created_at=now,
-            updated_at=now,
-            queued_at=now,
+            at=self._clock.now(),
             source=SourceFile(
                 filename=_safe_filename(checked.upload.filename),
                 media_type=checked.inspection.media_type,

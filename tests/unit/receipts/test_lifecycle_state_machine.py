@@ -4,7 +4,7 @@ Drives ReceiptService and ExtractionService over the memory adapters and a scrip
 worker runs (one or several workers at once), corrections (fresh and stale), confirmations, re-extractions,
 deletions and clock jumps, and checks after every step what must hold whatever the order:
 
-- a receipt's status only moves along the allowed transitions;
+- a receipt's status only moves along the transitions of ``receiptcore.domain.lifecycle.LIFECYCLE``;
 - its version strictly increases whenever it changes, and never changes without a new version;
 - a deleted receipt is NotFound for every operation;
 - a correction keeps the extracted values (``receipt.extracted``) and audits the old value;
@@ -28,6 +28,7 @@ from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory.event_bus import InProcessEventBus
 from receiptcore.adapters.memory.extractor import MemoryExtractor
 from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
+from receiptcore.domain.lifecycle import NEXT_STATUSES
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.receipt import ExtractedReceipt, LineItem, Merchant, Receipt, ReceiptStatus
 from receiptcore.errors import Conflict, ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
@@ -38,18 +39,17 @@ from tests.unit.receipts.builders import T0, unique_png
 from tests.unit.receipts.conftest import principal
 
 S = ReceiptStatus
-# Status changes one step may show. A worker run goes pending → processing → result inside one step, so
-# "pending → extracted" is one observed move; processing is only ever seen mid-step.
-ALLOWED: dict[ReceiptStatus, set[ReceiptStatus]] = {
-    S.PENDING: {S.PENDING, S.PROCESSING, S.EXTRACTED, S.NEEDS_REVIEW, S.FAILED},
-    S.PROCESSING: {S.PROCESSING, S.PENDING, S.EXTRACTED, S.NEEDS_REVIEW, S.FAILED},
-    S.EXTRACTED: {S.EXTRACTED, S.NEEDS_REVIEW, S.CONFIRMED, S.PENDING},
-    S.NEEDS_REVIEW: {S.NEEDS_REVIEW, S.EXTRACTED, S.CONFIRMED, S.PENDING},
-    # a person may fill in a receipt no extractor could read
-    S.FAILED: {S.FAILED, S.EXTRACTED, S.NEEDS_REVIEW, S.PENDING},
-    # corrections keep a confirmed receipt confirmed; only re-extraction reopens it
-    S.CONFIRMED: {S.CONFIRMED, S.PENDING},
-}
+
+
+def _observable(status: ReceiptStatus) -> frozenset[ReceiptStatus]:
+    """The statuses one step may show after ``status``, from the domain's table: unchanged, one transition, or,
+    since a worker run goes pending → processing → result inside one step, a transition through processing."""
+    once = NEXT_STATUSES[status]
+    through = NEXT_STATUSES[S.PROCESSING] if S.PROCESSING in once else frozenset()
+    return frozenset({status}) | once | through
+
+
+ALLOWED: dict[ReceiptStatus, frozenset[ReceiptStatus]] = {status: _observable(status) for status in S}
 OUTCOMES = ("ok", "review", "fail", "defer")
 MAX_ATTEMPTS = 3
 
