@@ -1,4 +1,4 @@
-"""Documents of the MongoDB receipt store: the receipt ↔ document mapping, the indexes, and the filter and sort
+"""Documents of the MongoDB receipt store: the receipt ↔ document mapping and the filter and sort
 builders of listings (the MongoDB twin of ``adapters/sqlite/receipt_sql.py``).
 
 A receipt document holds the whole receipt under ``receipt`` (``Receipt.model_dump(mode="json")``: money as
@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from bson.decimal128 import Decimal128
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING
 
 from receiptcore.adapters.receipt_queries import (
     CursorPosition,
@@ -46,37 +46,6 @@ _BOUND_LIMIT = Decimal(10) ** 18
 
 # The field each sort key orders by; ``created_at`` is never null, the other two may be.
 SORT_FIELDS = {"created_at": "created_at", "purchase_date": "purchase_date", "total": "total"}
-
-
-def receipt_indexes() -> list[IndexModel]:
-    """Every index of the receipts collection: each list filter and sort, under the owner scope and without it
-    (a ``receipts:read:any`` scope), the claim queue, duplicate detection and the shared file lookup."""
-
-    def index(name: str, *fields: str, unique: bool = False) -> IndexModel:
-        return IndexModel([(field, ASCENDING) for field in fields], name=name, unique=unique)
-
-    return [
-        index("owner_sha256_unique", "owner_id", "sha256", unique=True),
-        index("owner_created", "owner_id", "created_at", "_id"),
-        index("owner_purchase_date", "owner_id", "purchase_date", "_id"),
-        index("owner_total", "owner_id", "total", "_id"),
-        index("owner_status_created", "owner_id", "status", "created_at", "_id"),
-        index("owner_category_created", "owner_id", "category", "created_at", "_id"),
-        index("owner_tags_created", "owner_id", "tags", "created_at", "_id"),
-        index("owner_matching", "owner_id", "merchant_key", "purchase_date", "total"),
-        index("created", "created_at", "_id"),
-        index("purchase_date", "purchase_date", "_id"),
-        index("total", "total", "_id"),
-        index("claim_queue", "status", "created_at", "_id"),
-    ]
-
-
-def idempotency_indexes(ttl_seconds: int) -> list[IndexModel]:
-    """The idempotency records: one per (owner, key), removed by MongoDB ``ttl_seconds`` after they were made."""
-    return [
-        IndexModel([("owner_id", ASCENDING), ("key", ASCENDING)], name="owner_key_unique", unique=True),
-        IndexModel([("created_at", ASCENDING)], name="created_ttl", expireAfterSeconds=ttl_seconds),
-    ]
 
 
 def decimal128(value: Decimal) -> Decimal128:

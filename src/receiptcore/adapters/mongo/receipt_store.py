@@ -28,6 +28,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from receiptcore.adapters.mongo import receipt_documents as docs
 from receiptcore.adapters.mongo.connection import MongoConnection, translated
+from receiptcore.adapters.mongo.indexes import create_indexes
 from receiptcore.adapters.mongo.receipt_summary import summarize
 from receiptcore.adapters.receipt_queries import (
     CursorPosition,
@@ -46,6 +47,8 @@ from receiptcore.ports import ReceiptStore
 
 log = logging.getLogger(__name__)
 _JSON_TIME: TypeAdapter[dt.datetime] = TypeAdapter(dt.datetime)
+# reads need only the receipt itself, not the index fields beside it (``search`` repeats the raw text)
+_RECEIPT_ONLY = {"receipt": 1}
 
 
 class MongoReceiptStore(ReceiptStore):
@@ -78,23 +81,7 @@ class MongoReceiptStore(ReceiptStore):
     async def create_indexes(self) -> None:
         """Create every index the queries need (idempotent; a changed TTL is applied with ``collMod``)."""
         with translated("create the receipt indexes"):
-            await self._receipts.create_indexes(docs.receipt_indexes())
-            unique, ttl = docs.idempotency_indexes(self._ttl_seconds)
-            await self._idempotency.create_indexes([unique])
-            existing = await self._idempotency.index_information()
-            current = existing.get("created_ttl")
-            if current is None:
-                await self._idempotency.create_indexes([ttl])
-            elif current.get("expireAfterSeconds") != self._ttl_seconds:
-                index = {"name": "created_ttl", "expireAfterSeconds": self._ttl_seconds}
-                await self._database.command("collMod", docs.IDEMPOTENCY, index=index)
-            # the indexes the GridFS spec asks for (the driver would add them on the first upload)
-            chunks = self._database[f"{docs.FILES_BUCKET}.chunks"]
-            await chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], name="files_id_1_n_1", unique=True)
-            files = self._database[f"{docs.FILES_BUCKET}.files"]
-            await files.create_index(
-                [("filename", ASCENDING), ("uploadDate", ASCENDING)], name="filename_1_uploadDate_1"
-            )
+            await create_indexes(self._database, self._ttl_seconds)
 
     async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
         """Store a new receipt and its file (file first), or return the owner's existing receipt with the same
@@ -155,11 +142,14 @@ class MongoReceiptStore(ReceiptStore):
             if position is None or position.value is not None:
                 after = docs.after_present(position) if position is not None else {}
                 where = docs.combine(base, docs.present(query.sort), after)
-                found = await self._receipts.find(where, sort=docs.sort_spec(query.sort), limit=wanted).to_list(None)
+                page = self._receipts.find(where, _RECEIPT_ONLY, sort=docs.sort_spec(query.sort), limit=wanted)
+                found = await page.to_list(None)
             if len(found) < wanted and sort_column(query.sort) != "created_at":
                 after = docs.after_missing(position) if position is not None and position.value is None else {}
                 where = docs.combine(base, docs.missing(query.sort), after)
-                rest = self._receipts.find(where, sort=docs.id_sort(query.sort), limit=wanted - len(found))
+                rest = self._receipts.find(
+                    where, _RECEIPT_ONLY, sort=docs.id_sort(query.sort), limit=wanted - len(found)
+                )
                 found += await rest.to_list(None)
         items = [docs.to_receipt(document) for document in found[: query.limit]]
         next_cursor = None
@@ -301,14 +291,18 @@ class MongoReceiptStore(ReceiptStore):
     async def _visible(self, receipt_id: str, scope: Scope) -> dict[str, Any]:
         await self._ready()
         with translated("read a receipt"):
-            document = await self._receipts.find_one({"_id": receipt_id, **docs.scope_filter(scope)})
+            document = await self._receipts.find_one(
+                {"_id": receipt_id, **docs.scope_filter(scope)}, projection={"receipt": 1, "file_id": 1}
+            )
         if document is None:
             raise NotFound(f"receipt {receipt_id} not found")
         return document
 
     async def _find_same_file(self, receipt: Receipt) -> Receipt | None:
         with translated("look up a receipt"):
-            document = await self._receipts.find_one({"owner_id": receipt.owner_id, "sha256": receipt.source.sha256})
+            document = await self._receipts.find_one(
+                {"owner_id": receipt.owner_id, "sha256": receipt.source.sha256}, projection=_RECEIPT_ONLY
+            )
         return docs.to_receipt(document) if document is not None else None
 
     async def _undo_upload(self, receipt_id: str, file_id: ObjectId) -> bool:
