@@ -123,12 +123,7 @@ class EmulatedCollection:
         if target is None:
             if not upsert:
                 return UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, acknowledged=True)
-            seed = {k: v for k, v in query.items() if not k.startswith("$") and not isinstance(v, dict)}
-            apply_update(seed, update, inserting=True)
-            seed.setdefault("_id", ObjectId())
-            stored = self._encode(seed)
-            self._check_unique(stored, ignore=None)
-            self._documents.append(stored)
+            stored = self._upsert(query, update)
             return UpdateResult({"n": 1, "nModified": 0, "upserted": stored["_id"], "ok": 1.0}, acknowledged=True)
         changed = self._updated(target, update)
         modified = changed != target
@@ -146,11 +141,12 @@ class EmulatedCollection:
         return_document: bool = ReturnDocument.BEFORE,
     ) -> dict[str, Any] | None:
         await self._enter("find_one_and_update")
-        if upsert:
-            raise UnsupportedByEmulation("find_one_and_update with upsert")
         target = self._first(query, sort)
         if target is None:
-            return None
+            if not upsert:
+                return None
+            inserted = self._upsert(query, update)
+            return project(self._copy(inserted), projection) if return_document == ReturnDocument.AFTER else None
         changed = self._updated(target, update)
         self._replace(target, changed)
         chosen = changed if return_document == ReturnDocument.AFTER else target
@@ -293,6 +289,17 @@ class EmulatedCollection:
             )
         return documents
 
+    def _upsert(self, query: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+        """Insert what an upsert inserts: the query's top-level equality fields, then the update applied (a unique
+        index still refuses it: an upsert whose filter missed an existing ``_id`` raises DuplicateKeyError)."""
+        seed = {k: v for k, v in query.items() if not k.startswith("$") and not _is_operator_document(v)}
+        apply_update(seed, update, inserting=True)
+        seed.setdefault("_id", ObjectId())
+        stored = self._encode(seed)
+        self._check_unique(stored, ignore=None)
+        self._documents.append(stored)
+        return stored
+
     def _updated(self, target: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
         changed = self._copy(target)
         apply_update(changed, update)
@@ -327,6 +334,10 @@ class EmulatedCollection:
             (field,) = spec["key"]
             cutoff = now - dt.timedelta(seconds=seconds)
             self._documents = [d for d in self._documents if not _expired(get_path(d, field), cutoff)]
+
+
+def _is_operator_document(value: Any) -> bool:
+    return isinstance(value, dict) and any(str(k).startswith("$") for k in value)
 
 
 def _index_key(document: dict[str, Any], key: dict[str, Any]) -> tuple[Any, ...]:
