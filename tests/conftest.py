@@ -1,11 +1,108 @@
-"""Fixtures shared by several test packages, and the header lines that say which servers the suites ran on."""
+"""Suite-wide: every log line the suite produces is kept and searched for secrets at the end (issue 11, §11).
+
+A session-scoped handler on the root logger writes every record of this test process (message, extra fields and
+exception text, *before* any redaction) to ``<basetemp>/../suite-logs/<worker>.log``. Server processes started
+by tests append their whole output there too (``tests/cli/server_process.py``). Every secret the code under test
+generates (refresh tokens, one-time passwords: anything from ``secrets.token_urlsafe``) is recorded as well. When
+the session ends, the controlling process reads every log file and fails the run if one holds a known test
+password, a generated secret, a JWT or a bearer token (``tests/log_secrets.py``).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.log_secrets import RawRecordFormatter, find_leaks, known_secrets_file, suite_log_dir
+
+# the MongoDB fixtures (a real server or the in-process emulation) for tests/contract and tests/adapters/mongo
 pytest_plugins = ["tests.support.mongo_fixtures"]
+
+# INFO and above: what a production log holds (DEBUG would add every SQL statement of the drivers)
+CAPTURE_LEVEL = logging.INFO
+
+
+def _worker(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_logs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Capture every log record of this process, and every secret it generates, for the final leak search."""
+    directory = suite_log_dir(tmp_path_factory.getbasetemp())
+    directory.mkdir(parents=True, exist_ok=True)
+    worker = _worker(request.config)
+    os.environ["RECEIPTCORE_TEST_LOG_DIR"] = str(directory)
+    handler = logging.FileHandler(directory / f"{worker}.log", encoding="utf-8")
+    handler.setLevel(CAPTURE_LEVEL)
+    handler.setFormatter(RawRecordFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous_level = root.level
+    root.setLevel(CAPTURE_LEVEL)
+    original = secrets.token_urlsafe
+    generated = known_secrets_file(directory, worker).open("a", encoding="utf-8")
+
+    def recording_token_urlsafe(nbytes: int | None = None) -> str:
+        value = original(nbytes)
+        generated.write(value + "\n")
+        generated.flush()
+        return value
+
+    secrets.token_urlsafe = recording_token_urlsafe
+    try:
+        yield directory
+    finally:
+        secrets.token_urlsafe = original
+        generated.close()
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+        handler.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging_per_test() -> Iterator[None]:
+    """Undo what a CLI command run in-process configured (``receiptcore.entrypoints.logs.configure_logging``):
+    its handler on a stream that is gone after the test, and a root level that would hide records from the
+    suite's capture in later tests."""
+    yield
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == "receiptcore":
+            root.removeHandler(handler)
+    root.setLevel(CAPTURE_LEVEL)
+    logging.getLogger("uvicorn.access").disabled = False
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In the controlling process only (after every xdist worker): search all captured logs for secrets."""
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    directory = suite_log_dir(factory.getbasetemp())
+    if not directory.is_dir():
+        return
+    leaks = find_leaks(directory)
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = "\n".join(f"  {leak}" for leak in leaks[:20])
+        message = f"secrets found in the suite's logs ({len(leaks)}):\n{lines}"
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_report_header() -> list[str]:
+    """Say which MongoDB the suites run on (a real server or the in-process emulation)."""
     from tests.support.mongo_fixtures import mongo_header
 
     return [mongo_header()]

@@ -18,7 +18,7 @@ from receiptcore.domain.backoff import Backoff
 from receiptcore.domain.events import Event
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
-from receiptcore.domain.receipt import ExtractedReceipt, Receipt, SourceFile
+from receiptcore.domain.receipt import ExtractedReceipt, Receipt, ReceiptStatus, SourceFile
 from receiptcore.domain.users import RefreshToken, Role, User
 
 
@@ -207,6 +207,27 @@ class ReceiptStore(Protocol):
         self, owner_id: str, key: str, fingerprint: str, receipt_ids: builtins.list[str]
     ) -> None:
         """Remember the outcome of an idempotent request; an existing record for the key is kept unchanged."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptCounts:
+    """Monitoring figures of a receipt store: receipts by status, the queue and its oldest waiting receipt."""
+
+    by_status: dict[ReceiptStatus, int]
+    pending: int
+    oldest_pending_at: dt.datetime | None
+
+
+@runtime_checkable
+class ReceiptStats(Protocol):
+    """Aggregate figures of every receipt, for metrics (no scope: operators see counts, never contents).
+
+    Optional beside ``ReceiptStore``: a store without it simply has no receipt gauges in ``/metrics``."""
+
+    async def receipt_stats(self) -> ReceiptCounts:
+        """Counts by status (statuses without receipts may be absent), how many are ``pending`` (due or
+        waiting for a retry) and the ``created_at`` of the oldest pending one (None when none is)."""
         ...
 
 

@@ -42,6 +42,17 @@ class Settings(BaseSettings):
         7 * 86400, ge=60, description="How long MongoDB keeps an Idempotency-Key outcome (a TTL index removes it)."
     )
     redis_url: SecretStr | None = Field(None, description="Redis URL; when set, events travel over Redis pub/sub.")
+    postgres_pool_size: int = Field(10, ge=1, le=200, description="Most PostgreSQL connections of one process.")
+    postgres_migrate_on_start: bool = Field(
+        True, description="Apply pending PostgreSQL migrations at start (else only `receiptcore db migrate` does)."
+    )
+    redis_prefix: str = Field(
+        "receiptcore",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Prefix of every Redis key and channel, so several installs can share one Redis.",
+    )
 
     jwt_issuer: str = Field("receiptcore", description="The iss claim of access tokens.")
     jwt_audience: str = Field("receiptcore", description="The aud claim of access tokens.")
@@ -86,6 +97,16 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(None, description="API key for the anthropic extractor.")
 
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_format: Literal["auto", "text", "json"] = Field(
+        "auto", description="Log lines: text, json (one object per line), or auto (text on a terminal, else json)."
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of the /metrics listener of serve and worker (0: a free one); unset: off.",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Interface the /metrics listener binds (keep it private).")
 
     # LLM extractors
     anthropic_model: str = Field("claude-sonnet-4-6", description="Claude model the anthropic extractor calls.")

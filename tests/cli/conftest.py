@@ -24,6 +24,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if key.startswith("RECEIPTCORE_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+    # `receiptcore login` keeps sessions in the config dir: never the developer's own
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     data = tmp_path / "data"
     monkeypatch.setenv("RECEIPTCORE_DATA_DIR", str(data))
     return data

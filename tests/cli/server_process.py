@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.log_secrets import append_process_output
+
 REPO = Path(__file__).resolve().parents[2]
 _URL = re.compile(r"serving (http://\S+)")
 _EMAIL = re.compile(r"^\s*email:\s+(\S+)", re.MULTILINE)
@@ -26,8 +28,15 @@ _PASSWORD = re.compile(r"^\s*password:\s+(\S+)", re.MULTILINE)
 
 def clean_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a child process: ours minus any RECEIPTCORE_* setting, plus the data dir and ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIPTCORE_")}
-    env.update({"RECEIPTCORE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "RECEIPTCORE_LOG_LEVEL": "warning"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIPTCORE_") or k == "RECEIPTCORE_TEST_LOG_DIR"}
+    env.update(
+        {
+            "RECEIPTCORE_DATA_DIR": str(data_dir),
+            "PYTHONUNBUFFERED": "1",
+            "RECEIPTCORE_LOG_LEVEL": "warning",
+            "XDG_CONFIG_HOME": str(data_dir.parent / "config"),
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -47,12 +56,16 @@ class ServerProcess:
     ) -> None:
         self.data_dir = data_dir
         self._cmd = [sys.executable, "-m", "receiptcore", "serve", "--host", "127.0.0.1", "--port", "0", *args]
-        self._env = clean_env(data_dir, env)
+        # info and JSON lines: the whole output joins the suite's logs, searched for secrets (tests/conftest.py)
+        self._env = clean_env(
+            data_dir, {"RECEIPTCORE_LOG_LEVEL": "info", "RECEIPTCORE_LOG_FORMAT": "json", **(env or {})}
+        )
         self._cwd = cwd
         self.output = ""
         self.url = ""
         self._proc: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
+        self._logged = False
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
         """Start and wait until ``/health/live`` answers. Raises RuntimeError with the output on failure."""
@@ -120,6 +133,9 @@ class ServerProcess:
             self._proc.wait()
         if self._reader is not None:
             self._reader.join(5)
+        if not self._logged:
+            self._logged = True
+            append_process_output(self.output, f"serve-{self._proc.pid}")
         return self._proc.returncode
 
     def __enter__(self) -> ServerProcess:

@@ -84,19 +84,23 @@ def _inbox(tmp_path: Path) -> Path:
     return inbox
 
 
-def test_import_counts_created_duplicate_refused_and_skipped(invoke: Invoke, account: Account, tmp_path: Path) -> None:
+def test_import_counts_imported_duplicate_refused_and_skipped(invoke: Invoke, account: Account, tmp_path: Path) -> None:
     inbox = _inbox(tmp_path)
     first = invoke("import", str(inbox), *_auth(account), input=PASSWORD + "\n")
     assert first.exit_code == 1, first.output
-    assert "2 created, 0 duplicate, 1 refused, 2 skipped" in first.stdout
+    # the one rule of import and watch: fake.jpg is named like a receipt but is not one, so it is refused (as
+    # watch refuses it); notes.txt is not named like one, so it is skipped; hidden files are not looked at
+    assert "2 imported, 0 duplicate, 2 refused, 1 skipped (not receipt files)" in first.stdout
     assert "cut.jpg" in first.stderr
+    assert "fake.jpg: not a receipt file" in first.stderr
     assert "Traceback" not in first.output
     assert sorted(r["source"]["filename"] for r in account.receipts()) == ["a.jpg", "b.JPEG"]  # type: ignore[index]
 
     (inbox / "cut.jpg").unlink()
+    (inbox / "fake.jpg").unlink()
     again = invoke("import", str(inbox), *_auth(account), input=PASSWORD + "\n")
     assert again.exit_code == 0, again.output
-    assert "0 created, 2 duplicate, 0 refused" in again.stdout
+    assert "0 imported, 2 duplicate, 0 refused, 1 skipped" in again.stdout
     assert len(account.receipts()) == 2
 
 
@@ -107,10 +111,10 @@ def test_import_recursive_reaches_sub_folders(invoke: Invoke, account: Account, 
     (inbox / "2024" / "may" / "deep.jpg").write_bytes(receipt_image(f"deep {new_id()}"))
     flat = invoke("import", str(inbox), *_auth(account), input=PASSWORD)
     assert flat.exit_code == 0, flat.output
-    assert "1 created" in flat.stdout
+    assert "1 imported" in flat.stdout
     deep = invoke("import", str(inbox), "--recursive", *_auth(account), input=PASSWORD)
     assert deep.exit_code == 0, deep.output
-    assert "1 created, 1 duplicate" in deep.stdout
+    assert "1 imported, 1 duplicate" in deep.stdout
 
 
 def _png() -> bytes:
@@ -132,7 +136,7 @@ def test_credentials_from_the_environment_and_a_token(
     monkeypatch.setenv("RECEIPTCORE_SERVER", account.url)
     monkeypatch.setenv("RECEIPTCORE_EMAIL", account.email)
     monkeypatch.setenv("RECEIPTCORE_PASSWORD", PASSWORD)
-    assert "1 created" in invoke("import", str(inbox)).stdout
+    assert "1 imported" in invoke("import", str(inbox)).stdout
 
     monkeypatch.delenv("RECEIPTCORE_EMAIL")
     monkeypatch.delenv("RECEIPTCORE_PASSWORD")
@@ -162,7 +166,7 @@ def test_watch_once_files_results_into_done_and_failed(invoke: Invoke, account: 
         "watch", str(inbox), "--once", "--interval", "0.2", "--settle", "0.3", *_auth(account), input=PASSWORD
     )
     assert result.exit_code == 1, result.output  # something was refused
-    assert "2 imported, 0 duplicate, 2 refused" in result.stdout
+    assert "2 imported, 0 duplicate, 2 refused, 1 skipped (not receipt files)" in result.stdout
     assert sorted(p.name for p in (inbox / ".done").iterdir()) == ["a.jpg", "b.JPEG"]
     failed = sorted(p.name for p in (inbox / ".failed").iterdir())
     assert failed == ["cut.jpg", "cut.jpg.reason.txt", "fake.jpg", "fake.jpg.reason.txt"]

@@ -10,11 +10,17 @@ import pytest
 
 from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
 from receiptcore.adapters.memory.user_repo import MemoryUserRepo
+from receiptcore.adapters.postgres.config import PostgresConfig
+from receiptcore.adapters.postgres.database import PostgresDatabase
+from receiptcore.adapters.postgres.user_repo import PostgresUserRepo
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
 from receiptcore.ports import ReceiptStore, UserRepo
+from tests.servers import postgres_url
 from tests.support.mongo_fixtures import MONGO_ID
+
+__all__ = ["postgres_url"]
 
 RECEIPT_STORES = [
     pytest.param("memory_receipt_store", id="memory", marks=pytest.mark.xdist_group("memory")),
@@ -41,11 +47,32 @@ async def sqlite_receipt_store(tmp_path: Path) -> AsyncIterator[SqliteReceiptSto
     await db.aclose()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UserRepo]:
-    if request.param == "memory":
-        yield MemoryUserRepo()
-        return
+@pytest.fixture
+def memory_user_repo() -> UserRepo:
+    return MemoryUserRepo()
+
+
+@pytest.fixture
+async def sqlite_user_repo(tmp_path: Path) -> AsyncIterator[UserRepo]:
     db = SqliteDatabase(tmp_path / "users.sqlite3")
     yield SqliteUserRepo(db)
     await db.aclose()
+
+
+@pytest.fixture
+async def postgres_user_repo(postgres_url: str) -> AsyncIterator[UserRepo]:
+    db = PostgresDatabase(PostgresConfig(dsn=postgres_url, max_pool_size=5))
+    yield PostgresUserRepo(db)
+    await db.aclose()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("memory_user_repo", id="memory"),
+        pytest.param("sqlite_user_repo", id="sqlite"),
+        pytest.param("postgres_user_repo", id="postgres", marks=pytest.mark.xdist_group("postgres")),
+    ]
+)
+def repo(request: pytest.FixtureRequest) -> UserRepo:
+    adapter: UserRepo = request.getfixturevalue(request.param)
+    return adapter

@@ -8,15 +8,38 @@ from collections.abc import AsyncIterator
 import pytest
 
 from receiptcore.adapters.memory.event_bus import InProcessEventBus
+from receiptcore.adapters.redis.config import RedisConfig
+from receiptcore.adapters.redis.event_bus import RedisEventBus
 from receiptcore.domain.events import Event
 from receiptcore.ports import EventBus
+from tests.servers import REDIS_URL, redis_prefix
+
+__all__ = ["redis_prefix"]
 
 
-@pytest.fixture(params=["inprocess"])
-async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
+@pytest.fixture
+async def inprocess_bus() -> AsyncIterator[EventBus]:
     adapter = InProcessEventBus(queue_size=8)
     yield adapter
     await adapter.aclose()
+
+
+@pytest.fixture
+async def redis_bus(redis_prefix: str) -> AsyncIterator[EventBus]:
+    adapter = RedisEventBus(RedisConfig(url=REDIS_URL, prefix=redis_prefix, queue_size=8))
+    yield adapter
+    await adapter.aclose()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("inprocess_bus", id="inprocess"),
+        pytest.param("redis_bus", id="redis", marks=pytest.mark.xdist_group("redis")),
+    ]
+)
+def bus(request: pytest.FixtureRequest) -> EventBus:
+    adapter: EventBus = request.getfixturevalue(request.param)
+    return adapter
 
 
 async def _next(events: AsyncIterator[Event]) -> Event:

@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
-from receiptcore.adapters.mongo import MongoConfig, MongoConnection, MongoReceiptStore
+from receiptcore.adapters.mongo.config import MongoConfig
+from receiptcore.adapters.mongo.connection import MongoConnection
 from receiptcore.adapters.mongo.receipt_documents import FILES_BUCKET
+from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
 from tests.support.mongo_emulation import EmulatedGridFSBucket, EmulatedMongoClient
 
 MONGO_URL = os.environ.get("RECEIPTCORE_TEST_MONGO_URL") or None

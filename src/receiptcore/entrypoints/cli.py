@@ -1,4 +1,5 @@
-"""The ``receiptcore`` command line: serve, worker, users, extract, import, watch, export, extractors, eval.
+"""The ``receiptcore`` command line: serve, worker, users, db, extract, import, watch, export, extractors, eval,
+login, logout, token, backup, restore.
 
 The heavy modules (the container with every adapter, uvicorn) are imported inside the commands that use them, so
 ``--help``, ``--version`` and the HTTP client commands start fast.
@@ -9,15 +10,19 @@ command prints one line on stderr and exits non-zero on an expected failure; tra
 
 from __future__ import annotations
 
-import logging
+import os
 import sys
 
 import click
 
 from receiptcore import __version__
+from receiptcore.entrypoints import logs
+from receiptcore.entrypoints.cli_backup import backup_command, restore_command
 from receiptcore.entrypoints.cli_common import ErrorBoundaryGroup, run, settings_of
+from receiptcore.entrypoints.cli_db import db_group
 from receiptcore.entrypoints.cli_eval import eval_command
 from receiptcore.entrypoints.cli_local import extract, extractors_group
+from receiptcore.entrypoints.cli_login import login_command, logout_command, token_command
 from receiptcore.entrypoints.cli_transfer import export_command, import_command
 from receiptcore.entrypoints.cli_users import users_group
 from receiptcore.entrypoints.cli_watch import watch_command
@@ -27,11 +32,18 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log our own messages to stderr at the configured level (uvicorn configures its own loggers)."""
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
+    """Every logger (ours, uvicorn's) in the one format of ``RECEIPTCORE_LOG_FORMAT``, at the configured level."""
+    logs.configure_logging(settings.log_level, settings.log_format)
+
+
+def _early_logging(log_level: str | None) -> None:
+    # before any settings are read (they may be invalid): the format and level from the environment, with
+    # warnings only by default, so a `users list` prints its table and nothing else
+    level = log_level or os.environ.get("RECEIPTCORE_LOG_LEVEL", "warning").lower()
+    fmt = os.environ.get("RECEIPTCORE_LOG_FORMAT", "auto").lower()
+    logs.configure_logging(
+        level if level in LOG_LEVELS else "warning",
+        fmt if fmt in ("auto", "text", "json") else "auto",  # type: ignore[arg-type]
     )
 
 
@@ -51,6 +63,7 @@ def main(ctx: click.Context, data_dir: str | None, log_level: str | None) -> Non
     Start with `receiptcore serve`, then sign in at the URL it prints (see README).
     """
     ctx.obj = {"data_dir": data_dir, "log_level": log_level}
+    _early_logging(log_level)
 
 
 @main.command("serve")
@@ -94,9 +107,15 @@ def worker_command(ctx: click.Context, concurrency: int | None, once: bool) -> N
 
 
 main.add_command(users_group)
+main.add_command(db_group)
 main.add_command(extract)
 main.add_command(extractors_group)
 main.add_command(import_command)
 main.add_command(watch_command)
 main.add_command(export_command)
 main.add_command(eval_command)
+main.add_command(login_command)
+main.add_command(logout_command)
+main.add_command(token_command)
+main.add_command(backup_command)
+main.add_command(restore_command)

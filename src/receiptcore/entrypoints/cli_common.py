@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -79,9 +80,35 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+def store_description(settings: Settings) -> str:
+    """Which store a command uses, for the operator: ``data dir /abs/path`` or the server it talks to."""
+    if settings.postgres_url is not None:
+        return "the PostgreSQL server of RECEIPTCORE_POSTGRES_URL"
+    if str(settings.data_dir) == ":memory:":
+        return "an in-memory store (RECEIPTCORE_DATA_DIR=:memory:)"
+    return f"data dir {Path(settings.data_dir).resolve()}"
+
+
+def embedded_store_exists(settings: Settings) -> bool:
+    """Whether the embedded profile's database file is there (always True for other profiles)."""
+    if settings.postgres_url is not None or str(settings.data_dir) == ":memory:":
+        return True
+    return settings.sqlite_path.is_file()
+
+
 @asynccontextmanager
-async def open_container(settings: Settings) -> AsyncIterator[Container]:
-    """A container for one command; its adapters are closed on exit."""
+async def open_container(settings: Settings, *, require_store: bool = True) -> AsyncIterator[Container]:
+    """A container for one command; its adapters are closed on exit.
+
+    Only commands that set a store up (``users create``, ``create-admin``) or never open it (``extract``) pass
+    ``require_store=False``. Every other command refuses a missing store with a line naming the data dir it
+    looked in, instead of silently creating an empty ``./data`` wherever it was run and reporting "no users".
+    """
+    if require_store and not embedded_store_exists(settings):
+        raise CliError(
+            f"no receiptcore store in {store_description(settings)} (run `receiptcore serve` or "
+            "`receiptcore users create-admin` there first, or point --data-dir / RECEIPTCORE_DATA_DIR at it)"
+        )
     # imported here: the container pulls in every adapter, which `--help` and the HTTP commands do not need
     from receiptcore.entrypoints.container import build_container, close_container
 
@@ -143,13 +170,24 @@ def http_options(func: F) -> F:
 
 
 def make_client(server: str, email: str | None, password_stdin: bool) -> ApiClient:
-    """An API client: the access token in RECEIPTCORE_TOKEN, else email + password (checked at once)."""
+    """An API client: the access token in RECEIPTCORE_TOKEN, else email + password (checked at once), else the
+    session ``receiptcore login`` stored for this server (refreshed silently)."""
+    from receiptcore.entrypoints.cli_session import StoredSession
+
     token = os.environ.get("RECEIPTCORE_TOKEN")
+    stored = StoredSession(server)
     if token and not email:
         client = ApiClient(server, token=token)
+    elif email and (password_stdin or os.environ.get("RECEIPTCORE_PASSWORD") or stored.email != email):
+        client = ApiClient(server, email=email, password=read_login_password(password_stdin))
+    elif stored.exists():
+        client = ApiClient(server, token_source=lambda refused: stored.access_token(force_refresh=refused))
     else:
         if not email:
-            raise CliError("no credentials: pass --email (or set RECEIPTCORE_EMAIL), or set RECEIPTCORE_TOKEN")
+            raise CliError(
+                f"no credentials for {server.rstrip('/')}: run `receiptcore login` (or pass --email, or set "
+                "RECEIPTCORE_TOKEN)"
+            )
         client = ApiClient(server, email=email, password=read_login_password(password_stdin))
     try:
         client.me()

@@ -37,7 +37,8 @@ def extract(ctx: click.Context, file: Path, extractor_name: str | None) -> None:
     content = file.read_bytes()
 
     async def go() -> dict[str, Any]:
-        async with open_container(settings) as container:
+        # the extractor and the inspector only: no store is opened, none is needed
+        async with open_container(settings, require_store=False) as container:
             inspection = container.inspector().inspect(content)
             extractor = container.extractor()
             started = dt.datetime.now(dt.UTC)

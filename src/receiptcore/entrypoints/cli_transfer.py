@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,61 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from receiptcore.entrypoints.cli_common import CliError, http_options, make_client
+from receiptcore.entrypoints.cli_files import SNIFF_BYTES, Tally, is_candidate, refusal, walk_files
 from receiptcore.entrypoints.client import ApiClient
 from receiptcore.errors import InvalidUpload
 
-RECEIPT_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".pdf"})
 
-
-def sniff_type(head: bytes) -> str | None:
-    """The receipt media type recognised from a file's first bytes, or None (same types the server accepts)."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.lstrip(b"\x00\t\r\n ")[:5] == b"%PDF-":
-        return "application/pdf"
-    return None
-
-
-def is_receipt_file(path: Path) -> bool:
-    """Whether ``path`` looks like a receipt: a known extension and bytes that match a receipt type."""
-    if path.suffix.lower() not in RECEIPT_SUFFIXES or not path.is_file():
-        return False
-    with path.open("rb") as fh:
-        return sniff_type(fh.read(1024)) is not None
-
-
-def walk_files(directory: Path, recursive: bool) -> Iterator[Path]:
-    """Regular files under ``directory``, sorted, skipping hidden files and folders (``.done``, ``.failed``)."""
-    pattern = "**/*" if recursive else "*"
-    for path in sorted(directory.glob(pattern)):
-        if any(part.startswith(".") for part in path.relative_to(directory).parts):
-            continue
-        if path.is_file():
-            yield path
-
-
-@dataclass(slots=True)
-class ImportReport:
-    """Counts of an import run, and why each refused file was refused."""
-
-    created: int = 0
-    duplicate: int = 0
-    skipped: int = 0
-    refused: dict[str, str] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        """One line for the operator."""
-        return (
-            f"{self.created} created, {self.duplicate} duplicate, {len(self.refused)} refused, "
-            f"{self.skipped} skipped (not receipt files)"
-        )
-
-
-def import_files(client: ApiClient, files: list[Path], report: ImportReport, console: Console) -> None:
+def import_files(client: ApiClient, files: list[Path], report: Tally, console: Console) -> None:
     """Upload ``files`` one by one (so each is counted on its own), with a progress bar on ``console``."""
     columns = (
         TextColumn("[progress.description]{task.description}"),
@@ -85,7 +35,7 @@ def import_files(client: ApiClient, files: list[Path], report: ImportReport, con
                 report.refused[str(path)] = exc.detail
             else:
                 if result.created:
-                    report.created += 1
+                    report.imported += 1
                 else:
                     report.duplicate += 1
             progress.advance(task)
@@ -99,23 +49,28 @@ def import_files(client: ApiClient, files: list[Path], report: ImportReport, con
 def import_command(*, directory: Path, recursive: bool, server: str, email: str | None, password_stdin: bool) -> None:
     """Upload every receipt file in DIRECTORY (JPEG, PNG, WebP, PDF) to the server.
 
-    Other files are skipped. Prints how many receipts were created, were already there (duplicates) or were
-    refused; exits with 1 when any file was refused.
+    Files not named like receipts (and hidden ones) are skipped; a file named like a receipt whose bytes are not
+    one, or that the server refuses, is refused. Prints how many were imported, were already there (duplicates),
+    were refused or skipped; exits with 1 when any file was refused (the rule `watch` follows too).
     """
-    report = ImportReport()
+    report = Tally()
     files = []
     for path in walk_files(directory, recursive):
-        if is_receipt_file(path):
-            files.append(path)
+        if not is_candidate(path):
+            report.skipped.add(path)
+            continue
+        with path.open("rb") as fh:
+            reason = refusal(fh.read(SNIFF_BYTES))
+        if reason is not None:
+            report.refused[str(path)] = reason
         else:
-            report.skipped += 1
+            files.append(path)
     with make_client(server, email, password_stdin) as client:
         import_files(client, files, report, Console(stderr=True))
     for name, reason in report.refused.items():
         click.echo(f"refused {name}: {reason}", err=True)
     click.echo(report.summary())
-    if report.refused:
-        sys.exit(1)
+    sys.exit(report.exit_code())
 
 
 @click.command("export")

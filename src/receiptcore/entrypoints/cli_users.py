@@ -19,6 +19,7 @@ from receiptcore.entrypoints.cli_common import (
     read_new_password,
     run,
     settings_of,
+    store_description,
 )
 from receiptcore.errors import NotFound
 
@@ -48,11 +49,15 @@ def _describe(user: User) -> str:
     return f"{user.email} [{', '.join(user.roles) or 'no roles'}] id {user.id}{state}"
 
 
-async def _find(container: Container, email: str) -> User:
+def _address(email: str) -> str:
+    """The account name as the domain defines it, checked before any store is opened."""
     try:
-        address = normalise_email(email)
+        return normalise_email(email)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+
+
+async def _find(container: Container, address: str) -> User:
     user: User | None = await container.user_repo().find_user_by_email(address)
     if user is None:
         raise NotFound(f"no user with email {address}")
@@ -71,7 +76,7 @@ def create_admin(ctx: click.Context, email: str, password_stdin: bool) -> None:
     password = read_new_password(password_stdin)
 
     async def go() -> User:
-        async with open_container(settings_of(ctx)) as container:
+        async with open_container(settings_of(ctx), require_store=False) as container:
             admin: User = await container.user_service().create_admin(email, password)
             return admin
 
@@ -91,7 +96,7 @@ def create_user(
     password = read_new_password(password_stdin)
 
     async def go() -> User:
-        async with open_container(settings_of(ctx)) as container:
+        async with open_container(settings_of(ctx), require_store=False) as container:
             return await container.user_service().create_user(
                 SYSTEM_PRINCIPAL, email, password, display_name=display_name, roles=list(roles) or None
             )
@@ -117,12 +122,15 @@ def list_users(ctx: click.Context, as_json: bool) -> None:
                     return found
                 after = page[-1].id
 
+    settings = settings_of(ctx)
     users = run(go())
     if as_json:
         click.echo(json.dumps([_user_json(u) for u in users], indent=2))
         return
     if not users:
-        click.echo("no users yet (create one with: receiptcore users create-admin EMAIL)")
+        click.echo(
+            f"no users yet in {store_description(settings)} (create one with: receiptcore users create-admin EMAIL)"
+        )
         return
     width = max(len(u.email) for u in users)
     click.echo(f"{'EMAIL':<{width}}  {'ROLES':<24}  {'STATE':<8}  ID")
@@ -137,19 +145,22 @@ def list_users(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def set_roles(ctx: click.Context, email: str, roles: tuple[str, ...]) -> None:
     """Replace a user's roles (their current tokens stop working)."""
+    address = _address(email)
 
     async def go() -> User:
         async with open_container(settings_of(ctx)) as container:
-            user = await _find(container, email)
+            user = await _find(container, address)
             return await container.user_service().set_roles(SYSTEM_PRINCIPAL, user.id, list(roles))
 
     click.echo(f"updated {_describe(run(go()))}")
 
 
 def _set_disabled(ctx: click.Context, email: str, disabled: bool) -> User:
+    address = _address(email)
+
     async def go() -> User:
         async with open_container(settings_of(ctx)) as container:
-            user = await _find(container, email)
+            user = await _find(container, address)
             return await container.user_service().set_disabled(SYSTEM_PRINCIPAL, user.id, disabled)
 
     return run(go())
@@ -216,11 +227,12 @@ def reset_password(ctx: click.Context, email: str, password_stdin: bool) -> None
     so `receiptcore users reset-password admin@localhost | tail -1` captures it). This is the way back in when
     the first admin's password is lost.
     """
+    address = _address(email)
     password = read_new_password(from_stdin=True) if password_stdin else None
 
     async def go() -> tuple[User, str]:
         async with open_container(settings_of(ctx)) as container:
-            user = await _find(container, email)
+            user = await _find(container, address)
             return await container.user_service().reset_password(SYSTEM_PRINCIPAL, user.id, password)
 
     user, new_password = run(go())

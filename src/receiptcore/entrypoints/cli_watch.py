@@ -20,7 +20,7 @@ from types import FrameType
 import click
 
 from receiptcore.entrypoints.cli_common import http_options, make_client
-from receiptcore.entrypoints.cli_transfer import RECEIPT_SUFFIXES, sniff_type, walk_files
+from receiptcore.entrypoints.cli_files import EXIT_REFUSED, Tally, is_candidate, refusal, walk_files
 from receiptcore.entrypoints.client import ApiClient
 from receiptcore.errors import InvalidUpload, RateLimited, StorageUnavailable
 
@@ -30,12 +30,10 @@ FAILED_DIR = ".failed"
 
 @dataclass(slots=True)
 class WatchState:
-    """What the watcher knows between scans: the last (size, mtime) of each waiting file, and counts."""
+    """What the watcher knows between scans: the last (size, mtime) of each waiting file, and the tally."""
 
     seen: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    created: int = 0
-    duplicate: int = 0
-    refused: int = 0
+    tally: Tally = field(default_factory=Tally)
     retry_later: int = 0
 
 
@@ -58,15 +56,16 @@ def _move(path: Path, root: Path, folder: str) -> Path:
 def _refuse(path: Path, root: Path, reason: str, state: WatchState) -> None:
     target = _move(path, root, FAILED_DIR)
     target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
-    state.refused += 1
+    state.tally.refused[str(path)] = reason
     click.echo(f"refused   {path.relative_to(root)}: {reason}")
 
 
 def process_file(client: ApiClient, path: Path, root: Path, state: WatchState, *, delete: bool) -> None:
     """Upload one stable file and file it under .done or .failed. Leaves it in place when the server is away."""
     content = path.read_bytes()
-    if sniff_type(content[:1024]) is None:
-        _refuse(path, root, "not a receipt file: the bytes are not JPEG, PNG, WebP or PDF", state)
+    reason = refusal(content)
+    if reason is not None:
+        _refuse(path, root, reason, state)
         return
     try:
         result = client.upload(path, content)
@@ -78,9 +77,9 @@ def process_file(client: ApiClient, path: Path, root: Path, state: WatchState, *
         click.echo(f"waiting   {path.relative_to(root)}: {exc.detail} (will retry)", err=True)
         return
     if result.created:
-        state.created += 1
+        state.tally.imported += 1
     else:
-        state.duplicate += 1
+        state.tally.duplicate += 1
     if delete:
         path.unlink()
     else:
@@ -97,7 +96,8 @@ def scan(
     waiting = 0
     settled_before = time.time_ns() - int(settle * 1e9)
     for path in walk_files(root, recursive):
-        if path.suffix.lower() not in RECEIPT_SUFFIXES:
+        if not is_candidate(path):
+            state.tally.skipped.add(path)
             continue
         try:
             stat = path.stat()
@@ -155,7 +155,9 @@ def watch_command(  # click passes every option by keyword
     """Watch DIRECTORY and import receipt files as they appear (the consume folder).
 
     A file is imported once its size stops changing. Imported files move to DIR/.done/ (or are deleted with
-    --delete); refused ones move to DIR/.failed/ beside a .reason.txt saying why. Stop with Ctrl-C.
+    --delete); refused ones move to DIR/.failed/ beside a .reason.txt saying why; files not named like receipts
+    are skipped and left alone (the rule `import` follows too). With --once, exits with 1 when any file was
+    refused or left for later. Stop with Ctrl-C.
     """
     state = WatchState()
     _stop_on_sigterm()
@@ -170,6 +172,10 @@ def watch_command(  # click passes every option by keyword
                 time.sleep(interval)
         except KeyboardInterrupt:
             click.echo("stopped", err=True)
-    click.echo(f"{state.created} imported, {state.duplicate} duplicate, {state.refused} refused")
-    if once and (state.refused or state.retry_later):
-        sys.exit(1)
+    click.echo(state.tally.summary())
+    if not once:
+        return  # a consume folder stopped on purpose: refused files wait in .failed/, the run itself went fine
+    if state.retry_later:
+        click.echo(f"{state.retry_later} file(s) left in place: the server was unavailable", err=True)
+        sys.exit(EXIT_REFUSED)
+    sys.exit(state.tally.exit_code())

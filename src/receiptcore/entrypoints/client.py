@@ -7,7 +7,7 @@ documents (RFC 9457) into the ``receiptcore.errors`` class of their status, so t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +88,8 @@ class ApiClient:
         token: an access token to use as is (``RECEIPTCORE_TOKEN``); or
         email, password: credentials to log in with (again when the token expires).
         transport: an httpx transport (tests pass ``httpx.ASGITransport`` or a ``MockTransport``).
+        token_source: or a function returning a valid access token (``True``: the last one was refused, get a
+            new one), e.g. a stored session of ``receiptcore login`` that refreshes silently.
         timeout: seconds per request; uploads of large PDFs can take a while on a slow link.
     """
 
@@ -100,8 +102,10 @@ class ApiClient:
         password: str | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
+        token_source: Callable[[bool], str] | None = None,
     ) -> None:
         self._server = server.rstrip("/")
+        self._token_source = token_source
         self._token = token
         self._email = email
         self._password = password
@@ -169,7 +173,7 @@ class ApiClient:
                 raise self._unreachable(exc) from exc
             try:
                 if response.status_code == 401 and attempt == 0 and self._can_relogin():
-                    self.login()
+                    self._renew()
                     continue
                 if response.is_error:
                     response.read()
@@ -182,17 +186,23 @@ class ApiClient:
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with the access token; on 401 sign in again once (tokens live minutes; a watch lives days)."""
         if self._token is None:
-            self.login()
+            self._token = self._token_source(False) if self._token_source is not None else self.login()
         response = self._send(method, path, headers=self._auth(), **kwargs)
         if response.status_code == 401 and self._can_relogin():
-            self.login()
+            self._renew()
             response = self._send(method, path, headers=self._auth(), **kwargs)
         if response.is_error:
             raise problem_error(response)
         return response
 
     def _can_relogin(self) -> bool:
-        return bool(self._email) and self._password is not None
+        return self._token_source is not None or (bool(self._email) and self._password is not None)
+
+    def _renew(self) -> None:
+        if self._token_source is not None:
+            self._token = self._token_source(True)
+        else:
+            self.login()
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, runtime_checkable
 
 from dependency_injector import containers, providers
 
@@ -17,11 +18,17 @@ from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
+from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
+from receiptcore.adapters.mongo.config import MongoConfig
+from receiptcore.adapters.postgres.config import PostgresConfig
+from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
+from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
+from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
-from receiptcore.ports import ReceiptStore
+from receiptcore.ports import EventBus, ReceiptStore
 from receiptcore.services.auth import AuthConfig, AuthService
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import ReceiptService, UploadLimits
@@ -46,25 +53,109 @@ def _throttle_policy(settings: Settings) -> ThrottlePolicy:
 
 def _backend(settings: Settings, family: str) -> str:
     """Which adapter family serves ``family`` ("users", "receipts", "events") under these settings."""
-    url = {"users": settings.postgres_url, "receipts": settings.mongo_url, "events": settings.redis_url}[family]
-    if family == "receipts" and url is not None:
-        return "mongo"
-    if url is not None:
-        name = {"users": "PostgreSQL", "receipts": "MongoDB", "events": "Redis"}[family]
-        raise ConfigurationError(
-            f"a {name} URL is set, but this build of receiptcore has no {name} adapter yet; unset it to use the "
-            "embedded default"
-        )
+    if family == "users" and settings.postgres_url is not None:
+        return "postgres"
     if family == "events":
-        return "inprocess"
+        return "redis" if settings.redis_url is not None else "inprocess"
+    if family == "receipts" and settings.mongo_url is not None:
+        return "mongo"
     return "memory" if str(settings.data_dir) == ":memory:" else "sqlite"
 
 
-def _mongo_config(settings: Settings) -> Any:
-    """The MongoDB adapter's own configuration (it never sees ``Settings``)."""
-    from receiptcore.adapters.mongo import MongoConfig
+def _missing_extra(exc: ImportError, driver: str, extra: str, variable: str) -> ConfigurationError | None:
+    """The one-line error for an adapter whose optional driver is not installed (None: another import failed)."""
+    if exc.name is None or exc.name.split(".")[0] != driver:
+        return None
+    return ConfigurationError(
+        f"{variable} is set, but the '{extra}' extra is not installed: pip install 'receiptcore[{extra}]'"
+    )
 
-    assert settings.mongo_url is not None  # noqa: S101 - only built when _backend chose "mongo"
+
+def postgres_config(settings: Settings) -> PostgresConfig:
+    """The PostgreSQL adapters' own configuration (no Settings reaches them)."""
+    if settings.postgres_url is None:
+        raise ConfigurationError("RECEIPTCORE_POSTGRES_URL is not set")
+    return PostgresConfig(
+        dsn=settings.postgres_url.get_secret_value(),
+        max_pool_size=settings.postgres_pool_size,
+        min_pool_size=min(1, settings.postgres_pool_size),
+        migrate_on_start=settings.postgres_migrate_on_start,
+    )
+
+
+def redis_config(settings: Settings) -> RedisConfig:
+    """The Redis adapters' own configuration."""
+    if settings.redis_url is None:
+        raise ConfigurationError("RECEIPTCORE_REDIS_URL is not set")
+    return RedisConfig(url=settings.redis_url.get_secret_value(), prefix=settings.redis_prefix)
+
+
+def _postgres_database(config: PostgresConfig) -> Any:
+    try:
+        from receiptcore.adapters.postgres.database import PostgresDatabase
+    except ImportError as exc:
+        raise _missing_extra(exc, "asyncpg", "postgres", "RECEIPTCORE_POSTGRES_URL") or exc from exc
+    return PostgresDatabase(config)
+
+
+def _postgres_user_repo(db: Any) -> Any:
+    from receiptcore.adapters.postgres.user_repo import PostgresUserRepo
+
+    return PostgresUserRepo(db)
+
+
+def _postgres_throttle_store(db: Any) -> Any:
+    from receiptcore.adapters.postgres.throttle_store import PostgresThrottleStore
+
+    return PostgresThrottleStore(db)
+
+
+def _outbox_relay(db: Any, bus: EventBus) -> Any:
+    from receiptcore.adapters.postgres.outbox import OutboxRelay
+
+    return OutboxRelay(db, bus)
+
+
+def _redis_event_bus(config: RedisConfig) -> Any:
+    try:
+        from receiptcore.adapters.redis.event_bus import RedisEventBus
+    except ImportError as exc:
+        raise _missing_extra(exc, "redis", "redis", "RECEIPTCORE_REDIS_URL") or exc from exc
+    return RedisEventBus(config)
+
+
+@runtime_checkable
+class _ResubscribingBus(Protocol):
+    """A bus that can lose events while disconnected and calls hooks when it subscribes again (RedisEventBus)."""
+
+    def add_subscribe_hook(self, hook: Callable[[], object]) -> None: ...
+
+
+def _auth_service(**kwargs: Any) -> AuthService:
+    """The AuthService; on a bus that may drop events while disconnected, every (re)subscription resets its
+    user-state and role caches (the cache TTLs bound staleness in between)."""
+    service = AuthService(**kwargs)
+    bus = kwargs["bus"]
+    if isinstance(bus, _ResubscribingBus):
+        bus.add_subscribe_hook(service.reset_caches)
+    return service
+
+
+async def _running(relay: Any) -> AsyncIterator[Any]:
+    """The outbox relay as a resource: started by ``start_resources``, stopped by ``close_container``."""
+    if relay is not None:
+        relay.start()
+    try:
+        yield relay
+    finally:
+        if relay is not None:
+            await relay.aclose()
+
+
+def mongo_config(settings: Settings) -> MongoConfig:
+    """The MongoDB receipt store's own configuration (no Settings reaches it)."""
+    if settings.mongo_url is None:
+        raise ConfigurationError("RECEIPTCORE_MONGO_URL is not set")
     return MongoConfig(
         url=settings.mongo_url.get_secret_value(),
         database=settings.mongo_database,
@@ -73,17 +164,35 @@ def _mongo_config(settings: Settings) -> Any:
     )
 
 
-def _mongo_connection(config: Any) -> Any:
-    """The MongoDB client (no I/O until first use), closed by ``close_container``."""
-    from receiptcore.adapters.mongo import MongoConnection
+def _import_mongo() -> None:
+    """Import the driver-backed MongoDB modules; a missing ``mongo`` extra is one line naming it."""
+    try:
+        import receiptcore.adapters.mongo.receipt_stats
+        import receiptcore.adapters.mongo.receipt_store  # noqa: F401
+    except ImportError as exc:
+        drivers = ("pymongo", "bson", "gridfs")
+        missing = next((e for d in drivers if (e := _missing_extra(exc, d, "mongo", "RECEIPTCORE_MONGO_URL"))), None)
+        raise missing or exc from exc
+
+
+def _mongo_connection(config: MongoConfig) -> Any:
+    """The MongoDB client (no I/O until first use; closed by ``close_container``)."""
+    _import_mongo()
+    from receiptcore.adapters.mongo.connection import MongoConnection
 
     return MongoConnection(config)
 
 
 def _mongo_receipt_store(connection: Any) -> ReceiptStore:
-    from receiptcore.adapters.mongo import MongoReceiptStore
+    from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
 
     return MongoReceiptStore.on(connection)
+
+
+def _mongo_receipt_stats(connection: Any) -> Any:
+    from receiptcore.adapters.mongo.receipt_stats import MongoReceiptStats
+
+    return MongoReceiptStats(connection.database)
 
 
 class Container(containers.DeclarativeContainer):
@@ -94,13 +203,15 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     sqlite = providers.Singleton(SqliteDatabase, path=settings.provided.sqlite_path)
-    mongo_config = providers.Singleton(_mongo_config, settings)
-    mongo = providers.Singleton(_mongo_connection, mongo_config)
+    mongo = providers.Singleton(_mongo_connection, config=providers.Singleton(mongo_config, settings))
+
+    postgres = providers.Singleton(_postgres_database, config=providers.Singleton(postgres_config, settings))
 
     user_repo = providers.Selector(
         backends.provided["users"],
         sqlite=providers.Singleton(SqliteUserRepo, db=sqlite),
         memory=providers.Singleton(MemoryUserRepo),
+        postgres=providers.Singleton(_postgres_user_repo, db=postgres),
     )
     receipt_store = providers.Selector(
         backends.provided["receipts"],
@@ -113,10 +224,30 @@ class Container(containers.DeclarativeContainer):
         backends.provided["users"],
         sqlite=providers.Singleton(SqliteThrottleStore, db=sqlite),
         memory=providers.Singleton(MemoryThrottleStore),
+        postgres=providers.Singleton(_postgres_throttle_store, db=postgres),
     )
+    # monitoring figures of the receipt store (optional port: a backend without it has no receipt gauges)
+    receipt_stats = providers.Selector(
+        backends.provided["receipts"],
+        sqlite=providers.Singleton(SqliteReceiptStats, db=sqlite),
+        memory=providers.Singleton(MemoryReceiptStats, store=receipt_store),
+        mongo=providers.Singleton(_mongo_receipt_stats, mongo),
+    )
+    metrics = providers.Singleton(Metrics)
     event_bus = providers.Selector(
         backends.provided["events"],
         inprocess=providers.Singleton(InProcessEventBus),
+        redis=providers.Singleton(_redis_event_bus, config=providers.Singleton(redis_config, settings)),
+    )
+    # relays committed user events from the PostgreSQL outbox to the bus (nothing to relay elsewhere)
+    outbox_relay = providers.Resource(
+        _running,
+        relay=providers.Selector(
+            backends.provided["users"],
+            postgres=providers.Singleton(_outbox_relay, db=postgres, bus=event_bus),
+            sqlite=providers.Object(None),
+            memory=providers.Object(None),
+        ),
     )
 
     hasher = providers.Singleton(Argon2PasswordHasher)
@@ -143,7 +274,7 @@ class Container(containers.DeclarativeContainer):
         LoginThrottle, store=throttle_store, clock=clock, policy=providers.Singleton(_throttle_policy, settings)
     )
     auth_service = providers.Singleton(
-        AuthService,
+        _auth_service,
         users=user_repo,
         hasher=hasher,
         tokens=token_issuer,
@@ -189,16 +320,29 @@ def build_container(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     backends = {family: _backend(settings, family) for family in ("users", "receipts", "events")}
     if backends["receipts"] == "mongo":
-        import receiptcore.adapters.mongo  # noqa: F401 - a missing extra fails here, with a one-line message
+        _import_mongo()  # a missing extra stops start-up here, with one line naming it
     return Container(settings=settings, backends=backends)
+
+
+async def start_resources(container: Container) -> None:
+    """Start the container's background resources (the outbox relay) in the running event loop."""
+    result = container.init_resources()
+    if inspect.isawaitable(result):
+        await result
 
 
 async def close_container(container: Container) -> None:
     """Close the adapters that hold resources (connections, pools, worker threads). Safe to call twice."""
+    result = container.shutdown_resources()
+    if inspect.isawaitable(result):
+        await result
     closers: list[Any] = [container.event_bus(), container.extractor()]
-    if container.backends()["users"] == "sqlite" or container.backends()["receipts"] == "sqlite":
+    backends = container.backends()
+    if backends["users"] == "sqlite" or backends["receipts"] == "sqlite":
         closers.append(container.sqlite())
-    if container.backends()["receipts"] == "mongo":
+    if backends["users"] == "postgres":
+        closers.append(container.postgres())
+    if backends["receipts"] == "mongo":
         closers.append(container.mongo())
     for adapter in closers:
         closer = getattr(adapter, "aclose", None)
@@ -206,3 +350,19 @@ async def close_container(container: Container) -> None:
             result = closer()
             if inspect.isawaitable(result):
                 await result
+
+
+async def migrate_postgres(settings: Settings) -> tuple[list[str], list[int]]:
+    """``receiptcore db migrate``: apply pending PostgreSQL migrations; return (applied names, versions now).
+
+    Raises:
+        ConfigurationError: no PostgreSQL URL, or the postgres extra is missing.
+        StorageUnavailable: the server cannot be reached.
+    """
+    config = postgres_config(settings)
+    db = _postgres_database(PostgresConfig(dsn=config.dsn, min_pool_size=1, max_pool_size=1, migrate_on_start=False))
+    try:
+        applied = await db.migrate()
+        return [f"{m.version:04d}_{m.name}" for m in applied], await db.applied_versions()
+    finally:
+        await db.aclose()

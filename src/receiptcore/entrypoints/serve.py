@@ -16,10 +16,12 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from receiptcore import __version__
+from receiptcore.adapters.requirements import require_extra
 from receiptcore.entrypoints.container import Container, build_container, close_container
+from receiptcore.entrypoints.metrics_listener import make_metrics_app, metrics_url, worker_metrics_listener
 from receiptcore.entrypoints.worker import ExtractionWorker
 from receiptcore.errors import ConfigurationError
 from receiptcore.settings import Settings
@@ -99,7 +101,9 @@ def _create_app(container: Container, service: str) -> Any:
     return create_app(container, service)
 
 
-def _make_server(app: Any, settings: Settings) -> Any:
+def _make_server(
+    app: Any, settings: Settings, *, lifespan: Literal["on", "off"] = "on", log_level: str | None = None
+) -> Any:
     try:
         import uvicorn
     except ImportError as exc:
@@ -113,8 +117,12 @@ def _make_server(app: Any, settings: Settings) -> Any:
 
     config = uvicorn.Config(
         app,
-        log_level=settings.log_level,
-        lifespan="on",
+        log_level=log_level or settings.log_level,
+        # our one log format (entrypoints/logs.py) for uvicorn's records too, and no second request line: the
+        # app logs each request with its id (entrypoints/http/observe.py)
+        log_config=None,
+        access_log=False,
+        lifespan=lifespan,
         # uvloop and httptools when installed (the server extra): ~20-30% more requests/s (docs/benchmarks.md)
         loop="auto",
         http="auto",
@@ -142,12 +150,13 @@ def _install_signal_handlers(on_stop: Callable[[], None]) -> Callable[[], None]:
 
 
 def make_worker(container: Container, settings: Settings) -> ExtractionWorker:
-    """The extraction worker configured from settings."""
+    """The extraction worker configured from settings (its extractions are counted in the metrics)."""
     return ExtractionWorker(
         container.extraction_service(),
         container.event_bus(),
         concurrency=settings.worker_concurrency,
         poll_seconds=settings.worker_poll_seconds,
+        on_processed=container.metrics().observe_extraction,
     )
 
 
@@ -164,27 +173,48 @@ async def serve(settings: Settings, options: ServeOptions, echo: Callable[[str],
     """
     if options.service == "worker":
         return await run_worker(settings, echo, concurrency=settings.worker_concurrency)
+    # Everything this process needs is checked before anything is written: a missing extra or a bad extractor
+    # must not leave a data dir and a first admin whose one-time password was shown to a process that then died.
+    require_extra("server", "the HTTP server")
     sock = bind_socket(settings.host, settings.port)
+    metrics_sock: socket.socket | None = None
     try:
+        if settings.metrics_port is not None:
+            metrics_sock = bind_socket(settings.metrics_host, settings.metrics_port)
         container = build_container(settings)
     except BaseException:
         sock.close()
+        if metrics_sock is not None:
+            metrics_sock.close()
         raise
     url = _url(settings, sock)
     stop = asyncio.Event()
     restore = _install_signal_handlers(stop.set)
     try:
+        server = _make_server(_create_app(container, options.service), settings)
+        side: list[tuple[Any, socket.socket]] = []
+        if metrics_sock is not None:
+            metrics_app = make_metrics_app(container, container.metrics())
+            # warning: its "Started server process" would repeat the app server's
+            side.append((_make_server(metrics_app, settings, lifespan="off", log_level="warning"), metrics_sock))
+        worker = make_worker(container, settings) if options.service == "all" and options.worker else None
         if options.service in ("all", "auth"):
             created = await container.user_service().ensure_first_admin()
             if created is not None:
                 user, password = created
                 echo(admin_banner(url, user.email, password))
-        server = _make_server(_create_app(container, options.service), settings)
-        worker = make_worker(container, settings) if options.service == "all" and options.worker else None
-        return await _run(server, sock, worker, stop, lambda: echo(_serving_line(settings, url, options, worker)))
+
+        def announce() -> None:
+            echo(_serving_line(settings, url, options, worker))
+            if metrics_sock is not None:
+                echo(f"metrics on {metrics_url(metrics_sock)} (not for the public: keep this port private)")
+
+        return await _run(server, sock, worker, stop, announce, side=side)
     finally:
         restore()
         sock.close()
+        if metrics_sock is not None:
+            metrics_sock.close()
         await close_container(container)
 
 
@@ -198,7 +228,13 @@ def _serving_line(settings: Settings, url: str, options: ServeOptions, worker: E
 
 
 async def _run(
-    server: Any, sock: socket.socket, worker: ExtractionWorker | None, stop: asyncio.Event, announce: Callable[[], None]
+    server: Any,
+    sock: socket.socket,
+    worker: ExtractionWorker | None,
+    stop: asyncio.Event,
+    announce: Callable[[], None],
+    *,
+    side: list[tuple[Any, socket.socket]] | None = None,
 ) -> int:
     async def http() -> None:
         try:
@@ -208,6 +244,10 @@ async def _run(
             raise ConfigurationError("the HTTP app failed to start (see the log above)") from exc
 
     http_task = asyncio.create_task(http(), name="http")
+    # side listeners (metrics): served while the app is, stopped with it; their failure does not stop the app
+    side_tasks = [
+        asyncio.create_task(extra.serve(sockets=[extra_sock]), name="metrics") for extra, extra_sock in side or []
+    ]
     worker_task = asyncio.create_task(worker.run(), name="worker") if worker is not None else None
     stop_task = asyncio.create_task(stop.wait(), name="stop")
     announced = False
@@ -236,8 +276,10 @@ async def _run(
             task.cancel()
         await asyncio.gather(worker_task, force_task, return_exceptions=True)
     server.should_exit = True
+    for extra, _ in side or []:
+        extra.should_exit = True
     stop_task.cancel()
-    await asyncio.gather(http_task, stop_task, return_exceptions=True)
+    await asyncio.gather(http_task, stop_task, *side_tasks, return_exceptions=True)
     failure = http_task.exception()
     if failure is not None:
         raise failure
@@ -253,6 +295,7 @@ async def run_worker(settings: Settings, echo: Callable[[str], None], *, concurr
             container.event_bus(),
             concurrency=concurrency,
             poll_seconds=settings.worker_poll_seconds,
+            on_processed=container.metrics().observe_extraction,
         )
         if once:
             stats = await worker.drain()
@@ -264,7 +307,8 @@ async def run_worker(settings: Settings, echo: Callable[[str], None], *, concurr
                 f"receiptcore {__version__} worker {worker.worker_id} (data: {settings.data_dir}, extractor: "
                 f"{settings.extractor}, concurrency: {concurrency})"
             )
-            stats = await worker.run()
+            async with worker_metrics_listener(container, settings, echo):
+                stats = await worker.run()
         finally:
             restore()
         echo(f"worker stopped after {stats.processed} receipt(s)")

@@ -16,9 +16,11 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from receiptcore.domain.ids import new_id
+from receiptcore.domain.receipt import Receipt
 from receiptcore.errors import StorageUnavailable
 from receiptcore.ports import EventBus
 from receiptcore.services.extraction import ExtractionService
@@ -53,6 +55,7 @@ class ExtractionWorker:
         worker_id: the lease owner prefix; each loop appends its index.
         grace_seconds: on stop, how long a loop may take to finish the receipt in hand.
         error_backoff_seconds: pause after an unexpected error (a store outage) before claiming again.
+        on_processed: called with each receipt an attempt finished on (the metrics count them).
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class ExtractionWorker:
         worker_id: str | None = None,
         grace_seconds: float = 30.0,
         error_backoff_seconds: float = 2.0,
+        on_processed: Callable[[Receipt], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -75,6 +79,7 @@ class ExtractionWorker:
         self._worker_id = worker_id or default_worker_id()
         self._grace = grace_seconds
         self._error_backoff = error_backoff_seconds
+        self._on_processed = on_processed
         self._stop = asyncio.Event()
         self._doorbell = asyncio.Condition()
         self._processed = 0
@@ -170,6 +175,8 @@ class ExtractionWorker:
             return None
         self._processed += 1
         log.info("receipt %s → %s", receipt.id, receipt.status.value)
+        if self._on_processed is not None:
+            self._on_processed(receipt)
         return True
 
     async def _idle(self, seconds: float) -> None:

@@ -215,21 +215,26 @@ class UserService:
             raise ValidationFailed(
                 "invalid user fields", errors=exc.errors(include_url=False, include_context=False)
             ) from exc
+        # the policy first: a weak password is refused before the store is even opened (a fresh install's
+        # `users create-admin` with a bad password must not leave an empty database behind)
+        normalised = self._checked(password, email)
         if await self._users.find_user_by_email(email) is not None:
             raise Conflict("a user with this email already exists")
-        user.password_hash = await self._hash(password, email)
+        user.password_hash = await self._hasher.hash(normalised)
         await self._users.add_user(user)
         await self._bus.publish(user_event("user.created", user))
         return user
 
-    async def _hash(self, password: str, email: str) -> str:
-        normalised = check_password(
+    def _checked(self, password: str, email: str) -> str:
+        return check_password(
             password,
             email=email,
             min_length=self._config.password_min_length,
             max_length=self._config.password_max_length,
         )
-        return await self._hasher.hash(normalised)
+
+    async def _hash(self, password: str, email: str) -> str:
+        return await self._hasher.hash(self._checked(password, email))
 
     async def _check_grantable(self, principal: Principal, roles: list[str]) -> None:
         known = await load_roles(self._users)

@@ -23,7 +23,9 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
-from receiptcore.adapters.mongo import MongoConfig, MongoConnection, MongoReceiptStore
+from receiptcore.adapters.mongo.config import MongoConfig
+from receiptcore.adapters.mongo.connection import MongoConnection
+from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.receipt import Merchant

@@ -13,7 +13,8 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from receiptcore.adapters.mongo import MongoConnection, MongoReceiptStore
+from receiptcore.adapters.mongo.connection import MongoConnection
+from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
 from receiptcore.entrypoints.container import build_container, close_container
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.errors import ConfigurationError

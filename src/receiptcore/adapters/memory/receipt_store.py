@@ -103,6 +103,10 @@ class MemoryReceiptStore(ReceiptStore):
         if not any(r.source.sha256 == sha for r in self._receipts.values()):
             self._files.pop(sha, None)
 
+    def snapshot(self) -> builtins.list[Receipt]:
+        """Copies of every receipt held (for ``MemoryReceiptStats``)."""
+        return [r.model_copy(deep=True) for r in self._receipts.values()]
+
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
         """Take the oldest claimable receipt (pending and due, or processing with an expired lease)."""
         candidates = [r for r in self._receipts.values() if _claimable(r, now)]

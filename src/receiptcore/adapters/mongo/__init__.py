@@ -1,16 +1,7 @@
-"""MongoDB adapters (the ``mongo`` extra, PyMongo's ``AsyncMongoClient``): receipts and their original files.
+"""MongoDB adapters (the ``mongo`` extra: PyMongo's ``AsyncMongoClient``): ``MongoReceiptStore`` (receipts in a
+collection, original files in GridFS) over one ``connection.MongoConnection``, and ``MongoReceiptStats``.
 
-Importing this package without PyMongo installed raises ConfigurationError naming the extra to install.
+This package module imports nothing, so ``config.MongoConfig`` can be built without the driver; the composition
+root imports the driver-backed modules only when ``RECEIPTCORE_MONGO_URL`` is set, and turns a missing driver into
+a one-line error naming the extra.
 """
-
-try:
-    import pymongo  # noqa: F401 - only to turn a missing extra into a one-line message
-except ImportError as exc:  # pragma: no cover - exercised by a subprocess test without pymongo on the path
-    from receiptcore.errors import ConfigurationError
-
-    raise ConfigurationError("RECEIPTCORE_MONGO_URL needs the mongo extra: pip install 'receiptcore[mongo]'") from exc
-
-from receiptcore.adapters.mongo.connection import MongoConfig, MongoConnection
-from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
-
-__all__ = ["MongoConfig", "MongoConnection", "MongoReceiptStore"]

@@ -1,5 +1,5 @@
-"""The MongoDB connection of the receipt store: its own small configuration, the client's life cycle, and the one
-place where driver errors become core errors.
+"""The MongoDB connection of the receipt store: the client's life cycle, and the one place where driver errors
+become core errors.
 
 ``AsyncMongoClient`` (PyMongo ≥ 4.10; Motor is deprecated) does no I/O when it is built: it connects in the
 background on first use, so a receipt API starts while MongoDB is still down, reports itself not ready, and
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from bson.errors import BSONError
@@ -25,28 +24,8 @@ from pymongo.errors import (
     PyMongoError,
 )
 
+from receiptcore.adapters.mongo.config import DEFAULT_DATABASE, MongoConfig
 from receiptcore.errors import ConfigurationError, StorageUnavailable
-
-DEFAULT_DATABASE = "receiptcore"
-
-
-@dataclass(frozen=True, slots=True)
-class MongoConfig:
-    """What the MongoDB adapter needs, and nothing else.
-
-    Attributes:
-        url: the ``mongodb://`` or ``mongodb+srv://`` connection string (credentials, replica set, TLS options).
-        database: the database holding the receipts; None: the one named in the URL path, else ``receiptcore``.
-        timeout_seconds: how long one operation waits for a usable server (server selection) and for a new
-            connection before it fails with StorageUnavailable (503 + Retry-After at the HTTP layer).
-        idempotency_ttl_seconds: how long an ``Idempotency-Key`` outcome is remembered (a TTL index removes
-            older records; MongoDB's TTL monitor runs about once a minute, so a record may outlive it briefly).
-    """
-
-    url: str
-    database: str | None = None
-    timeout_seconds: float = 5.0
-    idempotency_ttl_seconds: int = 7 * 86400
 
 
 class MongoConnection:

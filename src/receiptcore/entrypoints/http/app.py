@@ -24,13 +24,14 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import Message, Scope
 
 from receiptcore import __version__
-from receiptcore.entrypoints.container import Container, close_container
+from receiptcore.entrypoints.container import Container, close_container, start_resources
 from receiptcore.entrypoints.http.auth_routes import AUTH_HANDLERS
 from receiptcore.entrypoints.http.deps import DEPENDENCIES
 from receiptcore.entrypoints.http.errors import EXCEPTION_HANDLERS
 from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_KEEPALIVE_KEY, receipt_events
 from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
 from receiptcore.entrypoints.http.limits import reject_deep_json
+from receiptcore.entrypoints.http.observe import observe_requests
 from receiptcore.entrypoints.http.openapi import finish_openapi
 from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
 from receiptcore.entrypoints.http.receipt_upload import upload_handler
@@ -73,6 +74,7 @@ async def _feed_auth_events(container: Container, subscribed: asyncio.Event) -> 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     container: Container = app.state[CONTAINER_KEY]
+    await start_resources(container)  # e.g. the PostgreSQL outbox relay
     subscribed = asyncio.Event()
     task = asyncio.create_task(_feed_auth_events(container, subscribed), name="receiptcore-auth-events")
     with contextlib.suppress(TimeoutError):
@@ -176,9 +178,14 @@ def create_app(
         before_send=[_security_headers],
         before_request=reject_deep_json,
         openapi_config=_openapi(),
+        # Litestar would install its own root handler and format; every process logs in ours (entrypoints/logs.py)
+        logging_config=None,
         request_max_body_size=JSON_BODY_CAP_BYTES,
         multipart_form_part_limit=settings.max_files_per_upload + 10,
         debug=debug,
     )
     finish_openapi(app, max_files=settings.max_files_per_upload)
+    # outside routing and the exception handlers, so every request (a 404 too) gets an id, a log line and its
+    # metrics; Litestar's own OpenTelemetry plugin wraps the same handler
+    app.asgi_handler = observe_requests(app.asgi_handler, [container.metrics().observe_request])
     return app

@@ -25,6 +25,7 @@ from litestar.exceptions import (
 from litestar.types import ExceptionHandlersMap
 
 from receiptcore import errors
+from receiptcore.entrypoints.http.param_errors import describe_parameter_errors
 
 logger = logging.getLogger(__name__)
 
@@ -154,14 +155,10 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     headers = dict(exc.headers or {})
     if isinstance(exc, ValidationException):
         # Litestar says 400 for bad parameters and bodies; a well-formed request with bad values is 422 here.
-        extra = exc.extra if isinstance(exc.extra, list) else None
-        return problem(
-            request,
-            422,
-            "validation-failed",
-            _safe_detail(exc.detail, "the request is invalid"),
-            field_errors=_clean_errors(extra or []),
-        )
+        # Its messages say what the validator saw (a regex, a type); these say what was wrong and what is
+        # accepted, for every parameter of every route (param_errors reads the parameter's declaration).
+        detail, field_errors = describe_parameter_errors(request, exc.extra if isinstance(exc.extra, list) else [])
+        return problem(request, 422, "validation-failed", detail, field_errors=field_errors)
     if isinstance(exc, NotAuthorizedException):
         headers["WWW-Authenticate"] = 'Bearer realm="receiptcore"'
         return problem(

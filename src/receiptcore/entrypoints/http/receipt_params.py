@@ -22,28 +22,40 @@ from receiptcore.entrypoints.http.errors import from_pydantic
 from receiptcore.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from receiptcore.settings import Settings
 
-_Text = Annotated[str | None, QueryParameter(required=False, max_length=512)]
+# Every parameter with a pattern says in ``description`` what it accepts: that sentence is the OpenAPI
+# description and the "expected ..." of a 422 for a bad value (param_errors).
+_Text = Annotated[
+    str | None,
+    QueryParameter(required=False, max_length=512, description="the next_cursor of the previous page"),
+]
 # a canonical UUID, as ``is_id`` wants it (the pattern documents it; ``is_id`` still decides)
 ID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-_Id = Annotated[str | None, QueryParameter(required=False, max_length=36, pattern=ID_PATTERN)]
+ID_DESCRIPTION = "a user id: a UUID such as 01900000-0000-7000-8000-000000000000"
+_Id = Annotated[
+    str | None, QueryParameter(required=False, max_length=36, pattern=ID_PATTERN, description=ID_DESCRIPTION)
+]
 
 
-def _filter(max_length: int, pattern: str | None = None, enum: list[str] | None = None) -> Any:
+def _filter(max_length: int, pattern: str | None = None, enum: list[str] | None = None, about: str = "") -> Any:
     # An empty value means "no filter" (what an HTML form sends); the pattern and enum say so too, so that the
     # document tells clients (and the fuzzer) what ReceiptQuery accepts.
     extra = {"enum": ["", *enum]} if enum else None
-    return QueryParameter(required=False, max_length=max_length, pattern=pattern, schema_extra=extra)
+    return QueryParameter(
+        required=False, max_length=max_length, pattern=pattern, schema_extra=extra, description=about or None
+    )
 
 
 _DATE = r"^(\d{4}-\d{2}-\d{2})?$"
 _AMOUNT = r"^(-?\d{1,12}(\.\d{1,4})?)?$"
-_Q = Annotated[str | None, _filter(200)]
-_Date = Annotated[str | None, _filter(10, _DATE)]
-_Amount = Annotated[str | None, _filter(18, _AMOUNT)]
+_Q = Annotated[str | None, _filter(200, about="words to find in merchant, items and text, at most 200 characters")]
+_Date = Annotated[str | None, _filter(10, _DATE, about="a date as YYYY-MM-DD, e.g. 2026-01-31 (empty: no filter)")]
+_Amount = Annotated[
+    str | None, _filter(18, _AMOUNT, about="an amount such as 12.50 (up to 4 decimals; empty: no filter)")
+]
 _Status = Annotated[str | None, _filter(20, enum=[s.value for s in ReceiptStatus])]
-_Label = Annotated[str | None, _filter(64)]
+_Label = Annotated[str | None, _filter(64, about="a label of at most 64 characters")]
 _Sort = Annotated[str | None, _filter(20, enum=[k.value for k in SortKey])]
-_Limit = Annotated[str | None, _filter(3, r"^\d{0,3}$")]
+_Limit = Annotated[str | None, _filter(3, r"^\d{0,3}$", about="a whole number from 1 to 500 (default 50)")]
 
 
 async def provide_receipt_query(

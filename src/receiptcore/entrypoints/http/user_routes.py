@@ -13,7 +13,7 @@ from receiptcore.domain.ids import is_id
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import USERS_MANAGE, USERS_READ
 from receiptcore.entrypoints.http.openapi import problems
-from receiptcore.entrypoints.http.receipt_params import ID_PATTERN
+from receiptcore.entrypoints.http.receipt_params import ID_DESCRIPTION, ID_PATTERN
 from receiptcore.entrypoints.http.schemas import (
     PasswordResetOut,
     PasswordResetRequest,
@@ -43,7 +43,7 @@ async def list_users(
     user_service: NamedDependency[UserService],
     role_service: NamedDependency[RoleService],
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    after: Annotated[str | None, QueryParameter(max_length=36, pattern=ID_PATTERN)] = None,
+    after: Annotated[str | None, QueryParameter(max_length=36, pattern=ID_PATTERN, description=ID_DESCRIPTION)] = None,
 ) -> UserPage:
     """Users ordered by id; ``next_cursor`` is the ``after`` value of the next page."""
     if after is not None and not is_id(after):

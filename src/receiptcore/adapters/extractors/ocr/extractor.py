@@ -1,8 +1,8 @@
 """``OcrExtractor``: the offline default extractor (RapidOCR + the layout-aware rule parser).
 
-Construction is cheap: the OCR models load on the first ``extract``. The CPU work runs in a module-level thread
-pool bounded by ``settings.worker_concurrency`` so the event loop stays responsive and OCR never takes more cores
-than configured.
+Construction is cheap (it checks that the ``ocr`` extra is installed, without importing it): the OCR models load
+on the first ``extract``. The CPU work runs in a module-level thread pool bounded by ``settings.worker_concurrency``
+so the event loop stays responsive and OCR never takes more cores than configured.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from receiptcore.adapters.extractors.ocr.images import PageInput, load_pages
 from receiptcore.adapters.extractors.ocr.layout import group_lines
 from receiptcore.adapters.extractors.ocr.parser import parse_lines
 from receiptcore.adapters.extractors.ocr.types import Line, Word
+from receiptcore.adapters.requirements import require_extra
 from receiptcore.domain.receipt import ExtractedReceipt
 from receiptcore.errors import ExtractionFailed
 from receiptcore.ports import Document, Extractor
@@ -61,6 +62,9 @@ class OcrExtractor(Extractor):
     version = VERSION
 
     def __init__(self, settings: Any = None) -> None:
+        # at construction, not at the first receipt: a missing extra must stop a command before it reads or
+        # writes anything (and never surface as a ModuleNotFoundError traceback from deep inside the pipeline)
+        require_extra("ocr", "the ocr extractor")
         self._workers = max(1, int(getattr(settings, "worker_concurrency", 1) or 1))
         threads = max(1, min(OCR_THREADS, (os.cpu_count() or 1)) // min(self._workers, OCR_THREADS))
         self._engine = RapidOcrEngine(threads=threads)

@@ -1,0 +1,156 @@
+"""One log format for every process: readable lines on a terminal, JSON lines for machines; never a secret.
+
+``configure_logging`` installs one handler on the root logger (uvicorn's loggers propagate to it, so the server
+does not add a second format). The format is ``RECEIPTCORE_LOG_FORMAT``: ``text`` (``2026-12-03T13:40:01Z INFO
+receiptcore.http: GET /api/receipts 200 12 ms request_id=…``), ``json`` (one object per line: ``time``,
+``level``, ``logger``, ``message`` and the record's extra fields such as ``request_id``, ``method``, ``path``,
+``status``, ``duration_ms``) or ``auto`` (text on a terminal, JSON otherwise, so a container's log collector
+gets JSON without configuration).
+
+Every record passes ``redact`` first: bearer tokens, JWTs, refresh tokens and password fields are replaced by
+``[redacted]`` wherever they appear (a message, an argument, an extra field, an exception text), so a client
+that puts its token in a query string, or a driver that echoes a connection URL with a password, cannot leak it
+into the logs. The request id of the request being served (``request_id_var``) is added to every record.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+import logging
+import re
+import sys
+from typing import Any, Literal, TextIO
+
+LogFormat = Literal["auto", "text", "json"]
+
+# The id of the request this task serves (set by the HTTP middleware; "-" outside a request).
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("receiptcore_request_id", default=None)
+
+REDACTED = "[redacted]"
+_SECRET_PATTERNS = (
+    # a JWT (header.payload.signature, base64url)
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    # an Authorization header value, or "Bearer <token>" anywhere
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
+    # key=value / "key": "value" forms of secret fields (query strings, JSON bodies, reprs)
+    re.compile(
+        r"(?i)((?:access_token|refresh_token|id_token|token|password|passwd|new_password|current_password|"
+        r"api_key|apikey|secret|authorization|cookie|receiptcore_refresh)[\"']?\s*[=:]\s*[\"']?)"
+        r"[^\s\"'&,;}]+"
+    ),
+    # user:password@ in URLs (database and broker URLs)
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(?=@)"),
+)
+# LogRecord attributes that are not extra fields
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+def redact(text: str) -> str:
+    """``text`` with every token, password and secret value replaced by ``[redacted]``."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
+    return text
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class _ContextFilter(logging.Filter):
+    """Adds ``request_id`` to every record (when a request is being served)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            rid = request_id_var.get()
+            if rid is not None:
+                record.request_id = rid
+        return True
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = dt.datetime.fromtimestamp(record.created, dt.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# in text lines the access log's message already says these
+_TEXT_HIDDEN = frozenset({"method", "path", "route", "status", "duration_ms"})
+
+
+class TextFormatter(logging.Formatter):
+    """``<time> <LEVEL> <logger>: <message> key=value ...`` on one line (a traceback follows, indented)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = redact(record.getMessage())
+        extras = " ".join(f"{k}={_scalar(v)}" for k, v in _extras(record).items() if k not in _TEXT_HIDDEN)
+        line = f"{_timestamp(record)} {record.levelname:<7} {record.name}: {message}"
+        if extras:
+            line += " " + redact(extras)
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the extra fields, ``exception`` when any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        body: dict[str, Any] = {
+            "time": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key, value in _extras(record).items():
+            body[key] = redact(value) if isinstance(value, str) else _jsonable(value)
+        if record.exc_info:
+            body["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(body, ensure_ascii=False, default=lambda v: redact(str(v)))
+
+
+def _scalar(value: Any) -> str:
+    text = str(value)
+    return json.dumps(text) if (not text or any(c.isspace() for c in text)) else text
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return redact(str(value))
+
+
+def resolve_format(fmt: LogFormat, stream: TextIO) -> Literal["text", "json"]:
+    """``auto`` becomes text on a terminal and JSON otherwise."""
+    if fmt != "auto":
+        return fmt
+    isatty = getattr(stream, "isatty", None)
+    return "text" if isatty is not None and isatty() else "json"
+
+
+def make_handler(fmt: LogFormat = "auto", stream: TextIO | None = None) -> logging.Handler:
+    """A stream handler with the chosen formatter and the request-id filter."""
+    target = stream or sys.stderr
+    handler = logging.StreamHandler(target)
+    handler.setFormatter(JsonFormatter() if resolve_format(fmt, target) == "json" else TextFormatter())
+    handler.addFilter(_ContextFilter())
+    handler.set_name("receiptcore")
+    return handler
+
+
+def configure_logging(level: str = "info", fmt: LogFormat = "auto", stream: TextIO | None = None) -> None:
+    """Route every logger (ours, uvicorn's, litestar's) through one receiptcore handler on the root logger."""
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if existing.get_name() == "receiptcore":
+            root.removeHandler(existing)
+    root.addHandler(make_handler(fmt, stream))
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "litestar", "granian"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    # uvicorn's access log would be a second, differently shaped request line (ours carries the request id)
+    logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request URL at INFO (a query string could hold a token); its warnings still show
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
