@@ -134,7 +134,7 @@ def test_three_receipts_through_the_real_server_and_cli_survive_a_restart(tmp_pa
 
         imported = as_admin("import", str(inbox))
         assert imported.returncode == 0, imported.stdout + imported.stderr
-        assert "3 created, 0 duplicate, 0 refused, 1 skipped" in imported.stdout
+        assert "3 imported, 0 duplicate, 0 refused, 1 skipped" in imported.stdout
 
         with login(server.url, email, password) as client:
             receipts = wait_for_extraction(client, 3)
@@ -151,7 +151,7 @@ def test_three_receipts_through_the_real_server_and_cli_survive_a_restart(tmp_pa
 
         again = as_admin("import", str(inbox))
         assert again.returncode == 0, again.stdout + again.stderr
-        assert "0 created, 3 duplicate" in again.stdout
+        assert "0 imported, 3 duplicate" in again.stdout
 
         exported = as_admin("export", "--format", "csv", "--output", str(tmp_path / "out.csv"))
         assert exported.returncode == 0, exported.stdout + exported.stderr
@@ -189,6 +189,8 @@ def test_serve_on_an_occupied_port_exits_1_with_a_clear_message(tmp_path: Path) 
     assert "already in use" in errors[0]
     # nothing was created by a process that could not serve: no admin password was shown or stored
     assert "password:" not in result.stdout
+    assert not data_dir.exists()
     listed = cli("users", "list", "--json", data_dir=data_dir, cwd=tmp_path)
-    assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout) == []
+    assert listed.returncode == 1, listed.stderr  # a read-only command names the missing store, creates none
+    assert "no receiptcore store in data dir" in listed.stderr
+    assert not data_dir.exists()

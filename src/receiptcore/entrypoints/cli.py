@@ -77,9 +77,11 @@ def main(ctx: click.Context, data_dir: str | None, log_level: str | None) -> Non
 @click.option("--no-worker", is_flag=True, help="Do not run the extraction worker inside this process.")
 @click.pass_context
 def serve_command(ctx: click.Context, host: str | None, port: int | None, service: str | None, no_worker: bool) -> None:
-    """Serve the web app and the APIs (and, by default, extract receipts in the same process).
+    """Serve the web client and the APIs (and, by default, extract receipts in the same process).
 
-    On the first start with no users, an admin account is created and its password printed once.
+    With --service all (the default) the browser client is at / (sign in at http://HOST:PORT/login), the APIs
+    under /auth, /users, /roles and /api, their documentation at /schema. On the first start with no users, an
+    admin account is created and its password printed once.
     """
     from receiptcore.entrypoints.serve import ServeOptions, serve
 

@@ -20,6 +20,7 @@ from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
 from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.mongo.config import MongoConfig
+from receiptcore.adapters.page_images import render_pdf_page
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwtTokenIssuer
@@ -261,6 +262,8 @@ class Container(containers.DeclarativeContainer):
         max_pages=settings.provided.max_pdf_pages,
     )
     extractor = providers.Singleton(load_extractor, name=settings.provided.extractor, settings=settings)
+    # PDF page → PNG for the web client's review page (GET /api/receipts/{id}/pages/{n})
+    page_renderer = providers.Object(render_pdf_page)
 
     auth_config = providers.Singleton(
         lambda s: AuthConfig(

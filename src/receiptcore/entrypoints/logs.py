@@ -152,5 +152,7 @@ def configure_logging(level: str = "info", fmt: LogFormat = "auto", stream: Text
         logger.propagate = True
     # uvicorn's access log would be a second, differently shaped request line (ours carries the request id)
     logging.getLogger("uvicorn.access").disabled = True
-    # httpx logs every request URL at INFO (a query string could hold a token); its warnings still show
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # httpx logs every request URL at INFO (a query string could hold a token) and httpcore every response
+    # header at DEBUG (a Set-Cookie with a refresh token); their warnings still show
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,7 +1,8 @@
 """The Litestar applications: ``create_app(container, service)`` for the auth service, the receipt API, or both.
 
 One app factory for every deployment shape: ``service="auth"`` mounts sessions, users, roles and the JWKS;
-``"receipts"`` mounts ``/api``; ``"all"`` (the embedded default) mounts both; health checks are everywhere.
+``"receipts"`` mounts ``/api``; ``"all"`` (the embedded default) mounts both and the web client (``/`` and
+``/static/``); health checks are everywhere.
 The app's lifespan feeds the event bus into ``AuthService.handle_event`` so that revocations and role changes
 from any instance take effect here, and closes the container on shutdown. It does not run the extraction
 worker: ``receiptcore serve`` does that beside the app.
@@ -27,6 +28,7 @@ from receiptcore import __version__
 from receiptcore.entrypoints.container import Container, close_container, start_resources
 from receiptcore.entrypoints.http.auth_routes import AUTH_HANDLERS
 from receiptcore.entrypoints.http.deps import DEPENDENCIES
+from receiptcore.entrypoints.http.docs_pages import render_plugins
 from receiptcore.entrypoints.http.errors import EXCEPTION_HANDLERS
 from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_KEEPALIVE_KEY, receipt_events
 from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
@@ -36,8 +38,9 @@ from receiptcore.entrypoints.http.openapi import finish_openapi
 from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
 from receiptcore.entrypoints.http.receipt_upload import upload_handler
 from receiptcore.entrypoints.http.role_routes import ROLE_HANDLERS
-from receiptcore.entrypoints.http.security import CONTAINER_KEY, permission_guard
+from receiptcore.entrypoints.http.security import CONTAINER_KEY, SCHEMA_CSP, permission_guard
 from receiptcore.entrypoints.http.user_routes import USER_HANDLERS
+from receiptcore.entrypoints.web import web_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +99,11 @@ async def _security_headers(message: Message, scope: Scope) -> None:
     headers = MutableScopeHeaders.from_message(message)
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
-    if scope["path"].startswith("/schema"):
-        return  # the documentation viewers load scripts and styles; they carry no user data
     headers["X-Frame-Options"] = "DENY"
+    if scope["path"].startswith("/schema"):
+        # the documentation viewers load their scripts from /static (vendored) and inject styles
+        headers["Content-Security-Policy"] = SCHEMA_CSP
+        return
     if "content-security-policy" not in headers:
         headers["Content-Security-Policy"] = _API_CSP
     if "cache-control" not in headers:
@@ -111,6 +116,7 @@ def _openapi() -> OpenAPIConfig:
         version=__version__,
         description="Self-hosted receipt vault: sessions, users and roles; receipts, extraction, export, stats.",
         path="/schema",
+        render_plugins=render_plugins(),
         components=Components(
             security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),
@@ -168,6 +174,8 @@ def create_app(
         handlers += AUTH_HANDLERS + USER_HANDLERS + ROLE_HANDLERS
     if service in ("all", "receipts"):
         handlers += [upload_handler(settings), *RECEIPT_HANDLERS, receipt_events]
+    if service == "all":
+        handlers += web_handlers()
     app = Litestar(
         route_handlers=_with_options(handlers),
         dependencies=DEPENDENCIES,

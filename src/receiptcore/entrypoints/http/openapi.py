@@ -124,6 +124,9 @@ _CONTENT: dict[str, dict[str, OpenAPIMediaType]] = {
         ),
     },
     "GET /api/events": {"text/event-stream": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+    "GET /api/receipts/{rid}/pages/{page}": {
+        media: OpenAPIMediaType(schema=_BINARY) for media in ("image/png", "image/jpeg", "image/webp")
+    },
     "GET /api/receipts/{rid}/file": {
         media: OpenAPIMediaType(schema=_BINARY)
         for media in ("image/jpeg", "image/png", "image/webp", "application/pdf")

@@ -1,4 +1,4 @@
-"""The receipt API: list, read, download, correct, confirm, delete, re-extract, attempts, export, stats.
+"""The receipt API: list, read, download, page images, correct, confirm, delete, re-extract, attempts, export, stats.
 
 Uploads are in ``receipt_upload``, live events in ``events``. Every id in a path is checked to be an id first;
 another owner's receipt is "not found" because the services query inside the caller's scope.
@@ -6,11 +6,13 @@ another owner's receipt is "not found" because the services query inside the cal
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Request, Response, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
@@ -19,8 +21,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.queries import ReceiptQuery
-from receiptcore.domain.representation import attempt_to_api, receipt_to_api
 from receiptcore.domain.users import RECEIPTS_READ, RECEIPTS_WRITE
+from receiptcore.entrypoints.http.export_formats import export_chunks
 from receiptcore.entrypoints.http.openapi import problems, success
 from receiptcore.entrypoints.http.receipt_params import (
     content_disposition,
@@ -30,9 +32,10 @@ from receiptcore.entrypoints.http.receipt_params import (
     receipt_id,
     safe_filename,
 )
+from receiptcore.entrypoints.http.representation import attempt_to_api, receipt_to_api
 from receiptcore.entrypoints.http.schemas import ExtractionList, ReceiptOut, ReceiptPage
-from receiptcore.entrypoints.http.security import PERMISSION_OPT
-from receiptcore.errors import ValidationFailed
+from receiptcore.entrypoints.http.security import CONTAINER_KEY, PERMISSION_OPT
+from receiptcore.errors import NotFound, ValidationFailed
 from receiptcore.services.receipts import ReceiptService
 
 _TAGS = ["receipts"]
@@ -90,6 +93,28 @@ async def get_receipt_file(
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },
     )
+
+
+@get("/api/receipts/{rid:str}/pages/{page:int}", opt=_READ, tags=_TAGS, responses=problems(404))
+async def get_receipt_page(
+    rid: FromPath[str],
+    page: FromPath[int],
+    state: State,
+    principal: NamedDependency[Principal],
+    receipt_service: NamedDependency[ReceiptService],
+) -> Response[bytes]:
+    """One page of the receipt as an image: a PDF page rendered to PNG, or the image itself (page 1).
+    ``X-Render-Scale`` is the image's pixels per provenance unit (PDF boxes are in points; images' in pixels)."""
+    source, content = await receipt_service.open_file(principal, receipt_id(rid))
+    headers = {"Cache-Control": "private, max-age=300", "Content-Security-Policy": "default-src 'none'; sandbox"}
+    if source.media_type != "application/pdf":
+        if page != 1:
+            raise NotFound(f"an image has one page, not page {page}")
+        return Response(content, media_type=source.media_type, headers={**headers, "X-Render-Scale": "1"})
+    # CPU work: off the event loop (the default executor bounds how many run at once)
+    rendered = await asyncio.to_thread(state[CONTAINER_KEY].page_renderer(), content, page)
+    scale = f"{rendered.scale:.6g}"
+    return Response(rendered.png, media_type="image/png", headers={**headers, "X-Render-Scale": scale})
 
 
 @patch(
@@ -200,7 +225,7 @@ async def export_receipts(
     """Every receipt matching the filters, streamed as CSV or a JSON array."""
     # an export is everything that matches: paging parameters do not apply
     query = receipt_query.model_copy(update={"cursor": None})
-    chunks = receipt_service.export(principal, query, export_format)
+    chunks = export_chunks(receipt_service.export(principal, query), export_format)
     # read the header and the first page now: an error must be a problem document, not a broken 200 stream
     head = [chunk async for chunk in _take(chunks, 2)]
 
@@ -233,6 +258,7 @@ RECEIPT_HANDLERS = [
     export_receipts,
     get_receipt,
     get_receipt_file,
+    get_receipt_page,
     correct_receipt,
     confirm_receipt,
     delete_receipt,

@@ -22,6 +22,20 @@ from receiptcore.errors import PermissionDenied, TokenRejected
 logger = logging.getLogger(__name__)
 
 CONTAINER_KEY = "container"
+
+# The Content-Security-Policy of the web client's pages and assets: only this origin, no inline script or style,
+# images also from blob: URLs (the review page shows a receipt fetched with the bearer token as a blob). The one
+# definition: docker/nginx.conf carries a copy and a test compares the two.
+WEB_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# The API documentation viewers (Swagger UI, ReDoc, served from the package): scripts only from this origin, but
+# both inject <style> elements and ReDoc runs its search index in a blob: worker.
+SCHEMA_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 PERMISSION_OPT = "permission"
 AUTHENTICATED = "authenticated"
 _PRINCIPAL_STATE = "principal"
@@ -35,6 +49,17 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "GET /.well-known/jwks.json",
         "GET /health/live",
         "GET /health/ready",
+        # the web client's page shell and assets (entrypoints/web): static files, no user data
+        "GET /",
+        "GET /login",
+        "GET /receipts",
+        "GET /receipts/{rid}",
+        "GET /review",
+        "GET /dashboard",
+        "GET /settings",
+        "GET /admin/users",
+        "GET /admin/roles",
+        "GET /static/{path}",
         # OpenAPI documents and viewers (Litestar's OpenAPI controller)
         "GET /schema",
         "GET /schema/openapi.json",
@@ -42,9 +67,6 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "GET /schema/openapi.yml",
         "GET /schema/swagger",
         "GET /schema/redoc",
-        "GET /schema/rapidoc",
-        "GET /schema/elements",
-        "GET /schema/oauth2-redirect.html",
         "GET /schema/{path}",
     }
 )
