@@ -20,6 +20,9 @@ import pytest
 
 from tests.log_secrets import RawRecordFormatter, find_leaks, known_secrets_file, suite_log_dir
 
+# the MongoDB fixtures (a real server or the in-process emulation) for tests/contract and tests/adapters/mongo
+pytest_plugins = ["tests.support.mongo_fixtures"]
+
 # INFO and above: what a production log holds (DEBUG would add every SQL statement of the drivers)
 CAPTURE_LEVEL = logging.INFO
 
@@ -96,3 +99,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.ensure_newline()
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_report_header() -> list[str]:
+    """Say which MongoDB the suites run on (a real server or the in-process emulation)."""
+    from tests.support.mongo_fixtures import mongo_header
+
+    return [mongo_header()]

@@ -169,7 +169,9 @@ class ReceiptStore(Protocol):
         """Receipts matching ``query`` inside ``scope``, sorted by ``query.sort`` with id as tie-breaker,
         ``query.limit`` per page; ``next_cursor`` continues after the last item and is None on the last page.
         Text search ``q`` is case-insensitive over merchant name and address, line item descriptions,
-        receipt number, notes and raw text. Raises ValidationFailed on a cursor it did not issue."""
+        receipt number, notes and raw text. Items may be summaries that leave out what a listing never shows:
+        ``extracted`` None and every extraction attempt's ``output`` None (their count and other fields kept);
+        ``get`` returns the whole receipt. Raises ValidationFailed on a cursor it did not issue."""
         ...
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
 
     postgres_url: SecretStr | None = Field(None, description="PostgreSQL DSN; when set, users/roles/tokens live there.")
     mongo_url: SecretStr | None = Field(None, description="MongoDB URL; when set, receipts and files live there.")
+    mongo_database: str | None = Field(
+        None, description="MongoDB database of receipts and files; None: the URL's path, else receiptcore."
+    )
+    mongo_timeout_seconds: float = Field(
+        5.0, gt=0, le=120, description="How long a MongoDB operation waits for a reachable server (then 503)."
+    )
+    mongo_idempotency_ttl_seconds: int = Field(
+        7 * 86400, ge=60, description="How long MongoDB keeps an Idempotency-Key outcome (a TTL index removes it)."
+    )
     redis_url: SecretStr | None = Field(None, description="Redis URL; when set, events travel over Redis pub/sub.")
     postgres_pool_size: int = Field(10, ge=1, le=200, description="Most PostgreSQL connections of one process.")
     postgres_migrate_on_start: bool = Field(
@@ -158,7 +167,8 @@ class Settings(BaseSettings):
     llm_daily_spend_cap_usd: Decimal | None = Field(
         Decimal(10),
         ge=0,
-        description="Most USD all LLM extractors may spend per UTC day (ledger in data_dir); then jobs wait until "
+        description="Most USD all LLM extractors may spend per UTC day (ledger in data_dir, or in PostgreSQL when "
+        "configured); then jobs wait until "
         "midnight UTC. None = no cap.",
     )
     llm_timeout_seconds: float = Field(120.0, gt=0, description="Timeout of one LLM API request.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -17,15 +18,30 @@ from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
 from receiptcore.ports import ReceiptStore, UserRepo
 from tests.servers import postgres_url
+from tests.support.mongo_fixtures import MONGO_ID
 
 __all__ = ["postgres_url"]
 
+RECEIPT_STORES = [
+    pytest.param("memory_receipt_store", id="memory", marks=pytest.mark.xdist_group("memory")),
+    pytest.param("sqlite_receipt_store", id="sqlite", marks=pytest.mark.xdist_group("sqlite")),
+    pytest.param("mongo_receipt_store", id=MONGO_ID, marks=pytest.mark.xdist_group("mongo")),
+]
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReceiptStore]:
-    if request.param == "memory":
-        yield MemoryReceiptStore()
-        return
+
+@pytest.fixture(params=RECEIPT_STORES)
+def store(request: pytest.FixtureRequest) -> ReceiptStore:
+    """Every ReceiptStore adapter in turn, empty."""
+    return cast(ReceiptStore, request.getfixturevalue(request.param))
+
+
+@pytest.fixture
+def memory_receipt_store() -> MemoryReceiptStore:
+    return MemoryReceiptStore()
+
+
+@pytest.fixture
+async def sqlite_receipt_store(tmp_path: Path) -> AsyncIterator[SqliteReceiptStore]:
     db = SqliteDatabase(tmp_path / "receipts.sqlite3")
     yield SqliteReceiptStore(db, tmp_path / "files")
     await db.aclose()

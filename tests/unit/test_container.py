@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryUserRepo
 from receiptcore.adapters.sqlite import SqliteReceiptStore, SqliteUserRepo
 from receiptcore.entrypoints.container import build_container
 from receiptcore.entrypoints.http.app import create_app
-from receiptcore.errors import ConfigurationError
 from receiptcore.settings import Settings
 
 
@@ -28,10 +26,3 @@ async def test_memory_profile_serves_the_app() -> None:
     assert isinstance(container.receipt_store(), MemoryReceiptStore)
     async with AsyncTestClient(app=create_app(container)) as client:
         assert (await client.get("/health/ready")).status_code == 200
-
-
-@pytest.mark.parametrize("variable", ["mongo_url"])
-def test_a_server_url_without_its_adapter_stops_start_up_with_one_line(variable: str, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, **{variable: "scheme://127.0.0.1/x"})
-    with pytest.raises(ConfigurationError, match=r"no .* adapter yet"):
-        build_container(settings)

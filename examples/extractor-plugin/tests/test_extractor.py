@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from receiptcore.errors import ExtractionFailed
-from receiptcore.ports import Document, Extractor
+from receiptcore.plugins import Document, ExtractionFailed, Extractor
 
 from receiptcore_example_extractor import TextLayerExtractor, read_text
 

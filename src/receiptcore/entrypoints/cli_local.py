@@ -14,9 +14,9 @@ import click
 from receiptcore.adapters import extractors as extractor_plugins
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptStatus, SourceFile
-from receiptcore.domain.representation import receipt_to_api
 from receiptcore.domain.review import needs_review, review_warnings
 from receiptcore.entrypoints.cli_common import open_container, run, settings_of
+from receiptcore.entrypoints.http.representation import receipt_to_api
 from receiptcore.ports import Document
 
 # Storage-only fields of the API shape that mean nothing for a file read off the disk.

@@ -19,6 +19,7 @@ from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
 from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
+from receiptcore.adapters.mongo.config import MongoConfig
 from receiptcore.adapters.page_images import render_pdf_page
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.redis.config import RedisConfig
@@ -28,7 +29,7 @@ from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
 from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
-from receiptcore.ports import EventBus
+from receiptcore.ports import EventBus, ReceiptStore
 from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
 from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
@@ -59,10 +60,7 @@ def _backend(settings: Settings, family: str) -> str:
     if family == "events":
         return "redis" if settings.redis_url is not None else "inprocess"
     if family == "receipts" and settings.mongo_url is not None:
-        raise ConfigurationError(
-            "a MongoDB URL is set, but this build of receiptcore has no MongoDB adapter yet; unset it to use the "
-            "embedded default"
-        )
+        return "mongo"
     return "memory" if str(settings.data_dir) == ":memory:" else "sqlite"
 
 
@@ -130,6 +128,12 @@ def _postgres_throttle_store(db: Any) -> Any:
     return PostgresThrottleStore(db)
 
 
+def _postgres_spend_ledger(db: Any, cap_usd: Any) -> Any:
+    from receiptcore.adapters.postgres.spend_ledger import PostgresSpendLedger
+
+    return PostgresSpendLedger(db, cap_usd)
+
+
 def _outbox_relay(db: Any, bus: EventBus) -> Any:
     from receiptcore.adapters.postgres.outbox import OutboxRelay
 
@@ -171,6 +175,49 @@ async def _running(relay: Any) -> AsyncIterator[Any]:
             await relay.aclose()
 
 
+def mongo_config(settings: Settings) -> MongoConfig:
+    """The MongoDB receipt store's own configuration (no Settings reaches it)."""
+    if settings.mongo_url is None:
+        raise ConfigurationError("RECEIPTCORE_MONGO_URL is not set")
+    return MongoConfig(
+        url=settings.mongo_url.get_secret_value(),
+        database=settings.mongo_database,
+        timeout_seconds=settings.mongo_timeout_seconds,
+        idempotency_ttl_seconds=settings.mongo_idempotency_ttl_seconds,
+    )
+
+
+def _import_mongo() -> None:
+    """Import the driver-backed MongoDB modules; a missing ``mongo`` extra is one line naming it."""
+    try:
+        import receiptcore.adapters.mongo.receipt_stats
+        import receiptcore.adapters.mongo.receipt_store  # noqa: F401
+    except ImportError as exc:
+        drivers = ("pymongo", "bson", "gridfs")
+        missing = next((e for d in drivers if (e := _missing_extra(exc, d, "mongo", "RECEIPTCORE_MONGO_URL"))), None)
+        raise missing or exc from exc
+
+
+def _mongo_connection(config: MongoConfig) -> Any:
+    """The MongoDB client (no I/O until first use; closed by ``close_container``)."""
+    _import_mongo()
+    from receiptcore.adapters.mongo.connection import MongoConnection
+
+    return MongoConnection(config)
+
+
+def _mongo_receipt_store(connection: Any) -> ReceiptStore:
+    from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
+
+    return MongoReceiptStore.on(connection)
+
+
+def _mongo_receipt_stats(connection: Any) -> Any:
+    from receiptcore.adapters.mongo.receipt_stats import MongoReceiptStats
+
+    return MongoReceiptStats(connection.database)
+
+
 class Container(containers.DeclarativeContainer):
     """Every port bound to an adapter, every service built from ports."""
 
@@ -179,6 +226,7 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     sqlite = providers.Singleton(SqliteDatabase, path=settings.provided.sqlite_path)
+    mongo = providers.Singleton(_mongo_connection, config=providers.Singleton(mongo_config, settings))
 
     postgres = providers.Singleton(_postgres_database, config=providers.Singleton(postgres_config, settings))
 
@@ -192,6 +240,7 @@ class Container(containers.DeclarativeContainer):
         backends.provided["receipts"],
         sqlite=providers.Singleton(SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir),
         memory=providers.Singleton(MemoryReceiptStore),
+        mongo=providers.Singleton(_mongo_receipt_store, mongo),
     )
     # login attempt counters live with the users (shared by every instance, persisted across restarts)
     throttle_store = providers.Selector(
@@ -205,6 +254,7 @@ class Container(containers.DeclarativeContainer):
         backends.provided["receipts"],
         sqlite=providers.Singleton(SqliteReceiptStats, db=sqlite),
         memory=providers.Singleton(MemoryReceiptStats, store=receipt_store),
+        mongo=providers.Singleton(_mongo_receipt_stats, mongo),
     )
     metrics = providers.Singleton(Metrics)
     event_bus = providers.Selector(
@@ -238,7 +288,18 @@ class Container(containers.DeclarativeContainer):
         max_pixels=settings.provided.max_image_pixels,
         max_pages=settings.provided.max_pdf_pages,
     )
-    extractor = providers.Singleton(load_extractor, name=settings.provided.extractor, settings=settings)
+    # with PostgreSQL, the LLM daily spend cap is booked there, for every worker host together (ADR 0008)
+    spend_ledger = providers.Selector(
+        backends.provided["users"],
+        postgres=providers.Singleton(
+            _postgres_spend_ledger, db=postgres, cap_usd=settings.provided.llm_daily_spend_cap_usd
+        ),
+        sqlite=providers.Object(None),
+        memory=providers.Object(None),
+    )
+    extractor = providers.Singleton(
+        load_extractor, name=settings.provided.extractor, settings=settings, shared_ledger=spend_ledger
+    )
     # PDF page → PNG for the web client's review page (GET /api/receipts/{id}/pages/{n})
     page_renderer = providers.Object(render_pdf_page)
 
@@ -309,6 +370,8 @@ def build_container(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     backends = {family: _backend(settings, family) for family in ("users", "receipts", "events")}
     backends["tokens"] = _token_backend(settings)
+    if backends["receipts"] == "mongo":
+        _import_mongo()  # a missing extra stops start-up here, with one line naming it
     return Container(settings=settings, backends=backends)
 
 
@@ -332,6 +395,8 @@ async def close_container(container: Container) -> None:
         closers.append(container.sqlite())
     if backends["users"] == "postgres":
         closers.append(container.postgres())
+    if backends["receipts"] == "mongo":
+        closers.append(container.mongo())
     for adapter in closers:
         closer = getattr(adapter, "aclose", None)
         if closer is not None:

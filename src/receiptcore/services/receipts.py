@@ -11,7 +11,7 @@ import hashlib
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from receiptcore.domain.events import Event, EventType
 from receiptcore.domain.ids import new_id
@@ -26,12 +26,10 @@ from receiptcore.errors import (
     NotFound,
     PermissionDenied,
     UploadTooLarge,
-    ValidationFailed,
     VersionConflict,
 )
 from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
 from receiptcore.services.corrections import apply_changes
-from receiptcore.services.export import csv_header, csv_row, json_item
 
 _EXPORT_PAGE = 500
 
@@ -59,9 +57,6 @@ class UploadOutcome:
 
     receipt: Receipt
     created: bool
-
-
-ExportFormat = Literal["csv", "json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +161,12 @@ class ReceiptService:
         # receipt.updated with status pending also wakes idle workers early
         return await self._save(queued, receipt.version, "receipt.updated")
 
-    def export(self, principal: Principal, query: ReceiptQuery, fmt: ExportFormat) -> AsyncIterator[str]:
-        """Needs receipts:read. Streams every matching receipt (all pages) as CSV (one row per receipt, RFC 4180,
-        formula-injection safe) or a JSON array."""
+    def export(self, principal: Principal, query: ReceiptQuery) -> AsyncIterator[Receipt]:
+        """Needs receipts:read. Every receipt matching ``query`` (all pages, in its sort), read a page at a time;
+        the HTTP entrypoint writes them as CSV or JSON (``receiptcore.entrypoints.http.export_formats``)."""
         # checked before streaming starts, so a denial is an error response, not a broken download
         scope = receipt_scope(principal, ReceiptAction.READ)
-        if fmt not in ("csv", "json"):
-            raise ValidationFailed(
-                f"unknown export format {fmt!r}", errors=[{"field": "format", "message": "csv or json"}]
-            )
-        return self._stream(query.model_copy(update={"limit": _EXPORT_PAGE}), scope, fmt)
+        return self._stream(query.model_copy(update={"limit": _EXPORT_PAGE}), scope)
 
     async def summary(self, principal: Principal, query: ReceiptQuery) -> SpendingSummary:
         """Needs receipts:read. Spending by month, category and merchant."""
@@ -264,23 +255,15 @@ class ReceiptService:
         )
         await self._bus.publish(event)
 
-    async def _stream(self, query: ReceiptQuery, scope: Scope, fmt: ExportFormat) -> AsyncIterator[str]:
-        yield csv_header() if fmt == "csv" else "["
-        first = True
+    async def _stream(self, query: ReceiptQuery, scope: Scope) -> AsyncIterator[Receipt]:
         cursor = query.cursor
         while True:
             page = await self._store.list(query.model_copy(update={"cursor": cursor}), scope)
             for receipt in page.items:
-                if fmt == "csv":
-                    yield csv_row(receipt)
-                else:
-                    yield ("" if first else ",") + json_item(receipt)
-                first = False
+                yield receipt
             if page.next_cursor is None:
-                break
+                return
             cursor = page.next_cursor
-        if fmt == "json":
-            yield "]"
 
 
 def _safe_filename(filename: str | None) -> str | None:

@@ -15,6 +15,7 @@ from receiptcore.domain.policy import Principal, Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, LineItem, Merchant, Receipt, ReceiptStatus
 from receiptcore.domain.users import RECEIPTS_READ
+from receiptcore.entrypoints.http.export_formats import export_chunks
 from receiptcore.errors import (
     Conflict,
     InvalidUpload,
@@ -148,7 +149,7 @@ async def test_permissions(world: World, member: Principal, auditor: Principal, 
     with pytest.raises(PermissionDenied):
         await world.receipts.correct(reader, receipt.id, {"notes": "x"}, None)
     with pytest.raises(PermissionDenied):
-        world.receipts.export(nobody, ReceiptQuery(), "csv")
+        world.receipts.export(nobody, ReceiptQuery())
     with pytest.raises(PermissionDenied):
         await world.receipts.summary(nobody, ReceiptQuery())
     # the auditor reads everyone's receipts but changes nothing
@@ -285,7 +286,7 @@ async def test_csv_export_streams_every_page_and_defuses_formulas(
     for _ in range(4):
         await extracted_receipt(world, member)
     await world.receipts.correct(member, evil.id, {"discount": "-12.50"}, None)
-    chunks = [chunk async for chunk in world.receipts.export(member, ReceiptQuery(), "csv")]
+    chunks = [chunk async for chunk in export_chunks(world.receipts.export(member, ReceiptQuery()), "csv")]
     rows = list(csv.DictReader(io.StringIO("".join(chunks))))
     assert len(rows) == 5
     row = next(r for r in rows if r["id"] == evil.id)
@@ -303,13 +304,13 @@ async def test_json_export_is_one_array_of_api_receipts(world: World, member: Pr
     for _ in range(3):
         await extracted_receipt(world, member)
     await extracted_receipt(world, principal())
-    text = "".join([chunk async for chunk in world.receipts.export(member, ReceiptQuery(), "json")])
+    text = "".join([chunk async for chunk in export_chunks(world.receipts.export(member, ReceiptQuery()), "json")])
     items = json.loads(text)
     assert len(items) == 3
     assert {item["total"] for item in items} == {"8.30"}
     assert all(item["owner_id"] == member.user_id for item in items)
     assert "lease_owner" not in items[0]
-    empty = "".join([chunk async for chunk in world.receipts.export(principal(), ReceiptQuery(), "json")])
+    empty = "".join([c async for c in export_chunks(world.receipts.export(principal(), ReceiptQuery()), "json")])
     assert json.loads(empty) == []
 
 

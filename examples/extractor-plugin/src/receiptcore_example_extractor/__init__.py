@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Merchant, ReceiptWarning
-from receiptcore.errors import ExtractionFailed
-from receiptcore.ports import Document, Extractor
+from receiptcore.plugins import (
+    Document,
+    ExtractedReceipt,
+    ExtractionFailed,
+    Extractor,
+    FieldSource,
+    Merchant,
+    ReceiptWarning,
+    parse_decimal,
+)
 
 __version__ = "0.1.0"
 
@@ -52,11 +58,9 @@ def read_text(text: str, pages: int) -> ExtractedReceipt:
     total = None
     matches = list(_TOTAL.finditer(text))
     if matches:
-        try:
-            total = Decimal(matches[-1].group(1).replace(",", "."))
+        total = parse_decimal(matches[-1].group(1).replace(",", "."))
+        if total is not None:
             provenance["total"] = FieldSource(confidence=0.6, text=matches[-1].group(0).strip()[:5000])
-        except InvalidOperation:
-            total = None
     return ExtractedReceipt(merchant=merchant, total=total, raw_text=text[:200_000], provenance=provenance, pages=pages)
 
 

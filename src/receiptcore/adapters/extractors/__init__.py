@@ -41,16 +41,18 @@ def available_extractors() -> list[ExtractorInfo]:
     return infos
 
 
-def _accepts_settings(factory: Any) -> bool:
+def _accepts(factory: Any, name: str) -> bool:
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # builtins and some C extensions have no signature
         return False
-    return any(p.name == "settings" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
-def load_extractor(name: str, settings: Any = None) -> Extractor:
-    """Build the extractor registered under ``name``. Its factory gets ``settings`` when it accepts it.
+def load_extractor(name: str, settings: Any = None, shared_ledger: Any = None) -> Extractor:
+    """Build the extractor registered under ``name``. Its factory gets ``settings`` when it accepts it, and
+    ``shared_ledger`` (the LLM spend ledger every host shares, when PostgreSQL is configured) when one is given
+    and the factory takes it.
 
     A TypeError raised inside the factory is a bug in the plugin and propagates unchanged (whether the factory
     takes ``settings`` is decided from its signature, not by catching errors).
@@ -62,7 +64,10 @@ def load_extractor(name: str, settings: Any = None) -> Extractor:
         known = ", ".join(sorted(found)) or "none"
         raise ConfigurationError(f"unknown extractor {name!r}; installed extractors: {known}")
     factory = found[name].load()
-    extractor = factory(settings=settings) if _accepts_settings(factory) else factory()
+    kwargs: dict[str, Any] = {"settings": settings} if _accepts(factory, "settings") else {}
+    if shared_ledger is not None and _accepts(factory, "shared_ledger"):
+        kwargs["shared_ledger"] = shared_ledger
+    extractor = factory(**kwargs)
     if not isinstance(extractor, Extractor):
         raise ConfigurationError(f"extractor {name!r} does not implement the Extractor port")
     return extractor

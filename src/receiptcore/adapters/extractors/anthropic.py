@@ -23,6 +23,7 @@ from receiptcore.adapters.extractors.llm_base import MeteredLlmExtractor
 from receiptcore.adapters.extractors.llm_budget import (
     Prices,
     SleepFn,
+    SpendBook,
     SpendLedger,
     TransientError,
     estimate_input_tokens,
@@ -57,6 +58,7 @@ class AnthropicExtractor(MeteredLlmExtractor):
         sleep: SleepFn = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         ledger: SpendLedger | None = None,
+        shared_ledger: SpendBook | None = None,
     ) -> None:
         """Build the client; nothing is sent yet.
 
@@ -66,6 +68,7 @@ class AnthropicExtractor(MeteredLlmExtractor):
             sleep: the backoff sleep (tests pass one that records instead of waiting).
             rng: jitter source returning floats in [0, 1).
             ledger: the spend ledger; by default ``<data_dir>/llm-spend.json`` with the configured cap.
+            shared_ledger: a ledger shared by every host (PostgreSQL), used instead of the file when given.
 
         Raises:
             ConfigurationError: the ``anthropic`` extra is not installed, or no API key is configured.
@@ -96,6 +99,7 @@ class AnthropicExtractor(MeteredLlmExtractor):
             ledger=ledger,
             sleep=sleep,
             rng=rng,
+            shared_ledger=shared_ledger,
         )
 
     async def extract(self, document: Document) -> ExtractedReceipt:

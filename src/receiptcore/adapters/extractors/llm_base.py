@@ -13,9 +13,11 @@ from decimal import Decimal
 from typing import TypeVar
 
 from receiptcore.adapters.extractors.llm_budget import (
+    FileSpendBook,
     HealthState,
     Prices,
     SleepFn,
+    SpendBook,
     SpendLedger,
     TransientError,
     metered_call,
@@ -53,10 +55,14 @@ class MeteredLlmExtractor(Extractor):
         ledger: SpendLedger | None,
         sleep: SleepFn,
         rng: Callable[[], float],
+        shared_ledger: SpendBook | None = None,
     ) -> None:
-        """Keep the prices and the ledger (by default the data dir's shared one) and start healthy."""
+        """Keep the prices and the ledger and start healthy. Spend is booked in ``shared_ledger`` when the
+        composition root hands one in (PostgreSQL: one cap for every host), else in the file ``ledger`` (by
+        default the data dir's, shared by the processes of one host)."""
         self._prices = prices
         self._ledger = ledger or spend_ledger(self.settings)
+        self._book: SpendBook = shared_ledger or FileSpendBook(self._ledger)
         self._policy = retry_policy(self.settings)
         self._sleep = sleep
         self._rng = rng
@@ -81,7 +87,7 @@ class MeteredLlmExtractor(Extractor):
     async def _metered(self, estimate: Decimal, attempt: Callable[[], Awaitable[tuple[T, Decimal]]]) -> T:
         """Run ``attempt`` (returning its answer and what it cost) against the spend cap, with retries."""
         return await metered_call(
-            self._ledger,
+            self._book,
             estimate,
             attempt,
             self._policy,

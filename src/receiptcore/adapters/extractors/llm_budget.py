@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed
 from receiptcore.settings import Settings
@@ -138,6 +138,35 @@ class SpendLedger:
             self._write(day, spent - reserved + actual if spent >= reserved else spent + actual)
 
 
+class SpendBook(Protocol):
+    """What ``metered_call`` books spend through: the file ledger (``FileSpendBook``) or a shared one that the
+    composition root hands in (``PostgresSpendLedger``, one cap for every worker host)."""
+
+    async def reserve(self, estimate: Decimal) -> Decimal:
+        """Book ``estimate`` USD against today's cap and return it. Raises ExtractionDeferred over the cap."""
+        ...
+
+    async def settle(self, reserved: Decimal, actual: Decimal) -> None:
+        """Replace a reservation by the actual cost."""
+        ...
+
+
+class FileSpendBook(SpendBook):
+    """A ``SpendLedger`` file behind the ``SpendBook`` interface (its locked read-modify-write of a few bytes is
+    quick enough to run on the event loop, as it always has)."""
+
+    def __init__(self, ledger: SpendLedger) -> None:
+        self.ledger = ledger
+
+    async def reserve(self, estimate: Decimal) -> Decimal:
+        """See ``SpendLedger.reserve``."""
+        return self.ledger.reserve(estimate)
+
+    async def settle(self, reserved: Decimal, actual: Decimal) -> None:
+        """See ``SpendLedger.settle``."""
+        self.ledger.settle(reserved, actual)
+
+
 class TransientError(Exception):
     """Internal marker: the call may succeed if repeated (429, 5xx, timeout, connection error)."""
 
@@ -230,7 +259,7 @@ class HealthState:
 
 
 async def metered_call(
-    ledger: SpendLedger | None,
+    ledger: SpendBook | None,
     estimate: Decimal,
     call: Callable[[], Awaitable[tuple[T, Decimal]]],
     policy: RetryPolicy,
@@ -250,13 +279,13 @@ async def metered_call(
     """
     health = health or HealthState()
     try:
-        reserved = ledger.reserve(estimate) if ledger is not None else Decimal(0)
+        reserved = await ledger.reserve(estimate) if ledger is not None else Decimal(0)
         actual = Decimal(0)
         try:
             result, actual = await call_with_retries(call, policy, sleep=sleep, rng=rng, what=what)
         finally:
             if ledger is not None:
-                ledger.settle(reserved, actual)
+                await ledger.settle(reserved, actual)
     except ExtractionDeferred as exc:
         health.problem = exc.detail
         raise

@@ -23,6 +23,7 @@ from receiptcore.adapters.extractors.llm_base import MeteredLlmExtractor
 from receiptcore.adapters.extractors.llm_budget import (
     Prices,
     SleepFn,
+    SpendBook,
     SpendLedger,
     TransientError,
     estimate_input_tokens,
@@ -59,6 +60,7 @@ class OpenAICompatibleExtractor(MeteredLlmExtractor):
         sleep: SleepFn = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         ledger: SpendLedger | None = None,
+        shared_ledger: SpendBook | None = None,
     ) -> None:
         """Prepare the HTTP client; nothing is sent yet.
 
@@ -68,6 +70,7 @@ class OpenAICompatibleExtractor(MeteredLlmExtractor):
             sleep: the backoff sleep (tests pass one that records instead of waiting).
             rng: jitter source returning floats in [0, 1).
             ledger: the spend ledger; by default ``<data_dir>/llm-spend.json`` with the configured cap.
+            shared_ledger: a ledger shared by every host (PostgreSQL), used instead of the file when given.
 
         Raises:
             ConfigurationError: ``openai_base_url`` is not an http(s) URL.
@@ -86,6 +89,7 @@ class OpenAICompatibleExtractor(MeteredLlmExtractor):
             ledger=ledger,
             sleep=sleep,
             rng=rng,
+            shared_ledger=shared_ledger,
         )
 
     async def extract(self, document: Document) -> ExtractedReceipt:

@@ -1,4 +1,4 @@
-"""Ed25519 signing keys on disk: creation (mode 0600, race-safe), loading, RFC 7638 thumbprints, JWKs.
+"""Ed25519 signing keys on disk: creation (mode 0600, race-safe), loading, RFC 7638 thumbprints, JWKs (built by PyJWT).
 
 The keys directory holds PEM files. Private keys sign and verify; public-key PEMs (retired keys whose private
 half was destroyed) only verify. Each private key has an activation time: the UTC stamp in the name of a key
@@ -20,9 +20,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from jwt.algorithms import OKPAlgorithm
 
 from receiptcore.errors import ConfigurationError
 
@@ -36,29 +38,32 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def public_bytes(key: Ed25519PublicKey) -> bytes:
-    """The 32 raw bytes of an Ed25519 public key."""
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+# RFC 7638 §3.2: the required members of an OKP key (RFC 8037 §2), hashed in lexicographic order.
+_THUMBPRINT_MEMBERS = ("crv", "kty", "x")
+
+
+def _okp_jwk(key: Ed25519PublicKey) -> dict[str, Any]:
+    """The public JWK members of an Ed25519 key (``kty``, ``crv``, ``x``) as PyJWT, which verifies them, writes them."""
+    jwk = OKPAlgorithm.to_jwk(key, as_dict=True)
+    return json.loads(jwk) if isinstance(jwk, str) else dict(jwk)
 
 
 def thumbprint(key: Ed25519PublicKey) -> str:
-    """The RFC 7638 JWK thumbprint (SHA-256, base64url) of an Ed25519 public key: a stable key id."""
-    canonical = json.dumps(
-        {"crv": "Ed25519", "kty": "OKP", "x": _b64url(public_bytes(key))}, separators=(",", ":"), sort_keys=True
-    )
-    return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+    """The RFC 7638 JWK thumbprint (SHA-256, base64url) of an Ed25519 public key: a stable key id.
+
+    Hand-written on purpose, over the JWK PyJWT builds: PyJWT has no thumbprint function (jpadilla/pyjwt#1032 was
+    closed without one), and jwcrypto's ``JWK.thumbprint`` would bring a second JOSE implementation into the auth
+    service for these four lines. The RFC 8037 appendix A.3 vector in ``tests/unit/security/test_tokens.py``
+    pins the result.
+    """
+    jwk = _okp_jwk(key)
+    canonical = json.dumps({name: jwk[name] for name in _THUMBPRINT_MEMBERS}, separators=(",", ":"), sort_keys=True)
+    return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
 def public_jwk(key: Ed25519PublicKey) -> dict[str, str]:
     """The public JWK (RFC 8037) of an Ed25519 key, with its thumbprint as ``kid``."""
-    return {
-        "kty": "OKP",
-        "crv": "Ed25519",
-        "x": _b64url(public_bytes(key)),
-        "kid": thumbprint(key),
-        "alg": "EdDSA",
-        "use": "sig",
-    }
+    return {**_okp_jwk(key), "kid": thumbprint(key), "alg": "EdDSA", "use": "sig"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from receiptcore.adapters.receipt_queries import (
     sort_column,
     total_units,
 )
+from receiptcore.adapters.sqlite.receipt_search import search_clause
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.receipt import Receipt
@@ -159,8 +160,9 @@ def filter_clause(query: ReceiptQuery, scope: Scope) -> tuple[str, list[Any]]:
         parts.append("total_units <= ?")
         params.append(bound_units(query.max_total, lower=False))
     if query.q:
-        parts.append("search LIKE ? ESCAPE '\\'")
-        params.append(f"%{_escape_like(query.q.casefold())}%")
+        condition, search_params = search_clause(query.q)
+        parts.append(condition)
+        params.extend(search_params)
     return " AND ".join(parts), params
 
 
@@ -187,5 +189,28 @@ def order_clause(query: ReceiptQuery) -> str:
     return f"{column} ASC NULLS LAST, id ASC"
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+# What a listing reads of each receipt: the stored JSON without the two parts a list never shows, the extracted
+# copy and every attempt's full output (the bulk of a receipt), so neither SQLite nor pydantic handles them.
+LIST_DATA = (
+    "json_set(json_remove(r.data, '$.extracted'), '$.extraction_attempts', json((SELECT"
+    " json_group_array(json_remove(a.value, '$.output')) FROM json_each(r.data, '$.extraction_attempts') AS a)))"
+)
+
+
+def list_statement(query: ReceiptQuery, scope: Scope, position: CursorPosition | None) -> tuple[str, list[Any]]:
+    """The SELECT of one listing page (``query.limit + 1`` rows of ``LIST_DATA``, to tell whether more follow).
+
+    Only the narrow (key, id) rows are sorted, then the JSON of the one page is read: SQLite's sorter would
+    otherwise carry every matching row's JSON through the sort.
+    """
+    where, params = filter_clause(query, scope)
+    if position is not None:
+        after, after_params = after_clause(position)
+        where, params = f"{where} AND {after}", [*params, *after_params]
+    order = order_clause(query)
+    statement = (
+        f"SELECT {LIST_DATA} FROM (SELECT id, row_number() OVER (ORDER BY {order}) AS position"  # noqa: S608
+        f" FROM receipts WHERE {where} ORDER BY {order} LIMIT ?) AS page"
+        " JOIN receipts AS r ON r.id = page.id ORDER BY page.position"
+    )
+    return statement, [*params, query.limit + 1]

@@ -33,6 +33,7 @@ from receiptcore.adapters.receipt_queries import (
 )
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
@@ -53,6 +54,7 @@ class SqliteReceiptStore(ReceiptStore):
         self._db = db
         self._files_dir = Path(files_dir)
         db.register_migration("receipts_v1", sql.SCHEMA_V1)
+        db.register_migration("receipts_v2", SCHEMA_V2)
 
     async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256."""
@@ -95,22 +97,12 @@ class SqliteReceiptStore(ReceiptStore):
         return receipt.source, content
 
     async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
-        """One page of matching receipts in ``query.sort`` order (NULLs last), id as tie-breaker."""
+        """One page of matching receipts in ``query.sort`` order (NULLs last), id as tie-breaker; list items
+        leave out the extracted copy and the attempts' outputs (``sql.LIST_DATA``), as the port allows."""
         position = decode_cursor(query.cursor, query.sort) if query.cursor else None
         await self._db.migrate()
-        where, params = sql.filter_clause(query, scope)
-        if position is not None:
-            after, after_params = sql.after_clause(position)
-            where, params = f"{where} AND {after}", [*params, *after_params]
-        # sort only the narrow (key, id) rows, then read the JSON of the one page: SQLite's sorter would otherwise
-        # carry every matching row's JSON through the sort
-        order = sql.order_clause(query)
-        rows = await self._db.fetchall(
-            f"SELECT r.data FROM (SELECT id, row_number() OVER (ORDER BY {order}) AS position"  # noqa: S608
-            f" FROM receipts WHERE {where} ORDER BY {order} LIMIT ?) AS page"
-            " JOIN receipts AS r ON r.id = page.id ORDER BY page.position",
-            [*params, query.limit + 1],
-        )
+        statement, params = sql.list_statement(query, scope, position)
+        rows = await self._db.fetchall(statement, params)
         items = [sql.to_receipt(row[0]) for row in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:

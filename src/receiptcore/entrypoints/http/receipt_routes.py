@@ -21,8 +21,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.queries import ReceiptQuery
-from receiptcore.domain.representation import attempt_to_api, receipt_to_api
 from receiptcore.domain.users import RECEIPTS_READ, RECEIPTS_WRITE
+from receiptcore.entrypoints.http.export_formats import export_chunks
 from receiptcore.entrypoints.http.openapi import problems, success
 from receiptcore.entrypoints.http.receipt_params import (
     content_disposition,
@@ -32,6 +32,7 @@ from receiptcore.entrypoints.http.receipt_params import (
     receipt_id,
     safe_filename,
 )
+from receiptcore.entrypoints.http.representation import attempt_to_api, receipt_to_api
 from receiptcore.entrypoints.http.schemas import ExtractionList, ReceiptOut, ReceiptPage
 from receiptcore.entrypoints.http.security import CONTAINER_KEY, PERMISSION_OPT
 from receiptcore.errors import NotFound, ValidationFailed
@@ -224,7 +225,7 @@ async def export_receipts(
     """Every receipt matching the filters, streamed as CSV or a JSON array."""
     # an export is everything that matches: paging parameters do not apply
     query = receipt_query.model_copy(update={"cursor": None})
-    chunks = receipt_service.export(principal, query, export_format)
+    chunks = export_chunks(receipt_service.export(principal, query), export_format)
     # read the header and the first page now: an error must be a problem document, not a broken 200 stream
     head = [chunk async for chunk in _take(chunks, 2)]
 

@@ -18,10 +18,10 @@ from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.representation import receipt_to_api
 from receiptcore.domain.users import RECEIPTS_WRITE
 from receiptcore.entrypoints.http.openapi import problems, success
 from receiptcore.entrypoints.http.receipt_params import etag, receipt_location
+from receiptcore.entrypoints.http.representation import receipt_to_api
 from receiptcore.entrypoints.http.schemas import UploadResult
 from receiptcore.entrypoints.http.security import PERMISSION_OPT
 from receiptcore.errors import UnsupportedMediaType, UploadTooLarge, ValidationFailed

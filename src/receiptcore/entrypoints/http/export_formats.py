@@ -1,4 +1,5 @@
-"""Export formats of receipts: CSV rows (RFC 4180, formula-injection safe) and the JSON array's items."""
+"""The export formats of ``GET /api/receipts/export``: CSV (RFC 4180, formula-injection safe) or a JSON array of
+API representations, streamed from the receipts ``ReceiptService.export`` yields."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from decimal import Decimal
+from typing import Literal
 
 from receiptcore.domain.receipt import Receipt
-from receiptcore.domain.representation import receipt_to_api
+from receiptcore.entrypoints.http.representation import receipt_to_api
+
+ExportFormat = Literal["csv", "json"]
 
 CSV_COLUMNS: tuple[str, ...] = (
     "id",
@@ -92,6 +96,21 @@ def csv_row(receipt: Receipt) -> str:
 def json_item(receipt: Receipt) -> str:
     """One receipt as the API representation, serialised."""
     return json.dumps(receipt_to_api(receipt), ensure_ascii=False, separators=(",", ":"))
+
+
+async def export_chunks(receipts: AsyncIterable[Receipt], fmt: ExportFormat) -> AsyncIterator[str]:
+    """The export document in ``fmt`` as text chunks: the CSV header then one row per receipt, or ``[``, the
+    items separated by commas, then ``]``."""
+    yield csv_header() if fmt == "csv" else "["
+    first = True
+    async for receipt in receipts:
+        if fmt == "csv":
+            yield csv_row(receipt)
+        else:
+            yield ("" if first else ",") + json_item(receipt)
+        first = False
+    if fmt == "json":
+        yield "]"
 
 
 def _money(value: Decimal | None) -> str | None:

@@ -1,6 +1,6 @@
 """The API representation of a receipt (the JSON shape of ``receipt-example.json``).
 
-One function, shared by the HTTP layer, the JSON export and the CLI, so every surface shows the same shape:
+One function, shared by the HTTP handlers, the JSON export and the CLI, so every surface shows the same shape:
 money as decimal strings, provenance beside the values, a summary of the latest extraction attempt (with the raw
 text), corrections with ``from``/``to`` keys, and no worker lease fields.
 """

@@ -1,0 +1,48 @@
+"""Everything an extractor plugin needs, in one stable module: ``from receiptcore.plugins import ...``.
+
+A plugin (docs/extractors.md) implements ``Extractor``: ``name``, ``version`` and ``async extract(document)``
+returning an ``ExtractedReceipt`` built from the model pieces below, raising only ``ExtractionFailed`` or
+``ExtractionDeferred`` (and ``ConfigurationError`` from its constructor). The money helpers parse and round
+amounts the way receiptcore does. Names here keep their meaning across minor releases; the modules they come
+from (``receiptcore.domain``, ``receiptcore.ports``) are internal and may move.
+"""
+
+from __future__ import annotations
+
+from receiptcore.domain.money import is_currency, minor_units, parse_decimal, round_money
+from receiptcore.domain.receipt_values import (
+    ExtractedReceipt,
+    FieldSource,
+    LineItem,
+    Merchant,
+    Payment,
+    PaymentMethod,
+    ReceiptData,
+    ReceiptType,
+    ReceiptWarning,
+    TaxLine,
+)
+from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
+from receiptcore.ports import Document, Extractor
+
+__all__ = [
+    "ConfigurationError",
+    "Document",
+    "ExtractedReceipt",
+    "ExtractionDeferred",
+    "ExtractionFailed",
+    "Extractor",
+    "FieldSource",
+    "LineItem",
+    "Merchant",
+    "Payment",
+    "PaymentMethod",
+    "ReceiptData",
+    "ReceiptType",
+    "ReceiptWarning",
+    "TaxLine",
+    "is_currency",
+    "minor_units",
+    "parse_decimal",
+    "round_money",
+]

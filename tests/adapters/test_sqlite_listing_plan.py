@@ -1,0 +1,107 @@
+"""SQLite listings use an index for every filter, sort and owner scope (EXPLAIN QUERY PLAN), never a table scan.
+
+Speed is measured by bench/, not here; what these tests pin is structural: the query plan of each listing the
+API can issue reads ``receipts`` through an index (one that also gives the sort order, for the default sort with
+the status and category filters), and text search goes through the trigram FTS table instead of a ``LIKE`` scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from receiptcore.adapters.sqlite import receipt_sql as sql
+from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
+from receiptcore.domain.policy import Scope
+from receiptcore.domain.queries import ReceiptQuery, SortKey
+from receiptcore.domain.receipt import Merchant, ReceiptStatus
+from tests.unit.receipts.builders import make_receipt
+
+SCOPES = {
+    "one owner": Scope.only("u1"),
+    "two owners": Scope(owner_ids=frozenset({"u1", "u2"})),
+    "everyone": Scope.everyone(),
+}
+FILTERS: dict[str, dict[str, object]] = {
+    "none": {},
+    "status": {"status": ReceiptStatus.NEEDS_REVIEW},
+    "category": {"category": "food"},
+    "tag": {"tag": "work"},
+    "date range": {"date_from": dt.date(2026, 1, 1), "date_to": dt.date(2026, 3, 31)},
+    "total range": {"min_total": Decimal(5), "max_total": Decimal(50)},
+    "text": {"q": "durian"},
+    "short text": {"q": "du"},
+    "owner": {"owner_id": "u1"},
+}
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    database = SqliteDatabase(tmp_path / "receipts.sqlite3")
+    SqliteReceiptStore(database, tmp_path / "files")
+    await database.migrate()
+    yield database
+    await database.aclose()
+
+
+async def plan(db: SqliteDatabase, query: ReceiptQuery, scope: Scope) -> list[str]:
+    statement, params = sql.list_statement(query, scope, None)
+    rows = await db.fetchall(f"EXPLAIN QUERY PLAN {statement}", params)
+    return [str(row[3]) for row in rows]
+
+
+def table_scans(lines: list[str]) -> list[str]:
+    """Plan lines that read ``receipts`` (as itself or ``r``) without an index."""
+    reads = [line for line in lines if line.startswith(("SCAN receipts", "SEARCH receipts", "SCAN r ", "SEARCH r "))]
+    return [line for line in reads if "INDEX" not in line and "PRIMARY KEY" not in line]
+
+
+@pytest.mark.parametrize("sort", list(SortKey), ids=str)
+@pytest.mark.parametrize("filters", FILTERS, ids=str)
+@pytest.mark.parametrize("scope", SCOPES, ids=str)
+async def test_every_listing_reads_receipts_through_an_index(
+    db: SqliteDatabase, scope: str, filters: str, sort: SortKey
+) -> None:
+    lines = await plan(db, ReceiptQuery(sort=sort, limit=50, **FILTERS[filters]), SCOPES[scope])
+    assert not table_scans(lines), lines
+
+
+@pytest.mark.parametrize("filters", ["none", "status", "category"])
+@pytest.mark.parametrize("scope", ["one owner", "everyone"])
+async def test_default_listings_walk_an_index_in_order(db: SqliteDatabase, scope: str, filters: str) -> None:
+    lines = await plan(db, ReceiptQuery(limit=50, **FILTERS[filters]), SCOPES[scope])
+    # the one temporary B-tree left puts the 51 rows of the page back in order; none sorts the matches
+    assert sum("TEMP B-TREE" in line for line in lines) == 1, lines
+    if filters == "status" or scope == "one owner":
+        assert any(line.startswith("SEARCH receipts USING") for line in lines), lines
+
+
+async def test_text_search_uses_the_trigram_index(db: SqliteDatabase) -> None:
+    # "SCAN f VIRTUAL TABLE INDEX 0:M1": the FTS5 table (aliased f) answers a MATCH from its index
+    lines = await plan(db, ReceiptQuery(q="durian"), SCOPES["one owner"])
+    assert any(line.startswith("SCAN f VIRTUAL TABLE INDEX 0:M") for line in lines), lines
+    short = await plan(db, ReceiptQuery(q="du"), SCOPES["one owner"])
+    assert not any(line.startswith("SCAN f ") for line in short), "two characters have no trigram: LIKE it is"
+
+
+async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = SqliteDatabase(path)
+    old.register_migration("receipts_v1", sql.SCHEMA_V1)
+    await old.migrate()
+    receipt, _ = make_receipt("u1", merchant=Merchant(name="Durian Palace"))
+    await old.execute(sql.INSERT_SQL, sql.row_values(receipt))
+    await old.aclose()
+    upgraded = SqliteDatabase(path)
+    store = SqliteReceiptStore(upgraded, tmp_path / "files")
+    try:
+        page = await store.list(ReceiptQuery(q="rian pal"), Scope.only("u1"))
+        assert [r.id for r in page.items] == [receipt.id]
+        assert await upgraded.applied_migrations() == ["receipts_v1", "receipts_v2"]
+    finally:
+        await upgraded.aclose()
