@@ -217,4 +217,6 @@ def test_redis_stopped_login_and_reads_work_and_revocation_lands_within_the_ttl(
         for client in clients:
             client.close()
     print(f"revocation after Redis came back: {after * 1000:.0f} ms")
-    assert after < 1.0
+    # one trial right after the reconnect: the subscription may still be settling, so the bound is the cache
+    # TTL (the correctness bound); the fast path's p99 is asserted over 50 trials in the revocation test
+    assert after < STATE_CACHE_TTL

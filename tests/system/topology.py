@@ -94,7 +94,8 @@ def start_topology(
     postgres.create_database(database)
     prefix = f"rc-system-{secrets.token_hex(4)}"
     topo = Topology(root, postgres, redis_url, prefix, store="mongodb" if mongo_url else "sqlite (shared data dir)")
-    web_root = WEB_STATIC if WEB_STATIC.is_dir() else _placeholder_web_root(root)
+    # a copy below the 0755 root: the clone itself may sit in a 0700 folder nginx's workers cannot enter
+    web_root = _copied_web_root(root) if WEB_STATIC.is_dir() else _placeholder_web_root(root)
     common = {
         "RECEIPTCORE_POSTGRES_URL": postgres.url(database),
         "RECEIPTCORE_REDIS_URL": redis_url,
@@ -157,6 +158,14 @@ def start_topology(
         raise
     print(f"system topology: receipts on {topo.store}; users on PostgreSQL {database}; redis prefix {prefix}")
     return topo
+
+
+def _copied_web_root(root: Path) -> Path:
+    target = root / "web"
+    shutil.copytree(WEB_STATIC, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
 
 
 def _placeholder_web_root(root: Path) -> Path:

@@ -150,6 +150,9 @@ def configure_logging(level: str = "info", fmt: LogFormat = "auto", stream: Text
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        # a dictConfig elsewhere (uvicorn's own, a library's) disables existing loggers by default
+        logger.disabled = False
+        logger.setLevel(logging.NOTSET)
     # uvicorn's access log would be a second, differently shaped request line (ours carries the request id)
     logging.getLogger("uvicorn.access").disabled = True
     # httpx logs every request URL at INFO (a query string could hold a token) and httpcore every response
