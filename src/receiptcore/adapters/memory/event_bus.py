@@ -12,12 +12,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from receiptcore.adapters.fanout import CLOSED, drain, offer
 from receiptcore.domain.events import Event
 from receiptcore.ports import EventBus
 
 log = logging.getLogger(__name__)
-
-_CLOSED = object()  # queued to wake iterators when the bus closes
 
 
 class InProcessEventBus(EventBus):
@@ -51,10 +50,10 @@ class InProcessEventBus(EventBus):
         """Yield an async iterator over every event published from now on (ends when the bus closes)."""
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=self._queue_size)
         if self._closed:
-            queue.put_nowait(_CLOSED)
+            queue.put_nowait(CLOSED)
         self._queues.add(queue)
         try:
-            yield _drain(queue)
+            yield drain(queue)
         finally:
             self._queues.discard(queue)
 
@@ -62,26 +61,7 @@ class InProcessEventBus(EventBus):
         """End every subscription's iterator; later subscriptions end at once. Safe to call twice."""
         self._closed = True
         for queue in list(self._queues):
-            self._offer(queue, _CLOSED)
+            self._offer(queue, CLOSED)
 
     def _offer(self, queue: asyncio.Queue[object], item: object) -> None:
-        while True:
-            try:
-                queue.put_nowait(item)
-            except asyncio.QueueFull:
-                try:
-                    queue.get_nowait()
-                    self.dropped += 1
-                except asyncio.QueueEmpty:  # pragma: no cover - another consumer emptied it meanwhile
-                    pass
-            else:
-                return
-
-
-async def _drain(queue: asyncio.Queue[object]) -> AsyncIterator[Event]:
-    while True:
-        item = await queue.get()
-        if item is _CLOSED:
-            return
-        if isinstance(item, Event):
-            yield item
+        self.dropped += offer(queue, item)

@@ -26,13 +26,13 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
+from receiptcore.adapters.fanout import CLOSED, drain, offer
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.domain.events import Event
 from receiptcore.ports import EventBus
 
 log = logging.getLogger(__name__)
 
-_CLOSED = object()  # queued to wake iterators when the bus closes
 _DRIVER_ERRORS = (RedisError, OSError)
 SubscribeHook = Callable[[], object]
 
@@ -94,7 +94,7 @@ class RedisEventBus(EventBus):
         """
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=self.config.queue_size)
         if self._closed:
-            queue.put_nowait(_CLOSED)
+            queue.put_nowait(CLOSED)
         self._queues.add(queue)
         try:
             if not self._closed:
@@ -102,7 +102,7 @@ class RedisEventBus(EventBus):
                     self._reader = asyncio.create_task(self._read_forever(), name="receiptcore-redis-events")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._subscribed.wait(), self.config.connect_timeout)
-            yield _drain(queue)
+            yield drain(queue)
         finally:
             self._queues.discard(queue)
             if not self._queues:
@@ -119,7 +119,7 @@ class RedisEventBus(EventBus):
         """End every subscription's iterator and close the connections. Safe to call twice."""
         self._closed = True
         for queue in list(self._queues):
-            self._offer(queue, _CLOSED)
+            self._offer(queue, CLOSED)
         await self._stop_reader()
         with contextlib.suppress(*_DRIVER_ERRORS):
             await self._client.aclose()
@@ -185,23 +185,4 @@ class RedisEventBus(EventBus):
             self._offer(queue, event)
 
     def _offer(self, queue: asyncio.Queue[object], item: object) -> None:
-        while True:
-            try:
-                queue.put_nowait(item)
-            except asyncio.QueueFull:
-                try:
-                    queue.get_nowait()
-                    self.dropped += 1
-                except asyncio.QueueEmpty:  # pragma: no cover - another consumer emptied it meanwhile
-                    pass
-            else:
-                return
-
-
-async def _drain(queue: asyncio.Queue[object]) -> AsyncIterator[Event]:
-    while True:
-        item = await queue.get()
-        if item is _CLOSED:
-            return
-        if isinstance(item, Event):
-            yield item
+        self.dropped += offer(queue, item)
