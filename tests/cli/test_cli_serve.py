@@ -58,3 +58,11 @@ def test_a_stop_signal_finishes_the_extraction_in_hand(tmp_path: Path, stop_sign
         assert receipt["total"] == "4.70"
     finally:
         restarted.stop()
+
+
+def test_the_first_admin_banner_sends_the_admin_to_the_web_clients_settings_page() -> None:
+    from receiptcore.entrypoints.serve import admin_banner
+
+    banner = admin_banner("http://127.0.0.1:8000", "admin@localhost", "secret-once")
+    assert "http://127.0.0.1:8000/settings" in banner
+    assert "shown only once" in banner

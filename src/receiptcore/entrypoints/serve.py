@@ -79,7 +79,8 @@ def admin_banner(url: str, email: str, password: str) -> str:
             f"  URL:      {url}",
             f"  email:    {email}",
             f"  password: {password}",
-            "This password is shown only once. Sign in and change it now (POST /auth/password; see README).",
+            "This password is shown only once. Sign in and change it now: "
+            f"{url.rstrip('/')}/settings (or POST /auth/password; see README).",
             rule,
         ]
     )
