@@ -22,6 +22,7 @@ from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.mongo.config import MongoConfig
 from receiptcore.adapters.page_images import render_pdf_page
 from receiptcore.adapters.postgres.config import PostgresConfig
+from receiptcore.adapters.receipt_queries import CursorCodec, cursor_codec
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
@@ -206,10 +207,16 @@ def _mongo_connection(config: MongoConfig) -> Any:
     return MongoConnection(config)
 
 
-def _mongo_receipt_store(connection: Any) -> ReceiptStore:
+def _mongo_receipt_store(connection: Any, cursor_codec: CursorCodec) -> ReceiptStore:
     from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
 
-    return MongoReceiptStore.on(connection)
+    return MongoReceiptStore.on(connection, cursor_codec)
+
+
+def _cursor_codec(settings: Settings) -> CursorCodec:
+    secret = settings.cursor_secret.get_secret_value() if settings.cursor_secret else None
+    in_memory = str(settings.data_dir) == ":memory:"
+    return cursor_codec(secret, None if in_memory else settings.data_dir)
 
 
 def _mongo_receipt_stats(connection: Any) -> Any:
@@ -236,11 +243,15 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryUserRepo),
         postgres=providers.Singleton(_postgres_user_repo, db=postgres),
     )
+    # the list cursors' MAC key: a per-install secret (issue 9)
+    cursor_codec = providers.Singleton(_cursor_codec, settings)
     receipt_store = providers.Selector(
         backends.provided["receipts"],
-        sqlite=providers.Singleton(SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir),
-        memory=providers.Singleton(MemoryReceiptStore),
-        mongo=providers.Singleton(_mongo_receipt_store, mongo),
+        sqlite=providers.Singleton(
+            SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir, cursor_codec=cursor_codec
+        ),
+        memory=providers.Singleton(MemoryReceiptStore, cursor_codec=cursor_codec),
+        mongo=providers.Singleton(_mongo_receipt_store, mongo, cursor_codec),
     )
     # login attempt counters live with the users (shared by every instance, persisted across restarts)
     throttle_store = providers.Selector(
@@ -344,7 +355,14 @@ class Container(containers.DeclarativeContainer):
         bus=event_bus,
         clock=clock,
         limits=providers.Singleton(
-            lambda s: UploadLimits(max_bytes=s.max_upload_bytes, max_files=s.max_files_per_upload), settings
+            lambda s: UploadLimits(
+                max_bytes=s.max_upload_bytes,
+                max_files=s.max_files_per_upload,
+                concurrent_per_owner=s.max_concurrent_uploads_per_user,
+                concurrent_total=s.max_concurrent_uploads,
+                quota_bytes=s.storage_quota_bytes,
+            ),
+            settings,
         ),
     )
     extraction_service = providers.Singleton(

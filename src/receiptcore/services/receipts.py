@@ -10,6 +10,7 @@ import builtins
 import hashlib
 import unicodedata
 from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from receiptcore.errors import (
 )
 from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
 from receiptcore.services.corrections import apply_changes
+from receiptcore.services.upload_slots import UploadSlots
 
 _EXPORT_PAGE = 500
 
@@ -40,6 +42,9 @@ class UploadLimits:
 
     max_bytes: int = 20 * 1024 * 1024
     max_files: int = 20
+    concurrent_per_owner: int = 4
+    concurrent_total: int = 16
+    quota_bytes: int | None = None  # per owner, all their stored files together; None: no quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,18 @@ class ReceiptService:
         self._bus = bus
         self._clock = clock
         self._limits = limits or UploadLimits()
+        self._slots = UploadSlots(self._limits.concurrent_per_owner, self._limits.concurrent_total)
+
+    @property
+    def limits(self) -> UploadLimits:
+        """The caps this service applies to uploads."""
+        return self._limits
+
+    def upload_slot(self, principal: Principal) -> AbstractContextManager[None]:
+        """Needs receipts:write. One of the caller's (and this process's) upload slots, held while the request
+        body is read and stored; RateLimited when the caller or the process has the most uploads in progress."""
+        require(principal, RECEIPTS_WRITE)
+        return self._slots.hold(principal.user_id)
 
     async def upload(
         self, principal: Principal, uploads: builtins.list[Upload], idempotency_key: str | None = None
@@ -227,7 +244,7 @@ class ReceiptService:
                 pages=max(1, checked.inspection.pages),
             ),
         )
-        stored, created = await self._store.add(receipt, checked.upload.content)
+        stored, created = await self._store.add(receipt, checked.upload.content, quota_bytes=self._limits.quota_bytes)
         if created:
             await self._publish("receipt.uploaded", stored)
         return UploadOutcome(stored, created)

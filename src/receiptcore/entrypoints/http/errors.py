@@ -36,6 +36,9 @@ PROBLEM_BASE = "https://receiptcore.dev/problems/"
 _STATUS: tuple[tuple[type[errors.ReceiptcoreError], int], ...] = (
     (errors.UnsupportedMediaType, 415),
     (errors.UploadTooLarge, 413),
+    (errors.MalformedRequest, 400),
+    (errors.QuotaExceeded, 413),
+    (errors.RequestTimeout, 408),
     (errors.ValidationFailed, 422),
     (errors.NotFound, 404),
     (errors.VersionConflict, 412),
@@ -56,6 +59,7 @@ _HTTP_CODES: dict[int, str] = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     409: "conflict",
     412: "precondition-failed",
     413: "request-too-large",
