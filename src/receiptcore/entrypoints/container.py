@@ -248,7 +248,11 @@ class Container(containers.DeclarativeContainer):
     receipt_store = providers.Selector(
         backends.provided["receipts"],
         sqlite=providers.Singleton(
-            SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir, cursor_codec=cursor_codec
+            SqliteReceiptStore,
+            db=sqlite,
+            files_dir=settings.provided.files_dir,
+            cursor_codec=cursor_codec,
+            min_free_bytes=settings.provided.max_upload_bytes,  # not ready once the largest file no longer fits
         ),
         memory=providers.Singleton(MemoryReceiptStore, cursor_codec=cursor_codec),
         mongo=providers.Singleton(_mongo_receipt_store, mongo, cursor_codec),

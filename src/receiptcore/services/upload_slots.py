@@ -42,14 +42,14 @@ class UploadSlots:
         The check and the increment run without an ``await`` between them, so concurrent requests on one event
         loop cannot both take the last slot.
         """
-        if self.in_progress >= self._total:
-            raise RateLimited(
-                f"this server already has {self._total} uploads in progress; retry shortly",
-                retry_after=RETRY_AFTER_SECONDS,
-            )
         if self._held[owner_id] >= self._per_owner:
             raise RateLimited(
                 f"you already have {self._per_owner} uploads in progress; wait for one to finish",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+        if self.in_progress >= self._total:
+            raise RateLimited(
+                f"this server already has {self._total} uploads in progress; retry shortly",
                 retry_after=RETRY_AFTER_SECONDS,
             )
         self._held[owner_id] += 1

@@ -49,6 +49,8 @@ class SqliteReceiptStore(ReceiptStore):
     Args:
         db: the shared SQLite database (migrations are registered here and applied on first use).
         files_dir: root of the content-addressed file tree.
+        cursor_codec: signs list cursors (default: a random key, valid in this process only).
+        min_free_bytes: less free space than this in ``files_dir`` makes ``check_writable`` fail.
     """
 
     def __init__(
@@ -162,6 +164,8 @@ class SqliteReceiptStore(ReceiptStore):
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
         """Take the oldest claimable receipt (pending and due, or processing with an expired lease)."""
         await self._db.migrate()
+        if not self._swept:
+            await self.sweep_orphan_files()  # a worker's first claim comes right after start
         at = iso_utc(now)
         async with self._db.transaction() as conn:
             # BEGIN IMMEDIATE holds SQLite's write lock from here to COMMIT: no other process or coroutine can
@@ -287,6 +291,8 @@ class SqliteReceiptStore(ReceiptStore):
     async def check_writable(self) -> None:
         """StorageUnavailable when the file tree cannot take a new file (read-only, or less free space than
         ``min_free_bytes``); the answer is cached for a few seconds (the readiness probe asks often)."""
+        if not self._swept:
+            await self.sweep_orphan_files()
         await asyncio.to_thread(self._space.check)
 
     def _path(self, sha: str) -> Path:
