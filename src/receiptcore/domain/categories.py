@@ -99,9 +99,7 @@ def _word_hit(word: str, pattern: str) -> bool:
 
 def _contains(text: Sequence[str], phrase: Sequence[str]) -> bool:
     span = len(phrase)
-    return any(
-        all(_word_hit(text[i + k], phrase[k]) for k in range(span)) for i in range(len(text) - span + 1)
-    )
+    return any(all(_word_hit(text[i + k], phrase[k]) for k in range(span)) for i in range(len(text) - span + 1))
 
 
 def _by_merchant(name: str | None) -> CategorySuggestion | None:

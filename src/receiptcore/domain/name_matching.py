@@ -4,7 +4,8 @@ The rule, in the order it is applied (``name_score``):
 
 1. **Normalise** both names: Unicode compatibility form, accents removed, case folded, every run of characters
    that is not a letter or digit becomes a word break. Articles and legal forms (``the``, ``GmbH``, ``Ltd``,
-   ``Sdn Bhd``, ...: ``_NOISE_WORDS``) carry no identity and are dropped, unless nothing else is left.
+   ``Sdn Bhd``, ...: ``_NOISE_WORDS``) carry no identity and are dropped, and so are lone letters beside longer
+   words (a border or logo read as a letter), unless nothing else is left.
 2. **Word similarity** (``word_similarity``) is ``1 - distance / longer length``, where the distance is Levenshtein's
    with a substitution between glyphs OCR confuses (``0/o``, ``1/l/i``, ``5/s``, ``8/b``, ``2/z``) costing a quarter.
    Two OCR habits get a fixed 0.9 instead, when it is higher: a word that is the known word plus at most two
@@ -13,10 +14,10 @@ The rule, in the order it is applied (``name_score``):
 3. **Word rule** (a partial or noisy print of the known name): every word read must find its own known word with
    similarity ≥ ``WORD_THRESHOLD``; a word read that is not in the known name means another shop ("Restaurant
    Roma" is not "Restaurant"), so the rule then gives 0. The score is the length-weighted similarity of the words
-   read, times ``0.85 + 0.15 × the share of the known name they cover``: "Restaurant" for "The Wild Restaurant"
+   read, times ``0.85 + 0.15 * the share of the known name they cover``: "Restaurant" for "The Wild Restaurant"
    scores 0.96, the whole name 1.0. Fewer than four letters read is too little evidence: 0.
 4. **Whole-string rule** (words split or run together: "WildRestaurant"): the similarity of both names with their
-   word breaks removed.
+   word breaks removed, provided every word read occurs (similarity ≥ ``WORD_THRESHOLD``) inside the known name.
 
 The score is the higher of rules 3 and 4. A directory picks the best-scoring entry if it reaches
 ``MATCH_THRESHOLD`` and beats the runner-up by ``AMBIGUITY_MARGIN`` (a bare "Restaurant" when two restaurants are
@@ -61,7 +62,9 @@ def words(name: str) -> tuple[str, ...]:
     cleaned = "".join(ch if ch.isalnum() else " " for ch in plain)
     found = tuple(cleaned.split())
     kept = tuple(w for w in found if w not in _NOISE_WORDS)
-    return kept or found
+    # a lone character beside real words is usually a mark read as a letter (a border, a logo)
+    longer = tuple(w for w in kept if len(w) > 1 or w.isdigit())
+    return longer or kept or found
 
 
 def normalised(name: str) -> str:
@@ -86,6 +89,18 @@ def _distance(a: str, b: str) -> float:
     return previous[-1]
 
 
+def _inside(word: str, text: str) -> float:
+    """How well ``word`` occurs somewhere inside ``text``: 1 - (best local edit distance / word length)."""
+    previous = [0.0] * (len(text) + 1)  # a match may start anywhere in ``text``
+    for i, cw in enumerate(word, start=1):
+        current = [float(i)]
+        for j, ct in enumerate(text, start=1):
+            swap = 0.0 if cw == ct else _CONFUSABLE_COST if frozenset((cw, ct)) in _CONFUSABLE else 1.0
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + swap))
+        previous = current
+    return max(0.0, 1.0 - min(previous) / len(word)) if word else 1.0
+
+
 def _similarity(a: str, b: str) -> float:
     longest = max(len(a), len(b))
     return 1.0 if longest == 0 else max(0.0, 1.0 - _distance(a, b) / longest)
@@ -95,9 +110,9 @@ def _similarity(a: str, b: str) -> float:
 def word_similarity(read: str, known: str) -> float:
     """Similarity 0..1 of a word read from a receipt to a known word (rule 2)."""
     score = _similarity(read, known)
-    if len(known) >= _MIN_LETTERS and read.startswith(known) and len(read) - len(known) <= 2:  # noqa: PLR2004
+    if len(known) >= _MIN_LETTERS and read.startswith(known) and len(read) - len(known) <= 2:
         score = max(score, _OCR_HABIT_SCORE)
-    if len(read) >= _MIN_LETTERS and known.startswith(read) and len(read) >= 0.6 * len(known):  # noqa: PLR2004
+    if len(read) >= _MIN_LETTERS and known.startswith(read) and len(read) >= 0.6 * len(known):
         score = max(score, _OCR_HABIT_SCORE)
     return score
 
@@ -131,7 +146,9 @@ def name_score(read: str, known: str) -> float:
         return 0.0
     if read_words == known_words:
         return 1.0
-    compact = _similarity("".join(read_words), "".join(known_words))
-    if len("".join(read_words)) < _MIN_LETTERS:
+    known_text = "".join(known_words)
+    compact = _similarity("".join(read_words), known_text)
+    # every word read must occur inside the known name: a new word is another shop, however long the name
+    if len("".join(read_words)) < _MIN_LETTERS or any(_inside(w, known_text) < WORD_THRESHOLD for w in read_words):
         compact = 0.0
     return max(_word_rule(read_words, known_words), compact)

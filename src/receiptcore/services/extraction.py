@@ -54,6 +54,7 @@ class ExtractionService:
         bus: EventBus,
         clock: Clock,
         config: WorkerConfig | None = None,
+        *,
         merchants: MerchantService | None = None,
     ) -> None:
         self._store = store

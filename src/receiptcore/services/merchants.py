@@ -8,6 +8,7 @@ calls ``list``/``get``/``update``/``merge``; ``ReceiptService.summary`` calls ``
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,10 +104,9 @@ class MerchantService:
     async def _remember(self, owner_id: str, name: str, address: str | None) -> None:
         now = self._clock.now()
         entry = MerchantEntry.new(entry_id=new_id(), owner_id=owner_id, name=name, address=address, at=now)
-        try:
+        # Conflict: another worker added the same name meanwhile; the entry exists, which is all we wanted
+        with contextlib.suppress(Conflict):
             await self._directory.add(entry)
-        except Conflict:
-            pass  # another worker added the same name meanwhile: the entry exists, which is all we wanted
 
     # --- learning from corrections --------------------------------------------------------------------------
 

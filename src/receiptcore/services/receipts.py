@@ -77,6 +77,7 @@ class ReceiptService:
         bus: EventBus,
         clock: Clock,
         limits: UploadLimits | None = None,
+        *,
         merchants: MerchantService | None = None,
     ) -> None:
         self._store = store
