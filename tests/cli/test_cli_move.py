@@ -183,7 +183,7 @@ def test_a_full_move_copies_users_roles_receipts_and_files_and_verifies_every_sh
     before = _listing(source.data_dir)
     moved = _move(invoke, postgres_url, mongo)
     assert moved.exit_code == 0, moved.output
-    assert f"copied 2 users, 1 roles, {RECEIPTS} receipts (0 already there)" in moved.stdout
+    assert f"copied 2 users, 1 role, {RECEIPTS} receipts (0 already there)" in moved.stdout
     assert f"users 2/2, roles 1/1, receipts {RECEIPTS}/{RECEIPTS}" in moved.stdout
     assert f"{RECEIPTS} files' SHA-256 match" in moved.stdout
     assert "receipts and files" in moved.stderr  # the progress bar's phase, on stderr

@@ -188,7 +188,7 @@ def _summary(report: MoveReport | None, verification: Verification) -> str:
     checked = f"verified: {counts} (source/target), {verification.files_checked} files' SHA-256 match"
     if report is None:
         return checked
-    copied = ", ".join(f"{report.copied[k]} {k}" for k in ("users", "roles", "receipts"))
+    copied = ", ".join(_counted(report.copied[k], k) for k in ("users", "roles", "receipts"))
     there = sum(report.skipped.values())
     return f"copied {copied} ({there} already there); {checked}"
 
@@ -252,6 +252,10 @@ def move_command(ctx: click.Context, postgres: str | None, mongo: str | None, ve
             "(docs/operations.md#outgrowing-one-machine)",
             err=True,
         )
+
+
+def _counted(count: int, plural: str) -> str:
+    return f"{count} {plural.removesuffix('s') if count == 1 else plural}"
 
 
 def _again() -> str:
