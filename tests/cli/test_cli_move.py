@@ -32,12 +32,11 @@ from receiptcore.domain.users import ADMIN, Role
 from receiptcore.entrypoints.cli_common import open_container
 from receiptcore.settings import Settings
 from tests.cli.conftest import Invoke, assert_one_line_error
-from tests.contract.test_user_repo import make_user
+from tests.factories import make_user, unique_png
 from tests.servers import postgres_url
 from tests.support.mongo_emulation import EmulatedGridFSBucket, EmulatedMongoClient
 from tests.support.mongo_fixtures import MONGO_ID, MONGO_URL, requires_emulation
 from tests.unit.move.builders import rich_receipt
-from tests.unit.receipts.builders import unique_png
 
 __all__ = ["postgres_url"]  # the fixture, imported for pytest
 

@@ -17,7 +17,7 @@ from receiptcore.domain.receipt import (
     ReceiptData,
     ReceiptStatus,
 )
-from tests.unit.receipts.builders import T0, make_receipt
+from tests.factories import T0, make_receipt
 
 
 def rich_receipt(owner_id: str, seed: int, content: bytes | None = None) -> tuple[Receipt, bytes]:

@@ -15,9 +15,8 @@ from receiptcore.domain.receipt import Receipt, ReceiptStatus
 from receiptcore.domain.users import ADMIN, Role
 from receiptcore.errors import Conflict
 from receiptcore.services.store_move import StoreMove, Stores
-from tests.contract.test_user_repo import make_user
+from tests.factories import T0, make_receipt, make_user
 from tests.unit.move.builders import rich_receipt
-from tests.unit.receipts.builders import T0, make_receipt
 
 
 async def filled_source(receipts: int = 7) -> Stores:
