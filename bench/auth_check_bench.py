@@ -43,7 +43,8 @@ async def main(calls: int) -> None:
         db = SqliteDatabase(Path(tmp) / "receiptcore.sqlite3")
         repo = SqliteUserRepo(db)
         now = clock.now()
-        user = User(id=new_id(), email="bench@example.com", password_hash="x", created_at=now, updated_at=now)
+        hashed = "$argon2id$not-a-real-hash"  # never verified here
+        user = User(id=new_id(), email="bench@example.com", password_hash=hashed, created_at=now, updated_at=now)
         await repo.add_user(user)
         family = new_id()
         await repo.add_refresh_token(

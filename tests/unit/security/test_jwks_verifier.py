@@ -16,16 +16,11 @@ from receiptcore.adapters.memory.user_repo import MemoryUserRepo
 from receiptcore.adapters.security import jwks as jwks_module
 from receiptcore.adapters.security.jwks import JwksTokenVerifier, parse_jwks
 from receiptcore.adapters.security.tokens import JwtTokenIssuer
-from receiptcore.domain.ids import new_id
-from receiptcore.domain.users import User
 from receiptcore.errors import TokenRejected, UnknownSigningKey, UpstreamUnavailable
 from receiptcore.services.authentication import Authenticator
+from tests.factories import make_user
 
 NOW = dt.datetime(2026, 5, 1, 9, 30, tzinfo=dt.UTC)
-
-
-def make_user() -> User:
-    return User(id=new_id(), email="a@example.com", password_hash="x", created_at=NOW, updated_at=NOW)
 
 
 class FakeAuthService:

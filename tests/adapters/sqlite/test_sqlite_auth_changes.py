@@ -9,7 +9,8 @@ from pathlib import Path
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
 from receiptcore.domain.users import AUDITOR, MEMBER, Role
-from tests.contract.test_user_repo import T0, make_token, make_user
+from tests.factories import USER_T0 as T0
+from tests.factories import make_token, make_user
 
 
 async def test_the_counter_moves_for_writes_by_another_connection_that_change_access(tmp_path: Path) -> None:
