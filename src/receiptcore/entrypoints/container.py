@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from dependency_injector import containers, providers
 
+from receiptcore.adapters.caching_cachetools import CachetoolsCacheFactory
 from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
@@ -334,6 +335,14 @@ class Container(containers.DeclarativeContainer):
         tokens=token_verifier,
         clock=clock,
         config=providers.Singleton(access_cache_config, auth_config),
+        caches=providers.Singleton(CachetoolsCacheFactory, clock=clock),
+        # the SQLite file is written by the CLI in other processes, without the bus: follow its change counter
+        changes=providers.Selector(
+            backends.provided["users"],
+            sqlite=user_repo,
+            memory=providers.Object(None),
+            postgres=providers.Object(None),
+        ),
     )
     login_throttle = providers.Singleton(
         LoginThrottle, store=throttle_store, clock=clock, policy=providers.Singleton(_throttle_policy, settings)
