@@ -25,7 +25,7 @@ from receiptcore.ports import MerchantDirectory, ReceiptStore
 from receiptcore.services.extraction import ExtractionService
 from receiptcore.services.merchants import MerchantService
 from receiptcore.services.receipts import ReceiptService, Upload
-from tests.unit.receipts.builders import T0, unique_png
+from tests.factories import T0, unique_png
 
 EVERYONE = Scope.everyone()
 
