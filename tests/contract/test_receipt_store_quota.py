@@ -13,7 +13,7 @@ from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.errors import QuotaExceeded
 from receiptcore.ports import ReceiptStore
-from tests.unit.receipts.builders import make_receipt
+from tests.factories import make_receipt
 
 
 async def _stored_bytes(store: ReceiptStore, owner: str) -> tuple[int, int]:

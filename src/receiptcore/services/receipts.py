@@ -31,6 +31,7 @@ from receiptcore.errors import (
 )
 from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
 from receiptcore.services.corrections import apply_changes
+from receiptcore.services.merchants import MerchantService
 from receiptcore.services.upload_slots import UploadSlots
 
 _EXPORT_PAGE = 500
@@ -81,12 +82,15 @@ class ReceiptService:
         bus: EventBus,
         clock: Clock,
         limits: UploadLimits | None = None,
+        *,
+        merchants: MerchantService | None = None,
     ) -> None:
         self._store = store
         self._inspector = inspector
         self._bus = bus
         self._clock = clock
         self._limits = limits or UploadLimits()
+        self._merchants = merchants  # learns from corrections; groups spending by canonical merchant
         self._slots = UploadSlots(self._limits.concurrent_per_owner, self._limits.concurrent_total)
 
     @property
@@ -150,7 +154,10 @@ class ReceiptService:
         updated = apply_changes(receipt, changes, by=principal.user_id, at=self._clock.now())
         if updated is receipt:
             return receipt
-        return await self._save(updated, receipt.version, "receipt.updated")
+        stored = await self._save(updated, receipt.version, "receipt.updated")
+        if self._merchants is not None:
+            await self._merchants.learn(receipt, stored)
+        return stored
 
     async def confirm(self, principal: Principal, receipt_id: str, expected_version: int | None = None) -> Receipt:
         """Needs receipts:write. Marks an extracted/needs_review receipt confirmed (a confirmed one stays as it is);
@@ -186,8 +193,14 @@ class ReceiptService:
         return self._stream(query.model_copy(update={"limit": _EXPORT_PAGE}), scope)
 
     async def summary(self, principal: Principal, query: ReceiptQuery) -> SpendingSummary:
-        """Needs receipts:read. Spending by month, category and merchant."""
-        return await self._store.summarize(query, receipt_scope(principal, ReceiptAction.READ))
+        """Needs receipts:read. Spending by month, category and merchant (grouped by canonical merchant)."""
+        scope = receipt_scope(principal, ReceiptAction.READ)
+        summary = await self._store.summarize(query, scope)
+        if self._merchants is None:
+            return summary
+        if query.owner_id is not None:
+            scope = Scope.only(query.owner_id) if scope.allows(query.owner_id) else Scope(frozenset())
+        return await self._merchants.canonical_summary(summary, scope)
 
     def can_see_event(self, principal: Principal, event: Event) -> bool:
         """Whether ``event`` (a receipt.* event) is about a receipt inside the caller's read scope."""
