@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
-from receiptcore.entrypoints.http.app import create_app
 from receiptcore.settings import Settings
-from tests.api.conftest import ADMIN_EMAIL, MAX_FILES, MAX_UPLOAD, Api, image_bytes, jpeg, make_container, make_settings
+from tests.api.conftest import ADMIN_EMAIL, MAX_FILES, MAX_UPLOAD, Api, image_bytes, jpeg, make_settings
+from tests.api.streaming import streaming_api
 
 PROBLEM = "application/problem+json"
 
@@ -227,19 +224,19 @@ class _Pulled:
 
 
 @pytest.fixture
-async def streaming(api: Api) -> AsyncIterator[httpx.AsyncClient]:
-    """A client whose request bodies the app pulls chunk by chunk (the test client would read them whole first)."""
-    transport = httpx.ASGITransport(app=api.client.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+async def streamed(tmp_path: Path) -> AsyncIterator[Api]:
+    """An API whose client the app pulls request bodies from chunk by chunk (``tests/api/streaming.py``)."""
+    async with streaming_api(make_settings(tmp_path)) as api:
+        yield api
 
 
 async def test_a_300_mib_text_part_is_refused_by_name_before_its_body_is_read(
-    api: Api, streaming: httpx.AsyncClient
+    streamed: Api,
 ) -> None:
+    api = streamed
     _, headers = await api.user()
     body = _Pulled(_part_head('form-data; name="comment"'), filler_chunks=300, tail=_closing())
-    response = await streaming.post("/api/receipts", content=body, headers=headers | MULTIPART)
+    response = await api.client.post("/api/receipts", content=body, headers=headers | MULTIPART)
     problem = _assert_problem(response)
     assert problem["status"] == 422
     assert "'comment'" in problem["detail"]
@@ -248,32 +245,35 @@ async def test_a_300_mib_text_part_is_refused_by_name_before_its_body_is_read(
 
 
 async def test_a_file_part_over_the_cap_is_413_as_soon_as_it_passes_the_cap(
-    api: Api, streaming: httpx.AsyncClient
+    streamed: Api,
 ) -> None:
+    api = streamed
     _, headers = await api.user()
     head = _part_head('form-data; name="file"; filename="big.jpg"', b"Content-Type: image/jpeg\r\n")
     body = _Pulled(head, filler_chunks=300, chunk=b"\xff" * (64 * 1024), tail=_closing())
-    response = await streaming.post("/api/receipts", content=body, headers=headers | MULTIPART)
+    response = await api.client.post("/api/receipts", content=body, headers=headers | MULTIPART)
     assert _assert_problem(response)["status"] == 413
     assert body.pulled < MAX_UPLOAD + 2 * 64 * 1024 + len(head)
 
 
 async def test_thousands_of_parts_are_413_when_the_first_one_too_many_starts(
-    api: Api, streaming: httpx.AsyncClient
+    streamed: Api,
 ) -> None:
+    api = streamed
     _, headers = await api.user()
     one = _part_head('form-data; name="file"; filename="x.jpg"') + b"x\r\n"
     body = _Pulled(b"", filler_chunks=5000, chunk=one, tail=_closing())
-    response = await streaming.post("/api/receipts", content=body, headers=headers | MULTIPART)
+    response = await api.client.post("/api/receipts", content=body, headers=headers | MULTIPART)
     assert _assert_problem(response)["status"] == 413
     assert body.pulled < (MAX_FILES + 3) * len(one)
 
 
-async def test_huge_part_headers_are_413(api: Api, streaming: httpx.AsyncClient) -> None:
+async def test_huge_part_headers_are_413(streamed: Api) -> None:
+    api = streamed
     _, headers = await api.user()
     head = f"--{BOUNDARY}\r\nX-Padding: ".encode()
     body = _Pulled(head, filler_chunks=100, tail=_closing())
-    response = await streaming.post("/api/receipts", content=body, headers=headers | MULTIPART)
+    response = await api.client.post("/api/receipts", content=body, headers=headers | MULTIPART)
     assert _assert_problem(response)["status"] == 413
     assert body.pulled < 2 * MIB
 
@@ -325,7 +325,7 @@ def slow_settings(tmp_path: Path) -> Settings:
 
 
 async def test_a_body_that_stops_arriving_is_408(slow_settings: Settings) -> None:
-    async with _api_with(slow_settings) as (api, streaming):
+    async with streaming_api(slow_settings) as api:
         _, headers = await api.user()
 
         async def stalled() -> AsyncIterator[bytes]:
@@ -334,14 +334,14 @@ async def test_a_body_that_stops_arriving_is_408(slow_settings: Settings) -> Non
             yield _closing()
 
         response = await asyncio.wait_for(
-            streaming.post("/api/receipts", content=stalled(), headers=headers | MULTIPART), 10
+            api.client.post("/api/receipts", content=stalled(), headers=headers | MULTIPART), 10
         )
         problem = _assert_problem(response)
         assert (problem["status"], problem["type"].rsplit("/", 1)[1]) == (408, "request-timeout")
 
 
 async def test_a_slowloris_body_that_trickles_is_408_at_the_whole_body_limit(slow_settings: Settings) -> None:
-    async with _api_with(slow_settings) as (api, streaming):
+    async with streaming_api(slow_settings) as api:
         _, headers = await api.user()
         sent = 0
 
@@ -355,19 +355,10 @@ async def test_a_slowloris_body_that_trickles_is_408_at_the_whole_body_limit(slo
             yield _closing()
 
         response = await asyncio.wait_for(
-            streaming.post("/api/receipts", content=trickle(), headers=headers | MULTIPART), 20
+            api.client.post("/api/receipts", content=trickle(), headers=headers | MULTIPART), 20
         )
         assert _assert_problem(response)["status"] == 408
         assert sent < 100, f"the trickle ran {sent} chunks before the 1.5 s body limit answered"
-
-
-@contextlib.asynccontextmanager
-async def _api_with(settings: Settings) -> AsyncIterator[tuple[Api, httpx.AsyncClient]]:
-    container = make_container(settings)
-    async with AsyncTestClient(app=create_app(container)) as client:
-        transport = httpx.ASGITransport(app=client.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as streaming:
-            yield Api(client=client, container=container, settings=settings), streaming
 
 
 # ---- forged cursors (issue 9, hole 5): the MAC key was a constant in the source ----------------------------------
@@ -397,7 +388,7 @@ async def test_a_cursor_of_one_install_is_refused_by_another(tmp_path: Path) -> 
     pages: list[str] = []
     for install in ("one", "two"):
         settings = make_settings(tmp_path / install)
-        async with _api_with(settings) as (api, _):
+        async with streaming_api(settings) as api:
             _, headers = await api.user()
             for i in range(2):
                 assert (await api.upload(headers, (f"{i}.png", image_bytes("PNG", (40 + i, 30))))).status_code == 202

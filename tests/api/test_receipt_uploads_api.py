@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
-from receiptcore.entrypoints.http.app import create_app
 from tests.api.conftest import (
     MAX_FILES,
     MAX_UPLOAD,
     Api,
     image_bytes,
     jpeg,
-    make_container,
     make_settings,
     png_bomb,
 )
+from tests.api.streaming import streaming_api
 
 
 async def _nothing_stored(api: Api, headers: dict[str, str]) -> None:
@@ -230,16 +227,6 @@ async def test_uploading_needs_a_token_and_receipts_write(api: Api) -> None:
 # ---- concurrency and quota (issue 9, hole 1) ---------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def _api_with(tmp_path: Path, **overrides: object) -> AsyncIterator[tuple[Api, httpx.AsyncClient]]:
-    settings = make_settings(tmp_path, **overrides)
-    container = make_container(settings)
-    async with AsyncTestClient(app=create_app(container)) as client:
-        transport = httpx.ASGITransport(app=client.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as streaming:
-            yield Api(client=client, container=container, settings=settings), streaming
-
-
 async def _held_upload(
     streaming: httpx.AsyncClient, headers: dict[str, str], release: asyncio.Event, started: asyncio.Event
 ) -> httpx.Response:
@@ -261,13 +248,14 @@ async def _held_upload(
 
 
 async def test_uploads_past_the_per_user_and_per_process_bounds_are_429_with_retry_after(tmp_path: Path) -> None:
-    async with _api_with(tmp_path, max_concurrent_uploads_per_user=1, max_concurrent_uploads=2) as (api, streaming):
+    settings = make_settings(tmp_path, max_concurrent_uploads_per_user=1, max_concurrent_uploads=2)
+    async with streaming_api(settings) as api:
         (_, alice), (_, bob), (_, carol) = [await api.user() for _ in range(3)]
         release = asyncio.Event()
         held = []
         for headers in (alice, bob):
             started = asyncio.Event()
-            held.append(asyncio.create_task(_held_upload(streaming, headers, release, started)))
+            held.append(asyncio.create_task(_held_upload(api.client, headers, release, started)))
             await asyncio.wait_for(started.wait(), 5)
         second_of_alice = await api.upload(alice, ("b.png", image_bytes("PNG", (31, 17))))
         assert second_of_alice.status_code == 429
@@ -289,7 +277,7 @@ async def test_uploads_past_the_per_user_and_per_process_bounds_are_429_with_ret
 async def test_an_upload_past_the_storage_quota_is_413_and_stores_nothing(tmp_path: Path) -> None:
     first, second = image_bytes("PNG", (50, 40)), image_bytes("PNG", (51, 40))
     quota = len(first) + len(second) // 2
-    async with _api_with(tmp_path, storage_quota_bytes=quota) as (api, _):
+    async with streaming_api(make_settings(tmp_path, storage_quota_bytes=quota)) as api:
         _, headers = await api.user()
         assert (await api.upload(headers, ("a.png", first))).status_code == 202
         over = await api.upload(headers, ("b.png", second))
