@@ -8,6 +8,7 @@ from pathlib import Path
 
 from receiptcore.adapters.security import JwtTokenIssuer
 from receiptcore.settings import Settings
+from receiptcore.entrypoints.container import token_config
 from tests.cli.conftest import Invoke
 
 
@@ -21,7 +22,7 @@ def test_rotate_adds_a_pending_key_that_list_shows_and_the_old_key_keeps_signing
     assert listing.exit_code == 0, listing.output
     states = [line.split()[1] for line in listing.stdout.splitlines()]
     assert states == ["signing", "pending"]  # the first key was created by rotate, the new one waits 120 s
-    issuer = JwtTokenIssuer.from_settings(Settings(_env_file=None, data_dir=data_dir))  # type: ignore[call-arg]
+    issuer = JwtTokenIssuer.from_config(token_config(Settings(_env_file=None, data_dir=data_dir)))  # type: ignore[call-arg]
     assert len(issuer.jwks()["keys"]) == 2
 
 

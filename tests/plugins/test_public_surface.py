@@ -25,6 +25,7 @@ INTENDED = {
     "ExtractionDeferred",
     "ExtractionFailed",
     "Extractor",
+    "ExtractorConfig",
     "FieldSource",
     "LineItem",
     "Merchant",
