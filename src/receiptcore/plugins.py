@@ -26,9 +26,10 @@ from receiptcore.domain.receipt_values import (
 )
 from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
 from receiptcore.extractor_config import ExtractorConfig
-from receiptcore.ports import Document, Extractor
+from receiptcore.ports import Closeable, Document, Extractor, ReportsHealth
 
 __all__ = [
+    "Closeable",
     "ConfigurationError",
     "Document",
     "ExtractedReceipt",
@@ -44,6 +45,7 @@ __all__ = [
     "ReceiptData",
     "ReceiptType",
     "ReceiptWarning",
+    "ReportsHealth",
     "TaxLine",
     "is_currency",
     "minor_units",

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from receiptcore.adapters.security import JwtTokenIssuer
-from receiptcore.settings import Settings
 from receiptcore.entrypoints.container import token_config
+from receiptcore.settings import Settings
 from tests.cli.conftest import Invoke
 
 

@@ -19,6 +19,7 @@ EXAMPLE = ROOT / "examples" / "extractor-plugin"
 
 # Adding a name here is a promise to plugin authors; removing one breaks their code.
 INTENDED = {
+    "Closeable",
     "ConfigurationError",
     "Document",
     "ExtractedReceipt",
@@ -34,6 +35,7 @@ INTENDED = {
     "ReceiptData",
     "ReceiptType",
     "ReceiptWarning",
+    "ReportsHealth",
     "TaxLine",
     "is_currency",
     "minor_units",

@@ -28,14 +28,14 @@ from receiptcore.adapters.page_images import render_pdf_page
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer, TokenConfig
-from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # re-exported for cli_keys
+from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # noqa: PLC0414 - re-exported (cli_keys)
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
 from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
 from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
 from receiptcore.extractor_config import ExtractorConfig
-from receiptcore.ports import EventBus, ReceiptStore
+from receiptcore.ports import Closeable, EventBus, ReceiptStore
 from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
 from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
@@ -503,22 +503,24 @@ async def close_container(container: Container) -> None:
     result = container.shutdown_resources()
     if inspect.isawaitable(result):
         await result
-    closers: list[Any] = [container.event_bus(), container.extractor()]
+    # the providers whose adapters may hold connections, pools or threads under these backends, in this order:
+    # first what uses the stores (bus, extractor, verifier), then the stores
     backends = container.backends()
+    holders: list[providers.Provider[Any]] = [container.event_bus, container.extractor]
     if backends["tokens"] == "jwks":
-        closers.append(container.token_verifier())
+        holders.append(container.token_verifier)
     if backends["users"] == "sqlite" or backends["receipts"] == "sqlite":
-        closers.append(container.sqlite())
+        holders.append(container.sqlite)
     if backends["users"] == "postgres":
-        closers.append(container.postgres())
+        holders.append(container.postgres)
     if backends["receipts"] == "mongo":
-        closers.append(container.mongo())
-    for adapter in closers:
-        closer = getattr(adapter, "aclose", None)
-        if closer is not None:
-            result = closer()
-            if inspect.isawaitable(result):
-                await result
+        holders.append(container.mongo)
+    for provider in holders:
+        adapter = provider()
+        if isinstance(adapter, Closeable):  # the port; a plugin's aclose may be synchronous (docs/extractors.md)
+            closing: object = adapter.aclose()
+            if inspect.isawaitable(closing):
+                await closing
 
 
 async def migrate_postgres(settings: Settings) -> tuple[list[str], list[int]]:

@@ -16,8 +16,8 @@ from receiptcore.adapters.security.keys import describe_keys, load_key_ring, pru
 from receiptcore.adapters.security.tokens import JwtTokenIssuer
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.users import User
-from receiptcore.settings import Settings
 from receiptcore.entrypoints.container import token_config
+from receiptcore.settings import Settings
 
 
 def make_user() -> User:

@@ -23,9 +23,9 @@ from receiptcore.adapters.security import JwtTokenIssuer, generate_key_file
 from receiptcore.adapters.security.keys import thumbprint
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.users import ADMIN, MEMBER, User
+from receiptcore.entrypoints.container import token_config
 from receiptcore.errors import ConfigurationError, TokenRejected
 from receiptcore.settings import Settings
-from receiptcore.entrypoints.container import token_config
 
 NOW = dt.datetime(2026, 5, 1, 9, 30, tzinfo=dt.UTC)
 

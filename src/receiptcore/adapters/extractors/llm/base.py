@@ -81,6 +81,10 @@ class MeteredLlmExtractor(Extractor):
         """Why the extractor is not healthy, or None."""
         return self._health.problem
 
+    async def health(self) -> str | None:
+        """The ``ReportsHealth`` port: ``health_detail`` (None while the last call was not deferred)."""
+        return self._health.problem
+
     async def _prepare(self, document: Document) -> PreparedDocument:
         """The document's page images within the configured size and page limits (decoded off the loop)."""
         return await asyncio.to_thread(
