@@ -1,5 +1,5 @@
 # make run  : create .venv, install, serve on embedded defaults (SQLite + local files under ./data)
-# make test : create .venv, install, run the layer contract and the whole test suite
+# make test : create .venv, install, run every check of make lint, then the whole test suite
 #             (make test-fast skips the tests marked slow: OCR runs and real server processes)
 # make lint : ruff, ruff format --check, mypy (strict on the core), import-linter
 # make bench: benchmarks under bench/ (ratios against a baseline measured in the same run)
@@ -22,8 +22,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/receiptcore serve
 
-test: $(STAMP)
-	$(BIN)/lint-imports
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import time
 
 from receiptcore.adapters.clock import SystemClock
@@ -14,11 +13,12 @@ from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
 from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
+from receiptcore.domain.receipt import Receipt, ReceiptStatus
 from receiptcore.entrypoints.worker import ExtractionWorker
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from tests.cli.conftest import receipt_image
 from tests.cli.plugin import SCRIPTED
+from tests.factories import make_receipt
 
 
 def _world(delay: float = 0.0) -> tuple[MemoryReceiptStore, InProcessEventBus, MemoryExtractor, ExtractionService]:
@@ -33,17 +33,8 @@ async def _add_pending(store: MemoryReceiptStore, n: int) -> list[str]:
     for i in range(n):
         content = receipt_image(f"receipt {i} {new_id()}")
         now = dt.datetime.now(dt.UTC)
-        receipt = Receipt(
-            id=new_id(),
-            owner_id=f"owner-{new_id()}",
-            created_at=now,
-            updated_at=now,
-            source=SourceFile(
-                filename=f"r{i}.jpg",
-                media_type="image/jpeg",
-                size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-            ),
+        receipt, _ = make_receipt(
+            f"owner-{new_id()}", content, filename=f"r{i}.jpg", media_type="image/jpeg", created_at=now
         )
         stored, _ = await store.add(receipt, content)
         ids.append(stored.id)

@@ -28,7 +28,7 @@ from receiptcore.domain.receipt import (
 from receiptcore.entrypoints.http.export_formats import json_item
 from receiptcore.entrypoints.http.representation import receipt_to_api
 from receiptcore.ports import ReceiptStore
-from tests.unit.receipts.builders import T0, make_receipt
+from tests.factories import T0, make_receipt
 
 
 def _output(seed: int) -> ExtractedReceipt:

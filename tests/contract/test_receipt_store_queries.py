@@ -15,7 +15,7 @@ from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import LineItem, Merchant, ReceiptStatus
 from receiptcore.errors import ValidationFailed
 from receiptcore.ports import ReceiptStore
-from tests.unit.receipts.builders import T0, make_receipt
+from tests.factories import T0, make_receipt
 
 EVERYONE = Scope.everyone()
 

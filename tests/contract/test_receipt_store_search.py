@@ -15,7 +15,7 @@ from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.receipt import LineItem, Merchant, Receipt
 from receiptcore.ports import ReceiptStore
-from tests.unit.receipts.builders import make_receipt
+from tests.factories import make_receipt
 
 ALPHABET = 'abAB %_"\\äÄß\n'
 

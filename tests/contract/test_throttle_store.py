@@ -1,28 +1,17 @@
 """The ThrottleStore contract (ports.ThrottleStore docstrings), one test body run against every adapter.
 
-Adding an adapter = adding one ``pytest.param`` to ``throttle_store`` naming a fixture that yields it.
+The adapters: ``THROTTLE_STORES`` in conftest.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
-from receiptcore.adapters.postgres.config import PostgresConfig
-from receiptcore.adapters.postgres.database import PostgresDatabase
-from receiptcore.adapters.postgres.throttle_store import PostgresThrottleStore
-from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.throttle_store import SqliteThrottleStore
 from receiptcore.domain.backoff import Backoff
 from receiptcore.ports import ThrottleState, ThrottleStore
-from tests.servers import postgres_url
-
-__all__ = ["postgres_url"]
 
 T0 = dt.datetime(2026, 6, 1, 8, 0, 0, 250_000, tzinfo=dt.UTC)
 POLICY = Backoff(free_attempts=2, base_seconds=10.0, max_seconds=40.0, forget_after_seconds=100.0)
@@ -30,37 +19,6 @@ POLICY = Backoff(free_attempts=2, base_seconds=10.0, max_seconds=40.0, forget_af
 
 def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def memory_throttle_store() -> MemoryThrottleStore:
-    return MemoryThrottleStore()
-
-
-@pytest.fixture
-async def sqlite_throttle_store(tmp_path: Path) -> AsyncIterator[SqliteThrottleStore]:
-    db = SqliteDatabase(tmp_path / "throttle.sqlite3")
-    yield SqliteThrottleStore(db)
-    await db.aclose()
-
-
-@pytest.fixture
-async def postgres_throttle_store(postgres_url: str) -> AsyncIterator[PostgresThrottleStore]:
-    db = PostgresDatabase(PostgresConfig(dsn=postgres_url, max_pool_size=5))
-    yield PostgresThrottleStore(db)
-    await db.aclose()
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("memory_throttle_store", id="memory"),
-        pytest.param("sqlite_throttle_store", id="sqlite"),
-        pytest.param("postgres_throttle_store", id="postgres", marks=pytest.mark.xdist_group("postgres")),
-    ]
-)
-def throttle_store(request: pytest.FixtureRequest) -> ThrottleStore:
-    store: ThrottleStore = request.getfixturevalue(request.param)
-    return store
 
 
 async def test_free_attempts_pass_then_the_wait_is_reported_and_nothing_counted(throttle_store: ThrottleStore) -> None:

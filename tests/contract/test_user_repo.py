@@ -4,48 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import os
-from pathlib import Path
 
 import pytest
 
-from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
 from receiptcore.domain.ids import new_id
-from receiptcore.domain.users import ADMIN, AUDITOR, MEMBER, RefreshToken, Role, User
-from receiptcore.errors import Conflict, NotFound, StorageUnavailable
+from receiptcore.domain.users import ADMIN, AUDITOR, MEMBER, Role
+from receiptcore.errors import Conflict, NotFound
 from receiptcore.ports import UserRepo
-
-T0 = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
-
-
-def make_user(email: str | None = None, *, roles: list[str] | None = None, disabled: bool = False) -> User:
-    """A valid user with a unique email unless one is given."""
-    uid = new_id()
-    return User(
-        id=uid,
-        email=email or f"user-{uid}@example.com",
-        display_name="Ada",
-        password_hash="$argon2id$fake",
-        roles=roles if roles is not None else [MEMBER],
-        disabled=disabled,
-        created_at=T0,
-        updated_at=T0,
-    )
-
-
-def make_token(user: User, *, family_id: str | None = None) -> RefreshToken:
-    """A fresh, unused refresh token of ``user``."""
-    return RefreshToken(
-        id=new_id(),
-        user_id=user.id,
-        family_id=family_id or new_id(),
-        token_hash=hashlib.sha256(os.urandom(16)).hexdigest(),
-        created_at=T0,
-        expires_at=T0 + dt.timedelta(days=14),
-        family_expires_at=T0 + dt.timedelta(days=90),
-    )
+from tests.factories import USER_T0 as T0
+from tests.factories import make_token, make_user
 
 
 async def test_added_user_reads_back_equal(repo: UserRepo) -> None:
@@ -190,6 +157,25 @@ async def test_revoke_family_and_user_count_only_unrevoked_tokens(repo: UserRepo
     assert untouched.revoked_at is None
 
 
+async def test_a_session_is_live_until_a_token_of_its_family_is_revoked(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    first = make_token(user)
+    await repo.add_refresh_token(first)
+    other = make_token(user)
+    await repo.add_refresh_token(other)
+    assert await repo.session_revoked(first.family_id) is False
+    assert await repo.use_refresh_token(first.id, T0)  # rotation uses a token; the session lives on
+    await repo.add_refresh_token(make_token(user, family_id=first.family_id))
+    assert await repo.session_revoked(first.family_id) is False
+    await repo.revoke_refresh_family(first.family_id, T0)
+    assert await repo.session_revoked(first.family_id) is True
+    assert await repo.session_revoked(other.family_id) is False  # another session of the same user
+    await repo.revoke_user_refresh_tokens(user.id, T0)
+    assert await repo.session_revoked(other.family_id) is True
+    assert await repo.session_revoked(new_id()) is True  # a session never stored is not a live one
+
+
 async def test_exactly_one_of_concurrent_uses_wins(repo: UserRepo) -> None:
     user = make_user()
     await repo.add_user(user)
@@ -209,60 +195,6 @@ async def test_returned_objects_are_copies(repo: UserRepo) -> None:
     assert fetched.display_name == "Ada"
     fetched.roles.append(ADMIN)
     assert (await repo.get_user(user.id)).roles == [MEMBER]
-
-
-async def test_sqlite_data_survives_reopening_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "persist" / "db.sqlite3"
-    db = SqliteDatabase(path)
-    repo = SqliteUserRepo(db)
-    user = make_user()
-    await repo.add_user(user)
-    await repo.add_role(Role(name="kept", permissions=frozenset({"users:read"})))
-    token = make_token(user)
-    await repo.add_refresh_token(token)
-    await db.aclose()
-
-    reopened_db = SqliteDatabase(path)
-    reopened = SqliteUserRepo(reopened_db)
-    assert await reopened.get_user(user.id) == user
-    assert [r.name for r in await reopened.list_roles()] == ["kept"]
-    assert await reopened.find_refresh_token(token.token_hash) == token
-    assert await reopened_db.applied_migrations() == ["users_v1"]
-    await reopened_db.aclose()
-
-
-async def test_sqlite_two_connections_to_one_file_use_a_token_once(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    db_a, db_b = SqliteDatabase(path), SqliteDatabase(path)
-    repo_a, repo_b = SqliteUserRepo(db_a), SqliteUserRepo(db_b)
-    # Both migrate at once, like two processes starting together.
-    await asyncio.gather(db_a.migrate(), db_b.migrate())
-    user = make_user()
-    await repo_a.add_user(user)
-    token = make_token(user)
-    await repo_a.add_refresh_token(token)
-    results = await asyncio.gather(repo_a.use_refresh_token(token.id, T0), repo_b.use_refresh_token(token.id, T0))
-    assert sorted(results) == [False, True]
-    await db_a.aclose()
-    await db_b.aclose()
-
-
-async def test_sqlite_unreachable_path_is_storage_unavailable(tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a directory")
-    db = SqliteDatabase(blocker / "sub" / "db.sqlite3")
-    with pytest.raises(StorageUnavailable):
-        await SqliteUserRepo(db).count_users()
-    await db.aclose()
-
-
-async def test_sqlite_garbage_file_is_storage_unavailable(tmp_path: Path) -> None:
-    path = tmp_path / "garbage.sqlite3"
-    path.write_bytes(b"this is not a database" * 100)
-    db = SqliteDatabase(path)
-    with pytest.raises(StorageUnavailable):
-        await SqliteUserRepo(db).count_users()
-    await db.aclose()
 
 
 async def test_non_ascii_email_is_found_case_insensitively(repo: UserRepo) -> None:

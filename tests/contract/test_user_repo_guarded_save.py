@@ -4,24 +4,13 @@ also under concurrent saves (one test body per adapter)."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
-from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
-from receiptcore.domain.users import ADMIN, AUDITOR, MEMBER, User
+from receiptcore.domain.users import ADMIN, AUDITOR, User
 from receiptcore.errors import Conflict, NotFound
 from receiptcore.ports import UserRepo
-from tests.contract.test_user_repo import make_user
-
-
-def demoted(user: User) -> User:
-    return user.model_copy(update={"roles": [MEMBER]})
-
-
-def disabled(user: User) -> User:
-    return user.model_copy(update={"disabled": True})
+from tests.factories import demoted, disabled, make_user
 
 
 async def admins(repo: UserRepo, count: int) -> list[User]:
@@ -94,29 +83,6 @@ async def test_concurrent_removal_of_the_last_two_admins_lets_exactly_one_throug
         await repo.save_user(demoted(survivor))
 
 
-async def test_sqlite_two_processes_cannot_both_remove_an_admin(tmp_path: Path) -> None:
-    # Two SqliteDatabase objects on one file behave like two processes: only SQLite's locking is shared.
-    path = tmp_path / "shared.sqlite3"
-    db_a, db_b = SqliteDatabase(path), SqliteDatabase(path)
-    repo_a, repo_b = SqliteUserRepo(db_a), SqliteUserRepo(db_b)
-    await asyncio.gather(db_a.migrate(), db_b.migrate())
-    try:
-        for _ in range(5):
-            first, second = await admins(repo_a, 2)
-            outcomes = await asyncio.gather(
-                repo_a.save_user_keeping_admin(disabled(first)),
-                repo_b.save_user_keeping_admin(demoted(second)),
-                return_exceptions=True,
-            )
-            assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NoneType"], outcomes
-            assert await repo_b.count_active_with_role(ADMIN) == 1
-            survivor = await repo_a.get_user(second.id if outcomes[0] is None else first.id)
-            await repo_a.save_user(demoted(survivor))
-    finally:
-        await db_a.aclose()
-        await db_b.aclose()
-
-
 async def test_a_save_based_on_a_stale_read_is_refused(repo: UserRepo) -> None:
     user = make_user()
     await repo.add_user(user)
@@ -148,22 +114,3 @@ async def test_of_concurrent_saves_from_one_read_exactly_one_wins(repo: UserRepo
     assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NoneType"], outcomes
     stored = await repo.get_user(user.id)
     assert stored in (disabled(read), read.model_copy(update={"display_name": "Other"}))
-
-
-async def test_sqlite_two_processes_saving_from_one_read_cannot_both_win(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    db_a, db_b = SqliteDatabase(path), SqliteDatabase(path)
-    repo_a, repo_b = SqliteUserRepo(db_a), SqliteUserRepo(db_b)
-    try:
-        user = make_user()
-        await repo_a.add_user(user)
-        read = await repo_b.get_user(user.id)
-        outcomes = await asyncio.gather(
-            repo_a.save_user_keeping_admin(disabled(read), expected=read),
-            repo_b.save_user_keeping_admin(read.model_copy(update={"token_version": 7}), expected=read),
-            return_exceptions=True,
-        )
-        assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NoneType"], outcomes
-    finally:
-        await db_a.aclose()
-        await db_b.aclose()

@@ -1,5 +1,5 @@
 """The ``receiptcore`` command line: serve, worker, users, keys, db, extract, import, watch, export, extractors,
-eval, login, logout, token, backup, restore.
+eval, login, logout, token, backup, restore, move.
 
 The heavy modules (the container with every adapter, uvicorn) are imported inside the commands that use them, so
 ``--help``, ``--version`` and the HTTP client commands start fast.
@@ -24,6 +24,7 @@ from receiptcore.entrypoints.cli_eval import eval_command
 from receiptcore.entrypoints.cli_keys import keys_group
 from receiptcore.entrypoints.cli_local import extract, extractors_group
 from receiptcore.entrypoints.cli_login import login_command, logout_command, token_command
+from receiptcore.entrypoints.cli_move import move_command
 from receiptcore.entrypoints.cli_transfer import export_command, import_command
 from receiptcore.entrypoints.cli_users import users_group
 from receiptcore.entrypoints.cli_watch import watch_command
@@ -129,3 +130,4 @@ main.add_command(logout_command)
 main.add_command(token_command)
 main.add_command(backup_command)
 main.add_command(restore_command)
+main.add_command(move_command)

@@ -16,12 +16,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from dependency_injector import containers, providers
 
+from receiptcore.adapters.caching_cachetools import CachetoolsCacheFactory
 from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import ExtractorInfo, available_extractors, load_extractor
 from receiptcore.adapters.extractors.llm.budget import SpendLedger
 from receiptcore.adapters.extractors.llm.config import AnthropicConfig, LlmConfig, OpenAICompatibleConfig
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
+from receiptcore.adapters.memory.merchant_directory import MemoryMerchantDirectory
 from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.mongo.config import MongoConfig
 from receiptcore.adapters.page_images import render_pdf_page
@@ -30,6 +32,7 @@ from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer, TokenConfig
 from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # noqa: PLC0414 - re-exported (cli_keys)
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
+from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
 from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
 from receiptcore.entrypoints.metrics import Metrics
@@ -39,6 +42,7 @@ from receiptcore.ports import Closeable, EventBus, ReceiptStore
 from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
 from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
+from receiptcore.services.merchants import MerchantService
 from receiptcore.services.receipts import ReceiptService, UploadLimits
 from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
 from receiptcore.services.users import RoleService, UserService
@@ -324,6 +328,12 @@ def _mongo_receipt_store(connection: Any) -> ReceiptStore:
     return MongoReceiptStore.on(connection)
 
 
+def _mongo_merchant_directory(connection: Any) -> Any:
+    from receiptcore.adapters.mongo.merchant_directory import MongoMerchantDirectory
+
+    return MongoMerchantDirectory.on(connection)
+
+
 def _mongo_receipt_stats(connection: Any) -> Any:
     from receiptcore.adapters.mongo.receipt_stats import MongoReceiptStats
 
@@ -353,6 +363,13 @@ class Container(containers.DeclarativeContainer):
         sqlite=providers.Singleton(SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir),
         memory=providers.Singleton(MemoryReceiptStore),
         mongo=providers.Singleton(_mongo_receipt_store, mongo),
+    )
+    # the merchant directory lives with the receipts it is learned from
+    merchant_directory = providers.Selector(
+        backends.provided["receipts"],
+        sqlite=providers.Singleton(SqliteMerchantDirectory, db=sqlite),
+        memory=providers.Singleton(MemoryMerchantDirectory),
+        mongo=providers.Singleton(_mongo_merchant_directory, mongo),
     )
     # login attempt counters live with the users (shared by every instance, persisted across restarts)
     throttle_store = providers.Selector(
@@ -434,6 +451,14 @@ class Container(containers.DeclarativeContainer):
         tokens=token_verifier,
         clock=clock,
         config=providers.Singleton(access_cache_config, auth_config),
+        caches=providers.Singleton(CachetoolsCacheFactory, clock=clock),
+        # the SQLite file is written by the CLI in other processes, without the bus: follow its change counter
+        changes=providers.Selector(
+            backends.provided["users"],
+            sqlite=user_repo,
+            memory=providers.Object(None),
+            postgres=providers.Object(None),
+        ),
     )
     login_throttle = providers.Singleton(
         LoginThrottle, store=throttle_store, clock=clock, policy=providers.Singleton(_throttle_policy, settings)
@@ -453,8 +478,12 @@ class Container(containers.DeclarativeContainer):
         UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config
     )
     role_service = providers.Singleton(RoleService, users=user_repo, bus=event_bus)
+    merchant_service = providers.Singleton(
+        MerchantService, directory=merchant_directory, store=receipt_store, clock=clock
+    )
     receipt_service = providers.Singleton(
         ReceiptService,
+        merchants=merchant_service,
         store=receipt_store,
         inspector=inspector,
         bus=event_bus,
@@ -465,6 +494,7 @@ class Container(containers.DeclarativeContainer):
     )
     extraction_service = providers.Singleton(
         ExtractionService,
+        merchants=merchant_service,
         store=receipt_store,
         extractor=extractor,
         bus=event_bus,

@@ -30,8 +30,8 @@ from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.receipt import Merchant
 from receiptcore.errors import ConfigurationError, StorageUnavailable
+from tests.factories import T0, make_receipt
 from tests.support.mongo_fixtures import MongoHarness
-from tests.unit.receipts.builders import T0, make_receipt
 
 EVERYONE = Scope.everyone()
 

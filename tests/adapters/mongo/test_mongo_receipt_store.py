@@ -21,8 +21,8 @@ from receiptcore.adapters.mongo.receipt_documents import FILES_BUCKET, IDEMPOTEN
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.errors import Conflict, NotFound, StorageUnavailable
+from tests.factories import make_receipt
 from tests.support.mongo_fixtures import TTL_SECONDS, MongoHarness, requires_emulation
-from tests.unit.receipts.builders import make_receipt
 
 EVERYONE = Scope.everyone()
 

@@ -15,7 +15,7 @@ from receiptcore.adapters.postgres.user_repo import PostgresUserRepo
 from receiptcore.domain.events import Event
 from receiptcore.domain.users import ADMIN, MEMBER
 from receiptcore.errors import Conflict
-from tests.contract.test_user_repo import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.xdist_group("postgres")
 

@@ -1,4 +1,6 @@
-"""PostgresSpendLedger: the LLM daily spend cap shared by every worker host, with the file ledger's rules."""
+"""PostgresSpendLedger beyond the SpendBook contract (tests/contract/test_spend_book.py, the file ledger's rules):
+hosts with pools of their own share the cap, an unreachable database is StorageUnavailable, and the container
+hands the ledger to the LLM extractors, which then share one cap across hosts."""
 
 from __future__ import annotations
 
@@ -27,20 +29,6 @@ pytestmark = pytest.mark.xdist_group("postgres")
 NOON = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 
-async def test_the_cap_is_shared_by_every_host_and_resets_each_utc_day(pg_db: PostgresDatabase) -> None:
-    now = [NOON]
-    first = PostgresSpendLedger(pg_db, Decimal(1), now=lambda: now[0])
-    await first.settle(await first.reserve(Decimal("0.3")), Decimal("0.25"))
-    other_host = PostgresSpendLedger(pg_db, Decimal(1), now=lambda: now[0])
-    assert await other_host.spent_today() == Decimal("0.25")
-    with pytest.raises(ExtractionDeferred) as caught:
-        await other_host.reserve(Decimal("0.80"))
-    assert caught.value.retry_after == 12 * 3600
-    now[0] = dt.datetime(2026, 5, 2, 0, 0, 1, tzinfo=dt.UTC)
-    assert await other_host.spent_today() == 0
-    assert await other_host.reserve(Decimal("0.80")) == Decimal("0.80")
-
-
 async def test_concurrent_reservations_on_many_hosts_never_book_past_the_cap(postgres_url: str) -> None:
     dbs = [PostgresDatabase(PostgresConfig(dsn=postgres_url, max_pool_size=3)) for _ in range(3)]
     await dbs[0].migrate()
@@ -56,32 +44,6 @@ async def test_concurrent_reservations_on_many_hosts_never_book_past_the_cap(pos
     finally:
         for db in dbs:
             await db.aclose()
-
-
-async def test_a_reservation_from_yesterday_is_not_carried_into_today(pg_db: PostgresDatabase) -> None:
-    now = [dt.datetime(2026, 5, 1, 23, 59, 59, tzinfo=dt.UTC)]
-    ledger = PostgresSpendLedger(pg_db, None, now=lambda: now[0])
-    reserved = await ledger.reserve(Decimal("0.5"))
-    now[0] += dt.timedelta(seconds=2)
-    await ledger.settle(reserved, Decimal("0.1"))
-    assert await ledger.spent_today() == Decimal("0.1")
-
-
-async def test_the_first_call_of_a_day_may_exceed_a_tiny_cap_but_not_a_zero_cap(pg_db: PostgresDatabase) -> None:
-    tiny = PostgresSpendLedger(pg_db, Decimal("0.001"), now=lambda: NOON)
-    await tiny.reserve(Decimal("0.05"))
-    with pytest.raises(ExtractionDeferred):
-        await tiny.reserve(Decimal("0.05"))
-    zero = PostgresSpendLedger(pg_db, Decimal(0), now=lambda: NOON + dt.timedelta(days=1))
-    with pytest.raises(ExtractionDeferred):
-        await zero.reserve(Decimal("0.01"))
-
-
-async def test_settling_a_failed_call_gives_the_reservation_back(pg_db: PostgresDatabase) -> None:
-    ledger = PostgresSpendLedger(pg_db, Decimal(1), now=lambda: NOON)
-    await ledger.settle(await ledger.reserve(Decimal("0.9")), Decimal(0))
-    assert await ledger.spent_today() == 0
-    assert await ledger.reserve(Decimal("0.9")) == Decimal("0.9")  # the whole cap is available again
 
 
 async def test_an_unreachable_database_is_storage_unavailable() -> None:

@@ -12,7 +12,7 @@ from receiptcore.adapters.postgres.database import PostgresDatabase
 from receiptcore.adapters.postgres.user_repo import PostgresUserRepo
 from receiptcore.domain.users import ADMIN, MEMBER, User
 from receiptcore.errors import Conflict, StorageUnavailable
-from tests.contract.test_user_repo import make_token, make_user
+from tests.factories import make_token, make_user
 
 pytestmark = pytest.mark.xdist_group("postgres")
 

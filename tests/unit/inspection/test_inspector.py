@@ -14,7 +14,7 @@ from PIL import Image
 
 from receiptcore.adapters.inspection import PillowFileInspector, sniff
 from receiptcore.errors import InvalidUpload, UnsupportedMediaType, UploadTooLarge
-from tests.unit.receipts.builders import image_bytes
+from tests.factories import image_bytes
 
 INSPECTOR = PillowFileInspector(max_pixels=1_000_000, max_pages=3)
 

@@ -20,9 +20,9 @@ from receiptcore.domain.receipt import ReceiptStatus
 from receiptcore.ports import Extractor
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.settings import Settings
+from tests.factories import make_receipt, unique_png
 from tests.unit.llm.conftest import FIXED_NOW, RECEIPT_ANSWER, SleepRecorder, anthropic_configs, openai_configs
 from tests.unit.llm.test_openai_compat_extractor import completion
-from tests.unit.receipts.builders import make_receipt, unique_png
 
 httpx2 = pytest.importorskip("httpx2")
 pytest.importorskip("anthropic")

@@ -12,18 +12,12 @@ from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory.event_bus import InProcessEventBus
 from receiptcore.adapters.memory.extractor import MemoryExtractor
 from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
-from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.users import ADMIN, AUDITOR, BUILTIN_ROLES, MEMBER
+from receiptcore.domain.users import ADMIN, AUDITOR, MEMBER
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import ReceiptService, UploadLimits
-from tests.unit.receipts.builders import T0
-
-
-def principal(role: str = MEMBER, *, permissions: frozenset[str] | None = None) -> Principal:
-    """A caller holding one built-in role (or exactly ``permissions``)."""
-    perms = permissions if permissions is not None else BUILTIN_ROLES[role].permissions
-    return Principal(user_id=new_id(), roles=frozenset({role}), permissions=perms)
+from tests.factories import T0
+from tests.factories import make_principal as principal
 
 
 @dataclass

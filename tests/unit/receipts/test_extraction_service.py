@@ -12,7 +12,7 @@ from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Receipt, R
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import Upload
-from tests.unit.receipts.builders import unique_png
+from tests.factories import unique_png
 from tests.unit.receipts.conftest import World
 from tests.unit.receipts.test_receipt_service import good_output
 

@@ -35,8 +35,8 @@ from receiptcore.errors import Conflict, ExtractionDeferred, ExtractionFailed, N
 from receiptcore.ports import Document
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.receipts import ReceiptService, Upload, UploadLimits
-from tests.unit.receipts.builders import T0, unique_png
-from tests.unit.receipts.conftest import principal
+from tests.factories import T0, unique_png
+from tests.factories import make_principal as principal
 
 S = ReceiptStatus
 

@@ -28,8 +28,9 @@ from receiptcore.errors import (
 )
 from receiptcore.services import receipts as receipts_module
 from receiptcore.services.receipts import Upload
-from tests.unit.receipts.builders import image_bytes, unique_png
-from tests.unit.receipts.conftest import World, principal
+from tests.factories import image_bytes, unique_png
+from tests.factories import make_principal as principal
+from tests.unit.receipts.conftest import World
 
 
 def good_output(**overrides: object) -> ExtractedReceipt:

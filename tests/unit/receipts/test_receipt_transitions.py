@@ -26,7 +26,7 @@ from receiptcore.domain.receipt import (
     _Changes,
 )
 from receiptcore.errors import Conflict, InvalidTransition
-from tests.unit.receipts.builders import T0, make_receipt
+from tests.factories import T0, make_receipt
 
 S = ReceiptStatus
 LATER = T0 + dt.timedelta(minutes=5)

@@ -10,21 +10,17 @@ import json
 import httpx
 import pytest
 
+from receiptcore.adapters.caching_cachetools import CachetoolsCacheFactory
 from receiptcore.adapters.clock import ManualClock
 from receiptcore.adapters.memory.user_repo import MemoryUserRepo
 from receiptcore.adapters.security import jwks as jwks_module
 from receiptcore.adapters.security.jwks import JwksTokenVerifier, parse_jwks
 from receiptcore.adapters.security.tokens import JwtTokenIssuer
-from receiptcore.domain.ids import new_id
-from receiptcore.domain.users import User
 from receiptcore.errors import TokenRejected, UnknownSigningKey, UpstreamUnavailable
 from receiptcore.services.authentication import Authenticator
+from tests.factories import make_user
 
 NOW = dt.datetime(2026, 5, 1, 9, 30, tzinfo=dt.UTC)
-
-
-def make_user() -> User:
-    return User(id=new_id(), email="a@example.com", password_hash="x", created_at=NOW, updated_at=NOW)
 
 
 class FakeAuthService:
@@ -173,7 +169,8 @@ async def test_the_authenticator_learns_a_rotated_key_through_the_verifier(mono:
     await repo.add_user(user)
     old = JwtTokenIssuer.generate(issuer="t", audience="t")
     service = FakeAuthService(old)
-    authenticator = Authenticator(repo, verifier_for(service), ManualClock(NOW))
+    clock = ManualClock(NOW)
+    authenticator = Authenticator(repo, verifier_for(service), clock, caches=CachetoolsCacheFactory(clock))
     assert (await authenticator.authenticate(old.issue(user, NOW)[0])).user_id == user.id  # first fetch
     rotated = JwtTokenIssuer.generate(issuer="t", audience="t")
     service.issuers = [rotated]

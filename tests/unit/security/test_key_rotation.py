@@ -14,15 +14,9 @@ import pytest
 from receiptcore.adapters.security import tokens as tokens_module
 from receiptcore.adapters.security.keys import describe_keys, load_key_ring, prune_keys, rotate_key
 from receiptcore.adapters.security.tokens import JwtTokenIssuer
-from receiptcore.domain.ids import new_id
-from receiptcore.domain.users import User
 from receiptcore.entrypoints.container import token_config
 from receiptcore.settings import Settings
-
-
-def make_user() -> User:
-    now = dt.datetime.now(dt.UTC)
-    return User(id=new_id(), email="a@example.com", password_hash="x", roles=["member"], created_at=now, updated_at=now)
+from tests.factories import make_user
 
 
 @pytest.fixture(autouse=True)

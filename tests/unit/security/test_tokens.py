@@ -21,27 +21,19 @@ from hypothesis import strategies as st
 
 from receiptcore.adapters.security import JwtTokenIssuer, generate_key_file
 from receiptcore.adapters.security.keys import thumbprint
-from receiptcore.domain.ids import new_id
 from receiptcore.domain.users import ADMIN, MEMBER, User
 from receiptcore.entrypoints.container import token_config
 from receiptcore.errors import ConfigurationError, TokenRejected
 from receiptcore.settings import Settings
+from tests import factories
 
 NOW = dt.datetime(2026, 5, 1, 9, 30, tzinfo=dt.UTC)
 
 
 def make_user(**overrides: object) -> User:
-    fields: dict[str, object] = {
-        "id": new_id(),
-        "email": "ada@example.com",
-        "password_hash": "x",
-        "roles": [MEMBER, ADMIN],
-        "token_version": 3,
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
-    fields.update(overrides)
-    return User.model_validate(fields)
+    """A member and admin at token version 3: the claims these tests check."""
+    fields: dict[str, object] = {"roles": [MEMBER, ADMIN], "token_version": 3, "created_at": NOW, "updated_at": NOW}
+    return factories.make_user(**(fields | overrides))
 
 
 def b64(data: bytes) -> str:

@@ -142,6 +142,11 @@ class MemoryUserRepo(UserRepo):
         """Revoke every unrevoked token of a family; returns how many were revoked."""
         return self._revoke(lambda t: t.family_id == family_id, at)
 
+    async def session_revoked(self, session_id: str) -> bool:
+        """True once any token of the family was revoked, or for an unknown family."""
+        family = [token for token in self._tokens.values() if token.family_id == session_id]
+        return not family or any(token.revoked_at is not None for token in family)
+
     async def revoke_user_refresh_tokens(self, user_id: str, at: dt.datetime) -> int:
         """Revoke every unrevoked refresh token of a user; returns how many were revoked."""
         return self._revoke(lambda t: t.user_id == user_id, at)

@@ -161,7 +161,7 @@ class RedisEventBus(EventBus):
                     log.exception("Redis subscription failed; resubscribing in %.2f s", delay)
             finally:
                 with contextlib.suppress(*_DRIVER_ERRORS):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                    await pubsub.aclose()
             await asyncio.sleep(delay)
 
     def _backoff(self, failures: int) -> float:

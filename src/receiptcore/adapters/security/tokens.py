@@ -164,11 +164,11 @@ class JwtTokenIssuer(TokenIssuer):
         self._set_keys(ring.signing_key_at(wall), ring.verify_keys)
         return set(self._keys) != before
 
-    def issue(self, user: User, now: dt.datetime) -> tuple[str, int]:
-        """Return ``(token, expires_in_seconds)`` for ``user``."""
+    def issue(self, user: User, now: dt.datetime, session_id: str | None = None) -> tuple[str, int]:
+        """Return ``(token, expires_in_seconds)`` for ``user``; ``session_id`` becomes the ``sid`` claim."""
         self._maybe_reload()
         issued_at = int(now.timestamp())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience,
             "sub": user.id,
@@ -179,6 +179,8 @@ class JwtTokenIssuer(TokenIssuer):
             "roles": list(user.roles),
             "tv": user.token_version,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         token = jwt.encode(claims, self._signing_key, algorithm=ALGORITHM, headers={"kid": self._kid})
         return token, self._ttl
 
@@ -254,6 +256,9 @@ def _claims(payload: dict[str, Any], now: dt.datetime, leeway: dt.timedelta) -> 
         raise TokenRejected("token roles are malformed")
     if not (isinstance(tv, int) and not isinstance(tv, bool)):
         raise TokenRejected("token version is malformed")
+    sid = payload.get("sid")
+    if sid is not None and not (isinstance(sid, str) and sid):
+        raise TokenRejected("token session is malformed")
     expires_at = dt.datetime.fromtimestamp(exp, dt.UTC)
     if now >= expires_at + leeway:
         raise TokenRejected("token has expired")
@@ -261,7 +266,9 @@ def _claims(payload: dict[str, Any], now: dt.datetime, leeway: dt.timedelta) -> 
         raise TokenRejected("token is not valid yet")
     if now + leeway < dt.datetime.fromtimestamp(iat, dt.UTC):
         raise TokenRejected("token was issued in the future")
-    return AccessClaims(subject=sub, roles=tuple(roles), token_version=tv, token_id=jti, expires_at=expires_at)
+    return AccessClaims(
+        subject=sub, roles=tuple(roles), token_version=tv, token_id=jti, expires_at=expires_at, session_id=sid
+    )
 
 
 def _reason(exc: jwt.InvalidTokenError) -> str:

@@ -20,7 +20,7 @@ from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import Merchant, ReceiptStatus
-from tests.unit.receipts.builders import make_receipt
+from tests.factories import make_receipt
 
 SCOPES = {
     "one owner": Scope.only("u1"),
