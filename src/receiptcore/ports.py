@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from receiptcore.domain.backoff import Backoff
 from receiptcore.domain.events import Event
+from receiptcore.domain.merchants import MerchantEntry
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
 from receiptcore.domain.receipt import ExtractedReceipt, Receipt, ReceiptStatus, SourceFile
@@ -247,6 +248,41 @@ class ReceiptStore(Protocol):
         ...
 
 
+class MerchantDirectory(Protocol):
+    """The install's merchant directory, partitioned by owner (``receiptcore.domain.merchants``).
+
+    Reads and writes a person makes take a Scope; an entry outside it behaves exactly like a missing one
+    (NotFound). An owner's entries have distinct keys (``MerchantEntry.key``, the normalised canonical name).
+    """
+
+    async def entries(self, owner_id: str) -> builtins.list[MerchantEntry]:
+        """Every entry of ``owner_id``, ordered by id: what that owner's new receipts are matched against."""
+        ...
+
+    async def list(self, scope: Scope, *, limit: int = 100, after: str | None = None) -> builtins.list[MerchantEntry]:
+        """Entries inside ``scope`` ordered by id ascending, at most ``limit``, starting after the id ``after``."""
+        ...
+
+    async def get(self, entry_id: str, scope: Scope) -> MerchantEntry:
+        """The entry with this id. Raises NotFound when absent or outside ``scope``."""
+        ...
+
+    async def add(self, entry: MerchantEntry) -> None:
+        """Store a new entry. Raises Conflict when its id exists or its owner already has an entry with the same
+        key; nothing is stored then."""
+        ...
+
+    async def save(self, entry: MerchantEntry, expected_version: int) -> MerchantEntry:
+        """Replace the stored entry with the same id and owner if its stored version equals ``expected_version``;
+        the stored and returned copy has ``version = expected_version + 1``. Raises NotFound if absent,
+        VersionConflict if the version differs, Conflict when another entry of the owner has the new key."""
+        ...
+
+    async def delete(self, entry_id: str, scope: Scope) -> None:
+        """Delete the entry. Raises NotFound when absent or outside ``scope``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptCounts:
     """Monitoring figures of a receipt store: receipts by status, the queue and its oldest waiting receipt."""
@@ -390,6 +426,7 @@ __all__: Sequence[str] = [
     "Extractor",
     "FileInspector",
     "Inspection",
+    "MerchantDirectory",
     "PasswordHasher",
     "ReceiptStore",
     "ThrottleState",

@@ -19,6 +19,7 @@ from receiptcore.adapters.clock import SystemClock
 from receiptcore.adapters.extractors import load_extractor
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
+from receiptcore.adapters.memory.merchant_directory import MemoryMerchantDirectory
 from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.mongo.config import MongoConfig
 from receiptcore.adapters.page_images import render_pdf_page
@@ -26,6 +27,7 @@ from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
+from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
 from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
 from receiptcore.entrypoints.metrics import Metrics
@@ -34,6 +36,7 @@ from receiptcore.ports import EventBus, ReceiptStore
 from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
 from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
+from receiptcore.services.merchants import MerchantService
 from receiptcore.services.receipts import ReceiptService, UploadLimits
 from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
 from receiptcore.services.users import RoleService, UserService
@@ -213,6 +216,12 @@ def _mongo_receipt_store(connection: Any) -> ReceiptStore:
     return MongoReceiptStore.on(connection)
 
 
+def _mongo_merchant_directory(connection: Any) -> Any:
+    from receiptcore.adapters.mongo.merchant_directory import MongoMerchantDirectory
+
+    return MongoMerchantDirectory.on(connection)
+
+
 def _mongo_receipt_stats(connection: Any) -> Any:
     from receiptcore.adapters.mongo.receipt_stats import MongoReceiptStats
 
@@ -242,6 +251,13 @@ class Container(containers.DeclarativeContainer):
         sqlite=providers.Singleton(SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir),
         memory=providers.Singleton(MemoryReceiptStore),
         mongo=providers.Singleton(_mongo_receipt_store, mongo),
+    )
+    # the merchant directory lives with the receipts it is learned from
+    merchant_directory = providers.Selector(
+        backends.provided["receipts"],
+        sqlite=providers.Singleton(SqliteMerchantDirectory, db=sqlite),
+        memory=providers.Singleton(MemoryMerchantDirectory),
+        mongo=providers.Singleton(_mongo_merchant_directory, mongo),
     )
     # login attempt counters live with the users (shared by every instance, persisted across restarts)
     throttle_store = providers.Selector(
@@ -346,8 +362,12 @@ class Container(containers.DeclarativeContainer):
         UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config
     )
     role_service = providers.Singleton(RoleService, users=user_repo, bus=event_bus)
+    merchant_service = providers.Singleton(
+        MerchantService, directory=merchant_directory, store=receipt_store, clock=clock
+    )
     receipt_service = providers.Singleton(
         ReceiptService,
+        merchants=merchant_service,
         store=receipt_store,
         inspector=inspector,
         bus=event_bus,
@@ -358,6 +378,7 @@ class Container(containers.DeclarativeContainer):
     )
     extraction_service = providers.Singleton(
         ExtractionService,
+        merchants=merchant_service,
         store=receipt_store,
         extractor=extractor,
         bus=event_bus,
