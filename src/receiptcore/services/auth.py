@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.users import RefreshToken, User
+from receiptcore.domain.users import RefreshToken, User, fold_account_name
 from receiptcore.errors import Conflict, InvalidCredentials, NotFound, TokenRejected
 from receiptcore.ports import Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
-from receiptcore.services.authentication import AccessCacheConfig, Authenticator
+from receiptcore.services.authentication import AccessCacheConfig, Authenticator, find_account
 from receiptcore.services.credentials import check_password, hash_secret, normalise_password
 from receiptcore.services.throttle import LoginThrottle
 
@@ -101,14 +101,15 @@ class AuthService:
         stronger, start a new refresh family. ``client`` is the caller's address for the per-client limit.
         Raises InvalidCredentials (also for a disabled user), or RateLimited while the account or the client
         backs off after failures (the credentials are then not checked at all)."""
-        key = email.strip().lower()
-        user = await self._throttle.guard(key, client, lambda: self._check_credentials(key, password))
+        # every look-alike spelling of a name shares one account and one throttle counter
+        key = fold_account_name(email)
+        user = await self._throttle.guard(key, client, lambda: self._check_credentials(email, password))
         now = self._clock.now()
         return await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
 
-    async def _check_credentials(self, key: str, password: str) -> User:
+    async def _check_credentials(self, email: str, password: str) -> User:
         now = self._clock.now()
-        user = await self._users.find_user_by_email(key) if key else None
+        user = await find_account(self._users, email)
         candidate = normalise_password(password)
         if len(candidate) > self._config.password_max_length:
             # Refused before hashing, identically for every account, so it reveals nothing.
