@@ -5,7 +5,9 @@ Authenticating a bearer token (and the per-instance caches that make it cheap) i
 ``services/authentication.py``, which the receipt API runs alone; ``AuthService.authenticate`` delegates to it.
 
 User events carry ``payload = {"user_id": ..., "token_version": ...}``; ``role.changed`` carries
-``{"name": ..., "action": "created" | "updated" | "deleted"}``.
+``{"name": ..., "action": "created" | "updated" | "deleted"}``; ``session.revoked`` (logout, refresh-token reuse)
+carries ``{"user_id": ..., "session_id": ...}``: every access token of that session is refused from the next
+request on, on every instance.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from dataclasses import dataclass
 from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.users import RefreshToken, User
+from receiptcore.domain.users import RefreshToken, User, fold_account_name
 from receiptcore.errors import Conflict, InvalidCredentials, NotFound, TokenRejected
 from receiptcore.ports import Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
-from receiptcore.services.authentication import AccessCacheConfig, Authenticator
+from receiptcore.services.authentication import AccessCacheConfig, Authenticator, find_account
 from receiptcore.services.credentials import check_password, hash_secret, normalise_password
 from receiptcore.services.throttle import LoginThrottle
 
@@ -82,7 +84,7 @@ class AuthService:
         config: AuthConfig | None = None,
         *,
         throttle: LoginThrottle,
-        authenticator: Authenticator | None = None,
+        authenticator: Authenticator,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -90,7 +92,7 @@ class AuthService:
         self._bus = bus
         self._clock = clock
         self._config = config or AuthConfig()
-        self._authenticator = authenticator or Authenticator(users, tokens, clock, access_cache_config(self._config))
+        self._authenticator = authenticator
         self._throttle = throttle
         self._dummy_hash: str | None = None
 
@@ -99,14 +101,15 @@ class AuthService:
         stronger, start a new refresh family. ``client`` is the caller's address for the per-client limit.
         Raises InvalidCredentials (also for a disabled user), or RateLimited while the account or the client
         backs off after failures (the credentials are then not checked at all)."""
-        key = email.strip().lower()
-        user = await self._throttle.guard(key, client, lambda: self._check_credentials(key, password))
+        # every look-alike spelling of a name shares one account and one throttle counter
+        key = fold_account_name(email)
+        user = await self._throttle.guard(key, client, lambda: self._check_credentials(email, password))
         now = self._clock.now()
         return await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
 
-    async def _check_credentials(self, key: str, password: str) -> User:
+    async def _check_credentials(self, email: str, password: str) -> User:
         now = self._clock.now()
-        user = await self._users.find_user_by_email(key) if key else None
+        user = await find_account(self._users, email)
         candidate = normalise_password(password)
         if len(candidate) > self._config.password_max_length:
             # Refused before hashing, identically for every account, so it reveals nothing.
@@ -141,20 +144,20 @@ class AuthService:
         if stored.revoked_at is not None:
             raise TokenRejected("refresh token was revoked")
         if stored.used_at is not None:
-            await self._users.revoke_refresh_family(stored.family_id, now)
+            await self._end_session(stored, now)
             raise TokenRejected("refresh token was already used; the session has been revoked")
         if now >= stored.expires_at or now >= stored.family_expires_at:
             raise TokenRejected("refresh token has expired")
         if not await self._users.use_refresh_token(stored.id, now):
             # Lost a race with another presentation of the same token: that is reuse too.
-            await self._users.revoke_refresh_family(stored.family_id, now)
+            await self._end_session(stored, now)
             raise TokenRejected("refresh token was already used; the session has been revoked")
         try:
             user = await self._users.get_user(stored.user_id)
         except NotFound as exc:
             raise TokenRejected("the account no longer exists") from exc
         if user.disabled:
-            await self._users.revoke_refresh_family(stored.family_id, now)
+            await self._end_session(stored, now)
             raise TokenRejected("the account is disabled")
         return await self._start_session(user, stored.family_id, stored.family_expires_at, now)
 
@@ -164,7 +167,14 @@ class AuthService:
             return
         stored = await self._users.find_refresh_token(hash_secret(refresh_token))
         if stored is not None:
-            await self._users.revoke_refresh_family(stored.family_id, self._clock.now())
+            await self._end_session(stored, self._clock.now())
+
+    async def _end_session(self, stored: RefreshToken, now: dt.datetime) -> None:
+        """Revoke the token's family and end its access tokens here at once and, through the bus, everywhere."""
+        await self._users.revoke_refresh_family(stored.family_id, now)
+        self._authenticator.forget_session(stored.family_id)
+        payload = {"user_id": stored.user_id, "session_id": stored.family_id}
+        await self._bus.publish(Event.model_validate({"type": "session.revoked", "payload": payload}))
 
     async def authenticate(self, access_token: str) -> Principal:
         """Verify a bearer token and return the caller (see ``Authenticator.authenticate``). Raises TokenRejected."""
@@ -225,7 +235,7 @@ class AuthService:
             family_expires_at=family_expires_at,
         )
         await self._users.add_refresh_token(token)
-        access, expires_in = self._tokens.issue(user, now)
+        access, expires_in = self._tokens.issue(user, now, session_id=family_id)
         return Session(
             access_token=access,
             expires_in=expires_in,

@@ -39,7 +39,8 @@ def _email(email: str) -> str:
     try:
         return normalise_email(email)
     except ValueError as exc:
-        raise ValidationFailed("not an email address", errors=[{"field": "email", "msg": str(exc)}]) from exc
+        # the reason itself is the detail: "expected an email address" or which invisible character was found
+        raise ValidationFailed(str(exc), errors=[{"field": "email", "msg": str(exc)}]) from exc
 
 
 class UserService:
