@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -226,6 +227,46 @@ def test_running_the_move_again_copies_nothing_and_still_verifies(
 
 
 @requires_emulation
+def test_writes_still_in_the_wal_of_an_open_database_are_moved_and_the_wal_is_left_as_it_was(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
+) -> None:
+    # an idle server holds the database open: while it does, SQLite does not checkpoint when another connection
+    # closes, so what that connection wrote is only in receiptcore.sqlite3-wal, not in the main file
+    holder = sqlite3.connect(source.data_dir / "receiptcore.sqlite3")
+    try:
+        holder.execute("SELECT COUNT(*) FROM schema_migrations").fetchall()
+
+        async def write_late() -> str:
+            async with open_container(Settings(data_dir=source.data_dir)) as container:
+                owner = await container.user_repo().find_user_by_email("member@example.org")
+                assert owner is not None
+                await container.user_repo().add_role(Role(name="late", permissions=frozenset({"receipts:read"})))
+                receipt, content = rich_receipt(owner.id, 99, unique_png(99))
+                await container.receipt_store().add(receipt, content)
+                return receipt.id
+
+        late = asyncio.run(write_late())
+        assert (source.data_dir / "receiptcore.sqlite3-wal").stat().st_size > 0
+        before = _listing(source.data_dir)
+        moved = _move(invoke, postgres_url, mongo)
+        assert moved.exit_code == 0, moved.output
+        assert f"roles 2/2, receipts {RECEIPTS + 1}/{RECEIPTS + 1}" in moved.stdout
+        copied, _content = asyncio.run(_target_receipt(postgres_url, mongo, late))
+        assert copied.id == late
+        assert _listing(source.data_dir) == before
+    finally:
+        holder.close()
+
+
+def test_a_database_that_keeps_changing_while_it_is_copied_is_refused(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_move, "_copy_database", lambda _data_dir, _root: False)  # a writer at every try
+    refused = _move(invoke, postgres_url, mongo)
+    assert_one_line_error(refused, contains="kept changing while it was read: stop `receiptcore serve`")
+    assert asyncio.run(_target_counts(postgres_url, mongo))["users"] == 0
+
+
 def test_a_move_interrupted_by_a_lost_mongodb_connection_resumes_with_no_duplicate_on_mongo_emulation(
     invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
 ) -> None:
