@@ -134,8 +134,7 @@ async def test_every_auth_event_is_logged_with_request_and_client_and_counted(
     uncounted = [
         name
         for name in expected
-        if f'receiptcore_auth_events_total{{event="{name.split()[0]}",outcome="{name.split()[1]}"}} 0.0'
-        in exposition
+        if f'receiptcore_auth_events_total{{event="{name.split()[0]}",outcome="{name.split()[1]}"}} 0.0' in exposition
     ]
     formatted = "\n".join(JsonFormatter().format(record) for record in records.records)
     raw = "\n".join(json.dumps(vars(record), default=str) for record in records.records)

@@ -219,8 +219,8 @@ def move_command(ctx: click.Context, postgres: str | None, mongo: str | None, ve
     Stop `receiptcore serve` and the workers first; see docs/operations.md#outgrowing-one-machine.
     """
     settings = settings_of(ctx)
-    if str(settings.data_dir) == ":memory:":
-        raise CliError("RECEIPTCORE_DATA_DIR=:memory: keeps nothing to move")
+    if settings.in_memory:
+        raise CliError("RECEIPTCORE_PROFILE=memory keeps nothing to move")
     # the settings, not only the environment: a .env file or /run/secrets/receiptcore_postgres_url count too
     postgres = postgres or (settings.postgres_url.get_secret_value() if settings.postgres_url else None)
     mongo = mongo or (settings.mongo_url.get_secret_value() if settings.mongo_url else None)
