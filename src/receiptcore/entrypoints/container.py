@@ -483,7 +483,7 @@ class Container(containers.DeclarativeContainer):
     )
     role_service = providers.Singleton(RoleService, users=user_repo, bus=event_bus)
     merchant_service = providers.Singleton(
-        MerchantService, directory=merchant_directory, store=receipt_store, clock=clock
+        MerchantService, directory=merchant_directory, store=receipt_store, clock=clock, bus=event_bus
     )
     receipt_service = providers.Singleton(
         ReceiptService,
