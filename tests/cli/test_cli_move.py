@@ -29,6 +29,7 @@ from receiptcore.adapters.mongo.receipt_documents import RECEIPTS as RECEIPTS_CO
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.users import ADMIN, Role
+from receiptcore.entrypoints import cli_move
 from receiptcore.entrypoints.cli_common import open_container
 from receiptcore.settings import Settings
 from tests.cli.conftest import Invoke, assert_one_line_error
@@ -249,6 +250,50 @@ def test_a_move_interrupted_by_a_lost_mongodb_connection_resumes_with_no_duplica
     assert _listing(source.data_dir) == before
 
 
+def test_a_move_stopped_with_ctrl_c_after_two_receipts_resumes_where_it_stopped(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _listing(source.data_dir)
+    shown = cli_move._Bar.__call__
+
+    def ctrl_c_after_two(bar: Any, phase: str, done: int, total: int) -> None:
+        shown(bar, phase, done, total)
+        if phase == "receipts" and done == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_move._Bar, "__call__", ctrl_c_after_two)
+    stopped = _move(invoke, postgres_url, mongo)
+    assert_one_line_error(stopped, contains="interrupted; run the same command again")
+    assert asyncio.run(_target_counts(postgres_url, mongo))["receipts"] == 2
+    monkeypatch.setattr(cli_move._Bar, "__call__", shown)
+    resumed = _move(invoke, postgres_url, mongo)
+    assert resumed.exit_code == 0, resumed.output
+    assert f"{RECEIPTS - 2} receipts (5 already there)" in resumed.stdout
+    counts = asyncio.run(_target_counts(postgres_url, mongo))
+    assert counts["receipts"] == counts["gridfs_files"] == RECEIPTS
+    assert _listing(source.data_dir) == before
+
+
+def test_a_receipt_changed_in_the_data_dir_after_it_was_moved_is_reported_not_overwritten(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
+) -> None:
+    assert _move(invoke, postgres_url, mongo).exit_code == 0
+    changed_id = source.receipt_ids[2]
+
+    async def use_the_old_server_again() -> None:
+        async with open_container(Settings(data_dir=source.data_dir)) as container:
+            store = container.receipt_store()
+            receipt = await store.get(changed_id, EVERYONE)
+            await store.update(receipt.model_copy(update={"notes": "changed after the move"}), receipt.version)
+
+    asyncio.run(use_the_old_server_again())
+    again = _move(invoke, postgres_url, mongo)
+    assert_one_line_error(again, contains="the targets do not match data dir")
+    assert f"problem: receipt {changed_id} differs in the target" in again.stderr
+    moved, _content = asyncio.run(_target_receipt(postgres_url, mongo, changed_id))
+    assert moved.notes != "changed after the move"  # the target's copy is left alone
+
+
 def test_a_target_holding_another_install_is_refused_before_anything_is_written(
     invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
 ) -> None:
@@ -307,11 +352,14 @@ def test_an_unreachable_mongodb_is_one_line_after_a_short_wait(
     assert_one_line_error(result, contains="MongoDB cannot be reached")
 
 
-def test_the_urls_come_from_the_settings_when_no_option_names_them(
+def test_the_urls_come_from_the_settings_when_no_option_names_them_and_no_extractor_is_built(
     invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RECEIPTCORE_POSTGRES_URL", postgres_url)
     monkeypatch.setenv("RECEIPTCORE_MONGO_URL", mongo.url)
+    # the settings of the new topology may name an LLM extractor whose key only the workers hold
+    monkeypatch.setenv("RECEIPTCORE_EXTRACTOR", "anthropic")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     moved = invoke("move")
     assert moved.exit_code == 0, moved.output
     assert f"receipts {RECEIPTS}/{RECEIPTS}" in moved.stdout
