@@ -39,6 +39,7 @@ from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
 from receiptcore.extractor_config import ExtractorConfig
 from receiptcore.ports import Closeable, EventBus, ReceiptStore
+from receiptcore.services.audit import AuthAudit
 from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
 from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
@@ -463,6 +464,8 @@ class Container(containers.DeclarativeContainer):
     login_throttle = providers.Singleton(
         LoginThrottle, store=throttle_store, clock=clock, policy=providers.Singleton(_throttle_policy, settings)
     )
+    # every auth event logged (receiptcore.auth) and counted in /metrics
+    auth_audit = providers.Singleton(AuthAudit, observer=metrics.provided.observe_auth_event)
     auth_service = providers.Singleton(
         AuthService,
         users=user_repo,
@@ -473,9 +476,10 @@ class Container(containers.DeclarativeContainer):
         config=auth_config,
         throttle=login_throttle,
         authenticator=authenticator,
+        audit=auth_audit,
     )
     user_service = providers.Singleton(
-        UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config
+        UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config, audit=auth_audit
     )
     role_service = providers.Singleton(RoleService, users=user_repo, bus=event_bus)
     merchant_service = providers.Singleton(
