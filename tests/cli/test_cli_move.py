@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import socket
 import sqlite3
 import uuid
@@ -208,6 +209,33 @@ def test_a_full_move_copies_users_roles_receipts_and_files_and_verifies_every_sh
     listed = invoke("users", "list", "--json")
     assert listed.exit_code == 0, listed.output  # still the data dir (nothing in the environment changed)
     assert _listing(source.data_dir) == before
+
+
+def test_after_the_move_a_person_signs_in_on_postgresql_with_the_old_password_and_finds_their_receipts(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = "an old password of 30 characters"
+    created = invoke("users", "create", "late@example.org", "--password-stdin", input=password)
+    assert created.exit_code == 0, created.output
+    assert _move(invoke, postgres_url, mongo).exit_code == 0
+
+    async def sign_in_on_the_new_stores() -> tuple[str, int]:
+        settings = Settings(data_dir=Path("unused"), postgres_url=postgres_url, mongo_url=mongo.url)
+        async with open_container(settings) as container:
+            session = await container.auth_service().login("late@example.org", password)
+            member = await container.user_repo().find_user_by_email("member@example.org")
+            assert member is not None
+            owned = await container.receipt_store().list(ReceiptQuery(limit=100), Scope.only(member.id))
+            return session.user.email, len(owned.items)
+
+    email, owned = asyncio.run(sign_in_on_the_new_stores())
+    assert email == "late@example.org"
+    assert owned == RECEIPTS // 2  # the member owns every second receipt
+    # `users list` on the new profile shows the moved accounts
+    monkeypatch.setenv("RECEIPTCORE_POSTGRES_URL", postgres_url)
+    listed = invoke("users", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert sorted(u["email"] for u in json.loads(listed.stdout)) == sorted([*source.user_emails, "late@example.org"])
 
 
 def test_running_the_move_again_copies_nothing_and_still_verifies(
