@@ -393,6 +393,7 @@ def _closed_port() -> int:
         (["--to-postgres", "mysql://db/x", "--to-mongo", "mongodb://h/x"], "--to-postgres is not a postgresql://"),
         (["--to-postgres", "postgresql://h:port/x", "--to-mongo", "mongodb://h/x"], "--to-postgres is not a valid"),
         (["--to-postgres", "postgresql://h/x", "--to-mongo", "http://h/x"], "--to-mongo is not a mongodb://"),
+        (["--to-postgres", "postgresql://h/x", "--to-mongo", "mongodb:///x"], "--to-mongo is not a mongodb://"),
     ],
 )
 def test_bad_or_missing_urls_are_one_line_errors(invoke: Invoke, source: Source, args: list[str], message: str) -> None:
