@@ -329,6 +329,25 @@ class Extractor(Protocol):
         ...
 
 
+@runtime_checkable
+class ReportsHealth(Protocol):
+    """Optional, for an adapter that is not critical but can be in trouble (the event bus, an extractor calling a
+    remote API). Readiness asks it and reports it "degraded" (never "unavailable") while it names a problem."""
+
+    async def health(self) -> str | None:
+        """None while it works, else a short sentence saying why not. Never raises; answers within ~2 s."""
+        ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """An adapter holding connections, pools or threads; the composition root calls ``aclose`` at shutdown."""
+
+    async def aclose(self) -> None:
+        """Release what it holds. Safe to call twice; never raises for an already broken connection."""
+        ...
+
+
 class EventBus(Protocol):
     """Publishes domain events to every subscriber in every instance (a doorbell: nothing depends on delivery)."""
 

@@ -22,7 +22,7 @@ from typing import Protocol, cast
 
 import pytest
 
-from receiptcore.adapters.extractors.llm_budget import FileSpendBook, SpendBook, SpendLedger
+from receiptcore.adapters.extractors.llm.budget import FileSpendBook, SpendBook, SpendLedger
 from receiptcore.adapters.memory.event_bus import InProcessEventBus
 from receiptcore.adapters.memory.merchant_directory import MemoryMerchantDirectory
 from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore

@@ -56,15 +56,21 @@ def _early_logging(log_level: str | None) -> None:
     type=click.Path(file_okay=False),
     help="Where the embedded profile keeps its SQLite file, receipt files and keys (env RECEIPTCORE_DATA_DIR).",
 )
+@click.option(
+    "--profile",
+    type=click.Choice(["embedded", "memory"]),
+    help="Where what has no server URL lives: embedded (default; SQLite, files and keys in the data dir) or memory "
+    "(in this process only, gone at exit: demos and tests) (env RECEIPTCORE_PROFILE).",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help="Log level (env RECEIPTCORE_LOG_LEVEL).")
 @click.pass_context
-def main(ctx: click.Context, data_dir: str | None, log_level: str | None) -> None:
+def main(ctx: click.Context, data_dir: str | None, profile: str | None, log_level: str | None) -> None:
     """receiptcore: a self-hosted receipt vault.
 
     Settings come from RECEIPTCORE_* environment variables (or a .env file); the options here override them.
     Start with `receiptcore serve`, then sign in at the URL it prints (see README).
     """
-    ctx.obj = {"data_dir": data_dir, "log_level": log_level}
+    ctx.obj = {"data_dir": data_dir, "profile": profile, "log_level": log_level}
     _early_logging(log_level)
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from receiptcore.domain.events import Event
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.users import BUILTIN_ROLES, Role, User
+from receiptcore.domain.users import BUILTIN_ROLES, Role, User, fold_account_name, legacy_account_name
 from receiptcore.errors import NotFound, TokenRejected, UnknownSigningKey
 from receiptcore.ports import AccessClaims, AuthChangeCounter, CacheFactory, Clock, TokenVerifier, UserRepo
 
@@ -48,6 +48,20 @@ async def load_roles(users: UserRepo) -> dict[str, Role]:
     roles = {role.name: role for role in await users.list_roles()}
     roles.update(BUILTIN_ROLES)
     return roles
+
+
+async def find_account(users: UserRepo, name: str) -> User | None:
+    """The user an account name as typed designates, or None: by its folded form (``fold_account_name``: every
+    look-alike spelling reaches one account), else by the form names were stored in before folding, for accounts
+    created earlier whose stored name is not folded (``straße@…``). Never raises for a malformed name."""
+    folded = fold_account_name(name)
+    if not folded:
+        return None
+    user = await users.find_user_by_email(folded)
+    legacy = legacy_account_name(name)
+    if user is None and legacy != folded:
+        user = await users.find_user_by_email(legacy)
+    return user
 
 
 def _expiry(claims: AccessClaims) -> dt.datetime:

@@ -1,7 +1,7 @@
 """MemoryUserRepo: users, custom roles and refresh tokens in process memory.
 
-Production code, not a test fake: it is the user store of the ``:memory:`` profile and the double of the unit
-tests, and it passes the same contract suite as the SQLite repo. Every method runs without an
+Production code, not a test fake: it is the user store of the memory profile (``RECEIPTCORE_PROFILE=memory``)
+and the double of the unit tests, and it passes the same contract suite as the SQLite repo. Every method runs without an
 ``await`` between its check and its write, so on one event loop each call is atomic.
 """
 
