@@ -133,10 +133,12 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def member_token(server: ServerProcess) -> str:
-    """Create a member through the API as the first admin and return their access token."""
-    assert server.admin is not None, server.output
-    email, password = server.admin
+def member_token(server: ServerProcess, admin: tuple[str, str] | None = None) -> str:
+    """Create a member through the API as the first admin (from this start's banner unless given) and return
+    their access token."""
+    admin = admin or server.admin
+    assert admin is not None, server.output
+    email, password = admin
     admin = httpx.post(f"{server.url}/auth/login", json={"email": email, "password": password}).json()
     headers = {"Authorization": f"Bearer {admin['access_token']}"}
     member = {"email": f"member-{os.getpid()}-{time.monotonic_ns()}@example.com", "password": "a long member pass 42"}

@@ -2,7 +2,8 @@
 
 A file is written as ``.<sha256>.<id>.tmp`` beside its final name, fsynced, renamed into place, and the directory
 fsynced: the final name is either absent or complete. A crash between the first write and the rename leaves the
-temporary file behind; ``remove_temp_files`` deletes those (the store calls it under its write lock).
+temporary file behind, and one between the rename and the commit a complete file no receipt references;
+``remove_temp_files`` and ``remove_unreferenced`` delete those (the store calls them under its write lock).
 """
 
 from __future__ import annotations
@@ -64,6 +65,27 @@ def remove_temp_files(root: Path) -> int:
             log.warning("cannot remove the leftover temporary file %s: %s", temp, exc)
     if removed:
         log.info("removed %d temporary file(s) a crash left in %s", removed, root)
+    return removed
+
+
+def remove_unreferenced(root: Path, referenced: set[str]) -> int:
+    """Delete every file of the tree whose name (a sha256) no receipt references; return how many.
+
+    A crash after a file's rename but before its transaction committed leaves such a file: complete, but owned by
+    no receipt (the upload was never acknowledged)."""
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for path in root.glob("??/*"):
+        if path.name.startswith(".") or path.name in referenced or not path.is_file():
+            continue
+        try:
+            path.unlink()
+            removed += 1
+        except OSError as exc:
+            log.warning("cannot remove the unreferenced file %s: %s", path, exc)
+    if removed:
+        log.info("removed %d file(s) no receipt references from %s", removed, root)
     return removed
 
 

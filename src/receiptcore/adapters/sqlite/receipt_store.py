@@ -277,14 +277,19 @@ class SqliteReceiptStore(ReceiptStore):
                     await asyncio.to_thread(_unlink, self._path(sha))
 
     async def sweep_orphan_files(self) -> int:
-        """Delete the temporary files a crash left in the file tree; return how many.
+        """Delete what a crash left in the file tree (temporary files, files no receipt references); return how
+        many. Runs once per store on first use (the readiness probe, a worker's first claim or the first upload).
 
         Every file is written inside the write transaction, so while this holds SQLite's write lock no other
-        process is half-way through writing one: every ``.tmp`` file seen then is an orphan.
+        process is half-way through writing one: every ``.tmp`` file seen then is an orphan, and so is every
+        file whose sha256 no committed receipt has.
         """
         await self._db.migrate()
-        async with self._db.transaction():
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("SELECT DISTINCT sha256 FROM receipts")
+            referenced = {row[0] for row in await cursor.fetchall()}
             removed = await asyncio.to_thread(files.remove_temp_files, self._files_dir)
+            removed += await asyncio.to_thread(files.remove_unreferenced, self._files_dir, referenced)
         self._swept = True
         return removed
 
