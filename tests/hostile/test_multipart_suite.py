@@ -119,6 +119,37 @@ def test_four_concurrent_hostile_bodies_are_refused_early_with_bounded_memory(
     assert growth < RSS_GROWTH_BOUND, f"server RSS grew {growth / MIB:.1f} MiB (bound {RSS_GROWTH_BOUND // MIB})"
 
 
+def test_twenty_files_of_20_mib_hold_one_file_in_memory_at_a_time(
+    server: tuple[ServerProcess, str], figures: Figures
+) -> None:
+    """A request of 20 files at the size cap is within every byte cap; the files are spooled while the body
+    arrives and read one at a time after it, so memory grows by one file per request, not twenty."""
+    proc, token = server
+    garbage = b"\x00not an image" * ((MAX_UPLOAD - 4096) // 14)
+    one = part_head(b'form-data; name="file"; filename="big.jpg"') + garbage + b"\r\n"
+    body = Body(b"", one, 20, tail=b"--suite-boundary-5c1e--\r\n")
+    concurrent = 2
+    pid = proc._proc.pid  # type: ignore[union-attr]
+    with _Peak(pid) as peak:
+        answers = _attack(proc.url, token, body, concurrent=concurrent)
+    growth = peak.peak - peak.baseline
+    bound = RSS_GROWTH_BOUND + concurrent * MAX_UPLOAD  # one file in hand per request
+    failed = sum(status != 415 for status, _ in answers) + (growth >= bound)
+    figures.record(
+        "multipart",
+        tried=len(answers),
+        failed=failed,
+        case="20 files x 20 MiB",
+        statuses=sorted(status for status, _ in answers),
+        body_mib_each=round(body.length / MIB, 1),
+        rss_growth_mib=round(growth / MIB, 1),
+        rss_bound_mib=bound // MIB,
+        all_files_in_memory_would_be_mib=concurrent * 20 * MAX_UPLOAD // MIB,
+    )
+    assert [status for status, _ in answers] == [415] * concurrent, answers
+    assert growth < bound, f"server RSS grew {growth / MIB:.1f} MiB (bound {bound // MIB})"
+
+
 MALFORMED = {
     "non-UTF-8 text part": part_head(b'form-data; name="note"') + b"\xff\xfe\xe9t\xe9",
     "non-UTF-8 file name": part_head(b'form-data; name="file"; filename="\xe9t\xe9.jpg"') + b"x",

@@ -9,7 +9,7 @@ import asyncio
 import builtins
 import hashlib
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -50,11 +50,20 @@ class UploadLimits:
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """One uploaded file as received (the declared type is only a hint; the type is sniffed)."""
+    """One uploaded file as received (the declared type is only a hint; the type is sniffed).
 
-    content: bytes
+    Either ``content`` holds the bytes, or ``reader`` returns them on demand (a spool file): the service then
+    holds one file of a request in memory at a time, not all of them.
+    """
+
+    content: bytes = b""
     filename: str | None = None
     declared_type: str | None = None
+    reader: Callable[[], bytes] | None = None
+
+    def data(self) -> bytes:
+        """The file's bytes."""
+        return self.reader() if self.reader is not None else self.content
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,7 @@ class UploadOutcome:
 class _Checked:
     upload: Upload
     sha256: str
+    size: int
     inspection: Inspection
 
 
@@ -216,17 +226,18 @@ class ReceiptService:
 
     async def _check(self, index: int, upload: Upload) -> _Checked:
         name = upload.filename or f"file {index + 1}"
-        size = len(upload.content)
+        content = upload.data()
+        size = len(content)
         if size == 0:
             raise InvalidUpload(f"{name} is empty", file=name)
         if size > self._limits.max_bytes:
             raise UploadTooLarge(f"{name} has {size} bytes; the limit is {self._limits.max_bytes}", file=name)
         try:
             # decoding a large image is CPU work: keep it off the event loop
-            inspection = await asyncio.to_thread(self._inspector.inspect, upload.content)
+            inspection = await asyncio.to_thread(self._inspector.inspect, content)
         except InvalidUpload as exc:
             raise type(exc)(f"{name}: {exc.detail}", **{**exc.extra, "file": name}) from exc
-        return _Checked(upload, hashlib.sha256(upload.content).hexdigest(), inspection)
+        return _Checked(upload, hashlib.sha256(content).hexdigest(), size, inspection)
 
     async def _replay(self, owner: str, key: str, fingerprint: str) -> builtins.list[UploadOutcome] | None:
         record = await self._store.recall_idempotency(owner, key)
@@ -252,12 +263,14 @@ class ReceiptService:
             source=SourceFile(
                 filename=_safe_filename(checked.upload.filename),
                 media_type=checked.inspection.media_type,
-                size=len(checked.upload.content),
+                size=checked.size,
                 sha256=checked.sha256,
                 pages=max(1, checked.inspection.pages),
             ),
         )
-        stored, created = await self._store.add(receipt, checked.upload.content, quota_bytes=self._limits.quota_bytes)
+        # read again (from the spool): only the file being stored is in memory
+        content = checked.upload.data()
+        stored, created = await self._store.add(receipt, content, quota_bytes=self._limits.quota_bytes)
         if created:
             await self._publish("receipt.uploaded", stored)
         return UploadOutcome(stored, created)

@@ -106,9 +106,7 @@ def _read_uploads(parts: list[FilePart]) -> list[Upload]:
             "no file: send one or more multipart parts named 'file'",
             errors=[{"field": FILE_FIELD, "message": "missing"}],
         )
-    return [
-        Upload(content=part.read(), filename=_clip(part.filename), declared_type=part.content_type) for part in parts
-    ]
+    return [Upload(reader=part.read, filename=_clip(part.filename), declared_type=part.content_type) for part in parts]
 
 
 def _clip(filename: str | None) -> str | None:
