@@ -508,6 +508,7 @@ class Container(containers.DeclarativeContainer):
                 lease_seconds=s.worker_lease_seconds,
                 max_attempts=s.extraction_max_attempts,
                 retry_base_seconds=s.extraction_retry_base_seconds,
+                timeout_seconds=s.extraction_timeout_seconds,
                 default_currency=s.default_currency,
             ),
             settings,

@@ -41,6 +41,8 @@ class MemoryReceiptStore(ReceiptStore):
         self._receipts: dict[str, Receipt] = {}
         self._files: dict[str, bytes] = {}
         self._idempotency: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        # owner -> the number of the last claim of one of their receipts (the round robin of claim_pending)
+        self._turns: dict[str, int] = {}
 
     async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256."""
@@ -108,13 +110,18 @@ class MemoryReceiptStore(ReceiptStore):
         return [r.model_copy(deep=True) for r in self._receipts.values()]
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
-        """Take the oldest claimable receipt (pending and due, or processing with an expired lease)."""
+        """Take a claimable receipt (pending and due, or processing with an expired lease) in the fair order of
+        the port: first attempts before retries, the least recently served owner, the oldest."""
         candidates = [r for r in self._receipts.values() if _claimable(r, now)]
         if not candidates:
             return None
-        chosen = min(candidates, key=lambda r: (r.created_at, r.id))
+        chosen = min(
+            candidates,
+            key=lambda r: (r.next_attempt_at is not None, self._turns.get(r.owner_id, 0), r.created_at, r.id),
+        )
         claimed = chosen.claimed_by(worker_id, lease_until)
         self._receipts[claimed.id] = claimed
+        self._turns[claimed.owner_id] = max(self._turns.values(), default=0) + 1
         return claimed.model_copy(deep=True)
 
     async def find_matching(self, receipt: Receipt) -> builtins.list[str]:
