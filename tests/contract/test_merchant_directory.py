@@ -157,7 +157,7 @@ class World:
 async def world(merchant_backend: tuple[MerchantDirectory, ReceiptStore]) -> World:
     directory, store = merchant_backend
     clock, bus, extractor = ManualClock(T0), InProcessEventBus(), MemoryExtractor()
-    merchants = MerchantService(directory, store, clock)
+    merchants = MerchantService(directory, store, clock, bus)
     inspector = PillowFileInspector(max_pixels=1_000_000, max_pages=3)
     receipts = ReceiptService(store, inspector, bus, clock, merchants=merchants)
     extraction = ExtractionService(store, extractor, bus, clock, merchants=merchants)

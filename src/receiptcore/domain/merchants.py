@@ -14,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from receiptcore.domain.name_matching import AMBIGUITY_MARGIN, MATCH_THRESHOLD, name_score, normalised
+from receiptcore.domain.queries import SpendingBucket
 
 MAX_VARIANTS = 200
 MerchantName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -148,3 +150,25 @@ def match_merchant(printed: str | None, entries: Sequence[MerchantEntry]) -> Mer
     if len(scored) > 1 and best - scored[1][0][0] < AMBIGUITY_MARGIN:
         return None
     return MerchantMatch(entry=entry, score=round(best, 4), spelling=spelling)
+
+
+def group_by_merchant(buckets: Sequence[SpendingBucket], entries: Sequence[MerchantEntry]) -> list[SpendingBucket]:
+    """Spending buckets by merchant name regrouped by canonical merchant, per currency: a bucket whose name is a
+    spelling of one of ``entries`` counts under that entry's name. A spelling that ``entries`` (of several owners)
+    file under different names stays as it is. Sorted by name, then currency, as the stores sort."""
+    canonical: dict[str, str | None] = {}
+    for entry in entries:
+        for spelling in entry.spellings():
+            key = normalised(spelling)
+            canonical[key] = entry.name if canonical.get(key, entry.name) == entry.name else None
+    groups: dict[tuple[str, str | None], tuple[str, Decimal, int]] = {}
+    for bucket in buckets:
+        name = canonical.get(normalised(bucket.key)) or bucket.key
+        group = (normalised(name) or name, bucket.currency)
+        _, total, count = groups.get(group, (name, Decimal(0), 0))
+        groups[group] = (name, total + bucket.total, count + bucket.count)
+    merged = [
+        SpendingBucket(key=name, currency=currency, total=total, count=count)
+        for (_, currency), (name, total, count) in groups.items()
+    ]
+    return sorted(merged, key=lambda b: (b.key, b.currency or ""))

@@ -28,6 +28,7 @@ from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.mongo.config import MongoConfig
 from receiptcore.adapters.page_images import render_pdf_page
 from receiptcore.adapters.postgres.config import PostgresConfig
+from receiptcore.adapters.receipt_queries import CursorCodec, cursor_codec
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer, TokenConfig
 from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # noqa: PLC0414 - re-exported (cli_keys)
@@ -39,6 +40,7 @@ from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
 from receiptcore.extractor_config import ExtractorConfig
 from receiptcore.ports import Closeable, EventBus, ReceiptStore
+from receiptcore.services.audit import AuthAudit
 from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
 from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
@@ -322,10 +324,15 @@ def _mongo_connection(config: MongoConfig) -> Any:
     return MongoConnection(config)
 
 
-def _mongo_receipt_store(connection: Any) -> ReceiptStore:
+def _mongo_receipt_store(connection: Any, cursor_codec: CursorCodec) -> ReceiptStore:
     from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
 
-    return MongoReceiptStore.on(connection)
+    return MongoReceiptStore.on(connection, cursor_codec)
+
+
+def _cursor_codec(settings: Settings) -> CursorCodec:
+    secret = settings.cursor_secret.get_secret_value() if settings.cursor_secret else None
+    return cursor_codec(secret, None if settings.in_memory else settings.data_dir)
 
 
 def _mongo_merchant_directory(connection: Any) -> Any:
@@ -370,11 +377,19 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryUserRepo),
         postgres=providers.Singleton(_postgres_user_repo, db=postgres),
     )
+    # the list cursors' MAC key: a per-install secret (issue 9)
+    cursor_codec = providers.Singleton(_cursor_codec, settings)
     receipt_store = providers.Selector(
         backends.provided["receipts"],
-        sqlite=providers.Singleton(SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir),
-        memory=providers.Singleton(MemoryReceiptStore),
-        mongo=providers.Singleton(_mongo_receipt_store, mongo),
+        sqlite=providers.Singleton(
+            SqliteReceiptStore,
+            db=sqlite,
+            files_dir=settings.provided.files_dir,
+            cursor_codec=cursor_codec,
+            min_free_bytes=settings.provided.max_upload_bytes,  # not ready once the largest file no longer fits
+        ),
+        memory=providers.Singleton(MemoryReceiptStore, cursor_codec=cursor_codec),
+        mongo=providers.Singleton(_mongo_receipt_store, mongo, cursor_codec),
     )
     # the merchant directory lives with the receipts it is learned from
     merchant_directory = providers.Selector(
@@ -481,6 +496,8 @@ class Container(containers.DeclarativeContainer):
     login_throttle = providers.Singleton(
         LoginThrottle, store=throttle_store, clock=clock, policy=providers.Singleton(_throttle_policy, settings)
     )
+    # every auth event logged (receiptcore.auth) and counted in /metrics
+    auth_audit = providers.Singleton(AuthAudit, observer=metrics.provided.observe_auth_event)
     auth_service = providers.Singleton(
         AuthService,
         users=user_repo,
@@ -491,13 +508,14 @@ class Container(containers.DeclarativeContainer):
         config=auth_config,
         throttle=login_throttle,
         authenticator=authenticator,
+        audit=auth_audit,
     )
     user_service = providers.Singleton(
-        UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config
+        UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config, audit=auth_audit
     )
     role_service = providers.Singleton(RoleService, users=user_repo, bus=event_bus)
     merchant_service = providers.Singleton(
-        MerchantService, directory=merchant_directory, store=receipt_store, clock=clock
+        MerchantService, directory=merchant_directory, store=receipt_store, clock=clock, bus=event_bus
     )
     receipt_service = providers.Singleton(
         ReceiptService,
@@ -507,7 +525,14 @@ class Container(containers.DeclarativeContainer):
         bus=event_bus,
         clock=clock,
         limits=providers.Singleton(
-            lambda s: UploadLimits(max_bytes=s.max_upload_bytes, max_files=s.max_files_per_upload), settings
+            lambda s: UploadLimits(
+                max_bytes=s.max_upload_bytes,
+                max_files=s.max_files_per_upload,
+                concurrent_per_owner=s.max_concurrent_uploads_per_user,
+                concurrent_total=s.max_concurrent_uploads,
+                quota_bytes=s.storage_quota_bytes,
+            ),
+            settings,
         ),
     )
     extraction_service = providers.Singleton(

@@ -12,26 +12,23 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from receiptcore.domain.categories import suggest_category
 from receiptcore.domain.ids import new_id
-from receiptcore.domain.lifecycle import ReceiptStatus
-from receiptcore.domain.merchants import MerchantEntry, match_merchant
+from receiptcore.domain.merchants import MerchantEntry, group_by_merchant, match_merchant
 from receiptcore.domain.name_matching import normalised
 from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_scope
-from receiptcore.domain.queries import ReceiptQuery, SpendingBucket, SpendingSummary
+from receiptcore.domain.queries import SpendingSummary
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Receipt
-from receiptcore.errors import Conflict, NotFound, StorageUnavailable, ValidationFailed, VersionConflict
-from receiptcore.ports import Clock, MerchantDirectory, ReceiptStore
-from receiptcore.services.corrections import apply_changes
+from receiptcore.errors import Conflict, StorageUnavailable, ValidationFailed, VersionConflict
+from receiptcore.ports import Clock, EventBus, MerchantDirectory, ReceiptStore
+from receiptcore.services.merchant_relabel import relabel_receipts
 
 log = logging.getLogger(__name__)
 
 MERCHANT_METHOD = "merchant_directory"
 _PAGE = 500
-_UNRELABELLED = frozenset({ReceiptStatus.PENDING, ReceiptStatus.PROCESSING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +50,11 @@ class MergeOutcome:
 class MerchantService:
     """The merchant directory's use cases (ports only; no I/O of its own)."""
 
-    def __init__(self, directory: MerchantDirectory, store: ReceiptStore, clock: Clock) -> None:
+    def __init__(self, directory: MerchantDirectory, store: ReceiptStore, clock: Clock, bus: EventBus) -> None:
         self._directory = directory
         self._store = store
         self._clock = clock
+        self._bus = bus
 
     # --- extraction -----------------------------------------------------------------------------------------
 
@@ -241,37 +239,7 @@ class MerchantService:
         return entry
 
     async def _relabel(self, principal: Principal, entry: MerchantEntry) -> int:
-        """Give the owner's receipts that carry a spelling of ``entry`` its canonical name (audited as a
-        correction by the caller); receipts in extraction are left to it. Returns how many changed."""
-        keys = {normalised(s) for s in entry.spellings()}
-        owner = Scope.only(entry.owner_id)
-        todo: builtins.list[str] = []
-        cursor: str | None = None
-        while True:
-            page = await self._store.list(ReceiptQuery(owner_id=entry.owner_id, limit=_PAGE, cursor=cursor), owner)
-            todo += [
-                r.id
-                for r in page.items
-                if r.merchant.name and r.merchant.name != entry.name and normalised(r.merchant.name) in keys
-            ]
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
-        changed = 0
-        for receipt_id in todo:
-            try:
-                receipt = await self._store.get(receipt_id, owner)
-                if receipt.status in _UNRELABELLED:
-                    continue
-                updated = apply_changes(
-                    receipt, {"merchant": {"name": entry.name}}, by=principal.user_id, at=self._clock.now()
-                )
-                if updated is not receipt:
-                    await self._store.update(updated, receipt.version)
-                    changed += 1
-            except (NotFound, VersionConflict):
-                continue  # deleted or changed meanwhile: the person's newer edit wins
-        return changed
+        return await relabel_receipts(self._store, self._bus, self._clock, entry, by=principal.user_id)
 
     # --- statistics -----------------------------------------------------------------------------------------
 
@@ -279,30 +247,13 @@ class MerchantService:
         """``summary`` with its merchant buckets grouped by canonical merchant: a bucket whose name is a known
         spelling of an entry of the owners in ``scope`` counts under the entry's name (per currency). A spelling
         that owners in the scope file under different merchants is left as it is."""
-        canonical: dict[str, str | None] = {}
-        after: str | None = None
+        entries: builtins.list[MerchantEntry] = []
         while True:
-            batch = await self._directory.list(scope, limit=_PAGE, after=after)
-            for entry in batch:
-                for spelling in entry.spellings():
-                    key = normalised(spelling)
-                    seen = canonical.get(key, entry.name)
-                    canonical[key] = entry.name if seen == entry.name else None
+            batch = await self._directory.list(scope, limit=_PAGE, after=entries[-1].id if entries else None)
+            entries += batch
             if len(batch) < _PAGE:
                 break
-            after = batch[-1].id
-        groups: dict[tuple[str, str | None], tuple[str, Decimal, int]] = {}
-        for bucket in summary.by_merchant:
-            name = canonical.get(normalised(bucket.key)) or bucket.key
-            group = (normalised(name) or name, bucket.currency)
-            _, total, count = groups.get(group, (name, Decimal(0), 0))
-            groups[group] = (name, total + bucket.total, count + bucket.count)
-        merged = [
-            SpendingBucket(key=name, currency=currency, total=total, count=count)
-            for (_, currency), (name, total, count) in groups.items()
-        ]
-        merged.sort(key=lambda b: (b.key, b.currency or ""))
-        return summary.model_copy(update={"by_merchant": merged})
+        return summary.model_copy(update={"by_merchant": group_by_merchant(summary.by_merchant, entries)})
 
 
 def _printed(receipt: Receipt) -> str | None:

@@ -14,14 +14,13 @@ from litestar import Response, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from receiptcore.domain.ids import is_id
 from receiptcore.domain.merchants import MerchantEntry
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import RECEIPTS_READ, RECEIPTS_WRITE
 from receiptcore.entrypoints.http.deps import container_of
-from receiptcore.entrypoints.http.errors import from_pydantic
 from receiptcore.entrypoints.http.openapi import problems, success
 from receiptcore.entrypoints.http.receipt_params import ID_DESCRIPTION, ID_PATTERN, etag, parse_if_match
 from receiptcore.entrypoints.http.security import PERMISSION_OPT
@@ -148,17 +147,14 @@ async def get_merchant(
 )
 async def update_merchant(
     mid: FromPath[str],
-    data: JSONBody[dict[str, Any]],
+    data: JSONBody[MerchantUpdate],
     principal: NamedDependency[Principal],
     merchant_service: NamedDependency[MerchantService],
     if_match: _IF_MATCH = None,
 ) -> Response[dict[str, Any]]:
     """Rename a merchant (relabelling the owner's receipts), or set its address or category. A name another of
     the owner's merchants has is 409: merge them instead. ``If-Match: "<version>"`` guards against lost updates."""
-    try:
-        changes = MerchantUpdate.model_validate(data).model_dump(exclude_unset=True)
-    except ValidationError as exc:
-        raise from_pydantic(exc, "the merchant change is invalid") from exc
+    changes = data.model_dump(exclude_unset=True)
     _, version = parse_if_match(if_match)
     return _changed(await merchant_service.update(principal, _merchant_id(mid), changes, version))
 
@@ -173,18 +169,14 @@ async def update_merchant(
 )
 async def merge_merchants(
     mid: FromPath[str],
-    data: JSONBody[dict[str, Any]],
+    data: JSONBody[MerchantMerge],
     principal: NamedDependency[Principal],
     merchant_service: NamedDependency[MerchantService],
     if_match: _IF_MATCH = None,
 ) -> Response[dict[str, Any]]:
     """Merge other merchants of the same owner into this one: their spellings become its variants, they are
     deleted, and the owner's receipts that carry them get this merchant's name."""
-    try:
-        body = MerchantMerge.model_validate(data)
-    except ValidationError as exc:
-        raise from_pydantic(exc, "the merge request is invalid") from exc
-    sources = [_merchant_id(sid, "merge") for sid in body.merge]
+    sources = [_merchant_id(sid, "merge") for sid in data.merge]
     _, version = parse_if_match(if_match)
     return _changed(await merchant_service.merge(principal, _merchant_id(mid), sources, version))
 
