@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import socket
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -209,6 +211,33 @@ def test_a_full_move_copies_users_roles_receipts_and_files_and_verifies_every_sh
     assert _listing(source.data_dir) == before
 
 
+def test_after_the_move_a_person_signs_in_on_postgresql_with_the_old_password_and_finds_their_receipts(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = "an old password of 30 characters"
+    created = invoke("users", "create", "late@example.org", "--password-stdin", input=password)
+    assert created.exit_code == 0, created.output
+    assert _move(invoke, postgres_url, mongo).exit_code == 0
+
+    async def sign_in_on_the_new_stores() -> tuple[str, int]:
+        settings = Settings(data_dir=Path("unused"), postgres_url=postgres_url, mongo_url=mongo.url)
+        async with open_container(settings) as container:
+            session = await container.auth_service().login("late@example.org", password)
+            member = await container.user_repo().find_user_by_email("member@example.org")
+            assert member is not None
+            owned = await container.receipt_store().list(ReceiptQuery(limit=100), Scope.only(member.id))
+            return session.user.email, len(owned.items)
+
+    email, owned = asyncio.run(sign_in_on_the_new_stores())
+    assert email == "late@example.org"
+    assert owned == RECEIPTS // 2  # the member owns every second receipt
+    # `users list` on the new profile shows the moved accounts
+    monkeypatch.setenv("RECEIPTCORE_POSTGRES_URL", postgres_url)
+    listed = invoke("users", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert sorted(u["email"] for u in json.loads(listed.stdout)) == sorted([*source.user_emails, "late@example.org"])
+
+
 def test_running_the_move_again_copies_nothing_and_still_verifies(
     invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
 ) -> None:
@@ -226,6 +255,46 @@ def test_running_the_move_again_copies_nothing_and_still_verifies(
 
 
 @requires_emulation
+def test_writes_still_in_the_wal_of_an_open_database_are_moved_and_the_wal_is_left_as_it_was(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
+) -> None:
+    # an idle server holds the database open: while it does, SQLite does not checkpoint when another connection
+    # closes, so what that connection wrote is only in receiptcore.sqlite3-wal, not in the main file
+    holder = sqlite3.connect(source.data_dir / "receiptcore.sqlite3")
+    try:
+        holder.execute("SELECT COUNT(*) FROM schema_migrations").fetchall()
+
+        async def write_late() -> str:
+            async with open_container(Settings(data_dir=source.data_dir)) as container:
+                owner = await container.user_repo().find_user_by_email("member@example.org")
+                assert owner is not None
+                await container.user_repo().add_role(Role(name="late", permissions=frozenset({"receipts:read"})))
+                receipt, content = rich_receipt(owner.id, 99, unique_png(99))
+                await container.receipt_store().add(receipt, content)
+                return receipt.id
+
+        late = asyncio.run(write_late())
+        assert (source.data_dir / "receiptcore.sqlite3-wal").stat().st_size > 0
+        before = _listing(source.data_dir)
+        moved = _move(invoke, postgres_url, mongo)
+        assert moved.exit_code == 0, moved.output
+        assert f"roles 2/2, receipts {RECEIPTS + 1}/{RECEIPTS + 1}" in moved.stdout
+        copied, _content = asyncio.run(_target_receipt(postgres_url, mongo, late))
+        assert copied.id == late
+        assert _listing(source.data_dir) == before
+    finally:
+        holder.close()
+
+
+def test_a_database_that_keeps_changing_while_it_is_copied_is_refused(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_move, "_copy_database", lambda _data_dir, _root: False)  # a writer at every try
+    refused = _move(invoke, postgres_url, mongo)
+    assert_one_line_error(refused, contains="kept changing while it was read: stop `receiptcore serve`")
+    assert asyncio.run(_target_counts(postgres_url, mongo))["users"] == 0
+
+
 def test_a_move_interrupted_by_a_lost_mongodb_connection_resumes_with_no_duplicate_on_mongo_emulation(
     invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
 ) -> None:
@@ -324,6 +393,7 @@ def _closed_port() -> int:
         (["--to-postgres", "mysql://db/x", "--to-mongo", "mongodb://h/x"], "--to-postgres is not a postgresql://"),
         (["--to-postgres", "postgresql://h:port/x", "--to-mongo", "mongodb://h/x"], "--to-postgres is not a valid"),
         (["--to-postgres", "postgresql://h/x", "--to-mongo", "http://h/x"], "--to-mongo is not a mongodb://"),
+        (["--to-postgres", "postgresql://h/x", "--to-mongo", "mongodb:///x"], "--to-mongo is not a mongodb://"),
     ],
 )
 def test_bad_or_missing_urls_are_one_line_errors(invoke: Invoke, source: Source, args: list[str], message: str) -> None:

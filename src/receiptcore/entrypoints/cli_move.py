@@ -75,7 +75,8 @@ def _checked_url(value: str | None, schemes: tuple[str, ...], option: str, varia
             _ = parts.port  # asyncpg would report a port that is not a number as an unreachable server
     except ValueError:
         raise CliError(f"{option} is not a valid URL (expected {schemes[0]}://HOST[:PORT]/DATABASE)") from None
-    if parts.scheme not in schemes or not parts.netloc:
+    # libpq takes a socket URL without a host (postgresql:///receiptcore?host=/run/postgresql); MongoDB needs one
+    if parts.scheme not in schemes or (not parts.netloc and parts.scheme in _MONGO_SCHEMES):
         raise CliError(f"{option} is not a {' or '.join(s + '://' for s in schemes)} URL")
     return value
 
