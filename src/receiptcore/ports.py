@@ -187,10 +187,13 @@ class ReceiptStore(Protocol):
     Every read and write takes a Scope; a receipt outside it behaves exactly like a missing one (NotFound).
     """
 
-    async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
+    async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file in one step. If the same owner already has a receipt whose source
         sha256 equals ``receipt.source.sha256``, store nothing and return ``(existing, False)``; else
-        ``(receipt, True)``. Never leaves a file without a receipt or a receipt without its file."""
+        ``(receipt, True)``. Never leaves a file without a receipt or a receipt without its file.
+
+        With ``quota_bytes``, raises QuotaExceeded (storing nothing) when the ``source.size`` of the owner's
+        stored receipts plus this one would pass it; concurrent adds never take an owner past it together."""
         ...
 
     async def get(self, receipt_id: str, scope: Scope) -> Receipt:

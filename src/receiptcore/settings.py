@@ -113,6 +113,26 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted file, in bytes.")
     max_files_per_upload: int = Field(20, ge=1, le=500, description="Most files in one upload request.")
+    max_concurrent_uploads_per_user: int = Field(
+        4, ge=1, le=1000, description="Uploads one user may have in progress at once on one instance (then 429)."
+    )
+    max_concurrent_uploads: int = Field(
+        16, ge=1, le=10_000, description="Uploads in progress at once on one instance, all users (then 429)."
+    )
+    storage_quota_bytes: int | None = Field(
+        None, ge=1, description="Most bytes of files one user may store (then 413); None: no quota."
+    )
+    upload_idle_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="Longest gap between two chunks of an upload body (then 408)."
+    )
+    upload_body_timeout_seconds: float = Field(
+        600.0, gt=0, le=86_400, description="Longest time one upload body may take to arrive (then 408)."
+    )
+    cursor_secret: SecretStr | None = Field(
+        None,
+        description="Key of the MAC on list cursors; every receipt API instance of a deployment must share it. "
+        "Default: a key generated once into <data_dir>/cursor.key.",
+    )
     max_image_pixels: int = Field(60_000_000, ge=1_000_000, description="Largest accepted image (width x height).")
     max_pdf_pages: int = Field(20, ge=1, le=500, description="Most pages in an uploaded PDF.")
 
@@ -211,7 +231,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("llm_daily_spend_cap_usd", mode="before")
+    @field_validator("llm_daily_spend_cap_usd", "storage_quota_bytes", mode="before")
     @classmethod
     def _no_cap(cls, value: object) -> object:
         # an environment variable cannot be None; these spell "no cap"

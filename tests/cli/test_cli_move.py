@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import socket
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from receiptcore.adapters.mongo.receipt_documents import RECEIPTS as RECEIPTS_CO
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.users import ADMIN, Role
+from receiptcore.entrypoints import cli_move
 from receiptcore.entrypoints.cli_common import open_container
 from receiptcore.settings import Settings
 from tests.cli.conftest import Invoke, assert_one_line_error
@@ -208,6 +211,33 @@ def test_a_full_move_copies_users_roles_receipts_and_files_and_verifies_every_sh
     assert _listing(source.data_dir) == before
 
 
+def test_after_the_move_a_person_signs_in_on_postgresql_with_the_old_password_and_finds_their_receipts(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = "an old password of 30 characters"
+    created = invoke("users", "create", "late@example.org", "--password-stdin", input=password)
+    assert created.exit_code == 0, created.output
+    assert _move(invoke, postgres_url, mongo).exit_code == 0
+
+    async def sign_in_on_the_new_stores() -> tuple[str, int]:
+        settings = Settings(data_dir=Path("unused"), postgres_url=postgres_url, mongo_url=mongo.url)
+        async with open_container(settings) as container:
+            session = await container.auth_service().login("late@example.org", password)
+            member = await container.user_repo().find_user_by_email("member@example.org")
+            assert member is not None
+            owned = await container.receipt_store().list(ReceiptQuery(limit=100), Scope.only(member.id))
+            return session.user.email, len(owned.items)
+
+    email, owned = asyncio.run(sign_in_on_the_new_stores())
+    assert email == "late@example.org"
+    assert owned == RECEIPTS // 2  # the member owns every second receipt
+    # `users list` on the new profile shows the moved accounts
+    monkeypatch.setenv("RECEIPTCORE_POSTGRES_URL", postgres_url)
+    listed = invoke("users", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert sorted(u["email"] for u in json.loads(listed.stdout)) == sorted([*source.user_emails, "late@example.org"])
+
+
 def test_running_the_move_again_copies_nothing_and_still_verifies(
     invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
 ) -> None:
@@ -225,6 +255,46 @@ def test_running_the_move_again_copies_nothing_and_still_verifies(
 
 
 @requires_emulation
+def test_writes_still_in_the_wal_of_an_open_database_are_moved_and_the_wal_is_left_as_it_was(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
+) -> None:
+    # an idle server holds the database open: while it does, SQLite does not checkpoint when another connection
+    # closes, so what that connection wrote is only in receiptcore.sqlite3-wal, not in the main file
+    holder = sqlite3.connect(source.data_dir / "receiptcore.sqlite3")
+    try:
+        holder.execute("SELECT COUNT(*) FROM schema_migrations").fetchall()
+
+        async def write_late() -> str:
+            async with open_container(Settings(data_dir=source.data_dir)) as container:
+                owner = await container.user_repo().find_user_by_email("member@example.org")
+                assert owner is not None
+                await container.user_repo().add_role(Role(name="late", permissions=frozenset({"receipts:read"})))
+                receipt, content = rich_receipt(owner.id, 99, unique_png(99))
+                await container.receipt_store().add(receipt, content)
+                return receipt.id
+
+        late = asyncio.run(write_late())
+        assert (source.data_dir / "receiptcore.sqlite3-wal").stat().st_size > 0
+        before = _listing(source.data_dir)
+        moved = _move(invoke, postgres_url, mongo)
+        assert moved.exit_code == 0, moved.output
+        assert f"roles 2/2, receipts {RECEIPTS + 1}/{RECEIPTS + 1}" in moved.stdout
+        copied, _content = asyncio.run(_target_receipt(postgres_url, mongo, late))
+        assert copied.id == late
+        assert _listing(source.data_dir) == before
+    finally:
+        holder.close()
+
+
+def test_a_database_that_keeps_changing_while_it_is_copied_is_refused(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_move, "_copy_database", lambda _data_dir, _root: False)  # a writer at every try
+    refused = _move(invoke, postgres_url, mongo)
+    assert_one_line_error(refused, contains="kept changing while it was read: stop `receiptcore serve`")
+    assert asyncio.run(_target_counts(postgres_url, mongo))["users"] == 0
+
+
 def test_a_move_interrupted_by_a_lost_mongodb_connection_resumes_with_no_duplicate_on_mongo_emulation(
     invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
 ) -> None:
@@ -247,6 +317,50 @@ def test_a_move_interrupted_by_a_lost_mongodb_connection_resumes_with_no_duplica
     again = _move(invoke, postgres_url, mongo)
     assert "copied 0 users, 0 roles, 0 receipts" in again.stdout
     assert _listing(source.data_dir) == before
+
+
+def test_a_move_stopped_with_ctrl_c_after_two_receipts_resumes_where_it_stopped(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _listing(source.data_dir)
+    shown = cli_move._Bar.__call__
+
+    def ctrl_c_after_two(bar: Any, phase: str, done: int, total: int) -> None:
+        shown(bar, phase, done, total)
+        if phase == "receipts" and done == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_move._Bar, "__call__", ctrl_c_after_two)
+    stopped = _move(invoke, postgres_url, mongo)
+    assert_one_line_error(stopped, contains="interrupted; run the same command again")
+    assert asyncio.run(_target_counts(postgres_url, mongo))["receipts"] == 2
+    monkeypatch.setattr(cli_move._Bar, "__call__", shown)
+    resumed = _move(invoke, postgres_url, mongo)
+    assert resumed.exit_code == 0, resumed.output
+    assert f"{RECEIPTS - 2} receipts (5 already there)" in resumed.stdout
+    counts = asyncio.run(_target_counts(postgres_url, mongo))
+    assert counts["receipts"] == counts["gridfs_files"] == RECEIPTS
+    assert _listing(source.data_dir) == before
+
+
+def test_a_receipt_changed_in_the_data_dir_after_it_was_moved_is_reported_not_overwritten(
+    invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo
+) -> None:
+    assert _move(invoke, postgres_url, mongo).exit_code == 0
+    changed_id = source.receipt_ids[2]
+
+    async def use_the_old_server_again() -> None:
+        async with open_container(Settings(data_dir=source.data_dir)) as container:
+            store = container.receipt_store()
+            receipt = await store.get(changed_id, EVERYONE)
+            await store.update(receipt.model_copy(update={"notes": "changed after the move"}), receipt.version)
+
+    asyncio.run(use_the_old_server_again())
+    again = _move(invoke, postgres_url, mongo)
+    assert_one_line_error(again, contains="the targets do not match data dir")
+    assert f"problem: receipt {changed_id} differs in the target" in again.stderr
+    moved, _content = asyncio.run(_target_receipt(postgres_url, mongo, changed_id))
+    assert moved.notes != "changed after the move"  # the target's copy is left alone
 
 
 def test_a_target_holding_another_install_is_refused_before_anything_is_written(
@@ -279,6 +393,7 @@ def _closed_port() -> int:
         (["--to-postgres", "mysql://db/x", "--to-mongo", "mongodb://h/x"], "--to-postgres is not a postgresql://"),
         (["--to-postgres", "postgresql://h:port/x", "--to-mongo", "mongodb://h/x"], "--to-postgres is not a valid"),
         (["--to-postgres", "postgresql://h/x", "--to-mongo", "http://h/x"], "--to-mongo is not a mongodb://"),
+        (["--to-postgres", "postgresql://h/x", "--to-mongo", "mongodb:///x"], "--to-mongo is not a mongodb://"),
     ],
 )
 def test_bad_or_missing_urls_are_one_line_errors(invoke: Invoke, source: Source, args: list[str], message: str) -> None:
@@ -307,11 +422,14 @@ def test_an_unreachable_mongodb_is_one_line_after_a_short_wait(
     assert_one_line_error(result, contains="MongoDB cannot be reached")
 
 
-def test_the_urls_come_from_the_settings_when_no_option_names_them(
+def test_the_urls_come_from_the_settings_when_no_option_names_them_and_no_extractor_is_built(
     invoke: Invoke, source: Source, postgres_url: str, mongo: Mongo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RECEIPTCORE_POSTGRES_URL", postgres_url)
     monkeypatch.setenv("RECEIPTCORE_MONGO_URL", mongo.url)
+    # the settings of the new topology may name an LLM extractor whose key only the workers hold
+    monkeypatch.setenv("RECEIPTCORE_EXTRACTOR", "anthropic")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     moved = invoke("move")
     assert moved.exit_code == 0, moved.output
     assert f"receipts {RECEIPTS}/{RECEIPTS}" in moved.stdout

@@ -228,6 +228,8 @@ def test_redis_stopped_login_and_reads_work_and_revocation_lands_within_the_ttl(
         print(f"\nrevocation with Redis stopped: both instances refused after {without_redis * 1000:.0f} ms")
         assert without_redis < STATE_CACHE_TTL + 1
     finally:
+        for client in clients:
+            client.close()
         if not private_redis.alive():
             private_redis.start()
     back = time.monotonic()
@@ -242,15 +244,8 @@ def test_redis_stopped_login_and_reads_work_and_revocation_lands_within_the_ttl(
         interval=0.2,
     )
     print(f"Redis restarted: every instance reports events ok {time.monotonic() - back:.1f} s after it was back")
-    try:
-        again = new_person(topo, admin)
-        accepted_everywhere(clients, again)
-        change(topo, admin, again, "roles")
-        after = seconds_until_refused_everywhere(clients, again, timeout=STATE_CACHE_TTL + 5)
-    finally:
-        for client in clients:
-            client.close()
-    print(f"revocation after Redis came back: {after * 1000:.0f} ms")
-    # one trial right after the reconnect: the subscription may still be settling, so the bound is the cache
-    # TTL (the correctness bound); the fast path's p99 is asserted over 50 trials in the revocation test
-    assert after < STATE_CACHE_TTL
+    # the first trials right after the reconnect: the subscriptions may still be settling, so the bound is the
+    # cache TTL (the correctness bound); the fast path's p99 is asserted over 50 trials in the revocation test
+    after = summary(measure_revocations(topo, 6, timeout=STATE_CACHE_TTL + 5))
+    print(f"revocation in the first trials after Redis came back: {json.dumps(after)}")
+    assert after["max_ms"] < STATE_CACHE_TTL * 1000, after

@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+from dependency_injector import providers
 from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -49,18 +50,19 @@ class Targets:
     postgres: str
     mongo: str
 
-    def describe(self) -> str:
+    def describe(self, mongo_database: str | None) -> str:
         """``PostgreSQL host:port/db and MongoDB host:port/db`` for the operator: no user, no password."""
-        return f"PostgreSQL {_where(self.postgres, 5432)} and MongoDB {_where(self.mongo, 27017)}"
+        mongo = _where(self.mongo, 27017, mongo_database or urlsplit(self.mongo).path.lstrip("/") or "receiptcore")
+        return f"PostgreSQL {_where(self.postgres, 5432, urlsplit(self.postgres).path.lstrip('/'))} and MongoDB {mongo}"
 
 
-def _where(url: str, default_port: int) -> str:
+def _where(url: str, default_port: int, database: str) -> str:
     parts = urlsplit(url)
     try:
         port = parts.port or default_port
     except ValueError:
         port = default_port
-    return f"{parts.hostname or 'localhost'}:{port}{parts.path or '/'}"
+    return f"{parts.hostname or 'localhost'}:{port}/{database}"
 
 
 def _checked_url(value: str | None, schemes: tuple[str, ...], option: str, variable: str) -> str:
@@ -73,7 +75,8 @@ def _checked_url(value: str | None, schemes: tuple[str, ...], option: str, varia
             _ = parts.port  # asyncpg would report a port that is not a number as an unreachable server
     except ValueError:
         raise CliError(f"{option} is not a valid URL (expected {schemes[0]}://HOST[:PORT]/DATABASE)") from None
-    if parts.scheme not in schemes or not parts.netloc:
+    # libpq takes a socket URL without a host (postgresql:///receiptcore?host=/run/postgresql); MongoDB needs one
+    if parts.scheme not in schemes or (not parts.netloc and parts.scheme in _MONGO_SCHEMES):
         raise CliError(f"{option} is not a {' or '.join(s + '://' for s in schemes)} URL")
     return value
 
@@ -172,6 +175,9 @@ async def _move(
         open_container(_source_settings(settings, snapshot)) as source,
         open_container(_target_settings(settings, targets)) as target,
     ):
+        for container in (source, target):
+            # the move extracts nothing: no extractor is built (an LLM one would want its API key here)
+            container.extractor.override(providers.Object(None))
         await target.postgres().migrate()  # also: the server answers and the URL is usable
         with Progress(*columns, console=console, transient=False) as progress:
             move = StoreMove(
@@ -245,7 +251,8 @@ def move_command(ctx: click.Context, postgres: str | None, mongo: str | None, ve
         raise CliError(
             f"the targets do not match data dir {data_dir.resolve()} ({len(problems)} problem(s); counts {counts})"
         )
-    click.echo(f"moved data dir {data_dir.resolve()} into {targets.describe()}: {_summary(report, verification)}")
+    where = targets.describe(settings.mongo_database)
+    click.echo(f"moved data dir {data_dir.resolve()} into {where}: {_summary(report, verification)}")
     if report is not None:
         click.echo(
             "sessions were not moved: everyone signs in again; start the services with these URLs "

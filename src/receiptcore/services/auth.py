@@ -20,14 +20,16 @@ from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import RefreshToken, User, fold_account_name
-from receiptcore.errors import Conflict, InvalidCredentials, NotFound, TokenRejected
+from receiptcore.errors import Conflict, InvalidCredentials, NotFound, RateLimited, TokenRejected
 from receiptcore.ports import Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
+from receiptcore.services.audit import AuthAudit, account_tag
 from receiptcore.services.authentication import AccessCacheConfig, Authenticator, find_account
 from receiptcore.services.credentials import check_password, hash_secret, normalise_password
 from receiptcore.services.throttle import LoginThrottle
 
 # Refresh tokens we issue are 43 characters; anything far longer is not ours and is not worth hashing.
 _MAX_REFRESH_TOKEN_LENGTH = 256
+_REUSED = "refresh token was already used; the session has been revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class Session:
     refresh_token: str
     refresh_expires_at: dt.datetime
     user: User
+    session_id: str = ""  # the refresh-token family (the access token's ``sid``)
 
 
 def user_event(kind: str, user: User, **extra: object) -> Event:
@@ -85,6 +88,7 @@ class AuthService:
         *,
         throttle: LoginThrottle,
         authenticator: Authenticator,
+        audit: AuthAudit | None = None,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -94,6 +98,7 @@ class AuthService:
         self._config = config or AuthConfig()
         self._authenticator = authenticator
         self._throttle = throttle
+        self._audit = audit or AuthAudit()
         self._dummy_hash: str | None = None
 
     async def login(self, email: str, password: str, client: str | None = None) -> Session:
@@ -103,9 +108,21 @@ class AuthService:
         backs off after failures (the credentials are then not checked at all)."""
         # every look-alike spelling of a name shares one account and one throttle counter
         key = fold_account_name(email)
-        user = await self._throttle.guard(key, client, lambda: self._check_credentials(email, password))
+        try:
+            user = await self._throttle.guard(key, client, lambda: self._check_credentials(email, password))
+        except RateLimited as refused:
+            limited = str(refused.extra.get("key", ""))
+            self._audit.record(
+                "login", "throttled", account=account_tag(email), reason=limited, retry_after=refused.retry_after
+            )
+            raise
+        except InvalidCredentials:
+            self._audit.record("login", "failed", account=account_tag(email))
+            raise
         now = self._clock.now()
-        return await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
+        session = await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
+        self._audit.record("login", "ok", user_id=user.id, session_id=session.session_id)
+        return session
 
     async def _check_credentials(self, email: str, password: str) -> User:
         now = self._clock.now()
@@ -135,6 +152,16 @@ class AuthService:
         """Rotate: the presented token is used up and a new one of the same family is returned. A token
         presented twice revokes its whole family. Raises TokenRejected (unknown, expired, reused, revoked,
         disabled user)."""
+        try:
+            session = await self._refresh(refresh_token)
+        except TokenRejected as rejected:
+            if rejected.detail != _REUSED:  # reuse was recorded where it was found
+                self._audit.record("refresh", "rejected", reason=rejected.detail)
+            raise
+        self._audit.record("refresh", "ok", user_id=session.user.id, session_id=session.session_id)
+        return session
+
+    async def _refresh(self, refresh_token: str) -> Session:
         if not refresh_token or len(refresh_token) > _MAX_REFRESH_TOKEN_LENGTH:
             raise TokenRejected("unknown refresh token")
         now = self._clock.now()
@@ -145,13 +172,15 @@ class AuthService:
             raise TokenRejected("refresh token was revoked")
         if stored.used_at is not None:
             await self._end_session(stored, now)
-            raise TokenRejected("refresh token was already used; the session has been revoked")
+            self._audit.record("refresh", "reuse_detected", user_id=stored.user_id, session_id=stored.family_id)
+            raise TokenRejected(_REUSED)
         if now >= stored.expires_at or now >= stored.family_expires_at:
             raise TokenRejected("refresh token has expired")
         if not await self._users.use_refresh_token(stored.id, now):
             # Lost a race with another presentation of the same token: that is reuse too.
             await self._end_session(stored, now)
-            raise TokenRejected("refresh token was already used; the session has been revoked")
+            self._audit.record("refresh", "reuse_detected", user_id=stored.user_id, session_id=stored.family_id)
+            raise TokenRejected(_REUSED)
         try:
             user = await self._users.get_user(stored.user_id)
         except NotFound as exc:
@@ -168,6 +197,7 @@ class AuthService:
         stored = await self._users.find_refresh_token(hash_secret(refresh_token))
         if stored is not None:
             await self._end_session(stored, self._clock.now())
+            self._audit.record("logout", "ok", user_id=stored.user_id, session_id=stored.family_id)
 
     async def _end_session(self, stored: RefreshToken, now: dt.datetime) -> None:
         """Revoke the token's family and end its access tokens here at once and, through the bus, everywhere."""
@@ -195,7 +225,14 @@ class AuthService:
             if not await self._hasher.verify(user.password_hash, normalise_password(current)):
                 raise InvalidCredentials("the current password is wrong")
 
-        await self._throttle.guard_secret("password-change", user.id, check_current)
+        try:
+            await self._throttle.guard_secret("password-change", user.id, check_current)
+        except RateLimited as refused:
+            self._audit.record("password_change", "throttled", user_id=user.id, retry_after=refused.retry_after)
+            raise
+        except InvalidCredentials:
+            self._audit.record("password_change", "failed", user_id=user.id, reason="the current password is wrong")
+            raise
         normalised = check_password(
             new,
             email=user.email,
@@ -212,6 +249,7 @@ class AuthService:
         await self._users.revoke_user_refresh_tokens(user.id, now)
         self._authenticator.forget_user(user.id)
         await self._bus.publish(user_event("user.tokens_revoked", user))
+        self._audit.record("password_change", "ok", user_id=user.id)
 
     async def handle_event(self, event: Event) -> None:
         """Invalidate per-instance caches on user.* and role.changed events (from any instance)."""
@@ -242,6 +280,7 @@ class AuthService:
             refresh_token=secret,
             refresh_expires_at=token.expires_at,
             user=user,
+            session_id=family_id,
         )
 
     async def _dummy(self) -> str:

@@ -15,7 +15,7 @@ Merchant entries (the directory learned from corrections) are copied after the r
 directory, and verified entry by entry.
 
 What is not copied: refresh tokens (above), login-throttle counters (they only slow guessing down for a while) and
-idempotency records (they replay a retried request for a day; a retried upload of the same bytes is answered as a
+idempotency records (they only replay a retried request; a retried upload of the same bytes is answered as a
 duplicate of the copied receipt anyway).
 """
 

@@ -16,13 +16,13 @@ from decimal import Decimal
 from receiptcore.adapters.receipt_queries import (
     MISSING_CATEGORY,
     MISSING_MERCHANT,
+    CursorCodec,
     CursorPosition,
     comes_after,
-    decode_cursor,
-    encode_cursor,
     fold,
     is_descending,
     matches,
+    quota_message,
     sort_value,
     total_units,
     units_to_decimal,
@@ -30,23 +30,31 @@ from receiptcore.adapters.receipt_queries import (
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
-from receiptcore.errors import NotFound, VersionConflict
+from receiptcore.errors import NotFound, QuotaExceeded, VersionConflict
 from receiptcore.ports import ReceiptStore
 
 
 class MemoryReceiptStore(ReceiptStore):
     """Receipts, files (content-addressed, shared between owners) and idempotency records in dicts."""
 
-    def __init__(self) -> None:
+    def __init__(self, cursor_codec: CursorCodec | None = None) -> None:
+        self._cursors = cursor_codec or CursorCodec()
         self._receipts: dict[str, Receipt] = {}
         self._files: dict[str, bytes] = {}
         self._idempotency: dict[tuple[str, str], tuple[str, list[str]]] = {}
 
-    async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
-        """Store a new receipt and its file, or return the owner's existing receipt with the same sha256."""
+    async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
+        """Store a new receipt and its file, or return the owner's existing receipt with the same sha256.
+
+        No ``await`` between the quota check and the insert: concurrent adds cannot both pass it."""
+        used = 0
         for existing in self._receipts.values():
-            if existing.owner_id == receipt.owner_id and existing.source.sha256 == receipt.source.sha256:
-                return existing.model_copy(deep=True), False
+            if existing.owner_id == receipt.owner_id:
+                if existing.source.sha256 == receipt.source.sha256:
+                    return existing.model_copy(deep=True), False
+                used += existing.source.size
+        if quota_bytes is not None and used + receipt.source.size > quota_bytes:
+            raise QuotaExceeded(quota_message(used, receipt.source.size, quota_bytes))
         self._files.setdefault(receipt.source.sha256, bytes(content))
         self._receipts[receipt.id] = receipt.model_copy(deep=True)
         return receipt.model_copy(deep=True), True
@@ -62,7 +70,7 @@ class MemoryReceiptStore(ReceiptStore):
 
     async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
         """One page of matching receipts in ``query.sort`` order (NULLs last), id as tie-breaker."""
-        position = decode_cursor(query.cursor, query.sort) if query.cursor else None
+        position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
         keyed = [
             (sort_value(r, query.sort), r.id, r)
             for r in self._receipts.values()
@@ -78,7 +86,7 @@ class MemoryReceiptStore(ReceiptStore):
         next_cursor = None
         if len(ordered) > query.limit:
             value, last_id, _ = page[-1]
-            next_cursor = encode_cursor(CursorPosition(query.sort, value, last_id))
+            next_cursor = self._cursors.encode(CursorPosition(query.sort, value, last_id))
         return Page[Receipt](items=[r.model_copy(deep=True) for _, _, r in page], next_cursor=next_cursor)
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:

@@ -214,3 +214,7 @@ def list_statement(query: ReceiptQuery, scope: Scope, position: CursorPosition |
         " JOIN receipts AS r ON r.id = page.id ORDER BY page.position"
     )
     return statement, [*params, query.limit + 1]
+
+
+# the bytes an owner's receipts hold (each receipt counts its file, even when bytes are shared with another owner)
+OWNER_BYTES_SQL = "SELECT COALESCE(SUM(json_extract(data, '$.source.size')), 0) FROM receipts WHERE owner_id = ?"
