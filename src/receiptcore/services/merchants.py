@@ -120,7 +120,8 @@ class MerchantService:
         """
         try:
             await self._learn(before, after)
-        except (StorageUnavailable, Conflict) as exc:
+        except (StorageUnavailable, Conflict, ValueError) as exc:
+            # ValueError: an entry the model refuses (it should not happen: entries take any receipt's name)
             log.warning("the merchant directory did not learn from receipt %s: %s", after.id, exc)
 
     async def _learn(self, before: Receipt, after: Receipt) -> None:
