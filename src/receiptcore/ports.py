@@ -229,7 +229,11 @@ class ReceiptStore(Protocol):
         ``lease_until`` and bumps the version. Two concurrent callers never get the same receipt. Returns None
         when nothing is claimable.
 
-        Fair order (issue 9, hole 2), so one owner's flood cannot starve another's upload:
+        A ``processing`` receipt leased to ``worker_id`` itself is claimable at once and comes first: a worker
+        claims only with nothing in hand, so such a lease was left by this worker's previous life (a restart
+        after SIGKILL with a stable worker id; issue 9, hole 6) and waiting for it to expire would only delay it.
+
+        Then the fair order (issue 9, hole 2), so one owner's flood cannot starve another's upload:
         1. first attempts before retries: a receipt with ``next_attempt_at`` set (a failed or deferred attempt
            waits for its retry) comes after every claimable receipt without one, whoever owns it;
         2. round robin by owner: the owner whose receipt was claimed least recently (never: first) goes next;

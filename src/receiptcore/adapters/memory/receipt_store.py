@@ -120,12 +120,18 @@ class MemoryReceiptStore(ReceiptStore):
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
         """Take a claimable receipt (pending and due, or processing with an expired lease) in the fair order of
         the port: first attempts before retries, the least recently served owner, the oldest."""
-        candidates = [r for r in self._receipts.values() if _claimable(r, now)]
+        candidates = [r for r in self._receipts.values() if _claimable(r, now, worker_id)]
         if not candidates:
             return None
         chosen = min(
             candidates,
-            key=lambda r: (r.next_attempt_at is not None, self._turns.get(r.owner_id, 0), r.created_at, r.id),
+            key=lambda r: (
+                r.lease_owner != worker_id,  # its own dead lease first
+                r.next_attempt_at is not None,
+                self._turns.get(r.owner_id, 0),
+                r.created_at,
+                r.id,
+            ),
         )
         claimed = chosen.claimed_by(worker_id, lease_until)
         self._receipts[claimed.id] = claimed
@@ -192,11 +198,11 @@ class MemoryReceiptStore(ReceiptStore):
         return receipt
 
 
-def _claimable(receipt: Receipt, now: dt.datetime) -> bool:
+def _claimable(receipt: Receipt, now: dt.datetime, worker_id: str) -> bool:
     if receipt.status == ReceiptStatus.PENDING:
         return receipt.next_attempt_at is None or receipt.next_attempt_at <= now
     if receipt.status == ReceiptStatus.PROCESSING:
-        return receipt.lease_until is None or receipt.lease_until < now
+        return receipt.lease_until is None or receipt.lease_until < now or receipt.lease_owner == worker_id
     return False
 
 

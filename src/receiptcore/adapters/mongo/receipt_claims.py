@@ -30,9 +30,14 @@ def _first_attempts(at: str, retries: bool) -> Filter:
     return {"$and": [claimable_filter(at), kind]}
 
 
-async def claim_filters(receipts: AsyncCollection[Any], turns: AsyncCollection[Any], at: str) -> list[Filter]:
-    """The filters to try in order: one per owner (least recently served first), first attempts before retries,
-    then any claimable receipt."""
+async def claim_filters(
+    receipts: AsyncCollection[Any], turns: AsyncCollection[Any], at: str, worker_id: str
+) -> list[Filter]:
+    """The filters to try in order: the worker's own dead lease, then one per owner (least recently served
+    first), first attempts before retries, then any claimable receipt."""
+    own: Filter = {"status": "processing", "receipt.lease_owner": worker_id}
+    if await receipts.find_one(own, {"_id": 1}) is not None:
+        return [own]
     for retries in (False, True):
         where = _first_attempts(at, retries)
         pipeline = [{"$match": where}, {"$group": {"_id": "$owner_id", "oldest": {"$min": "$created_at"}}}]

@@ -251,7 +251,7 @@ class MongoReceiptStore(ReceiptStore):
         }
         before = None
         with translated("claim a receipt"):
-            for where in await claims.claim_filters(self._receipts, self._turns, iso_utc(now)):
+            for where in await claims.claim_filters(self._receipts, self._turns, iso_utc(now), worker_id):
                 before = await self._receipts.find_one_and_update(
                     where,
                     {"$set": claim, "$inc": {"version": 1, "receipt.version": 1}},

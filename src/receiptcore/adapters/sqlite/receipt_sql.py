@@ -33,9 +33,11 @@ CREATE TABLE IF NOT EXISTS claim_turns (owner_id TEXT PRIMARY KEY, turn INTEGER 
 CLAIM_SQL = (
     "SELECT r.data FROM receipts r LEFT JOIN claim_turns t ON t.owner_id = r.owner_id"
     " WHERE r.status IN ('pending', 'processing') AND ("
-    " (r.status = 'pending' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?))"
-    " OR (r.status = 'processing' AND (r.lease_until IS NULL OR r.lease_until < ?)))"
-    " ORDER BY r.next_attempt_at IS NOT NULL, coalesce(t.turn, 0), r.created_at, r.id LIMIT 1"
+    " (r.status = 'pending' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= :at))"
+    " OR (r.status = 'processing' AND (r.lease_until IS NULL OR r.lease_until < :at"
+    " OR json_extract(r.data, '$.lease_owner') = :worker)))"
+    " ORDER BY r.status = 'processing' AND json_extract(r.data, '$.lease_owner') IS :worker DESC,"
+    " r.next_attempt_at IS NOT NULL, coalesce(t.turn, 0), r.created_at, r.id LIMIT 1"
 )
 TAKE_TURN_SQL = (
     "INSERT INTO claim_turns (owner_id, turn) VALUES (?, (SELECT coalesce(max(turn), 0) + 1 FROM claim_turns))"

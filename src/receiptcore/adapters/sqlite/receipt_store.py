@@ -172,7 +172,7 @@ class SqliteReceiptStore(ReceiptStore):
         async with self._db.transaction() as conn:
             # BEGIN IMMEDIATE holds SQLite's write lock from here to COMMIT: no other process or coroutine can
             # pick the same row between this SELECT and the UPDATE.
-            cursor = await conn.execute(sql.CLAIM_SQL, (at, at))
+            cursor = await conn.execute(sql.CLAIM_SQL, {"at": at, "worker": worker_id})
             row = await cursor.fetchone()
             if row is None:
                 return None
