@@ -71,6 +71,7 @@ class SqliteReceiptStore(ReceiptStore):
         self._sweep: asyncio.Task[int] | None = None
         db.register_migration("receipts_v1", sql.SCHEMA_V1)
         db.register_migration("receipts_v2", SCHEMA_V2)
+        db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -165,26 +166,22 @@ class SqliteReceiptStore(ReceiptStore):
                 await asyncio.to_thread(_unlink, self._path(row[0]))
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
-        """Take the oldest claimable receipt (pending and due, or processing with an expired lease)."""
+        """Take a claimable receipt (pending and due, or processing with an expired lease) in the fair order of
+        the port, and make its owner the most recently served, in one ``BEGIN IMMEDIATE`` transaction."""
         await self._db.migrate()
         await self._swept_once()  # a worker's first claim comes right after start
         at = iso_utc(now)
         async with self._db.transaction() as conn:
             # BEGIN IMMEDIATE holds SQLite's write lock from here to COMMIT: no other process or coroutine can
             # pick the same row between this SELECT and the UPDATE.
-            cursor = await conn.execute(
-                "SELECT data FROM receipts WHERE status IN ('pending', 'processing') AND ("
-                " (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
-                " OR (status = 'processing' AND (lease_until IS NULL OR lease_until < ?)))"
-                " ORDER BY created_at, id LIMIT 1",
-                (at, at),
-            )
+            cursor = await conn.execute(sql.CLAIM_SQL, {"at": at, "worker": worker_id})
             row = await cursor.fetchone()
             if row is None:
                 return None
             current = sql.to_receipt(row[0])
             claimed = current.claimed_by(worker_id, lease_until)
             await conn.execute(sql.UPDATE_SQL, [*sql.row_values(claimed)[1:], current.id, current.version])
+            await conn.execute(sql.TAKE_TURN_SQL, (claimed.owner_id,))
         return claimed
 
     async def find_matching(self, receipt: Receipt) -> builtins.list[str]:
