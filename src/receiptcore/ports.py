@@ -225,9 +225,20 @@ class ReceiptStore(Protocol):
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
         """Atomically take one receipt that is ``pending`` (with ``next_attempt_at`` empty or ≤ now) or
-        ``processing`` with a lease that expired before ``now``; oldest first. Sets status ``processing``,
-        ``lease_owner``, ``lease_until`` and bumps the version. Two concurrent callers never get the same
-        receipt. Returns None when nothing is claimable."""
+        ``processing`` with a lease that expired before ``now``. Sets status ``processing``, ``lease_owner``,
+        ``lease_until`` and bumps the version. Two concurrent callers never get the same receipt. Returns None
+        when nothing is claimable.
+
+        A ``processing`` receipt leased to ``worker_id`` itself is claimable at once and comes first: a worker
+        claims only with nothing in hand, so such a lease was left by this worker's previous life (a restart
+        after SIGKILL with a stable worker id; issue 9, hole 6) and waiting for it to expire would only delay it.
+
+        Then the fair order (issue 9, hole 2), so one owner's flood cannot starve another's upload:
+        1. first attempts before retries: a receipt with ``next_attempt_at`` set (a failed or deferred attempt
+           waits for its retry) comes after every claimable receipt without one, whoever owns it;
+        2. round robin by owner: the owner whose receipt was claimed least recently (never: first) goes next;
+           every claim makes its owner the most recently served;
+        3. then the oldest (``created_at``, then id)."""
         ...
 
     async def find_matching(self, receipt: Receipt) -> builtins.list[str]:

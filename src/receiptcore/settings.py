@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(2.0, gt=0, description="Queue poll interval when no event wakes the worker.")
     extraction_max_attempts: int = Field(5, ge=1, description="Attempts before a receipt is marked failed.")
     extraction_retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay; doubles each attempt.")
+    extraction_timeout_seconds: float = Field(
+        120.0, gt=0, description="Longest one extraction attempt may take (capped by the lease); then it fails."
+    )
     default_currency: str | None = Field(
         None,
         description="ISO-4217 code assumed for a receipt that prints no currency (marked currency_assumed, not a "

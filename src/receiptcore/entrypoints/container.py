@@ -353,17 +353,29 @@ def _mongo_receipt_stats(connection: Any) -> Any:
     return MongoReceiptStats(connection.database)
 
 
+def _held(opened: list[Any], adapter: Any) -> Any:
+    """Record an adapter that may hold connections, pools or threads as it is built, so ``close_container``
+    closes exactly what was opened (the last opened first), never building an adapter only to close it."""
+    opened.append(adapter)
+    return adapter
+
+
 class Container(containers.DeclarativeContainer):
     """Every port bound to an adapter, every service built from ports."""
 
     settings = providers.Dependency(instance_of=Settings)
     backends = providers.Dependency(instance_of=dict)
+    # the adapters built so far that may hold resources (``_held``), in the order they were opened
+    opened: providers.Singleton[list[Any]] = providers.Singleton(list)
 
     clock = providers.Singleton(SystemClock)
-    sqlite = providers.Singleton(SqliteDatabase, path=settings.provided.sqlite_path)
-    mongo = providers.Singleton(_mongo_connection, config=providers.Singleton(mongo_config, settings))
-
-    postgres = providers.Singleton(_postgres_database, config=providers.Singleton(postgres_config, settings))
+    sqlite = providers.Singleton(_held, opened, providers.Factory(SqliteDatabase, path=settings.provided.sqlite_path))
+    mongo = providers.Singleton(
+        _held, opened, providers.Factory(_mongo_connection, config=providers.Singleton(mongo_config, settings))
+    )
+    postgres = providers.Singleton(
+        _held, opened, providers.Factory(_postgres_database, config=providers.Singleton(postgres_config, settings))
+    )
 
     user_repo = providers.Selector(
         backends.provided["users"],
@@ -409,8 +421,10 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(Metrics)
     event_bus = providers.Selector(
         backends.provided["events"],
-        inprocess=providers.Singleton(InProcessEventBus),
-        redis=providers.Singleton(_redis_event_bus, config=providers.Singleton(redis_config, settings)),
+        inprocess=providers.Singleton(_held, opened, providers.Factory(InProcessEventBus)),
+        redis=providers.Singleton(
+            _held, opened, providers.Factory(_redis_event_bus, config=providers.Singleton(redis_config, settings))
+        ),
     )
     # relays committed user events from the PostgreSQL outbox to the bus (nothing to relay elsewhere)
     outbox_relay = providers.Resource(
@@ -428,7 +442,7 @@ class Container(containers.DeclarativeContainer):
     token_verifier = providers.Selector(
         backends.provided["tokens"],
         local=token_issuer,
-        jwks=providers.Singleton(_jwks_verifier, settings),
+        jwks=providers.Singleton(_held, opened, providers.Factory(_jwks_verifier, settings)),
     )
     inspector = providers.Singleton(
         PillowFileInspector,
@@ -446,13 +460,17 @@ class Container(containers.DeclarativeContainer):
     )
     # the selected plugin gets its ExtractorConfig; the built-in extractors also their own typed configs
     extractor = providers.Singleton(
-        load_extractor,
-        name=settings.provided.extractor,
-        config=providers.Singleton(extractor_config, settings),
-        shared_ledger=spend_ledger,
-        llm=providers.Singleton(llm_config, settings),
-        anthropic=providers.Singleton(anthropic_config, settings),
-        openai=providers.Singleton(openai_config, settings),
+        _held,
+        opened,
+        providers.Factory(
+            load_extractor,
+            name=settings.provided.extractor,
+            config=providers.Singleton(extractor_config, settings),
+            shared_ledger=spend_ledger,
+            llm=providers.Singleton(llm_config, settings),
+            anthropic=providers.Singleton(anthropic_config, settings),
+            openai=providers.Singleton(openai_config, settings),
+        ),
     )
     # PDF page → PNG for the web client's review page (GET /api/receipts/{id}/pages/{n})
     page_renderer = providers.Object(render_pdf_page)
@@ -535,6 +553,7 @@ class Container(containers.DeclarativeContainer):
                 lease_seconds=s.worker_lease_seconds,
                 max_attempts=s.extraction_max_attempts,
                 retry_base_seconds=s.extraction_retry_base_seconds,
+                timeout_seconds=s.extraction_timeout_seconds,
                 default_currency=s.default_currency,
             ),
             settings,
@@ -564,20 +583,10 @@ async def close_container(container: Container) -> None:
     result = container.shutdown_resources()
     if inspect.isawaitable(result):
         await result
-    # the providers whose adapters may hold connections, pools or threads under these backends, in this order:
-    # first what uses the stores (bus, extractor, verifier), then the stores
-    backends = container.backends()
-    holders: list[providers.Provider[Any]] = [container.event_bus, container.extractor]
-    if backends["tokens"] == "jwks":
-        holders.append(container.token_verifier)
-    if backends["users"] == "sqlite" or backends["receipts"] == "sqlite":
-        holders.append(container.sqlite)
-    if backends["users"] == "postgres":
-        holders.append(container.postgres)
-    if backends["receipts"] == "mongo":
-        holders.append(container.mongo)
-    for provider in holders:
-        adapter = provider()
+    # what was opened, the last first: the users of the stores (bus, extractor, verifier) before the stores
+    opened: list[Any] = container.opened()
+    while opened:
+        adapter = opened.pop()
         if isinstance(adapter, Closeable):  # the port; a plugin's aclose may be synchronous (docs/extractors.md)
             closing: object = adapter.aclose()
             if inspect.isawaitable(closing):

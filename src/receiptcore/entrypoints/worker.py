@@ -7,17 +7,28 @@ is only a hint; polling alone finds every pending receipt, so a lost event costs
 Stopping is graceful: a task never abandons a receipt between claim and store on its own. On stop, tasks finish the
 receipt in hand (up to ``grace_seconds``); a receipt still in hand after that is cancelled and its lease expires,
 after which any worker claims it again (nothing accepted is lost).
+
+The grace is enforced for the whole process: cancelling the loop does not stop an extraction running in a thread
+(Python cannot kill a thread), and the interpreter joins every non-daemon thread at exit, so a stuck OCR call
+used to keep a stopped process alive (69 s against the documented 40: issue 9, hole 6). A stop that leaves
+extractions running sets ``ABANDONED``, and ``exit_process`` then ends the process at once (``os._exit`` after
+flushing the logs) instead of waiting for those threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import socket
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
 
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.receipt import Receipt
@@ -29,6 +40,21 @@ log = logging.getLogger("receiptcore.worker")
 
 # Events after which there may be claimable work: a new upload, or a re-extraction request.
 _WAKE_EVENTS = frozenset({"receipt.uploaded", "receipt.updated"})
+
+# Set when a stop left an extraction running past the grace period (its thread cannot be stopped).
+ABANDONED = threading.Event()
+
+
+def exit_process(code: int) -> NoReturn:
+    """End the process with ``code``; at once, without joining threads, when a stop abandoned an extraction."""
+    if ABANDONED.is_set():
+        log.warning("exiting without waiting for %s", "the abandoned extraction thread(s)")
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +68,47 @@ class WorkerStats:
 def default_worker_id() -> str:
     """A worker id that says where the worker runs (host and pid) and is unique per start."""
     return f"{socket.gethostname()}:{os.getpid()}:{new_id()[-8:]}"
+
+
+_WORKER_SLOTS = 64
+# the slot locks this process holds; the kernel releases them when it exits, also on SIGKILL
+_held_slots: list[int] = []
+
+
+def stable_worker_id(data_dir: Path | None) -> str:
+    """A worker id that stays the same across restarts: ``host:<data dir tag>:slot<N>``.
+
+    N is the lowest free slot of ``data_dir/worker-slots`` (an ``flock`` on ``<N>.lock``, held for the life of
+    the process), so two workers running at once on one host never share an id, while a worker restarted after a
+    SIGKILL gets its old slot back and with it its leases: ``claim_pending`` hands a receipt leased to the
+    claimer's own id back at once (issue 9, hole 6). Without a data dir, ``fcntl`` or a free slot it falls back
+    to ``default_worker_id`` (unique per start; dead leases then wait for their expiry as before).
+    """
+    if data_dir is None:
+        return default_worker_id()
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return default_worker_id()
+    folder = data_dir / "worker-slots"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return default_worker_id()
+    tag = hashlib.sha256(str(data_dir.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    for slot in range(_WORKER_SLOTS):
+        try:
+            fd = os.open(folder / f"{slot}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return default_worker_id()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _held_slots.append(fd)
+        return f"{socket.gethostname()}:{tag}:slot{slot}"
+    return default_worker_id()
 
 
 class ExtractionWorker:
@@ -131,6 +198,7 @@ class ExtractionWorker:
         """Give loops ``grace_seconds`` to finish the receipt in hand, then cancel the rest."""
         _done, pending = await asyncio.wait(loops, timeout=self._grace)
         if pending:
+            ABANDONED.set()
             log.warning(
                 "%d extraction(s) still running after %.0f s; their leases will expire and be retried",
                 len(pending),

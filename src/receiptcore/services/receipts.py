@@ -103,11 +103,6 @@ class ReceiptService:
         self._merchants = merchants  # learns from corrections; groups spending by canonical merchant
         self._slots = UploadSlots(self._limits.concurrent_per_owner, self._limits.concurrent_total)
 
-    @property
-    def limits(self) -> UploadLimits:
-        """The caps this service applies to uploads."""
-        return self._limits
-
     def upload_slot(self, principal: Principal) -> AbstractContextManager[None]:
         """Needs receipts:write. One of the caller's (and this process's) upload slots, held while the request
         body is read and stored; RateLimited when the caller or the process has the most uploads in progress."""

@@ -42,6 +42,8 @@ class MemoryReceiptStore(ReceiptStore):
         self._receipts: dict[str, Receipt] = {}
         self._files: dict[str, bytes] = {}
         self._idempotency: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        # owner -> the number of the last claim of one of their receipts (the round robin of claim_pending)
+        self._turns: dict[str, int] = {}
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256.
@@ -116,13 +118,24 @@ class MemoryReceiptStore(ReceiptStore):
         return [r.model_copy(deep=True) for r in self._receipts.values()]
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
-        """Take the oldest claimable receipt (pending and due, or processing with an expired lease)."""
-        candidates = [r for r in self._receipts.values() if _claimable(r, now)]
+        """Take a claimable receipt (pending and due, or processing with an expired lease) in the fair order of
+        the port: first attempts before retries, the least recently served owner, the oldest."""
+        candidates = [r for r in self._receipts.values() if _claimable(r, now, worker_id)]
         if not candidates:
             return None
-        chosen = min(candidates, key=lambda r: (r.created_at, r.id))
+        chosen = min(
+            candidates,
+            key=lambda r: (
+                r.lease_owner != worker_id,  # its own dead lease first
+                r.next_attempt_at is not None,
+                self._turns.get(r.owner_id, 0),
+                r.created_at,
+                r.id,
+            ),
+        )
         claimed = chosen.claimed_by(worker_id, lease_until)
         self._receipts[claimed.id] = claimed
+        self._turns[claimed.owner_id] = max(self._turns.values(), default=0) + 1
         return claimed.model_copy(deep=True)
 
     async def find_matching(self, receipt: Receipt) -> builtins.list[str]:
@@ -185,11 +198,11 @@ class MemoryReceiptStore(ReceiptStore):
         return receipt
 
 
-def _claimable(receipt: Receipt, now: dt.datetime) -> bool:
+def _claimable(receipt: Receipt, now: dt.datetime, worker_id: str) -> bool:
     if receipt.status == ReceiptStatus.PENDING:
         return receipt.next_attempt_at is None or receipt.next_attempt_at <= now
     if receipt.status == ReceiptStatus.PROCESSING:
-        return receipt.lease_until is None or receipt.lease_until < now
+        return receipt.lease_until is None or receipt.lease_until < now or receipt.lease_owner == worker_id
     return False
 
 

@@ -26,6 +26,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from receiptcore.adapters.mongo import receipt_claims as claims
 from receiptcore.adapters.mongo import receipt_documents as docs
 from receiptcore.adapters.mongo.connection import MongoConnection, translated
 from receiptcore.adapters.mongo.indexes import create_indexes
@@ -73,6 +74,7 @@ class MongoReceiptStore(ReceiptStore):
         self._cursors = cursor_codec or CursorCodec()
         self._receipts = database[docs.RECEIPTS]
         self._idempotency = database[docs.IDEMPOTENCY]
+        self._turns = database[claims.TURNS]
         self._files = files
         self._ttl_seconds = idempotency_ttl_seconds
         self._indexes_ready = False
@@ -236,8 +238,8 @@ class MongoReceiptStore(ReceiptStore):
             log.warning("the file %s of deleted receipt %s could not be deleted", document["file_id"], receipt_id)
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
-        """Take the oldest claimable receipt with one ``find_one_and_update`` (the server serialises concurrent
-        claims of one document, so two workers never get the same receipt)."""
+        """Take a claimable receipt in the port's fair order (``receipt_claims``) with a ``find_one_and_update``
+        (the server serialises concurrent claims of one document, so two workers never get the same receipt)."""
         await self._ready()
         until = _JSON_TIME.dump_python(lease_until, mode="json")
         claim = {
@@ -247,15 +249,20 @@ class MongoReceiptStore(ReceiptStore):
             "receipt.lease_owner": worker_id,
             "receipt.lease_until": until,
         }
+        before = None
         with translated("claim a receipt"):
-            before = await self._receipts.find_one_and_update(
-                docs.claimable_filter(iso_utc(now)),
-                {"$set": claim, "$inc": {"version": 1, "receipt.version": 1}},
-                sort=[("created_at", ASCENDING), ("_id", ASCENDING)],
-                return_document=ReturnDocument.BEFORE,
-            )
-        if before is None:
-            return None
+            for where in await claims.claim_filters(self._receipts, self._turns, iso_utc(now), worker_id):
+                before = await self._receipts.find_one_and_update(
+                    where,
+                    {"$set": claim, "$inc": {"version": 1, "receipt.version": 1}},
+                    sort=[("created_at", ASCENDING), ("_id", ASCENDING)],
+                    return_document=ReturnDocument.BEFORE,
+                )
+                if before is not None:
+                    break
+            if before is None:
+                return None
+            await claims.take_turn(self._turns, before["owner_id"])
         claimed = docs.to_receipt(before).claimed_by(worker_id, lease_until)
         applied = {**before["receipt"], "status": claim["status"], "lease_owner": worker_id, "lease_until": until}
         applied["version"] = before["receipt"]["version"] + 1
