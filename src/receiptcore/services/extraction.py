@@ -24,7 +24,7 @@ from receiptcore.domain.policy import Scope
 from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptData, ReceiptWarning
 from receiptcore.domain.review import assume_currency, review_warnings
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
-from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore
+from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore, Warms
 from receiptcore.services.merchants import MerchantService
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,14 @@ class ExtractionService:
         self._config = config or WorkerConfig()
         self._merchants = merchants  # matches the merchant to the owner's directory and assigns a category
         self._timeout = min(self._config.timeout_seconds, self._config.lease_seconds)
+
+    async def warm(self) -> bool:
+        """Let the extractor load what its first call would (the optional ``Warms`` port); False when it has
+        nothing to warm. Exceptions are the extractor's own (the worker logs them and goes on)."""
+        if not isinstance(self._extractor, Warms):
+            return False
+        await self._extractor.warm()
+        return True
 
     async def run_once(self, worker_id: str) -> Receipt | None:
         """Claim one receipt and process it; returns the stored result, or None when the queue is empty.
