@@ -22,6 +22,7 @@ HTTP status mapping lives in ``receiptcore.entrypoints.http.errors`` only.
     │       └── UnknownSigningKey   signed by a key the verifier does not know (yet) (401)
     ├── PermissionDenied            authenticated but not allowed (403)
     ├── RateLimited                 too many attempts; retry after ``retry_after`` seconds (429)
+    │   └── Overloaded              shed at once: too much of this work in progress (logins) (429)
     ├── QuotaExceeded               the owner's stored bytes would pass their storage quota (413)
     ├── RequestTimeout              the request body did not arrive in time (408)
     ├── StorageUnavailable          a store cannot be reached (503)
@@ -152,6 +153,15 @@ class RateLimited(ReceiptcoreError):
     def __init__(self, detail: str = "", retry_after: float = 60.0, **extra: object) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
+
+
+class Overloaded(RateLimited):
+    """Shed before any work: this instance already runs and queues as much of it as it may (password checks).
+
+    Nothing was checked or counted; the same request may come back after ``retry_after`` seconds.
+    """
+
+    code = "overloaded"
 
 
 class QuotaExceeded(ReceiptcoreError):

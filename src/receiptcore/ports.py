@@ -393,7 +393,11 @@ class PasswordHasher(Protocol):
         ...
 
     async def verify(self, encoded: str, password: str) -> bool:
-        """Whether ``password`` matches ``encoded``; False (never an exception) for a mismatch or a bad hash."""
+        """Whether ``password`` matches ``encoded``; False (never an exception) for a mismatch or a bad hash.
+
+        Raises:
+            Overloaded: the adapter sheds load and refused to start this check (nothing was compared).
+        """
         ...
 
     def needs_rehash(self, encoded: str) -> bool:

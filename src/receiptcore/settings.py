@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     login_backoff_forget_seconds: float = Field(
         86_400.0, ge=60, description="An account or client with no failed login for this long starts over."
     )
+    password_verify_slots: int = Field(
+        0, ge=0, le=256, description="Password checks (Argon2id) computed at once on one instance; 0: one per CPU."
+    )
+    password_verify_queue_per_slot: int = Field(
+        8, ge=0, le=1000, description="Password checks that may wait, per slot; past them a login gets 429 overloaded."
+    )
 
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted file, in bytes.")
     max_files_per_upload: int = Field(20, ge=1, le=500, description="Most files in one upload request.")

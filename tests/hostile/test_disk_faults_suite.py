@@ -246,6 +246,10 @@ def test_sigkill_during_uploads_keeps_every_acknowledged_upload_and_leaves_no_or
                 failures.append(f"round {round_no}: acknowledged uploads lost or damaged: {bad}")
             referenced = {item["source"]["sha256"] for item in _all_receipts(restarted.url, admin_token)}
             left = _orphans(files, referenced)
+            deadline = time.monotonic() + 15  # the sweep runs in the background from the first readiness probe
+            while left and time.monotonic() < deadline:
+                time.sleep(0.2)
+                left = _orphans(files, referenced)
             found_orphans += len(left)
             if left:
                 failures.append(f"round {round_no}: orphan files after restart: {[p.name for p in left]}")

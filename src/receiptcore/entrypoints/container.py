@@ -31,6 +31,7 @@ from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.receipt_queries import CursorCodec, cursor_codec
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer, TokenConfig
+from receiptcore.adapters.security.hashing import usable_cpus
 from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # noqa: PLC0414 - re-exported (cli_keys)
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
 from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
@@ -86,6 +87,11 @@ def _token_backend(settings: Settings) -> str:
             "key: set RECEIPTCORE_AUTH_URL to the auth service's base URL (e.g. http://auth:8000)"
         )
     return "jwks"
+
+
+def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
+    slots = settings.password_verify_slots or usable_cpus()
+    return Argon2PasswordHasher(max_in_flight=slots, max_waiting=slots * settings.password_verify_queue_per_slot)
 
 
 def _jwks_verifier(settings: Settings) -> JwksTokenVerifier:
@@ -431,7 +437,7 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
-    hasher = providers.Singleton(Argon2PasswordHasher)
+    hasher = providers.Singleton(_password_hasher, settings)
     token_issuer = providers.Singleton(JwtTokenIssuer.from_config, providers.Singleton(token_config, settings))
     token_verifier = providers.Selector(
         backends.provided["tokens"],

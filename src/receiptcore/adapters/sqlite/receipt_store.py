@@ -14,6 +14,7 @@ import builtins
 import contextlib
 import datetime as dt
 import json
+import logging
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
@@ -42,6 +43,8 @@ from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, VersionConflict
 from receiptcore.ports import ReceiptStore
 
+log = logging.getLogger(__name__)
+
 
 class SqliteReceiptStore(ReceiptStore):
     """Receipts in SQLite, original files on local disk.
@@ -65,6 +68,7 @@ class SqliteReceiptStore(ReceiptStore):
         self._cursors = cursor_codec or CursorCodec()
         self._space = files.SpaceProbe(self._files_dir, min_free_bytes)
         self._swept = False
+        self._sweep: asyncio.Task[int] | None = None
         db.register_migration("receipts_v1", sql.SCHEMA_V1)
         db.register_migration("receipts_v2", SCHEMA_V2)
         db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
@@ -74,8 +78,7 @@ class SqliteReceiptStore(ReceiptStore):
         quota is summed inside the write transaction (``BEGIN IMMEDIATE``), so concurrent adds, even from other
         processes, are checked one after another."""
         await self._db.migrate()
-        if not self._swept:
-            await self.sweep_orphan_files()
+        await self._swept_once()
         sha = receipt.source.sha256
         path = self._path(sha)
         wrote = False
@@ -166,8 +169,7 @@ class SqliteReceiptStore(ReceiptStore):
         """Take a claimable receipt (pending and due, or processing with an expired lease) in the fair order of
         the port, and make its owner the most recently served, in one ``BEGIN IMMEDIATE`` transaction."""
         await self._db.migrate()
-        if not self._swept:
-            await self.sweep_orphan_files()  # a worker's first claim comes right after start
+        await self._swept_once()  # a worker's first claim comes right after start
         at = iso_utc(now)
         async with self._db.transaction() as conn:
             # BEGIN IMMEDIATE holds SQLite's write lock from here to COMMIT: no other process or coroutine can
@@ -293,12 +295,32 @@ class SqliteReceiptStore(ReceiptStore):
     async def check_writable(self) -> None:
         """StorageUnavailable when the file tree cannot take a new file (read-only, or less free space than
         ``min_free_bytes``); the answer is cached for a few seconds (the readiness probe asks often)."""
-        if not self._swept:
-            await self.sweep_orphan_files()
+        self._start_sweep()  # not awaited: a large tree must not make the probe time out
         await asyncio.to_thread(self._space.check)
+
+    def _start_sweep(self) -> asyncio.Task[int] | None:
+        """The sweep of this start, begun on first use (again after a failed one)."""
+        if self._swept:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._sweep is None or self._sweep.get_loop() is not loop or (self._sweep.done() and not self._swept):
+            self._sweep = loop.create_task(self.sweep_orphan_files())
+            self._sweep.add_done_callback(_report_failed_sweep)
+        return self._sweep
+
+    async def _swept_once(self) -> None:
+        sweep = self._start_sweep()
+        if sweep is not None:
+            # shielded: a cancelled request must not cancel the sweep that other callers wait for
+            await asyncio.shield(sweep)
 
     def _path(self, sha: str) -> Path:
         return self._files_dir / sha[:2] / sha
+
+
+def _report_failed_sweep(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("the sweep of leftover files failed (retried on next use): %s", task.exception())
 
 
 async def _check_quota(conn: aiosqlite.Connection, receipt: Receipt, quota_bytes: int) -> None:

@@ -61,7 +61,7 @@ _DESCRIPTIONS: dict[int, str] = {
     415: "Unsupported media type (of the request body, or of an uploaded file's sniffed content).",
     422: "A parameter or a body field is invalid; `errors` lists them.",
     428: 'A version is required: send `If-Match: "<version>"` or `"version"` in the body.',
-    429: "Too many failed attempts, or uploads in progress; retry after `Retry-After` seconds.",
+    429: "Too many failed attempts, uploads or password checks in progress; retry after `Retry-After` seconds.",
     503: "A store is unavailable; retry after `Retry-After` seconds.",
 }
 
