@@ -84,6 +84,9 @@ def _fresh_logging_per_test() -> Iterator[None]:
 # tests/system/test_topology.py gives its own tests), so that two of them never share the machine's cores
 SERVER_TESTS_GROUP = "system-topology"
 SERVER_TEST_DIRS = ("tests/e2e/", "tests/system/")
+# modules whose module fixture is cheap and whose tests each take minutes: spread over the workers (each seeds its
+# own fixture) instead of kept together
+SPREAD_MODULES = ("tests/api/test_fuzz_api.py::",)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
@@ -99,7 +102,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.nodeid.startswith(SERVER_TEST_DIRS):
             item.add_marker(pytest.mark.xdist_group(SERVER_TESTS_GROUP))
             continue
-        if item.get_closest_marker("xdist_group") is not None:
+        if item.get_closest_marker("xdist_group") is not None or item.nodeid.startswith(SPREAD_MODULES):
             continue
         fixture_info = getattr(item, "_fixtureinfo", None)
         if fixture_info is None:

@@ -2,9 +2,11 @@
 
 A plugin (docs/extractors.md) implements ``Extractor``: ``name``, ``version`` and ``async extract(document)``
 returning an ``ExtractedReceipt`` built from the model pieces below, raising only ``ExtractionFailed`` or
-``ExtractionDeferred`` (and ``ConfigurationError`` from its constructor). The money helpers parse and round
-amounts the way receiptcore does. Names here keep their meaning across minor releases; the modules they come
-from (``receiptcore.domain``, ``receiptcore.ports``) are internal and may move.
+``ExtractionDeferred`` (and ``ConfigurationError`` from its constructor). Its factory receives an
+``ExtractorConfig``: its own options and the few install-wide facts an extractor needs, nothing else of
+receiptcore's settings. The money helpers parse and round amounts the way receiptcore does. Names here keep
+their meaning across minor releases; the modules they come from (``receiptcore.domain``, ``receiptcore.ports``)
+are internal and may move.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ from receiptcore.domain.receipt_values import (
     TaxLine,
 )
 from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
-from receiptcore.ports import Document, Extractor
+from receiptcore.extractor_config import ExtractorConfig
+from receiptcore.ports import Closeable, Document, Extractor, ReportsHealth
 
 __all__ = [
+    "Closeable",
     "ConfigurationError",
     "Document",
     "ExtractedReceipt",
     "ExtractionDeferred",
     "ExtractionFailed",
     "Extractor",
+    "ExtractorConfig",
     "FieldSource",
     "LineItem",
     "Merchant",
@@ -40,6 +45,7 @@ __all__ = [
     "ReceiptData",
     "ReceiptType",
     "ReceiptWarning",
+    "ReportsHealth",
     "TaxLine",
     "is_currency",
     "minor_units",

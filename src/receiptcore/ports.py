@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from receiptcore.domain.backoff import Backoff
 from receiptcore.domain.events import Event
+from receiptcore.domain.merchants import MerchantEntry
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
 from receiptcore.domain.receipt import ExtractedReceipt, Receipt, ReceiptStatus, SourceFile
@@ -98,6 +99,12 @@ class UserRepo(Protocol):
         """Revoke every unrevoked refresh token of a user; returns how many were revoked."""
         ...
 
+    async def session_revoked(self, session_id: str) -> bool:
+        """Whether the session ``session_id`` (a refresh-token family id, the ``sid`` of its access tokens) is
+        over: True once any token of the family was revoked (logout, reuse detected, password change, disable)
+        and for a family never stored; False while the family is live."""
+        ...
+
     async def save_user_keeping_admin(self, user: User, expected: User | None = None) -> None:
         """Like ``save_user``, but refuse (Conflict, nothing stored) when the stored user is an active (not
         disabled) holder of the ``admin`` role and no user would be one after the save. With ``expected`` (the
@@ -105,6 +112,35 @@ class UserRepo(Protocol):
         it: someone changed it meanwhile, and saving would silently undo that change. The checks and the write
         are one atomic step, also across processes sharing the store, so two concurrent calls that demote or
         disable the last two admins cannot both succeed. Raises NotFound if absent, Conflict on a taken email."""
+        ...
+
+
+@runtime_checkable
+class AuthChangeCounter(Protocol):
+    """Optional beside ``UserRepo``: a counter of the writes that change who may do what, for a store that other
+    processes write without a shared event bus (the embedded SQLite file the CLI writes beside a running server).
+
+    The Authenticator reads it on every request and drops its cached user, role and session state when it moved,
+    so such a change applies on the next request instead of after the cache TTL."""
+
+    async def auth_change_count(self) -> int:
+        """A number that changes (in this and every other process sharing the store) whenever a user row, a
+        custom role or a refresh-token revocation is committed. Cheap: it is read once per request."""
+        ...
+
+
+class CacheFactory(Protocol):
+    """Makes the bounded per-instance caches of the core (the core says what to cache and when to drop it; the
+    adapter, on cachetools, does the bounding and expiry). Entries may vanish at any time: a cache is never the
+    only copy of anything."""
+
+    def lru(self, maxsize: int, *, expires_at: Callable[[Any], dt.datetime]) -> MutableMapping[str, Any]:
+        """A mapping of at most ``maxsize`` entries, least recently used evicted first; each value is gone once
+        the clock reaches ``expires_at(value)``."""
+        ...
+
+    def ttl(self, maxsize: int, ttl: dt.timedelta) -> MutableMapping[str, Any]:
+        """A mapping of at most ``maxsize`` entries, each gone ``ttl`` after it was stored."""
         ...
 
 
@@ -212,6 +248,41 @@ class ReceiptStore(Protocol):
         ...
 
 
+class MerchantDirectory(Protocol):
+    """The install's merchant directory, partitioned by owner (``receiptcore.domain.merchants``).
+
+    Reads and writes a person makes take a Scope; an entry outside it behaves exactly like a missing one
+    (NotFound). An owner's entries have distinct keys (``MerchantEntry.key``, the normalised canonical name).
+    """
+
+    async def entries(self, owner_id: str) -> builtins.list[MerchantEntry]:
+        """Every entry of ``owner_id``, ordered by id: what that owner's new receipts are matched against."""
+        ...
+
+    async def list(self, scope: Scope, *, limit: int = 100, after: str | None = None) -> builtins.list[MerchantEntry]:
+        """Entries inside ``scope`` ordered by id ascending, at most ``limit``, starting after the id ``after``."""
+        ...
+
+    async def get(self, entry_id: str, scope: Scope) -> MerchantEntry:
+        """The entry with this id. Raises NotFound when absent or outside ``scope``."""
+        ...
+
+    async def add(self, entry: MerchantEntry) -> None:
+        """Store a new entry. Raises Conflict when its id exists or its owner already has an entry with the same
+        key; nothing is stored then."""
+        ...
+
+    async def save(self, entry: MerchantEntry, expected_version: int) -> MerchantEntry:
+        """Replace the stored entry with the same id and owner if its stored version equals ``expected_version``;
+        the stored and returned copy has ``version = expected_version + 1``. Raises NotFound if absent,
+        VersionConflict if the version differs, Conflict when another entry of the owner has the new key."""
+        ...
+
+    async def delete(self, entry_id: str, scope: Scope) -> None:
+        """Delete the entry. Raises NotFound when absent or outside ``scope``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptCounts:
     """Monitoring figures of a receipt store: receipts by status, the queue and its oldest waiting receipt."""
@@ -255,6 +326,25 @@ class Extractor(Protocol):
         ...
 
 
+@runtime_checkable
+class ReportsHealth(Protocol):
+    """Optional, for an adapter that is not critical but can be in trouble (the event bus, an extractor calling a
+    remote API). Readiness asks it and reports it "degraded" (never "unavailable") while it names a problem."""
+
+    async def health(self) -> str | None:
+        """None while it works, else a short sentence saying why not. Never raises; answers within ~2 s."""
+        ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """An adapter holding connections, pools or threads; the composition root calls ``aclose`` at shutdown."""
+
+    async def aclose(self) -> None:
+        """Release what it holds. Safe to call twice; never raises for an already broken connection."""
+        ...
+
+
 class EventBus(Protocol):
     """Publishes domain events to every subscriber in every instance (a doorbell: nothing depends on delivery)."""
 
@@ -293,6 +383,9 @@ class AccessClaims:
     token_version: int
     token_id: str
     expires_at: dt.datetime
+    # The session (refresh-token family) the token was issued for; None for tokens issued before sessions were
+    # written into tokens (they still expire within the access-token lifetime).
+    session_id: str | None = None
 
 
 class TokenVerifier(Protocol):
@@ -313,8 +406,9 @@ class TokenVerifier(Protocol):
 class TokenIssuer(TokenVerifier, Protocol):
     """Signs and verifies short-lived access tokens; publishes the public keys."""
 
-    def issue(self, user: User, now: dt.datetime) -> tuple[str, int]:
-        """Return ``(token, expires_in_seconds)`` for ``user``: subject, roles, token version, jti, exp."""
+    def issue(self, user: User, now: dt.datetime, session_id: str | None = None) -> tuple[str, int]:
+        """Return ``(token, expires_in_seconds)`` for ``user``: subject, roles, token version, jti, exp, and the
+        session id ``sid`` when given (then checked on every request against the session's state)."""
         ...
 
     def jwks(self) -> dict[str, Any]:
@@ -343,12 +437,15 @@ class FileInspector(Protocol):
 
 __all__: Sequence[str] = [
     "AccessClaims",
+    "AuthChangeCounter",
+    "CacheFactory",
     "Clock",
     "Document",
     "EventBus",
     "Extractor",
     "FileInspector",
     "Inspection",
+    "MerchantDirectory",
     "PasswordHasher",
     "ReceiptStore",
     "ThrottleState",

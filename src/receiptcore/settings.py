@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
         secrets_dir=SECRETS_DIR if os.path.isdir(SECRETS_DIR) else None,
     )
 
+    profile: Literal["embedded", "memory"] = Field(
+        "embedded",
+        description="Where what has no server URL lives: embedded (SQLite, files and keys in data_dir) or memory "
+        "(in this process only, gone at exit; tests and demos).",
+    )
     data_dir: Path = Field(Path("./data"), description="SQLite file, raw receipt files and signing keys live here.")
     host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port the HTTP server listens on.")
@@ -194,6 +200,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not an IP address, a CIDR network or '*'") from exc
         return ",".join(entries)
 
+    @field_validator("data_dir")
+    @classmethod
+    def _not_memory(cls, value: Path) -> Path:
+        # ":memory:" used to switch the memory adapters on; a path that means "no path" is magic a typo or a real
+        # folder of that name would trip over, so the choice is its own setting now
+        if str(value) == ":memory:":
+            raise ValueError(
+                "':memory:' is not a data dir; to keep everything in memory set RECEIPTCORE_PROFILE=memory"
+            )
+        return value
+
     @field_validator("llm_daily_spend_cap_usd", mode="before")
     @classmethod
     def _no_cap(cls, value: object) -> object:
@@ -213,6 +230,22 @@ class Settings(BaseSettings):
                 raise ValueError(f"{value!r} is not an ISO-4217 currency code (e.g. EUR, USD, MYR)")
             return code
         return value
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the memory profile keeps everything in this process (nothing on disk)."""
+        return self.profile == "memory"
+
+    def extractor_options(self, name: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The extractor plugin ``name``'s own options: ``RECEIPTCORE_EXTRACTOR_<NAME>_<OPTION>`` environment
+        variables (NAME upper-cased, ``-`` as ``_``), keyed by OPTION in lower case."""
+        prefix = f"RECEIPTCORE_EXTRACTOR_{name.upper().replace('-', '_')}_"
+        found = os.environ if environ is None else environ
+        return {
+            key[len(prefix) :].lower(): value
+            for key, value in found.items()
+            if key.upper().startswith(prefix) and len(key) > len(prefix)
+        }
 
     @property
     def sqlite_path(self) -> Path:

@@ -56,11 +56,13 @@ async def test_readiness_times_out_a_hanging_store(api: Api, monkeypatch: Any) -
 
 
 class _UnhealthyBus(InProcessEventBus):
-    healthy = False
+    async def health(self) -> str | None:  # the ReportsHealth port
+        return "broker unreachable"
 
 
 class _UnhealthyExtractor(MemoryExtractor):
-    healthy = False
+    async def health(self) -> str | None:  # the ReportsHealth port
+        return "API down"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,10 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from receiptcore.adapters.security import JwtTokenIssuer
+from receiptcore.entrypoints.container import token_config
 from receiptcore.settings import Settings
 from tests.cli.conftest import Invoke
 
@@ -21,7 +24,7 @@ def test_rotate_adds_a_pending_key_that_list_shows_and_the_old_key_keeps_signing
     assert listing.exit_code == 0, listing.output
     states = [line.split()[1] for line in listing.stdout.splitlines()]
     assert states == ["signing", "pending"]  # the first key was created by rotate, the new one waits 120 s
-    issuer = JwtTokenIssuer.from_settings(Settings(_env_file=None, data_dir=data_dir))  # type: ignore[call-arg]
+    issuer = JwtTokenIssuer.from_config(token_config(Settings(_env_file=None, data_dir=data_dir)))  # type: ignore[call-arg]
     assert len(issuer.jwks()["keys"]) == 2
 
 
@@ -56,3 +59,21 @@ def test_a_foreign_file_in_the_keys_dir_is_a_one_line_error(invoke: Invoke, data
     assert result.exit_code == 1
     assert "junk.pem" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_memory_profile_has_no_key_files_to_manage(invoke: Invoke, data_dir: Path) -> None:
+    result = invoke("--profile", "memory", "keys", "list")
+    assert result.exit_code != 0
+    assert "RECEIPTCORE_PROFILE=memory" in result.stderr
+    assert "Traceback" not in result.output
+    assert not data_dir.exists()
+
+
+def test_the_old_memory_data_dir_is_refused_in_one_line_naming_the_profile(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECEIPTCORE_DATA_DIR", ":memory:")
+    result = invoke("keys", "list")
+    assert result.exit_code != 0
+    assert "RECEIPTCORE_PROFILE=memory" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

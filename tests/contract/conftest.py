@@ -3,9 +3,9 @@
 Each list holds one ``pytest.param`` per adapter: the name of the fixture that builds it, an id (the test name
 says which adapter ran) and an xdist group (under ``--dist loadgroup`` every test of one backend runs on one
 worker, so a server is never shared by two workers' tests at once and the embedded ones stay together). The
-port's fixture (``store``, ``store_with_stats``, ``repo``, ``throttle_store``, ``bus``, ``spend_books``) picks
-the adapter with ``request.getfixturevalue``; no fixture branches on the adapter. Adding an adapter = one fixture
-building it plus one ``pytest.param`` in its port's list.
+port's fixture (``store``, ``store_with_stats``, ``merchant_backend``, ``repo``, ``throttle_store``, ``bus``,
+``spend_books``) picks the adapter with ``request.getfixturevalue``; no fixture branches on the adapter. Adding
+an adapter = one fixture building it plus one ``pytest.param`` in its port's list.
 
 Fixtures of servers (``postgres_url``, ``redis_prefix``) come from tests/servers.py: a fresh database or key
 prefix per test, a skip when the server does not answer, a failure under ``CI=true``.
@@ -22,12 +22,14 @@ from typing import Protocol, cast
 
 import pytest
 
-from receiptcore.adapters.extractors.llm_budget import FileSpendBook, SpendBook, SpendLedger
+from receiptcore.adapters.extractors.llm.budget import FileSpendBook, SpendBook, SpendLedger
 from receiptcore.adapters.memory.event_bus import InProcessEventBus
+from receiptcore.adapters.memory.merchant_directory import MemoryMerchantDirectory
 from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
 from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
 from receiptcore.adapters.memory.user_repo import MemoryUserRepo
+from receiptcore.adapters.mongo.merchant_directory import MongoMerchantDirectory
 from receiptcore.adapters.mongo.receipt_stats import MongoReceiptStats
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.postgres.database import PostgresDatabase
@@ -37,11 +39,12 @@ from receiptcore.adapters.postgres.user_repo import PostgresUserRepo
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.redis.event_bus import RedisEventBus
 from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
 from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.adapters.sqlite.throttle_store import SqliteThrottleStore
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
-from receiptcore.ports import EventBus, ReceiptStats, ReceiptStore, ThrottleStore, UserRepo
+from receiptcore.ports import EventBus, MerchantDirectory, ReceiptStats, ReceiptStore, ThrottleStore, UserRepo
 from tests.servers import REDIS_URL, postgres_url, redis_prefix
 from tests.support.mongo_fixtures import MONGO_ID, MongoHarness
 
@@ -75,6 +78,11 @@ THROTTLE_STORES = [
 EVENT_BUSES = [
     _adapter("inprocess_bus", "inprocess", "memory"),
     _adapter("redis_bus", "redis", "redis"),
+]
+MERCHANT_BACKENDS = [
+    _adapter("memory_merchant_backend", "memory", "memory"),
+    _adapter("sqlite_merchant_backend", "sqlite", "sqlite"),
+    _adapter("mongo_merchant_backend", MONGO_ID, "mongo"),
 ]
 SPEND_BOOKS = [
     _adapter("file_spend_books", "file", "file"),
@@ -174,6 +182,32 @@ async def postgres_user_repo(postgres_url: str) -> AsyncIterator[UserRepo]:
     db = PostgresDatabase(PostgresConfig(dsn=postgres_url, max_pool_size=5))
     yield PostgresUserRepo(db)
     await db.aclose()
+
+
+# --- MerchantDirectory (with the receipt store of the same backend) --------------------------------------------
+
+
+@pytest.fixture(params=MERCHANT_BACKENDS)
+def merchant_backend(request: pytest.FixtureRequest) -> tuple[MerchantDirectory, ReceiptStore]:
+    """Every MerchantDirectory adapter in turn, empty, with the receipt store of the same backend."""
+    return cast(tuple[MerchantDirectory, ReceiptStore], request.getfixturevalue(request.param))
+
+
+@pytest.fixture
+def memory_merchant_backend() -> tuple[MerchantDirectory, ReceiptStore]:
+    return MemoryMerchantDirectory(), MemoryReceiptStore()
+
+
+@pytest.fixture
+async def sqlite_merchant_backend(tmp_path: Path) -> AsyncIterator[tuple[MerchantDirectory, ReceiptStore]]:
+    db = SqliteDatabase(tmp_path / "receipts.sqlite3")
+    yield SqliteMerchantDirectory(db), SqliteReceiptStore(db, tmp_path / "files")
+    await db.aclose()
+
+
+@pytest.fixture
+def mongo_merchant_backend(mongo_harness: MongoHarness) -> tuple[MerchantDirectory, ReceiptStore]:
+    return MongoMerchantDirectory(mongo_harness.database), mongo_harness.store
 
 
 # --- ThrottleStore ----------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The SpendBook contract (``llm_budget.SpendBook``: the LLM daily spend cap), one test body run against every
+"""The SpendBook contract (``llm.budget.SpendBook``: the LLM daily spend cap), one test body run against every
 adapter (``SPEND_BOOKS`` in conftest.py: the ledger file of a data dir, and the PostgreSQL table every worker host
 shares). ``spend_books.open`` is another host (or process) on the same record."""
 

@@ -157,6 +157,25 @@ async def test_revoke_family_and_user_count_only_unrevoked_tokens(repo: UserRepo
     assert untouched.revoked_at is None
 
 
+async def test_a_session_is_live_until_a_token_of_its_family_is_revoked(repo: UserRepo) -> None:
+    user = make_user()
+    await repo.add_user(user)
+    first = make_token(user)
+    await repo.add_refresh_token(first)
+    other = make_token(user)
+    await repo.add_refresh_token(other)
+    assert await repo.session_revoked(first.family_id) is False
+    assert await repo.use_refresh_token(first.id, T0)  # rotation uses a token; the session lives on
+    await repo.add_refresh_token(make_token(user, family_id=first.family_id))
+    assert await repo.session_revoked(first.family_id) is False
+    await repo.revoke_refresh_family(first.family_id, T0)
+    assert await repo.session_revoked(first.family_id) is True
+    assert await repo.session_revoked(other.family_id) is False  # another session of the same user
+    await repo.revoke_user_refresh_tokens(user.id, T0)
+    assert await repo.session_revoked(other.family_id) is True
+    assert await repo.session_revoked(new_id()) is True  # a session never stored is not a live one
+
+
 async def test_exactly_one_of_concurrent_uses_wins(repo: UserRepo) -> None:
     user = make_user()
     await repo.add_user(user)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from receiptcore.adapters.extractors import GROUP, load_extractor
+from receiptcore.entrypoints.container import extractor_config
 from receiptcore.ports import Document, Extractor
 from receiptcore.settings import Settings
 
@@ -80,7 +81,7 @@ def test_entry_point_group_lists_the_installed_plugin(installed_plugin: Path) ->
 
 
 async def test_load_extractor_selects_the_plugin_and_it_reads_a_pdf(installed_plugin: Path, tmp_path: Path) -> None:
-    extractor = load_extractor("example", Settings(data_dir=tmp_path, extractor="example"))
+    extractor = load_extractor("example", extractor_config(Settings(data_dir=tmp_path, extractor="example")))
     assert isinstance(extractor, Extractor)
     assert (extractor.name, extractor.version) == ("example", "0.1.0")
     assert extractor.__module__ == "receiptcore_example_extractor"
@@ -113,3 +114,15 @@ def test_receiptcore_extractor_setting_selects_the_plugin(
     container = build_container(Settings(data_dir=tmp_path))
 
     assert container.extractor().name == "example"
+
+
+def test_the_plugin_reads_its_own_option_from_the_environment(
+    installed_plugin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from receiptcore.entrypoints.container import build_container
+
+    monkeypatch.setenv("RECEIPTCORE_EXTRACTOR", "example")
+    monkeypatch.setenv("RECEIPTCORE_EXTRACTOR_EXAMPLE_MAX_PAGES", "2")
+    extractor = build_container(Settings(data_dir=tmp_path)).extractor()
+
+    assert extractor.max_pages == 2  # type: ignore[attr-defined]

@@ -19,12 +19,14 @@ EXAMPLE = ROOT / "examples" / "extractor-plugin"
 
 # Adding a name here is a promise to plugin authors; removing one breaks their code.
 INTENDED = {
+    "Closeable",
     "ConfigurationError",
     "Document",
     "ExtractedReceipt",
     "ExtractionDeferred",
     "ExtractionFailed",
     "Extractor",
+    "ExtractorConfig",
     "FieldSource",
     "LineItem",
     "Merchant",
@@ -33,6 +35,7 @@ INTENDED = {
     "ReceiptData",
     "ReceiptType",
     "ReceiptWarning",
+    "ReportsHealth",
     "TaxLine",
     "is_currency",
     "minor_units",

@@ -24,7 +24,7 @@ from tests.system.probes import (
     seconds_until_refused_everywhere,
     summary,
 )
-from tests.system.processes import PrivatePostgres, PrivateRedis, Service, wait_until
+from tests.system.processes import PrivatePostgres, PrivateRedis, Service, http_ok, wait_until
 from tests.system.topology import LEASE_SECONDS, Topology
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("system-topology")]
@@ -127,31 +127,62 @@ def test_a_worker_killed_mid_extraction_leaves_the_receipt_to_the_other_worker_e
     restarted.start().wait_started()
 
 
+def _answers_503_with_retry_after(response: httpx.Response) -> bool:
+    return response.status_code == 503 and response.headers.get("retry-after", "").isdigit()
+
+
 def test_postgres_stopped_auth_answers_503_with_retry_after_and_recovers_without_restart(
     topology: Topology, private_postgres: PrivatePostgres
 ) -> None:
     person = new_person(topology, topology.admin_headers())
+    receipt_apis = [httpx.Client(base_url=r.url, timeout=10.0) for r in topology.receipts]
+    accepted_everywhere(receipt_apis, person)
     private_postgres.stop()
     try:
-
-        def login_unavailable() -> bool:
-            response = topology.direct_login(person.email, person.password)
-            return response.status_code == 503 and response.headers.get("retry-after", "").isdigit()
-
-        wait_until(login_unavailable, 30, "login to answer 503 with Retry-After")
+        wait_until(
+            lambda: _answers_503_with_retry_after(topology.direct_login(person.email, person.password)),
+            30,
+            "login to answer 503 with Retry-After",
+        )
         response = topology.login(person.email, person.password)  # through the gateway: the app's 503 passes
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("application/problem+json")
-        for auth in topology.auth:
-            ready = httpx.get(f"{auth.url}/health/ready", timeout=10)
-            assert ready.status_code == 503
+        # the receipt API reads user state (token version, roles) from PostgreSQL: once its cache lapses, an
+        # authenticated request is 503 too, never a 401 that would sign the person out or a 500
+        for api in receipt_apis:
+            wait_until(
+                lambda a=api: _answers_503_with_retry_after(a.get("/api/receipts", headers=person.headers)),
+                STATE_CACHE_TTL + 10,
+                f"{api.base_url} to answer 503 with Retry-After",
+                interval=0.2,
+            )
+        for service in [*topology.auth, *topology.receipts]:
+            ready = httpx.get(f"{service.url}/health/ready", timeout=10)
+            assert ready.status_code == 503, f"{service.name}: {ready.text}"
             assert ready.json()["checks"]["users"] == "unavailable"
             assert ready.headers["retry-after"].isdigit()
     finally:
         private_postgres.start()
+    back = time.monotonic()
     wait_until(lambda: topology.direct_login(person.email, person.password).status_code == 200, 60, "login again")
-    for auth in topology.auth:
-        wait_until(lambda a=auth: httpx.get(f"{a.url}/health/ready", timeout=10).status_code == 200, 30, "readiness")
+    login_after = time.monotonic() - back
+    for service in [*topology.auth, *topology.receipts]:
+        wait_until(lambda s=service: http_ok(f"{s.url}/health/ready"), 30, f"{service.name} to be ready again")
+    ready_after = time.monotonic() - back
+    try:
+        wait_until(
+            lambda: all(a.get("/api/receipts", headers=person.headers).status_code == 200 for a in receipt_apis),
+            30,
+            "receipt reads with the token issued before the outage",
+        )
+    finally:
+        for api in receipt_apis:
+            api.close()
+    reads_after = time.monotonic() - back
+    print(
+        f"\nPostgreSQL restarted: login {login_after:.1f} s, every instance ready {ready_after:.1f} s, receipt "
+        f"reads on both instances {reads_after:.1f} s after it was back (no process restarted)"
+    )
 
 
 def _wrong_passwords_until_refused(topo: Topology, person: Person, bases: list[str]) -> tuple[int, httpx.Response]:
@@ -197,26 +228,24 @@ def test_redis_stopped_login_and_reads_work_and_revocation_lands_within_the_ttl(
         print(f"\nrevocation with Redis stopped: both instances refused after {without_redis * 1000:.0f} ms")
         assert without_redis < STATE_CACHE_TTL + 1
     finally:
+        for client in clients:
+            client.close()
         if not private_redis.alive():
             private_redis.start()
+    back = time.monotonic()
     # recovered without a restart: events travel again, so revocation is fast again
     wait_until(
         lambda: all(
-            httpx.get(f"{r.url}/health/ready", timeout=5).json()["checks"]["events"] == "ok" for r in topo.receipts
+            httpx.get(f"{s.url}/health/ready", timeout=5).json()["checks"]["events"] == "ok"
+            for s in [*topo.auth, *topo.receipts]
         ),
         60,
-        "the receipt instances to reconnect to Redis",
-        interval=0.5,
+        "every instance to reconnect to Redis",
+        interval=0.2,
     )
-    try:
-        again = new_person(topo, admin)
-        accepted_everywhere(clients, again)
-        change(topo, admin, again, "roles")
-        after = seconds_until_refused_everywhere(clients, again, timeout=STATE_CACHE_TTL + 5)
-    finally:
-        for client in clients:
-            client.close()
-    print(f"revocation after Redis came back: {after * 1000:.0f} ms")
-    # one trial right after the reconnect: the subscription may still be settling, so the bound is the cache
-    # TTL (the correctness bound); the fast path's p99 is asserted over 50 trials in the revocation test
-    assert after < STATE_CACHE_TTL
+    print(f"Redis restarted: every instance reports events ok {time.monotonic() - back:.1f} s after it was back")
+    # the first trials right after the reconnect: the subscriptions may still be settling, so the bound is the
+    # cache TTL (the correctness bound); the fast path's p99 is asserted over 50 trials in the revocation test
+    after = summary(measure_revocations(topo, 6, timeout=STATE_CACHE_TTL + 5))
+    print(f"revocation in the first trials after Redis came back: {json.dumps(after)}")
+    assert after["max_ms"] < STATE_CACHE_TTL * 1000, after

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
+from pydantic import ValidationError
 
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryUserRepo
+from receiptcore.adapters.security import TokenConfig
 from receiptcore.adapters.sqlite import SqliteReceiptStore, SqliteUserRepo
-from receiptcore.entrypoints.container import build_container
+from receiptcore.entrypoints.container import build_container, extractor_config, token_config
 from receiptcore.entrypoints.http.app import create_app
+from receiptcore.plugins import ExtractorConfig
 from receiptcore.settings import Settings
 
 
@@ -20,9 +24,38 @@ def test_embedded_default_is_sqlite_with_an_in_process_bus(tmp_path: Path) -> No
     assert isinstance(container.event_bus(), InProcessEventBus)
 
 
-async def test_memory_profile_serves_the_app() -> None:
-    container = build_container(Settings(data_dir=Path(":memory:")))
+async def test_memory_profile_serves_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    container = build_container(Settings(profile="memory"))
     assert isinstance(container.user_repo(), MemoryUserRepo)
     assert isinstance(container.receipt_store(), MemoryReceiptStore)
     async with AsyncTestClient(app=create_app(container)) as client:
         assert (await client.get("/health/ready")).status_code == 200
+    assert not any(tmp_path.iterdir())  # nothing on disk: not even ./data  # noqa: ASYNC240
+
+
+def test_the_old_memory_data_dir_is_a_clear_error_naming_the_profile() -> None:
+    with pytest.raises(ValidationError, match="RECEIPTCORE_PROFILE=memory"):
+        Settings(data_dir=Path(":memory:"))
+
+
+def test_each_adapter_config_holds_only_its_own_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECEIPTCORE_EXTRACTOR_EXAMPLE_MAX_PAGES", "3")
+    monkeypatch.setenv("RECEIPTCORE_EXTRACTOR_OTHER_KEY", "not-for-example")
+    settings = Settings(data_dir=tmp_path, extractor="example", worker_concurrency=3, jwt_issuer="iss-x")
+
+    config = extractor_config(settings)
+
+    assert config == ExtractorConfig(
+        name="example",
+        options={"max_pages": "3"},
+        data_dir=tmp_path,
+        concurrency=3,
+        timeout_seconds=settings.llm_timeout_seconds,
+        daily_spend_cap_usd=settings.llm_daily_spend_cap_usd,
+    )
+    assert token_config(settings) == TokenConfig(
+        issuer="iss-x", audience="receiptcore", ttl_seconds=300, keys_dir=tmp_path / "keys"
+    )
+    memory = Settings(profile="memory", extractor="example")
+    assert (extractor_config(memory).data_dir, token_config(memory).keys_dir) == (None, None)

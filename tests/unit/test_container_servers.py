@@ -42,9 +42,11 @@ async def test_a_redis_url_selects_the_redis_bus_and_resubscribing_resets_the_au
     assert isinstance(bus, RedisEventBus)
     assert bus.config.events_channel == "tenant-a:events"
     authenticator = container.authenticator()  # what every service authenticates with (receipts has no AuthService)
-    authenticator._roles = ({}, authenticator._clock.now())  # a cached role table
+    authenticator._roles["roles"] = {}  # a cached role table
+    authenticator._sessions["a-session"] = False  # and a cached session state
     bus._on_subscribed()  # what the bus does after every (re)subscription
-    assert authenticator._roles is None
+    assert not authenticator._roles
+    assert not authenticator._sessions
     await close_container(container)
 
 

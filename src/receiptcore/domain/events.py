@@ -14,6 +14,7 @@ EventType = Literal[
     "user.roles_changed",
     "user.disabled",
     "user.tokens_revoked",
+    "session.revoked",
     "role.changed",
     "receipt.uploaded",
     "receipt.extracted",

@@ -177,11 +177,15 @@ class Receipt(ReceiptData):
         warnings: Sequence[ReceiptWarning],
         duplicate_of: str | None,
         at: dt.datetime,
+        category: str | None = None,
     ) -> Receipt:
         """The extractor's ``output`` stored: data, provenance and raw text replaced (corrections made earlier stay
         in the audit trail), ``needs_review`` when ``warnings`` ask for a person (``receiptcore.domain.review``),
-        else ``extracted``; the lease ends."""
+        else ``extracted``; the lease ends. ``category`` (assigned on extraction) is taken unless a person has
+        chosen one (a ``category`` correction)."""
         data = output.data()
+        if any(c.field == "category" for c in self.corrections):
+            category = self.category
         target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
         return self._move(
             Transition.EXTRACT,
@@ -193,6 +197,7 @@ class Receipt(ReceiptData):
             raw_text=output.raw_text,
             extracted=data,
             possible_duplicate_of=duplicate_of,
+            category=category if category is not None else self.category,
             source=self.source.with_pages(max(self.source.pages, output.pages or 1)),
             extraction_attempts=[*self.extraction_attempts, attempt],
         )

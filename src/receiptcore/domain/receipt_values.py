@@ -99,9 +99,12 @@ class ReceiptWarning(_Model):
 
 
 class FieldSource(_Model):
-    """Where a field's value came from: confidence 0..1, the text read, page (1-based) and pixel box."""
+    """Where a field's value came from: confidence 0..1, the text read, page (1-based) and pixel box; ``method``
+    says how a value not taken as read was derived (``merchant_directory``, ``category:learned``,
+    ``category:map:merchant``, ...; None: as the extractor read it)."""
 
     confidence: Annotated[float, Field(ge=0, le=1)] = 0.0
+    method: Annotated[str, StringConstraints(max_length=64)] | None = None
     text: LongText | None = None
     page: Annotated[int, Field(ge=1)] | None = None
     box: list[int] | None = Field(default=None, min_length=4, max_length=4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -36,9 +37,50 @@ EmailStr = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_
 RoleName = Annotated[str, StringConstraints(pattern=ROLE_NAME_PATTERN)]
 
 
+# Characters that render as nothing (or reorder what follows) and so let one account name look like another:
+# controls (Cc), format characters (Cf: zero-width space/joiners, bidi embeddings, overrides and isolates, the soft
+# hyphen, the BOM), private-use and unassigned code points, line/paragraph separators, and the blank letters that
+# Unicode classes as letters (Hangul fillers, the braille blank).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+_BLANK_LETTERS = frozenset({"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"})
+
+
+def fold_account_name(email: str) -> str:
+    """The comparison form of an account name: NFKC, case-folded, stripped (never raises).
+
+    NFKC maps compatibility look-alikes to one character (fullwidth ``admin`` and the fullwidth at sign to ASCII,
+    mathematical bold and circled letters to plain ones) and casefold
+    is the caseless match of Unicode (``ß`` → ``ss``); NFKC runs again because case folding can undo it. Logins
+    and look-ups use this form, so every spelling of a name reaches the same account and the same throttle."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).casefold()).strip()
+
+
+def legacy_account_name(email: str) -> str:
+    """The form account names were stored in before they were folded (stripped, ``str.lower``): look-ups fall back
+    to it so that an account created earlier under a name whose folded form differs (``straße@…``) still signs in."""
+    return email.strip().lower()
+
+
+def invisible_characters(text: str) -> list[str]:
+    """The invisible and bidirectional control characters in ``text``, each as ``U+XXXX NAME``."""
+    return [
+        f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"
+        for char in dict.fromkeys(text)
+        if char in _BLANK_LETTERS or (unicodedata.category(char) in _INVISIBLE_CATEGORIES and char not in "\t\n\r")
+    ]
+
+
 def normalise_email(email: str) -> str:
-    """Lower-case and strip an account name; raises ValueError when it breaks ``ACCOUNT_NAME_PATTERN``."""
-    value = email.strip().lower()
+    """An account name in its stored form (``fold_account_name``); raises ValueError, naming the problem, when it
+    holds an invisible or bidirectional control character or its folded form breaks ``ACCOUNT_NAME_PATTERN``."""
+    hidden = invisible_characters(email.strip())
+    if hidden:
+        msg = (
+            f"{email!r} is not a valid account name: it contains invisible or bidirectional control characters "
+            f"({', '.join(hidden)}), which would let it pass for another account's name"
+        )
+        raise ValueError(msg)
+    value = fold_account_name(email)
     if len(value) > ACCOUNT_NAME_MAX_LENGTH or not _EMAIL.match(value):
         msg = f"{email!r} is not a valid account name: expected {ACCOUNT_NAME_RULE}"
         raise ValueError(msg)

@@ -1,5 +1,5 @@
 """The ``receiptcore`` command line: serve, worker, users, keys, db, extract, import, watch, export, extractors,
-eval, login, logout, token, backup, restore.
+eval, login, logout, token, backup, restore, move.
 
 The heavy modules (the container with every adapter, uvicorn) are imported inside the commands that use them, so
 ``--help``, ``--version`` and the HTTP client commands start fast.
@@ -24,6 +24,7 @@ from receiptcore.entrypoints.cli_eval import eval_command
 from receiptcore.entrypoints.cli_keys import keys_group
 from receiptcore.entrypoints.cli_local import extract, extractors_group
 from receiptcore.entrypoints.cli_login import login_command, logout_command, token_command
+from receiptcore.entrypoints.cli_move import move_command
 from receiptcore.entrypoints.cli_transfer import export_command, import_command
 from receiptcore.entrypoints.cli_users import users_group
 from receiptcore.entrypoints.cli_watch import watch_command
@@ -55,15 +56,21 @@ def _early_logging(log_level: str | None) -> None:
     type=click.Path(file_okay=False),
     help="Where the embedded profile keeps its SQLite file, receipt files and keys (env RECEIPTCORE_DATA_DIR).",
 )
+@click.option(
+    "--profile",
+    type=click.Choice(["embedded", "memory"]),
+    help="Where what has no server URL lives: embedded (default; SQLite, files and keys in the data dir) or memory "
+    "(in this process only, gone at exit: demos and tests) (env RECEIPTCORE_PROFILE).",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help="Log level (env RECEIPTCORE_LOG_LEVEL).")
 @click.pass_context
-def main(ctx: click.Context, data_dir: str | None, log_level: str | None) -> None:
+def main(ctx: click.Context, data_dir: str | None, profile: str | None, log_level: str | None) -> None:
     """receiptcore: a self-hosted receipt vault.
 
     Settings come from RECEIPTCORE_* environment variables (or a .env file); the options here override them.
     Start with `receiptcore serve`, then sign in at the URL it prints (see README).
     """
-    ctx.obj = {"data_dir": data_dir, "log_level": log_level}
+    ctx.obj = {"data_dir": data_dir, "profile": profile, "log_level": log_level}
     _early_logging(log_level)
 
 
@@ -123,3 +130,4 @@ main.add_command(logout_command)
 main.add_command(token_command)
 main.add_command(backup_command)
 main.add_command(restore_command)
+main.add_command(move_command)

@@ -17,8 +17,8 @@ def _embedded_data_dir(settings: Settings) -> Path:
             "backup and restore cover the embedded profile (the data dir); back up PostgreSQL and MongoDB with "
             "their own tools (pg_dump, mongodump; see docs/operations.md)"
         )
-    if str(settings.data_dir) == ":memory:":
-        raise CliError("RECEIPTCORE_DATA_DIR=:memory: keeps nothing to back up or restore")
+    if settings.in_memory:
+        raise CliError("RECEIPTCORE_PROFILE=memory keeps nothing to back up or restore")
     return Path(settings.data_dir)
 
 

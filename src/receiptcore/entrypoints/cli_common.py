@@ -84,14 +84,14 @@ def store_description(settings: Settings) -> str:
     """Which store a command uses, for the operator: ``data dir /abs/path`` or the server it talks to."""
     if settings.postgres_url is not None:
         return "the PostgreSQL server of RECEIPTCORE_POSTGRES_URL"
-    if str(settings.data_dir) == ":memory:":
-        return "an in-memory store (RECEIPTCORE_DATA_DIR=:memory:)"
+    if settings.in_memory:
+        return "an in-memory store (RECEIPTCORE_PROFILE=memory)"
     return f"data dir {Path(settings.data_dir).resolve()}"
 
 
 def embedded_store_exists(settings: Settings) -> bool:
     """Whether the embedded profile's database file is there (always True for other profiles)."""
-    if settings.postgres_url is not None or str(settings.data_dir) == ":memory:":
+    if settings.postgres_url is not None or settings.in_memory:
         return True
     return settings.sqlite_path.is_file()
 

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from receiptcore.adapters.extractors import load_extractor
 from receiptcore.entrypoints.evaluation.datasets import SUBSETS, discover
 from receiptcore.entrypoints.evaluation.report import render, to_json
 from receiptcore.entrypoints.evaluation.runner import Report, SampleResult, evaluate
@@ -28,6 +27,14 @@ WHERE_TO_GET_A_SET = (
     "the clone; otherwise use the public SROIE or WildReceipt receipts, or label a few of your own, and run "
     "`make eval DATASET=/path/to/set`"
 )
+
+
+def build_extractor(settings: Settings) -> Extractor:
+    """The extractor ``settings`` select, configured as the worker's (the container, imported only here)."""
+    from receiptcore.entrypoints.container import standalone_extractor
+
+    extractor: Extractor = standalone_extractor(settings)
+    return extractor
 
 
 def require_labelled_set(dataset_dir: Path) -> None:
@@ -96,7 +103,9 @@ def eval_command(
         reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise click.BadParameter(reason, param_hint="--default-currency") from exc
     try:
-        extractor = load_extractor(extractor_name or settings.extractor, settings=settings)
+        if extractor_name is not None:
+            settings = settings.model_copy(update={"extractor": extractor_name})
+        extractor = build_extractor(settings)
         report = run_eval(
             dataset_dir,
             extractor,

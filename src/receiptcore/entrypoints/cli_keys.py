@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import TYPE_CHECKING
 
 import click
 
-from receiptcore.adapters.security.keys import describe_keys, load_key_ring, prune_keys, rotate_key
 from receiptcore.entrypoints.cli_common import CliError, settings_of
+from receiptcore.settings import Settings
 
 # Receipt API instances re-fetch the JWKS at most once a minute; a key published this long before it signs has
 # reached every one of them by the time it does.
 DEFAULT_ACTIVATION_DELAY_SECONDS = 120
 # Clock skew tolerated by every verifier (JwtTokenIssuer / JwksTokenVerifier leeway).
 _LEEWAY_SECONDS = 5
+
+
+if TYPE_CHECKING:
+    from receiptcore.entrypoints.container import KeyDirectory
+
+
+def key_directory(settings: Settings) -> KeyDirectory:
+    """The keys directory of ``settings`` (the container, imported here: ``--help`` does not need it)."""
+    from receiptcore.entrypoints.container import key_directory as build
+
+    return build(settings)
 
 
 @click.group("keys")
@@ -43,14 +55,14 @@ def _stamp(epoch: float) -> str:
 def rotate(ctx: click.Context, activate_in: int) -> None:
     """Add a new signing key. Tokens signed by the old keys keep verifying until they expire."""
     settings = settings_of(ctx)
-    keys_dir = settings.keys_dir
-    load_key_ring(keys_dir)  # the first key, if there is none yet: rotating means there is an old one
+    keys = key_directory(settings)
+    keys.ensure()  # the first key, if there is none yet: rotating means there is an old one
     activate_at = dt.datetime.fromtimestamp(int(time.time()) + activate_in, dt.UTC)
     try:
-        path = rotate_key(keys_dir, activate_at)
+        path = keys.rotate(activate_at)
     except FileExistsError as exc:
         raise CliError(f"a key activating at {_stamp(activate_at.timestamp())} exists already; try again") from exc
-    info = next(i for i in describe_keys(keys_dir) if i.path == path)
+    info = next(i for i in keys.describe() if i.path == path)
     click.echo(f"added key {info.kid} ({path.name}); it signs from {_stamp(info.activation)}")
     lifetime = settings.access_token_ttl_seconds + _LEEWAY_SECONDS
     click.echo(
@@ -64,7 +76,7 @@ def rotate(ctx: click.Context, activate_in: int) -> None:
 def list_keys(ctx: click.Context) -> None:
     """Every key: key id, state (pending, signing, verifying), activation time, file."""
     settings = settings_of(ctx)
-    infos = describe_keys(settings.keys_dir)
+    infos = key_directory(settings).describe()
     if not infos:
         click.echo(f"no keys in {settings.keys_dir} (the auth service creates one on its first start)")
         return
@@ -79,8 +91,7 @@ def list_keys(ctx: click.Context) -> None:
 def prune(ctx: click.Context) -> None:
     """Delete private keys superseded longer ago than an access token lives (no valid token needs them)."""
     settings = settings_of(ctx)
-    removed = prune_keys(
-        settings.keys_dir,
+    removed = key_directory(settings).prune(
         token_lifetime_seconds=settings.access_token_ttl_seconds + _LEEWAY_SECONDS,
         now=time.time(),
     )

@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from receiptcore.adapters import extractors as extractor_plugins
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptStatus, SourceFile
 from receiptcore.domain.review import needs_review, review_warnings
@@ -101,7 +100,9 @@ def extractors_group() -> None:
 @extractors_group.command("list")
 def list_extractors() -> None:
     """List installed extractors: name, version and the distribution that provides each."""
-    found = extractor_plugins.available_extractors()
+    from receiptcore.entrypoints.container import installed_extractors  # the container: not for --help
+
+    found = installed_extractors()
     rows = [(_field(item, "name"), _field(item, "version"), _field(item, "distribution")) for item in found]
     if not rows:
         click.echo("no extractors installed (install one, e.g. pip install 'receiptcore[ocr]')")

@@ -22,6 +22,7 @@ from receiptcore.entrypoints.cli_common import (
     store_description,
 )
 from receiptcore.errors import NotFound
+from receiptcore.services.authentication import find_account
 
 if TYPE_CHECKING:
     from receiptcore.entrypoints.container import Container
@@ -57,10 +58,11 @@ def _address(email: str) -> str:
         raise CliError(str(exc)) from exc
 
 
-async def _find(container: Container, address: str) -> User:
-    user: User | None = await container.user_repo().find_user_by_email(address)
+async def _find(container: Container, typed: str) -> User:
+    # by the name as typed (already checked by ``_address``): its folded form, else an older unfolded stored name
+    user: User | None = await find_account(container.user_repo(), typed)
     if user is None:
-        raise NotFound(f"no user with email {address}")
+        raise NotFound(f"no user with email {normalise_email(typed)}")
     return user
 
 
@@ -145,22 +147,22 @@ def list_users(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def set_roles(ctx: click.Context, email: str, roles: tuple[str, ...]) -> None:
     """Replace a user's roles (their current tokens stop working)."""
-    address = _address(email)
+    _address(email)  # the name is checked before any store is opened
 
     async def go() -> User:
         async with open_container(settings_of(ctx)) as container:
-            user = await _find(container, address)
+            user = await _find(container, email)
             return await container.user_service().set_roles(SYSTEM_PRINCIPAL, user.id, list(roles))
 
     click.echo(f"updated {_describe(run(go()))}")
 
 
 def _set_disabled(ctx: click.Context, email: str, disabled: bool) -> User:
-    address = _address(email)
+    _address(email)  # the name is checked before any store is opened
 
     async def go() -> User:
         async with open_container(settings_of(ctx)) as container:
-            user = await _find(container, address)
+            user = await _find(container, email)
             return await container.user_service().set_disabled(SYSTEM_PRINCIPAL, user.id, disabled)
 
     return run(go())
@@ -227,12 +229,12 @@ def reset_password(ctx: click.Context, email: str, password_stdin: bool) -> None
     so `receiptcore users reset-password admin@localhost | tail -1` captures it). This is the way back in when
     the first admin's password is lost.
     """
-    address = _address(email)
+    _address(email)  # the name is checked before any store is opened
     password = read_new_password(from_stdin=True) if password_stdin else None
 
     async def go() -> tuple[User, str]:
         async with open_container(settings_of(ctx)) as container:
-            user = await _find(container, address)
+            user = await _find(container, email)
             return await container.user_service().reset_password(SYSTEM_PRINCIPAL, user.id, password)
 
     user, new_password = run(go())

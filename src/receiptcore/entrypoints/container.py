@@ -9,30 +9,41 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import os
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from dependency_injector import containers, providers
 
+from receiptcore.adapters.caching_cachetools import CachetoolsCacheFactory
 from receiptcore.adapters.clock import SystemClock
-from receiptcore.adapters.extractors import load_extractor
+from receiptcore.adapters.extractors import ExtractorInfo, available_extractors, load_extractor
+from receiptcore.adapters.extractors.llm.budget import SpendLedger
+from receiptcore.adapters.extractors.llm.config import AnthropicConfig, LlmConfig, OpenAICompatibleConfig
 from receiptcore.adapters.inspection import PillowFileInspector
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryThrottleStore, MemoryUserRepo
+from receiptcore.adapters.memory.merchant_directory import MemoryMerchantDirectory
 from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.mongo.config import MongoConfig
 from receiptcore.adapters.page_images import render_pdf_page
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.redis.config import RedisConfig
-from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer
+from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer, TokenConfig
+from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # noqa: PLC0414 - re-exported (cli_keys)
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
+from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
 from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
 from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
-from receiptcore.ports import EventBus, ReceiptStore
+from receiptcore.extractor_config import ExtractorConfig
+from receiptcore.ports import Closeable, EventBus, ReceiptStore
+from receiptcore.services.audit import AuthAudit
 from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
 from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
+from receiptcore.services.merchants import MerchantService
 from receiptcore.services.receipts import ReceiptService, UploadLimits
 from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
 from receiptcore.services.users import RoleService, UserService
@@ -61,7 +72,7 @@ def _backend(settings: Settings, family: str) -> str:
         return "redis" if settings.redis_url is not None else "inprocess"
     if family == "receipts" and settings.mongo_url is not None:
         return "mongo"
-    return "memory" if str(settings.data_dir) == ":memory:" else "sqlite"
+    return "memory" if settings.in_memory else "sqlite"
 
 
 def _token_backend(settings: Settings) -> str:
@@ -106,6 +117,112 @@ def redis_config(settings: Settings) -> RedisConfig:
     if settings.redis_url is None:
         raise ConfigurationError("RECEIPTCORE_REDIS_URL is not set")
     return RedisConfig(url=settings.redis_url.get_secret_value(), prefix=settings.redis_prefix)
+
+
+def token_config(settings: Settings) -> TokenConfig:
+    """The token issuer's own configuration; the memory profile keeps its signing key in memory."""
+    return TokenConfig(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+        keys_dir=None if settings.in_memory else settings.keys_dir,
+    )
+
+
+def key_directory(settings: Settings) -> KeyDirectory:
+    """The signing keys directory ``receiptcore keys`` manages. Raises ConfigurationError in the memory profile."""
+    if settings.in_memory:
+        raise ConfigurationError("RECEIPTCORE_PROFILE=memory keeps its signing key in memory: there are no key files")
+    return KeyDirectory(settings.keys_dir)
+
+
+def installed_extractors() -> list[ExtractorInfo]:
+    """Every installed extractor plugin (``receiptcore extractors list``), without importing any."""
+    return available_extractors()
+
+
+def extractor_config(settings: Settings) -> ExtractorConfig:
+    """The plugin contract's config for the selected extractor: its own ``RECEIPTCORE_EXTRACTOR_<NAME>_*``
+    options and the install-wide facts (data dir, concurrency, remote-call timeout, spend cap)."""
+    return ExtractorConfig(
+        name=settings.extractor,
+        options=settings.extractor_options(settings.extractor),
+        data_dir=None if settings.in_memory else settings.data_dir,
+        concurrency=settings.worker_concurrency,
+        timeout_seconds=settings.llm_timeout_seconds,
+        daily_spend_cap_usd=settings.llm_daily_spend_cap_usd,
+    )
+
+
+def llm_config(settings: Settings) -> LlmConfig:
+    """What the built-in LLM extractors share; the file ledger lives in the data dir (none in memory)."""
+    return LlmConfig(
+        timeout_seconds=settings.llm_timeout_seconds,
+        max_retries=settings.llm_max_retries,
+        retry_base_seconds=settings.llm_retry_base_seconds,
+        retry_max_seconds=settings.llm_retry_max_seconds,
+        max_image_side=settings.llm_max_image_side,
+        max_pages=settings.llm_max_pages,
+        daily_spend_cap_usd=settings.llm_daily_spend_cap_usd,
+        ledger_path=None if settings.in_memory else settings.data_dir / "llm-spend.json",
+    )
+
+
+def anthropic_config(settings: Settings) -> AnthropicConfig:
+    """The anthropic extractor's own settings; the key falls back to the SDK's ``ANTHROPIC_API_KEY``."""
+    secret = settings.anthropic_api_key
+    return AnthropicConfig(
+        api_key=secret.get_secret_value() if secret is not None else os.environ.get("ANTHROPIC_API_KEY"),
+        model=settings.anthropic_model,
+        max_tokens=settings.anthropic_max_tokens,
+        base_url=settings.anthropic_base_url,
+        input_usd_per_mtok=settings.anthropic_input_usd_per_mtok,
+        output_usd_per_mtok=settings.anthropic_output_usd_per_mtok,
+    )
+
+
+def openai_config(settings: Settings) -> OpenAICompatibleConfig:
+    """The openai-compatible extractor's own settings."""
+    secret = settings.openai_api_key
+    return OpenAICompatibleConfig(
+        base_url=settings.openai_base_url,
+        api_key=secret.get_secret_value() if secret is not None else None,
+        model=settings.openai_model,
+        max_tokens=settings.openai_max_tokens,
+        response_format=settings.openai_response_format,
+        input_usd_per_mtok=settings.openai_input_usd_per_mtok,
+        output_usd_per_mtok=settings.openai_output_usd_per_mtok,
+    )
+
+
+def standalone_extractor(settings: Settings) -> Any:
+    """The extractor ``settings`` select, built outside an app (``receiptcore eval``): the same configs as the
+    container's, spend booked in the file ledger (no database pool to open and close around it).
+
+    Raises:
+        ConfigurationError: unknown extractor, or settings it cannot work with.
+    """
+    return load_extractor(
+        settings.extractor,
+        extractor_config(settings),
+        llm=llm_config(settings),
+        anthropic=anthropic_config(settings),
+        openai=openai_config(settings),
+    )
+
+
+def spend_reader(settings: Settings) -> Callable[[], Decimal | None] | None:
+    """Today's LLM spend from this host's file ledger for the metrics, or None in the memory profile. The reader
+    returns None while no ledger file exists (no LLM extractor ran here)."""
+    path = llm_config(settings).ledger_path
+    if path is None:
+        return None
+    ledger = SpendLedger(path, settings.llm_daily_spend_cap_usd)
+
+    def read() -> Decimal | None:
+        return ledger.spent_today() if path.exists() else None
+
+    return read
 
 
 def _postgres_database(config: PostgresConfig) -> Any:
@@ -212,6 +329,12 @@ def _mongo_receipt_store(connection: Any) -> ReceiptStore:
     return MongoReceiptStore.on(connection)
 
 
+def _mongo_merchant_directory(connection: Any) -> Any:
+    from receiptcore.adapters.mongo.merchant_directory import MongoMerchantDirectory
+
+    return MongoMerchantDirectory.on(connection)
+
+
 def _mongo_receipt_stats(connection: Any) -> Any:
     from receiptcore.adapters.mongo.receipt_stats import MongoReceiptStats
 
@@ -241,6 +364,13 @@ class Container(containers.DeclarativeContainer):
         sqlite=providers.Singleton(SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir),
         memory=providers.Singleton(MemoryReceiptStore),
         mongo=providers.Singleton(_mongo_receipt_store, mongo),
+    )
+    # the merchant directory lives with the receipts it is learned from
+    merchant_directory = providers.Selector(
+        backends.provided["receipts"],
+        sqlite=providers.Singleton(SqliteMerchantDirectory, db=sqlite),
+        memory=providers.Singleton(MemoryMerchantDirectory),
+        mongo=providers.Singleton(_mongo_merchant_directory, mongo),
     )
     # login attempt counters live with the users (shared by every instance, persisted across restarts)
     throttle_store = providers.Selector(
@@ -274,10 +404,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     hasher = providers.Singleton(Argon2PasswordHasher)
-    token_issuer = providers.Singleton(
-        JwtTokenIssuer.from_settings,
-        settings=settings,
-    )
+    token_issuer = providers.Singleton(JwtTokenIssuer.from_config, providers.Singleton(token_config, settings))
     token_verifier = providers.Selector(
         backends.provided["tokens"],
         local=token_issuer,
@@ -297,8 +424,15 @@ class Container(containers.DeclarativeContainer):
         sqlite=providers.Object(None),
         memory=providers.Object(None),
     )
+    # the selected plugin gets its ExtractorConfig; the built-in extractors also their own typed configs
     extractor = providers.Singleton(
-        load_extractor, name=settings.provided.extractor, settings=settings, shared_ledger=spend_ledger
+        load_extractor,
+        name=settings.provided.extractor,
+        config=providers.Singleton(extractor_config, settings),
+        shared_ledger=spend_ledger,
+        llm=providers.Singleton(llm_config, settings),
+        anthropic=providers.Singleton(anthropic_config, settings),
+        openai=providers.Singleton(openai_config, settings),
     )
     # PDF page → PNG for the web client's review page (GET /api/receipts/{id}/pages/{n})
     page_renderer = providers.Object(render_pdf_page)
@@ -318,10 +452,20 @@ class Container(containers.DeclarativeContainer):
         tokens=token_verifier,
         clock=clock,
         config=providers.Singleton(access_cache_config, auth_config),
+        caches=providers.Singleton(CachetoolsCacheFactory, clock=clock),
+        # the SQLite file is written by the CLI in other processes, without the bus: follow its change counter
+        changes=providers.Selector(
+            backends.provided["users"],
+            sqlite=user_repo,
+            memory=providers.Object(None),
+            postgres=providers.Object(None),
+        ),
     )
     login_throttle = providers.Singleton(
         LoginThrottle, store=throttle_store, clock=clock, policy=providers.Singleton(_throttle_policy, settings)
     )
+    # every auth event logged (receiptcore.auth) and counted in /metrics
+    auth_audit = providers.Singleton(AuthAudit, observer=metrics.provided.observe_auth_event)
     auth_service = providers.Singleton(
         AuthService,
         users=user_repo,
@@ -332,13 +476,18 @@ class Container(containers.DeclarativeContainer):
         config=auth_config,
         throttle=login_throttle,
         authenticator=authenticator,
+        audit=auth_audit,
     )
     user_service = providers.Singleton(
-        UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config
+        UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config, audit=auth_audit
     )
     role_service = providers.Singleton(RoleService, users=user_repo, bus=event_bus)
+    merchant_service = providers.Singleton(
+        MerchantService, directory=merchant_directory, store=receipt_store, clock=clock, bus=event_bus
+    )
     receipt_service = providers.Singleton(
         ReceiptService,
+        merchants=merchant_service,
         store=receipt_store,
         inspector=inspector,
         bus=event_bus,
@@ -349,6 +498,7 @@ class Container(containers.DeclarativeContainer):
     )
     extraction_service = providers.Singleton(
         ExtractionService,
+        merchants=merchant_service,
         store=receipt_store,
         extractor=extractor,
         bus=event_bus,
@@ -387,22 +537,24 @@ async def close_container(container: Container) -> None:
     result = container.shutdown_resources()
     if inspect.isawaitable(result):
         await result
-    closers: list[Any] = [container.event_bus(), container.extractor()]
+    # the providers whose adapters may hold connections, pools or threads under these backends, in this order:
+    # first what uses the stores (bus, extractor, verifier), then the stores
     backends = container.backends()
+    holders: list[providers.Provider[Any]] = [container.event_bus, container.extractor]
     if backends["tokens"] == "jwks":
-        closers.append(container.token_verifier())
+        holders.append(container.token_verifier)
     if backends["users"] == "sqlite" or backends["receipts"] == "sqlite":
-        closers.append(container.sqlite())
+        holders.append(container.sqlite)
     if backends["users"] == "postgres":
-        closers.append(container.postgres())
+        holders.append(container.postgres)
     if backends["receipts"] == "mongo":
-        closers.append(container.mongo())
-    for adapter in closers:
-        closer = getattr(adapter, "aclose", None)
-        if closer is not None:
-            result = closer()
-            if inspect.isawaitable(result):
-                await result
+        holders.append(container.mongo)
+    for provider in holders:
+        adapter = provider()
+        if isinstance(adapter, Closeable):  # the port; a plugin's aclose may be synchronous (docs/extractors.md)
+            closing: object = adapter.aclose()
+            if inspect.isawaitable(closing):
+                await closing
 
 
 async def migrate_postgres(settings: Settings) -> tuple[list[str], list[int]]:

@@ -10,7 +10,8 @@ gets JSON without configuration).
 Every record passes ``redact`` first: bearer tokens, JWTs, refresh tokens and password fields are replaced by
 ``[redacted]`` wherever they appear (a message, an argument, an extra field, an exception text), so a client
 that puts its token in a query string, or a driver that echoes a connection URL with a password, cannot leak it
-into the logs. The request id of the request being served (``request_id_var``) is added to every record.
+into the logs. The request id and the client address of the request being served (``request_id_var``,
+``client_var``) are added to every record, so an auth event (``receiptcore.auth``) says where it came from.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ LogFormat = Literal["auto", "text", "json"]
 
 # The id of the request this task serves (set by the HTTP middleware; "-" outside a request).
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("receiptcore_request_id", default=None)
+# The client address of that request (the peer the server saw; behind a proxy, what its forwarded headers gave).
+client_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("receiptcore_client", default=None)
 
 REDACTED = "[redacted]"
 _SECRET_PATTERNS = (
@@ -59,13 +62,17 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class _ContextFilter(logging.Filter):
-    """Adds ``request_id`` to every record (when a request is being served)."""
+    """Adds ``request_id`` and ``client`` to every record (when a request is being served)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             rid = request_id_var.get()
             if rid is not None:
                 record.request_id = rid
+        if getattr(record, "client", None) is None:
+            client = client_var.get()
+            if client is not None:
+                record.client = client
         return True
 
 

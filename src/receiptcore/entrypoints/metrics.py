@@ -5,8 +5,10 @@ build many apps never collide on metric names. Three kinds of figures:
 
 - **counted as they happen**: HTTP requests and their latency per route template (``observe.py`` reports
   each request), logins by outcome (from ``POST /auth/login``'s status: 200 success, 401 failure, 429
-  throttled), extractions by extractor and outcome with their duration (the worker reports each processed
-  receipt);
+  throttled), every authentication event by event and outcome (``receiptcore_auth_events``: login ok, failed,
+  throttled, refresh, reuse detected, logout, password change and reset, role change, disable, enable; the
+  ``AuthAudit`` of the services reports each), extractions by extractor and outcome with their duration (the
+  worker reports each processed receipt);
 - **read at scrape time** from the stores: receipts by status, queue depth and the age of the oldest pending
   receipt (when the receipt store implements ``ports.ReceiptStats``), LLM spend today;
 - the process itself (CPU, memory, open files) from the client's default process collector.
@@ -38,6 +40,7 @@ from prometheus_client import (
 
 from receiptcore.domain.receipt import Receipt, ReceiptStatus
 from receiptcore.ports import ReceiptStats
+from receiptcore.services.audit import AUTH_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,10 @@ class Metrics:
             "receiptcore_logins", "Login attempts by outcome: success, failure (wrong credentials), throttled.",
             ["outcome"], registry=r,
         )  # fmt: skip
+        self.auth_events = Counter(
+            "receiptcore_auth_events", "Authentication events by event and outcome (services/audit.py AUTH_EVENTS).",
+            ["event", "outcome"], registry=r,
+        )  # fmt: skip
         self.extractions = Counter(
             "receiptcore_extractions", "Extraction attempts finished, by extractor and outcome (ok, failed, deferred).",
             ["extractor", "outcome"], registry=r,
@@ -109,6 +116,9 @@ class Metrics:
             self.receipts.labels(status=status.value)
         for outcome in ("success", "failure", "throttled"):
             self.logins.labels(outcome=outcome)
+        for event, outcomes in AUTH_EVENTS.items():
+            for outcome in outcomes:
+                self.auth_events.labels(event=event, outcome=outcome)
 
     # ---- events ---------------------------------------------------------------------------------------------
 
@@ -118,6 +128,10 @@ class Metrics:
         self.http_duration.labels(method=method, route=route).observe(seconds)
         if route == LOGIN_ROUTE and method == "POST" and status in _LOGIN_OUTCOMES:
             self.logins.labels(outcome=_LOGIN_OUTCOMES[status]).inc()
+
+    def observe_auth_event(self, event: str, outcome: str) -> None:
+        """Count one authentication event (the ``AuthAudit`` observer)."""
+        self.auth_events.labels(event=event, outcome=outcome).inc()
 
     def observe_extraction(self, receipt: Receipt) -> None:
         """Count the attempt a worker just finished on ``receipt`` (its last extraction attempt)."""

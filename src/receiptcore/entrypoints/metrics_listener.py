@@ -13,10 +13,9 @@ import contextlib
 import datetime as dt
 import socket
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 from typing import Any
 
-from receiptcore.entrypoints.container import Container
+from receiptcore.entrypoints.container import Container, spend_reader
 from receiptcore.entrypoints.metrics import Metrics, metrics_asgi_app
 from receiptcore.settings import Settings
 
@@ -32,23 +31,11 @@ def receipt_stats_of(container: Container) -> Any:
         return None
 
 
-def spend_reader(settings: Settings) -> Any:
-    """Today's LLM spend from the shared ledger, or None when no ledger exists (no LLM extractor ran)."""
-    from receiptcore.adapters.extractors.llm_budget import spend_ledger
-
-    ledger = spend_ledger(settings)
-
-    def read() -> Decimal | None:
-        return ledger.spent_today() if ledger.path.exists() else None
-
-    return read
-
-
 def make_metrics_app(container: Container, metrics: Metrics) -> Any:
     """The ASGI app of the listener: refreshes the store gauges, then renders every metric."""
     settings = container.settings()
     stats = receipt_stats_of(container)
-    spend = spend_reader(settings) if str(settings.data_dir) != ":memory:" else None
+    spend = spend_reader(settings)
 
     async def refresh() -> None:
         await metrics.refresh(stats, spend, dt.datetime.now(dt.UTC))

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from receiptcore import __version__
-from receiptcore.adapters.requirements import require_extra
 from receiptcore.entrypoints.container import Container, build_container, close_container
 from receiptcore.entrypoints.metrics_listener import make_metrics_app, metrics_url, worker_metrics_listener
 from receiptcore.entrypoints.worker import ExtractionWorker
 from receiptcore.errors import ConfigurationError
+from receiptcore.extras import require_extra
 from receiptcore.settings import Settings
 
 log = logging.getLogger("receiptcore.serve")

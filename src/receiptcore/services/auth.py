@@ -5,7 +5,9 @@ Authenticating a bearer token (and the per-instance caches that make it cheap) i
 ``services/authentication.py``, which the receipt API runs alone; ``AuthService.authenticate`` delegates to it.
 
 User events carry ``payload = {"user_id": ..., "token_version": ...}``; ``role.changed`` carries
-``{"name": ..., "action": "created" | "updated" | "deleted"}``.
+``{"name": ..., "action": "created" | "updated" | "deleted"}``; ``session.revoked`` (logout, refresh-token reuse)
+carries ``{"user_id": ..., "session_id": ...}``: every access token of that session is refused from the next
+request on, on every instance.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from dataclasses import dataclass
 from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.users import RefreshToken, User
-from receiptcore.errors import Conflict, InvalidCredentials, NotFound, TokenRejected
+from receiptcore.domain.users import RefreshToken, User, fold_account_name
+from receiptcore.errors import Conflict, InvalidCredentials, NotFound, RateLimited, TokenRejected
 from receiptcore.ports import Clock, EventBus, PasswordHasher, TokenIssuer, UserRepo
-from receiptcore.services.authentication import AccessCacheConfig, Authenticator
+from receiptcore.services.audit import AuthAudit, account_tag
+from receiptcore.services.authentication import AccessCacheConfig, Authenticator, find_account
 from receiptcore.services.credentials import check_password, hash_secret, normalise_password
 from receiptcore.services.throttle import LoginThrottle
 
 # Refresh tokens we issue are 43 characters; anything far longer is not ours and is not worth hashing.
 _MAX_REFRESH_TOKEN_LENGTH = 256
+_REUSED = "refresh token was already used; the session has been revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ class Session:
     refresh_token: str
     refresh_expires_at: dt.datetime
     user: User
+    session_id: str = ""  # the refresh-token family (the access token's ``sid``)
 
 
 def user_event(kind: str, user: User, **extra: object) -> Event:
@@ -82,7 +87,8 @@ class AuthService:
         config: AuthConfig | None = None,
         *,
         throttle: LoginThrottle,
-        authenticator: Authenticator | None = None,
+        authenticator: Authenticator,
+        audit: AuthAudit | None = None,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -90,8 +96,9 @@ class AuthService:
         self._bus = bus
         self._clock = clock
         self._config = config or AuthConfig()
-        self._authenticator = authenticator or Authenticator(users, tokens, clock, access_cache_config(self._config))
+        self._authenticator = authenticator
         self._throttle = throttle
+        self._audit = audit or AuthAudit()
         self._dummy_hash: str | None = None
 
     async def login(self, email: str, password: str, client: str | None = None) -> Session:
@@ -99,14 +106,27 @@ class AuthService:
         stronger, start a new refresh family. ``client`` is the caller's address for the per-client limit.
         Raises InvalidCredentials (also for a disabled user), or RateLimited while the account or the client
         backs off after failures (the credentials are then not checked at all)."""
-        key = email.strip().lower()
-        user = await self._throttle.guard(key, client, lambda: self._check_credentials(key, password))
+        # every look-alike spelling of a name shares one account and one throttle counter
+        key = fold_account_name(email)
+        try:
+            user = await self._throttle.guard(key, client, lambda: self._check_credentials(email, password))
+        except RateLimited as refused:
+            limited = str(refused.extra.get("key", ""))
+            self._audit.record(
+                "login", "throttled", account=account_tag(email), reason=limited, retry_after=refused.retry_after
+            )
+            raise
+        except InvalidCredentials:
+            self._audit.record("login", "failed", account=account_tag(email))
+            raise
         now = self._clock.now()
-        return await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
+        session = await self._start_session(user, new_id(), now + self._config.refresh_absolute_ttl, now)
+        self._audit.record("login", "ok", user_id=user.id, session_id=session.session_id)
+        return session
 
-    async def _check_credentials(self, key: str, password: str) -> User:
+    async def _check_credentials(self, email: str, password: str) -> User:
         now = self._clock.now()
-        user = await self._users.find_user_by_email(key) if key else None
+        user = await find_account(self._users, email)
         candidate = normalise_password(password)
         if len(candidate) > self._config.password_max_length:
             # Refused before hashing, identically for every account, so it reveals nothing.
@@ -132,6 +152,16 @@ class AuthService:
         """Rotate: the presented token is used up and a new one of the same family is returned. A token
         presented twice revokes its whole family. Raises TokenRejected (unknown, expired, reused, revoked,
         disabled user)."""
+        try:
+            session = await self._refresh(refresh_token)
+        except TokenRejected as rejected:
+            if rejected.detail != _REUSED:  # reuse was recorded where it was found
+                self._audit.record("refresh", "rejected", reason=rejected.detail)
+            raise
+        self._audit.record("refresh", "ok", user_id=session.user.id, session_id=session.session_id)
+        return session
+
+    async def _refresh(self, refresh_token: str) -> Session:
         if not refresh_token or len(refresh_token) > _MAX_REFRESH_TOKEN_LENGTH:
             raise TokenRejected("unknown refresh token")
         now = self._clock.now()
@@ -141,20 +171,22 @@ class AuthService:
         if stored.revoked_at is not None:
             raise TokenRejected("refresh token was revoked")
         if stored.used_at is not None:
-            await self._users.revoke_refresh_family(stored.family_id, now)
-            raise TokenRejected("refresh token was already used; the session has been revoked")
+            await self._end_session(stored, now)
+            self._audit.record("refresh", "reuse_detected", user_id=stored.user_id, session_id=stored.family_id)
+            raise TokenRejected(_REUSED)
         if now >= stored.expires_at or now >= stored.family_expires_at:
             raise TokenRejected("refresh token has expired")
         if not await self._users.use_refresh_token(stored.id, now):
             # Lost a race with another presentation of the same token: that is reuse too.
-            await self._users.revoke_refresh_family(stored.family_id, now)
-            raise TokenRejected("refresh token was already used; the session has been revoked")
+            await self._end_session(stored, now)
+            self._audit.record("refresh", "reuse_detected", user_id=stored.user_id, session_id=stored.family_id)
+            raise TokenRejected(_REUSED)
         try:
             user = await self._users.get_user(stored.user_id)
         except NotFound as exc:
             raise TokenRejected("the account no longer exists") from exc
         if user.disabled:
-            await self._users.revoke_refresh_family(stored.family_id, now)
+            await self._end_session(stored, now)
             raise TokenRejected("the account is disabled")
         return await self._start_session(user, stored.family_id, stored.family_expires_at, now)
 
@@ -164,7 +196,15 @@ class AuthService:
             return
         stored = await self._users.find_refresh_token(hash_secret(refresh_token))
         if stored is not None:
-            await self._users.revoke_refresh_family(stored.family_id, self._clock.now())
+            await self._end_session(stored, self._clock.now())
+            self._audit.record("logout", "ok", user_id=stored.user_id, session_id=stored.family_id)
+
+    async def _end_session(self, stored: RefreshToken, now: dt.datetime) -> None:
+        """Revoke the token's family and end its access tokens here at once and, through the bus, everywhere."""
+        await self._users.revoke_refresh_family(stored.family_id, now)
+        self._authenticator.forget_session(stored.family_id)
+        payload = {"user_id": stored.user_id, "session_id": stored.family_id}
+        await self._bus.publish(Event.model_validate({"type": "session.revoked", "payload": payload}))
 
     async def authenticate(self, access_token: str) -> Principal:
         """Verify a bearer token and return the caller (see ``Authenticator.authenticate``). Raises TokenRejected."""
@@ -185,7 +225,14 @@ class AuthService:
             if not await self._hasher.verify(user.password_hash, normalise_password(current)):
                 raise InvalidCredentials("the current password is wrong")
 
-        await self._throttle.guard_secret("password-change", user.id, check_current)
+        try:
+            await self._throttle.guard_secret("password-change", user.id, check_current)
+        except RateLimited as refused:
+            self._audit.record("password_change", "throttled", user_id=user.id, retry_after=refused.retry_after)
+            raise
+        except InvalidCredentials:
+            self._audit.record("password_change", "failed", user_id=user.id, reason="the current password is wrong")
+            raise
         normalised = check_password(
             new,
             email=user.email,
@@ -202,6 +249,7 @@ class AuthService:
         await self._users.revoke_user_refresh_tokens(user.id, now)
         self._authenticator.forget_user(user.id)
         await self._bus.publish(user_event("user.tokens_revoked", user))
+        self._audit.record("password_change", "ok", user_id=user.id)
 
     async def handle_event(self, event: Event) -> None:
         """Invalidate per-instance caches on user.* and role.changed events (from any instance)."""
@@ -225,13 +273,14 @@ class AuthService:
             family_expires_at=family_expires_at,
         )
         await self._users.add_refresh_token(token)
-        access, expires_in = self._tokens.issue(user, now)
+        access, expires_in = self._tokens.issue(user, now, session_id=family_id)
         return Session(
             access_token=access,
             expires_in=expires_in,
             refresh_token=secret,
             refresh_expires_at=token.expires_at,
             user=user,
+            session_id=family_id,
         )
 
     async def _dummy(self) -> str:

@@ -1,29 +1,36 @@
 """Authenticating a bearer token: the part of authentication every service runs, the receipt API included.
 
 The ``Authenticator`` needs only a ``TokenVerifier`` (public keys), the user store (read-only: token version,
-disabled flag, roles) and a clock, so a receipt API instance holds no signing key. Per-instance caches and why they
-are safe:
+disabled flag, roles, whether a session was revoked) and a clock, so a receipt API instance holds no signing key.
+Per-instance caches (bounded and expired by the ``CacheFactory`` adapter, on cachetools) and why they are safe:
 
 - verified access tokens (LRU keyed by the whole token string, dropped when the token expires): skips the
-  signature check, never the revocation check;
-- user state (token version, disabled, roles) for ``state_cache_ttl``, dropped on ``user.*`` events;
+  signature check, never the revocation checks;
+- user state (token version, disabled, roles) for ``state_cache_ttl``, dropped on ``user.*`` events, and re-read
+  at once when a token is newer than the cached state (a login right after a change made elsewhere);
+- session state (is the token's ``sid``, its refresh-token family, revoked?) for ``state_cache_ttl``, dropped on
+  ``session.revoked`` (logout, refresh-token reuse);
 - role definitions for ``role_cache_ttl``, dropped on ``role.changed``.
 
-Events from any instance arrive through ``handle_event``; the TTLs bound staleness if one is missed (broker
-down), so a revoked token stops working within a few seconds even without the bus.
+Events from any instance arrive through ``handle_event``. A store that other processes write without the bus (the
+embedded SQLite file the CLI writes) also offers an ``AuthChangeCounter``: it is read on every request and, when it
+moved, every cached state is dropped, so a CLI change applies on the next request. Otherwise the TTLs bound
+staleness if an event is missed (broker down).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from receiptcore.domain.events import Event
 from receiptcore.domain.policy import Principal
-from receiptcore.domain.users import BUILTIN_ROLES, Role, User
+from receiptcore.domain.users import BUILTIN_ROLES, Role, User, fold_account_name, legacy_account_name
 from receiptcore.errors import NotFound, TokenRejected, UnknownSigningKey
-from receiptcore.ports import AccessClaims, Clock, TokenVerifier, UserRepo
+from receiptcore.ports import AccessClaims, AuthChangeCounter, CacheFactory, Clock, TokenVerifier, UserRepo
+
+_ROLES = "roles"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,62 +50,123 @@ async def load_roles(users: UserRepo) -> dict[str, Role]:
     return roles
 
 
+async def find_account(users: UserRepo, name: str) -> User | None:
+    """The user an account name as typed designates, or None: by its folded form (``fold_account_name``: every
+    look-alike spelling reaches one account), else by the form names were stored in before folding, for accounts
+    created earlier whose stored name is not folded (``straße@…``). Never raises for a malformed name."""
+    folded = fold_account_name(name)
+    if not folded:
+        return None
+    user = await users.find_user_by_email(folded)
+    legacy = legacy_account_name(name)
+    if user is None and legacy != folded:
+        user = await users.find_user_by_email(legacy)
+    return user
+
+
+def _expiry(claims: AccessClaims) -> dt.datetime:
+    return claims.expires_at
+
+
 class Authenticator:
-    """Turns an access token into the calling Principal, rejecting revoked tokens and disabled users."""
+    """Turns an access token into the calling Principal, rejecting revoked tokens, ended sessions and disabled
+    users.
+
+    Args:
+        users: the user store (read only).
+        tokens: verifies signatures.
+        clock: the time source.
+        config: cache sizes and lifetimes.
+        caches: makes the bounded caches.
+        changes: the store's change counter, when other processes write it without the bus.
+    """
 
     def __init__(
-        self, users: UserRepo, tokens: TokenVerifier, clock: Clock, config: AccessCacheConfig | None = None
+        self,
+        users: UserRepo,
+        tokens: TokenVerifier,
+        clock: Clock,
+        config: AccessCacheConfig | None = None,
+        *,
+        caches: CacheFactory,
+        changes: AuthChangeCounter | None = None,
     ) -> None:
         self._users = users
         self._tokens = tokens
         self._clock = clock
-        self._config = config or AccessCacheConfig()
-        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
-        self._states: OrderedDict[str, tuple[User, dt.datetime]] = OrderedDict()
-        self._roles: tuple[dict[str, Role], dt.datetime] | None = None
+        self._config = config = config or AccessCacheConfig()
+        self._changes = changes
+        self._change_count: int | None = None
+        self._verified: MutableMapping[str, AccessClaims] = caches.lru(
+            config.verified_token_cache_size, expires_at=_expiry
+        )
+        self._states: MutableMapping[str, User] = caches.ttl(config.state_cache_size, config.state_cache_ttl)
+        self._sessions: MutableMapping[str, bool] = caches.ttl(config.state_cache_size, config.state_cache_ttl)
+        self._roles: MutableMapping[str, dict[str, Role]] = caches.ttl(1, config.role_cache_ttl)
 
     async def authenticate(self, access_token: str) -> Principal:
-        """Verify a bearer token and return the caller. Rejects tokens of an older token_version and
-        disabled users. Raises TokenRejected, or UpstreamUnavailable when the verifying keys cannot be had."""
-        now = self._clock.now()
-        claims = await self._verify_cached(access_token, now)
-        user = await self._user_state(claims.subject, now)
+        """Verify a bearer token and return the caller. Rejects tokens of an older token_version, tokens of a
+        revoked session and disabled users. Raises TokenRejected, or UpstreamUnavailable when the verifying keys
+        cannot be had."""
+        await self._follow_changes()
+        claims = await self._verify_cached(access_token, self._clock.now())
+        user = await self._user_state(claims.subject, claims.token_version)
         if user is None:
             raise TokenRejected("the account no longer exists")
         if user.disabled:
             raise TokenRejected("the account is disabled")
         if claims.token_version != user.token_version:
             raise TokenRejected("token was revoked")
-        roles = await self._role_definitions(now)
+        if claims.session_id is not None and await self._session_revoked(claims.session_id):
+            raise TokenRejected("the session has ended (signed out or revoked)")
+        roles = await self._role_definitions()
         return Principal.of_user(user, roles)
 
     async def handle_event(self, event: Event) -> None:
-        """Invalidate per-instance caches on user.* and role.changed events (from any instance)."""
+        """Invalidate per-instance caches on user.*, session.revoked and role.changed events (from any instance)."""
         if event.type.startswith("user."):
             user_id = event.payload.get("user_id")
             if isinstance(user_id, str):
                 self._states.pop(user_id, None)
             else:
                 self._states.clear()
+        elif event.type == "session.revoked":
+            session_id = event.payload.get("session_id")
+            if isinstance(session_id, str):
+                self.forget_session(session_id)
+            else:
+                self._sessions.clear()
         elif event.type == "role.changed":
-            self._roles = None
+            self._roles.clear()
 
     def forget_user(self, user_id: str) -> None:
         """Drop one user's cached state (this instance just changed it)."""
         self._states.pop(user_id, None)
 
+    def forget_session(self, session_id: str) -> None:
+        """Drop one session's cached state (this instance just revoked it)."""
+        self._sessions.pop(session_id, None)
+
     def reset_caches(self) -> None:
-        """Forget all cached user state and roles (e.g. after reconnecting to a bus that may have dropped
+        """Forget all cached user, session and role state (e.g. after reconnecting to a bus that may have dropped
         events); verified signatures stay cached because they cannot go stale."""
         self._states.clear()
-        self._roles = None
+        self._sessions.clear()
+        self._roles.clear()
+
+    async def _follow_changes(self) -> None:
+        # Read before any state, so a change committed after this read is seen by the next request.
+        if self._changes is None:
+            return
+        count = await self._changes.auth_change_count()
+        if count != self._change_count:
+            self.reset_caches()
+            self._change_count = count
 
     async def _verify_cached(self, token: str, now: dt.datetime) -> AccessClaims:
         claims = self._verified.get(token)
-        if claims is not None and now < claims.expires_at:
-            self._verified.move_to_end(token)
+        if claims is not None:
             return claims
-        self._verified.pop(token, None)
         try:
             claims = self._tokens.verify(token, now)
         except UnknownSigningKey:
@@ -106,29 +174,31 @@ class Authenticator:
             await self._tokens.refresh_keys()
             claims = self._tokens.verify(token, now)
         self._verified[token] = claims
-        while len(self._verified) > self._config.verified_token_cache_size:
-            self._verified.popitem(last=False)
         return claims
 
-    async def _user_state(self, user_id: str, now: dt.datetime) -> User | None:
+    async def _user_state(self, user_id: str, token_version: int) -> User | None:
         cached = self._states.get(user_id)
-        if cached is not None and now - cached[1] < self._config.state_cache_ttl:
-            self._states.move_to_end(user_id)
-            return cached[0]
+        # A token newer than the cached state proves the state changed since it was read: read it again.
+        if cached is not None and cached.token_version >= token_version:
+            return cached
         try:
             user = await self._users.get_user(user_id)
         except NotFound:
             self._states.pop(user_id, None)
             return None
-        self._states[user_id] = (user, now)
-        self._states.move_to_end(user_id)
-        while len(self._states) > self._config.state_cache_size:
-            self._states.popitem(last=False)
+        self._states[user_id] = user
         return user
 
-    async def _role_definitions(self, now: dt.datetime) -> dict[str, Role]:
-        if self._roles is not None and now - self._roles[1] < self._config.role_cache_ttl:
-            return self._roles[0]
-        roles = await load_roles(self._users)
-        self._roles = (roles, now)
+    async def _session_revoked(self, session_id: str) -> bool:
+        revoked = self._sessions.get(session_id)
+        if revoked is None:
+            revoked = await self._users.session_revoked(session_id)
+            self._sessions[session_id] = revoked
+        return revoked
+
+    async def _role_definitions(self) -> dict[str, Role]:
+        roles = self._roles.get(_ROLES)
+        if roles is None:
+            roles = await load_roles(self._users)
+            self._roles[_ROLES] = roles
         return roles

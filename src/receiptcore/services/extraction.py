@@ -25,6 +25,7 @@ from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Rece
 from receiptcore.domain.review import assume_currency, review_warnings
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
 from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore
+from receiptcore.services.merchants import MerchantService
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,21 @@ class ExtractionService:
     """Runs extraction for queued receipts."""
 
     def __init__(
-        self, store: ReceiptStore, extractor: Extractor, bus: EventBus, clock: Clock, config: WorkerConfig | None = None
+        self,
+        store: ReceiptStore,
+        extractor: Extractor,
+        bus: EventBus,
+        clock: Clock,
+        config: WorkerConfig | None = None,
+        *,
+        merchants: MerchantService | None = None,
     ) -> None:
         self._store = store
         self._extractor = extractor
         self._bus = bus
         self._clock = clock
         self._config = config or WorkerConfig()
+        self._merchants = merchants  # matches the merchant to the owner's directory and assigns a category
 
     async def run_once(self, worker_id: str) -> Receipt | None:
         """Claim one receipt and process it; returns the stored result, or None when the queue is empty.
@@ -121,6 +130,10 @@ class ExtractionService:
         self, claimed: Receipt, attempt: ExtractionAttempt, output: ExtractedReceipt
     ) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
         output = assume_currency(output, self._config.default_currency)
+        category = None
+        if self._merchants is not None:
+            enriched = await self._merchants.enrich(claimed.owner_id, output)
+            output, category = enriched.output, enriched.category
         data = output.data()
         duplicates = await self._store.find_matching(_probe(claimed, data))
         warnings = review_warnings(output)
@@ -140,6 +153,7 @@ class ExtractionService:
                 warnings=warnings,
                 duplicate_of=duplicates[0] if duplicates else None,
                 at=self._clock.now(),
+                category=category,
             )
             return updated, "receipt.extracted"
 

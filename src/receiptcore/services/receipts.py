@@ -30,6 +30,7 @@ from receiptcore.errors import (
 )
 from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
 from receiptcore.services.corrections import apply_changes
+from receiptcore.services.merchants import MerchantService
 
 _EXPORT_PAGE = 500
 
@@ -76,12 +77,15 @@ class ReceiptService:
         bus: EventBus,
         clock: Clock,
         limits: UploadLimits | None = None,
+        *,
+        merchants: MerchantService | None = None,
     ) -> None:
         self._store = store
         self._inspector = inspector
         self._bus = bus
         self._clock = clock
         self._limits = limits or UploadLimits()
+        self._merchants = merchants  # learns from corrections; groups spending by canonical merchant
 
     async def upload(
         self, principal: Principal, uploads: builtins.list[Upload], idempotency_key: str | None = None
@@ -133,7 +137,10 @@ class ReceiptService:
         updated = apply_changes(receipt, changes, by=principal.user_id, at=self._clock.now())
         if updated is receipt:
             return receipt
-        return await self._save(updated, receipt.version, "receipt.updated")
+        stored = await self._save(updated, receipt.version, "receipt.updated")
+        if self._merchants is not None:
+            await self._merchants.learn(receipt, stored)
+        return stored
 
     async def confirm(self, principal: Principal, receipt_id: str, expected_version: int | None = None) -> Receipt:
         """Needs receipts:write. Marks an extracted/needs_review receipt confirmed (a confirmed one stays as it is);
@@ -169,8 +176,14 @@ class ReceiptService:
         return self._stream(query.model_copy(update={"limit": _EXPORT_PAGE}), scope)
 
     async def summary(self, principal: Principal, query: ReceiptQuery) -> SpendingSummary:
-        """Needs receipts:read. Spending by month, category and merchant."""
-        return await self._store.summarize(query, receipt_scope(principal, ReceiptAction.READ))
+        """Needs receipts:read. Spending by month, category and merchant (grouped by canonical merchant)."""
+        scope = receipt_scope(principal, ReceiptAction.READ)
+        summary = await self._store.summarize(query, scope)
+        if self._merchants is None:
+            return summary
+        if query.owner_id is not None:
+            scope = Scope.only(query.owner_id) if scope.allows(query.owner_id) else Scope(frozenset())
+        return await self._merchants.canonical_summary(summary, scope)
 
     def can_see_event(self, principal: Principal, event: Event) -> bool:
         """Whether ``event`` (a receipt.* event) is about a receipt inside the caller's read scope."""

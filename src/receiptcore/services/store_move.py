@@ -7,7 +7,13 @@ is a credential, and the move is the moment to start them afresh). ``verify`` co
 receipt, and every file's SHA-256 as the target returns it.
 
 The source is only read. What it is asked to do is ``list``, ``get`` and ``open_file``; a caller that must leave the
-source's files untouched (the CLI) hands in adapters over a snapshot.
+source's files untouched (the CLI) hands in adapters over a snapshot. Listings may return summaries (the port lets a
+store leave the extracted copy and the attempts' outputs out), so every receipt is read whole with ``get`` before it
+is copied or compared.
+
+What is not copied: refresh tokens (above), login-throttle counters (they only slow guessing down for a while) and
+idempotency records (they only replay a retried request; a retried upload of the same bytes is answered as a
+duplicate of the copied receipt anyway).
 """
 
 from __future__ import annotations
@@ -96,13 +102,32 @@ class StoreMove:
         self._progress = progress or (lambda _phase, _done, _total: None)
 
     async def run(self) -> MoveReport:
-        """Copy everything missing from the target. Raises Conflict when the target holds something else under
-        the same identity (another user with a copied user's email); StorageUnavailable when a store is down."""
+        """Copy everything missing from the target. Raises Conflict, before anything is written, when the target
+        holds what the source does not (``foreign_in_target``), and when it holds something else under a copied
+        identity (another user with a copied user's email); StorageUnavailable when a store is down."""
         report = MoveReport()
+        foreign = await self.foreign_in_target()
+        if foreign:
+            raise Conflict(
+                f"the target is not empty: it holds {', '.join(foreign)} that the source does not; move into empty "
+                "databases (before the new services first start: they create an admin)"
+            )
         await self._copy_roles(report)
         await self._copy_users(report)
         await self._copy_receipts(report)
         return report
+
+    async def foreign_in_target(self) -> list[str]:
+        """What the target holds that the source does not, as phrases (``"1 user (admin@localhost)"``); empty
+        when the target is empty or holds only (part of) this source, as after an interrupted run."""
+        source_users = {u.id async for u in _all_users(self._source.users)}
+        users = [u.email async for u in _all_users(self._target.users) if u.id not in source_users]
+        source_roles = {r.name for r in await self._source.users.list_roles()}
+        roles = [r.name for r in await self._target.users.list_roles() if r.name not in source_roles]
+        source_receipts = {r.id async for r in _all_receipts(self._source.receipts)}
+        receipts = [r.id async for r in _all_receipts(self._target.receipts) if r.id not in source_receipts]
+        found = [(users, "user"), (roles, "role"), (receipts, "receipt")]
+        return [_phrase(names, noun) for names, noun in found if names]
 
     async def _copy_roles(self, report: MoveReport) -> None:
         roles = await self._source.users.list_roles()
@@ -150,7 +175,8 @@ class StoreMove:
             done += 1
             self._progress("receipts", done, total)
 
-    async def _copy_receipt(self, receipt: Receipt, report: MoveReport) -> None:
+    async def _copy_receipt(self, listed: Receipt, report: MoveReport) -> None:
+        receipt = await self._source.receipts.get(listed.id, _EVERYONE)  # whole, not the listing's summary
         try:
             existing = await self._target.receipts.get(receipt.id, _EVERYONE)
         except NotFound:
@@ -196,7 +222,8 @@ class StoreMove:
             self._progress("verify", done, total)
         return result
 
-    async def _verify_receipt(self, receipt: Receipt, result: Verification) -> None:
+    async def _verify_receipt(self, listed: Receipt, result: Verification) -> None:
+        receipt = await self._source.receipts.get(listed.id, _EVERYONE)
         try:
             copied = await self._target.receipts.get(receipt.id, _EVERYONE)
             source_file, content = await self._target.receipts.open_file(receipt.id, _EVERYONE)
@@ -209,3 +236,8 @@ class StoreMove:
         if digest != receipt.source.sha256 or source_file.sha256 != receipt.source.sha256:
             result.problems.append(f"receipt {receipt.id}: the target's file has SHA-256 {digest}")
         result.files_checked += 1
+
+
+def _phrase(names: list[str], noun: str) -> str:
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"{len(names)} {noun}{'' if len(names) == 1 else 's'} ({shown})"

@@ -4,7 +4,8 @@ Why not the ``limits`` package: its strategies (fixed window, moving window, sli
 per period". They cannot say "each try past the fifth waits twice as long as the one before, and a success
 starts over", which is what avoids malicious lockout while still slowing guessing to a crawl, and its storages
 (memory, Redis, Memcached, MongoDB) hold neither our SQLite nor our PostgreSQL, where the counters must live to
-survive restarts and be shared. The schedule is eleven lines (``domain.backoff``); the stores are one atomic
+survive restarts and be shared (nor can they let a correct password through once the wait is over, or clear one
+account for ``receiptcore users unlock``). The schedule is eleven lines (``domain.backoff``); the stores are one atomic
 read-decide-write each.
 
 Two keys per login, both hashed (the store never holds an address or an attempted email, which is sometimes a

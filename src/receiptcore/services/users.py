@@ -27,6 +27,7 @@ from receiptcore.domain.users import (
 )
 from receiptcore.errors import Conflict, PermissionDenied, ValidationFailed
 from receiptcore.ports import Clock, EventBus, PasswordHasher, UserRepo
+from receiptcore.services.audit import AuthAudit
 from receiptcore.services.auth import AuthConfig, user_event
 from receiptcore.services.authentication import load_roles
 from receiptcore.services.credentials import check_password
@@ -39,20 +40,29 @@ def _email(email: str) -> str:
     try:
         return normalise_email(email)
     except ValueError as exc:
-        raise ValidationFailed("not an email address", errors=[{"field": "email", "msg": str(exc)}]) from exc
+        # the reason itself is the detail: "expected an email address" or which invisible character was found
+        raise ValidationFailed(str(exc), errors=[{"field": "email", "msg": str(exc)}]) from exc
 
 
 class UserService:
     """Create, list, read, update, disable users; set their roles; create the first admin."""
 
     def __init__(
-        self, users: UserRepo, hasher: PasswordHasher, bus: EventBus, clock: Clock, config: AuthConfig | None = None
+        self,
+        users: UserRepo,
+        hasher: PasswordHasher,
+        bus: EventBus,
+        clock: Clock,
+        config: AuthConfig | None = None,
+        *,
+        audit: AuthAudit | None = None,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._bus = bus
         self._clock = clock
         self._config = config or AuthConfig()
+        self._audit = audit or AuthAudit()
 
     async def create_admin(self, email: str, password: str) -> User:
         """Create a user holding the admin role (CLI / first serve; no principal). Raises Conflict, WeakPassword,
@@ -122,6 +132,7 @@ class UserService:
         await self._users.save_user_keeping_admin(user, expected=read)
         if password is not None:
             await self._end_sessions(user)
+            self._audit.record("password_reset", "ok", user_id=user.id, actor_id=principal.user_id)
         return user
 
     async def reset_password(self, principal: Principal, user_id: str, password: str | None = None) -> tuple[User, str]:
@@ -149,6 +160,7 @@ class UserService:
         user.updated_at = self._clock.now()
         await self._users.save_user_keeping_admin(user, expected=read)
         await self._end_sessions(user)
+        self._audit.record("password_reset", "ok", user_id=user.id, actor_id=principal.user_id)
         return user, new_password
 
     async def _replace_password(self, user: User, password: str) -> None:
@@ -176,6 +188,7 @@ class UserService:
         # demotions of the last two admins both pass. ``expected`` stops this save from undoing a concurrent one.
         await self._users.save_user_keeping_admin(user, expected=read)
         await self._bus.publish(user_event("user.roles_changed", user, roles=wanted))
+        self._audit.record("role_change", "ok", user_id=user.id, actor_id=principal.user_id, roles=",".join(wanted))
         return user
 
     async def set_disabled(self, principal: Principal, user_id: str, disabled: bool) -> User:
@@ -197,6 +210,7 @@ class UserService:
         if disabled:
             await self._users.revoke_user_refresh_tokens(user.id, now)
         await self._bus.publish(user_event("user.disabled", user, disabled=disabled))
+        self._audit.record("disable" if disabled else "enable", "ok", user_id=user.id, actor_id=principal.user_id)
         return user
 
     async def _create(self, email: str, password: str, *, display_name: str, roles: list[str]) -> User:
@@ -224,6 +238,7 @@ class UserService:
         user.password_hash = await self._hasher.hash(normalised)
         await self._users.add_user(user)
         await self._bus.publish(user_event("user.created", user))
+        self._audit.record("user_created", "ok", user_id=user.id, roles=",".join(user.roles))
         return user
 
     def _checked(self, password: str, email: str) -> str:

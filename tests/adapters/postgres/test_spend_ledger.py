@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from receiptcore.adapters.extractors.llm_budget import FileSpendBook
+from receiptcore.adapters.extractors.llm.budget import FileSpendBook
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.postgres.database import PostgresDatabase
 from receiptcore.adapters.postgres.spend_ledger import PostgresSpendLedger

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from receiptcore.adapters.caching_cachetools import CachetoolsCacheFactory
 from receiptcore.adapters.clock import ManualClock
 from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
 from receiptcore.adapters.memory.user_repo import MemoryUserRepo
@@ -15,7 +16,8 @@ from receiptcore.domain.events import Event
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import BUILTIN_ROLES, User
 from receiptcore.ports import AccessClaims
-from receiptcore.services.auth import AuthConfig, AuthService
+from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
+from receiptcore.services.authentication import Authenticator
 from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
 from receiptcore.services.users import RoleService, UserService
 
@@ -116,7 +118,18 @@ def make_world(config: AuthConfig | None = None, policy: ThrottlePolicy | None =
         issuer=issuer,
         bus=bus,
         config=config,
-        auth=AuthService(repo, hasher, issuer, bus, clock, config, throttle=throttle),
+        auth=AuthService(
+            repo,
+            hasher,
+            issuer,
+            bus,
+            clock,
+            config,
+            throttle=throttle,
+            authenticator=Authenticator(
+                repo, issuer, clock, access_cache_config(config), caches=CachetoolsCacheFactory(clock)
+            ),
+        ),
         users=UserService(repo, hasher, bus, clock, config),
         roles=RoleService(repo, bus),
         throttle=throttle,

@@ -126,7 +126,7 @@ def test_eval_command_prints_the_table_and_writes_every_prediction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answers = {k.split("/")[1]: v for k, v in ANSWERS.items() if k.startswith("sroie")}
-    monkeypatch.setattr(cli_eval, "load_extractor", lambda *_args, **_kwargs: ScriptedExtractor(answers))
+    monkeypatch.setattr(cli_eval, "build_extractor", lambda *_args, **_kwargs: ScriptedExtractor(answers))
     out = tmp_path / "report.json"
     result = CliRunner().invoke(
         cli_eval.eval_command, [str(MINI), "--extractor", "scripted", "--subset", "sroie", "--json", str(out)]

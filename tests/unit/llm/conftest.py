@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from receiptcore.adapters.extractors.llm_budget import SpendLedger
+from receiptcore.adapters.extractors.llm.budget import SpendLedger
+from receiptcore.entrypoints.container import anthropic_config, llm_config, openai_config
 from receiptcore.ports import Document
 from receiptcore.settings import Settings
 
@@ -79,6 +80,16 @@ def settings(tmp_path: Path) -> Settings:
         llm_retry_max_seconds=30.0,
         llm_daily_spend_cap_usd=Decimal(10),
     )
+
+
+def anthropic_configs(settings: Settings) -> dict[str, Any]:
+    """The configs the container hands the anthropic extractor for ``settings``."""
+    return {"anthropic": anthropic_config(settings), "llm": llm_config(settings)}
+
+
+def openai_configs(settings: Settings) -> dict[str, Any]:
+    """The configs the container hands the openai-compatible extractor for ``settings``."""
+    return {"openai": openai_config(settings), "llm": llm_config(settings)}
 
 
 class CountingHandler:

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from receiptcore.adapters.extractors import load_extractor
-from receiptcore.adapters.extractors.llm_budget import SpendLedger
+from receiptcore.adapters.extractors.llm.budget import SpendLedger
+from receiptcore.entrypoints.container import standalone_extractor
 from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document, Extractor
 from receiptcore.settings import Settings
@@ -27,6 +27,7 @@ from tests.unit.llm.conftest import (
     RECEIPT_ANSWER,
     CountingHandler,
     SleepRecorder,
+    anthropic_configs,
     jpeg_bytes,
     pdf_bytes,
 )
@@ -34,7 +35,7 @@ from tests.unit.llm.conftest import (
 httpx2 = pytest.importorskip("httpx2")
 pytest.importorskip("anthropic")
 
-from receiptcore.adapters.extractors.anthropic import AnthropicExtractor  # noqa: E402
+from receiptcore.adapters.extractors.llm.anthropic import AnthropicExtractor  # noqa: E402
 
 Handler = Callable[[Any], Any]
 
@@ -67,7 +68,9 @@ def error_reply(status: int, kind: str, headers: dict[str, str] | None = None) -
 
 def build(settings: Settings, handler: Handler, sleeps: SleepRecorder, **kwargs: Any) -> AnthropicExtractor:
     client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
-    return AnthropicExtractor(settings, http_client=client, sleep=sleeps, rng=lambda: 1.0, **kwargs)
+    return AnthropicExtractor(
+        **anthropic_configs(settings), http_client=client, sleep=sleeps, rng=lambda: 1.0, **kwargs
+    )
 
 
 async def test_request_carries_model_image_and_forced_receipt_tool_with_mocked_anthropic_api(
@@ -168,7 +171,7 @@ async def test_jitter_stays_within_the_exponential_ceiling_with_mocked_anthropic
     replies = [error_reply(500, "api_error"), error_reply(500, "api_error"), tool_reply(RECEIPT_ANSWER)]
     sleeps = SleepRecorder()
     client = httpx2.AsyncClient(transport=httpx2.MockTransport(lambda _: replies.pop(0)))
-    extractor = AnthropicExtractor(settings, http_client=client, sleep=sleeps, rng=lambda: 0.25)
+    extractor = AnthropicExtractor(**anthropic_configs(settings), http_client=client, sleep=sleeps, rng=lambda: 0.25)
 
     await extractor.extract(jpeg_document)
 
@@ -335,17 +338,17 @@ def test_missing_api_key_is_a_configuration_error(tmp_path: Any, monkeypatch: py
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("RECEIPTCORE_ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY"):
-        AnthropicExtractor(Settings(data_dir=tmp_path))
+        AnthropicExtractor(**anthropic_configs(Settings(data_dir=tmp_path)))
 
 
 def test_missing_sdk_names_the_extra_to_install(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "anthropic", None)
     with pytest.raises(ConfigurationError, match=r"pip install 'receiptcore\[anthropic\]'"):
-        AnthropicExtractor(settings)
+        AnthropicExtractor(**anthropic_configs(settings))
 
 
 def test_entry_point_builds_the_extractor_from_settings(settings: Settings) -> None:
-    extractor = load_extractor("anthropic", settings)
+    extractor = standalone_extractor(settings.model_copy(update={"extractor": "anthropic"}))
     assert isinstance(extractor, Extractor)
     assert isinstance(extractor, AnthropicExtractor)
     assert extractor.name == "anthropic"

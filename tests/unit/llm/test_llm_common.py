@@ -17,16 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from receiptcore.adapters.extractors.llm_budget import (
-    RetryPolicy,
-    SpendLedger,
-    TransientError,
-    call_with_retries,
-    seconds_until_midnight_utc,
-)
-from receiptcore.adapters.extractors.llm_common import receipt_json_schema
-from receiptcore.adapters.extractors.llm_images import prepare_document
-from receiptcore.adapters.extractors.llm_output import parse_model_output
+from receiptcore.adapters.extractors.llm.budget import SpendLedger, seconds_until_midnight_utc
+from receiptcore.adapters.extractors.llm.images import prepare_document
+from receiptcore.adapters.extractors.llm.output import parse_model_output
+from receiptcore.adapters.extractors.llm.retry import RetryPolicy, TransientError, call_with_retries
+from receiptcore.adapters.extractors.llm.schema import receipt_json_schema
 from receiptcore.domain.receipt import ExtractedReceipt, ReceiptData
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document

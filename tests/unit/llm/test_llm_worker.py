@@ -13,21 +13,21 @@ import httpx
 import pytest
 
 from receiptcore.adapters.clock import ManualClock
-from receiptcore.adapters.extractors.llm_budget import SpendLedger
-from receiptcore.adapters.extractors.openai_compat import OpenAICompatibleExtractor
+from receiptcore.adapters.extractors.llm.budget import SpendLedger
+from receiptcore.adapters.extractors.llm.openai_compat import OpenAICompatibleExtractor
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore
 from receiptcore.domain.receipt import ReceiptStatus
 from receiptcore.ports import Extractor
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.settings import Settings
 from tests.factories import make_receipt, unique_png
-from tests.unit.llm.conftest import FIXED_NOW, RECEIPT_ANSWER, SleepRecorder
+from tests.unit.llm.conftest import FIXED_NOW, RECEIPT_ANSWER, SleepRecorder, anthropic_configs, openai_configs
 from tests.unit.llm.test_openai_compat_extractor import completion
 
 httpx2 = pytest.importorskip("httpx2")
 pytest.importorskip("anthropic")
 
-from receiptcore.adapters.extractors.anthropic import AnthropicExtractor  # noqa: E402
+from receiptcore.adapters.extractors.llm.anthropic import AnthropicExtractor  # noqa: E402
 from tests.unit.llm.test_anthropic_extractor import error_reply, tool_reply  # noqa: E402
 
 
@@ -48,7 +48,7 @@ async def run_one(extractor: Extractor, bus: InProcessEventBus) -> Any:
 
 def anthropic(settings: Settings, handler: Callable[[Any], Any], ledger: SpendLedger) -> AnthropicExtractor:
     client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
-    return AnthropicExtractor(settings, http_client=client, sleep=SleepRecorder(), ledger=ledger)
+    return AnthropicExtractor(**anthropic_configs(settings), http_client=client, sleep=SleepRecorder(), ledger=ledger)
 
 
 async def test_worker_stores_the_claude_reading_with_mocked_anthropic_api(
@@ -87,7 +87,9 @@ async def test_llm_server_outage_defers_instead_of_failing_with_mocked_openai_ap
         raise httpx.ConnectError("connection refused", request=request)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    extractor = OpenAICompatibleExtractor(settings, http_client=client, sleep=SleepRecorder(), ledger=ledger_at(None))
+    extractor = OpenAICompatibleExtractor(
+        **openai_configs(settings), http_client=client, sleep=SleepRecorder(), ledger=ledger_at(None)
+    )
 
     stored = await run_one(extractor, bus)
 
@@ -101,7 +103,9 @@ async def test_a_hopeless_answer_counts_as_a_failed_attempt_with_mocked_openai_a
     settings: Settings, bus: InProcessEventBus, ledger_at: Callable[[Decimal | None], SpendLedger]
 ) -> None:
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: completion("I see a cat.")))
-    extractor = OpenAICompatibleExtractor(settings, http_client=client, sleep=SleepRecorder(), ledger=ledger_at(None))
+    extractor = OpenAICompatibleExtractor(
+        **openai_configs(settings), http_client=client, sleep=SleepRecorder(), ledger=ledger_at(None)
+    )
 
     stored = await run_one(extractor, bus)
 

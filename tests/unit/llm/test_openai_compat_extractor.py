@@ -17,13 +17,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from receiptcore.adapters.extractors import load_extractor
-from receiptcore.adapters.extractors.llm_budget import SpendLedger
-from receiptcore.adapters.extractors.openai_compat import OpenAICompatibleExtractor
+from receiptcore.adapters.extractors.llm.budget import SpendLedger
+from receiptcore.adapters.extractors.llm.openai_compat import OpenAICompatibleExtractor
+from receiptcore.entrypoints.container import standalone_extractor
 from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document, Extractor
 from receiptcore.settings import Settings
-from tests.unit.llm.conftest import RECEIPT_ANSWER, CountingHandler, SleepRecorder, jpeg_bytes
+from tests.unit.llm.conftest import RECEIPT_ANSWER, CountingHandler, SleepRecorder, jpeg_bytes, openai_configs
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -45,7 +45,9 @@ def completion(content: Any, *, finish: str = "stop", usage: dict[str, Any] | No
 
 def build(settings: Settings, handler: Handler, sleeps: SleepRecorder, **kwargs: Any) -> OpenAICompatibleExtractor:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return OpenAICompatibleExtractor(settings, http_client=client, sleep=sleeps, rng=lambda: 1.0, **kwargs)
+    return OpenAICompatibleExtractor(
+        **openai_configs(settings), http_client=client, sleep=sleeps, rng=lambda: 1.0, **kwargs
+    )
 
 
 async def test_request_carries_model_schema_and_image_data_uri_with_mocked_openai_api(
@@ -215,7 +217,7 @@ async def test_wrong_types_are_dropped_and_named_with_mocked_openai_api(
 
 
 def test_entry_point_builds_the_extractor_from_settings(settings: Settings) -> None:
-    extractor = load_extractor("openai-compatible", settings)
+    extractor = standalone_extractor(settings.model_copy(update={"extractor": "openai-compatible"}))
     assert isinstance(extractor, Extractor)
     assert isinstance(extractor, OpenAICompatibleExtractor)
     assert extractor.model == "vision-test-model"
@@ -261,7 +263,7 @@ async def test_wrapped_json_from_local_models_is_accepted_with_mocked_openai_api
 def test_unusable_base_url_is_a_configuration_error(settings: Settings, url: str) -> None:
     settings.openai_base_url = url
     with pytest.raises(ConfigurationError, match="OPENAI_BASE_URL"):
-        OpenAICompatibleExtractor(settings)
+        OpenAICompatibleExtractor(**openai_configs(settings))
 
 
 async def test_a_bad_answer_does_not_mark_the_server_degraded_but_an_outage_does_with_mocked_openai_api(

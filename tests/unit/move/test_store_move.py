@@ -10,12 +10,13 @@ import pytest
 
 from receiptcore.adapters.memory import MemoryReceiptStore, MemoryUserRepo
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.queries import ReceiptQuery
-from receiptcore.domain.receipt import ReceiptStatus
+from receiptcore.domain.queries import Page, ReceiptQuery
+from receiptcore.domain.receipt import Receipt, ReceiptStatus
 from receiptcore.domain.users import ADMIN, Role
 from receiptcore.errors import Conflict
 from receiptcore.services.store_move import StoreMove, Stores
 from tests.factories import T0, make_receipt, make_user
+from tests.unit.move.builders import rich_receipt
 
 
 async def filled_source(receipts: int = 7) -> Stores:
@@ -97,9 +98,60 @@ async def test_verification_notices_a_damaged_file_in_the_target() -> None:
     assert any(first.id in problem for problem in verification.problems)
 
 
-async def test_another_user_with_the_same_email_in_the_target_stops_the_move() -> None:
-    source, target = await filled_source(receipts=0), empty()
+async def test_another_user_with_the_same_email_in_the_target_stops_the_move_before_anything_is_written() -> None:
+    source, target = await filled_source(receipts=2), empty()
     some = (await source.users.list_users())[0]
     await target.users.add_user(make_user(email=some.email))
-    with pytest.raises(Conflict, match="another user"):
+    with pytest.raises(Conflict, match=r"not empty: it holds 1 user \(" + some.email):
         await StoreMove(source, target).run()
+    assert await target.users.count_users() == 1
+    assert (await target.receipts.list(ReceiptQuery(), Scope.everyone())).items == []
+
+
+async def test_a_target_holding_other_receipts_or_roles_is_refused_but_a_partial_copy_of_the_source_is_not() -> None:
+    source, target = await filled_source(receipts=3), empty()
+    await StoreMove(source, target).run()  # a partial (here: whole) copy of this source is fine to resume
+    assert await StoreMove(source, target).foreign_in_target() == []
+    stranger, content = make_receipt(content=b"someone else's receipt")
+    await target.receipts.add(stranger, content)
+    await target.users.add_role(Role(name="zz-other", permissions=frozenset({"receipts:read"})))
+    foreign = await StoreMove(source, target).foreign_in_target()
+    assert foreign == ["1 role (zz-other)", f"1 receipt ({stranger.id})"]
+    with pytest.raises(Conflict, match="not empty"):
+        await StoreMove(source, target).run()
+
+
+class SummarisingStore(MemoryReceiptStore):
+    """Lists summaries, as the SQLite and MongoDB stores do (the port allows it): no extracted copy, no outputs."""
+
+    async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
+        page = await super().list(query, scope)
+        items = [
+            r.model_copy(
+                update={
+                    "extracted": None,
+                    "extraction_attempts": [a.model_copy(update={"output": None}) for a in r.extraction_attempts],
+                }
+            )
+            for r in page.items
+        ]
+        return Page[Receipt](items=items, next_cursor=page.next_cursor)
+
+
+async def test_receipts_a_store_lists_as_summaries_are_copied_whole_with_attempts_and_extracted_data() -> None:
+    users = MemoryUserRepo()
+    owner = make_user()
+    await users.add_user(owner)
+    source = Stores(users, SummarisingStore())
+    for seed in range(3):
+        receipt, content = rich_receipt(owner.id, seed)
+        await source.receipts.add(receipt, content)
+    target = Stores(MemoryUserRepo(), SummarisingStore())
+    move = StoreMove(source, target)
+    await move.run()
+    assert (await move.verify()).ok
+    for listed in (await source.receipts.list(ReceiptQuery(), Scope.everyone())).items:
+        copied = await target.receipts.get(listed.id, Scope.everyone())
+        assert copied == await source.receipts.get(listed.id, Scope.everyone())
+        assert copied.extracted is not None
+        assert copied.extraction_attempts[-1].output is not None

@@ -38,7 +38,7 @@ def _text_pdf(rows: list[str]) -> bytes:
 
 
 def test_construction_is_cheap_and_implements_the_port() -> None:
-    extractor = OcrExtractor(settings=None)
+    extractor = OcrExtractor(config=None)
     assert isinstance(extractor, Extractor)
     assert extractor.name == "ocr"
     assert extractor.version

@@ -5,6 +5,7 @@ import pytest
 
 import receiptcore.adapters.extractors as plugins
 from receiptcore.errors import ConfigurationError
+from receiptcore.plugins import ExtractorConfig
 
 
 class _Fake:
@@ -39,21 +40,44 @@ def test_available_extractors_lists_name_version_and_distribution(monkeypatch: p
     ]
 
 
-def test_factories_get_settings_only_when_they_take_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_factories_get_their_config_only_when_they_take_it(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[Any] = []
 
-    def with_settings(settings: Any = None) -> _Fake:
-        seen.append(settings)
+    def with_config(config: Any = None) -> _Fake:
+        seen.append(config)
         return _Fake()
 
-    _install(monkeypatch, a=with_settings, b=_Fake)
-    assert plugins.load_extractor("a", settings="S").name == "fake"
-    assert plugins.load_extractor("b", settings="S").name == "fake"
-    assert seen == ["S"]
+    def with_kwargs(**kwargs: Any) -> _Fake:
+        seen.append(kwargs)
+        return _Fake()
+
+    config = ExtractorConfig(name="a", options={"model": "m"})
+    _install(monkeypatch, a=with_config, b=_Fake, c=with_kwargs)
+    assert plugins.load_extractor("a", config).name == "fake"
+    assert plugins.load_extractor("b", config).name == "fake"
+    assert plugins.load_extractor("c").name == "fake"
+    assert seen == [config, {"config": ExtractorConfig(name="c")}]
+
+
+def test_builtin_configs_reach_only_a_factory_that_names_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+
+    def named(config: Any = None, anthropic: Any = None) -> _Fake:
+        seen.append(anthropic)
+        return _Fake()
+
+    def greedy(**kwargs: Any) -> _Fake:
+        seen.append(sorted(kwargs))
+        return _Fake()
+
+    _install(monkeypatch, named=named, greedy=greedy)
+    plugins.load_extractor("named", anthropic="secret-config", shared_ledger=None)
+    plugins.load_extractor("greedy", anthropic="secret-config")
+    assert seen == ["secret-config", ["config"]]
 
 
 def test_a_type_error_inside_a_factory_is_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(settings: Any = None) -> _Fake:
+    def broken(config: Any = None) -> _Fake:
         raise TypeError("bug inside the plugin")
 
     _install(monkeypatch, broken=broken)

@@ -10,6 +10,7 @@ import json
 import httpx
 import pytest
 
+from receiptcore.adapters.caching_cachetools import CachetoolsCacheFactory
 from receiptcore.adapters.clock import ManualClock
 from receiptcore.adapters.memory.user_repo import MemoryUserRepo
 from receiptcore.adapters.security import jwks as jwks_module
@@ -168,7 +169,8 @@ async def test_the_authenticator_learns_a_rotated_key_through_the_verifier(mono:
     await repo.add_user(user)
     old = JwtTokenIssuer.generate(issuer="t", audience="t")
     service = FakeAuthService(old)
-    authenticator = Authenticator(repo, verifier_for(service), ManualClock(NOW))
+    clock = ManualClock(NOW)
+    authenticator = Authenticator(repo, verifier_for(service), clock, caches=CachetoolsCacheFactory(clock))
     assert (await authenticator.authenticate(old.issue(user, NOW)[0])).user_id == user.id  # first fetch
     rotated = JwtTokenIssuer.generate(issuer="t", audience="t")
     service.issuers = [rotated]

@@ -14,6 +14,7 @@ import pytest
 from receiptcore.adapters.security import tokens as tokens_module
 from receiptcore.adapters.security.keys import describe_keys, load_key_ring, prune_keys, rotate_key
 from receiptcore.adapters.security.tokens import JwtTokenIssuer
+from receiptcore.entrypoints.container import token_config
 from receiptcore.settings import Settings
 from tests.factories import make_user
 
@@ -30,7 +31,7 @@ def kid_of(token: str) -> str:
 
 def test_a_pending_key_is_published_at_once_but_signs_only_from_its_activation(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    issuer = JwtTokenIssuer.from_settings(settings)
+    issuer = JwtTokenIssuer.from_config(token_config(settings))
     old_kid = issuer.key_id
     now = dt.datetime.now(dt.UTC)
     rotate_key(settings.keys_dir, now + dt.timedelta(hours=1))
@@ -43,7 +44,7 @@ def test_a_pending_key_is_published_at_once_but_signs_only_from_its_activation(t
 
 def test_an_activated_key_signs_and_tokens_of_the_old_key_still_verify(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    issuer = JwtTokenIssuer.from_settings(settings)
+    issuer = JwtTokenIssuer.from_config(token_config(settings))
     now = dt.datetime.now(dt.UTC)
     old_token, _ = issuer.issue(make_user(), now)
     first = settings.keys_dir / "signing-key.pem"
@@ -54,7 +55,7 @@ def test_an_activated_key_signs_and_tokens_of_the_old_key_still_verify(tmp_path:
     assert issuer.verify(old_token, now).subject
     assert issuer.verify(new_token, now).subject
     # a second instance sharing the directory signs with the same new key
-    other = JwtTokenIssuer.from_settings(settings)
+    other = JwtTokenIssuer.from_config(token_config(settings))
     assert kid_of(other.issue(make_user(), now)[0]) == kid_of(new_token)
     assert other.verify(old_token, now).subject
 
@@ -63,7 +64,7 @@ def test_a_pending_key_starts_signing_when_its_time_comes_without_a_reload(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    issuer = JwtTokenIssuer.from_settings(settings)
+    issuer = JwtTokenIssuer.from_config(token_config(settings))
     old_kid = issuer.key_id
     start = time.time()
     rotate_key(settings.keys_dir, dt.datetime.fromtimestamp(int(start) + 60, dt.UTC))

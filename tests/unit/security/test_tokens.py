@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from receiptcore.adapters.security import JwtTokenIssuer, generate_key_file
 from receiptcore.adapters.security.keys import thumbprint
 from receiptcore.domain.users import ADMIN, MEMBER, User
+from receiptcore.entrypoints.container import token_config
 from receiptcore.errors import ConfigurationError, TokenRejected
 from receiptcore.settings import Settings
 from tests import factories
@@ -183,13 +184,13 @@ def test_from_settings_creates_a_private_key_file_once_and_reuses_it(tmp_path: P
     settings = Settings(
         data_dir=tmp_path / "data", jwt_issuer="iss-x", jwt_audience="aud-x", access_token_ttl_seconds=60
     )
-    first = JwtTokenIssuer.from_settings(settings)
+    first = JwtTokenIssuer.from_config(token_config(settings))
     key_file = settings.keys_dir / "signing-key.pem"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     token, expires_in = first.issue(make_user(), NOW)
     assert expires_in == 60
     # A restart loads the same key, so tokens issued before it still verify.
-    second = JwtTokenIssuer.from_settings(settings)
+    second = JwtTokenIssuer.from_config(token_config(settings))
     assert second.key_id == first.key_id
     assert second.verify(token, NOW).subject
     assert [p.name for p in settings.keys_dir.iterdir()] == ["signing-key.pem"]
@@ -197,13 +198,13 @@ def test_from_settings_creates_a_private_key_file_once_and_reuses_it(tmp_path: P
 
 def test_rotation_signs_with_the_newest_key_and_still_verifies_old_tokens(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    old = JwtTokenIssuer.from_settings(settings)
+    old = JwtTokenIssuer.from_config(token_config(settings))
     old_token, _ = old.issue(make_user(), NOW)
     new_file = generate_key_file(settings.keys_dir, "signing-key-2.pem")
     # activated (modification time) after the first key, and already in the past: it signs
     os.utime(settings.keys_dir / "signing-key.pem", (time.time() - 100, time.time() - 100))
     os.utime(new_file, (time.time() - 1, time.time() - 1))
-    rotated = JwtTokenIssuer.from_settings(settings)
+    rotated = JwtTokenIssuer.from_config(token_config(settings))
     assert rotated.key_id != old.key_id
     assert rotated.verify(old_token, NOW).subject
     new_token, _ = rotated.issue(make_user(), NOW)
@@ -220,7 +221,7 @@ def test_retired_public_key_file_only_verifies(tmp_path: Path) -> None:
     (keys_dir / "retired.pem").write_bytes(
         retired.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    issuer = JwtTokenIssuer.from_settings(Settings(data_dir=tmp_path))
+    issuer = JwtTokenIssuer.from_config(token_config(Settings(data_dir=tmp_path)))
     old_token, _ = JwtTokenIssuer(retired).issue(make_user(), NOW)
     assert issuer.verify(old_token, NOW).subject
     assert jwt.get_unverified_header(issuer.issue(make_user(), NOW)[0])["kid"] != JwtTokenIssuer(retired).key_id
@@ -230,11 +231,11 @@ def test_a_non_key_file_in_the_keys_dir_is_a_configuration_error(tmp_path: Path)
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "junk.pem").write_text("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
     with pytest.raises(ConfigurationError):
-        JwtTokenIssuer.from_settings(Settings(data_dir=tmp_path))
+        JwtTokenIssuer.from_config(token_config(Settings(data_dir=tmp_path)))
 
 
 def test_memory_profile_keeps_no_key_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    issuer = JwtTokenIssuer.from_settings(Settings(data_dir=Path(":memory:")))
+    issuer = JwtTokenIssuer.from_config(token_config(Settings(profile="memory")))
     assert issuer.verify(issuer.issue(make_user(), NOW)[0], NOW).subject
     assert list(tmp_path.iterdir()) == []

@@ -2,21 +2,23 @@
 
 It shows the whole contract in one small class: a ``name``, a ``version``, an ``async extract(document)`` that
 returns an ``ExtractedReceipt`` and raises only ``ExtractionFailed`` (or ``ExtractionDeferred``), CPU work kept
-off the event loop, and a constructor that accepts the host's settings. Images (no text layer) get an empty but
-valid reading with a warning, so the receipt lands in ``needs_review`` for a person to fill in.
+off the event loop, and a constructor that takes its ``ExtractorConfig`` (one option of its own,
+``RECEIPTCORE_EXTRACTOR_EXAMPLE_MAX_PAGES``). Images (no text layer) get an empty but valid reading with a
+warning, so the receipt lands in ``needs_review`` for a person to fill in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 from receiptcore.plugins import (
+    ConfigurationError,
     Document,
     ExtractedReceipt,
     ExtractionFailed,
     Extractor,
+    ExtractorConfig,
     FieldSource,
     Merchant,
     ReceiptWarning,
@@ -26,17 +28,18 @@ from receiptcore.plugins import (
 __version__ = "0.1.0"
 
 _TOTAL = re.compile(r"^\s*(?:GRAND\s+)?TOTAL\b[^\d-]*(-?\d{1,9}(?:[.,]\d{2}))\s*$", re.IGNORECASE | re.MULTILINE)
-_MAX_PAGES = 10
+#: pages read when RECEIPTCORE_EXTRACTOR_EXAMPLE_MAX_PAGES is unset
+DEFAULT_MAX_PAGES = 10
 
 
-def _text_layer(content: bytes) -> tuple[str, int]:
-    """All text of the PDF's first pages and its page count (blocking: run it in a thread)."""
+def _text_layer(content: bytes, max_pages: int) -> tuple[str, int]:
+    """All text of the PDF's first ``max_pages`` pages and its page count (blocking: run it in a thread)."""
     import pypdfium2
 
     pdf = pypdfium2.PdfDocument(content)
     try:
         texts = []
-        for index in range(min(len(pdf), _MAX_PAGES)):
+        for index in range(min(len(pdf), max_pages)):
             page = pdf[index]
             textpage = page.get_textpage()
             texts.append(textpage.get_text_range())
@@ -70,9 +73,16 @@ class TextLayerExtractor(Extractor):
     name = "example"
     version = __version__
 
-    def __init__(self, settings: Any = None) -> None:
-        """receiptcore passes its Settings object; this plugin needs none of them."""
-        self.settings = settings
+    def __init__(self, config: ExtractorConfig | None = None) -> None:
+        """receiptcore passes this plugin's ``ExtractorConfig``; its one option is ``max_pages``.
+
+        Raises:
+            ConfigurationError: ``RECEIPTCORE_EXTRACTOR_EXAMPLE_MAX_PAGES`` is not a whole number from 1 to 100.
+        """
+        config = config or ExtractorConfig(name=self.name)
+        self.max_pages = config.int_option("max_pages", DEFAULT_MAX_PAGES)
+        if not 1 <= self.max_pages <= 100:
+            raise ConfigurationError(f"{config.variable('max_pages')} must be from 1 to 100, not {self.max_pages}")
 
     async def extract(self, document: Document) -> ExtractedReceipt:
         """Read the document's text layer.
@@ -85,7 +95,7 @@ class TextLayerExtractor(Extractor):
                 warnings=[ReceiptWarning(code="no_text_layer", detail="images need an OCR or LLM extractor")]
             )
         try:
-            text, pages = await asyncio.to_thread(_text_layer, document.content)
+            text, pages = await asyncio.to_thread(_text_layer, document.content, self.max_pages)
         except Exception as exc:
             # the port allows only receiptcore errors to escape; pypdfium2 raises its own on a corrupt file
             raise ExtractionFailed("cannot read the PDF's text layer") from exc

@@ -8,6 +8,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from receiptcore.errors import ConfigurationError
+from receiptcore.extractor_config import ExtractorConfig
 from receiptcore.ports import Extractor
 
 GROUP = "receiptcore.extractors"
@@ -41,21 +42,24 @@ def available_extractors() -> list[ExtractorInfo]:
     return infos
 
 
-def _accepts(factory: Any, name: str) -> bool:
+def _parameters(factory: Any) -> list[inspect.Parameter]:
     try:
-        parameters = inspect.signature(factory).parameters.values()
+        return list(inspect.signature(factory).parameters.values())
     except (TypeError, ValueError):  # builtins and some C extensions have no signature
-        return False
-    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+        return []
 
 
-def load_extractor(name: str, settings: Any = None, shared_ledger: Any = None) -> Extractor:
-    """Build the extractor registered under ``name``. Its factory gets ``settings`` when it accepts it, and
-    ``shared_ledger`` (the LLM spend ledger every host shares, when PostgreSQL is configured) when one is given
-    and the factory takes it.
+def load_extractor(name: str, config: ExtractorConfig | None = None, **builtin: Any) -> Extractor:
+    """Build the extractor registered under ``name``.
 
-    A TypeError raised inside the factory is a bug in the plugin and propagates unchanged (whether the factory
-    takes ``settings`` is decided from its signature, not by catching errors).
+    Its factory is called with ``config=`` (an ``ExtractorConfig``, the plugin contract; ``ExtractorConfig(name)``
+    when None) when its signature has a ``config`` parameter or ``**kwargs``, else with no arguments. The
+    ``builtin`` keyword arguments (receiptcore's own extractors' typed configurations and the shared spend
+    ledger) reach only a factory that names each of them as a parameter, never through ``**kwargs``, so a
+    plugin does not receive another extractor's API key; a None value is not passed.
+
+    A TypeError raised inside the factory is a bug in the plugin and propagates unchanged (what the factory
+    takes is decided from its signature, not by catching errors).
 
     Raises ConfigurationError naming the installed extractors when ``name`` is unknown.
     """
@@ -64,9 +68,11 @@ def load_extractor(name: str, settings: Any = None, shared_ledger: Any = None) -
         known = ", ".join(sorted(found)) or "none"
         raise ConfigurationError(f"unknown extractor {name!r}; installed extractors: {known}")
     factory = found[name].load()
-    kwargs: dict[str, Any] = {"settings": settings} if _accepts(factory, "settings") else {}
-    if shared_ledger is not None and _accepts(factory, "shared_ledger"):
-        kwargs["shared_ledger"] = shared_ledger
+    parameters = _parameters(factory)
+    named = {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    kwargs: dict[str, Any] = {key: value for key, value in builtin.items() if value is not None and key in named}
+    if "config" in named or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        kwargs["config"] = config if config is not None else ExtractorConfig(name=name)
     extractor = factory(**kwargs)
     if not isinstance(extractor, Extractor):
         raise ConfigurationError(f"extractor {name!r} does not implement the Extractor port")

@@ -1,7 +1,7 @@
 """MemoryUserRepo: users, custom roles and refresh tokens in process memory.
 
-Production code, not a test fake: it is the user store of the ``:memory:`` profile and the double of the unit
-tests, and it passes the same contract suite as the SQLite repo. Every method runs without an
+Production code, not a test fake: it is the user store of the memory profile (``RECEIPTCORE_PROFILE=memory``)
+and the double of the unit tests, and it passes the same contract suite as the SQLite repo. Every method runs without an
 ``await`` between its check and its write, so on one event loop each call is atomic.
 """
 
@@ -141,6 +141,11 @@ class MemoryUserRepo(UserRepo):
     async def revoke_refresh_family(self, family_id: str, at: dt.datetime) -> int:
         """Revoke every unrevoked token of a family; returns how many were revoked."""
         return self._revoke(lambda t: t.family_id == family_id, at)
+
+    async def session_revoked(self, session_id: str) -> bool:
+        """True once any token of the family was revoked, or for an unknown family."""
+        family = [token for token in self._tokens.values() if token.family_id == session_id]
+        return not family or any(token.revoked_at is not None for token in family)
 
     async def revoke_user_refresh_tokens(self, user_id: str, at: dt.datetime) -> int:
         """Revoke every unrevoked refresh token of a user; returns how many were revoked."""

@@ -1,6 +1,6 @@
 """PostgresSpendLedger: the LLM extractors' daily spend cap in PostgreSQL, shared by every worker on every host.
 
-The file ledger in the data dir (``llm_budget.SpendLedger``) is shared only by the processes of one host; with
+The file ledger in the data dir (``llm.budget.SpendLedger``) is shared only by the processes of one host; with
 this one the cap holds for the whole install. It keeps the file ledger's rules: ``reserve`` books a call's
 worst-case cost before it is made, refusing it when the day's total would pass the cap (except a day's first
 call when the cap is below one call's worst case, so such a cap cannot stall every job forever); ``settle``

@@ -213,6 +213,15 @@ class PostgresUserRepo(UserRepo):
             )
         return _count(status)
 
+    async def session_revoked(self, session_id: str) -> bool:
+        """True once any token of the family was revoked, or for an unknown family."""
+        async with self._db.connection() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS tokens, count(revoked_at) AS revoked FROM refresh_tokens WHERE family_id = $1",
+                session_id,
+            )
+        return row is None or row["tokens"] == 0 or row["revoked"] > 0
+
     async def revoke_user_refresh_tokens(self, user_id: str, at: dt.datetime) -> int:
         """Revoke every unrevoked refresh token of a user; returns how many were revoked."""
         async with self._db.connection() as conn:

@@ -115,6 +115,10 @@ class RedisEventBus(EventBus):
         except _DRIVER_ERRORS:
             return False
 
+    async def health(self) -> str | None:
+        """The ``ReportsHealth`` port: None while Redis answers a PING, else why the bus is degraded."""
+        return None if await self.healthy() else "Redis does not answer; events wait for it (the store is the queue)"
+
     async def aclose(self) -> None:
         """End every subscription's iterator and close the connections. Safe to call twice."""
         self._closed = True

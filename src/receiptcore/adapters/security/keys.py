@@ -274,3 +274,26 @@ def _parse_key(path: Path, data: bytes) -> Ed25519PrivateKey | Ed25519PublicKey:
     if not isinstance(key, Ed25519PrivateKey | Ed25519PublicKey):
         raise ConfigurationError(f"{path} is not an Ed25519 key")
     return key
+
+
+@dataclass(frozen=True, slots=True)
+class KeyDirectory:
+    """The signing keys directory as ``receiptcore keys`` manages it (the functions above, on one ``path``)."""
+
+    path: Path
+
+    def ensure(self) -> KeyRing:
+        """The key ring, with a first key created when there is none. Raises ConfigurationError."""
+        return load_key_ring(self.path)
+
+    def rotate(self, activate_at: dt.datetime) -> Path:
+        """See ``rotate_key``."""
+        return rotate_key(self.path, activate_at)
+
+    def describe(self) -> list[KeyInfo]:
+        """See ``describe_keys``."""
+        return describe_keys(self.path)
+
+    def prune(self, *, token_lifetime_seconds: float, now: float) -> list[KeyInfo]:
+        """See ``prune_keys``."""
+        return prune_keys(self.path, token_lifetime_seconds=token_lifetime_seconds, now=now)

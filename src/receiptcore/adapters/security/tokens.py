@@ -12,8 +12,9 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -23,9 +24,6 @@ from receiptcore.domain.ids import new_id
 from receiptcore.domain.users import User
 from receiptcore.errors import ConfigurationError, TokenRejected, UnknownSigningKey
 from receiptcore.ports import AccessClaims, TokenIssuer
-
-if TYPE_CHECKING:
-    from receiptcore.settings import Settings
 
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "iss", "aud"]
@@ -43,6 +41,22 @@ _REASONS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
     (jwt.InvalidSignatureError, "token signature is invalid"),
     (jwt.InvalidAlgorithmError, "token algorithm is not allowed"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenConfig:
+    """The token issuer's own configuration (built by the composition root).
+
+    Attributes:
+        issuer: the ``iss`` claim. audience: the ``aud`` claim. ttl_seconds: access token lifetime.
+        keys_dir: the signing keys directory shared by every auth instance; None in the memory profile, where
+            a key is generated in memory (its tokens die with the process anyway).
+    """
+
+    issuer: str
+    audience: str
+    ttl_seconds: int
+    keys_dir: Path | None
 
 
 class JwtTokenIssuer(TokenIssuer):
@@ -98,25 +112,19 @@ class JwtTokenIssuer(TokenIssuer):
         return cls(Ed25519PrivateKey.generate(), **kwargs)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> JwtTokenIssuer:
-        """An issuer whose keys live in ``settings.keys_dir`` (created with a new key, mode 0600, on first use, so
-        tokens survive restarts); issuer, audience and lifetime from settings. With ``data_dir=":memory:"`` the
-        key is generated in memory instead. Raises ConfigurationError."""
-        if str(settings.data_dir) == ":memory:":
-            # The all-in-memory profile keeps nothing on disk; its tokens die with the process anyway.
-            return cls.generate(
-                issuer=settings.jwt_issuer,
-                audience=settings.jwt_audience,
-                ttl_seconds=settings.access_token_ttl_seconds,
-            )
-        ring = load_key_ring(settings.keys_dir)
+    def from_config(cls, config: TokenConfig) -> JwtTokenIssuer:
+        """An issuer whose keys live in ``config.keys_dir`` (created with a new key, mode 0600, on first use, so
+        tokens survive restarts), or with a key generated in memory when it is None. Raises ConfigurationError."""
+        if config.keys_dir is None:
+            return cls.generate(issuer=config.issuer, audience=config.audience, ttl_seconds=config.ttl_seconds)
+        ring = load_key_ring(config.keys_dir)
         return cls(
             ring.signing_key,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            ttl_seconds=settings.access_token_ttl_seconds,
+            issuer=config.issuer,
+            audience=config.audience,
+            ttl_seconds=config.ttl_seconds,
             verify_keys=ring.verify_keys,
-            keys_dir=settings.keys_dir,
+            keys_dir=config.keys_dir,
             ring=ring,
         )
 
@@ -156,11 +164,11 @@ class JwtTokenIssuer(TokenIssuer):
         self._set_keys(ring.signing_key_at(wall), ring.verify_keys)
         return set(self._keys) != before
 
-    def issue(self, user: User, now: dt.datetime) -> tuple[str, int]:
-        """Return ``(token, expires_in_seconds)`` for ``user``."""
+    def issue(self, user: User, now: dt.datetime, session_id: str | None = None) -> tuple[str, int]:
+        """Return ``(token, expires_in_seconds)`` for ``user``; ``session_id`` becomes the ``sid`` claim."""
         self._maybe_reload()
         issued_at = int(now.timestamp())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience,
             "sub": user.id,
@@ -171,6 +179,8 @@ class JwtTokenIssuer(TokenIssuer):
             "roles": list(user.roles),
             "tv": user.token_version,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         token = jwt.encode(claims, self._signing_key, algorithm=ALGORITHM, headers={"kid": self._kid})
         return token, self._ttl
 
@@ -246,6 +256,9 @@ def _claims(payload: dict[str, Any], now: dt.datetime, leeway: dt.timedelta) -> 
         raise TokenRejected("token roles are malformed")
     if not (isinstance(tv, int) and not isinstance(tv, bool)):
         raise TokenRejected("token version is malformed")
+    sid = payload.get("sid")
+    if sid is not None and not (isinstance(sid, str) and sid):
+        raise TokenRejected("token session is malformed")
     expires_at = dt.datetime.fromtimestamp(exp, dt.UTC)
     if now >= expires_at + leeway:
         raise TokenRejected("token has expired")
@@ -253,7 +266,9 @@ def _claims(payload: dict[str, Any], now: dt.datetime, leeway: dt.timedelta) -> 
         raise TokenRejected("token is not valid yet")
     if now + leeway < dt.datetime.fromtimestamp(iat, dt.UTC):
         raise TokenRejected("token was issued in the future")
-    return AccessClaims(subject=sub, roles=tuple(roles), token_version=tv, token_id=jti, expires_at=expires_at)
+    return AccessClaims(
+        subject=sub, roles=tuple(roles), token_version=tv, token_id=jti, expires_at=expires_at, session_id=sid
+    )
 
 
 def _reason(exc: jwt.InvalidTokenError) -> str:

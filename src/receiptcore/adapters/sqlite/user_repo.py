@@ -12,11 +12,14 @@ import sqlite3
 
 import aiosqlite
 
-from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.database import MEMORY, SqliteDatabase
 from receiptcore.adapters.sqlite.user_sql import (
+    AUTH_CHANGES_V1,
     CHANGED,
     COUNT_ACTIVE_WITH_ROLE,
     LAST_ADMIN,
+    READ_AUTH_CHANGES,
+    SESSION_STATE,
     TOKEN_COLUMNS,
     USER_COLUMNS,
     USERS_V1,
@@ -29,10 +32,10 @@ from receiptcore.adapters.sqlite.user_sql import (
 )
 from receiptcore.domain.users import ADMIN, RefreshToken, Role, User
 from receiptcore.errors import Conflict, NotFound
-from receiptcore.ports import UserRepo
+from receiptcore.ports import AuthChangeCounter, UserRepo
 
 
-class SqliteUserRepo(UserRepo):
+class SqliteUserRepo(UserRepo, AuthChangeCounter):
     """The UserRepo port over the shared SQLite database (migration ``users_v1``, applied on first use).
 
     Args:
@@ -41,7 +44,43 @@ class SqliteUserRepo(UserRepo):
 
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
+        self._changes_reader: sqlite3.Connection | None = None
+        self._unreadable = -1  # counts down on every failed read, so each failure reads as a change
         db.register_migration("users_v1", USERS_V1)
+        db.register_migration("auth_changes_v1", AUTH_CHANGES_V1)
+
+    async def auth_change_count(self) -> int:
+        """The counter the ``auth_changes`` triggers bump (ports.AuthChangeCounter).
+
+        Read on a connection of its own, synchronously: one indexed single-row read in WAL mode never waits for a
+        writer and costs a few microseconds, where the shared aiosqlite connection costs a thread hop and waits
+        behind every transaction of this process. Never waiting (busy timeout 0) matters more than the value:
+        when the read fails the answer is a number never returned before, which only makes the caller drop its
+        caches. A ``":memory:"`` database has no other process writing it: the count is then constant.
+        """
+        await self._db.migrate()
+        if str(self._db.path) == MEMORY:
+            return 0
+        try:
+            if self._changes_reader is None:
+                self._changes_reader = sqlite3.connect(self._db.path, timeout=0, isolation_level=None)
+            row = self._changes_reader.execute(READ_AUTH_CHANGES).fetchone()
+        except sqlite3.Error:
+            self._close_changes_reader()
+            self._unreadable -= 1
+            return self._unreadable
+        return int(row[0]) if row is not None else 0
+
+    def _close_changes_reader(self) -> None:
+        if self._changes_reader is not None:
+            reader, self._changes_reader = self._changes_reader, None
+            reader.close()
+
+    async def session_revoked(self, session_id: str) -> bool:
+        """True once any token of the family was revoked, or for an unknown family."""
+        await self._db.migrate()
+        row = await self._db.fetchone(SESSION_STATE, (session_id,))
+        return row is None or int(row[0]) == 0 or int(row[1]) > 0
 
     async def add_user(self, user: User) -> None:
         """Store a new user. Raises Conflict when the (case-insensitive) email or the id exists."""

@@ -46,6 +46,31 @@ CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
 CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
 """
 
+# One counter row that triggers bump in the committing transaction whenever a write changes who may do what: a
+# user's roles, disabled flag or token version, a user deleted, any custom role written, a refresh token revoked.
+# Triggers, not adapter code, so that every writer (this server, the CLI in another process, a future statement)
+# bumps it. ``SqliteUserRepo.auth_change_count`` reads it on every request (ports.AuthChangeCounter).
+AUTH_CHANGES_V1 = """
+CREATE TABLE auth_changes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);
+INSERT INTO auth_changes (id, count) VALUES (1, 0);
+CREATE TRIGGER auth_changes_user_update AFTER UPDATE ON users
+WHEN OLD.roles IS NOT NEW.roles OR OLD.disabled IS NOT NEW.disabled OR OLD.token_version IS NOT NEW.token_version
+BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
+CREATE TRIGGER auth_changes_user_delete AFTER DELETE ON users
+BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
+CREATE TRIGGER auth_changes_role_insert AFTER INSERT ON roles
+BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
+CREATE TRIGGER auth_changes_role_update AFTER UPDATE ON roles
+BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
+CREATE TRIGGER auth_changes_role_delete AFTER DELETE ON roles
+BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
+CREATE TRIGGER auth_changes_token_revoke AFTER UPDATE OF revoked_at ON refresh_tokens
+WHEN OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL
+BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
+"""
+READ_AUTH_CHANGES = "SELECT count FROM auth_changes WHERE id = 1"
+SESSION_STATE = "SELECT count(*), count(revoked_at) FROM refresh_tokens WHERE family_id = ?"
+
 COUNT_ACTIVE_WITH_ROLE = (
     "SELECT count(*) FROM users WHERE disabled = 0 "
     "AND EXISTS (SELECT 1 FROM json_each(users.roles) WHERE json_each.value = ?)"

@@ -33,6 +33,7 @@ from receiptcore.entrypoints.http.errors import EXCEPTION_HANDLERS
 from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_KEEPALIVE_KEY, receipt_events
 from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
 from receiptcore.entrypoints.http.limits import reject_deep_json
+from receiptcore.entrypoints.http.merchant_routes import MERCHANT_HANDLERS
 from receiptcore.entrypoints.http.observe import observe_requests
 from receiptcore.entrypoints.http.openapi import finish_openapi
 from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
@@ -176,7 +177,7 @@ def create_app(
     if service in ("all", "auth"):
         handlers += AUTH_HANDLERS + USER_HANDLERS + ROLE_HANDLERS
     if service in ("all", "receipts"):
-        handlers += [upload_handler(settings), *RECEIPT_HANDLERS, receipt_events]
+        handlers += [upload_handler(settings), *RECEIPT_HANDLERS, *MERCHANT_HANDLERS, receipt_events]
     if service == "all":
         handlers += web_handlers()
     app = Litestar(

@@ -9,7 +9,6 @@ retry), so either in trouble is reported as "degraded" while the service stays r
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from typing import Any
 
@@ -20,6 +19,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.entrypoints.http.security import CONTAINER_KEY
+from receiptcore.ports import ReportsHealth
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +44,16 @@ async def _probe_keys(container: Any) -> None:
     await container.token_verifier().refresh_keys()
 
 
-async def _optional_state(adapter: Any) -> str:
-    """``ok`` or ``degraded`` for a non-critical adapter (the event bus, an LLM extractor): it may expose
-    ``healthy`` (a bool, or a callable returning one, possibly awaitable)."""
+async def adapter_state(adapter: object) -> str:
+    """``ok`` or ``degraded`` for a non-critical adapter (the event bus, an extractor): one that implements the
+    ``ReportsHealth`` port is asked; one that does not has nothing to report and is ``ok``."""
+    if not isinstance(adapter, ReportsHealth):
+        return "ok"
     try:
-        healthy = getattr(adapter, "healthy", True)
-        if callable(healthy):
-            healthy = healthy()
-        if inspect.isawaitable(healthy):
-            healthy = await asyncio.wait_for(healthy, CHECK_TIMEOUT_SECONDS)
-    except Exception:  # any failure of a non-critical dependency just means degraded
+        problem = await asyncio.wait_for(adapter.health(), CHECK_TIMEOUT_SECONDS)
+    except Exception:  # a plugin breaking the "never raises" rule, or too slow: degraded, never a 500
         return "degraded"
-    return "ok" if healthy else "degraded"
+    return "ok" if problem is None else "degraded"
 
 
 @get("/health/live", security=[{}], tags=["health"])
@@ -93,10 +91,10 @@ async def ready(state: State) -> Response[dict[str, Any]]:
         except Exception as exc:  # readiness reports every failure as "unavailable"
             logger.warning("readiness: %s store unavailable: %s", name, exc.__class__.__name__)
             checks[name] = "unavailable"
-    checks["events"] = await _optional_state(container.event_bus())
+    checks["events"] = await adapter_state(container.event_bus())
     if service in ("all", "receipts"):
         # an extractor whose API is down makes jobs wait and retry: degraded, never unready
-        checks["extractor"] = await _optional_state(container.extractor())
+        checks["extractor"] = await adapter_state(container.extractor())
     if any(v == "unavailable" for v in checks.values()):
         return Response(
             {"status": "unavailable", "checks": checks},

@@ -25,7 +25,7 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from receiptcore.entrypoints.logs import request_id_var
+from receiptcore.entrypoints.logs import client_var, request_id_var
 
 logger = logging.getLogger("receiptcore.http")
 
@@ -54,6 +54,8 @@ def observe_requests(app: ASGIApp, observers: list[RequestObserver] | None = Non
             return
         rid = _incoming_id(scope)
         token = request_id_var.set(rid)
+        peer = scope.get("client")
+        client_token = client_var.set(str(peer[0]) if peer else None)
         started = time.perf_counter()
         status = 500
 
@@ -76,6 +78,7 @@ def observe_requests(app: ASGIApp, observers: list[RequestObserver] | None = Non
             for listener in listeners:
                 listener(method, route, status, elapsed)
             request_id_var.reset(token)
+            client_var.reset(client_token)
 
     return observed
 

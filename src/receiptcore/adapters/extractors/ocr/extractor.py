@@ -1,7 +1,7 @@
 """``OcrExtractor``: the offline default extractor (RapidOCR + the layout-aware rule parser).
 
 Construction is cheap (it checks that the ``ocr`` extra is installed, without importing it): the OCR models load
-on the first ``extract``. The CPU work runs in a module-level thread pool bounded by ``settings.worker_concurrency``
+on the first ``extract``. The CPU work runs in a module-level thread pool bounded by ``config.concurrency``
 so the event loop stays responsive and OCR never takes more cores than configured.
 """
 
@@ -11,7 +11,6 @@ import asyncio
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from PIL import Image
 
@@ -20,9 +19,10 @@ from receiptcore.adapters.extractors.ocr.images import PageInput, load_pages
 from receiptcore.adapters.extractors.ocr.layout import group_lines
 from receiptcore.adapters.extractors.ocr.parser import parse_lines
 from receiptcore.adapters.extractors.ocr.types import Line, Word
-from receiptcore.adapters.requirements import require_extra
 from receiptcore.domain.receipt import ExtractedReceipt
 from receiptcore.errors import ExtractionFailed
+from receiptcore.extractor_config import ExtractorConfig
+from receiptcore.extras import require_extra
 from receiptcore.ports import Document, Extractor
 
 VERSION = "0.3.0"
@@ -55,17 +55,18 @@ class OcrExtractor(Extractor):
     """Reads receipts offline: OCR on images and scanned PDFs, the text layer of digital PDFs, then rules.
 
     Args:
-        settings: the application settings (only ``worker_concurrency`` is read); None means one worker.
+        config: the plugin contract's config; only ``concurrency`` (receipts extracted at once) is read. None
+            means one at a time.
     """
 
     name = "ocr"
     version = VERSION
 
-    def __init__(self, settings: Any = None) -> None:
+    def __init__(self, config: ExtractorConfig | None = None) -> None:
         # at construction, not at the first receipt: a missing extra must stop a command before it reads or
         # writes anything (and never surface as a ModuleNotFoundError traceback from deep inside the pipeline)
         require_extra("ocr", "the ocr extractor")
-        self._workers = max(1, int(getattr(settings, "worker_concurrency", 1) or 1))
+        self._workers = max(1, config.concurrency if config is not None else 1)
         threads = max(1, min(OCR_THREADS, (os.cpu_count() or 1)) // min(self._workers, OCR_THREADS))
         self._engine = RapidOcrEngine(threads=threads)
 

@@ -1,8 +1,9 @@
-"""Cost and failure policy of the LLM extractors: a per-day spend cap and retries with backoff and jitter.
+"""Cost policy of the LLM extractors: a per-day spend cap, and the metered call that runs retries (``retry``)
+inside a reservation of the call's worst-case cost.
 
-Both end the same way when they give up: ``ExtractionDeferred`` with a ``retry_after``, so the worker puts the
-receipt back in the queue to wait (DESIGN.md §5: an LLM outage or an exhausted budget delays jobs, it never
-fails them).
+The cap and the retries end the same way when they give up: ``ExtractionDeferred`` with a ``retry_after``, so
+the worker puts the receipt back in the queue to wait (DESIGN.md §5: an LLM outage or an exhausted budget
+delays jobs, it never fails them).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from receiptcore.adapters.extractors.llm.retry import RetryPolicy, SleepFn, call_with_retries
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed
-from receiptcore.settings import Settings
 
 try:
     import fcntl
@@ -30,7 +31,6 @@ except ImportError:  # pragma: no cover - Windows: the in-process lock still ser
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SleepFn = Callable[[float], Awaitable[None]]
 MILLION = Decimal(1_000_000)
 
 
@@ -63,18 +63,26 @@ class SpendLedger:
     ``reserve`` books a call's worst-case cost before it is made (so concurrent workers cannot overshoot the
     cap together; only a day's first call may, when the cap is below one call's worst case) and
     ``settle`` replaces the reservation by the real cost from the API's usage figures.
-    A file lock (``fcntl``) serialises processes; a thread lock serialises threads of this one.
+    A file lock (``fcntl``) serialises processes; a thread lock serialises threads of this one. With no ``path``
+    (the memory profile) the day's figure is kept in this object only.
     """
 
     _thread_lock = threading.Lock()
 
-    def __init__(self, path: Path, cap_usd: Decimal | None, now: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self, path: Path | None, cap_usd: Decimal | None, now: Callable[[], dt.datetime] | None = None
+    ) -> None:
         self.path = path
         self.cap = cap_usd
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self._in_memory: tuple[str, Decimal] = ("", Decimal(0))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        if self.path is None:
+            with self._thread_lock:
+                yield
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._thread_lock, open(self.path.with_suffix(".lock"), "a+b") as lock_file:
             if fcntl is not None:
@@ -86,6 +94,8 @@ class SpendLedger:
                     fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
 
     def _read(self, day: str) -> Decimal:
+        if self.path is None:
+            return self._in_memory[1] if self._in_memory[0] == day else Decimal(0)
         try:
             record = json.loads(self.path.read_text(encoding="utf-8"))
             return Decimal(str(record["usd"])) if record.get("day") == day else Decimal(0)
@@ -97,6 +107,9 @@ class SpendLedger:
             return Decimal(0)
 
     def _write(self, day: str, usd: Decimal) -> None:
+        if self.path is None:
+            self._in_memory = (day, max(usd, Decimal(0)))
+            return
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps({"day": day, "usd": str(max(usd, Decimal(0)))}), encoding="utf-8")
         os.replace(temporary, self.path)
@@ -167,77 +180,6 @@ class FileSpendBook(SpendBook):
         self.ledger.settle(reserved, actual)
 
 
-class TransientError(Exception):
-    """Internal marker: the call may succeed if repeated (429, 5xx, timeout, connection error)."""
-
-    def __init__(self, detail: str, retry_after: float | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter: wait uniform(0, min(max_delay, base * 2**n)), at least what the
-    server asked for in Retry-After; a Retry-After beyond ``max_delay`` defers the job instead."""
-
-    max_retries: int = 4
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-    defer_seconds: float = 60.0
-
-    def delay(self, retry: int, retry_after: float | None, rng: Callable[[], float]) -> float:
-        """Seconds to wait before retry number ``retry`` (0-based)."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0**retry)
-        jittered = ceiling * rng()
-        if retry_after is not None:
-            jittered = max(jittered, min(retry_after, self.max_delay))
-        return jittered
-
-
-async def call_with_retries(
-    call: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
-    *,
-    sleep: SleepFn,
-    rng: Callable[[], float] = random.random,
-    what: str = "LLM API",
-) -> T:
-    """Await ``call()``; on ``TransientError`` wait and try again, up to ``policy.max_retries`` times.
-
-    Raises:
-        ExtractionDeferred: every attempt failed transiently; ``retry_after`` is at least
-            ``policy.defer_seconds`` and at least what the server last asked for.
-    """
-    retry = 0
-    while True:
-        try:
-            return await call()
-        except TransientError as exc:
-            # a server asking for a longer pause than we would wait in-process gets it through the queue
-            too_long = exc.retry_after is not None and exc.retry_after > policy.max_delay
-            if retry >= policy.max_retries or too_long:
-                wait = max(policy.defer_seconds, exc.retry_after or 0.0)
-                raise ExtractionDeferred(
-                    f"{what} unavailable after {retry + 1} attempt(s): {exc.detail}", retry_after=wait
-                ) from exc
-            delay = policy.delay(retry, exc.retry_after, rng)
-            log.info("%s: %s; retry %d in %.1f s", what, exc.detail, retry + 1, delay)
-            await sleep(delay)
-            retry += 1
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds form; HTTP dates are rare from APIs and ignored)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds < 86400 else None
-
-
 def estimate_input_tokens(pixels: int, text_chars: int) -> int:
     """Rough input token count of a vision request: ~750 pixels per image token (Anthropic's published rule,
     close for OpenAI-style tiling too) and ~3 characters per text token (schema JSON is token-dense)."""
@@ -294,18 +236,3 @@ async def metered_call(
         raise
     health.problem = None
     return result
-
-
-def spend_ledger(settings: Settings) -> SpendLedger:
-    """The per-day ledger every LLM extractor on this data dir shares."""
-    return SpendLedger(settings.data_dir / "llm-spend.json", settings.llm_daily_spend_cap_usd)
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    """Retry settings shared by the LLM extractors."""
-    return RetryPolicy(
-        max_retries=settings.llm_max_retries,
-        base_delay=settings.llm_retry_base_seconds,
-        max_delay=settings.llm_retry_max_seconds,
-        defer_seconds=max(60.0, settings.llm_retry_max_seconds),
-    )

@@ -1,6 +1,5 @@
-"""What the LLM extractors share: the receipt JSON schema they ask for and the prompt. The validation of what
-comes back lives in ``llm_output`` and is re-exported here (``parse_model_output``, ``parse_model_json``).
-"""
+"""What the LLM extractors ask for: the receipt JSON schema and the prompt (the validation of what comes back
+is ``output``)."""
 
 from __future__ import annotations
 
@@ -10,11 +9,6 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from receiptcore.adapters.extractors.llm_output import (
-    MAX_OUTPUT_CHARS,
-    parse_model_json,
-    parse_model_output,
-)
 from receiptcore.domain.receipt import ReceiptData
 
 TOOL_NAME = "record_receipt"
@@ -103,14 +97,3 @@ def _simplify(node: Any) -> Any:
         decimal = {**_DECIMAL_SCHEMA, **rest}
         return {"anyOf": [decimal, {"type": "null"}]} if nullable else decimal
     return {key: _simplify(value) for key, value in node.items() if key not in {"title", "default"}}
-
-
-__all__ = [
-    "MAX_OUTPUT_CHARS",
-    "SYSTEM_PROMPT",
-    "TOOL_NAME",
-    "USER_PROMPT",
-    "parse_model_json",
-    "parse_model_output",
-    "receipt_json_schema",
-]

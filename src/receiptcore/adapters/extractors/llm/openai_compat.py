@@ -19,28 +19,16 @@ from typing import Any
 import httpx
 
 from receiptcore import __version__
-from receiptcore.adapters.extractors.llm_base import MeteredLlmExtractor
-from receiptcore.adapters.extractors.llm_budget import (
-    Prices,
-    SleepFn,
-    SpendBook,
-    SpendLedger,
-    TransientError,
-    estimate_input_tokens,
-)
-from receiptcore.adapters.extractors.llm_common import (
-    MAX_OUTPUT_CHARS,
-    SYSTEM_PROMPT,
-    TOOL_NAME,
-    USER_PROMPT,
-    parse_model_json,
-    receipt_json_schema,
-)
-from receiptcore.adapters.extractors.llm_images import PreparedDocument
+from receiptcore.adapters.extractors.llm.base import NOT_CONFIGURED, MeteredLlmExtractor
+from receiptcore.adapters.extractors.llm.budget import Prices, SpendBook, SpendLedger, estimate_input_tokens
+from receiptcore.adapters.extractors.llm.config import LlmConfig, OpenAICompatibleConfig
+from receiptcore.adapters.extractors.llm.images import PreparedDocument
+from receiptcore.adapters.extractors.llm.output import MAX_OUTPUT_CHARS, parse_model_json
+from receiptcore.adapters.extractors.llm.retry import SleepFn, TransientError
+from receiptcore.adapters.extractors.llm.schema import SYSTEM_PROMPT, TOOL_NAME, USER_PROMPT, receipt_json_schema
 from receiptcore.domain.receipt import ExtractedReceipt
 from receiptcore.errors import ConfigurationError, ExtractionFailed
 from receiptcore.ports import Document
-from receiptcore.settings import Settings
 
 #: Largest response body read (bytes); a receipt's JSON is a few kilobytes.
 MAX_RESPONSE_BYTES = 2 * MAX_OUTPUT_CHARS
@@ -54,8 +42,9 @@ class OpenAICompatibleExtractor(MeteredLlmExtractor):
 
     def __init__(
         self,
-        settings: Settings | None = None,
         *,
+        openai: OpenAICompatibleConfig | None = None,
+        llm: LlmConfig | None = None,
         http_client: httpx.AsyncClient | None = None,
         sleep: SleepFn = asyncio.sleep,
         rng: Callable[[], float] = random.random,
@@ -65,27 +54,33 @@ class OpenAICompatibleExtractor(MeteredLlmExtractor):
         """Prepare the HTTP client; nothing is sent yet.
 
         Args:
-            settings: server URL, key, model, limits, prices and cap; read from the environment when None.
+            openai: server URL, key, model, output limit, response format and prices (built by the composition
+                root).
+            llm: timeout, retries, image limits, spend cap and ledger shared by the LLM extractors.
             http_client: an ``httpx.AsyncClient`` (tests pass one with a ``MockTransport``).
             sleep: the backoff sleep (tests pass one that records instead of waiting).
             rng: jitter source returning floats in [0, 1).
-            ledger: the spend ledger; by default ``<data_dir>/llm-spend.json`` with the configured cap.
+            ledger: the spend ledger; by default the file of ``llm.ledger_path`` with the configured cap.
             shared_ledger: a ledger shared by every host (PostgreSQL), used instead of the file when given.
 
         Raises:
-            ConfigurationError: ``openai_base_url`` is not an http(s) URL.
+            ConfigurationError: the base URL is not an http(s) URL, or the configs are missing (only the
+                composition root builds them).
         """
-        self.settings = settings or Settings()
-        self.model = self.settings.openai_model
+        if openai is None or llm is None:
+            raise ConfigurationError(NOT_CONFIGURED.format(name=self.name, prefix="OPENAI"))
+        self.options = openai
+        self.llm = llm
+        self.model = openai.model
         self.version = f"{__version__}/{self.model}"
-        self._url = _endpoint(self.settings.openai_base_url)
+        self._url = _endpoint(openai.base_url)
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.settings.openai_api_key is not None:
-            self._headers["Authorization"] = f"Bearer {self.settings.openai_api_key.get_secret_value()}"
+        if openai.api_key is not None:
+            self._headers["Authorization"] = f"Bearer {openai.api_key}"
         self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(timeout=self.settings.llm_timeout_seconds)
+        self._client = http_client or httpx.AsyncClient(timeout=llm.timeout_seconds)
         self._setup_metering(
-            Prices(self.settings.openai_input_usd_per_mtok, self.settings.openai_output_usd_per_mtok),
+            Prices(openai.input_usd_per_mtok, openai.output_usd_per_mtok),
             ledger=ledger,
             sleep=sleep,
             rng=rng,
@@ -106,7 +101,7 @@ class OpenAICompatibleExtractor(MeteredLlmExtractor):
         pixels = sum(image.width * image.height for image in prepared.images)
         schema_chars = len(json.dumps(receipt_json_schema()))
         estimate = self._prices.cost(
-            estimate_input_tokens(pixels, len(SYSTEM_PROMPT) + schema_chars), self.settings.openai_max_tokens
+            estimate_input_tokens(pixels, len(SYSTEM_PROMPT) + schema_chars), self.options.max_tokens
         )
 
         async def attempt() -> tuple[Any, Decimal]:
@@ -123,7 +118,7 @@ class OpenAICompatibleExtractor(MeteredLlmExtractor):
 
     def _request(self, prepared: PreparedDocument) -> dict[str, Any]:
         note = USER_PROMPT + " Answer with the JSON object only."
-        mode = self.settings.openai_response_format
+        mode = self.options.response_format
         if mode != "json_schema":
             # without constrained decoding the model only knows the shape from the prompt
             note += f" The JSON schema:\n{json.dumps(receipt_json_schema(), separators=(',', ':'))}"
@@ -133,7 +128,7 @@ class OpenAICompatibleExtractor(MeteredLlmExtractor):
         content += [{"type": "image_url", "image_url": {"url": image.data_uri()}} for image in prepared.images]
         request: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": self.settings.openai_max_tokens,
+            "max_tokens": self.options.max_tokens,
             "temperature": 0,
             "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}],
         }

@@ -4,7 +4,7 @@ receipt JSON schema.
 Structured output is a forced tool call (``tool_choice`` names the one tool): it works with every Claude
 model, and unlike the grammar-constrained ``output_config`` format it has no limit on how many optional or
 union-typed fields the schema holds (ours has dozens). The answer is validated as untrusted input anyway
-(``llm_common.parse_model_output``). The SDK (``pip install 'receiptcore[anthropic]'``, anthropic ≥ 2, built on
+(``output.parse_model_output``). The SDK (``pip install 'receiptcore[anthropic]'``, anthropic ≥ 2, built on
 httpx2) is imported only when this extractor is built; its own retries are off because ours add jitter, honour
 the spend cap and end in ``ExtractionDeferred``.
 """
@@ -12,34 +12,22 @@ the spend cap and end in ``ExtractionDeferred``.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from receiptcore import __version__
-from receiptcore.adapters.extractors.llm_base import MeteredLlmExtractor
-from receiptcore.adapters.extractors.llm_budget import (
-    Prices,
-    SleepFn,
-    SpendBook,
-    SpendLedger,
-    TransientError,
-    estimate_input_tokens,
-)
-from receiptcore.adapters.extractors.llm_common import (
-    SYSTEM_PROMPT,
-    TOOL_NAME,
-    USER_PROMPT,
-    parse_model_output,
-    receipt_json_schema,
-)
-from receiptcore.adapters.extractors.llm_images import PreparedDocument
+from receiptcore.adapters.extractors.llm.base import NOT_CONFIGURED, MeteredLlmExtractor
+from receiptcore.adapters.extractors.llm.budget import Prices, SpendBook, SpendLedger, estimate_input_tokens
+from receiptcore.adapters.extractors.llm.config import AnthropicConfig, LlmConfig
+from receiptcore.adapters.extractors.llm.images import PreparedDocument
+from receiptcore.adapters.extractors.llm.output import parse_model_output
+from receiptcore.adapters.extractors.llm.retry import SleepFn, TransientError
+from receiptcore.adapters.extractors.llm.schema import SYSTEM_PROMPT, TOOL_NAME, USER_PROMPT, receipt_json_schema
 from receiptcore.domain.receipt import ExtractedReceipt
 from receiptcore.errors import ConfigurationError, ExtractionFailed
 from receiptcore.ports import Document
-from receiptcore.settings import Settings
 
 INSTALL_HINT = "pip install 'receiptcore[anthropic]'"
 
@@ -52,8 +40,9 @@ class AnthropicExtractor(MeteredLlmExtractor):
 
     def __init__(
         self,
-        settings: Settings | None = None,
         *,
+        anthropic: AnthropicConfig | None = None,
+        llm: LlmConfig | None = None,
         http_client: Any = None,
         sleep: SleepFn = asyncio.sleep,
         rng: Callable[[], float] = random.random,
@@ -63,39 +52,42 @@ class AnthropicExtractor(MeteredLlmExtractor):
         """Build the client; nothing is sent yet.
 
         Args:
-            settings: model, limits, prices, cap and data dir; read from the environment when None.
+            anthropic: key, model, output limit, base URL and prices (built by the composition root).
+            llm: timeout, retries, image limits, spend cap and ledger shared by the LLM extractors.
             http_client: an ``httpx2.AsyncClient`` for the SDK (tests pass one with a ``MockTransport``).
             sleep: the backoff sleep (tests pass one that records instead of waiting).
             rng: jitter source returning floats in [0, 1).
-            ledger: the spend ledger; by default ``<data_dir>/llm-spend.json`` with the configured cap.
+            ledger: the spend ledger; by default the file of ``llm.ledger_path`` with the configured cap.
             shared_ledger: a ledger shared by every host (PostgreSQL), used instead of the file when given.
 
         Raises:
-            ConfigurationError: the ``anthropic`` extra is not installed, or no API key is configured.
+            ConfigurationError: the ``anthropic`` extra is not installed, no API key is configured, or the
+                configs are missing (only the composition root builds them).
         """
-        self.settings = settings or Settings()
+        if anthropic is None or llm is None:
+            raise ConfigurationError(NOT_CONFIGURED.format(name=self.name, prefix="ANTHROPIC"))
+        self.options = anthropic
+        self.llm = llm
         try:
-            import anthropic
+            import anthropic as sdk
         except ImportError as exc:
             raise ConfigurationError(f"the anthropic extractor needs its extra: {INSTALL_HINT}") from exc
-        secret = self.settings.anthropic_api_key
-        api_key = secret.get_secret_value() if secret is not None else os.environ.get("ANTHROPIC_API_KEY")
-        if not api_key:
+        if not anthropic.api_key:
             raise ConfigurationError(
                 "the anthropic extractor needs RECEIPTCORE_ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY)"
             )
-        self._sdk = anthropic
-        self._client = anthropic.AsyncAnthropic(
-            api_key=api_key,
-            base_url=self.settings.anthropic_base_url,
-            timeout=self.settings.llm_timeout_seconds,
+        self._sdk = sdk
+        self._client = sdk.AsyncAnthropic(
+            api_key=anthropic.api_key,
+            base_url=anthropic.base_url,
+            timeout=llm.timeout_seconds,
             max_retries=0,
             http_client=http_client,
         )
-        self.model = self.settings.anthropic_model
+        self.model = anthropic.model
         self.version = f"{__version__}/{self.model}"
         self._setup_metering(
-            Prices(self.settings.anthropic_input_usd_per_mtok, self.settings.anthropic_output_usd_per_mtok),
+            Prices(anthropic.input_usd_per_mtok, anthropic.output_usd_per_mtok),
             ledger=ledger,
             sleep=sleep,
             rng=rng,
@@ -116,7 +108,7 @@ class AnthropicExtractor(MeteredLlmExtractor):
         pixels = sum(image.width * image.height for image in prepared.images)
         estimate = self._prices.cost(
             estimate_input_tokens(pixels, len(SYSTEM_PROMPT) + len(str(request["tools"]))),
-            self.settings.anthropic_max_tokens,
+            self.options.max_tokens,
         )
 
         async def attempt() -> tuple[Any, Decimal]:
@@ -137,7 +129,7 @@ class AnthropicExtractor(MeteredLlmExtractor):
         content.append({"type": "text", "text": note})
         return {
             "model": self.model,
-            "max_tokens": self.settings.anthropic_max_tokens,
+            "max_tokens": self.options.max_tokens,
             # the tools and system prompt are the same for every receipt: a cached prefix is billed at a tenth
             "system": [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
             "tools": [

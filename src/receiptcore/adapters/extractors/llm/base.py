@@ -12,25 +12,23 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TypeVar
 
-from receiptcore.adapters.extractors.llm_budget import (
+from receiptcore.adapters.extractors.llm.budget import (
     FileSpendBook,
     HealthState,
     Prices,
-    SleepFn,
     SpendBook,
     SpendLedger,
-    TransientError,
     metered_call,
-    parse_retry_after,
-    retry_policy,
-    spend_ledger,
 )
-from receiptcore.adapters.extractors.llm_images import PreparedDocument, prepare_document
+from receiptcore.adapters.extractors.llm.config import LlmConfig
+from receiptcore.adapters.extractors.llm.images import PreparedDocument, prepare_document
+from receiptcore.adapters.extractors.llm.retry import RetryPolicy, SleepFn, TransientError, parse_retry_after
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed
 from receiptcore.ports import Document, Extractor
-from receiptcore.settings import Settings
 
 log = logging.getLogger(__name__)
+#: what a built-in LLM extractor says when it is built without the configs only the composition root makes
+NOT_CONFIGURED = "the {name} extractor is configured by receiptcore's container (RECEIPTCORE_{prefix}_* settings)"
 T = TypeVar("T")
 # a bad key or an unknown model is fixed by an operator, not by retrying soon; jobs wait meanwhile
 CONFIG_PROBLEM_RETRY_SECONDS = 600.0
@@ -39,11 +37,11 @@ CONFIG_PROBLEM_RETRY_SECONDS = 600.0
 class MeteredLlmExtractor(Extractor):
     """Base of the LLM extractors: spend ledger, retry policy and health around one API call per document.
 
-    Subclasses set ``settings``, ``model`` and ``service`` (the name error details give the API), then call
+    Subclasses set ``llm``, ``model`` and ``service`` (the name error details give the API), then call
     ``_setup_metering`` from their ``__init__``.
     """
 
-    settings: Settings
+    llm: LlmConfig
     model: str
     #: names the API in error details and logs, e.g. "Anthropic API"
     service: str = "LLM API"
@@ -61,9 +59,14 @@ class MeteredLlmExtractor(Extractor):
         composition root hands one in (PostgreSQL: one cap for every host), else in the file ``ledger`` (by
         default the data dir's, shared by the processes of one host)."""
         self._prices = prices
-        self._ledger = ledger or spend_ledger(self.settings)
+        self._ledger = ledger or SpendLedger(self.llm.ledger_path, self.llm.daily_spend_cap_usd)
         self._book: SpendBook = shared_ledger or FileSpendBook(self._ledger)
-        self._policy = retry_policy(self.settings)
+        self._policy = RetryPolicy(
+            max_retries=self.llm.max_retries,
+            base_delay=self.llm.retry_base_seconds,
+            max_delay=self.llm.retry_max_seconds,
+            defer_seconds=max(60.0, self.llm.retry_max_seconds),
+        )
         self._sleep = sleep
         self._rng = rng
         self._health = HealthState()
@@ -78,10 +81,14 @@ class MeteredLlmExtractor(Extractor):
         """Why the extractor is not healthy, or None."""
         return self._health.problem
 
+    async def health(self) -> str | None:
+        """The ``ReportsHealth`` port: ``health_detail`` (None while the last call was not deferred)."""
+        return self._health.problem
+
     async def _prepare(self, document: Document) -> PreparedDocument:
         """The document's page images within the configured size and page limits (decoded off the loop)."""
         return await asyncio.to_thread(
-            prepare_document, document, max_side=self.settings.llm_max_image_side, max_pages=self.settings.llm_max_pages
+            prepare_document, document, max_side=self.llm.max_image_side, max_pages=self.llm.max_pages
         )
 
     async def _metered(self, estimate: Decimal, attempt: Callable[[], Awaitable[tuple[T, Decimal]]]) -> T:

@@ -1,4 +1,4 @@
-"""Checking an optional extra before anything is done with it.
+"""Checking an optional extra (pyproject `[project.optional-dependencies]`) before anything is done with it.
 
 A command must find out that an extra is missing *before* it touches data (creates a data dir, a first admin, a
 receipt row), and say so in one line naming the extra to install. ``require_extra`` asks the import system

@@ -1,0 +1,87 @@
+"""MerchantService around its directory: entry rules, a directory outage never costs an extraction or a stored
+correction, and the canonical grouping of spending across owners."""
+
+from __future__ import annotations
+
+import builtins
+from decimal import Decimal
+
+from receiptcore.adapters.clock import ManualClock
+from receiptcore.adapters.memory.event_bus import InProcessEventBus
+from receiptcore.adapters.memory.merchant_directory import MemoryMerchantDirectory
+from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
+from receiptcore.domain.merchants import MerchantEntry, group_by_merchant
+from receiptcore.domain.queries import SpendingBucket
+from receiptcore.domain.receipt import ExtractedReceipt, Merchant
+from receiptcore.errors import StorageUnavailable
+from receiptcore.services.merchants import MerchantService
+from tests.factories import T0, make_receipt
+
+
+def entry(owner: str, name: str, *variants: str) -> MerchantEntry:
+    return MerchantEntry(
+        id=f"{owner}-{name}", owner_id=owner, name=name, variants=list(variants), created_at=T0, updated_at=T0
+    )
+
+
+class DownDirectory(MemoryMerchantDirectory):
+    """A directory whose backend cannot be reached."""
+
+    async def entries(self, owner_id: str) -> builtins.list[MerchantEntry]:
+        raise StorageUnavailable("the directory is down")
+
+
+def service(directory: MemoryMerchantDirectory) -> MerchantService:
+    return MerchantService(directory, MemoryReceiptStore(), ManualClock(T0), InProcessEventBus())
+
+
+def test_renaming_keeps_the_old_name_as_a_spelling_and_bumps_the_version() -> None:
+    netto = entry("o", "Netto", "Nettooy")
+    renamed = netto.renamed("Netto Marken-Discount", T0)
+    assert (renamed.name, renamed.variants, renamed.version) == ("Netto Marken-Discount", ["Netto", "Nettooy"], 2)
+    assert renamed.renamed("Netto Marken-Discount", T0) is renamed
+    # renaming to a known spelling takes it out of the variants
+    assert netto.renamed("NETTOOY", T0).variants == ["Netto"]
+    assert netto.with_variant("nettooy", T0) is netto
+
+
+def test_absorbing_takes_the_other_spellings_once_and_fills_what_is_missing() -> None:
+    target = entry("o", "Netto", "Nettooy")
+    other = entry("o", "Netto Marken-Discount", "NETTOOY", "Netto MD").readdressed("Hauptstr. 1", T0)
+    merged = target.absorbing(other, T0)
+    assert merged.variants == ["Nettooy", "Netto Marken-Discount", "Netto MD"]
+    assert merged.address == "Hauptstr. 1"
+
+
+async def test_a_directory_outage_leaves_the_extraction_as_read() -> None:
+    output = ExtractedReceipt(merchant=Merchant(name="Pharmacie du Centre"))
+    enriched = await service(DownDirectory()).enrich("o", output)
+    assert enriched.output.merchant.name == "Pharmacie du Centre"
+    assert enriched.category == "pharmacy"  # the bundled map needs no directory
+
+
+async def test_a_directory_outage_does_not_undo_a_stored_correction() -> None:
+    before, _ = make_receipt("o", merchant=Merchant(name="Nettooy"))
+    after = before.model_copy(update={"merchant": Merchant(name="Netto"), "category": "groceries"})
+    await service(DownDirectory()).learn(before, after)  # logged, not raised
+
+
+def test_spending_counts_under_the_canonical_name_of_each_owner() -> None:
+    buckets = [
+        SpendingBucket(key="Nettooy", currency="EUR", total=Decimal("1.50"), count=1),
+        SpendingBucket(key="Netto", currency="EUR", total=Decimal("2.25"), count=2),
+        SpendingBucket(key="Netto", currency="DKK", total=Decimal("10.00"), count=1),
+        SpendingBucket(key="Restaurant", currency="EUR", total=Decimal("5.00"), count=1),
+    ]
+    entries = [
+        entry("a", "Netto", "Nettooy"),
+        # two owners file "Restaurant" under different merchants: it stays as it is
+        entry("a", "The Wild Restaurant", "Restaurant"),
+        entry("b", "Restaurant Roma", "Restaurant"),
+    ]
+    grouped = group_by_merchant(buckets, entries)
+    assert [(b.key, b.currency, b.total, b.count) for b in grouped] == [
+        ("Netto", "DKK", Decimal("10.00"), 1),
+        ("Netto", "EUR", Decimal("3.75"), 3),
+        ("Restaurant", "EUR", Decimal("5.00"), 1),
+    ]
