@@ -16,6 +16,8 @@ keep_or_write redis_password "$(random)"
 keep_or_write receiptcore_postgres_url "postgresql://receiptcore:$(cat "$dir/postgres_password")@postgres:5432/receiptcore"
 keep_or_write receiptcore_mongo_url "mongodb://receiptcore:$(cat "$dir/mongo_password")@mongo:27017/receiptcore?authSource=admin"
 keep_or_write receiptcore_redis_url "redis://:$(cat "$dir/redis_password")@redis:6379/0"
+# the MAC key of list cursors: the receipt API replicas share no data dir, so they share this secret
+keep_or_write receiptcore_cursor_secret "$(random)"
 # the services run as uid 10001 and read the files through Docker's bind mount of each secret
 chmod 644 "$dir"/postgres_password "$dir"/mongo_password "$dir"/redis_password "$dir"/receiptcore_*
 echo "secrets in $dir (keep them out of version control and backups of the repository)"

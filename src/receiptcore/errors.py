@@ -10,6 +10,7 @@ HTTP status mapping lives in ``receiptcore.entrypoints.http.errors`` only.
     │   ├── InvalidUpload           corrupt, empty or hostile file (422)
     │   │   ├── UnsupportedMediaType  sniffed type is not JPEG/PNG/WebP/PDF (415)
     │   │   └── UploadTooLarge      bytes or pixels over the cap (413)
+    │   ├── MalformedRequest        a request body that breaks its own syntax (bad multipart framing) (400)
     │   └── WeakPassword            password refused by the password policy (422)
     ├── NotFound                    no such thing, or not visible to the caller (404)
     ├── Conflict                    uniqueness or state conflict (409)
@@ -21,6 +22,9 @@ HTTP status mapping lives in ``receiptcore.entrypoints.http.errors`` only.
     │       └── UnknownSigningKey   signed by a key the verifier does not know (yet) (401)
     ├── PermissionDenied            authenticated but not allowed (403)
     ├── RateLimited                 too many attempts; retry after ``retry_after`` seconds (429)
+    │   └── Overloaded              shed at once: too much of this work in progress (logins) (429)
+    ├── QuotaExceeded               the owner's stored bytes would pass their storage quota (413)
+    ├── RequestTimeout              the request body did not arrive in time (408)
     ├── StorageUnavailable          a store cannot be reached (503)
     │   └── UpstreamUnavailable     a service we depend on (the auth service's keys) cannot be reached (503)
     ├── ExtractionFailed            an extractor could not read a document
@@ -69,6 +73,12 @@ class UploadTooLarge(InvalidUpload):
     """The upload exceeds the byte, page or pixel cap."""
 
     code = "upload-too-large"
+
+
+class MalformedRequest(ValidationFailed):
+    """A request body that breaks its own syntax (multipart framing, header encoding): a 400, not a 422."""
+
+    code = "malformed-request"
 
 
 class WeakPassword(ValidationFailed):
@@ -143,6 +153,27 @@ class RateLimited(ReceiptcoreError):
     def __init__(self, detail: str = "", retry_after: float = 60.0, **extra: object) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
+
+
+class Overloaded(RateLimited):
+    """Shed before any work: this instance already runs and queues as much of it as it may (password checks).
+
+    Nothing was checked or counted; the same request may come back after ``retry_after`` seconds.
+    """
+
+    code = "overloaded"
+
+
+class QuotaExceeded(ReceiptcoreError):
+    """Storing this file would take its owner past their storage quota (``quota_bytes``)."""
+
+    code = "quota-exceeded"
+
+
+class RequestTimeout(ReceiptcoreError):
+    """The client sent its request body too slowly (a gap between chunks, or the whole body, over the limit)."""
+
+    code = "request-timeout"
 
 
 class StorageUnavailable(ReceiptcoreError):

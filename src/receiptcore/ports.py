@@ -187,10 +187,13 @@ class ReceiptStore(Protocol):
     Every read and write takes a Scope; a receipt outside it behaves exactly like a missing one (NotFound).
     """
 
-    async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
+    async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file in one step. If the same owner already has a receipt whose source
         sha256 equals ``receipt.source.sha256``, store nothing and return ``(existing, False)``; else
-        ``(receipt, True)``. Never leaves a file without a receipt or a receipt without its file."""
+        ``(receipt, True)``. Never leaves a file without a receipt or a receipt without its file.
+
+        With ``quota_bytes``, raises QuotaExceeded (storing nothing) when the ``source.size`` of the owner's
+        stored receipts plus this one would pass it; concurrent adds never take an owner past it together."""
         ...
 
     async def get(self, receipt_id: str, scope: Scope) -> Receipt:
@@ -222,9 +225,20 @@ class ReceiptStore(Protocol):
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
         """Atomically take one receipt that is ``pending`` (with ``next_attempt_at`` empty or ≤ now) or
-        ``processing`` with a lease that expired before ``now``; oldest first. Sets status ``processing``,
-        ``lease_owner``, ``lease_until`` and bumps the version. Two concurrent callers never get the same
-        receipt. Returns None when nothing is claimable."""
+        ``processing`` with a lease that expired before ``now``. Sets status ``processing``, ``lease_owner``,
+        ``lease_until`` and bumps the version. Two concurrent callers never get the same receipt. Returns None
+        when nothing is claimable.
+
+        A ``processing`` receipt leased to ``worker_id`` itself is claimable at once and comes first: a worker
+        claims only with nothing in hand, so such a lease was left by this worker's previous life (a restart
+        after SIGKILL with a stable worker id; issue 9, hole 6) and waiting for it to expire would only delay it.
+
+        Then the fair order (issue 9, hole 2), so one owner's flood cannot starve another's upload:
+        1. first attempts before retries: a receipt with ``next_attempt_at`` set (a failed or deferred attempt
+           waits for its retry) comes after every claimable receipt without one, whoever owns it;
+        2. round robin by owner: the owner whose receipt was claimed least recently (never: first) goes next;
+           every claim makes its owner the most recently served;
+        3. then the oldest (``created_at``, then id)."""
         ...
 
     async def find_matching(self, receipt: Receipt) -> builtins.list[str]:
@@ -337,6 +351,19 @@ class ReportsHealth(Protocol):
 
 
 @runtime_checkable
+class Warms(Protocol):
+    """Optional, for an extractor whose first call pays a start-up cost (loading OCR or ML models). The worker
+    calls ``warm`` once when it starts, in the background, and claims its first receipt when it has returned (or
+    failed, or taken longer than the worker's warm-up limit): start-up and readiness are never delayed by it."""
+
+    async def warm(self) -> None:
+        """Load what the first ``extract`` would load. Idempotent. Must not block the event loop (the work runs in
+        the extractor's pool). Any exception is logged once by the worker and ignored: ``extract`` must still try
+        normally afterwards."""
+        ...
+
+
+@runtime_checkable
 class Closeable(Protocol):
     """An adapter holding connections, pools or threads; the composition root calls ``aclose`` at shutdown."""
 
@@ -366,7 +393,11 @@ class PasswordHasher(Protocol):
         ...
 
     async def verify(self, encoded: str, password: str) -> bool:
-        """Whether ``password`` matches ``encoded``; False (never an exception) for a mismatch or a bad hash."""
+        """Whether ``password`` matches ``encoded``; False (never an exception) for a mismatch or a bad hash.
+
+        Raises:
+            Overloaded: the adapter sheds load and refused to start this check (nothing was compared).
+        """
         ...
 
     def needs_rehash(self, encoded: str) -> bool:

@@ -110,9 +110,35 @@ class Settings(BaseSettings):
     login_backoff_forget_seconds: float = Field(
         86_400.0, ge=60, description="An account or client with no failed login for this long starts over."
     )
+    password_verify_slots: int = Field(
+        0, ge=0, le=256, description="Password checks (Argon2id) computed at once on one instance; 0: one per CPU."
+    )
+    password_verify_queue_per_slot: int = Field(
+        8, ge=0, le=1000, description="Password checks that may wait, per slot; past them a login gets 429 overloaded."
+    )
 
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted file, in bytes.")
     max_files_per_upload: int = Field(20, ge=1, le=500, description="Most files in one upload request.")
+    max_concurrent_uploads_per_user: int = Field(
+        4, ge=1, le=1000, description="Uploads one user may have in progress at once on one instance (then 429)."
+    )
+    max_concurrent_uploads: int = Field(
+        16, ge=1, le=10_000, description="Uploads in progress at once on one instance, all users (then 429)."
+    )
+    storage_quota_bytes: int | None = Field(
+        None, ge=1, description="Most bytes of files one user may store (then 413); None: no quota."
+    )
+    upload_idle_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="Longest gap between two chunks of an upload body (then 408)."
+    )
+    upload_body_timeout_seconds: float = Field(
+        600.0, gt=0, le=86_400, description="Longest time one upload body may take to arrive (then 408)."
+    )
+    cursor_secret: SecretStr | None = Field(
+        None,
+        description="Key of the MAC on list cursors; every receipt API instance of a deployment must share it. "
+        "Default: a key generated once into <data_dir>/cursor.key.",
+    )
     max_image_pixels: int = Field(60_000_000, ge=1_000_000, description="Largest accepted image (width x height).")
     max_pdf_pages: int = Field(20, ge=1, le=500, description="Most pages in an uploaded PDF.")
 
@@ -122,6 +148,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(2.0, gt=0, description="Queue poll interval when no event wakes the worker.")
     extraction_max_attempts: int = Field(5, ge=1, description="Attempts before a receipt is marked failed.")
     extraction_retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay; doubles each attempt.")
+    extraction_timeout_seconds: float = Field(
+        120.0, gt=0, description="Longest one extraction attempt may take (capped by the lease); then it fails."
+    )
     default_currency: str | None = Field(
         None,
         description="ISO-4217 code assumed for a receipt that prints no currency (marked currency_assumed, not a "
@@ -211,7 +240,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("llm_daily_spend_cap_usd", mode="before")
+    @field_validator("llm_daily_spend_cap_usd", "storage_quota_bytes", mode="before")
     @classmethod
     def _no_cap(cls, value: object) -> object:
         # an environment variable cannot be None; these spell "no cap"

@@ -12,6 +12,11 @@ refused with a documented 4xx. ``negative_data_rejection``: its "invalid" reques
 query value made an array arrives as one string, unknown query parameters are ignored as HTTP APIs do, a mangled
 Authorization header is replaced by ours) and too many files is a 413, not in its list; the 5xx and conformance
 checks still run on every negative case. ``/api/events`` is left out: a stream that never ends (test_events_api).
+
+Stateful: schemathesis infers the links between operations from the document (a ``POST /users`` answer's ``id``
+feeds ``/users/{user_id}/...``, a listing's receipt ids feed ``/api/receipts/{rid}``...) and Hypothesis walks
+sequences of linked calls, as an admin and as a member, each on an app and data dir of its own (a sequence may
+disable or demote the very caller), with the same checks on every step.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.core.transport import Response
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
@@ -176,3 +182,47 @@ def test_document_lists_problem_responses_per_route(fuzz_app: tuple[Any, dict[st
     upload = operations["POST /api/receipts"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert upload["properties"]["file"]["maxItems"] == MAX_FILES
     assert document["components"]["schemas"]["LoginRequest"]["additionalProperties"] is False
+
+
+STATEFUL_SCENARIOS = 15
+STATEFUL_STEPS = 6
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
+def test_linked_call_sequences_never_answer_5xx_or_off_the_document(
+    role: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data_dir = tmp_path_factory.mktemp(f"stateful-{role}")
+    seeded = asyncio.run(_seed(data_dir))
+    app = create_app(make_container(make_settings(data_dir, access_token_ttl_seconds=3600)))
+    token = seeded["tokens"][role]
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
+    machine = schema.as_state_machine()
+    assert len(machine.bundles) > 10, "schemathesis no longer finds links between the operations"
+    steps: list[tuple[str, int]] = []
+
+    class Sequences(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response: Response, case: Any, **kwargs: Any) -> None:
+            steps.append((case.operation.label, response.status_code))
+            assert response.status_code < 500, f"{case.operation.label}: {response.status_code} {response.text[:500]}"
+            case.validate_response(
+                response, excluded_checks=[positive_data_acceptance, negative_data_rejection], transport_kwargs=kwargs
+            )
+
+    Sequences.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
+    )
+    linked = {label for label, _ in steps if "{" in label}
+    print(f"stateful fuzz as {role}: {len(steps)} calls, {len(linked)} operations reached through links")
+    assert linked, "no sequence ever followed a link"

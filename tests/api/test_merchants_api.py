@@ -134,7 +134,7 @@ async def test_bad_input_gets_a_problem_document(api: Api, extractor: MemoryExtr
         ("patch", f"/api/merchants/{mid}", {"nickname": "x"}, 422),
         ("patch", f"/api/merchants/{mid}", {"name": ""}, 422),
         ("patch", f"/api/merchants/{mid}", {"name": 42}, 422),
-        ("patch", f"/api/merchants/{mid}", {"name": "x" * 201}, 422),
+        ("patch", f"/api/merchants/{mid}", {"name": "x" * 501}, 422),
         ("patch", f"/api/merchants/{mid}", {}, 422),
         ("patch", f"/api/merchants/{mid}", ["name"], 422),
         ("patch", "/api/merchants/not-an-id", {"name": "x"}, 404),
@@ -169,3 +169,14 @@ async def test_listing_pages_by_id(api: Api, extractor: MemoryExtractor) -> None
     assert rest["next_cursor"] is None
     names = {m["name"] for m in first["items"] + rest["items"]}
     assert names == {"Netto", "Lidl", "Pharmacie du Centre"}
+
+
+async def test_a_merchant_name_as_long_as_a_receipt_allows_is_learned(api: Api, extractor: MemoryExtractor) -> None:
+    _, me = await api.user()
+    mine = await receipt(api, extractor, me, "Nettooy")
+    long_name = "Netto " + "x" * 494
+    corrected = await api.client.patch(
+        f"/api/receipts/{mine['id']}", json={"merchant": {"name": long_name}, "version": mine["version"]}, headers=me
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert (await merchants(api, me))[long_name]["variants"] == ["Nettooy"]

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.api.conftest import MAX_FILES, MAX_UPLOAD, Api, image_bytes, jpeg, png_bomb
+from tests.api.conftest import (
+    MAX_FILES,
+    MAX_UPLOAD,
+    Api,
+    image_bytes,
+    jpeg,
+    make_settings,
+    png_bomb,
+)
+from tests.api.streaming import streaming_api
 
 
 async def _nothing_stored(api: Api, headers: dict[str, str]) -> None:
@@ -209,3 +222,68 @@ async def test_uploading_needs_a_token_and_receipts_write(api: Api) -> None:
     response = await api.upload(auditor, ("a.jpg", jpeg()))
     assert response.status_code == 403
     assert response.json()["type"].endswith("/forbidden")
+
+
+# ---- concurrency and quota (issue 9, hole 1) ---------------------------------------------------------------------
+
+
+async def _held_upload(
+    streaming: httpx.AsyncClient, headers: dict[str, str], release: asyncio.Event, started: asyncio.Event
+) -> httpx.Response:
+    """An upload whose body stops after its first part header until ``release`` is set."""
+    boundary = "held"
+    content = image_bytes("PNG", (20 + len(headers["Authorization"]) % 50, 20))
+
+    async def body() -> AsyncIterator[bytes]:
+        yield f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'.encode()
+        started.set()
+        await release.wait()
+        yield content + f"\r\n--{boundary}--\r\n".encode()
+
+    return await streaming.post(
+        "/api/receipts",
+        content=body(),
+        headers=headers | {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+async def test_uploads_past_the_per_user_and_per_process_bounds_are_429_with_retry_after(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_concurrent_uploads_per_user=1, max_concurrent_uploads=2)
+    async with streaming_api(settings) as api:
+        (_, alice), (_, bob), (_, carol) = [await api.user() for _ in range(3)]
+        release = asyncio.Event()
+        held = []
+        for headers in (alice, bob):
+            started = asyncio.Event()
+            held.append(asyncio.create_task(_held_upload(api.client, headers, release, started)))
+            await asyncio.wait_for(started.wait(), 5)
+        second_of_alice = await api.upload(alice, ("b.png", image_bytes("PNG", (31, 17))))
+        assert second_of_alice.status_code == 429
+        assert int(second_of_alice.headers["Retry-After"]) >= 1
+        assert "you already have 1" in second_of_alice.json()["detail"]
+        third_upload = await api.upload(carol, ("c.png", image_bytes("PNG", (32, 17))))
+        assert third_upload.status_code == 429
+        assert "this server already has 2" in third_upload.json()["detail"]
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*held)] == [202, 202]
+        # slots are given back, also after a refused upload
+        again = await api.upload(alice, ("b.png", image_bytes("PNG", (31, 17))))
+        assert again.status_code == 202
+        refused = await api.upload(carol, ("bad.jpg", b"not an image"))
+        assert 400 <= refused.status_code < 500
+        assert api.container.receipt_service()._slots.in_progress == 0
+
+
+async def test_an_upload_past_the_storage_quota_is_413_and_stores_nothing(tmp_path: Path) -> None:
+    first, second = image_bytes("PNG", (50, 40)), image_bytes("PNG", (51, 40))
+    quota = len(first) + len(second) // 2
+    async with streaming_api(make_settings(tmp_path, storage_quota_bytes=quota)) as api:
+        _, headers = await api.user()
+        assert (await api.upload(headers, ("a.png", first))).status_code == 202
+        over = await api.upload(headers, ("b.png", second))
+        assert over.status_code == 413
+        assert over.json()["type"].endswith("/quota-exceeded")
+        listed = (await api.client.get("/api/receipts", headers=headers)).json()["items"]
+        assert len(listed) == 1
+        # the same file again is a duplicate, not a quota breach
+        assert (await api.upload(headers, ("a.png", first))).status_code == 200

@@ -21,6 +21,9 @@ import pytest
 from tests.cli.server_process import ServerProcess, clean_env
 from tests.hostile.conftest import Figures
 
+# real server and CLI processes (about 25 s): in `make test`, not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 PASSWORD = "violet-kestrel-harbour-42"
 NEW_PASSWORD = "amber-plover-estuary-77"
 

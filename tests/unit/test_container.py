@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from receiptcore.adapters.memory import InProcessEventBus, MemoryReceiptStore, MemoryUserRepo
 from receiptcore.adapters.security import TokenConfig
 from receiptcore.adapters.sqlite import SqliteReceiptStore, SqliteUserRepo
-from receiptcore.entrypoints.container import build_container, extractor_config, token_config
+from receiptcore.entrypoints.container import build_container, close_container, extractor_config, token_config
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.plugins import ExtractorConfig
 from receiptcore.settings import Settings
@@ -59,3 +59,16 @@ def test_each_adapter_config_holds_only_its_own_settings(tmp_path: Path, monkeyp
     )
     memory = Settings(profile="memory", extractor="example")
     assert (extractor_config(memory).data_dir, token_config(memory).keys_dir) == (None, None)
+
+
+async def test_close_closes_what_was_opened_the_last_first_and_builds_nothing(tmp_path: Path) -> None:
+    container = build_container(Settings(data_dir=tmp_path, extractor="no-such-extractor"))
+    database = container.sqlite()
+    bus = container.event_bus()
+    assert container.opened() == [database, bus]
+
+    await close_container(container)  # the unknown extractor is never built, so no ConfigurationError here
+
+    assert container.opened() == []
+    assert not (tmp_path / "keys").exists()
+    await close_container(container)  # twice is safe

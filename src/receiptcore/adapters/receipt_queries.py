@@ -11,22 +11,29 @@ ten-thousandths (the model allows 4 decimals). NULLs sort last in both direction
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
+import secrets
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
 
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import Receipt
-from receiptcore.errors import ValidationFailed
+from receiptcore.errors import ConfigurationError, ValidationFailed
 
 SortValue = str | int | None
 
 TOTAL_SCALE = 4  # totals are stored as integer units of 10^-4
-_CURSOR_VERSION = 1
-# Not a secret: the checksum tells a cursor we issued from one edited by hand or truncated in transit.
-_CURSOR_SALT = b"receiptcore-cursor-v1"
+_CURSOR_VERSION = 2
+_CURSOR_PERSON = b"rc-cursor-v2"
+_MAC_BYTES = 12
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+CURSOR_KEY_FILE = "cursor.key"
 
 
 def iso_utc(value: dt.datetime) -> str:
@@ -79,33 +86,117 @@ class CursorPosition:
     receipt_id: str
 
 
-def encode_cursor(position: CursorPosition) -> str:
-    """An opaque, url-safe cursor for ``position``."""
-    payload = json.dumps(
-        [_CURSOR_VERSION, position.sort.value, position.value, position.receipt_id], separators=(",", ":")
-    ).encode()
-    digest = hashlib.blake2b(payload, digest_size=6, key=_CURSOR_SALT).digest()
-    return base64.urlsafe_b64encode(digest + payload).decode().rstrip("=")
+class CursorCodec:
+    """Opaque, url-safe, MAC-protected list cursors.
+
+    The MAC key is a per-install secret (``cursor_key``): a client can neither forge a cursor nor edit one, so
+    what a decoded cursor holds was written by us. It is still checked like input (types, an integer the stores
+    can bind, text that encodes), since a key can leak and cursors outlive a change of format.
+
+    Args:
+        key: 16 to 64 secret bytes; None draws a random one (cursors then hold only within this process).
+    """
+
+    def __init__(self, key: bytes | None = None) -> None:
+        key = secrets.token_bytes(32) if key is None else key
+        if not 16 <= len(key) <= 64:
+            raise ValueError("a cursor key has 16 to 64 bytes")
+        self._key = key
+
+    def encode(self, position: CursorPosition) -> str:
+        """An opaque, url-safe cursor for ``position``."""
+        payload = json.dumps(
+            [_CURSOR_VERSION, position.sort.value, position.value, position.receipt_id], separators=(",", ":")
+        ).encode()
+        return base64.urlsafe_b64encode(self._mac(payload) + payload).decode().rstrip("=")
+
+    def decode(self, cursor: str, sort: SortKey) -> CursorPosition:
+        """Parse a cursor issued by ``encode`` for the same sort. Raises ValidationFailed otherwise."""
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            digest, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
+            intact = hmac.compare_digest(self._mac(payload), digest)
+            version, sort_text, value, receipt_id = json.loads(payload) if intact else (None, None, None, None)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ValidationFailed("the cursor is not one this listing issued", errors=[{"field": "cursor"}]) from exc
+        valid = (
+            version == _CURSOR_VERSION
+            and sort_text == sort.value
+            and _valid_sort_value(value, sort)
+            and isinstance(receipt_id, str)
+            and _encodable(receipt_id)
+        )
+        if not valid:
+            raise ValidationFailed("the cursor belongs to another listing or sort order", errors=[{"field": "cursor"}])
+        return CursorPosition(sort=sort, value=value, receipt_id=str(receipt_id))
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hashlib.blake2b(payload, digest_size=_MAC_BYTES, key=self._key, person=_CURSOR_PERSON).digest()
 
 
-def decode_cursor(cursor: str, sort: SortKey) -> CursorPosition:
-    """Parse a cursor issued by ``encode_cursor`` for the same sort. Raises ValidationFailed otherwise."""
+def _valid_sort_value(value: object, sort: SortKey) -> bool:
+    if value is None:
+        return True
+    if sort_column(sort) == "total":
+        # the stores bind it as a 64-bit integer (SQLite, BSON): a larger one would be an OverflowError there
+        return isinstance(value, int) and not isinstance(value, bool) and _INT64_MIN <= value <= _INT64_MAX
+    return isinstance(value, str) and _encodable(value)
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` can be sent to a database (a lone surrogate cannot be encoded as UTF-8)."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        digest, payload = raw[:6], raw[6:]
-        intact = hashlib.blake2b(payload, digest_size=6, key=_CURSOR_SALT).digest() == digest
-        version, sort_text, value, receipt_id = json.loads(payload) if intact else (None, None, None, None)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed("the cursor is not one this listing issued", errors=[{"field": "cursor"}]) from exc
-    expected_type = int if sort_column(sort) == "total" else str
-    valid = (
-        version == _CURSOR_VERSION
-        and sort_text == sort.value
-        and (value is None or (isinstance(value, expected_type) and not isinstance(value, bool)))
-    )
-    if not valid or not isinstance(receipt_id, str):
-        raise ValidationFailed("the cursor belongs to another listing or sort order", errors=[{"field": "cursor"}])
-    return CursorPosition(sort=sort, value=value, receipt_id=receipt_id)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return len(text) <= 200
+
+
+def cursor_codec(secret: str | None, data_dir: Path | None) -> CursorCodec:
+    """The install's cursor codec: keyed by ``secret`` when given (every receipt API instance of a deployment must
+    share it), else by ``<data_dir>/cursor.key``, created once (mode 0600, race-safe); a random key without a
+    data dir (memory stores)."""
+    if secret:
+        return CursorCodec(hashlib.blake2b(secret.encode(), digest_size=32, person=_CURSOR_PERSON).digest())
+    if data_dir is None:
+        return CursorCodec()
+    return CursorCodec(_install_key(Path(data_dir) / CURSOR_KEY_FILE))
+
+
+def _install_key(path: Path) -> bytes:
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        # link, not rename: when two processes start at once, the first key written wins and both read it
+        with contextlib.suppress(FileExistsError):
+            os.link(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        raise ConfigurationError(f"{path} does not hold a cursor key (hex); delete it to make a new one") from None
+    if not 16 <= len(key) <= 64:
+        raise ConfigurationError(f"{path} does not hold a cursor key of 16 to 64 bytes; delete it to make a new one")
+    return key
+
+
+def quota_message(used: int, size: int, quota: int) -> str:
+    """The QuotaExceeded detail every store gives."""
+    return f"this file ({size} bytes) would take your stored files past your quota of {quota} bytes ({used} used)"
 
 
 def comes_after(value: SortValue, receipt_id: str, position: CursorPosition) -> bool:

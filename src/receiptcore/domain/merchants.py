@@ -23,7 +23,8 @@ from receiptcore.domain.name_matching import AMBIGUITY_MARGIN, MATCH_THRESHOLD, 
 from receiptcore.domain.queries import SpendingBucket
 
 MAX_VARIANTS = 200
-MerchantName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+# as long as a receipt's merchant name may be, so every printed or corrected name can become an entry
+MerchantName = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 CategoryName = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 
 

@@ -34,6 +34,8 @@ from functools import lru_cache
 MATCH_THRESHOLD = 0.8
 AMBIGUITY_MARGIN = 0.05
 WORD_THRESHOLD = 0.75
+# similarities below this decide nothing (see ``_similarity``); it must stay under both thresholds' use
+_FLOOR = min(WORD_THRESHOLD, MATCH_THRESHOLD - AMBIGUITY_MARGIN) - 0.05
 _OCR_HABIT_SCORE = 0.9
 _MIN_LETTERS = 4
 _CONFUSABLE_COST = 0.25
@@ -72,21 +74,36 @@ def normalised(name: str) -> str:
     return " ".join(words(name))
 
 
-def _distance(a: str, b: str) -> float:
-    """Levenshtein distance with cheap substitutions between glyphs OCR confuses."""
+def _swap_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    return _CONFUSABLE_COST if frozenset((a, b)) in _CONFUSABLE else 1.0
+
+
+def _similarity(a: str, b: str) -> float:
+    """``1 - distance / longer length``, exact from ``_FLOOR`` up and 0.0 below it.
+
+    Below the floor nothing is decided (a match needs ``MATCH_THRESHOLD``, its runner-up matters from
+    ``MATCH_THRESHOLD - AMBIGUITY_MARGIN``), so the distance is given up as soon as it must exceed the budget: the
+    length difference alone, or a whole row of the table, already costs more. That keeps matching a receipt
+    against a directory of thousands of spellings in the tens of milliseconds.
+    """
+    longest = max(len(a), len(b))
+    if longest == 0:
+        return 1.0
+    budget = (1.0 - _FLOOR) * longest
+    if abs(len(a) - len(b)) > budget:
+        return 0.0
     previous = [float(j) for j in range(len(b) + 1)]
     for i, ca in enumerate(a, start=1):
         current = [float(i)]
         for j, cb in enumerate(b, start=1):
-            if ca == cb:
-                swap = 0.0
-            elif frozenset((ca, cb)) in _CONFUSABLE:
-                swap = _CONFUSABLE_COST
-            else:
-                swap = 1.0
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + swap))
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + _swap_cost(ca, cb)))
+        if min(current) > budget:
+            return 0.0
         previous = current
-    return previous[-1]
+    score = 1.0 - previous[-1] / longest
+    return score if score >= _FLOOR else 0.0
 
 
 def _inside(word: str, text: str) -> float:
@@ -95,15 +112,9 @@ def _inside(word: str, text: str) -> float:
     for i, cw in enumerate(word, start=1):
         current = [float(i)]
         for j, ct in enumerate(text, start=1):
-            swap = 0.0 if cw == ct else _CONFUSABLE_COST if frozenset((cw, ct)) in _CONFUSABLE else 1.0
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + swap))
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + _swap_cost(cw, ct)))
         previous = current
     return max(0.0, 1.0 - min(previous) / len(word)) if word else 1.0
-
-
-def _similarity(a: str, b: str) -> float:
-    longest = max(len(a), len(b))
-    return 1.0 if longest == 0 else max(0.0, 1.0 - _distance(a, b) / longest)
 
 
 @lru_cache(maxsize=16384)
@@ -147,8 +158,8 @@ def name_score(read: str, known: str) -> float:
     if read_words == known_words:
         return 1.0
     known_text = "".join(known_words)
-    compact = _similarity("".join(read_words), known_text)
+    compact = _similarity("".join(read_words), known_text) if len("".join(read_words)) >= _MIN_LETTERS else 0.0
     # every word read must occur inside the known name: a new word is another shop, however long the name
-    if len("".join(read_words)) < _MIN_LETTERS or any(_inside(w, known_text) < WORD_THRESHOLD for w in read_words):
+    if compact and any(_inside(w, known_text) < WORD_THRESHOLD for w in read_words):
         compact = 0.0
     return max(_word_rule(read_words, known_words), compact)

@@ -11,7 +11,6 @@ command prints one line on stderr and exits non-zero on an expected failure; tra
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
@@ -92,11 +91,12 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None, servic
     admin account is created and its password printed once.
     """
     from receiptcore.entrypoints.serve import ServeOptions, serve
+    from receiptcore.entrypoints.worker import exit_process
 
     settings = settings_of(ctx, host=host, port=port, service=service)
     configure_logging(settings)
     options = ServeOptions(service=settings.service, worker=settings.worker_enabled and not no_worker)
-    sys.exit(run(serve(settings, options, click.echo)))
+    exit_process(run(serve(settings, options, click.echo)))
 
 
 @main.command("worker")
@@ -110,10 +110,11 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None, servic
 def worker_command(ctx: click.Context, concurrency: int | None, once: bool) -> None:
     """Run the extraction worker alone: claim pending receipts, extract, store; until stopped."""
     from receiptcore.entrypoints.serve import run_worker
+    from receiptcore.entrypoints.worker import exit_process
 
     settings = settings_of(ctx, worker_concurrency=concurrency)
     configure_logging(settings)
-    sys.exit(run(run_worker(settings, click.echo, concurrency=settings.worker_concurrency, once=once)))
+    exit_process(run(run_worker(settings, click.echo, concurrency=settings.worker_concurrency, once=once)))
 
 
 main.add_command(users_group)

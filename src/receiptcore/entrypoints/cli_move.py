@@ -181,8 +181,8 @@ async def _move(
         await target.postgres().migrate()  # also: the server answers and the URL is usable
         with Progress(*columns, console=console, transient=False) as progress:
             move = StoreMove(
-                Stores(source.user_repo(), source.receipt_store()),
-                Stores(target.user_repo(), target.receipt_store()),
+                Stores(source.user_repo(), source.receipt_store(), source.merchant_directory()),
+                Stores(target.user_repo(), target.receipt_store(), target.merchant_directory()),
                 progress=_Bar(progress),
             )
             report = None if verify_only else await move.run()

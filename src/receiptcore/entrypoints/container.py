@@ -28,8 +28,10 @@ from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.mongo.config import MongoConfig
 from receiptcore.adapters.page_images import render_pdf_page
 from receiptcore.adapters.postgres.config import PostgresConfig
+from receiptcore.adapters.receipt_queries import CursorCodec, cursor_codec
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer, TokenConfig
+from receiptcore.adapters.security.hashing import usable_cpus
 from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # noqa: PLC0414 - re-exported (cli_keys)
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
 from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
@@ -85,6 +87,11 @@ def _token_backend(settings: Settings) -> str:
             "key: set RECEIPTCORE_AUTH_URL to the auth service's base URL (e.g. http://auth:8000)"
         )
     return "jwks"
+
+
+def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
+    slots = settings.password_verify_slots or usable_cpus()
+    return Argon2PasswordHasher(max_in_flight=slots, max_waiting=slots * settings.password_verify_queue_per_slot)
 
 
 def _jwks_verifier(settings: Settings) -> JwksTokenVerifier:
@@ -323,10 +330,15 @@ def _mongo_connection(config: MongoConfig) -> Any:
     return MongoConnection(config)
 
 
-def _mongo_receipt_store(connection: Any) -> ReceiptStore:
+def _mongo_receipt_store(connection: Any, cursor_codec: CursorCodec) -> ReceiptStore:
     from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
 
-    return MongoReceiptStore.on(connection)
+    return MongoReceiptStore.on(connection, cursor_codec)
+
+
+def _cursor_codec(settings: Settings) -> CursorCodec:
+    secret = settings.cursor_secret.get_secret_value() if settings.cursor_secret else None
+    return cursor_codec(secret, None if settings.in_memory else settings.data_dir)
 
 
 def _mongo_merchant_directory(connection: Any) -> Any:
@@ -341,17 +353,29 @@ def _mongo_receipt_stats(connection: Any) -> Any:
     return MongoReceiptStats(connection.database)
 
 
+def _held(opened: list[Any], adapter: Any) -> Any:
+    """Record an adapter that may hold connections, pools or threads as it is built, so ``close_container``
+    closes exactly what was opened (the last opened first), never building an adapter only to close it."""
+    opened.append(adapter)
+    return adapter
+
+
 class Container(containers.DeclarativeContainer):
     """Every port bound to an adapter, every service built from ports."""
 
     settings = providers.Dependency(instance_of=Settings)
     backends = providers.Dependency(instance_of=dict)
+    # the adapters built so far that may hold resources (``_held``), in the order they were opened
+    opened: providers.Singleton[list[Any]] = providers.Singleton(list)
 
     clock = providers.Singleton(SystemClock)
-    sqlite = providers.Singleton(SqliteDatabase, path=settings.provided.sqlite_path)
-    mongo = providers.Singleton(_mongo_connection, config=providers.Singleton(mongo_config, settings))
-
-    postgres = providers.Singleton(_postgres_database, config=providers.Singleton(postgres_config, settings))
+    sqlite = providers.Singleton(_held, opened, providers.Factory(SqliteDatabase, path=settings.provided.sqlite_path))
+    mongo = providers.Singleton(
+        _held, opened, providers.Factory(_mongo_connection, config=providers.Singleton(mongo_config, settings))
+    )
+    postgres = providers.Singleton(
+        _held, opened, providers.Factory(_postgres_database, config=providers.Singleton(postgres_config, settings))
+    )
 
     user_repo = providers.Selector(
         backends.provided["users"],
@@ -359,11 +383,19 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryUserRepo),
         postgres=providers.Singleton(_postgres_user_repo, db=postgres),
     )
+    # the list cursors' MAC key: a per-install secret (issue 9)
+    cursor_codec = providers.Singleton(_cursor_codec, settings)
     receipt_store = providers.Selector(
         backends.provided["receipts"],
-        sqlite=providers.Singleton(SqliteReceiptStore, db=sqlite, files_dir=settings.provided.files_dir),
-        memory=providers.Singleton(MemoryReceiptStore),
-        mongo=providers.Singleton(_mongo_receipt_store, mongo),
+        sqlite=providers.Singleton(
+            SqliteReceiptStore,
+            db=sqlite,
+            files_dir=settings.provided.files_dir,
+            cursor_codec=cursor_codec,
+            min_free_bytes=settings.provided.max_upload_bytes,  # not ready once the largest file no longer fits
+        ),
+        memory=providers.Singleton(MemoryReceiptStore, cursor_codec=cursor_codec),
+        mongo=providers.Singleton(_mongo_receipt_store, mongo, cursor_codec),
     )
     # the merchant directory lives with the receipts it is learned from
     merchant_directory = providers.Selector(
@@ -389,8 +421,10 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(Metrics)
     event_bus = providers.Selector(
         backends.provided["events"],
-        inprocess=providers.Singleton(InProcessEventBus),
-        redis=providers.Singleton(_redis_event_bus, config=providers.Singleton(redis_config, settings)),
+        inprocess=providers.Singleton(_held, opened, providers.Factory(InProcessEventBus)),
+        redis=providers.Singleton(
+            _held, opened, providers.Factory(_redis_event_bus, config=providers.Singleton(redis_config, settings))
+        ),
     )
     # relays committed user events from the PostgreSQL outbox to the bus (nothing to relay elsewhere)
     outbox_relay = providers.Resource(
@@ -403,12 +437,12 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
-    hasher = providers.Singleton(Argon2PasswordHasher)
+    hasher = providers.Singleton(_password_hasher, settings)
     token_issuer = providers.Singleton(JwtTokenIssuer.from_config, providers.Singleton(token_config, settings))
     token_verifier = providers.Selector(
         backends.provided["tokens"],
         local=token_issuer,
-        jwks=providers.Singleton(_jwks_verifier, settings),
+        jwks=providers.Singleton(_held, opened, providers.Factory(_jwks_verifier, settings)),
     )
     inspector = providers.Singleton(
         PillowFileInspector,
@@ -426,13 +460,17 @@ class Container(containers.DeclarativeContainer):
     )
     # the selected plugin gets its ExtractorConfig; the built-in extractors also their own typed configs
     extractor = providers.Singleton(
-        load_extractor,
-        name=settings.provided.extractor,
-        config=providers.Singleton(extractor_config, settings),
-        shared_ledger=spend_ledger,
-        llm=providers.Singleton(llm_config, settings),
-        anthropic=providers.Singleton(anthropic_config, settings),
-        openai=providers.Singleton(openai_config, settings),
+        _held,
+        opened,
+        providers.Factory(
+            load_extractor,
+            name=settings.provided.extractor,
+            config=providers.Singleton(extractor_config, settings),
+            shared_ledger=spend_ledger,
+            llm=providers.Singleton(llm_config, settings),
+            anthropic=providers.Singleton(anthropic_config, settings),
+            openai=providers.Singleton(openai_config, settings),
+        ),
     )
     # PDF page → PNG for the web client's review page (GET /api/receipts/{id}/pages/{n})
     page_renderer = providers.Object(render_pdf_page)
@@ -493,7 +531,14 @@ class Container(containers.DeclarativeContainer):
         bus=event_bus,
         clock=clock,
         limits=providers.Singleton(
-            lambda s: UploadLimits(max_bytes=s.max_upload_bytes, max_files=s.max_files_per_upload), settings
+            lambda s: UploadLimits(
+                max_bytes=s.max_upload_bytes,
+                max_files=s.max_files_per_upload,
+                concurrent_per_owner=s.max_concurrent_uploads_per_user,
+                concurrent_total=s.max_concurrent_uploads,
+                quota_bytes=s.storage_quota_bytes,
+            ),
+            settings,
         ),
     )
     extraction_service = providers.Singleton(
@@ -508,6 +553,7 @@ class Container(containers.DeclarativeContainer):
                 lease_seconds=s.worker_lease_seconds,
                 max_attempts=s.extraction_max_attempts,
                 retry_base_seconds=s.extraction_retry_base_seconds,
+                timeout_seconds=s.extraction_timeout_seconds,
                 default_currency=s.default_currency,
             ),
             settings,
@@ -537,20 +583,10 @@ async def close_container(container: Container) -> None:
     result = container.shutdown_resources()
     if inspect.isawaitable(result):
         await result
-    # the providers whose adapters may hold connections, pools or threads under these backends, in this order:
-    # first what uses the stores (bus, extractor, verifier), then the stores
-    backends = container.backends()
-    holders: list[providers.Provider[Any]] = [container.event_bus, container.extractor]
-    if backends["tokens"] == "jwks":
-        holders.append(container.token_verifier)
-    if backends["users"] == "sqlite" or backends["receipts"] == "sqlite":
-        holders.append(container.sqlite)
-    if backends["users"] == "postgres":
-        holders.append(container.postgres)
-    if backends["receipts"] == "mongo":
-        holders.append(container.mongo)
-    for provider in holders:
-        adapter = provider()
+    # what was opened, the last first: the users of the stores (bus, extractor, verifier) before the stores
+    opened: list[Any] = container.opened()
+    while opened:
+        adapter = opened.pop()
         if isinstance(adapter, Closeable):  # the port; a plugin's aclose may be synchronous (docs/extractors.md)
             closing: object = adapter.aclose()
             if inspect.isawaitable(closing):

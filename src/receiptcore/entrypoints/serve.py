@@ -16,12 +16,13 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from receiptcore import __version__
 from receiptcore.entrypoints.container import Container, build_container, close_container
 from receiptcore.entrypoints.metrics_listener import make_metrics_app, metrics_url, worker_metrics_listener
-from receiptcore.entrypoints.worker import ExtractionWorker
+from receiptcore.entrypoints.worker import ExtractionWorker, stable_worker_id
 from receiptcore.errors import ConfigurationError
 from receiptcore.extras import require_extra
 from receiptcore.settings import Settings
@@ -159,8 +160,14 @@ def make_worker(container: Container, settings: Settings) -> ExtractionWorker:
         container.event_bus(),
         concurrency=settings.worker_concurrency,
         poll_seconds=settings.worker_poll_seconds,
+        worker_id=_worker_id(settings),
         on_processed=container.metrics().observe_extraction,
     )
+
+
+def _worker_id(settings: Settings) -> str:
+    """Stable across restarts where the data dir is on disk, so a restarted worker takes its dead leases back."""
+    return stable_worker_id(None if str(settings.data_dir) == ":memory:" else Path(settings.data_dir))
 
 
 async def serve(settings: Settings, options: ServeOptions, echo: Callable[[str], None]) -> int:
@@ -298,6 +305,7 @@ async def run_worker(settings: Settings, echo: Callable[[str], None], *, concurr
             container.event_bus(),
             concurrency=concurrency,
             poll_seconds=settings.worker_poll_seconds,
+            worker_id=_worker_id(settings),
             on_processed=container.metrics().observe_extraction,
         )
         if once:

@@ -24,7 +24,7 @@ from receiptcore.domain.policy import Scope
 from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptData, ReceiptWarning
 from receiptcore.domain.review import assume_currency, review_warnings
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
-from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore
+from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore, Warms
 from receiptcore.services.merchants import MerchantService
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ class WorkerConfig:
     lease_seconds: float = 300.0
     max_attempts: int = 5
     retry_base_seconds: float = 30.0
+    # longest one attempt may take; never more than the lease, past which another worker may take the receipt
+    timeout_seconds: float = 120.0
     default_currency: str | None = None  # assumed when a receipt prints none (marked ``currency_assumed``)
 
 
@@ -63,6 +65,15 @@ class ExtractionService:
         self._clock = clock
         self._config = config or WorkerConfig()
         self._merchants = merchants  # matches the merchant to the owner's directory and assigns a category
+        self._timeout = min(self._config.timeout_seconds, self._config.lease_seconds)
+
+    async def warm(self) -> bool:
+        """Let the extractor load what its first call would (the optional ``Warms`` port); False when it has
+        nothing to warm. Exceptions are the extractor's own (the worker logs them and goes on)."""
+        if not isinstance(self._extractor, Warms):
+            return False
+        await self._extractor.warm()
+        return True
 
     async def run_once(self, worker_id: str) -> Receipt | None:
         """Claim one receipt and process it; returns the stored result, or None when the queue is empty.
@@ -89,10 +100,12 @@ class ExtractionService:
         )
         outcome: Callable[[Receipt], tuple[Receipt, EventType | None]]
         try:
-            # past the lease another worker may take the receipt, so an extraction may not outlive it
+            # Abandoned past the time limit (and never past the lease, when another worker may take the receipt):
+            # the attempt fails and is retried with backoff. Cancelling cannot stop a call running in a thread;
+            # the extractor's pool is bounded, so an abandoned call only holds one of its slots until it returns.
             raw = await asyncio.wait_for(
                 self._extractor.extract(Document(content, source.media_type, source.filename)),
-                timeout=self._config.lease_seconds,
+                timeout=self._timeout,
             )
             # the extractor's output is untrusted input: validate it as if it came over the wire
             output = ExtractedReceipt.model_validate(raw.model_dump() if hasattr(raw, "model_dump") else raw)
@@ -101,7 +114,7 @@ class ExtractionService:
         except ExtractionFailed as exc:
             outcome = self._failed(self._finish(attempt, started, "failed", exc.detail))
         except TimeoutError:
-            detail = f"the extractor took longer than {self._config.lease_seconds:g} s"
+            detail = f"the extractor took longer than {self._timeout:g} s (abandoned; retried later)"
             outcome = self._failed(self._finish(attempt, started, "failed", detail))
         except ValidationError as exc:
             detail = f"the extractor's output is not a valid receipt ({exc.error_count()} errors)"

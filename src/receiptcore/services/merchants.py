@@ -7,6 +7,7 @@ calls ``list``/``get``/``update``/``merge``; ``ReceiptService.summary`` calls ``
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import contextlib
 import logging
@@ -70,7 +71,8 @@ class MerchantService:
         printed = output.merchant.name
         try:
             entries = await self._directory.entries(owner_id)
-            match = match_merchant(printed, entries)
+            # CPU work (≈0.1 ms per known spelling): off the event loop, as file inspection is
+            match = await asyncio.to_thread(match_merchant, printed, entries)
             if match is None and printed and normalised(printed):
                 await self._remember(owner_id, printed, output.merchant.address)
         except Exception:  # a directory fault must not cost the extraction
@@ -118,7 +120,8 @@ class MerchantService:
         """
         try:
             await self._learn(before, after)
-        except (StorageUnavailable, Conflict) as exc:
+        except (StorageUnavailable, Conflict, ValueError) as exc:
+            # ValueError: an entry the model refuses (it should not happen: entries take any receipt's name)
             log.warning("the merchant directory did not learn from receipt %s: %s", after.id, exc)
 
     async def _learn(self, before: Receipt, after: Receipt) -> None:

@@ -9,7 +9,8 @@ import asyncio
 import builtins
 import hashlib
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from receiptcore.errors import (
 from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
 from receiptcore.services.corrections import apply_changes
 from receiptcore.services.merchants import MerchantService
+from receiptcore.services.upload_slots import UploadSlots
 
 _EXPORT_PAGE = 500
 
@@ -41,15 +43,27 @@ class UploadLimits:
 
     max_bytes: int = 20 * 1024 * 1024
     max_files: int = 20
+    concurrent_per_owner: int = 4
+    concurrent_total: int = 16
+    quota_bytes: int | None = None  # per owner, all their stored files together; None: no quota
 
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """One uploaded file as received (the declared type is only a hint; the type is sniffed)."""
+    """One uploaded file as received (the declared type is only a hint; the type is sniffed).
 
-    content: bytes
+    Either ``content`` holds the bytes, or ``reader`` returns them on demand (a spool file): the service then
+    holds one file of a request in memory at a time, not all of them.
+    """
+
+    content: bytes = b""
     filename: str | None = None
     declared_type: str | None = None
+    reader: Callable[[], bytes] | None = None
+
+    def data(self) -> bytes:
+        """The file's bytes."""
+        return self.reader() if self.reader is not None else self.content
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +78,7 @@ class UploadOutcome:
 class _Checked:
     upload: Upload
     sha256: str
+    size: int
     inspection: Inspection
 
 
@@ -86,6 +101,13 @@ class ReceiptService:
         self._clock = clock
         self._limits = limits or UploadLimits()
         self._merchants = merchants  # learns from corrections; groups spending by canonical merchant
+        self._slots = UploadSlots(self._limits.concurrent_per_owner, self._limits.concurrent_total)
+
+    def upload_slot(self, principal: Principal) -> AbstractContextManager[None]:
+        """Needs receipts:write. One of the caller's (and this process's) upload slots, held while the request
+        body is read and stored; RateLimited when the caller or the process has the most uploads in progress."""
+        require(principal, RECEIPTS_WRITE)
+        return self._slots.hold(principal.user_id)
 
     async def upload(
         self, principal: Principal, uploads: builtins.list[Upload], idempotency_key: str | None = None
@@ -199,17 +221,18 @@ class ReceiptService:
 
     async def _check(self, index: int, upload: Upload) -> _Checked:
         name = upload.filename or f"file {index + 1}"
-        size = len(upload.content)
+        content = upload.data()
+        size = len(content)
         if size == 0:
             raise InvalidUpload(f"{name} is empty", file=name)
         if size > self._limits.max_bytes:
             raise UploadTooLarge(f"{name} has {size} bytes; the limit is {self._limits.max_bytes}", file=name)
         try:
             # decoding a large image is CPU work: keep it off the event loop
-            inspection = await asyncio.to_thread(self._inspector.inspect, upload.content)
+            inspection = await asyncio.to_thread(self._inspector.inspect, content)
         except InvalidUpload as exc:
             raise type(exc)(f"{name}: {exc.detail}", **{**exc.extra, "file": name}) from exc
-        return _Checked(upload, hashlib.sha256(upload.content).hexdigest(), inspection)
+        return _Checked(upload, hashlib.sha256(content).hexdigest(), size, inspection)
 
     async def _replay(self, owner: str, key: str, fingerprint: str) -> builtins.list[UploadOutcome] | None:
         record = await self._store.recall_idempotency(owner, key)
@@ -235,12 +258,14 @@ class ReceiptService:
             source=SourceFile(
                 filename=_safe_filename(checked.upload.filename),
                 media_type=checked.inspection.media_type,
-                size=len(checked.upload.content),
+                size=checked.size,
                 sha256=checked.sha256,
                 pages=max(1, checked.inspection.pages),
             ),
         )
-        stored, created = await self._store.add(receipt, checked.upload.content)
+        # read again (from the spool): only the file being stored is in memory
+        content = checked.upload.data()
+        stored, created = await self._store.add(receipt, content, quota_bytes=self._limits.quota_bytes)
         if created:
             await self._publish("receipt.uploaded", stored)
         return UploadOutcome(stored, created)

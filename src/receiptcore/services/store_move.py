@@ -11,6 +11,9 @@ source's files untouched (the CLI) hands in adapters over a snapshot. Listings m
 store leave the extracted copy and the attempts' outputs out), so every receipt is read whole with ``get`` before it
 is copied or compared.
 
+Merchant entries (the directory learned from corrections) are copied after the receipts when both sides name a
+directory, and verified entry by entry.
+
 What is not copied: refresh tokens (above), login-throttle counters (they only slow guessing down for a while) and
 idempotency records (they only replay a retried request; a retried upload of the same bytes is answered as a
 duplicate of the copied receipt anyway).
@@ -22,12 +25,13 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from receiptcore.domain.merchants import MerchantEntry
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import Receipt
 from receiptcore.domain.users import Role, User
 from receiptcore.errors import Conflict, NotFound
-from receiptcore.ports import ReceiptStore, UserRepo
+from receiptcore.ports import MerchantDirectory, ReceiptStore, UserRepo
 
 _PAGE = 200
 _EVERYONE = Scope.everyone()
@@ -43,6 +47,7 @@ class MoveReport:
     copied: dict[str, int] = field(default_factory=lambda: {"users": 0, "roles": 0, "receipts": 0})
     skipped: dict[str, int] = field(default_factory=lambda: {"users": 0, "roles": 0, "receipts": 0})
     problems: list[str] = field(default_factory=list)
+    merchants_copied: int = 0
 
 
 @dataclass
@@ -65,6 +70,8 @@ class Stores:
 
     users: UserRepo
     receipts: ReceiptStore
+    # the merchant directory (learned spellings and categories); None: not moved (both sides must have one)
+    merchants: MerchantDirectory | None = None
 
 
 async def _all_users(repo: UserRepo) -> AsyncIterator[User]:
@@ -87,6 +94,17 @@ async def _all_receipts(store: ReceiptStore) -> AsyncIterator[Receipt]:
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+async def _all_merchants(directory: MerchantDirectory) -> AsyncIterator[MerchantEntry]:
+    after: str | None = None
+    while True:
+        batch = await directory.list(_EVERYONE, limit=_PAGE, after=after)
+        for entry in batch:
+            yield entry
+        if len(batch) < _PAGE:
+            return
+        after = batch[-1].id
 
 
 async def _count_receipts(store: ReceiptStore) -> int:
@@ -115,6 +133,7 @@ class StoreMove:
         await self._copy_roles(report)
         await self._copy_users(report)
         await self._copy_receipts(report)
+        await self._copy_merchants(report)
         return report
 
     async def foreign_in_target(self) -> list[str]:
@@ -197,6 +216,32 @@ class StoreMove:
             return
         report.copied["receipts"] += 1
 
+    async def _copy_merchants(self, report: MoveReport) -> None:
+        """Copy every merchant entry missing from the target; one that differs there is reported, not replaced."""
+        source, target = self._source.merchants, self._target.merchants
+        if source is None or target is None:
+            return
+        async for entry in _all_merchants(source):
+            try:
+                existing = await target.get(entry.id, _EVERYONE)
+            except NotFound:
+                await target.add(entry)
+                report.merchants_copied += 1
+                continue
+            if existing != entry:
+                report.problems.append(f"merchant {entry.id} differs in the target (changed there since?)")
+
+    async def _verify_merchants(self, result: Verification) -> None:
+        source, target = self._source.merchants, self._target.merchants
+        if source is None or target is None:
+            return
+        async for entry in _all_merchants(source):
+            try:
+                if await target.get(entry.id, _EVERYONE) != entry:
+                    result.problems.append(f"merchant {entry.id} differs in the target")
+            except NotFound:
+                result.problems.append(f"merchant {entry.id} is missing in the target")
+
     async def verify(self) -> Verification:
         """Compare both sides: counts, each user and role, each receipt, and the SHA-256 of every target file."""
         result = Verification()
@@ -220,6 +265,7 @@ class StoreMove:
             await self._verify_receipt(receipt, result)
             done += 1
             self._progress("verify", done, total)
+        await self._verify_merchants(result)
         return result
 
     async def _verify_receipt(self, listed: Receipt, result: Verification) -> None:

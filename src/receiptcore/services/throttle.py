@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from receiptcore.domain.backoff import Backoff
-from receiptcore.errors import RateLimited
+from receiptcore.errors import Overloaded, RateLimited
 from receiptcore.ports import Clock, ThrottleState, ThrottleStore
 
 T = TypeVar("T")
@@ -82,6 +82,7 @@ class LoginThrottle:
 
         Raises:
             RateLimited: with ``retry_after`` (seconds) when a key must wait; ``attempt`` did not run.
+            Overloaded: from ``attempt``, shed before any check; the try is given back to both keys.
         """
         now = self._clock.now()
         ckey = client_key(client) if client else None
@@ -95,7 +96,14 @@ class LoginThrottle:
             if ckey is not None:
                 await self._store.release(ckey)  # refused unread: no guess was made from the client
             raise RateLimited(THROTTLED_DETAIL, retry_after=wait, key="account")
-        result = await attempt()
+        try:
+            result = await attempt()
+        except Overloaded:
+            # shed before the password was looked at: not a guess, so neither key keeps it
+            await self._store.release(akey)
+            if ckey is not None:
+                await self._store.release(ckey)
+            raise
         await self._store.reset(akey)
         if ckey is not None:
             await self._store.release(ckey)
@@ -107,7 +115,11 @@ class LoginThrottle:
         wait = await self._store.acquire(key, self._clock.now(), self._policy.account)
         if wait > 0:
             raise RateLimited(THROTTLED_DETAIL, retry_after=wait, key="account")
-        result = await attempt()
+        try:
+            result = await attempt()
+        except Overloaded:
+            await self._store.release(key)
+            raise
         await self._store.reset(key)
         return result
 

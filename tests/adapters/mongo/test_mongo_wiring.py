@@ -14,6 +14,7 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
 from receiptcore.adapters.mongo.connection import MongoConnection
+from receiptcore.adapters.mongo.merchant_directory import MongoMerchantDirectory
 from receiptcore.adapters.mongo.receipt_store import MongoReceiptStore
 from receiptcore.entrypoints.container import build_container, close_container
 from receiptcore.entrypoints.http.app import create_app
@@ -81,6 +82,8 @@ async def mongo_api(tmp_path: Path, harness: MongoHarness) -> Any:
     settings = make_settings(tmp_path, mongo_url="mongodb://127.0.0.1:1")
     container = make_container(settings)
     container.receipt_store.override(providers.Object(harness.store))
+    # the merchant directory lives beside the receipts, on the same (emulated) database
+    container.merchant_directory.override(providers.Object(MongoMerchantDirectory(harness.database)))
     async with AsyncTestClient(app=create_app(container)) as client:
         yield Api(client=client, container=container, settings=settings)
 

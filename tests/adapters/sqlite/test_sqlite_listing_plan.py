@@ -102,6 +102,6 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
     try:
         page = await store.list(ReceiptQuery(q="rian pal"), Scope.only("u1"))
         assert [r.id for r in page.items] == [receipt.id]
-        assert await upgraded.applied_migrations() == ["receipts_v1", "receipts_v2"]
+        assert await upgraded.applied_migrations() == ["receipts_v1", "receipts_v2", "receipts_claim_turns_v1"]
     finally:
         await upgraded.aclose()

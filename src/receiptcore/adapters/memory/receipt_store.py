@@ -16,13 +16,13 @@ from decimal import Decimal
 from receiptcore.adapters.receipt_queries import (
     MISSING_CATEGORY,
     MISSING_MERCHANT,
+    CursorCodec,
     CursorPosition,
     comes_after,
-    decode_cursor,
-    encode_cursor,
     fold,
     is_descending,
     matches,
+    quota_message,
     sort_value,
     total_units,
     units_to_decimal,
@@ -30,23 +30,33 @@ from receiptcore.adapters.receipt_queries import (
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
-from receiptcore.errors import NotFound, VersionConflict
+from receiptcore.errors import NotFound, QuotaExceeded, VersionConflict
 from receiptcore.ports import ReceiptStore
 
 
 class MemoryReceiptStore(ReceiptStore):
     """Receipts, files (content-addressed, shared between owners) and idempotency records in dicts."""
 
-    def __init__(self) -> None:
+    def __init__(self, cursor_codec: CursorCodec | None = None) -> None:
+        self._cursors = cursor_codec or CursorCodec()
         self._receipts: dict[str, Receipt] = {}
         self._files: dict[str, bytes] = {}
         self._idempotency: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        # owner -> the number of the last claim of one of their receipts (the round robin of claim_pending)
+        self._turns: dict[str, int] = {}
 
-    async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
-        """Store a new receipt and its file, or return the owner's existing receipt with the same sha256."""
+    async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
+        """Store a new receipt and its file, or return the owner's existing receipt with the same sha256.
+
+        No ``await`` between the quota check and the insert: concurrent adds cannot both pass it."""
+        used = 0
         for existing in self._receipts.values():
-            if existing.owner_id == receipt.owner_id and existing.source.sha256 == receipt.source.sha256:
-                return existing.model_copy(deep=True), False
+            if existing.owner_id == receipt.owner_id:
+                if existing.source.sha256 == receipt.source.sha256:
+                    return existing.model_copy(deep=True), False
+                used += existing.source.size
+        if quota_bytes is not None and used + receipt.source.size > quota_bytes:
+            raise QuotaExceeded(quota_message(used, receipt.source.size, quota_bytes))
         self._files.setdefault(receipt.source.sha256, bytes(content))
         self._receipts[receipt.id] = receipt.model_copy(deep=True)
         return receipt.model_copy(deep=True), True
@@ -62,7 +72,7 @@ class MemoryReceiptStore(ReceiptStore):
 
     async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
         """One page of matching receipts in ``query.sort`` order (NULLs last), id as tie-breaker."""
-        position = decode_cursor(query.cursor, query.sort) if query.cursor else None
+        position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
         keyed = [
             (sort_value(r, query.sort), r.id, r)
             for r in self._receipts.values()
@@ -78,7 +88,7 @@ class MemoryReceiptStore(ReceiptStore):
         next_cursor = None
         if len(ordered) > query.limit:
             value, last_id, _ = page[-1]
-            next_cursor = encode_cursor(CursorPosition(query.sort, value, last_id))
+            next_cursor = self._cursors.encode(CursorPosition(query.sort, value, last_id))
         return Page[Receipt](items=[r.model_copy(deep=True) for _, _, r in page], next_cursor=next_cursor)
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
@@ -108,13 +118,24 @@ class MemoryReceiptStore(ReceiptStore):
         return [r.model_copy(deep=True) for r in self._receipts.values()]
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
-        """Take the oldest claimable receipt (pending and due, or processing with an expired lease)."""
-        candidates = [r for r in self._receipts.values() if _claimable(r, now)]
+        """Take a claimable receipt (pending and due, or processing with an expired lease) in the fair order of
+        the port: first attempts before retries, the least recently served owner, the oldest."""
+        candidates = [r for r in self._receipts.values() if _claimable(r, now, worker_id)]
         if not candidates:
             return None
-        chosen = min(candidates, key=lambda r: (r.created_at, r.id))
+        chosen = min(
+            candidates,
+            key=lambda r: (
+                r.lease_owner != worker_id,  # its own dead lease first
+                r.next_attempt_at is not None,
+                self._turns.get(r.owner_id, 0),
+                r.created_at,
+                r.id,
+            ),
+        )
         claimed = chosen.claimed_by(worker_id, lease_until)
         self._receipts[claimed.id] = claimed
+        self._turns[claimed.owner_id] = max(self._turns.values(), default=0) + 1
         return claimed.model_copy(deep=True)
 
     async def find_matching(self, receipt: Receipt) -> builtins.list[str]:
@@ -177,11 +198,11 @@ class MemoryReceiptStore(ReceiptStore):
         return receipt
 
 
-def _claimable(receipt: Receipt, now: dt.datetime) -> bool:
+def _claimable(receipt: Receipt, now: dt.datetime, worker_id: str) -> bool:
     if receipt.status == ReceiptStatus.PENDING:
         return receipt.next_attempt_at is None or receipt.next_attempt_at <= now
     if receipt.status == ReceiptStatus.PROCESSING:
-        return receipt.lease_until is None or receipt.lease_until < now
+        return receipt.lease_until is None or receipt.lease_until < now or receipt.lease_owner == worker_id
     return False
 
 

@@ -26,23 +26,24 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from receiptcore.adapters.mongo import receipt_claims as claims
 from receiptcore.adapters.mongo import receipt_documents as docs
 from receiptcore.adapters.mongo.connection import MongoConnection, translated
 from receiptcore.adapters.mongo.indexes import create_indexes
 from receiptcore.adapters.mongo.receipt_summary import summarize
 from receiptcore.adapters.receipt_queries import (
+    CursorCodec,
     CursorPosition,
-    decode_cursor,
-    encode_cursor,
     fold,
     iso_utc,
+    quota_message,
     sort_column,
     sort_value,
 )
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingSummary
 from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
-from receiptcore.errors import Conflict, NotFound, StorageUnavailable, VersionConflict
+from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, VersionConflict
 from receiptcore.ports import ReceiptStore
 
 log = logging.getLogger(__name__)
@@ -62,34 +63,56 @@ class MongoReceiptStore(ReceiptStore):
     """
 
     def __init__(
-        self, database: AsyncDatabase[dict[str, Any]], files: AsyncGridFSBucket, *, idempotency_ttl_seconds: int
+        self,
+        database: AsyncDatabase[dict[str, Any]],
+        files: AsyncGridFSBucket,
+        *,
+        idempotency_ttl_seconds: int,
+        cursor_codec: CursorCodec | None = None,
     ) -> None:
         self._database = database
+        self._cursors = cursor_codec or CursorCodec()
         self._receipts = database[docs.RECEIPTS]
         self._idempotency = database[docs.IDEMPOTENCY]
+        self._turns = database[claims.TURNS]
         self._files = files
         self._ttl_seconds = idempotency_ttl_seconds
         self._indexes_ready = False
         self._indexes_lock = asyncio.Lock()
 
     @classmethod
-    def on(cls, connection: MongoConnection) -> MongoReceiptStore:
+    def on(cls, connection: MongoConnection, cursor_codec: CursorCodec | None = None) -> MongoReceiptStore:
         """The store on ``connection``'s database, with its GridFS bucket."""
         bucket = AsyncGridFSBucket(connection.database, bucket_name=docs.FILES_BUCKET)
-        return cls(connection.database, bucket, idempotency_ttl_seconds=connection.config.idempotency_ttl_seconds)
+        return cls(
+            connection.database,
+            bucket,
+            idempotency_ttl_seconds=connection.config.idempotency_ttl_seconds,
+            cursor_codec=cursor_codec,
+        )
 
     async def create_indexes(self) -> None:
         """Create every index the queries need (idempotent; a changed TTL is applied with ``collMod``)."""
         with translated("create the receipt indexes"):
             await create_indexes(self._database, self._ttl_seconds)
 
-    async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
+    async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file (file first), or return the owner's existing receipt with the same
-        sha256."""
+        sha256.
+
+        The quota is checked twice: before the upload (a cheap refusal), and after the insert, counting every
+        receipt of the owner then stored; over it, the receipt and its file are removed again. Of two concurrent
+        adds, the later check of at least one sees both, so they never stay over the quota together (both may be
+        refused); the receipt over quota exists for the moment between insert and removal only.
+        """
         await self._ready()
         existing = await self._find_same_file(receipt)
         if existing is not None:
             return existing, False
+        if quota_bytes is not None:
+            used = await self._owner_bytes(receipt.owner_id)
+            if used + receipt.source.size > quota_bytes:
+                raise QuotaExceeded(quota_message(used, receipt.source.size, quota_bytes))
         file_id = ObjectId()
         metadata = {"receipt_id": receipt.id, "owner_id": receipt.owner_id, "media_type": receipt.source.media_type}
         try:
@@ -108,7 +131,24 @@ class MongoReceiptStore(ReceiptStore):
             if not stored or not isinstance(exc, StorageUnavailable):
                 raise
             log.info("receipt %s was stored although its insert reported an error", receipt.id)
+        if quota_bytes is not None:
+            used = await self._owner_bytes(receipt.owner_id)
+            if used > quota_bytes:
+                with translated("remove a receipt over quota"):
+                    await self._receipts.delete_one({"_id": receipt.id})
+                await self._undo_upload(receipt.id, file_id)
+                raise QuotaExceeded(quota_message(used - receipt.source.size, receipt.source.size, quota_bytes))
         return receipt, True
+
+    async def _owner_bytes(self, owner_id: str) -> int:
+        """The ``source.size`` of every receipt ``owner_id`` has stored, summed by the server."""
+        pipeline: builtins.list[dict[str, Any]] = [
+            {"$match": {"owner_id": owner_id}},
+            {"$group": {"_id": None, "bytes": {"$sum": "$receipt.source.size"}}},
+        ]
+        with translated("sum an owner's stored bytes"):
+            rows = await (await self._receipts.aggregate(pipeline)).to_list(None)
+        return int(rows[0]["bytes"]) if rows else 0
 
     async def get(self, receipt_id: str, scope: Scope) -> Receipt:
         """Return the receipt; NotFound when absent or outside ``scope``."""
@@ -133,7 +173,7 @@ class MongoReceiptStore(ReceiptStore):
     async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
         """One page in ``query.sort`` order, NULLs last, id as tie-breaker: receipts with a sort value first (one
         index range), then those without (by id), so both parts walk the same ``(…, field, _id)`` index."""
-        position = decode_cursor(query.cursor, query.sort) if query.cursor else None
+        position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
         await self._ready()
         base = docs.list_filter(query, scope)
         wanted = query.limit + 1
@@ -155,7 +195,7 @@ class MongoReceiptStore(ReceiptStore):
         next_cursor = None
         if len(found) > query.limit:
             last = items[-1]
-            next_cursor = encode_cursor(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
+            next_cursor = self._cursors.encode(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
         return Page[Receipt](items=items, next_cursor=next_cursor)
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
@@ -198,8 +238,8 @@ class MongoReceiptStore(ReceiptStore):
             log.warning("the file %s of deleted receipt %s could not be deleted", document["file_id"], receipt_id)
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
-        """Take the oldest claimable receipt with one ``find_one_and_update`` (the server serialises concurrent
-        claims of one document, so two workers never get the same receipt)."""
+        """Take a claimable receipt in the port's fair order (``receipt_claims``) with a ``find_one_and_update``
+        (the server serialises concurrent claims of one document, so two workers never get the same receipt)."""
         await self._ready()
         until = _JSON_TIME.dump_python(lease_until, mode="json")
         claim = {
@@ -209,15 +249,20 @@ class MongoReceiptStore(ReceiptStore):
             "receipt.lease_owner": worker_id,
             "receipt.lease_until": until,
         }
+        before = None
         with translated("claim a receipt"):
-            before = await self._receipts.find_one_and_update(
-                docs.claimable_filter(iso_utc(now)),
-                {"$set": claim, "$inc": {"version": 1, "receipt.version": 1}},
-                sort=[("created_at", ASCENDING), ("_id", ASCENDING)],
-                return_document=ReturnDocument.BEFORE,
-            )
-        if before is None:
-            return None
+            for where in await claims.claim_filters(self._receipts, self._turns, iso_utc(now), worker_id):
+                before = await self._receipts.find_one_and_update(
+                    where,
+                    {"$set": claim, "$inc": {"version": 1, "receipt.version": 1}},
+                    sort=[("created_at", ASCENDING), ("_id", ASCENDING)],
+                    return_document=ReturnDocument.BEFORE,
+                )
+                if before is not None:
+                    break
+            if before is None:
+                return None
+            await claims.take_turn(self._turns, before["owner_id"])
         claimed = docs.to_receipt(before).claimed_by(worker_id, lease_until)
         applied = {**before["receipt"], "status": claim["status"], "lease_owner": worker_id, "lease_until": until}
         applied["version"] = before["receipt"]["version"] + 1

@@ -25,6 +25,25 @@ from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.receipt import Receipt
 
+# The round robin of claims (ports.ReceiptStore.claim_pending): per owner, the number of the last claim of one of
+# their receipts; the claim with the lowest (or no) turn goes next.
+CLAIM_TURNS_V1 = """
+CREATE TABLE IF NOT EXISTS claim_turns (owner_id TEXT PRIMARY KEY, turn INTEGER NOT NULL);
+"""
+CLAIM_SQL = (
+    "SELECT r.data FROM receipts r LEFT JOIN claim_turns t ON t.owner_id = r.owner_id"
+    " WHERE r.status IN ('pending', 'processing') AND ("
+    " (r.status = 'pending' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= :at))"
+    " OR (r.status = 'processing' AND (r.lease_until IS NULL OR r.lease_until < :at"
+    " OR json_extract(r.data, '$.lease_owner') = :worker)))"
+    " ORDER BY r.status = 'processing' AND json_extract(r.data, '$.lease_owner') IS :worker DESC,"
+    " r.next_attempt_at IS NOT NULL, coalesce(t.turn, 0), r.created_at, r.id LIMIT 1"
+)
+TAKE_TURN_SQL = (
+    "INSERT INTO claim_turns (owner_id, turn) VALUES (?, (SELECT coalesce(max(turn), 0) + 1 FROM claim_turns))"
+    " ON CONFLICT (owner_id) DO UPDATE SET turn = excluded.turn"
+)
+
 SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS receipts (
     id TEXT PRIMARY KEY,
@@ -214,3 +233,7 @@ def list_statement(query: ReceiptQuery, scope: Scope, position: CursorPosition |
         " JOIN receipts AS r ON r.id = page.id ORDER BY page.position"
     )
     return statement, [*params, query.limit + 1]
+
+
+# the bytes an owner's receipts hold (each receipt counts its file, even when bytes are shared with another owner)
+OWNER_BYTES_SQL = "SELECT COALESCE(SUM(json_extract(data, '$.source.size')), 0) FROM receipts WHERE owner_id = ?"

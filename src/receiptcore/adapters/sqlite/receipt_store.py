@@ -14,32 +14,36 @@ import builtins
 import contextlib
 import datetime as dt
 import json
-import os
+import logging
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
+import aiosqlite
+
 from receiptcore.adapters.receipt_queries import (
     MISSING_CATEGORY,
     MISSING_MERCHANT,
+    CursorCodec,
     CursorPosition,
-    decode_cursor,
-    encode_cursor,
     fold,
     iso_utc,
+    quota_message,
     sort_value,
     total_units,
     units_to_decimal,
 )
+from receiptcore.adapters.sqlite import receipt_files as files
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
-from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import Receipt, SourceFile
-from receiptcore.errors import Conflict, NotFound, StorageUnavailable, VersionConflict
+from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, VersionConflict
 from receiptcore.ports import ReceiptStore
+
+log = logging.getLogger(__name__)
 
 
 class SqliteReceiptStore(ReceiptStore):
@@ -48,17 +52,33 @@ class SqliteReceiptStore(ReceiptStore):
     Args:
         db: the shared SQLite database (migrations are registered here and applied on first use).
         files_dir: root of the content-addressed file tree.
+        cursor_codec: signs list cursors (default: a random key, valid in this process only).
+        min_free_bytes: less free space than this in ``files_dir`` makes ``check_writable`` fail.
     """
 
-    def __init__(self, db: SqliteDatabase, files_dir: Path) -> None:
+    def __init__(
+        self,
+        db: SqliteDatabase,
+        files_dir: Path,
+        cursor_codec: CursorCodec | None = None,
+        min_free_bytes: int = files.MIN_FREE_BYTES,
+    ) -> None:
         self._db = db
         self._files_dir = Path(files_dir)
+        self._cursors = cursor_codec or CursorCodec()
+        self._space = files.SpaceProbe(self._files_dir, min_free_bytes)
+        self._swept = False
+        self._sweep: asyncio.Task[int] | None = None
         db.register_migration("receipts_v1", sql.SCHEMA_V1)
         db.register_migration("receipts_v2", SCHEMA_V2)
+        db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
 
-    async def add(self, receipt: Receipt, content: bytes) -> tuple[Receipt, bool]:
-        """Store a new receipt and its file, or return the owner's existing receipt with the same sha256."""
+    async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
+        """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
+        quota is summed inside the write transaction (``BEGIN IMMEDIATE``), so concurrent adds, even from other
+        processes, are checked one after another."""
         await self._db.migrate()
+        await self._swept_once()
         sha = receipt.source.sha256
         path = self._path(sha)
         wrote = False
@@ -70,8 +90,10 @@ class SqliteReceiptStore(ReceiptStore):
                 existing = await cursor.fetchone()
                 if existing is not None:
                     return sql.to_receipt(existing[0]), False
+                if quota_bytes is not None:
+                    await _check_quota(conn, receipt, quota_bytes)
                 if not await asyncio.to_thread(path.exists):
-                    await asyncio.to_thread(_write_atomically, path, content)
+                    await asyncio.to_thread(files.write_atomically, path, content)
                     wrote = True
                 await conn.execute(sql.INSERT_SQL, sql.row_values(receipt))
         except sqlite3.IntegrityError as exc:
@@ -99,7 +121,7 @@ class SqliteReceiptStore(ReceiptStore):
     async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
         """One page of matching receipts in ``query.sort`` order (NULLs last), id as tie-breaker; list items
         leave out the extracted copy and the attempts' outputs (``sql.LIST_DATA``), as the port allows."""
-        position = decode_cursor(query.cursor, query.sort) if query.cursor else None
+        position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
         await self._db.migrate()
         statement, params = sql.list_statement(query, scope, position)
         rows = await self._db.fetchall(statement, params)
@@ -107,7 +129,7 @@ class SqliteReceiptStore(ReceiptStore):
         next_cursor = None
         if len(rows) > query.limit:
             last = items[-1]
-            next_cursor = encode_cursor(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
+            next_cursor = self._cursors.encode(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
         return Page[Receipt](items=items, next_cursor=next_cursor)
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
@@ -144,25 +166,22 @@ class SqliteReceiptStore(ReceiptStore):
                 await asyncio.to_thread(_unlink, self._path(row[0]))
 
     async def claim_pending(self, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> Receipt | None:
-        """Take the oldest claimable receipt (pending and due, or processing with an expired lease)."""
+        """Take a claimable receipt (pending and due, or processing with an expired lease) in the fair order of
+        the port, and make its owner the most recently served, in one ``BEGIN IMMEDIATE`` transaction."""
         await self._db.migrate()
+        await self._swept_once()  # a worker's first claim comes right after start
         at = iso_utc(now)
         async with self._db.transaction() as conn:
             # BEGIN IMMEDIATE holds SQLite's write lock from here to COMMIT: no other process or coroutine can
             # pick the same row between this SELECT and the UPDATE.
-            cursor = await conn.execute(
-                "SELECT data FROM receipts WHERE status IN ('pending', 'processing') AND ("
-                " (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
-                " OR (status = 'processing' AND (lease_until IS NULL OR lease_until < ?)))"
-                " ORDER BY created_at, id LIMIT 1",
-                (at, at),
-            )
+            cursor = await conn.execute(sql.CLAIM_SQL, {"at": at, "worker": worker_id})
             row = await cursor.fetchone()
             if row is None:
                 return None
             current = sql.to_receipt(row[0])
             claimed = current.claimed_by(worker_id, lease_until)
             await conn.execute(sql.UPDATE_SQL, [*sql.row_values(claimed)[1:], current.id, current.version])
+            await conn.execute(sql.TAKE_TURN_SQL, (claimed.owner_id,))
         return claimed
 
     async def find_matching(self, receipt: Receipt) -> builtins.list[str]:
@@ -256,35 +275,64 @@ class SqliteReceiptStore(ReceiptStore):
                 if await cursor.fetchone() is None:
                     await asyncio.to_thread(_unlink, self._path(sha))
 
+    async def sweep_orphan_files(self) -> int:
+        """Delete what a crash left in the file tree (temporary files, files no receipt references); return how
+        many. Runs once per store on first use (the readiness probe, a worker's first claim or the first upload).
+
+        Every file is written inside the write transaction, so while this holds SQLite's write lock no other
+        process is half-way through writing one: every ``.tmp`` file seen then is an orphan, and so is every
+        file whose sha256 no committed receipt has.
+        """
+        await self._db.migrate()
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("SELECT DISTINCT sha256 FROM receipts")
+            referenced = {row[0] for row in await cursor.fetchall()}
+            removed = await asyncio.to_thread(files.remove_temp_files, self._files_dir)
+            removed += await asyncio.to_thread(files.remove_unreferenced, self._files_dir, referenced)
+        self._swept = True
+        return removed
+
+    async def check_writable(self) -> None:
+        """StorageUnavailable when the file tree cannot take a new file (read-only, or less free space than
+        ``min_free_bytes``); the answer is cached for a few seconds (the readiness probe asks often)."""
+        self._start_sweep()  # not awaited: a large tree must not make the probe time out
+        await asyncio.to_thread(self._space.check)
+
+    def _start_sweep(self) -> asyncio.Task[int] | None:
+        """The sweep of this start, begun on first use (again after a failed one)."""
+        if self._swept:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._sweep is None or self._sweep.get_loop() is not loop or (self._sweep.done() and not self._swept):
+            self._sweep = loop.create_task(self.sweep_orphan_files())
+            self._sweep.add_done_callback(_report_failed_sweep)
+        return self._sweep
+
+    async def _swept_once(self) -> None:
+        sweep = self._start_sweep()
+        if sweep is not None:
+            # shielded: a cancelled request must not cancel the sweep that other callers wait for
+            await asyncio.shield(sweep)
+
     def _path(self, sha: str) -> Path:
         return self._files_dir / sha[:2] / sha
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
-    """Write ``content`` so that ``path`` is either absent or complete, never half-written."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{new_id()}.tmp")
-        try:
-            with temp.open("wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
-        # make the rename itself durable
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OSError as exc:
-        raise StorageUnavailable(f"cannot write the receipt file: {exc}") from exc
+def _report_failed_sweep(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("the sweep of leftover files failed (retried on next use): %s", task.exception())
+
+
+async def _check_quota(conn: aiosqlite.Connection, receipt: Receipt, quota_bytes: int) -> None:
+    cursor = await conn.execute(sql.OWNER_BYTES_SQL, (receipt.owner_id,))
+    row = await cursor.fetchone()
+    used = int(row[0]) if row is not None else 0
+    if used + receipt.source.size > quota_bytes:
+        raise QuotaExceeded(quota_message(used, receipt.source.size, quota_bytes))
 
 
 def _unlink(path: Path) -> None:
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:
-        raise StorageUnavailable(f"cannot delete the receipt file: {exc}") from exc
+        raise StorageUnavailable("cannot delete a receipt file") from exc

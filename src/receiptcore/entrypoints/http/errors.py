@@ -36,6 +36,9 @@ PROBLEM_BASE = "https://receiptcore.dev/problems/"
 _STATUS: tuple[tuple[type[errors.ReceiptcoreError], int], ...] = (
     (errors.UnsupportedMediaType, 415),
     (errors.UploadTooLarge, 413),
+    (errors.MalformedRequest, 400),
+    (errors.QuotaExceeded, 413),
+    (errors.RequestTimeout, 408),
     (errors.ValidationFailed, 422),
     (errors.NotFound, 404),
     (errors.VersionConflict, 412),
@@ -56,6 +59,7 @@ _HTTP_CODES: dict[int, str] = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     409: "conflict",
     412: "precondition-failed",
     413: "request-too-large",
@@ -69,6 +73,10 @@ _HTTP_CODES: dict[int, str] = {
 
 # How long clients should wait before retrying when a store is down.
 STORAGE_RETRY_AFTER_SECONDS = 5
+_STORAGE_DETAIL: dict[type[errors.StorageUnavailable], str] = {
+    errors.StorageUnavailable: "a store this request needs is unavailable right now; retry after Retry-After seconds",
+    errors.UpstreamUnavailable: "a service this one depends on cannot be reached; retry after Retry-After seconds",
+}
 
 
 def status_of(exc: errors.ReceiptcoreError) -> int:
@@ -135,15 +143,26 @@ def handle_receiptcore_error(request: Request[Any, Any, Any], exc: errors.Receip
         headers["WWW-Authenticate"] = 'Bearer realm="receiptcore"'
     if isinstance(exc, errors.RateLimited | errors.ExtractionDeferred):
         headers["Retry-After"] = _retry_after(exc.retry_after)
+    detail = exc.detail
     if isinstance(exc, errors.StorageUnavailable):
-        logger.warning("storage unavailable on %s %s: %s", request.method, request.url.path, exc.detail)
+        # an adapter's detail (and its cause) may name server paths, errno or hosts: the log has them, the
+        # client gets a sentence that says what to do
+        cause = exc.__cause__
+        logger.warning(
+            "storage unavailable on %s %s: %s%s",
+            request.method,
+            request.url.path,
+            exc.detail,
+            f" ({type(cause).__name__}: {cause})" if cause is not None else "",
+        )
         headers["Retry-After"] = str(STORAGE_RETRY_AFTER_SECONDS)
+        detail = _STORAGE_DETAIL.get(type(exc), _STORAGE_DETAIL[errors.StorageUnavailable])
     field_errors = exc.extra.get("errors") if isinstance(exc, errors.ValidationFailed) else None
     return problem(
         request,
         status,
         exc.code,
-        exc.detail,
+        detail,
         headers=headers,
         field_errors=_clean_errors(field_errors) if field_errors is not None else None,
     )

@@ -35,7 +35,12 @@ async def _probe_users(container: Any) -> None:
 
 
 async def _probe_receipts(container: Any) -> None:
-    await container.receipt_store().list(ReceiptQuery(limit=1), _PROBE_SCOPE)
+    store = container.receipt_store()
+    await store.list(ReceiptQuery(limit=1), _PROBE_SCOPE)
+    # a store on local disk also says whether it can take a file (read-only or full disk: not ready)
+    check_writable = getattr(store, "check_writable", None)
+    if check_writable is not None:
+        await check_writable()
 
 
 async def _probe_keys(container: Any) -> None:

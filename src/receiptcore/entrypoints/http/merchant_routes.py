@@ -80,7 +80,7 @@ class MerchantUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     address: Annotated[str, Field(max_length=500)] | None = None
     category: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 

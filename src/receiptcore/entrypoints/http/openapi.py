@@ -54,13 +54,14 @@ _DESCRIPTIONS: dict[int, str] = {
     401: "No valid access token (missing, malformed, expired or revoked); `WWW-Authenticate: Bearer`.",
     403: "The caller lacks the permission this action needs.",
     404: "No such resource, or not one the caller may see.",
+    408: "The request body did not arrive in time (a gap between chunks, or the whole body, too slow).",
     409: "The action conflicts with the resource's current state.",
     412: "If-Match does not match the current version (re-read it and retry).",
-    413: "The request, a file in it, or an image's pixel count is too large.",
+    413: "The request, a file in it, or an image's pixel count is too large, or the caller's storage quota is full.",
     415: "Unsupported media type (of the request body, or of an uploaded file's sniffed content).",
     422: "A parameter or a body field is invalid; `errors` lists them.",
     428: 'A version is required: send `If-Match: "<version>"` or `"version"` in the body.',
-    429: "Too many failed attempts; retry after `Retry-After` seconds.",
+    429: "Too many failed attempts, uploads or password checks in progress; retry after `Retry-After` seconds.",
     503: "A store is unavailable; retry after `Retry-After` seconds.",
 }
 

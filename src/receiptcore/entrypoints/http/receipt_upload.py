@@ -1,8 +1,12 @@
 """``POST /api/receipts``: one or more multipart parts named ``file``.
 
-Layers of refusal, cheapest first: not multipart → 415; a body (announced or streamed) over
-``max_upload_bytes * max_files_per_upload`` plus slack → 413 before any parsing; too many parts or one part over
-``max_upload_bytes`` → 413; no ``file`` part → 422. Then the service sniffs, inspects and stores all or nothing.
+Layers of refusal, cheapest first: not multipart → 415; the caller or the process at its most uploads in
+progress → 429 + Retry-After, before a byte of the body is read; a body (announced or streamed) over
+``max_upload_bytes * max_files_per_upload`` plus slack → 413. The body is then read by the bounded streaming
+reader of ``multipart.py``: a part that is not a file named ``file`` → 422 naming it before its body is read;
+malformed framing or part headers → 400; too many parts, headers too long or a file over ``max_upload_bytes`` →
+413 as soon as the bytes show it; a body that stops arriving → 408. Files go to spool files, never to a buffer of
+their own size per part. Then the service sniffs, inspects and stores all or nothing (quota → 413).
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from copy import copy
 from typing import Annotated, Any
 
 from litestar import Request, Response, post
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter
@@ -19,12 +22,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from receiptcore.domain.policy import Principal
 from receiptcore.domain.users import RECEIPTS_WRITE
+from receiptcore.entrypoints.http.multipart import FilePart, MultipartLimits, boundary_of, read_file_parts
 from receiptcore.entrypoints.http.openapi import problems, success
 from receiptcore.entrypoints.http.receipt_params import etag, receipt_location
 from receiptcore.entrypoints.http.representation import receipt_to_api
 from receiptcore.entrypoints.http.schemas import UploadResult
 from receiptcore.entrypoints.http.security import PERMISSION_OPT
-from receiptcore.errors import UnsupportedMediaType, UploadTooLarge, ValidationFailed
+from receiptcore.errors import UnsupportedMediaType, ValidationFailed
 from receiptcore.services.receipts import ReceiptService, Upload
 from receiptcore.settings import Settings
 
@@ -46,7 +50,7 @@ def upload_body_cap(settings: Settings) -> int:
     responses={
         **success(UploadResult, "At least one receipt was created", HTTP_202_ACCEPTED),
         **success(UploadResult, "Every file was a duplicate of one the caller had uploaded"),
-        **problems(409),
+        **problems(408, 409, 429),
     },
 )
 async def upload_receipts(
@@ -63,12 +67,15 @@ async def upload_receipts(
     media_type, _ = request.content_type
     if media_type != "multipart/form-data":
         raise UnsupportedMediaType("send the files as multipart/form-data, one part named 'file' per file")
-    form = await request.form()
-    try:
-        uploads = await _read_uploads(form.getall(FILE_FIELD, []), settings)
-    finally:
-        await form.close()
-    outcomes = await receipt_service.upload(principal, uploads, idempotency_key)
+    boundary = boundary_of(request.headers.get("content-type", ""))
+    with receipt_service.upload_slot(principal):
+        parts = await read_file_parts(request.stream(), boundary, upload_limits(settings))
+        try:
+            uploads = _read_uploads(parts)
+            outcomes = await receipt_service.upload(principal, uploads, idempotency_key)
+        finally:
+            for part in parts:
+                part.close()
     items = []
     for outcome in outcomes:
         item = receipt_to_api(outcome.receipt)
@@ -82,27 +89,24 @@ async def upload_receipts(
     return Response({"receipts": items}, status_code=HTTP_202_ACCEPTED if created else HTTP_200_OK, headers=headers)
 
 
-async def _read_uploads(parts: list[Any], settings: Settings) -> list[Upload]:
+def upload_limits(settings: Settings) -> MultipartLimits:
+    """What the multipart reader accepts under these settings."""
+    return MultipartLimits(
+        field_name=FILE_FIELD,
+        max_files=settings.max_files_per_upload,
+        max_file_bytes=settings.max_upload_bytes,
+        idle_timeout=settings.upload_idle_timeout_seconds,
+        body_timeout=settings.upload_body_timeout_seconds,
+    )
+
+
+def _read_uploads(parts: list[FilePart]) -> list[Upload]:
     if not parts:
         raise ValidationFailed(
             "no file: send one or more multipart parts named 'file'",
             errors=[{"field": FILE_FIELD, "message": "missing"}],
         )
-    if len(parts) > settings.max_files_per_upload:
-        raise UploadTooLarge(f"at most {settings.max_files_per_upload} files per upload")
-    uploads: list[Upload] = []
-    for index, part in enumerate(parts):
-        if not isinstance(part, UploadFile):
-            raise ValidationFailed(
-                "each 'file' part must be a file (with a filename)",
-                errors=[{"field": f"{FILE_FIELD}.{index}", "message": "not a file"}],
-            )
-        # read one byte past the cap: enough to know it is too big without holding more
-        content = await part.read(settings.max_upload_bytes + 1)
-        if len(content) > settings.max_upload_bytes:
-            raise UploadTooLarge(f"{part.filename or 'a file'} is larger than {settings.max_upload_bytes} bytes")
-        uploads.append(Upload(content=content, filename=_clip(part.filename), declared_type=part.content_type))
-    return uploads
+    return [Upload(reader=part.read, filename=_clip(part.filename), declared_type=part.content_type) for part in parts]
 
 
 def _clip(filename: str | None) -> str | None:

@@ -3,6 +3,11 @@
 Each worker thread gets its own engine instance (onnxruntime sessions are cheap to share, but RapidOCR keeps
 per-call state on the object), built under a lock so two threads never load models at the same time. The
 onnxruntime thread count is bounded so that OCR uses at most ``threads`` cores per engine.
+
+``warm_up(count)`` builds engines ahead of time into a spare list that any thread takes from before it builds
+its own, so a warm-up run on whichever pool thread serves every thread that extracts later (issue 12: the first
+receipt after a start paid ~8 s of model loading). A thread that asks while a warm-up is loading waits for the
+lock and then takes the spare instead of loading a second copy.
 """
 
 from __future__ import annotations
@@ -55,13 +60,21 @@ class RapidOcrEngine:
         self._threads = max(1, threads)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._spares: list[Any] = []  # built by warm_up, not yet owned by a thread
+        self._built = 0  # engines built so far, owned or spare (what warm_up counts against)
 
     def _engine(self) -> Any:
         engine = getattr(self._local, "engine", None)
         if engine is None:
             with self._lock:
-                engine = self._build()
+                engine = self._spares.pop() if self._spares else self._new_engine()
             self._local.engine = engine
+        return engine
+
+    def _new_engine(self) -> Any:
+        """Build one engine; the caller holds the lock."""
+        engine = self._build()
+        self._built += 1
         return engine
 
     def _build(self) -> Any:
@@ -82,9 +95,16 @@ class RapidOcrEngine:
         }
         return RapidOCR(params=params)
 
-    def warm_up(self) -> None:
-        """Load the models now (otherwise the first ``read`` pays for it)."""
-        self._engine()
+    def warm_up(self, count: int = 1) -> None:
+        """Load the models now (otherwise the first ``read`` pays for it): until ``count`` engines exist, built
+        ones kept as spares for the threads that read later. Idempotent.
+
+        Raises:
+            ConfigurationError: the ``ocr`` extra is missing. Anything the engine raises while loading.
+        """
+        with self._lock:
+            while self._built < count:
+                self._spares.append(self._new_engine())
 
     def read(
         self, image: Image.Image, page: int = 1, scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0)

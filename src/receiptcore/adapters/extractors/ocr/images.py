@@ -133,6 +133,14 @@ def _to_ocr_mode(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def pdf_render_scale(width: float, height: float) -> float:
+    """Pixels per PDF point for rendering a page of ``width`` x ``height`` points: ``PDF_DPI``, lowered to keep
+    the page within the same side and pixel caps as an image (a blank A4 page at 200 dpi would be 3.7 MP, and
+    ten of them took the OCR engine 39-91 s per attempt: issue 9, hole 2)."""
+    width, height = max(width, 1.0), max(height, 1.0)
+    return float(min(PDF_DPI / 72, MAX_SIDE / max(width, height), (MAX_PIXELS / (width * height)) ** 0.5))
+
+
 def _pdf_pages(content: bytes) -> list[PageInput]:
     import pypdfium2 as pdfium
 
@@ -149,7 +157,7 @@ def _pdf_pages(content: bytes) -> list[PageInput]:
                 pages.append(PageInput(number=index + 1, words=words))
                 continue
             width, height = page.get_size()
-            scale = min(PDF_DPI / 72, MAX_SIDE / max(width, height, 1))
+            scale = pdf_render_scale(width, height)
             image = _to_ocr_mode(page.render(scale=scale).to_pil())
             # boxes are reported in 72-dpi page points like the text layer's
             pages.append(PageInput(number=index + 1, image=image, scale=1 / scale))
