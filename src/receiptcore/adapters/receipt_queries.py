@@ -102,18 +102,17 @@ class CursorCodec:
 
     def __init__(self, key: bytes | None = None, *, load_key: Callable[[], bytes] | None = None) -> None:
         if load_key is None:
-            key = secrets.token_bytes(32) if key is None else key
-            _check_length(key)
-        self._key = key
-        self._load_key = load_key
+            fixed = secrets.token_bytes(32) if key is None else key
+            _check_length(fixed)
 
-    def load(self) -> None:
-        """Read or create the key now (the server does at start, so a bad key file stops it there)."""
-        self._secret()
+            def load_key() -> bytes:
+                return fixed
+
+        self._key: bytes | None = None
+        self._load_key = load_key
 
     def _secret(self) -> bytes:
         if self._key is None:
-            assert self._load_key is not None  # __init__ keeps one of the two
             key = self._load_key()
             _check_length(key)
             self._key = key
