@@ -80,6 +80,43 @@ def _fresh_logging_per_test() -> Iterator[None]:
     logging.getLogger("uvicorn.access").disabled = False
 
 
+# the tests that start a whole topology or a browser: one at a time, on one worker (the name is the one
+# tests/system/test_topology.py gives its own tests), so that two of them never share the machine's cores
+SERVER_TESTS_GROUP = "system-topology"
+SERVER_TEST_DIRS = ("tests/e2e/", "tests/system/")
+# modules whose module fixture is cheap and whose tests each take minutes: spread over the workers (each seeds its
+# own fixture) instead of kept together
+SPREAD_MODULES = ("tests/api/test_fuzz_api.py::",)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """xdist groups for ``--dist loadgroup`` (``make test``) beyond the adapters' (tests/contract/conftest.py).
+
+    The end-to-end and system tests form one group (``SERVER_TESTS_GROUP``). Other tests sharing a module-,
+    package- or session-scoped fixture (a server process, a built wheel) stay on one worker too, so that no worker
+    starts its own copy; their group is where the fixture is defined (a test module, or a conftest.py's
+    directory). Suite-wide fixtures (this file's, pytest's) group nothing; a test's own ``xdist_group`` wins.
+    """
+    for item in items:
+        if item.nodeid.startswith(SERVER_TEST_DIRS):
+            item.add_marker(pytest.mark.xdist_group(SERVER_TESTS_GROUP))
+            continue
+        if item.get_closest_marker("xdist_group") is not None or item.nodeid.startswith(SPREAD_MODULES):
+            continue
+        fixture_info = getattr(item, "_fixtureinfo", None)
+        if fixture_info is None:
+            continue
+        shared = sorted(
+            definition.baseid
+            for name in fixture_info.names_closure
+            for definition in fixture_info.name2fixturedefs.get(name, ())
+            if definition.scope != "function" and definition.baseid not in {"", "tests"}
+        )
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In the controlling process only (after every xdist worker): search all captured logs for secrets."""
     if hasattr(session.config, "workerinput"):

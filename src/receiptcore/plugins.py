@@ -26,7 +26,7 @@ from receiptcore.domain.receipt_values import (
 )
 from receiptcore.errors import ConfigurationError, ExtractionDeferred, ExtractionFailed
 from receiptcore.extractor_config import ExtractorConfig
-from receiptcore.ports import Closeable, Document, Extractor, ReportsHealth
+from receiptcore.ports import Closeable, Document, Extractor, ReportsHealth, Warms
 
 __all__ = [
     "Closeable",
@@ -47,6 +47,7 @@ __all__ = [
     "ReceiptWarning",
     "ReportsHealth",
     "TaxLine",
+    "Warms",
     "is_currency",
     "minor_units",
     "parse_decimal",

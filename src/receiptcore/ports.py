@@ -351,6 +351,19 @@ class ReportsHealth(Protocol):
 
 
 @runtime_checkable
+class Warms(Protocol):
+    """Optional, for an extractor whose first call pays a start-up cost (loading OCR or ML models). The worker
+    calls ``warm`` once when it starts, in the background, and claims its first receipt when it has returned (or
+    failed, or taken longer than the worker's warm-up limit): start-up and readiness are never delayed by it."""
+
+    async def warm(self) -> None:
+        """Load what the first ``extract`` would load. Idempotent. Must not block the event loop (the work runs in
+        the extractor's pool). Any exception is logged once by the worker and ignored: ``extract`` must still try
+        normally afterwards."""
+        ...
+
+
+@runtime_checkable
 class Closeable(Protocol):
     """An adapter holding connections, pools or threads; the composition root calls ``aclose`` at shutdown."""
 

@@ -154,7 +154,8 @@ class Settings(BaseSettings):
     default_currency: str | None = Field(
         None,
         description="ISO-4217 code assumed for a receipt that prints no currency (marked currency_assumed, not a "
-        "review blocker); unset, such a receipt goes to review as currency_unknown.",
+        "review blocker) when its owner chose none of their own (PATCH /auth/me/preferences); unset, such a receipt "
+        "goes to review as currency_unknown.",
     )
 
     anthropic_api_key: SecretStr | None = Field(None, description="API key for the anthropic extractor.")

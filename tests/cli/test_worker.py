@@ -13,8 +13,9 @@ from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
 from receiptcore.domain.events import Event
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.receipt import Receipt, ReceiptStatus
+from receiptcore.domain.receipt import ExtractedReceipt, Receipt, ReceiptStatus
 from receiptcore.entrypoints.worker import ExtractionWorker
+from receiptcore.ports import Document
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from tests.cli.conftest import receipt_image
 from tests.cli.plugin import SCRIPTED
@@ -57,13 +58,29 @@ async def test_drain_processes_every_pending_receipt_then_returns() -> None:
 
 
 async def test_concurrency_extracts_several_receipts_at_once() -> None:
-    store, bus, _, service = _world(delay=0.4)
+    store, bus, extractor, service = _world()
     ids = await _add_pending(store, 4)
-    started = time.perf_counter()
-    stats = await ExtractionWorker(service, bus, concurrency=4).drain()
-    elapsed = time.perf_counter() - started
+    in_flight, peak = 0, 0
+    all_in = asyncio.Event()
+    real_extract = extractor.extract
+
+    async def extract_when_all_four_are_in(document: Document) -> ExtractedReceipt:
+        # each call waits for the other three: a worker extracting fewer at once never gets there and times out
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight == 4:
+            all_in.set()
+        try:
+            await asyncio.wait_for(all_in.wait(), timeout=10)
+            return await real_extract(document)
+        finally:
+            in_flight -= 1
+
+    extractor.extract = extract_when_all_four_are_in  # type: ignore[method-assign]
+    stats = await asyncio.wait_for(ExtractionWorker(service, bus, concurrency=4).drain(), timeout=60)
+    assert peak == 4, f"at most {peak} of 4 receipts were extracted at once with concurrency 4"
     assert stats.processed == 4
-    assert elapsed < 4 * 0.4 * 0.75, f"4 receipts of 0.4 s took {elapsed:.2f} s with concurrency 4"
     assert set(await _statuses(store, ids)) == {ReceiptStatus.EXTRACTED}
 
 

@@ -3,9 +3,9 @@
 Each list holds one ``pytest.param`` per adapter: the name of the fixture that builds it, an id (the test name
 says which adapter ran) and an xdist group (under ``--dist loadgroup`` every test of one backend runs on one
 worker, so a server is never shared by two workers' tests at once and the embedded ones stay together). The
-port's fixture (``store``, ``repo``, ``throttle_store``, ``bus``, ``spend_books``) picks the adapter with
-``request.getfixturevalue``; no fixture branches on the adapter. Adding an adapter = one fixture building it plus
-one ``pytest.param`` in its port's list.
+port's fixture (``store``, ``store_with_stats``, ``merchant_backend``, ``repo``, ``throttle_store``, ``bus``,
+``spend_books``) picks the adapter with ``request.getfixturevalue``; no fixture branches on the adapter. Adding
+an adapter = one fixture building it plus one ``pytest.param`` in its port's list.
 
 Fixtures of servers (``postgres_url``, ``redis_prefix``) come from tests/servers.py: a fresh database or key
 prefix per test, a skip when the server does not answer, a failure under ``CI=true``.
@@ -25,10 +25,12 @@ import pytest
 from receiptcore.adapters.extractors.llm.budget import FileSpendBook, SpendBook, SpendLedger
 from receiptcore.adapters.memory.event_bus import InProcessEventBus
 from receiptcore.adapters.memory.merchant_directory import MemoryMerchantDirectory
+from receiptcore.adapters.memory.receipt_stats import MemoryReceiptStats
 from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
 from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
 from receiptcore.adapters.memory.user_repo import MemoryUserRepo
 from receiptcore.adapters.mongo.merchant_directory import MongoMerchantDirectory
+from receiptcore.adapters.mongo.receipt_stats import MongoReceiptStats
 from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.postgres.database import PostgresDatabase
 from receiptcore.adapters.postgres.spend_ledger import PostgresSpendLedger
@@ -38,10 +40,11 @@ from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.redis.event_bus import RedisEventBus
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
+from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.adapters.sqlite.throttle_store import SqliteThrottleStore
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
-from receiptcore.ports import EventBus, MerchantDirectory, ReceiptStore, ThrottleStore, UserRepo
+from receiptcore.ports import EventBus, MerchantDirectory, ReceiptStats, ReceiptStore, ThrottleStore, UserRepo
 from tests.servers import REDIS_URL, postgres_url, redis_prefix
 from tests.support.mongo_fixtures import MONGO_ID, MongoHarness
 
@@ -56,6 +59,11 @@ RECEIPT_STORES = [
     _adapter("memory_receipt_store", "memory", "memory"),
     _adapter("sqlite_receipt_store", "sqlite", "sqlite"),
     _adapter("mongo_receipt_store", MONGO_ID, "mongo"),
+]
+RECEIPT_STATS = [
+    _adapter("memory_receipt_stats", "memory", "memory"),
+    _adapter("sqlite_receipt_stats", "sqlite", "sqlite"),
+    _adapter("mongo_receipt_stats", MONGO_ID, "mongo"),
 ]
 USER_REPOS = [
     _adapter("memory_user_repo", "memory", "memory"),
@@ -100,13 +108,52 @@ def memory_receipt_store() -> MemoryReceiptStore:
 
 
 @pytest.fixture
-async def sqlite_receipt_store(tmp_path: Path) -> AsyncIterator[SqliteReceiptStore]:
+async def sqlite_receipts_db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
     db = SqliteDatabase(tmp_path / "receipts.sqlite3")
-    yield SqliteReceiptStore(db, tmp_path / "files")
+    yield db
     await db.aclose()
 
 
+@pytest.fixture
+def sqlite_receipt_store(sqlite_receipts_db: SqliteDatabase, tmp_path: Path) -> SqliteReceiptStore:
+    return SqliteReceiptStore(sqlite_receipts_db, tmp_path / "files")
+
+
 # mongo_receipt_store: tests/support/mongo_fixtures.py (a real server or the in-process emulation)
+
+
+# --- ReceiptStats (beside a ReceiptStore) -----------------------------------------------------------------------
+
+
+@dataclass
+class StoreWithStats:
+    """A receipt store and the ReceiptStats adapter reading the same receipts."""
+
+    store: ReceiptStore
+    stats: ReceiptStats
+
+
+@pytest.fixture(params=RECEIPT_STATS)
+def store_with_stats(request: pytest.FixtureRequest) -> StoreWithStats:
+    """Every ReceiptStats adapter in turn, beside its empty store."""
+    return cast(StoreWithStats, request.getfixturevalue(request.param))
+
+
+@pytest.fixture
+def memory_receipt_stats(memory_receipt_store: MemoryReceiptStore) -> StoreWithStats:
+    return StoreWithStats(memory_receipt_store, MemoryReceiptStats(memory_receipt_store))
+
+
+@pytest.fixture
+def sqlite_receipt_stats(
+    sqlite_receipt_store: SqliteReceiptStore, sqlite_receipts_db: SqliteDatabase
+) -> StoreWithStats:
+    return StoreWithStats(sqlite_receipt_store, SqliteReceiptStats(sqlite_receipts_db))
+
+
+@pytest.fixture
+def mongo_receipt_stats(mongo_harness: MongoHarness) -> StoreWithStats:
+    return StoreWithStats(mongo_harness.store, MongoReceiptStats(mongo_harness.database))
 
 
 # --- UserRepo ---------------------------------------------------------------------------------------------------

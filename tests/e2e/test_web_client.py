@@ -250,6 +250,31 @@ def test_a_throttled_sign_in_says_how_long_to_wait(browsing: Browsing, web_serve
     expect(page.get_by_role("alert")).to_contain_text(re.compile(r"Try again in \d+ (minutes|seconds?)"))
 
 
+def test_the_default_currency_is_kept_by_the_server_and_a_bad_code_is_explained(
+    browsing: Browsing, web_server: WebServer
+) -> None:
+    user = make_user(web_server.url, web_server.admin_token(), fresh_email("currency"))
+    page, guard = browsing.page()
+    guard.allow(r"status of 422")  # the browser logs the refused code's answer
+    sign_in(page, user.email, user.password)
+    page.goto("/settings")
+    code = page.get_by_label("Default currency")
+    code.fill("chf")
+    page.get_by_role("button", name="Save").last.click()
+    expect(page.get_by_text("Receipts that print no currency are read as CHF")).to_be_visible()
+    preferences = httpx.get(f"{web_server.url}/auth/me/preferences", headers=user.auth).json()
+    assert (preferences["default_currency"], preferences["default_currency_source"]) == ("CHF", "user")
+    code.fill("XYZ")
+    page.get_by_role("button", name="Save").last.click()
+    expect(page.get_by_role("alert").filter(has_text="XYZ is not an ISO 4217 currency code")).to_be_visible()
+    assert httpx.get(f"{web_server.url}/auth/me/preferences", headers=user.auth).json()["default_currency"] == "CHF"
+    # another browser (or device) signed in as the same person sees the server's value, not a local one
+    other, _ = browsing.page()
+    sign_in(other, user.email, user.password)
+    other.goto("/settings")
+    expect(other.get_by_label("Default currency")).to_have_value("CHF")
+
+
 def test_the_api_documentation_loads_from_the_server_only(browsing: Browsing, web_server: WebServer) -> None:
     page, _ = browsing.page()
     page.goto("/schema/swagger")

@@ -37,6 +37,7 @@ INTENDED = {
     "ReceiptWarning",
     "ReportsHealth",
     "TaxLine",
+    "Warms",
     "is_currency",
     "minor_units",
     "parse_decimal",

@@ -18,6 +18,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -95,13 +96,27 @@ class CursorCodec:
 
     Args:
         key: 16 to 64 secret bytes; None draws a random one (cursors then hold only within this process).
+        load_key: reads (or creates) the key when a cursor is first encoded or decoded, instead of ``key``; so
+            building a store creates no key file (read-only commands and a start that stops early write nothing).
     """
 
-    def __init__(self, key: bytes | None = None) -> None:
-        key = secrets.token_bytes(32) if key is None else key
-        if not 16 <= len(key) <= 64:
-            raise ValueError("a cursor key has 16 to 64 bytes")
-        self._key = key
+    def __init__(self, key: bytes | None = None, *, load_key: Callable[[], bytes] | None = None) -> None:
+        if load_key is None:
+            fixed = secrets.token_bytes(32) if key is None else key
+            _check_length(fixed)
+
+            def load_key() -> bytes:
+                return fixed
+
+        self._key: bytes | None = None
+        self._load_key = load_key
+
+    def _secret(self) -> bytes:
+        if self._key is None:
+            key = self._load_key()
+            _check_length(key)
+            self._key = key
+        return self._key
 
     def encode(self, position: CursorPosition) -> str:
         """An opaque, url-safe cursor for ``position``."""
@@ -131,7 +146,12 @@ class CursorCodec:
         return CursorPosition(sort=sort, value=value, receipt_id=str(receipt_id))
 
     def _mac(self, payload: bytes) -> bytes:
-        return hashlib.blake2b(payload, digest_size=_MAC_BYTES, key=self._key, person=_CURSOR_PERSON).digest()
+        return hashlib.blake2b(payload, digest_size=_MAC_BYTES, key=self._secret(), person=_CURSOR_PERSON).digest()
+
+
+def _check_length(key: bytes) -> None:
+    if not 16 <= len(key) <= 64:
+        raise ValueError("a cursor key has 16 to 64 bytes")
 
 
 def _valid_sort_value(value: object, sort: SortKey) -> bool:
@@ -160,7 +180,8 @@ def cursor_codec(secret: str | None, data_dir: Path | None) -> CursorCodec:
         return CursorCodec(hashlib.blake2b(secret.encode(), digest_size=32, person=_CURSOR_PERSON).digest())
     if data_dir is None:
         return CursorCodec()
-    return CursorCodec(_install_key(Path(data_dir) / CURSOR_KEY_FILE))
+    path = Path(data_dir) / CURSOR_KEY_FILE
+    return CursorCodec(load_key=lambda: _install_key(path))
 
 
 def _install_key(path: Path) -> bytes:

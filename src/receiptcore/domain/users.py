@@ -7,7 +7,9 @@ import re
 import unicodedata
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from receiptcore.domain.money import is_currency
 
 # Every permission the product checks. Custom roles may only hold these.
 RECEIPTS_READ = "receipts:read"
@@ -87,6 +89,17 @@ def normalise_email(email: str) -> str:
     return value
 
 
+def currency_code(value: str) -> str:
+    """``value`` when it is an active ISO-4217 code (upper-case, as ``EUR``); raises ValueError otherwise."""
+    if not is_currency(value):
+        msg = f"{value!r} is not an ISO 4217 currency code (three upper-case letters, such as EUR or USD)"
+        raise ValueError(msg)
+    return value
+
+
+CurrencyCode = Annotated[str, AfterValidator(currency_code)]
+
+
 class Role(BaseModel):
     """A named set of permission strings. Built-in roles cannot be changed or deleted."""
 
@@ -132,6 +145,17 @@ class User(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
     password_changed_at: dt.datetime | None = None
+    # assumed for this user's receipts that print no currency; None follows the install's default
+    default_currency: CurrencyCode | None = None
+
+    def effective_currency(self, install_default: str | None) -> str | None:
+        """The currency assumed for this user's receipts that print none: theirs, else the install's."""
+        return self.default_currency or install_default
+
+    def with_default_currency(self, code: str | None, at: dt.datetime) -> User:
+        """A copy preferring ``code`` (None: follow the install's default again), updated at ``at``. Raises
+        ValueError (a pydantic ValidationError) when ``code`` is not an ISO-4217 code."""
+        return User.model_validate({**self.model_dump(), "default_currency": code, "updated_at": at})
 
 
 class RefreshToken(BaseModel):

@@ -47,6 +47,7 @@ from receiptcore.services.auth import AuthConfig, AuthService, access_cache_conf
 from receiptcore.services.authentication import Authenticator
 from receiptcore.services.extraction import ExtractionService, WorkerConfig
 from receiptcore.services.merchants import MerchantService
+from receiptcore.services.preferences import PreferencesService
 from receiptcore.services.receipts import ReceiptService, UploadLimits
 from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
 from receiptcore.services.users import RoleService, UserService
@@ -528,6 +529,9 @@ class Container(containers.DeclarativeContainer):
         UserService, users=user_repo, hasher=hasher, bus=event_bus, clock=clock, config=auth_config, audit=auth_audit
     )
     role_service = providers.Singleton(RoleService, users=user_repo, bus=event_bus)
+    preferences_service = providers.Singleton(
+        PreferencesService, users=user_repo, clock=clock, install_default_currency=settings.provided.default_currency
+    )
     merchant_service = providers.Singleton(
         MerchantService, directory=merchant_directory, store=receipt_store, clock=clock, bus=event_bus
     )
@@ -552,6 +556,7 @@ class Container(containers.DeclarativeContainer):
     extraction_service = providers.Singleton(
         ExtractionService,
         merchants=merchant_service,
+        preferences=preferences_service,
         store=receipt_store,
         extractor=extractor,
         bus=event_bus,

@@ -13,6 +13,13 @@ The grace is enforced for the whole process: cancelling the loop does not stop a
 used to keep a stopped process alive (69 s against the documented 40: issue 9, hole 6). A stop that leaves
 extractions running sets ``ABANDONED``, and ``exit_process`` then ends the process at once (``os._exit`` after
 flushing the logs) instead of waiting for those threads.
+
+Warm start (issue 12): ``run`` first asks the extractor to load its models (the optional ``Warms`` port, in the
+extractor's own pool) and the claim loops wait for that, up to ``warm_seconds``, so the first receipt is as
+fast as the rest and the model load never counts against an extraction's timeout or lease. Start-up, the HTTP
+app and readiness do not wait for it (readiness stays "ready": uploads are accepted and queued meanwhile). A
+failed warm-up is logged once and extraction then tries normally; a stop during the warm-up returns at once
+(a loading thread cannot be interrupted, so it counts as abandoned, like a stuck extraction).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +131,7 @@ class ExtractionWorker:
         grace_seconds: on stop, how long a loop may take to finish the receipt in hand.
         error_backoff_seconds: pause after an unexpected error (a store outage) before claiming again.
         on_processed: called with each receipt an attempt finished on (the metrics count them).
+        warm_seconds: how long the loops wait for the extractor's warm-up before claiming anyway.
     """
 
     def __init__(
@@ -136,6 +145,7 @@ class ExtractionWorker:
         grace_seconds: float = 30.0,
         error_backoff_seconds: float = 2.0,
         on_processed: Callable[[Receipt], None] | None = None,
+        warm_seconds: float = 120.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -147,6 +157,8 @@ class ExtractionWorker:
         self._grace = grace_seconds
         self._error_backoff = error_backoff_seconds
         self._on_processed = on_processed
+        self._warm_limit = warm_seconds
+        self._warmed = asyncio.Event()
         self._stop = asyncio.Event()
         self._doorbell = asyncio.Condition()
         self._processed = 0
@@ -164,6 +176,8 @@ class ExtractionWorker:
     async def run(self) -> WorkerStats:
         """Process receipts until ``stop()`` is called; returns what was done."""
         listener = asyncio.create_task(self._listen(), name="worker-doorbell") if self._bus is not None else None
+        warming = asyncio.create_task(self._warm_extractor(), name="worker-warm")
+        gate = asyncio.create_task(self._open_after_warm(warming), name="worker-warm-gate")
         loops = [
             asyncio.create_task(self._loop(f"{self._worker_id}-{i}"), name=f"worker-{i}")
             for i in range(self._concurrency)
@@ -174,11 +188,47 @@ class ExtractionWorker:
             await self._finish(loops)
         finally:
             self._stop.set()
-            for task in (listener, stopper, *loops):
+            if not warming.done():
+                # the loading thread cannot be interrupted; without this the interpreter would join it at exit
+                ABANDONED.set()
+                log.warning("stopping during the extractor warm-up; not waiting for it")
+            background = (listener, stopper, warming, gate, *loops)
+            for task in background:
                 if task is not None and not task.done():
                     task.cancel()
-            await asyncio.gather(*(t for t in (listener, stopper, *loops) if t is not None), return_exceptions=True)
+            await asyncio.gather(*(t for t in background if t is not None), return_exceptions=True)
         return WorkerStats(self._processed, self._errors)
+
+    async def _warm_extractor(self) -> None:
+        """Warm the extractor once; a failure is logged (once) and otherwise ignored."""
+        started = time.monotonic()
+        try:
+            warms = await self._service.warm()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a plugin's bug or a missing model: extraction still tries (and reports) later
+            log.warning("extractor warm-up failed, extracting without it: %s", exc or type(exc).__name__)
+            return
+        if warms:
+            log.info("extractor warmed up in %.1f s", time.monotonic() - started)
+
+    async def _open_after_warm(self, warming: asyncio.Task[None]) -> None:
+        """Let the loops claim once the warm-up is over, or after ``warm_seconds`` whatever its state."""
+        _done, pending = await asyncio.wait({warming}, timeout=self._warm_limit)
+        if pending:
+            log.warning("extractor warm-up still running after %.0f s; claiming receipts anyway", self._warm_limit)
+        self._warmed.set()
+
+    async def _wait_for_warm(self) -> None:
+        """Return when the warm-up gate opens or a stop is asked, whichever comes first."""
+        if self._warmed.is_set():
+            return
+        waiters = {asyncio.ensure_future(self._warmed.wait()), asyncio.ensure_future(self._stop.wait())}
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def drain(self) -> WorkerStats:
         """Process receipts until none is claimable (``--once``), ``concurrency`` at a time; then return."""
@@ -206,6 +256,7 @@ class ExtractionWorker:
             )
 
     async def _loop(self, loop_id: str) -> None:
+        await self._wait_for_warm()
         while not self._stop.is_set():
             outcome = await self._step(loop_id)
             if outcome is None:

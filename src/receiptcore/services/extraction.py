@@ -24,8 +24,9 @@ from receiptcore.domain.policy import Scope
 from receiptcore.domain.receipt import ExtractedReceipt, ExtractionAttempt, Receipt, ReceiptData, ReceiptWarning
 from receiptcore.domain.review import assume_currency, review_warnings
 from receiptcore.errors import ExtractionDeferred, ExtractionFailed, NotFound, VersionConflict
-from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore
+from receiptcore.ports import Clock, Document, EventBus, Extractor, ReceiptStore, Warms
 from receiptcore.services.merchants import MerchantService
+from receiptcore.services.preferences import PreferencesService
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +59,31 @@ class ExtractionService:
         config: WorkerConfig | None = None,
         *,
         merchants: MerchantService | None = None,
+        preferences: PreferencesService | None = None,
     ) -> None:
         self._store = store
         self._extractor = extractor
         self._bus = bus
         self._clock = clock
         self._config = config or WorkerConfig()
+        # the receipt owner's default currency (issue 12); without it, the install's (config.default_currency)
+        self._preferences = preferences
         self._merchants = merchants  # matches the merchant to the owner's directory and assigns a category
         self._timeout = min(self._config.timeout_seconds, self._config.lease_seconds)
+
+    async def _default_currency(self, owner_id: str) -> str | None:
+        """The currency assumed for the owner's receipt that prints none: the owner's choice, else the install's."""
+        if self._preferences is None:
+            return self._config.default_currency
+        return await self._preferences.currency_for(owner_id)
+
+    async def warm(self) -> bool:
+        """Let the extractor load what its first call would (the optional ``Warms`` port); False when it has
+        nothing to warm. Exceptions are the extractor's own (the worker logs them and goes on)."""
+        if not isinstance(self._extractor, Warms):
+            return False
+        await self._extractor.warm()
+        return True
 
     async def run_once(self, worker_id: str) -> Receipt | None:
         """Claim one receipt and process it; returns the stored result, or None when the queue is empty.
@@ -134,7 +152,7 @@ class ExtractionService:
     async def _succeeded(
         self, claimed: Receipt, attempt: ExtractionAttempt, output: ExtractedReceipt
     ) -> Callable[[Receipt], tuple[Receipt, EventType | None]]:
-        output = assume_currency(output, self._config.default_currency)
+        output = assume_currency(output, await self._default_currency(claimed.owner_id))
         category = None
         if self._merchants is not None:
             enriched = await self._merchants.enrich(claimed.owner_id, output)

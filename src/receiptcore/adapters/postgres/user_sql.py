@@ -19,17 +19,17 @@ TAKEN = "a user with this email already exists"
 
 USER_COLUMNS = (
     "id, email, display_name, password_hash, roles, disabled, token_version, created_at, updated_at, "
-    "password_changed_at"
+    "password_changed_at, default_currency"
 )
 TOKEN_COLUMNS = "id, user_id, family_id, token_hash, created_at, expires_at, family_expires_at, used_at, revoked_at"  # noqa: S105 - column names, not a secret
 
-INSERT_USER = f"INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"  # noqa: S608
+INSERT_USER = f"INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"  # noqa: S608
 SELECT_USER = f"SELECT {USER_COLUMNS}, row_version FROM users WHERE id = $1"  # noqa: S608 - constant columns
 # The conditional write of the guarded save: only the row version that was read (and locked) is overwritten.
 UPDATE_USER = (
     "UPDATE users SET email = $2, display_name = $3, password_hash = $4, roles = $5, disabled = $6, "
-    "token_version = $7, created_at = $8, updated_at = $9, password_changed_at = $10, row_version = row_version + 1 "
-    "WHERE id = $1 AND ($11::bigint IS NULL OR row_version = $11)"
+    "token_version = $7, created_at = $8, updated_at = $9, password_changed_at = $10, default_currency = $11, "
+    "row_version = row_version + 1 WHERE id = $1 AND ($12::bigint IS NULL OR row_version = $12)"
 )
 COUNT_ACTIVE_WITH_ROLE = "SELECT count(*) FROM users WHERE NOT disabled AND roles @> ARRAY[$1::text]"
 # Locks the saved user's row and every active admin's row, in id order. Every guarded save takes its locks through
@@ -65,6 +65,7 @@ def user_args(user: User) -> tuple[Any, ...]:
         _utc(user.created_at),
         _utc(user.updated_at),
         _utc(user.password_changed_at),
+        user.default_currency,
     )
 
 
@@ -81,6 +82,7 @@ def row_to_user(row: asyncpg.Record) -> User:
         created_at=_read_utc(row["created_at"]),
         updated_at=_read_utc(row["updated_at"]),
         password_changed_at=_read_utc(row["password_changed_at"]),
+        default_currency=row["default_currency"],
     )
 
 

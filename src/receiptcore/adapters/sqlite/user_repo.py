@@ -22,6 +22,7 @@ from receiptcore.adapters.sqlite.user_sql import (
     SESSION_STATE,
     TOKEN_COLUMNS,
     USER_COLUMNS,
+    USER_PREFERENCES_V1,
     USERS_V1,
     row_to_role,
     row_to_token,
@@ -48,6 +49,7 @@ class SqliteUserRepo(UserRepo, AuthChangeCounter):
         self._unreadable = -1  # counts down on every failed read, so each failure reads as a change
         db.register_migration("users_v1", USERS_V1)
         db.register_migration("auth_changes_v1", AUTH_CHANGES_V1)
+        db.register_migration("user_preferences_v1", USER_PREFERENCES_V1)
 
     async def auth_change_count(self) -> int:
         """The counter the ``auth_changes`` triggers bump (ports.AuthChangeCounter).
@@ -88,7 +90,7 @@ class SqliteUserRepo(UserRepo, AuthChangeCounter):
         try:
             async with self._db.transaction() as conn:
                 await conn.execute(
-                    f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant
+                    f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant
                     user_to_row(user),
                 )
         except sqlite3.IntegrityError as exc:
@@ -249,7 +251,7 @@ async def _update_user(conn: aiosqlite.Connection, user: User) -> None:
     row = user_to_row(user)
     cursor = await conn.execute(
         "UPDATE users SET email = ?, display_name = ?, password_hash = ?, roles = ?, disabled = ?, "
-        "token_version = ?, created_at = ?, updated_at = ?, password_changed_at = ? WHERE id = ?",
+        "token_version = ?, created_at = ?, updated_at = ?, password_changed_at = ?, default_currency = ? WHERE id = ?",
         (*row[1:], row[0]),
     )
     if cursor.rowcount == 0:

@@ -68,6 +68,11 @@ CREATE TRIGGER auth_changes_token_revoke AFTER UPDATE OF revoked_at ON refresh_t
 WHEN OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL
 BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
 """
+# The user's preferences (issue 12): the currency assumed for their receipts that print none; NULL follows the
+# install's RECEIPTCORE_DEFAULT_CURRENCY.
+USER_PREFERENCES_V1 = """
+ALTER TABLE users ADD COLUMN default_currency TEXT;
+"""
 READ_AUTH_CHANGES = "SELECT count FROM auth_changes WHERE id = 1"
 SESSION_STATE = "SELECT count(*), count(revoked_at) FROM refresh_tokens WHERE family_id = ?"
 
@@ -80,7 +85,7 @@ CHANGED = "the user was changed by someone else meanwhile; reload and try again"
 
 USER_COLUMNS = (
     "id, email, display_name, password_hash, roles, disabled, token_version, created_at, updated_at, "
-    "password_changed_at"
+    "password_changed_at, default_currency"
 )
 TOKEN_COLUMNS = "id, user_id, family_id, token_hash, created_at, expires_at, family_expires_at, used_at, revoked_at"  # noqa: S105 - column names, not a secret
 
@@ -115,6 +120,7 @@ def user_to_row(user: User) -> tuple[Any, ...]:
         ts(user.created_at),
         ts(user.updated_at),
         ts(user.password_changed_at),
+        user.default_currency,
     )
 
 
@@ -131,6 +137,7 @@ def row_to_user(row: sqlite3.Row) -> User:
         created_at=_req_dt(row["created_at"]),
         updated_at=_req_dt(row["updated_at"]),
         password_changed_at=_dt(row["password_changed_at"]),
+        default_currency=row["default_currency"],
     )
 
 

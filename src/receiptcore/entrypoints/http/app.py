@@ -36,6 +36,7 @@ from receiptcore.entrypoints.http.limits import reject_deep_json
 from receiptcore.entrypoints.http.merchant_routes import MERCHANT_HANDLERS
 from receiptcore.entrypoints.http.observe import observe_requests
 from receiptcore.entrypoints.http.openapi import finish_openapi
+from receiptcore.entrypoints.http.preference_routes import PREFERENCE_HANDLERS
 from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
 from receiptcore.entrypoints.http.receipt_upload import upload_handler
 from receiptcore.entrypoints.http.role_routes import ROLE_HANDLERS
@@ -175,7 +176,7 @@ def create_app(
     settings = container.settings()
     handlers: list[Any] = list(HEALTH_HANDLERS)
     if service in ("all", "auth"):
-        handlers += AUTH_HANDLERS + USER_HANDLERS + ROLE_HANDLERS
+        handlers += AUTH_HANDLERS + PREFERENCE_HANDLERS + USER_HANDLERS + ROLE_HANDLERS
     if service in ("all", "receipts"):
         handlers += [upload_handler(settings), *RECEIPT_HANDLERS, *MERCHANT_HANDLERS, receipt_events]
     if service == "all":

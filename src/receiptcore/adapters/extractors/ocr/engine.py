@@ -3,6 +3,11 @@
 Each worker thread gets its own engine instance (onnxruntime sessions are cheap to share, but RapidOCR keeps
 per-call state on the object), built under a lock so two threads never load models at the same time. The
 onnxruntime thread count is bounded so that OCR uses at most ``threads`` cores per engine.
+
+``warm_up(count)`` builds engines ahead of time into a spare list that any thread takes from before it builds
+its own, so a warm-up run on whichever pool thread serves every thread that extracts later (issue 12: the first
+receipt after a start paid ~8 s of model loading). A thread that asks while a warm-up is loading waits for the
+lock and then takes the spare instead of loading a second copy.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import threading
 import unicodedata
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from receiptcore.adapters.extractors.ocr.types import Word
 from receiptcore.errors import ConfigurationError, ExtractionFailed
@@ -48,6 +53,13 @@ def _release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def _warm_up_image() -> Image.Image:
+    """A small image with a line of text, so that both the detector and the recogniser run once."""
+    image = Image.new("RGB", (320, 96), "white")
+    ImageDraw.Draw(image).text((16, 24), "TOTAL 12.00", fill="black", font_size=32)
+    return image
+
+
 class RapidOcrEngine:
     """Recognises text boxes in an image with RapidOCR. Thread-safe; models load lazily per thread."""
 
@@ -55,13 +67,21 @@ class RapidOcrEngine:
         self._threads = max(1, threads)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._spares: list[Any] = []  # built by warm_up, not yet owned by a thread
+        self._built = 0  # engines built so far, owned or spare (what warm_up counts against)
 
     def _engine(self) -> Any:
         engine = getattr(self._local, "engine", None)
         if engine is None:
             with self._lock:
-                engine = self._build()
+                engine = self._spares.pop() if self._spares else self._new_engine()
             self._local.engine = engine
+        return engine
+
+    def _new_engine(self) -> Any:
+        """Build one engine; the caller holds the lock."""
+        engine = self._build()
+        self._built += 1
         return engine
 
     def _build(self) -> Any:
@@ -82,9 +102,20 @@ class RapidOcrEngine:
         }
         return RapidOCR(params=params)
 
-    def warm_up(self) -> None:
-        """Load the models now (otherwise the first ``read`` pays for it)."""
-        self._engine()
+    def warm_up(self, count: int = 1) -> None:
+        """Load the models now (otherwise the first ``read`` pays for it): until ``count`` engines exist, built
+        ones kept as spares for the threads that read later. Idempotent.
+
+        Raises:
+            ConfigurationError: the ``ocr`` extra is missing. Anything the engine raises while loading.
+        """
+        with self._lock:
+            while self._built < count:
+                engine = self._new_engine()
+                # onnxruntime plans its memory and picks kernels on the first run of a session (measured: the first
+                # small receipt took ~2x the next even with the models loaded); one tiny read pays for that here
+                engine(_warm_up_image())
+                self._spares.append(engine)
 
     def read(
         self, image: Image.Image, page: int = 1, scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0)

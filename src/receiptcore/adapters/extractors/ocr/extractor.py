@@ -1,8 +1,9 @@
 """``OcrExtractor``: the offline default extractor (RapidOCR + the layout-aware rule parser).
 
 Construction is cheap (it checks that the ``ocr`` extra is installed, without importing it): the OCR models load
-on the first ``extract``. The CPU work runs in a module-level thread pool bounded by ``config.concurrency``
-so the event loop stays responsive and OCR never takes more cores than configured.
+in ``warm`` (the ``Warms`` port: the worker calls it when it starts) or else on the first ``extract``. The CPU
+work runs in a module-level thread pool bounded by ``config.concurrency`` so the event loop stays responsive and
+OCR never takes more cores than configured.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from receiptcore.domain.receipt import ExtractedReceipt
 from receiptcore.errors import ExtractionFailed
 from receiptcore.extractor_config import ExtractorConfig
 from receiptcore.extras import require_extra
-from receiptcore.ports import Document, Extractor
+from receiptcore.ports import Document, Extractor, Warms
 
 VERSION = "0.3.0"
 OCR_THREADS = 2  # onnxruntime intra-op threads per engine: the deployment target has 2 cores per worker
@@ -51,7 +52,7 @@ def _fragmented(words: list[Word]) -> bool:
     return len(words) >= 15 and sum(1 for w in words if len(w.text) <= 2) > 0.5 * len(words)
 
 
-class OcrExtractor(Extractor):
+class OcrExtractor(Extractor, Warms):
     """Reads receipts offline: OCR on images and scanned PDFs, the text layer of digital PDFs, then rules.
 
     Args:
@@ -78,6 +79,16 @@ class OcrExtractor(Extractor):
         """
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(_shared_executor(self._workers), self.extract_sync, document)
+
+    async def warm(self) -> None:
+        """The ``Warms`` port: load one engine per pool thread now, in the pool, so the first receipt does not
+        wait for the models.
+
+        Raises:
+            ConfigurationError: the ``ocr`` extra is missing. Whatever the engine raises while loading.
+        """
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(_shared_executor(self._workers), self._engine.warm_up, self._workers)
 
     def read_lines(self, document: Document) -> tuple[list[Line], int]:
         """OCR (or read the text layer of) every page; rows in reading order and the page count."""

@@ -1,9 +1,9 @@
 // /settings: my account, my password (changing it ends every session, this one included), my default currency
-// (a display preference of this browser), and signing out.
+// (kept by the server: assumed for my receipts that print none, and the dashboard's first currency), and signing out.
 import { api, ApiError, explain } from "../api.js";
 import { field, formatTimestamp, h, mount, toast } from "../dom.js";
 import { stopEvents } from "../events.js";
-import { preferredCurrency, session, setPreferredCurrency, signOut } from "../session.js";
+import { loadPreferences, preferredCurrency, session, setPreferredCurrency, signOut } from "../session.js";
 
 export function render(main, { navigate }) {
   const user = session.user;
@@ -34,16 +34,31 @@ export function render(main, { navigate }) {
   h("button", { class: "button primary", type: "submit" }, "Change password"),
   h("p", { class: "hint" }, "Changing your password signs you out everywhere, on every device."));
 
-  const currency = h("input", { type: "text", maxlength: 3, value: preferredCurrency(), pattern: "[A-Za-z]{3}", autocomplete: "off" });
-  const currencyForm = h("form", { onsubmit: (event) => {
+  const currency = h("input", { type: "text", maxlength: 3, value: ownCurrency(), pattern: "[A-Za-z]{3}", autocomplete: "off" });
+  const currencyError = h("p", { class: "form-error", role: "alert" });
+  const currencyHint = h("p", { class: "hint" }, currencyNote());
+  const currencyForm = h("form", { onsubmit: async (event) => {
     event.preventDefault();
+    currencyError.textContent = "";
     const code = currency.value.trim();
-    if (code && !/^[A-Za-z]{3}$/.test(code)) { toast("A currency is a three-letter code such as EUR.", "error"); return; }
-    setPreferredCurrency(code);
-    toast(code ? `The dashboard opens in ${code.toUpperCase()}.` : "The dashboard opens in your most used currency.");
+    if (code && !/^[A-Za-z]{3}$/.test(code)) { currencyError.textContent = "A currency is a three-letter code such as EUR."; currency.focus(); return; }
+    try {
+      await setPreferredCurrency(code);
+      currency.value = ownCurrency();
+      currencyHint.textContent = currencyNote();
+      const now = preferredCurrency();
+      toast(now ? `Receipts without a currency are read as ${now}.` : "Receipts without a currency go to review.");
+    } catch (err) {
+      currencyError.textContent = err instanceof ApiError && err.status === 422 ? `${code.toUpperCase()} is not an ISO 4217 currency code.` : explain(err);
+      currency.focus();
+    }
   } },
-  field("Default currency", currency, { hint: "ISO code such as EUR, USD, MYR. Empty: the most used one." }),
+  field("Default currency", currency, { hint: "ISO code such as EUR, USD, MYR. Empty: the install's default." }),
+  currencyHint,
+  currencyError,
   h("button", { class: "button", type: "submit" }, "Save"));
+  // another tab or device may have changed it since sign-in
+  loadPreferences().then(() => { if (document.activeElement !== currency) currency.value = ownCurrency(); currencyHint.textContent = currencyNote(); });
 
   mount(main, h("div", { class: "page settings" },
     h("div", { class: "page-head" }, h("h1", { class: "page-title", tabindex: "-1" }, "Settings")),
@@ -57,4 +72,19 @@ export function render(main, { navigate }) {
         h("p", {}, "This browser keeps you signed in with a cookie only the server can read; the access key lives in memory and renews itself."),
         h("p", {}, "To end the sessions on all your devices, change your password."),
         h("button", { class: "button", type: "button", onclick: () => document.getElementById("signout").click() }, "Sign out of this browser")))));
+}
+
+/** The person's own choice ("" when they follow the install's default). */
+function ownCurrency() {
+  const prefs = session.preferences;
+  return prefs && prefs.default_currency_source === "user" ? prefs.default_currency : "";
+}
+
+/** What the server assumes for a receipt that prints no currency, and why. */
+function currencyNote() {
+  const prefs = session.preferences;
+  if (!prefs) return "Your preferences could not be read; try again later.";
+  if (prefs.default_currency_source === "user") return `Receipts that print no currency are read as ${prefs.default_currency} (marked as assumed). The dashboard opens in it.`;
+  if (prefs.default_currency) return `You follow this install's default, ${prefs.default_currency}: receipts that print no currency are read as ${prefs.default_currency} (marked as assumed).`;
+  return "No default: receipts that print no currency go to review.";
 }
