@@ -2,16 +2,15 @@
 
 Run it with ``make bench`` (or ``.venv/bin/python bench/http_bench.py --help``). It
 
-1. seeds a temporary embedded-profile data directory (SQLite + local files) with 10,000 receipts written
-   through ``SqliteReceiptStore.add`` and two users created through ``UserService`` with the real Argon2
-   parameters (see ``_seed.py``);
-2. serves the real app (``create_app(container, "all")``) and the bare baseline app, each in its own process,
-   with the same ASGI server and the same settings (see ``_serve.py``);
-3. drives each route from a separate load-generator process (httpx, asyncio, a fixed number of keep-alive
-   connections, a warm-up, then a fixed measured duration; see ``_loadgen.py``), measuring the baseline before
-   and after the product so drift shows;
-4. prints requests per second, p50 and p99 latency per route beside the baseline and as ratios to it, and
-   writes everything to ``bench/out/http.json``.
+1. seeds a temporary embedded-profile data directory (SQLite + local files) with 100,000 receipts (see
+   ``_seed.py``) and users created through ``UserService`` with the real Argon2 parameters;
+2. serves the bare baseline app under granian (1 and 2 processes; the faster is the baseline) and under the
+   product's own uvicorn setup, and the real product (``receiptcore serve --no-worker``), each in its own process;
+3. drives each route from a separate load-generator process (closed loop, a fixed number of keep-alive
+   connections, a warm-up, then a fixed measured duration; see ``_loadgen.py``), measuring the baselines before
+   and after the product so drift shows; then the login flood, and the listing again at other store sizes;
+4. prints requests per second, p50 and p99 latency per route and its ratios to both baselines, and writes
+   everything to ``bench/out/http.json``.
 
 Not a test: nothing here asserts on numbers. Only 127.0.0.1 is ever contacted.
 """
