@@ -30,6 +30,7 @@ from _rawhttp import ProtocolError, RawConnection, encode_request
 class _Tally:
     latencies_ns: list[int] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    by_status: dict[int, list[int]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
 
 
@@ -52,8 +53,11 @@ def _own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _body_and_headers(job: dict[str, Any]) -> tuple[bytes | None, dict[str, str]]:
-    body = json.dumps(job["json"]).encode() if job.get("json") is not None else None
+def _body_and_headers(job: dict[str, Any], index: int = 0) -> tuple[bytes | None, dict[str, str]]:
+    # a job may give each connection its own body (one account per connection in the login flood)
+    bodies = job.get("json_per_connection")
+    document = bodies[index % len(bodies)] if bodies else job.get("json")
+    body = json.dumps(document).encode() if document is not None else None
     headers = dict(job.get("headers", {}))
     if body is not None:
         headers["Content-Type"] = "application/json"
@@ -66,6 +70,7 @@ def _record(tally: _Tally, phase: dict[str, Any], measuring: bool, began: int, s
     if measuring and phase["measuring"]:
         tally.latencies_ns.append(elapsed)
         tally.statuses[status] = tally.statuses.get(status, 0) + 1
+        tally.by_status.setdefault(status, []).append(elapsed)
 
 
 def _fail(tally: _Tally, measuring: bool, exc: BaseException) -> None:
@@ -75,10 +80,12 @@ def _fail(tally: _Tally, measuring: bool, exc: BaseException) -> None:
 
 
 async def _raw_worker(job: dict[str, Any], start_index: int, phase: dict[str, Any], tally: _Tally) -> None:
-    body, headers = _body_and_headers(job)
+    body, headers = _body_and_headers(job, start_index)
     requests = [encode_request(job["base_url"], job["method"], path, headers, body) for path in job["paths"]]
     address = urlsplit(job["base_url"])
-    connection = RawConnection(address.hostname or "127.0.0.1", address.port or 80)
+    # distinct_clients: each connection from its own loopback address (127.0.1.1, 127.0.1.2, ...)
+    source = f"127.0.{1 + start_index // 250}.{1 + start_index % 250}" if job.get("distinct_clients") else None
+    connection = RawConnection(address.hostname or "127.0.0.1", address.port or 80, source)
     index = start_index
     try:
         while not phase["stop"]:
@@ -149,12 +156,22 @@ async def run_job(job: dict[str, Any]) -> dict[str, Any]:
         phase["stop"] = True
         await asyncio.gather(*tasks)
     latencies = sorted(tally.latencies_ns)
+    by_status = {}
+    for status, values in sorted(tally.by_status.items()):
+        values.sort()
+        by_status[str(status)] = {
+            "count": len(values),
+            "p50_ms": _percentile(values, 0.50),
+            "p99_ms": _percentile(values, 0.99),
+            "max_ms": values[-1] / 1e6,
+        }
     ok = sum(count for status, count in tally.statuses.items() if 200 <= status < 300)
     server_cpu = None if server_cpu_0 is None or server_cpu_1 is None else (server_cpu_1 - server_cpu_0) / elapsed
     return {
         "requests": len(latencies),
         "ok": ok,
         "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
+        "by_status": by_status,
         "failures": tally.failures,
         "seconds": elapsed,
         "rps": len(latencies) / elapsed,

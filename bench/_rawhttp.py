@@ -30,17 +30,23 @@ def encode_request(base_url: str, method: str, path: str, headers: dict[str, str
 
 
 class RawConnection:
-    """One keep-alive connection to ``host:port``; reconnects when the server closes it."""
+    """One keep-alive connection to ``host:port``; reconnects when the server closes it.
 
-    def __init__(self, host: str, port: int) -> None:
+    ``source`` binds the local end to that address (another 127.x.y.z address, so the server sees its own
+    client address per connection, as it would see many people's browsers).
+    """
+
+    def __init__(self, host: str, port: int, source: str | None = None) -> None:
         self._host, self._port = host, port
+        self._source = source
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     async def request(self, raw: bytes) -> tuple[int, int]:
         """Send pre-encoded request bytes and read the whole response; returns (status, body length)."""
         if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+            local = (self._source, 0) if self._source is not None else None
+            self._reader, self._writer = await asyncio.open_connection(self._host, self._port, local_addr=local)
         assert self._reader is not None
         self._writer.write(raw)
         try:

@@ -30,6 +30,18 @@ def clean_environ() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("RECEIPTCORE_")}
 
 
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of ``pid`` in MiB (Linux /proc), or None when unknown."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 class ServerProcess:
     """One server in a child process, its output going to ``log_path``.
 
@@ -50,11 +62,20 @@ class ServerProcess:
         if target == "product":
             command = [sys.executable, "-m", "receiptcore", "serve", "--no-worker", "--host", "127.0.0.1"]
             command += ["--port", str(self.port)]
+        elif target.startswith("granian-"):
+            # the fastest bare baseline available here: granian (Rust HTTP, its own event loop), N processes
+            command = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
+            command += ["--port", str(self.port), "--workers", target.split("-", 1)[1], "--no-ws"]
+            command += ["--log-level", "warning", "--factory", "_baseline_app:create_baseline_app"]
         else:
             command = [sys.executable, str(BENCH_DIR / "_serve.py"), "--port", str(self.port)]
         self._log: IO[bytes] = log_path.open("wb")
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, env=clean_environ() | env, cwd=log_path.parent
+            command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=clean_environ() | env | {"PYTHONPATH": str(BENCH_DIR)},
+            cwd=log_path.parent,
         )
 
     @property
@@ -98,14 +119,7 @@ class ServerProcess:
 
     def rss_mib(self) -> float | None:
         """The server's resident memory in MiB (Linux /proc), or None when unknown."""
-        try:
-            with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        return rss_mib(self.pid)
 
     def stop(self) -> None:
         """Ask the server to shut down (SIGINT, like Ctrl-C), then kill it if it lingers."""

@@ -2,16 +2,15 @@
 
 Run it with ``make bench`` (or ``.venv/bin/python bench/http_bench.py --help``). It
 
-1. seeds a temporary embedded-profile data directory (SQLite + local files) with 10,000 receipts written
-   through ``SqliteReceiptStore.add`` and two users created through ``UserService`` with the real Argon2
-   parameters (see ``_seed.py``);
-2. serves the real app (``create_app(container, "all")``) and the bare baseline app, each in its own process,
-   with the same ASGI server and the same settings (see ``_serve.py``);
-3. drives each route from a separate load-generator process (httpx, asyncio, a fixed number of keep-alive
-   connections, a warm-up, then a fixed measured duration; see ``_loadgen.py``), measuring the baseline before
-   and after the product so drift shows;
-4. prints requests per second, p50 and p99 latency per route beside the baseline and as ratios to it, and
-   writes everything to ``bench/out/http.json``.
+1. seeds a temporary embedded-profile data directory (SQLite + local files) with 100,000 receipts (see
+   ``_seed.py``) and users created through ``UserService`` with the real Argon2 parameters;
+2. serves the bare baseline app under granian (1 and 2 processes; the faster is the baseline) and under the
+   product's own uvicorn setup, and the real product (``receiptcore serve --no-worker``), each in its own process;
+3. drives each route from a separate load-generator process (closed loop, a fixed number of keep-alive
+   connections, a warm-up, then a fixed measured duration; see ``_loadgen.py``), measuring the baselines before
+   and after the product so drift shows; then the login flood, and the listing again at other store sizes;
+4. prints requests per second, p50 and p99 latency per route and its ratios to both baselines, and writes
+   everything to ``bench/out/http.json``.
 
 Not a test: nothing here asserts on numbers. Only 127.0.0.1 is ever contacted.
 """
@@ -34,7 +33,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from _report import build_rows, render_table  # noqa: E402
+from _report import build_rows, render_flood, render_table  # noqa: E402
 from _serve import server_description  # noqa: E402
 from _servers import ServerProcess, clean_environ  # noqa: E402
 
@@ -42,7 +41,12 @@ from _servers import ServerProcess, clean_environ  # noqa: E402
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; the defaults are what ``make bench`` runs."""
     parser = argparse.ArgumentParser(description="HTTP benchmark: product routes as ratios to a bare Litestar app.")
-    parser.add_argument("--receipts", type=int, default=10_000, help="receipts seeded into the store")
+    parser.add_argument("--receipts", type=int, default=100_000, help="receipts seeded into the store")
+    parser.add_argument(
+        "--scale",
+        default="10000",
+        help="comma-separated other store sizes at which the listing row is measured again ('' for none)",
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections of the load generator")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load before each run")
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per route")
@@ -55,8 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["debug", "info", "warning", "error"],
         help="RECEIPTCORE_LOG_LEVEL for both servers (default: the product's default, as `make run` serves)",
     )
+    parser.add_argument("--no-flood", action="store_true", help="skip the login flood row")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data dir and server logs")
-    parser.add_argument("--baseline-only", action="store_true", help="measure only the baseline (harness check)")
+    parser.add_argument("--baseline-only", action="store_true", help="measure only the baselines (harness check)")
     return parser.parse_args(argv)
 
 
@@ -100,10 +105,14 @@ def measure(
 def measure_baseline(server: ServerProcess, args: argparse.Namespace, phase: str) -> dict[str, dict[str, Any]]:
     """The bare endpoint, once as GET and once as POST with a login-sized JSON body."""
     body = {"email": "member@bench.example", "password": "x" * 24}
+    name = server.target
     return {
-        "GET": measure(f"baseline GET /baseline ({phase})", server, args, "GET", ["/baseline"]),
-        "POST": measure(f"baseline POST /baseline ({phase})", server, args, "POST", ["/baseline"], json=body),
+        "GET": measure(f"baseline {name} GET ({phase})", server, args, "GET", ["/baseline"]),
+        "POST": measure(f"baseline {name} POST ({phase})", server, args, "POST", ["/baseline"], json=body),
     }
+
+
+GRANIAN_TARGETS = ("granian-1", "granian-2")
 
 
 def environment() -> dict[str, Any]:
@@ -128,6 +137,7 @@ def environment() -> dict[str, Any]:
         "machine": platform.machine(),
         "python": platform.python_version(),
         "uvicorn": version("uvicorn"),
+        "granian": version("granian"),
         "litestar": version("litestar"),
         "httpx": version("httpx"),
         "uvloop": version("uvloop"),
@@ -157,7 +167,12 @@ def settings_for(env: dict[str, str]) -> Any:
         os.environ.update(saved)
 
 
-def main(argv: list[str] | None = None) -> None:
+def scale_sizes(args: argparse.Namespace) -> list[int]:
+    """The other store sizes of the scale row."""
+    return [int(size) for size in args.scale.split(",") if size.strip()]
+
+
+def main(argv: list[str] | None = None) -> None:  # noqa: PLR0912, PLR0915 - one run, step by step
     """Seed, serve, measure, report."""
     args = parse_args(argv)
     started = time.monotonic()
@@ -170,28 +185,49 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="receiptcore-bench-"))
     servers: list[ServerProcess] = []
+    flood: dict[str, Any] | None = None
+    scale: list[dict[str, Any]] = []
+    memory: dict[str, float | None] = {}
     try:
         if args.baseline_only:
             seeded = None
         else:
-            from _product import run_product_rows
+            from _product import FLOOD_CONNECTIONS, run_login_flood, run_product_rows
             from _seed import seed_store
 
             print(f"seeding {args.receipts:,} receipts into {workdir / 'data'} ...", flush=True)
-            seeded = seed_store(workdir / "data", args.receipts)
+            seeded = seed_store(workdir / "data", args.receipts, flood_accounts=FLOOD_CONNECTIONS)
             print(f"  seeded in {seeded.seconds:.1f} s", flush=True)
         env = server_env(workdir / "data", args.log_level)
-        baseline = ServerProcess.start("baseline", workdir / "baseline.log", env)
-        servers.append(baseline)
-        product = None
+        for target in (*GRANIAN_TARGETS, "uvicorn"):
+            servers.append(ServerProcess.start(target, workdir / f"{target}.log", env))
+        by_name = {server.target: server for server in servers}
+        print(f"measuring: {args.concurrency} connections, {args.warmup:g} s warm-up, {args.duration:g} s per route")
+        # which granian process count serves the bare GET fastest here: that one is the baseline
+        trial = {
+            t: measure(f"baseline {t} GET (trial)", by_name[t], args, "GET", ["/baseline"]) for t in GRANIAN_TARGETS
+        }
+        fastest = max(trial, key=lambda t: trial[t]["rps"])
+        for target in GRANIAN_TARGETS:
+            if target != fastest:
+                by_name.pop(target).stop()
+        baselines = {"granian": {"before": {}, "after": {}}, "uvicorn": {"before": {}, "after": {}}}
+        baselines["granian"]["before"] = measure_baseline(by_name[fastest], args, "before")
+        baselines["uvicorn"]["before"] = measure_baseline(by_name["uvicorn"], args, "before")
+        product_results: list[dict[str, Any]] = []
         if seeded is not None:
             product = ServerProcess.start("product", workdir / "product.log", env)
             servers.append(product)
-        print(f"measuring: {args.concurrency} connections, {args.warmup:g} s warm-up, {args.duration:g} s per route")
-        before = measure_baseline(baseline, args, "before")
-        product_results = run_product_rows(product, seeded, args, measure) if product and seeded else []
-        after = measure_baseline(baseline, args, "after")
-        memory = {server.target: server.rss_mib() for server in servers}
+            product_results = run_product_rows(product, seeded, args, measure)
+            if not args.no_flood:
+                flood = run_login_flood(product, seeded, args)
+            memory["product"] = product.rss_mib()
+            product.stop()
+        baselines["granian"]["after"] = measure_baseline(by_name[fastest], args, "after")
+        baselines["uvicorn"]["after"] = measure_baseline(by_name["uvicorn"], args, "after")
+        memory |= {name: server.rss_mib() for name, server in by_name.items()}
+        if seeded is not None:
+            scale = run_scale(args, workdir, seeded, product_results)
         load_after = os.getloadavg()
     finally:
         for server in servers:
@@ -200,10 +236,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"data and server logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    rows = build_rows(product_results, before, after)
+    rows = build_rows(product_results, baselines)
     report = {
         "environment": environment(),
         "server": {**server_description(settings_for(env)), "processes": 1, "app_worker": "off"},
+        "granian_trial": {t: r["rps"] for t, r in trial.items()},
+        "granian_baseline": fastest,
         "load": {
             "client": args.client,
             "concurrency": args.concurrency,
@@ -211,23 +249,59 @@ def main(argv: list[str] | None = None) -> None:
             "duration_s": args.duration,
         },
         "receipts_seeded": 0 if seeded is None else args.receipts,
-        "baseline": {"before": before, "after": after},
+        "baselines": baselines,
         "rows": rows,
-        "server_rss_mib_after": memory,
+        "login_flood": flood,
+        "scale": scale,
+        "server_rss_mib": memory,
         # other work on the machine skews every figure; the 1-minute load average shows whether there was any
         "load_average_1m": {"before": load_before[0], "after": load_after[0]},
         "total_seconds": time.monotonic() - started,
     }
     print()
-    print(render_table(rows, before, after))
+    trials = ", ".join(f"{t} {r['rps']:.0f} req/s" for t, r in trial.items())
+    print(f"granian trial (bare GET): {trials}; baseline = {fastest}")
+    print(render_table(rows, baselines))
+    if flood is not None:
+        print()
+        print(render_flood(flood))
+    if scale:
+        print()
+        print("| scale: filtered listing, 50/page | receipts | req/s | p50 ms | p99 ms |")
+        print("|---|---|---|---|---|")
+        for entry in scale:
+            print(f"| | {entry['receipts']:,} | {entry['rps']:.1f} | {entry['p50_ms']:.2f} | {entry['p99_ms']:.2f} |")
     rss = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in memory.items() if mib is not None)
     print(
-        f"Server memory after the run (RSS): {rss}. 1-minute load average before/after: "
+        f"Server memory (RSS): {rss}. 1-minute load average before/after: "
         f"{load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} CPUs."
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten to {args.out} in {report['total_seconds']:.0f} s total")
+
+
+def run_scale(
+    args: argparse.Namespace, workdir: Path, seeded: Any, product_results: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The filtered listing at the other store sizes (each its own seeded data dir and product server)."""
+    from _product import run_listing_only
+    from _seed import seed_store
+
+    main_row = next(r for r in product_results if r["label"].startswith("GET /api/receipts (filtered"))
+    entries = [{"receipts": args.receipts, **{k: main_row[k] for k in ("rps", "p50_ms", "p99_ms")}}]
+    for size in scale_sizes(args):
+        data = workdir / f"data-{size}"
+        print(f"seeding {size:,} receipts for the scale row ...", flush=True)
+        other = seed_store(data, size)
+        server = ServerProcess.start("product", workdir / f"product-{size}.log", server_env(data, args.log_level))
+        try:
+            result = run_listing_only(server, other, args, measure, f"GET /api/receipts (filtered) at {size:,}")
+        finally:
+            server.stop()
+        entries.append({"receipts": size, **{k: result[k] for k in ("rps", "p50_ms", "p99_ms")}})
+    del seeded
+    return sorted(entries, key=lambda entry: entry["receipts"])
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ from tests.support.held_hasher import HANG_GUARD_S, HeldHasher, until
 OVERLOADED = "https://receiptcore.dev/problems/overloaded"
 
 
-async def _serve(tmp_path: Path, hasher: HeldHasher, accounts: int) -> AsyncIterator[tuple[Any, list[str]]]:
-    container = make_container(make_settings(tmp_path))
+async def _serve(
+    tmp_path: Path, hasher: HeldHasher, accounts: int, **settings: Any
+) -> AsyncIterator[tuple[Any, list[str]]]:
+    container = make_container(make_settings(tmp_path, **settings))
     container.hasher.override(providers.Object(hasher))
     users = container.user_service()
     admin = await users.create_admin("admin@example.com", PASSWORD)
@@ -123,3 +125,24 @@ async def test_a_check_that_is_let_in_is_carried_out_in_full(tmp_path: Path) -> 
             refused = await wrong
         assert refused.status_code == 401
         assert refused.json()["type"].endswith("/invalid-credentials")
+
+
+async def test_logins_past_what_the_instance_checks_and_queues_are_refused_before_any_work(tmp_path: Path) -> None:
+    # one slot, one waiting per slot: two logins in progress at once; the hasher itself would let a third wait
+    hasher = HeldHasher(max_in_flight=1, max_waiting=5)
+    container_settings = {"password_verify_slots": 1, "password_verify_queue_per_slot": 1}
+    async for client, emails in _serve(tmp_path, hasher, accounts=6, **container_settings):
+        tasks = [_login(client, email) for email in emails]
+        # the second login let in waits in the hasher's line while the first is held
+        await until(lambda tasks=tasks: sum(task.done() for task in tasks) == 4 and hasher.started == 1)
+        for task in tasks:
+            if task.done():
+                _assert_overloaded(task.result())
+        hasher.release.set()
+        async with asyncio.timeout(HANG_GUARD_S):
+            statuses = sorted([(await task).status_code for task in tasks])
+        assert statuses == [200, 200, 429, 429, 429, 429]
+        # the places were given back: everyone signs in now, one after the other
+        for email in emails:
+            response = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+            assert response.status_code == 200, response.text

@@ -108,7 +108,11 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None, servic
 @click.option("--once", is_flag=True, help="Process receipts until the queue is empty, then exit.")
 @click.pass_context
 def worker_command(ctx: click.Context, concurrency: int | None, once: bool) -> None:
-    """Run the extraction worker alone: claim pending receipts, extract, store; until stopped."""
+    """Run the extraction worker alone: claim pending receipts, extract, store; until stopped.
+
+    On start it loads the extractor's models in the background and claims its first receipt once they are
+    loaded (a warm start), so the first receipt is as fast as the rest.
+    """
     from receiptcore.entrypoints.serve import run_worker
     from receiptcore.entrypoints.worker import exit_process
 

@@ -41,6 +41,7 @@ from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
 from receiptcore.extractor_config import ExtractorConfig
 from receiptcore.ports import Closeable, EventBus, ReceiptStore
+from receiptcore.services.admission import LoginAdmission
 from receiptcore.services.audit import AuthAudit
 from receiptcore.services.auth import AuthConfig, AuthService, access_cache_config
 from receiptcore.services.authentication import Authenticator
@@ -93,6 +94,12 @@ def _token_backend(settings: Settings) -> str:
 def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
     slots = settings.password_verify_slots or usable_cpus()
     return Argon2PasswordHasher(max_in_flight=slots, max_waiting=slots * settings.password_verify_queue_per_slot)
+
+
+def _login_admission(settings: Settings) -> LoginAdmission:
+    # as many logins in progress as the hasher computes and queues: one more would only wait to be shed there
+    slots = settings.password_verify_slots or usable_cpus()
+    return LoginAdmission(slots * (1 + settings.password_verify_queue_per_slot))
 
 
 def _jwks_verifier(settings: Settings) -> JwksTokenVerifier:
@@ -439,6 +446,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     hasher = providers.Singleton(_password_hasher, settings)
+    login_admission = providers.Singleton(_login_admission, settings)
     token_issuer = providers.Singleton(JwtTokenIssuer.from_config, providers.Singleton(token_config, settings))
     token_verifier = providers.Selector(
         backends.provided["tokens"],

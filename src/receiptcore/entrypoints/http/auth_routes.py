@@ -79,7 +79,9 @@ async def login(
     checked; the right password after the wait passes.
     """
     client = request.client.host if request.client is not None else None
-    session = await auth_service.login(data.email, data.password, client=client)
+    # past the logins this instance can check and queue: 429 overloaded at once, before any read or write
+    with container_of(request.app.state).login_admission().ticket():
+        session = await auth_service.login(data.email, data.password, client=client)
     return _session_response(session, settings)
 
 
