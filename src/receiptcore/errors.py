@@ -115,6 +115,22 @@ class VersionConflict(Conflict):
     code = "version-conflict"
 
 
+def require_version(what: str, current_version: int | None, expected_version: int) -> None:
+    """The compare-and-set check every store's ``save`` makes: ``what`` (e.g. ``"receipt <id>"``) is stored at
+    ``current_version`` (None: absent or outside the caller's reach).
+
+    Raises:
+        NotFound: ``current_version`` is None.
+        VersionConflict: it is not ``expected_version`` (``current_version`` in the error).
+    """
+    if current_version is None:
+        raise NotFound(f"{what} not found")
+    if current_version != expected_version:
+        raise VersionConflict(
+            f"{what} is at version {current_version}, not {expected_version}", current_version=current_version
+        )
+
+
 class AuthenticationFailed(ReceiptcoreError):
     """No credentials, or credentials that do not authenticate anyone."""
 

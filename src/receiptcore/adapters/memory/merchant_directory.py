@@ -6,7 +6,7 @@ import builtins
 
 from receiptcore.domain.merchants import MerchantEntry
 from receiptcore.domain.policy import Scope
-from receiptcore.errors import Conflict, NotFound, VersionConflict
+from receiptcore.errors import Conflict, NotFound, require_version
 from receiptcore.ports import MerchantDirectory
 
 
@@ -46,13 +46,9 @@ class MemoryMerchantDirectory(MerchantDirectory):
     async def save(self, entry: MerchantEntry, expected_version: int) -> MerchantEntry:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""
         current = self._entries.get(entry.id)
-        if current is None or current.owner_id != entry.owner_id:
-            raise NotFound(f"merchant {entry.id} not found")
-        if current.version != expected_version:
-            raise VersionConflict(
-                f"merchant {entry.id} is at version {current.version}, not {expected_version}",
-                current_version=current.version,
-            )
+        if current is not None and current.owner_id != entry.owner_id:
+            current = None  # another owner's entry is not found
+        require_version(f"merchant {entry.id}", None if current is None else current.version, expected_version)
         self._check_key(entry)
         stored = entry.model_copy(update={"version": expected_version + 1})
         self._entries[entry.id] = stored

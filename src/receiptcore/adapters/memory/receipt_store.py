@@ -30,7 +30,7 @@ from receiptcore.adapters.receipt_queries import (
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
-from receiptcore.errors import NotFound, QuotaExceeded, VersionConflict
+from receiptcore.errors import NotFound, QuotaExceeded, require_version
 from receiptcore.ports import ReceiptStore
 
 
@@ -94,13 +94,7 @@ class MemoryReceiptStore(ReceiptStore):
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""
         current = self._receipts.get(receipt.id)
-        if current is None:
-            raise NotFound(f"receipt {receipt.id} not found")
-        if current.version != expected_version:
-            raise VersionConflict(
-                f"receipt {receipt.id} is at version {current.version}, not {expected_version}",
-                current_version=current.version,
-            )
+        require_version(f"receipt {receipt.id}", None if current is None else current.version, expected_version)
         stored = receipt.model_copy(update={"version": expected_version + 1}, deep=True)
         self._receipts[receipt.id] = stored
         return stored.model_copy(deep=True)

@@ -13,7 +13,7 @@ from typing import Any
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.domain.merchants import MerchantEntry
 from receiptcore.domain.policy import Scope
-from receiptcore.errors import Conflict, NotFound, VersionConflict
+from receiptcore.errors import Conflict, NotFound, require_version
 from receiptcore.ports import MerchantDirectory
 
 SCHEMA_V1 = """
@@ -102,12 +102,7 @@ class SqliteMerchantDirectory(MerchantDirectory):
                     "SELECT version FROM merchants WHERE id = ? AND owner_id = ?", (entry.id, entry.owner_id)
                 )
                 row = await cursor.fetchone()
-                if row is None:
-                    raise NotFound(f"merchant {entry.id} not found")
-                if row[0] != expected_version:
-                    raise VersionConflict(
-                        f"merchant {entry.id} is at version {row[0]}, not {expected_version}", current_version=row[0]
-                    )
+                require_version(f"merchant {entry.id}", None if row is None else row[0], expected_version)
                 await conn.execute(
                     "UPDATE merchants SET key = ?, version = ?, data = ? WHERE id = ?",
                     (stored.key, stored.version, stored.model_dump_json(), stored.id),

@@ -40,7 +40,7 @@ from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import Receipt, SourceFile
-from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, VersionConflict
+from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, require_version
 from receiptcore.ports import ReceiptStore
 
 log = logging.getLogger(__name__)
@@ -139,12 +139,7 @@ class SqliteReceiptStore(ReceiptStore):
         async with self._db.transaction() as conn:
             cursor = await conn.execute("SELECT version FROM receipts WHERE id = ?", (receipt.id,))
             row = await cursor.fetchone()
-            if row is None:
-                raise NotFound(f"receipt {receipt.id} not found")
-            if row[0] != expected_version:
-                raise VersionConflict(
-                    f"receipt {receipt.id} is at version {row[0]}, not {expected_version}", current_version=row[0]
-                )
+            require_version(f"receipt {receipt.id}", None if row is None else row[0], expected_version)
             await conn.execute(sql.UPDATE_SQL, [*sql.row_values(stored)[1:], receipt.id, expected_version])
         return stored
 
