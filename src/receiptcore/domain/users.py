@@ -64,7 +64,7 @@ def legacy_account_name(email: str) -> str:
 
 
 def invisible_characters(text: str) -> list[str]:
-    """The invisible and bidirectional control characters in ``text``, each as ``U+XXXX NAME``."""
+    """The invisible and bidirectional control characters in ``text``, each named like ``U+200B ZERO WIDTH SPACE``."""
     return [
         f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"
         for char in dict.fromkeys(text)
