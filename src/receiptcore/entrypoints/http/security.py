@@ -36,6 +36,8 @@ SCHEMA_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+# Every other response (the API's JSON, problem documents): nothing may load, frame or be submitted.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 PERMISSION_OPT = "permission"
 AUTHENTICATED = "authenticated"
 _PRINCIPAL_STATE = "principal"
