@@ -1,21 +1,29 @@
 """The answers given before (or instead of) Litestar's routing are the ones Litestar gives, header for header.
 
-``entrypoints/http/shedding.py`` refuses a login while the admission is full without routing it. Each test here
-puts the same request through both ways and compares status, headers (all but the request id) and body bytes.
+``entrypoints/http/shedding.py`` refuses a login while the admission is full without routing it;
+``entrypoints/http/fastpath.py`` answers ``GET /auth/me`` and ``GET /api/receipts/{rid}`` without routing. The
+tests put the same request through both ways and compare status, headers (all but the request id) and body
+bytes, and pin that the fast path still refuses a revoked token, a disabled user and another owner's receipt on
+the very next request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
+import pytest
 from dependency_injector import providers
 
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.errors import Overloaded
 from receiptcore.services.admission import OVERLOADED_DETAIL, LoginAdmission
-from tests.api.conftest import make_container, make_settings
+from receiptcore.settings import Settings
+from tests.api.conftest import PASSWORD, Api, jpeg, make_container, make_settings
 from tests.api.streaming import _lifespan
 
 
@@ -110,3 +118,131 @@ async def test_the_early_refusal_reads_no_body_and_a_free_admission_lets_the_log
         assert sent[0]["status"] == 405
         sent = await _call(app, "POST", "/auth/refresh", b"{}", [(b"content-type", b"application/json")])
         assert sent[0]["status"] == 401
+
+
+# ---- GET /auth/me and GET /api/receipts/{rid} without routing (entrypoints/http/fastpath.py) --------------------
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    """The app in the test's own event loop (the direct ASGI calls below share its SQLite connections)."""
+    container = make_container(settings)
+    app = create_app(container)
+    async with (
+        _lifespan(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        served = Api(client=client, container=container, settings=settings)  # type: ignore[arg-type]
+        served.app = app  # type: ignore[attr-defined]
+        yield served
+
+
+def _bearer(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(b"authorization", headers["Authorization"].encode())]
+
+
+async def _both(api: Api, path: str, auth: list[tuple[bytes, bytes]]) -> tuple[Any, Any]:
+    """The same GET through the app as served (fast paths on) and through Litestar's routing alone."""
+    fast = _comparable(await _call(api.app, "GET", path, b"", auth))  # type: ignore[attr-defined]
+    routed = _comparable(await _call(create_app(api.container, fast_paths=False), "GET", path, b"", auth))
+    return fast, routed
+
+
+@pytest.fixture
+async def people(api: Api) -> dict[str, Any]:
+    """Alice with an extracted receipt, Bob with one of his own, Carol who may read no receipt, Dan the auditor."""
+    alice_id, alice = await api.user()
+    _, bob = await api.user()
+    receipt = (await api.upload(alice, ("alice.jpg", jpeg()))).json()["receipts"][0]
+    assert (await api.upload(bob, ("bob.jpg", jpeg()))).status_code == 202
+    await api.extract_all()
+    role = {"name": "directory", "description": "", "permissions": ["users:read"]}
+    assert (await api.client.post("/roles", json=role, headers=await api.admin())).status_code == 201
+    _, carol = await api.user(roles=["directory"])
+    _, dan = await api.user(roles=["auditor"])
+    return {"alice": alice, "alice_id": alice_id, "bob": bob, "carol": carol, "dan": dan, "id": receipt["id"]}
+
+
+async def test_the_fast_answers_are_the_routed_answers_byte_for_byte(
+    api: Api, people: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = _bearer(people["alice"])
+    for path in ("/auth/me", f"/api/receipts/{people['id']}"):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="receiptcore.http"):
+            fast, routed = await _both(api, path, alice)
+        assert fast == routed, path
+        assert fast[0] == 200
+        # one access line each, naming the same route (the metrics' label too)
+        fast_line, routed_line = [r for r in caplog.records if r.name == "receiptcore.http"]
+        assert fast_line.route == routed_line.route != "<unmatched>"  # type: ignore[attr-defined]
+    assert b"etag" in fast[1]
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [
+        ("bob", "/api/receipts/{id}", 404),  # another owner's receipt: not found, inside the caller's scope
+        ("alice", "/api/receipts/{missing}", 404),
+        ("alice", "/api/receipts/not-an-id", 404),
+        ("carol", "/api/receipts/{id}", 403),  # no receipts:read
+        ("dan", "/api/receipts/{id}", 200),  # an auditor reads everyone's (receipts:read:any)
+        ("dan", "/auth/me", 200),
+        ("carol", "/auth/me", 200),
+        (None, "/auth/me", 401),
+        (None, "/api/receipts/{id}", 401),
+        ("garbage", "/auth/me", 401),
+        ("garbage", "/api/receipts/{id}", 401),
+    ],
+)
+async def test_every_refusal_is_the_routed_problem_document(
+    api: Api, people: dict[str, Any], who: str | None, path: str, status: int
+) -> None:
+    auth: list[tuple[bytes, bytes]] = []
+    if who == "garbage":
+        auth = [(b"authorization", b"Bearer not.a.token")]
+    elif who is not None:
+        auth = _bearer(people[who])
+    url = path.format(id=people["id"], missing="0b5d8f4e-2a4c-4c55-9d87-4e5b8d1c2f30")
+    fast, routed = await _both(api, url, auth)
+    assert fast == routed
+    assert fast[0] == status
+
+
+async def test_a_revoked_session_is_refused_on_the_next_fast_request(api: Api, people: dict[str, Any]) -> None:
+    response = await api.client.post("/auth/login", json={"email": await _email(api, people), "password": PASSWORD})
+    session = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    url = f"/api/receipts/{people['id']}"
+    assert (await api.client.get(url, headers=session)).status_code == 200
+    assert (await api.client.get("/auth/me", headers=session)).status_code == 200  # the token is cached now
+    logout = await api.client.post("/auth/logout", json={"refresh_token": response.cookies["receiptcore_refresh"]})
+    assert logout.status_code == 204
+    for path in (url, "/auth/me"):
+        refused = await api.client.get(path, headers=session)
+        assert refused.status_code == 401, path
+        assert refused.json()["type"].endswith("/token-rejected") or refused.json()["status"] == 401
+
+
+async def test_a_disabled_user_is_refused_on_the_next_fast_request(api: Api, people: dict[str, Any]) -> None:
+    url = f"/api/receipts/{people['id']}"
+    assert (await api.client.get(url, headers=people["alice"])).status_code == 200
+    disabled = await api.client.post(f"/users/{people['alice_id']}/disable", headers=await api.admin())
+    assert disabled.status_code == 200, disabled.text
+    for path in (url, "/auth/me"):
+        assert (await api.client.get(path, headers=people["alice"])).status_code == 401, path
+
+
+async def test_a_change_written_by_another_process_is_seen_on_the_next_fast_request(
+    api: Api, people: dict[str, Any]
+) -> None:
+    # what `receiptcore users disable` does from another process: a write to the SQLite file, no event on this bus
+    url = f"/api/receipts/{people['id']}"
+    assert (await api.client.get(url, headers=people["alice"])).status_code == 200
+    with sqlite3.connect(api.settings.data_dir / "receiptcore.sqlite3") as other:
+        other.execute("UPDATE users SET disabled = 1 WHERE id = ?", (people["alice_id"],))
+    assert (await api.client.get(url, headers=people["alice"])).status_code == 401
+
+
+async def _email(api: Api, people: dict[str, Any]) -> str:
+    user = await api.container.user_repo().get_user(people["alice_id"])
+    return user.email

@@ -31,6 +31,7 @@ from receiptcore.entrypoints.http.deps import DEPENDENCIES
 from receiptcore.entrypoints.http.docs_pages import render_plugins
 from receiptcore.entrypoints.http.errors import EXCEPTION_HANDLERS
 from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_KEEPALIVE_KEY, receipt_events
+from receiptcore.entrypoints.http.fastpath import fast_reads
 from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
 from receiptcore.entrypoints.http.limits import reject_deep_json
 from receiptcore.entrypoints.http.merchant_routes import MERCHANT_HANDLERS
@@ -157,6 +158,7 @@ def create_app(
     *,
     sse_keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     debug: bool = False,
+    fast_paths: bool = True,
 ) -> Litestar:
     """Build the HTTP app for ``service`` over ``container``.
 
@@ -165,6 +167,8 @@ def create_app(
         service: ``"auth"``, ``"receipts"`` or ``"all"``.
         sse_keepalive_seconds: interval of keep-alive comments on ``/api/events`` (tests shorten it).
         debug: Litestar debug mode (never in production: it would not change our problem documents, but logs more).
+        fast_paths: answer ``GET /auth/me`` and ``GET /api/receipts/{rid}`` before routing (``http/fastpath.py``);
+            False routes them like every other request (tests compare both answers).
 
     Returns:
         The Litestar application; its lifespan closes ``container`` on shutdown.
@@ -199,7 +203,8 @@ def create_app(
     finish_openapi(app, max_files=settings.max_files_per_upload)
     # outside routing and the exception handlers, so every request (a 404 too) gets an id, a log line and its
     # metrics; Litestar's own OpenTelemetry plugin wraps the same handler
-    handler = app.asgi_handler
+    # GET /auth/me and GET /api/receipts/{rid} answered without routing, every check kept (http/fastpath.py)
+    handler = fast_reads(app.asgi_handler, container, service) if fast_paths else app.asgi_handler
     if service in ("all", "auth"):
         # logins past the admission bound are refused before routing (entrypoints/http/shedding.py)
         handler = shed_logins(handler, container.login_admission)

@@ -92,7 +92,11 @@ def is_public(method: str, path_template: str) -> bool:
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The token of an ``Authorization: Bearer <token>`` header. Raises TokenRejected when absent or malformed."""
-    header = connection.headers.get("authorization")
+    return parse_bearer(connection.headers.get("authorization"))
+
+
+def parse_bearer(header: str | None) -> str:
+    """The token of an ``Authorization`` header's value. Raises TokenRejected when absent or malformed."""
     if not header:
         raise TokenRejected("this route needs an access token (Authorization: Bearer ...)")
     scheme, _, token = header.strip().partition(" ")
