@@ -187,6 +187,8 @@ def test_merge_rename_and_a_merchants_receipts_follow_through_to_the_dashboard_a
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator("#field-category-origin")).to_contain_text("Chosen by you")
     assert merchants(user)["Corner Shop"]["category"] == "restaurants"
+    page.locator("#field-category").scroll_into_view_if_needed()
+    screenshot(page, "review-origins")
     check_accessibility(page, "/receipts/{id} with origins")
 
 
@@ -203,7 +205,7 @@ def test_merchants_on_a_phone_and_in_dark_mode(browsing: Browsing, web_server: W
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "horizontal scroll at 375 px"
     screenshot(page, "merchants")
     check_accessibility(page, "/merchants at 375 px")
-    row(page, "Late Night Pharmacy").get_by_role("link", name="Late Night Pharmacy").click()
+    row(page, "Late Night Pharmacy").get_by_role("link", name="Late Night Pharmacy", exact=True).click()
     expect(page.locator("#merchant-count")).to_have_text("1")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "horizontal scroll at 375 px"
     screenshot(page, "merchant")

@@ -22,10 +22,15 @@ export function nameKey(name) {
 
 const percent = (confidence) => `${Math.round((confidence || 0) * 100)} %`;
 
-/** The latest correction of `field` when it set the value the receipt has now (a person chose it), else null. */
-function chosenBy(receipt, field, current) {
+/**
+ * The latest correction of `field` when it set the value the receipt has now (a person chose it), else null. With
+ * `sinceReading`, a correction older than the latest reading does not count (a re-extraction replaced it).
+ */
+function chosenBy(receipt, field, current, { sinceReading = false } = {}) {
   const last = [...(receipt.corrections || [])].reverse().find((c) => c.field === field);
   if (!last) return null;
+  const read = receipt.extraction && receipt.extraction.finished_at;
+  if (sinceReading && read && Date.parse(read) > Date.parse(last.at)) return null;
   const to = field === "merchant" ? last.to && last.to.name : last.to;
   return to === current ? last : null;
 }
@@ -37,8 +42,8 @@ function chosenBy(receipt, field, current) {
 export function merchantOrigin(receipt, userId) {
   const name = receipt.merchant && receipt.merchant.name;
   if (!name) return null;
-  const corrected = chosenBy(receipt, "merchant", name);
-  if (corrected) return `Set by ${corrected.by === userId ? "you" : "another user"}; the printed spelling is now a known spelling of this merchant.`;
+  const corrected = chosenBy(receipt, "merchant", name, { sinceReading: true });
+  if (corrected) return `Set by ${corrected.by === userId ? "you" : "another user"}.`;
   const source = receipt.provenance["merchant.name"];
   if (!source) return null;
   if (source.method === "merchant_directory") {

@@ -173,13 +173,14 @@ async function listPage(main, { query: urlQuery }) {
     return h("tr", { dataset: { merchantId: m.id } },
       writable ? h("td", { class: "select" }, check) : null,
       h("td", {}, h("a", { class: "receipt-link", href: `/merchants/${m.id}` }, m.name),
-        m.address ? h("span", { class: "sub" }, m.address) : null,
+        m.address ? h("span", { class: "sub hide-narrow" }, m.address) : null,
         mine ? null : h("span", { class: "sub" }, "another person's")),
       h("td", { class: "hide-narrow" }, spellingChips(m, `Known spellings of ${m.name}`)),
       h("td", { class: "hide-narrow" }, m.category || h("span", { class: "muted" }, "none")),
-      h("td", { class: "num" }, stats.count ? h("a", { href: `/merchants/${m.id}`, "aria-label": `${stats.count} receipts of ${m.name}` }, String(stats.count)) : "0"),
+      h("td", { class: "num" }, String(stats.count)),
       h("td", { class: "num" }, moneyLines(stats.totals)),
-      writable ? h("td", {}, h("button", { class: "button small", type: "button", "aria-label": `Rename ${m.name}`, onclick: () => rename(m) }, "Rename")) : null);
+      // on a phone, renaming is on the merchant's own page (the row keeps name, count and spend in view)
+      writable ? h("td", { class: "hide-narrow" }, h("button", { class: "button small", type: "button", "aria-label": `Rename ${m.name}`, onclick: () => rename(m) }, "Rename")) : null);
   };
 
   const drawBulk = () => {
@@ -226,7 +227,6 @@ async function listPage(main, { query: urlQuery }) {
     if (!outcome) return;
     const note = `Renamed to “${outcome.merchant.name}”: ${relabelled(outcome.receipts_updated)}.`;
     toast(note);
-    announce(note);
     await load();
   }
 
@@ -269,7 +269,6 @@ async function listPage(main, { query: urlQuery }) {
     selected.clear();
     const note = `Merged into “${outcome.merchant.name}”: ${relabelled(outcome.receipts_updated)}.`;
     toast(note);
-    announce(note);
     await load();
   }
 
@@ -286,7 +285,7 @@ async function listPage(main, { query: urlQuery }) {
         writable ? h("th", { class: "select", scope: "col" }, h("span", { class: "visually-hidden" }, "Select")) : null,
         h("th", { scope: "col" }, "Merchant"), h("th", { scope: "col", class: "hide-narrow" }, "Known spellings"),
         h("th", { scope: "col", class: "hide-narrow" }, "Category"), h("th", { scope: "col", class: "num" }, "Receipts"),
-        h("th", { scope: "col", class: "num" }, "Spent"), writable ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
+        h("th", { scope: "col", class: "num" }, "Spent"), writable ? h("th", { scope: "col", class: "hide-narrow" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
       tbody)),
     writable ? h("p", { class: "hint" }, "Select two or more merchants that are the same shop to merge them.") : null,
     bulk));
@@ -372,7 +371,6 @@ async function merchantPage(main, id) {
       fill();
       const note = body.name ? `Saved: ${relabelled(outcome.receipts_updated)}.` : "Saved.";
       toast(note);
-      announce(note);
       if (body.name) await drawReceipts();
     } catch (error) {
       formError.textContent = problemText(error, body.name || merchant.name);
