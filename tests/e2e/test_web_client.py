@@ -287,7 +287,7 @@ def test_the_api_documentation_loads_from_the_server_only(browsing: Browsing, we
 def test_phone_layout_has_no_horizontal_scroll(browsing: Browsing, web_server: WebServer) -> None:
     user, receipt = open_receipt_with_total(web_server, "phone")
     page, _ = browsing.page(PHONE)
-    for path in ("/", "/receipts", f"/receipts/{receipt['id']}", "/dashboard", "/settings"):
+    for path in ("/", "/receipts", f"/receipts/{receipt['id']}", "/dashboard", "/merchants", "/settings"):
         if path == "/":
             sign_in(page, user.email, user.password)
             assert page.get_attribute("#camera-picker", "capture") == "environment"
@@ -331,6 +331,7 @@ def test_every_page_passes_axe_and_is_screenshotted(
         ("review", f"/receipts/{receipts[0]['id']}"),
         ("review-queue", "/review"),
         ("dashboard", "/dashboard"),
+        ("merchants", "/merchants"),
         ("settings", "/settings"),
         ("admin-users", "/admin/users"),
         ("admin-roles", "/admin/roles"),
@@ -342,7 +343,7 @@ def test_every_page_passes_axe_and_is_screenshotted(
             expect(page.locator(".sheet img")).to_have_js_property("complete", True)
         if name == "dashboard":
             page.locator(".kpis .kpi").first.wait_for()
-        if name in ("receipts", "inbox"):
+        if name in ("receipts", "inbox", "merchants"):
             page.locator("tbody tr, .receipt-cards li").first.wait_for()
         check_accessibility(page, name)
         screenshot(page, f"{name}{suffix}")

@@ -215,3 +215,13 @@ def test_merchants_on_a_phone_and_in_dark_mode(browsing: Browsing, web_server: W
     expect(row(dark, "Late Night Pharmacy")).to_be_visible()
     check_accessibility(dark, "/merchants dark")
     screenshot(dark, "merchants-dark")
+
+    # an admin (receipts:read:any) sees their own merchants, and others' only when asked, each with its own figures
+    admin = make_user(web_server.url, web_server.admin_token(), f"admin-{uuid.uuid4().hex[:8]}@example.com", ["admin"])
+    desk, _ = browsing.page()
+    sign_in(desk, admin.email, admin.password, "/merchants")
+    expect(desk.get_by_text("No merchants yet.")).to_be_visible()
+    desk.get_by_label("Show other people's merchants too").check()
+    expect(row(desk, "Late Night Pharmacy")).to_contain_text("another person's")
+    expect(row(desk, "Late Night Pharmacy")).to_contain_text("€7.25")
+    assert "owners=all" in desk.url

@@ -23,22 +23,30 @@ async function allMerchants() {
   return out;
 }
 
-/** Spend and receipt count per canonical merchant name: Map(name key → {count, totals: [{currency, total}]}). */
-async function spendByMerchant() {
-  const stats = await api("/api/stats");
+/**
+ * Spend and receipt count per owner and canonical merchant name: Map("owner name-key" → {count, totals}). Stats
+ * group by name, so with receipts:read:any each owner's figures are asked for separately (two people's "Netto"
+ * are two merchants); anyone else's stats cover only their own receipts.
+ */
+async function spendByMerchant(owners) {
+  const perOwner = can("receipts:read:any")
+    ? await Promise.all(owners.map(async (owner) => [owner, await api(`/api/stats${query({ owner_id: owner })}`)]))
+    : [[session.user.id, await api("/api/stats")]];
   const out = new Map();
-  for (const bucket of stats.by_merchant) {
-    const key = nameKey(bucket.key);
-    if (!out.has(key)) out.set(key, { count: 0, totals: [] });
-    const entry = out.get(key);
-    entry.count += bucket.count;
-    entry.totals.push({ currency: bucket.currency, total: bucket.total });
+  for (const [owner, stats] of perOwner) {
+    for (const bucket of stats.by_merchant) {
+      const key = `${owner} ${nameKey(bucket.key)}`;
+      if (!out.has(key)) out.set(key, { count: 0, totals: [] });
+      const entry = out.get(key);
+      entry.count += bucket.count;
+      entry.totals.push({ currency: bucket.currency, total: bucket.total });
+    }
   }
   return out;
 }
 
 function spendOf(spend, merchant) {
-  return spend.get(nameKey(merchant.name)) || { count: 0, totals: [] };
+  return spend.get(`${merchant.owner_id} ${nameKey(merchant.name)}`) || { count: 0, totals: [] };
 }
 
 function moneyLines(totals) {
@@ -125,11 +133,16 @@ export async function render(main, ctx) {
   return listPage(main, ctx);
 }
 
-async function listPage(main, { query: urlQuery }) {
+async function listPage(main, { query: urlQuery, navigate }) {
   const writable = can("receipts:write");
   const filterInput = h("input", { type: "search", name: "q", value: urlQuery.get("q") || "", maxlength: 200, placeholder: "Name or spelling", autocomplete: "off" });
   const sortSelect = h("select", { name: "sort" }, SORTS.map(([v, l]) => h("option", { value: v, selected: (urlQuery.get("sort") || "receipts") === v }, l)));
   const errorBox = h("div", { class: "form-error", role: "alert" });
+  const everyone = can("receipts:read:any") && urlQuery.get("owners") === "all";
+  const ownersToggle = can("receipts:read:any")
+    ? h("label", { class: "choice owners" }, h("input", { type: "checkbox", checked: everyone,
+      onchange: (event) => navigate(urlFor({ owners: event.target.checked ? "all" : "" }), { replace: true }) }), "Show other people's merchants too")
+    : null;
   const summary = h("p", { class: "hint", "aria-live": "polite" });
   const tbody = h("tbody");
   const selected = new Set();
@@ -142,10 +155,11 @@ async function listPage(main, { query: urlQuery }) {
   let spend = new Map();
   let leaving = false;
 
-  const keepUrl = () => {
+  const urlFor = ({ owners = everyone ? "all" : "" } = {}) => {
     const sort = sortSelect.value === "receipts" ? "" : sortSelect.value;
-    history.replaceState(null, "", `/merchants${query({ q: filterInput.value.trim(), sort })}`);
+    return `/merchants${query({ q: filterInput.value.trim(), sort, owners })}`;
   };
+  const keepUrl = () => history.replaceState(null, "", urlFor());
   filterInput.addEventListener("input", () => { keepUrl(); draw(); });
   sortSelect.addEventListener("change", () => { keepUrl(); draw(); });
 
@@ -211,7 +225,10 @@ async function listPage(main, { query: urlQuery }) {
 
   const load = async () => {
     try {
-      const [list, bySpend] = await Promise.all([allMerchants(), spendByMerchant()]);
+      const every = await allMerchants();
+      // with receipts:read:any the API lists everyone's merchants: one's own unless others' are asked for
+      const list = everyone ? every : every.filter((m) => m.owner_id === session.user.id);
+      const bySpend = await spendByMerchant([...new Set(list.map((m) => m.owner_id))]);
       if (leaving) return;
       merchants = list;
       spend = bySpend;
@@ -277,7 +294,7 @@ async function listPage(main, { query: urlQuery }) {
       h("p", { class: "hint" }, "Your shops, each under one name. The spellings the scanner read are remembered, so new receipts are filed under the right name.")),
     errorBox,
     h("form", { class: "filters card merchant-filters", role: "search", onsubmit: (e) => e.preventDefault() },
-      field("Find a merchant", filterInput, { className: "search" }), field("Sort by", sortSelect)),
+      field("Find a merchant", filterInput, { className: "search" }), field("Sort by", sortSelect), ownersToggle),
     summary,
     h("div", { class: "table-wrap" }, h("table", {},
       h("caption", { class: "visually-hidden" }, "Your merchants"),
@@ -304,7 +321,7 @@ async function receiptsOf(merchant) {
     let cursor = null;
     let pages = 0;
     do {
-      const page = await api(`/api/receipts${query({ q: spelling.slice(0, 200), owner_id: merchant.owner_id !== session.user.id ? merchant.owner_id : "", sort: "-purchase_date", limit: 200, cursor })}`);
+      const page = await api(`/api/receipts${query({ q: spelling.slice(0, 200), owner_id: can("receipts:read:any") ? merchant.owner_id : "", sort: "-purchase_date", limit: 200, cursor })}`);
       for (const r of page.items) if (r.merchant && keys.has(nameKey(r.merchant.name)) && r.owner_id === merchant.owner_id) found.set(r.id, r);
       cursor = page.next_cursor;
       pages += 1;
