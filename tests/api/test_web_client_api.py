@@ -67,6 +67,8 @@ def _pdf(pages: int) -> bytes:
         "/receipts/0190f0e2-0000-7000-8000-000000000000",
         "/review",
         "/dashboard",
+        "/merchants",
+        "/merchants/0190f0e2-0000-7000-8000-000000000000",
         "/settings",
         "/admin/users",
         "/admin/roles",
@@ -74,7 +76,7 @@ def _pdf(pages: int) -> bytes:
 )
 async def test_every_page_path_answers_the_shell_with_the_strict_csp(api: Api, path: str) -> None:
     response = await api.client.get(path)
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["content-security-policy"] == WEB_CSP
     assert response.headers["cache-control"] == "no-cache"

@@ -5,6 +5,7 @@ import { api, ApiError, download, explain, query } from "../api.js";
 import { announce, confirmDialog, dialog, formatTimestamp, h, mount, statusBadge, toast } from "../dom.js";
 import { onReceiptEvent } from "../events.js";
 import { FIELDS, TABLES, editableTable, fromText, getPath, sameValue, toText } from "../review-fields.js";
+import { categoryList, categoryOrigin, merchantOrigin } from "../categories.js";
 import { formatMoney } from "../money.js";
 import { can, session } from "../session.js";
 import { createViewer } from "../viewer.js";
@@ -109,9 +110,30 @@ function reviewPage(main, ctx, initial) {
     if (reasonEl) described.push(reasonEl.id);
     const hint = def.hint ? h("p", { class: "hint", id: `${id}-hint` }, def.hint) : null;
     if (hint) described.push(hint.id);
+    const origin = originOf(def.key);
+    if (origin) described.push(origin.id);
+    if (def.key === "category") input.setAttribute("list", "review-categories");
     if (described.length) input.setAttribute("aria-describedby", described.join(" "));
     if (reasons.length) input.setAttribute("aria-invalid", "true");
-    return h("div", { class: ["field", "rfield", reasons.length ? "flagged" : null] }, h("label", { for: id }, def.label), input, reasonEl, hint);
+    return h("div", { class: ["field", "rfield", reasons.length ? "flagged" : null] }, h("label", { for: id }, def.label), input, reasonEl, origin, hint);
+  };
+
+  // where the merchant name and the category came from (directory match, learned choice, map), and what a
+  // correction of them teaches
+  const originOf = (key) => {
+    const id = `field-${key.replace(".", "-")}-origin`;
+    if (key === "merchant.name") {
+      const text = merchantOrigin(receipt, session.user.id);
+      const name = receipt.merchant && receipt.merchant.name;
+      if (!text && !name) return null;
+      return h("p", { class: "origin", id }, text ? `${text} ` : "",
+        name ? h("a", { href: `/merchants?q=${encodeURIComponent(name)}` }, "Your merchants") : null);
+    }
+    if (key === "category") {
+      const text = categoryOrigin(receipt, session.user.id);
+      return text ? h("p", { class: "origin", id }, text) : null;
+    }
+    return null;
   };
 
   const header = () => {
@@ -162,7 +184,7 @@ function reviewPage(main, ctx, initial) {
         h("div", { class: "row" }, byKey.purchase_date, byKey.purchase_time), byKey.receipt_number),
       h("div", { class: "section" }, h("div", { class: "row" }, byKey.currency, byKey.subtotal), h("div", { class: "row" }, byKey.discount, byKey.tip), byKey.total),
       tables.line_items.element, tables.taxes.element,
-      h("div", { class: "section" }, h("div", { class: "row" }, byKey.category, byKey.tags), byKey.notes),
+      h("div", { class: "section" }, h("div", { class: "row" }, byKey.category, byKey.tags), byKey.notes, categoryList("review-categories", [receipt.category])),
       h("div", { class: "review-actions" }, saveButton, confirmButton,
         writable ? h("button", { class: "button", type: "button", onclick: reextract }, "Re-extract") : null,
         h("button", { class: "button", type: "button", onclick: () => download(`/api/receipts/${receipt.id}/file`, receipt.source.filename).catch((e) => toast(explain(e), "error")) }, "Download original"),
