@@ -134,6 +134,13 @@ def test_review_page_keyboard_and_history(browsing: Browsing, web_server: WebSer
     page.keyboard.press("Enter")
     page.keyboard.press("Control+s")
     expect(page.locator(".history")).to_contain_text("Corner Grocer")
+    # the correction taught the merchant directory: the printed name is now a spelling of "Corner Grocer"
+    printed = str((receipt.get("merchant") or {}).get("name") or "")
+    listed = httpx.get(f"{web_server.url}/api/merchants", headers=user.auth).json()["items"]
+    [taught] = [m for m in listed if m["name"] == "Corner Grocer"]
+    if printed:
+        assert printed in taught["variants"], taught
+    expect(page.locator("#field-merchant-name-origin")).to_contain_text("Set by you.")
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
 
