@@ -181,6 +181,9 @@ def test_merge_rename_and_a_merchants_receipts_follow_through_to_the_dashboard_a
     # a category correction on the review page teaches the merchant (for this person)
     page.goto(f"/receipts/{store['id']}")
     expect(page.locator("#field-category-origin")).to_contain_text("Chosen by you")
+    # typing suggests the person's merchants and categories
+    expect(page.locator("#review-merchants option[value='Corner Shop']")).to_have_count(1)
+    expect(page.locator("#review-categories option[value='groceries']")).to_have_count(1)
     category = page.get_by_label("Category")
     category.click()
     category.fill("restaurants")
