@@ -58,6 +58,8 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "GET /receipts/{rid}",
         "GET /review",
         "GET /dashboard",
+        "GET /merchants",
+        "GET /merchants/{rid}",
         "GET /settings",
         "GET /admin/users",
         "GET /admin/roles",
