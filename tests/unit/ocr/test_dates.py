@@ -69,3 +69,8 @@ def test_times(text: str, expected: dt.time) -> None:
 
 def test_amounts_are_not_times() -> None:
     assert find_time("TOTAL 12.30") is None
+
+
+@pytest.mark.parametrize("text", ["02:49PM 565287 05~05-17", "05–05–17", "05—05-2017"])
+def test_a_tilde_or_dash_misread_for_a_hyphen_still_separates_a_date(text: str) -> None:
+    assert find_dates(text)[0].value == dt.date(2017, 5, 5)

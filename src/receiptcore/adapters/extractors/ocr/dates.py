@@ -42,6 +42,8 @@ _MONTH_FIX = re.compile(
     + r")(?![a-z])",
     re.IGNORECASE,
 )
+# faint print and low resolution turn a date's hyphen into a tilde or a dash-like mark ("05~05-17")
+_DASH_LIKE = re.compile(r"(?<=\d)[~\u2013\u2014\u2212](?=\d)")
 EARLIEST_YEAR = 1990
 LATEST_YEAR = 2045
 
@@ -92,7 +94,7 @@ def _fix_months(text: str) -> str:
 
 def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
     """Every date in ``text``. Ambiguous numeric dates prefer day-first unless ``month_first``."""
-    text = _fix_months(text)
+    text = _DASH_LIKE.sub("-", _fix_months(text))
     found: list[DateMatch] = []
     taken: list[tuple[int, int]] = []
 

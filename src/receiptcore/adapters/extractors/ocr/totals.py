@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify, total_strength
-from receiptcore.adapters.extractors.ocr.numbers import find_amounts
+from receiptcore.adapters.extractors.ocr.numbers import Amount, find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
@@ -24,6 +24,8 @@ CASH_STEP = Decimal("0.05")
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _CURRENCY_WORD = re.compile(r"\b(RM|MYR|USD|EUR|GBP|AUD|SGD|NZD|CAD|CHF|IDR|INR|Rp|Rs)\b", re.IGNORECASE)
 _STRAY_DIGIT = re.compile(r"\d(?![\d.,]*\s?%)")
+# "TOTAL 24-00": faint print turns the decimal point of the row's last amount into a hyphen
+_HYPHEN_DECIMAL = re.compile(r"(?<![\d.,:/-])(\d{1,4})\s?-\s?(\d{2})\s*$")
 _CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
 
 
@@ -66,6 +68,14 @@ def _value_only(line: Line) -> bool:
     return letters(rest) <= 1
 
 
+def _row_amounts(text: str) -> list[Amount]:
+    """The amounts on a labelled row; with none, the row's last number read with a hyphen as decimal point."""
+    amounts = find_amounts(text)
+    if not amounts and _HYPHEN_DECIMAL.search(text):
+        amounts = find_amounts(_HYPHEN_DECIMAL.sub(r" \1.\2", text))
+    return amounts
+
+
 def money_rows(lines: list[Line], start: int = 0) -> list[MoneyRow]:
     """Every labelled amount row from line ``start`` on, in reading order."""
     rows: list[MoneyRow] = []
@@ -74,7 +84,7 @@ def money_rows(lines: list[Line], start: int = 0) -> list[MoneyRow]:
         kind = classify(line.text)
         if kind in (Kind.OTHER, Kind.COUNT):
             continue
-        amounts = find_amounts(line.text)
+        amounts = _row_amounts(line.text)
         value_line = line
         # "Net Total 25.J": the row's own value is misread; the next row's amount is something else
         garbled = _STRAY_DIGIT.search(line.text) is not None
