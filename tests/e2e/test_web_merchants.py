@@ -131,6 +131,9 @@ def test_merge_rename_and_a_merchants_receipts_follow_through_to_the_dashboard_a
     page.get_by_label("Find a merchant").fill("korner")
     expect(page.locator("tbody tr")).to_have_count(1)
     assert "q=korner" in page.url
+    page.get_by_role("heading", name="Merchants", level=1).click()
+    page.keyboard.press("/")
+    expect(page.get_by_label("Find a merchant")).to_be_focused()
 
     # one merchant: its receipts, and a rename from its details
     row(page, "Corner Store").get_by_role("link", name="Corner Store", exact=True).click()
@@ -175,12 +178,16 @@ def test_merge_rename_and_a_merchants_receipts_follow_through_to_the_dashboard_a
     page.goto(f"/receipts/{shop['id']}")
     expect(page.locator("#field-merchant-name-origin")).to_contain_text("Matched to your merchant “Corner Shop”")
     expect(page.locator("#field-merchant-name-origin")).to_contain_text("% match")
-    learned = "Suggested from your last choice for this merchant, 95 % sure"
+    learned = "Suggested from your last choice for this merchant, 95% sure"
     expect(page.locator("#field-category-origin")).to_contain_text(learned)
+    screenshot(page, "review-merchant-match")
 
     # a category correction on the review page teaches the merchant (for this person)
     page.goto(f"/receipts/{store['id']}")
     expect(page.locator("#field-category-origin")).to_contain_text("Chosen by you")
+    # typing suggests the person's merchants and categories
+    expect(page.locator("#review-merchants option[value='Corner Shop']")).to_have_count(1)
+    expect(page.locator("#review-categories option[value='groceries']")).to_have_count(1)
     category = page.get_by_label("Category")
     category.click()
     category.fill("restaurants")
@@ -215,3 +222,13 @@ def test_merchants_on_a_phone_and_in_dark_mode(browsing: Browsing, web_server: W
     expect(row(dark, "Late Night Pharmacy")).to_be_visible()
     check_accessibility(dark, "/merchants dark")
     screenshot(dark, "merchants-dark")
+
+    # an admin (receipts:read:any) sees their own merchants, and others' only when asked, each with its own figures
+    admin = make_user(web_server.url, web_server.admin_token(), f"admin-{uuid.uuid4().hex[:8]}@example.com", ["admin"])
+    desk, _ = browsing.page()
+    sign_in(desk, admin.email, admin.password, "/merchants")
+    expect(desk.get_by_text("No merchants yet.")).to_be_visible()
+    desk.get_by_label("Show other people's merchants too").check()
+    expect(row(desk, "Late Night Pharmacy")).to_contain_text("another person's")
+    expect(row(desk, "Late Night Pharmacy")).to_contain_text("€7.25")
+    assert "owners=all" in desk.url

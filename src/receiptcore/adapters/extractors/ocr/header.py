@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from receiptcore.adapters.extractors.ocr.address import address_text, find_address
 from receiptcore.adapters.extractors.ocr.dates import find_dates
+from receiptcore.adapters.extractors.ocr.glued import unglue
 from receiptcore.adapters.extractors.ocr.numbers import find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, digits, letters
 from receiptcore.adapters.extractors.ocr.types import Line
@@ -23,7 +24,9 @@ _LEGAL = re.compile(
     r"PTE|LLP|PLC|S\.?A\.?R\.?L)\b\.?",
     re.IGNORECASE,
 )
-_WEAK_LEGAL = re.compile(r"\b(ENTERPRISES?|TRADING|CO\.|STATIONERY|HARDWARE|RESTAURANT|RESTORAN|KEDAI|MARKET)\b", re.I)
+_WEAK_LEGAL = re.compile(
+    r"\b(ENTERPRISES?|TRADING|CO\.|STATIONERY|HARDWARE|RESTAURANT|RESTORAN|KEDAI|MARKET|SYARIKAT|PERNIAGAAN)\b", re.I
+)
 _STOP_RE = re.compile(
     r"\b(TEL|TELEPHONE|PHONE|PH|FAX|H/?P|GST|SST|VAT|ABN|TAX|INVOICE|RECEIPT|DATE|CASHIER|E-?MAIL|EMALL|WWW|HTTPS?|"
     r"REG|REGISTRATION|CO\.?\s?NO|COMPANY\s?(?:REG|NO)|BUSINESS|OPENING|TIME|TABLE|SERVER|BILL|ORDER|MEMBER|POS|"
@@ -39,6 +42,8 @@ _GENERIC = (
     "TAXINVOICE", "INVOICE", "RECEIPT", "WELCOME", "THANKYOU", "ORIGINAL", "COPY", "CASHSALE", "CASHBILL",
     "OFFICIALRECEIPT", "SALESRECEIPT", "DUPLICATE", "REPRINT", "TAXRECEIPT", "CHECK", "ORDER", "TABLE",
 )  # fmt: skip
+_TITLES = ("TAXINVOICE", "INVOICE", "RECEIPT", "CASHSALE", "CASHBILL", "TAXRECEIPT", "FAKTUR", "RECHNUNG", "FACTURE",
+           "QUITTUNG", "KASSENBON", "BELEG")  # fmt: skip
 _PHONE = re.compile(
     r"(?:TEL|PHONE|PH|T|HP|H/P|MOBILE|CALL)\.?\s?(?:NO)?\.?\s?[:=]?\s*(\+?[\d(][\d\s()\-/.]{5,20}\d)", re.I
 )
@@ -97,9 +102,11 @@ def _continues(upper: Line, lower_text: str, lower_height: float) -> bool:
     lower = lower_text.lstrip().upper()
     lead = lower.startswith(("&", "(", "SDN", "BHD", "S/B", "5/B", "LTD", "ENTERPRISE", "TRADING", "CO.", "COMPANY"))
     short = letters(_LEGAL.sub("", lower_text)) < 4 or lower_text.count(")") > lower_text.count("(")
-    # a legal name wrapped over lines keeps its print size and capitals
+    # a legal name wrapped over lines keeps its print size and capitals; a lower line that is a whole name by
+    # itself (three words or more before the company form) has a brand or outlet name above it, not its start
     similar = abs(upper.height - lower_height) <= 0.2 * lower_height
-    same_print = upper.text.isupper() and lower_text.isupper() and similar
+    whole = len(_LEGAL.sub(" ", lower_text).split()) >= 3
+    same_print = upper.text.isupper() and lower_text.isupper() and similar and not whole
     return opened or dangling or lead or short or same_print
 
 
@@ -127,11 +134,26 @@ def _is_address_noise(line: Line) -> bool:
     return letters(stripped) + digits(stripped) < 3
 
 
+def _is_title(line: Line) -> bool:
+    """A document-title row ("TAX INVOICE", "SIMPLIFIED TAX INVOICE", "GST ID: ... TAX INVOICE", "RECEIPT")."""
+    c = compact(line.text)
+    return c.endswith(_TITLES) or c.startswith(_TITLES)
+
+
+def _name_search_end(lines: list[Line], end: int) -> int:
+    """Where to stop looking for the merchant's name: below the document title is the customer's ("bill to")
+    block, unless nothing that reads like a name precedes the title."""
+    for i, line in enumerate(lines[:end]):
+        if _is_title(line):
+            return i if any(_is_name_like(other) for other in lines[:i]) else end
+    return end
+
+
 def parse_header(lines: list[Line]) -> Header:
     """Read merchant name, address, phone and tax id from the top of the receipt."""
     header = Header(end=_header_end(lines))
     end = max(header.end, 1)
-    name_lines = _legal_name(lines, min(len(lines), end + 2))
+    name_lines = _legal_name(lines, _name_search_end(lines, min(len(lines), end + 2)))
     if not name_lines:
         name_lines = next(([line] for line in lines[:end] if _is_name_like(line)), [])
     if name_lines:
@@ -146,8 +168,8 @@ def parse_header(lines: list[Line]) -> Header:
 
 
 def _tidy_name(text: str) -> str:
-    """Space brackets the way they are printed and repair the OCR's ``5/B`` for ``S/B``."""
-    text = _OWNER_PREFIX.sub("", text)
+    """Put back spaces OCR dropped, space brackets the way they are printed, repair ``5/B`` for ``S/B``."""
+    text = unglue(_OWNER_PREFIX.sub("", text))
     text = re.sub(r"(?<=[A-Za-z])\(", " (", text)
     text = re.sub(r"\)(?=[A-Za-z])", ") ", text)
     text = re.sub(r"\b5/B\b", "S/B", text)

@@ -23,22 +23,30 @@ async function allMerchants() {
   return out;
 }
 
-/** Spend and receipt count per canonical merchant name: Map(name key → {count, totals: [{currency, total}]}). */
-async function spendByMerchant() {
-  const stats = await api("/api/stats");
+/**
+ * Spend and receipt count per owner and canonical merchant name: Map("owner name-key" → {count, totals}). Stats
+ * group by name, so with receipts:read:any each owner's figures are asked for separately (two people's "Netto"
+ * are two merchants); anyone else's stats cover only their own receipts.
+ */
+async function spendByMerchant(owners) {
+  const perOwner = can("receipts:read:any")
+    ? await Promise.all(owners.map(async (owner) => [owner, await api(`/api/stats${query({ owner_id: owner })}`)]))
+    : [[session.user.id, await api("/api/stats")]];
   const out = new Map();
-  for (const bucket of stats.by_merchant) {
-    const key = nameKey(bucket.key);
-    if (!out.has(key)) out.set(key, { count: 0, totals: [] });
-    const entry = out.get(key);
-    entry.count += bucket.count;
-    entry.totals.push({ currency: bucket.currency, total: bucket.total });
+  for (const [owner, stats] of perOwner) {
+    for (const bucket of stats.by_merchant) {
+      const key = `${owner} ${nameKey(bucket.key)}`;
+      if (!out.has(key)) out.set(key, { count: 0, totals: [] });
+      const entry = out.get(key);
+      entry.count += bucket.count;
+      entry.totals.push({ currency: bucket.currency, total: bucket.total });
+    }
   }
   return out;
 }
 
 function spendOf(spend, merchant) {
-  return spend.get(nameKey(merchant.name)) || { count: 0, totals: [] };
+  return spend.get(`${merchant.owner_id} ${nameKey(merchant.name)}`) || { count: 0, totals: [] };
 }
 
 function moneyLines(totals) {
@@ -125,11 +133,16 @@ export async function render(main, ctx) {
   return listPage(main, ctx);
 }
 
-async function listPage(main, { query: urlQuery }) {
+async function listPage(main, { query: urlQuery, navigate }) {
   const writable = can("receipts:write");
   const filterInput = h("input", { type: "search", name: "q", value: urlQuery.get("q") || "", maxlength: 200, placeholder: "Name or spelling", autocomplete: "off" });
   const sortSelect = h("select", { name: "sort" }, SORTS.map(([v, l]) => h("option", { value: v, selected: (urlQuery.get("sort") || "receipts") === v }, l)));
   const errorBox = h("div", { class: "form-error", role: "alert" });
+  const everyone = can("receipts:read:any") && urlQuery.get("owners") === "all";
+  const ownersToggle = can("receipts:read:any")
+    ? h("label", { class: "choice owners" }, h("input", { type: "checkbox", checked: everyone,
+      onchange: (event) => navigate(urlFor({ owners: event.target.checked ? "all" : "" }), { replace: true }) }), "Show other people's merchants too")
+    : null;
   const summary = h("p", { class: "hint", "aria-live": "polite" });
   const tbody = h("tbody");
   const selected = new Set();
@@ -142,10 +155,11 @@ async function listPage(main, { query: urlQuery }) {
   let spend = new Map();
   let leaving = false;
 
-  const keepUrl = () => {
+  const urlFor = ({ owners = everyone ? "all" : "" } = {}) => {
     const sort = sortSelect.value === "receipts" ? "" : sortSelect.value;
-    history.replaceState(null, "", `/merchants${query({ q: filterInput.value.trim(), sort })}`);
+    return `/merchants${query({ q: filterInput.value.trim(), sort, owners })}`;
   };
+  const keepUrl = () => history.replaceState(null, "", urlFor());
   filterInput.addEventListener("input", () => { keepUrl(); draw(); });
   sortSelect.addEventListener("change", () => { keepUrl(); draw(); });
 
@@ -211,7 +225,10 @@ async function listPage(main, { query: urlQuery }) {
 
   const load = async () => {
     try {
-      const [list, bySpend] = await Promise.all([allMerchants(), spendByMerchant()]);
+      const every = await allMerchants();
+      // with receipts:read:any the API lists everyone's merchants: one's own unless others' are asked for
+      const list = everyone ? every : every.filter((m) => m.owner_id === session.user.id);
+      const bySpend = await spendByMerchant([...new Set(list.map((m) => m.owner_id))]);
       if (leaving) return;
       merchants = list;
       spend = bySpend;
@@ -274,10 +291,11 @@ async function listPage(main, { query: urlQuery }) {
 
   mount(main, h("div", { class: "page merchants" },
     h("div", { class: "page-head" }, heading("Merchants"),
-      h("p", { class: "hint" }, "Your shops, each under one name. The spellings the scanner read are remembered, so new receipts are filed under the right name.")),
+      h("p", { class: "hint" }, "Your shops, each under one name. The spellings the scanner read are remembered, so new receipts are filed under the right name.",
+        h("span", { class: "hide-narrow" }, " Press ", h("kbd", {}, "/"), " to find one."))),
     errorBox,
     h("form", { class: "filters card merchant-filters", role: "search", onsubmit: (e) => e.preventDefault() },
-      field("Find a merchant", filterInput, { className: "search" }), field("Sort by", sortSelect)),
+      field("Find a merchant", filterInput, { className: "search" }), field("Sort by", sortSelect), ownersToggle),
     summary,
     h("div", { class: "table-wrap" }, h("table", {},
       h("caption", { class: "visually-hidden" }, "Your merchants"),
@@ -290,26 +308,34 @@ async function listPage(main, { query: urlQuery }) {
     writable ? h("p", { class: "hint" }, "Select two or more merchants that are the same shop to merge them.") : null,
     bulk));
 
+  const onKey = (event) => {
+    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !document.querySelector("dialog[open]")
+      && !["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName)) {
+      event.preventDefault();
+      filterInput.focus();
+    }
+  };
+  document.addEventListener("keydown", onKey);
   let pending = null;
   const off = onReceiptEvent(() => { clearTimeout(pending); pending = setTimeout(load, 800); });
   await load();
-  return { leave: () => { leaving = true; off(); clearTimeout(pending); } };
+  return { leave: () => { leaving = true; off(); clearTimeout(pending); document.removeEventListener("keydown", onKey); } };
 }
 
 /** The receipts carrying any spelling of `merchant`: a text search per spelling, kept when the name is one of them. */
 async function receiptsOf(merchant) {
   const keys = new Set([merchant.name, ...merchant.variants].map(nameKey).filter(Boolean));
   const found = new Map();
-  for (const spelling of [merchant.name, ...merchant.variants]) {
+  await Promise.all([merchant.name, ...merchant.variants].map(async (spelling) => {
     let cursor = null;
     let pages = 0;
     do {
-      const page = await api(`/api/receipts${query({ q: spelling.slice(0, 200), owner_id: merchant.owner_id !== session.user.id ? merchant.owner_id : "", sort: "-purchase_date", limit: 200, cursor })}`);
+      const page = await api(`/api/receipts${query({ q: spelling.slice(0, 200), owner_id: can("receipts:read:any") ? merchant.owner_id : "", sort: "-purchase_date", limit: 200, cursor })}`);
       for (const r of page.items) if (r.merchant && keys.has(nameKey(r.merchant.name)) && r.owner_id === merchant.owner_id) found.set(r.id, r);
       cursor = page.next_cursor;
       pages += 1;
     } while (cursor && pages < 10);
-  }
+  }));
   return [...found.values()].sort((a, b) => (b.purchase_date || "").localeCompare(a.purchase_date || "") || b.created_at.localeCompare(a.created_at));
 }
 
