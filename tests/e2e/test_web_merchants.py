@@ -131,6 +131,9 @@ def test_merge_rename_and_a_merchants_receipts_follow_through_to_the_dashboard_a
     page.get_by_label("Find a merchant").fill("korner")
     expect(page.locator("tbody tr")).to_have_count(1)
     assert "q=korner" in page.url
+    page.get_by_role("heading", name="Merchants", level=1).click()
+    page.keyboard.press("/")
+    expect(page.get_by_label("Find a merchant")).to_be_focused()
 
     # one merchant: its receipts, and a rename from its details
     row(page, "Corner Store").get_by_role("link", name="Corner Store", exact=True).click()
@@ -175,8 +178,9 @@ def test_merge_rename_and_a_merchants_receipts_follow_through_to_the_dashboard_a
     page.goto(f"/receipts/{shop['id']}")
     expect(page.locator("#field-merchant-name-origin")).to_contain_text("Matched to your merchant “Corner Shop”")
     expect(page.locator("#field-merchant-name-origin")).to_contain_text("% match")
-    learned = "Suggested from your last choice for this merchant, 95 % sure"
+    learned = "Suggested from your last choice for this merchant, 95% sure"
     expect(page.locator("#field-category-origin")).to_contain_text(learned)
+    screenshot(page, "review-merchant-match")
 
     # a category correction on the review page teaches the merchant (for this person)
     page.goto(f"/receipts/{store['id']}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from receiptcore.domain.categories import suggest_category
 from receiptcore.domain.ids import new_id
-from receiptcore.domain.merchants import MerchantEntry, group_by_merchant, match_merchant
+from receiptcore.domain.merchants import MerchantEntry, group_by_merchant, learnable_address, match_merchant
 from receiptcore.domain.name_matching import normalised
 from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_scope
 from receiptcore.domain.queries import SpendingSummary
@@ -103,7 +103,9 @@ class MerchantService:
 
     async def _remember(self, owner_id: str, name: str, address: str | None) -> None:
         now = self._clock.now()
-        entry = MerchantEntry.new(entry_id=new_id(), owner_id=owner_id, name=name, address=address, at=now)
+        entry = MerchantEntry.new(
+            entry_id=new_id(), owner_id=owner_id, name=name, address=learnable_address(address), at=now
+        )
         # Conflict: another worker added the same name meanwhile; the entry exists, which is all we wanted
         with contextlib.suppress(Conflict):
             await self._directory.add(entry)
@@ -155,7 +157,9 @@ class MerchantService:
         for entry in await self._directory.entries(owner):
             if entry.knows(name):
                 return entry
-        entry = MerchantEntry.new(entry_id=new_id(), owner_id=owner, name=name, address=address, at=self._clock.now())
+        entry = MerchantEntry.new(
+            entry_id=new_id(), owner_id=owner, name=name, address=learnable_address(address), at=self._clock.now()
+        )
         try:
             await self._directory.add(entry)
         except Conflict:

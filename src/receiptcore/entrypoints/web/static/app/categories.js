@@ -20,7 +20,7 @@ export function nameKey(name) {
     .replace(/[^\p{L}\p{N}]+/gu, " ").trim();
 }
 
-const percent = (confidence) => `${Math.round((confidence || 0) * 100)} %`;
+const percent = (confidence) => `${Math.round((confidence || 0) * 100)}%`;
 
 /**
  * The latest correction of `field` when it set the value the receipt has now (a person chose it), else null. With

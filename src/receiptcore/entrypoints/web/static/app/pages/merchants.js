@@ -291,7 +291,8 @@ async function listPage(main, { query: urlQuery, navigate }) {
 
   mount(main, h("div", { class: "page merchants" },
     h("div", { class: "page-head" }, heading("Merchants"),
-      h("p", { class: "hint" }, "Your shops, each under one name. The spellings the scanner read are remembered, so new receipts are filed under the right name.")),
+      h("p", { class: "hint" }, "Your shops, each under one name. The spellings the scanner read are remembered, so new receipts are filed under the right name.",
+        h("span", { class: "hide-narrow" }, " Press ", h("kbd", {}, "/"), " to find one."))),
     errorBox,
     h("form", { class: "filters card merchant-filters", role: "search", onsubmit: (e) => e.preventDefault() },
       field("Find a merchant", filterInput, { className: "search" }), field("Sort by", sortSelect), ownersToggle),
@@ -307,17 +308,25 @@ async function listPage(main, { query: urlQuery, navigate }) {
     writable ? h("p", { class: "hint" }, "Select two or more merchants that are the same shop to merge them.") : null,
     bulk));
 
+  const onKey = (event) => {
+    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !document.querySelector("dialog[open]")
+      && !["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName)) {
+      event.preventDefault();
+      filterInput.focus();
+    }
+  };
+  document.addEventListener("keydown", onKey);
   let pending = null;
   const off = onReceiptEvent(() => { clearTimeout(pending); pending = setTimeout(load, 800); });
   await load();
-  return { leave: () => { leaving = true; off(); clearTimeout(pending); } };
+  return { leave: () => { leaving = true; off(); clearTimeout(pending); document.removeEventListener("keydown", onKey); } };
 }
 
 /** The receipts carrying any spelling of `merchant`: a text search per spelling, kept when the name is one of them. */
 async function receiptsOf(merchant) {
   const keys = new Set([merchant.name, ...merchant.variants].map(nameKey).filter(Boolean));
   const found = new Map();
-  for (const spelling of [merchant.name, ...merchant.variants]) {
+  await Promise.all([merchant.name, ...merchant.variants].map(async (spelling) => {
     let cursor = null;
     let pages = 0;
     do {
@@ -326,7 +335,7 @@ async function receiptsOf(merchant) {
       cursor = page.next_cursor;
       pages += 1;
     } while (cursor && pages < 10);
-  }
+  }));
   return [...found.values()].sort((a, b) => (b.purchase_date || "").localeCompare(a.purchase_date || "") || b.created_at.localeCompare(a.created_at));
 }
 
