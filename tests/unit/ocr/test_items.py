@@ -81,3 +81,10 @@ def test_classify_words_needs_whole_words_where_classify_matches_inside_words() 
                        ("CASHTENDERED 50.00", Kind.TENDERED), ("Payments 5.00", Kind.TENDERED),
                        ("Total Discount 2.00", Kind.DISCOUNT), ("Change Due 1.00", Kind.CHANGE)):  # fmt: skip
         assert classify_words(text) == kind, text
+
+
+def test_numbers_printed_apart_are_columns_numbers_inside_the_name_box_are_the_name() -> None:
+    rows = ["19-728 || Battery 18V 3.0Ah x 2 || $32.96", "LANGERS ORANGE 32 OZ || 100053 || 43.99",
+            "Mineral Water 1 Ltr || 2 || 3.00", "PAN QUESO PEQ. || 2.00"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["Battery 18V 3.0Ah x 2", "LANGERS ORANGE 32 OZ", "Mineral Water 1 Ltr",
+                                            "PAN QUESO PEQ."]  # fmt: skip
