@@ -23,7 +23,10 @@ MAX_ITEMS = 200
 _HEADINGS = ("QTY", "DESCRIPTION", "DESC", "ITEM", "PRICE", "AMOUNT", "AMT", "UNIT", "PRODUCT", "TOTAL")
 _NOT_ITEM = re.compile(
     r"\b(TEL|FAX|GST\s?(?:ID|REG|NO)|INVOICE|CASHIER|DATE|TIME|TABLE|RECEIPT|SERVER|MEMBER|POINTS|BALANCE|CHANGE|"
-    r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS)\b",
+    r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS|"
+    # how the order is served, and notes on a price printed under an item
+    r"EAT\s?IN|DINE\s?IN|TAKE\s?(?:OUT|AWAY)|CARRY\s?OUT|DRIVE\s?THRU|PRICE\s?OVER(?:RIDE)?|"
+    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?)\b",
     re.IGNORECASE,
 )
 _CODE_BOX = re.compile(r"^#?\d{2,}(?:[-/.]\d+)*$")
@@ -34,7 +37,7 @@ _HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b"
 # before a name that starts with a number or an item code)
 _LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D|\d+(?:/\d+)?\s?[A-Za-z])")
 _DETAIL = re.compile(
-    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML)\b.*(?:@|/|\bX\b)|@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
+    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
     r"ART(?:IKEL)?\.?\s?(?:NO|NR))\b)",
     re.IGNORECASE,
 )
@@ -86,8 +89,10 @@ def _description(boxes: list[str]) -> tuple[str, Decimal | None]:
 def items_start(lines: list[Line], header_end: int) -> int:
     """Where items begin: after the column heading row when there is one, else after the header."""
     for line in lines[header_end : header_end + 25]:
-        if _is_heading(line):
+        if _is_heading(line) and not find_amounts(line.text):
             return line.index + 1
+        if line.index > header_end and find_amounts(line.text):
+            break  # the items began without a heading: a later "TOTAL AMOUNT" row is none
     return header_end
 
 
