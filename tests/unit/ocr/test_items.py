@@ -107,3 +107,11 @@ def test_serving_and_price_note_rows_are_not_items() -> None:
         ("Pink Lady Apples", Decimal("2.11")),
         ("Bananas", Decimal("0.90")),
     ]
+
+
+def test_a_payment_word_above_the_totals_is_part_of_an_item() -> None:
+    rows = ["Foot Locker", "01/02/2019", "ADIYEEZY BOOST 350 || 200.00", "SUBTOTAL || 200.00", "TOTAL || 217.50",
+            "BOOST || 217.50"]  # fmt: skip
+    receipt = parse_lines(rows_to_lines(rows))
+    assert [i.description for i in receipt.line_items] == ["ADIYEEZY BOOST 350"]
+    assert receipt.total == Decimal("217.50")

@@ -110,8 +110,9 @@ def _has_date(text: str) -> bool:
 
 def _blocked(line: Line, text: str) -> bool:
     """A row inside the item block that is no item: a summary or payment row, metadata, a date, a heading."""
+    # above the totals, a payment word is an item's ("YEEZY BOOST 350"): payments are printed below them
     return (
-        classify_words(text) != Kind.OTHER
+        classify_words(text) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
         or _NOT_ITEM.search(text) is not None
         or _has_date(text)
         or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)

@@ -117,9 +117,14 @@ def _payments(summary: Summary) -> list[Payment]:
 
 
 def _summary_start(rows: list[MoneyRow]) -> int | None:
-    stops = (Kind.SUBTOTAL, Kind.TOTAL, Kind.TENDERED, Kind.CHANGE)
     # whole-word keywords only: "BEEF TENDERLOIN" or "LEFTY'S MIX" is an item, not where the items end
-    return min((r.line.index for r in rows if r.kind in stops and classify_words(r.line.text) in stops), default=None)
+    rows = [r for r in rows if r.kind == classify_words(r.line.text)]
+    totals = [r.line.index for r in rows if r.kind in (Kind.SUBTOTAL, Kind.TOTAL)]
+    # payment comes after the total: a "tender" word above the last total is an item's ("YEEZY BOOST 350")
+    paid = [
+        r.line.index for r in rows if r.kind in (Kind.TENDERED, Kind.CHANGE) and r.line.index > max(totals, default=-1)
+    ]
+    return min(totals + paid, default=None)
 
 
 def _merchant(header: Header, provenance: dict[str, FieldSource]) -> Merchant:
