@@ -25,8 +25,15 @@ class SortKey(StrEnum):
     TOTAL_ASC = "total"
 
 
+# a merchant filter names the canonical name and the known spellings of one directory entry at most
+MAX_MERCHANT_NAMES = 201
+MerchantFilterName = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
 class ReceiptQuery(BaseModel):
-    """Filters of a receipt listing. ``q`` searches merchant name/address, item descriptions and raw text."""
+    """Filters of a receipt listing. ``q`` searches merchant name/address, item descriptions and raw text;
+    ``merchant`` keeps the receipts whose merchant name is one of these names exactly, case-insensitively (the
+    canonical name and known spellings of a directory entry: ``MerchantService.receipt_query``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,6 +45,9 @@ class ReceiptQuery(BaseModel):
     status: ReceiptStatus | None = None
     category: Annotated[str, StringConstraints(max_length=64)] | None = None
     tag: Annotated[str, StringConstraints(max_length=64)] | None = None
+    merchant: Annotated[tuple[MerchantFilterName, ...], Field(min_length=1, max_length=MAX_MERCHANT_NAMES)] | None = (
+        None
+    )
     owner_id: str | None = None
     sort: SortKey = SortKey.CREATED_DESC
     limit: Annotated[int, Field(ge=1, le=500)] = 50
@@ -52,18 +62,37 @@ class Page(BaseModel, Generic[T]):
 
 
 class SpendingBucket(BaseModel):
-    """Spending in one bucket (a month ``2024-05``, a category or a merchant) and one currency."""
+    """Spending in one bucket (a month ``2024-05``, a category or a merchant) and one currency.
+
+    A merchant bucket is one owner's merchant (two people's "Netto" are two merchants, as in the directory):
+    ``owner_id`` says whose, ``merchant_id`` the directory entry once grouped by canonical merchant (None for a
+    name the directory does not know). Both are None in month and category buckets.
+    """
 
     key: str
     currency: str | None
     total: Decimal
     count: int
+    owner_id: str | None = None
+    merchant_id: str | None = None
+
+
+class MerchantReceipts(BaseModel):
+    """How many receipts one owner has of one merchant, with a total or without (spend buckets count only those
+    with a total); ``merchant_id`` as in ``SpendingBucket``."""
+
+    key: str
+    owner_id: str
+    count: int
+    merchant_id: str | None = None
 
 
 class SpendingSummary(BaseModel):
-    """Spending by month, by category and by merchant over the receipts a query selects."""
+    """Spending by month, by category and by merchant (per owner) over the receipts a query selects, and the
+    number of receipts per owner and merchant."""
 
     by_month: list[SpendingBucket] = Field(default_factory=list)
     by_category: list[SpendingBucket] = Field(default_factory=list)
     by_merchant: list[SpendingBucket] = Field(default_factory=list)
+    merchant_receipts: list[MerchantReceipts] = Field(default_factory=list)
     receipt_count: int = 0
