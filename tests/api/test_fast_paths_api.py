@@ -20,6 +20,7 @@ import pytest
 from dependency_injector import providers
 
 from receiptcore.entrypoints.http.app import create_app
+from receiptcore.entrypoints.http.shedding import REPEAT_PAUSE_SECONDS, RepeatOffenders, shed_logins
 from receiptcore.errors import Overloaded
 from receiptcore.services.admission import OVERLOADED_DETAIL, LoginAdmission
 from receiptcore.settings import Settings
@@ -118,6 +119,56 @@ async def test_the_early_refusal_reads_no_body_and_a_free_admission_lets_the_log
         assert sent[0]["status"] == 405
         sent = await _call(app, "POST", "/auth/refresh", b"{}", [(b"content-type", b"application/json")])
         assert sent[0]["status"] == 401
+
+
+async def test_a_repeat_offender_waits_a_moment_for_its_refusal_and_nobody_else_does() -> None:
+    now = [100.0]
+    pauses: list[float] = []
+    routed: list[str] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    async def behind(scope: Any, receive: Any, send: Any) -> None:
+        routed.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    admission = LoginAdmission(1)
+    offenders = RepeatOffenders(window=1.0, size=2, clock=lambda: now[0])
+    app = shed_logins(behind, lambda: admission, offenders=offenders, pause=pause)
+
+    async def login(address: str) -> int:
+        scope = {"type": "http", "method": "POST", "path": "/auth/login", "client": (address, 1), "headers": []}
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, None, send)
+        return int(sent[0]["status"])
+
+    admission.in_progress = 1
+    assert await login("10.0.0.1") == 429
+    assert pauses == []  # the first refusal of an address is immediate
+    assert await login("10.0.0.1") == 429
+    assert pauses == [REPEAT_PAUSE_SECONDS]  # refused again within Retry-After: paused, still refused
+    assert await login("10.0.0.2") == 429
+    assert pauses == [REPEAT_PAUSE_SECONDS]  # another address is not
+    now[0] += 1.5
+    assert await login("10.0.0.1") == 429
+    assert pauses == [REPEAT_PAUSE_SECONDS]  # past the window: immediate again
+    admission.in_progress = 0
+    assert await login("10.0.0.1") == 200  # a free place: let through at once, whatever came before
+    assert routed == ["10.0.0.1"]
+    assert pauses == [REPEAT_PAUSE_SECONDS]
+    # bounded: a third address pushes the oldest out
+    admission.in_progress = 1
+    for address in ("10.0.0.3", "10.0.0.4"):
+        assert await login(address) == 429
+    assert await login("10.0.0.1") == 429
+    assert pauses == [REPEAT_PAUSE_SECONDS]
+    assert REPEAT_PAUSE_SECONDS < 0.05  # inside the 50 ms a refusal may take
 
 
 # ---- GET /auth/me and GET /api/receipts/{rid} without routing (entrypoints/http/fastpath.py) --------------------

@@ -20,9 +20,9 @@ from receiptcore.domain.ids import new_id
 from receiptcore.domain.merchants import MerchantEntry, group_by_merchant, learnable_address, match_merchant
 from receiptcore.domain.name_matching import normalised
 from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_scope
-from receiptcore.domain.queries import SpendingSummary
+from receiptcore.domain.queries import ReceiptQuery, SpendingSummary
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Receipt
-from receiptcore.errors import Conflict, StorageUnavailable, ValidationFailed, VersionConflict
+from receiptcore.errors import Conflict, NotFound, StorageUnavailable, ValidationFailed, VersionConflict
 from receiptcore.ports import Clock, EventBus, MerchantDirectory, ReceiptStore
 from receiptcore.services.merchant_relabel import relabel_receipts
 
@@ -181,6 +181,20 @@ class MerchantService:
     async def get(self, principal: Principal, entry_id: str) -> MerchantEntry:
         """Needs receipts:read. NotFound outside the caller's scope."""
         return await self._directory.get(entry_id, receipt_scope(principal, ReceiptAction.READ))
+
+    async def receipt_query(self, principal: Principal, query: ReceiptQuery, entry_id: str) -> ReceiptQuery:
+        """Needs receipts:read. ``query`` narrowed to the receipts of the merchant ``entry_id``: its owner's
+        receipts carrying its canonical name or one of its known spellings (case-insensitively). ValidationFailed
+        (``merchant_id``) when no merchant in the caller's read scope has that id."""
+        try:
+            entry = await self.get(principal, entry_id)
+        except NotFound:
+            raise ValidationFailed(
+                "merchant_id names no merchant you can see",
+                errors=[{"field": "merchant_id", "message": "no such merchant"}],
+            ) from None
+        owner = query.owner_id or entry.owner_id
+        return query.model_copy(update={"merchant": tuple(entry.spellings()), "owner_id": owner})
 
     async def update(
         self, principal: Principal, entry_id: str, changes: dict[str, Any], expected_version: int | None

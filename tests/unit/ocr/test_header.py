@@ -46,3 +46,27 @@ def test_unglue_splits_only_tokens_that_read_as_shop_words() -> None:
     assert unglue("Sanyustationeryshop") == "Sanyustationeryshop"
     # two pieces outside the vocabulary: no split
     assert unglue("ZAWIAJAYABEVERAGEKAMPUNG") == "ZAWIAJAYABEVERAGEKAMPUNG"
+
+
+def test_a_date_printed_above_the_name_does_not_hide_it() -> None:
+    rows = ["4/10/2015 1:22PM || Sales Receipt #97146", "Store: 1", "Kelly Beauty Supply", "264 Adams St",
+            "Dorchester, MA 02122", "617-282-0284", "OPI || 8 || $35.10"]  # fmt: skip
+    assert parse_header(rows_to_lines(rows)).name == "Kelly Beauty Supply"
+
+
+def test_the_name_printed_large_below_a_small_banner_is_the_name() -> None:
+    rows = ["EAA AIRVENTURE", "OSHKOSH", "DATE || 07/15/2015", "CHEESE BURGER || $4.50"]
+    assert parse_header(rows_to_lines(rows, heights={0: 36, 1: 76})).name == "OSHKOSH"
+
+
+def test_rows_printed_large_below_the_address_are_not_the_name() -> None:
+    rows = ["SAMDAE KOREAN BBQ", "6112 W FLAMINGO RD", "LAS VEGAS NV 89103", "702-399-0202", "Sale",
+            "Receipt #20161223-10019", "OPEN PRICE || 10.00"]  # fmt: skip
+    assert parse_header(rows_to_lines(rows, heights={0: 14, 4: 27})).name == "SAMDAE KOREAN BBQ"
+
+
+def test_field_labels_and_banners_are_not_names() -> None:
+    rows = ["YOUR GUEST NUMBER IS", "53", "GENERAL MANAGER:", "IN-N-OUT BURGER IRVING", "C-B || 2.60"]
+    assert parse_header(rows_to_lines(rows)).name == "IN-N-OUT BURGER IRVING"
+    # a name with a colon in it is still a name
+    assert parse_header(rows_to_lines(["COTTON:ON", "12 MAIN ST", "SHIRT || 10.00"])).name == "COTTON:ON"

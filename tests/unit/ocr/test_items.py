@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from receiptcore.adapters.extractors.ocr.items import parse_items
+from receiptcore.adapters.extractors.ocr.items import items_start, parse_items
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify, classify_words
 from receiptcore.adapters.extractors.ocr.parser import parse_lines
 from tests.unit.ocr.helpers import rows_to_lines
@@ -81,3 +81,37 @@ def test_classify_words_needs_whole_words_where_classify_matches_inside_words() 
                        ("CASHTENDERED 50.00", Kind.TENDERED), ("Payments 5.00", Kind.TENDERED),
                        ("Total Discount 2.00", Kind.DISCOUNT), ("Change Due 1.00", Kind.CHANGE)):  # fmt: skip
         assert classify_words(text) == kind, text
+
+
+def test_numbers_printed_apart_are_columns_numbers_inside_the_name_box_are_the_name() -> None:
+    rows = ["19-728 || Battery 18V 3.0Ah x 2 || $32.96", "LANGERS ORANGE 32 OZ || 100053 || 43.99",
+            "Mineral Water 1 Ltr || 2 || 3.00", "PAN QUESO PEQ. || 2.00"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["Battery 18V 3.0Ah x 2", "LANGERS ORANGE 32 OZ", "Mineral Water 1 Ltr",
+                                            "PAN QUESO PEQ."]  # fmt: skip
+
+
+def test_a_total_amount_row_after_the_items_is_not_their_column_heading() -> None:
+    rows = ["SHOP", "01/02/2019", "Burger || 5.00", "Fries || 2.00", "TOTAL AMOUNT || 7.00", "Thanks"]
+    lines = rows_to_lines(rows)
+    assert items_start(lines, 1) == 1
+    # a heading before the items still moves the start past it
+    lines = rows_to_lines(["SHOP", "01/02/2019", "Item || Qty || Amount", "Burger || 5.00"])
+    assert items_start(lines, 1) == 3
+
+
+def test_serving_and_price_note_rows_are_not_items() -> None:
+    rows = ["C-B || 2.60", "Counter-Eat In || 2.60", "Pink Lady Apples || 2.11", "Price Over || 0.50",
+            "Bananas", "3EA @ 0.30 || 0.90", "Regular Price || 1.20"]  # fmt: skip
+    assert _items(rows) == [
+        ("C-B", Decimal("2.60")),
+        ("Pink Lady Apples", Decimal("2.11")),
+        ("Bananas", Decimal("0.90")),
+    ]
+
+
+def test_a_payment_word_above_the_totals_is_part_of_an_item() -> None:
+    rows = ["Foot Locker", "01/02/2019", "ADIYEEZY BOOST 350 || 200.00", "SUBTOTAL || 200.00", "TOTAL || 217.50",
+            "BOOST || 217.50"]  # fmt: skip
+    receipt = parse_lines(rows_to_lines(rows))
+    assert [i.description for i in receipt.line_items] == ["ADIYEEZY BOOST 350"]
+    assert receipt.total == Decimal("217.50")

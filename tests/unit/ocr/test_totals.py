@@ -71,3 +71,18 @@ def test_a_receipt_whose_rows_agree_is_never_re_paired() -> None:
     assert summary.total is not None
     assert summary.total.value == Decimal("10.80")
     assert summary.total.value_line is summary.total.line
+
+
+def test_a_receipt_in_a_currency_without_cents_has_its_whole_unit_total() -> None:
+    rows = ["1 Fruits salad || 23,967", "SubTotal || 111,569", "Service Chg || 11,157", "Tax || 12,273",
+            "21:30 Total || 134,999"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("134999")
+    assert summary.subtotal is not None
+    assert summary.subtotal.value == Decimal("111569")
+
+
+def test_whole_numbers_are_not_totals_when_the_receipt_prints_cents() -> None:
+    rows = ["ITEM || 12.50", "TOTAL POINTS || 125", "TOTAL || 12.50"]
+    assert _total(rows) == Decimal("12.50")

@@ -16,6 +16,7 @@ from receiptcore.adapters.receipt_queries import (
     fold,
     is_descending,
     iso_utc,
+    merchant_keys,
     search_text,
     sort_column,
     total_units,
@@ -195,6 +196,10 @@ def filter_clause(query: ReceiptQuery, scope: Scope, walk: SortKey | None = None
         tag = fold(query.tag)
         parts.append("instr(tags, ?) > 0 AND EXISTS (SELECT 1 FROM json_each(receipts.tags) WHERE json_each.value = ?)")
         params.extend([json.dumps(tag), tag])
+    if query.merchant is not None:
+        keys = merchant_keys(query)
+        parts.append(f"{column('merchant_key')} IN ({', '.join('?' for _ in keys)})" if keys else "0")
+        params.extend(keys)
     if query.date_from is not None:
         parts.append(f"{column('purchase_date')} >= ?")
         params.append(query.date_from.isoformat())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from receiptcore.adapters.extractors.ocr.address import address_text, find_address
+from receiptcore.adapters.extractors.ocr.address import address_text, evidence, find_address
 from receiptcore.adapters.extractors.ocr.dates import find_dates
 from receiptcore.adapters.extractors.ocr.glued import unglue
 from receiptcore.adapters.extractors.ocr.numbers import find_amounts
@@ -19,6 +19,8 @@ from receiptcore.adapters.extractors.ocr.text import compact, digits, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
 HEADER_MAX_LINES = 16
+NAME_ROWS = 8  # the shop's name is printed within the first rows
+LARGER_PRINT = 1.5  # a row this much taller than the first name-like row is the name printed large
 _LEGAL = re.compile(
     r"(?:\b|(?<=\d))(SDN\.?\s?BHD|SDN|BHD|[S5]/B|BERHAD|PLT|LTD|LIMITED|LLC|L\.L\.C|INC|GMBH|CORP|CORPORATION|PTY|"
     r"PTE|LLP|PLC|S\.?A\.?R\.?L)\b\.?",
@@ -33,6 +35,8 @@ _STOP_RE = re.compile(
     r"TERMINAL|WELCOME|OWNED|SLIP|DOC)\b",
     re.IGNORECASE,
 )
+# a field label with a number or nothing after it: "Store: 1", "Tavolo: 7", "GENERAL MANAGER:" ("COTTON:ON" is a name)
+_LABEL_VALUE = re.compile(r"^\s*[A-Za-z][A-Za-z .]{1,24}\s?:\s*(?:[A-Za-z]{0,3}\d[\w-]*)?\s*$")
 _OWNER_ONLY = re.compile(r"^\s*(OWNED|OWN|OPERATED|MANAGED)\s+BY\s*:?\s*$", re.IGNORECASE)
 _OWNER_PREFIX = re.compile(r"^.*\b(OWNED|OWN|OPERATED)\s+BY\s*:?\s*", re.IGNORECASE)
 _ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
@@ -41,6 +45,10 @@ _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?
 _GENERIC = (
     "TAXINVOICE", "INVOICE", "RECEIPT", "WELCOME", "THANKYOU", "ORIGINAL", "COPY", "CASHSALE", "CASHBILL",
     "OFFICIALRECEIPT", "SALESRECEIPT", "DUPLICATE", "REPRINT", "TAXRECEIPT", "CHECK", "ORDER", "TABLE",
+    # banners printed above the name, in the languages of the receipts seen
+    "YOURGUEST", "YOURORDER", "YOURRECEIPT", "GUESTCHECK", "GUESTNUMBER", "CUSTOMERCOPY", "MERCHANTCOPY",
+    "CARDHOLDERCOPY", "STORECOPY", "THANK", "PLEASE", "HAVEANICE", "VISITUS", "WILLKOMMEN", "BIENVENU", "BIENVENID",
+    "BENVENUT", "WELKOM", "SELAMATDATANG", "KUNDENBELEG", "KASSENBON",
 )  # fmt: skip
 _TITLES = ("TAXINVOICE", "INVOICE", "RECEIPT", "CASHSALE", "CASHBILL", "TAXRECEIPT", "FAKTUR", "RECHNUNG", "FACTURE",
            "QUITTUNG", "KASSENBON", "BELEG")  # fmt: skip
@@ -85,7 +93,7 @@ def _is_name_like(line: Line) -> bool:
     text = _strip_reg(line.text)
     if letters(text) < 3 or letters(text) < 2 * digits(text) or _is_generic(line):
         return False
-    if "@" in text or _ADDRESS_START.match(text):
+    if "@" in text or _ADDRESS_START.match(text) or _LABEL_VALUE.match(line.text):
         return False
     return not _STOP_RE.search(_OWNER_PREFIX.sub("", text))
 
@@ -149,13 +157,36 @@ def _name_search_end(lines: list[Line], end: int) -> int:
     return end
 
 
+def _display_name(lines: list[Line], end: int) -> list[Line]:
+    """The shop's name when no legal name is printed: the first name-like row of the header, or a row printed
+    clearly larger below it (the logo text over a smaller tagline or a guest-number banner). A date printed
+    above the name does not end the header: then it runs to the first amount."""
+    if end < 2:
+        end = next((line.index for line in lines[:HEADER_MAX_LINES] if find_amounts(line.text)), HEADER_MAX_LINES)
+    candidates = [
+        line
+        for line in lines[: min(end, NAME_ROWS)]
+        if _is_name_like(line) and not find_dates(line.text) and evidence(line.text) < 2
+    ]
+    if not candidates:
+        return []
+    first = candidates[0]
+    # below the address and phone come the receipt's own rows ("Sale", "Table 7"), printed large as well
+    block = next(
+        (line.index for line in lines[first.index + 1 : end] if evidence(line.text) >= 2 or _PHONE.search(line.text)),
+        end,
+    )
+    tallest = max((line for line in candidates if line.index < block), key=lambda line: line.height)
+    return [tallest if tallest.height >= LARGER_PRINT * first.height else first]
+
+
 def parse_header(lines: list[Line]) -> Header:
     """Read merchant name, address, phone and tax id from the top of the receipt."""
     header = Header(end=_header_end(lines))
     end = max(header.end, 1)
     name_lines = _legal_name(lines, _name_search_end(lines, min(len(lines), end + 2)))
     if not name_lines:
-        name_lines = next(([line] for line in lines[:end] if _is_name_like(line)), [])
+        name_lines = _display_name(lines, end)
     if name_lines:
         header.name_lines = name_lines
         header.name = _tidy_name(_strip_reg(" ".join(line.text for line in name_lines))) or None

@@ -23,17 +23,21 @@ MAX_ITEMS = 200
 _HEADINGS = ("QTY", "DESCRIPTION", "DESC", "ITEM", "PRICE", "AMOUNT", "AMT", "UNIT", "PRODUCT", "TOTAL")
 _NOT_ITEM = re.compile(
     r"\b(TEL|FAX|GST\s?(?:ID|REG|NO)|INVOICE|CASHIER|DATE|TIME|TABLE|RECEIPT|SERVER|MEMBER|POINTS|BALANCE|CHANGE|"
-    r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS)\b",
+    r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS|"
+    # how the order is served, and notes on a price printed under an item
+    r"EAT\s?IN|DINE\s?IN|TAKE\s?(?:OUT|AWAY)|CARRY\s?OUT|DRIVE\s?THRU|PRICE\s?OVER(?:RIDE)?|"
+    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?)\b",
     re.IGNORECASE,
 )
-_TRAILING_NUMBERS = re.compile(r"(?:\s+\d{1,4})+$")
+_CODE_BOX = re.compile(r"^#?\d{2,}(?:[-/.]\d+)*$")
+_COLUMN = re.compile(r"^(?:[\d\s]{1,12}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£|[xX@*])$", re.IGNORECASE)
 _TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£)$", re.IGNORECASE)
 _HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
 # a quantity column before the name: "2 Nasi Lemak", "2x Latte", and "1 1/2 Bottle" or "3 704 SEAFOOD" (a quantity
 # before a name that starts with a number or an item code)
 _LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D|\d+(?:/\d+)?\s?[A-Za-z])")
 _DETAIL = re.compile(
-    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML)\b.*(?:@|/|\bX\b)|@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
+    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
     r"ART(?:IKEL)?\.?\s?(?:NO|NR))\b)",
     re.IGNORECASE,
 )
@@ -45,24 +49,50 @@ def _is_heading(line: Line) -> bool:
     return sum(1 for w in words if w in _HEADINGS) >= 2
 
 
-def _description(text: str) -> tuple[str, Decimal | None]:
-    """Clean description and a quantity found in it."""
+def _boxes(line: Line, text: str, cut: int | None = None) -> list[str]:
+    """The row's OCR boxes as they read in ``text`` (the row's text after ``clean_numbers``), up to ``cut``.
+
+    Boxes matter for the name: a number printed apart from it is a column (quantity, item code), a number inside
+    the name's own box is part of the name (``Battery 18V x 2``, ``Mineral Water 1 Ltr``)."""
+    cut = len(text) if cut is None else cut
+    if len(text) != len(line.text):  # clean_numbers joined split digits: the offsets moved, keep one box
+        return [text[:cut]]
+    boxes, start = [], 0
+    for word in line.words:
+        if start >= cut:
+            break
+        boxes.append(text[start : min(cut, start + len(word.text))])
+        start += len(word.text) + 1
+    return boxes
+
+
+def _description(boxes: list[str]) -> tuple[str, Decimal | None]:
+    """Clean description and a quantity found in it, from the OCR boxes before the amounts."""
+    boxes = [b.strip() for b in boxes if b.strip()]
+    # quantity, item-code and whole-number price columns, and a currency code, printed apart after the name
+    while boxes and _COLUMN.match(boxes[-1]):
+        boxes.pop()
+    # an item-code column printed apart before the name ("19-728   Battery 18V")
+    while len(boxes) > 1 and _CODE_BOX.match(boxes[0]) and letters(boxes[1]) >= 2:
+        boxes.pop(0)
+    text = " ".join(boxes)
     quantity = None
     lead = _LEAD_QTY.match(text)
     if lead and int(lead.group(1)) <= 100:
         quantity = Decimal(lead.group(1))
         text = text[lead.end() :]
-    # quantity and whole-number price columns, and a currency code, printed between the name and the amount
-    text = _TRAILING_NUMBERS.sub("", _TRAILING_CURRENCY.sub("", text.rstrip()))
+    text = _TRAILING_CURRENCY.sub("", text.rstrip())
     # leading "-", "*", ">" or "+" mark modifiers and set components as printed ("--Hot", "> Animal"): kept
-    return " ".join(text.split()).rstrip(" :-.,").lstrip(" :.,"), quantity
+    return " ".join(text.split()).rstrip(" :-,").lstrip(" :.,"), quantity
 
 
 def items_start(lines: list[Line], header_end: int) -> int:
     """Where items begin: after the column heading row when there is one, else after the header."""
     for line in lines[header_end : header_end + 25]:
-        if _is_heading(line):
+        if _is_heading(line) and not find_amounts(line.text):
             return line.index + 1
+        if line.index > header_end and find_amounts(line.text):
+            break  # the items began without a heading: a later "TOTAL AMOUNT" row is none
     return header_end
 
 
@@ -80,8 +110,9 @@ def _has_date(text: str) -> bool:
 
 def _blocked(line: Line, text: str) -> bool:
     """A row inside the item block that is no item: a summary or payment row, metadata, a date, a heading."""
+    # above the totals, a payment word is an item's ("YEEZY BOOST 350"): payments are printed below them
     return (
-        classify_words(text) != Kind.OTHER
+        classify_words(text) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
         or _NOT_ITEM.search(text) is not None
         or _has_date(text)
         or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)
@@ -106,7 +137,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
     def release() -> None:
         nonlocal held
         if held is not None and priced:
-            description, quantity = _description(clean_numbers(held.text))
+            description, quantity = _description(_boxes(held, clean_numbers(held.text)))
             if letters(description) >= 2:
                 items.append((LineItem(description=description[:500], quantity=quantity, amount=Decimal(0)), [held]))
         held = None
@@ -125,10 +156,10 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
                 held = line
             continue
         before = text[: amounts[0].start]
-        description, quantity = _description(before)
+        description, quantity = _description(_boxes(line, text, amounts[0].start))
         sources = [line]
         if held is not None and (letters(description) < 2 or _is_detail(before)):
-            description, quantity = _description(clean_numbers(held.text))
+            description, quantity = _description(_boxes(held, clean_numbers(held.text)))
             sources = [held, line]
             held = None
         else:
@@ -139,7 +170,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         if at:
             quantity = Decimal(at.group(1).replace(",", "."))
             if len(sources) == 1:
-                description = _description(text[: at.start()])[0] or description
+                description = _description(_boxes(line, text, at.start()))[0] or description
         amount = amounts[-1].value
         unit_price = amounts[-2].value if len(amounts) >= 2 else None
         if quantity is not None and unit_price is None and quantity > 1:

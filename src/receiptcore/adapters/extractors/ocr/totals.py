@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify, total_strength
-from receiptcore.adapters.extractors.ocr.numbers import Amount, find_amounts
+from receiptcore.adapters.extractors.ocr.numbers import Amount, clean_numbers, find_amounts, find_whole_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
@@ -74,23 +74,26 @@ def _value_only(line: Line) -> bool:
     return letters(rest) <= 1
 
 
-def _row_amounts(text: str) -> list[Amount]:
-    """The amounts on a labelled row; with none, the row's last number read with a hyphen as decimal point."""
+def _row_amounts(text: str, whole: bool = False) -> list[Amount]:
+    """The amounts on a labelled row; with none, the row's last number read with a hyphen as decimal point
+    ("TOTAL 24-00"), or with ``whole`` the whole-unit amount ending the row ("Total 134,999")."""
     amounts = find_amounts(text)
     if not amounts and _HYPHEN_DECIMAL.search(text):
         amounts = find_amounts(_HYPHEN_DECIMAL.sub(r" \1.\2", text))
+    if not amounts and whole:
+        amounts = [a for a in find_whole_amounts(text) if not clean_numbers(text)[a.end :].strip()]
     return amounts
 
 
-def money_rows(lines: list[Line], start: int = 0) -> list[MoneyRow]:
-    """Every labelled amount row from line ``start`` on, in reading order."""
+def money_rows(lines: list[Line], start: int = 0, whole: bool = False) -> list[MoneyRow]:
+    """Every labelled amount row from line ``start`` on, in reading order; ``whole``: amounts without cents too."""
     rows: list[MoneyRow] = []
     for i in range(start, len(lines)):
         line = lines[i]
         kind = classify(line.text)
         if kind in (Kind.OTHER, Kind.COUNT):
             continue
-        amounts = _row_amounts(line.text)
+        amounts = _row_amounts(line.text, whole)
         value_line = line
         # "Net Total 25.J": the row's own value is misread; the next row's amount is something else
         garbled = _STRAY_DIGIT.search(line.text) is not None
@@ -325,6 +328,11 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
             shifted = _summary(lines, start, _shifted_rows(lines, start, shift), items_sum)
             if _agrees(shifted, items_sum, strict=True):
                 return shifted
+    if summary.total is None:
+        # no total with cents anywhere: a currency without minor units ("Total 134,999" rupiah)
+        whole = _summary(lines, start, money_rows(lines, start, whole=True), None)
+        if whole.total is not None and whole.total_printed:
+            return whole
     return summary
 
 

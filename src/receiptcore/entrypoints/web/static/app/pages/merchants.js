@@ -322,21 +322,16 @@ async function listPage(main, { query: urlQuery, navigate }) {
   return { leave: () => { leaving = true; off(); clearTimeout(pending); document.removeEventListener("keydown", onKey); } };
 }
 
-/** The receipts carrying any spelling of `merchant`: a text search per spelling, kept when the name is one of them. */
+/** The receipts of `merchant` (its owner's, under any of its spellings): GET /api/receipts?merchant_id, newest first. */
 async function receiptsOf(merchant) {
-  const keys = new Set([merchant.name, ...merchant.variants].map(nameKey).filter(Boolean));
-  const found = new Map();
-  await Promise.all([merchant.name, ...merchant.variants].map(async (spelling) => {
-    let cursor = null;
-    let pages = 0;
-    do {
-      const page = await api(`/api/receipts${query({ q: spelling.slice(0, 200), owner_id: can("receipts:read:any") ? merchant.owner_id : "", sort: "-purchase_date", limit: 200, cursor })}`);
-      for (const r of page.items) if (r.merchant && keys.has(nameKey(r.merchant.name)) && r.owner_id === merchant.owner_id) found.set(r.id, r);
-      cursor = page.next_cursor;
-      pages += 1;
-    } while (cursor && pages < 10);
-  }));
-  return [...found.values()].sort((a, b) => (b.purchase_date || "").localeCompare(a.purchase_date || "") || b.created_at.localeCompare(a.created_at));
+  const found = [];
+  let cursor = null;
+  do {
+    const page = await api(`/api/receipts${query({ merchant_id: merchant.id, sort: "-purchase_date", limit: 500, cursor })}`);
+    found.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return found;
 }
 
 async function merchantPage(main, id) {
