@@ -36,7 +36,7 @@ from receiptcore.adapters.receipt_queries import (
 from receiptcore.adapters.sqlite import receipt_files as files
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import MerchantReceipts, Page, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import Receipt, SourceFile
@@ -73,6 +73,7 @@ class SqliteReceiptStore(ReceiptStore):
         db.register_migration("receipts_v2", SCHEMA_V2)
         db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
         db.register_migration("receipts_v3", sql.SCHEMA_V3)
+        db.register_migration("receipts_v4", SCHEMA_V4)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
