@@ -35,7 +35,7 @@ from receiptcore.adapters.receipt_queries import (
 from receiptcore.adapters.sqlite import receipt_files as files
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
     MISSING_CATEGORY,
@@ -50,6 +50,10 @@ from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavail
 from receiptcore.ports import ReceiptStore
 
 log = logging.getLogger(__name__)
+
+# Held here: pydantic keeps a parametrised generic model only weakly, so ``Page[Receipt]`` written in ``list``
+# built the class anew (schema and validator, ~4 ms) on most calls once the previous one had been collected.
+ReceiptPage = Page[Receipt]
 
 
 class SqliteReceiptStore(ReceiptStore):
@@ -79,6 +83,7 @@ class SqliteReceiptStore(ReceiptStore):
         db.register_migration("receipts_v2", SCHEMA_V2)
         db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
         db.register_migration("receipts_v3", sql.SCHEMA_V3)
+        db.register_migration("receipts_v4", SCHEMA_V4)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -137,7 +142,7 @@ class SqliteReceiptStore(ReceiptStore):
         if len(rows) > query.limit:
             last = items[-1]
             next_cursor = self._cursors.encode(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
-        return Page[Receipt](items=items, next_cursor=next_cursor)
+        return ReceiptPage(items=items, next_cursor=next_cursor)
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""
