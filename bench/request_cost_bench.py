@@ -125,7 +125,7 @@ async def _measure(
     return {"row": label, "requests": requests, "cpu_us": cpu / requests * 1e6, "wall_us": wall / requests * 1e6}
 
 
-async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) -> list[dict[str, Any]]:  # noqa: PLR0914, PLR0915
+async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) -> list[dict[str, Any]]:  # noqa: PLR0915
     from receiptcore.entrypoints.container import build_container
     from receiptcore.entrypoints.http.app import create_app
     from receiptcore.entrypoints.logs import configure_logging
