@@ -22,7 +22,6 @@ from pathlib import Path
 import aiosqlite
 
 from receiptcore.adapters.receipt_queries import (
-    MISSING_CATEGORY,
     MISSING_MERCHANT,
     CursorCodec,
     CursorPosition,
@@ -38,7 +37,14 @@ from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.queries import MerchantReceipts, Page, ReceiptQuery, SpendingBucket, SpendingSummary
+from receiptcore.domain.queries import (
+    MISSING_CATEGORY,
+    MerchantReceipts,
+    Page,
+    ReceiptQuery,
+    SpendingBucket,
+    SpendingSummary,
+)
 from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, require_version
 from receiptcore.ports import ReceiptStore
