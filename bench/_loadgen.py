@@ -6,6 +6,13 @@ duration. Each of ``concurrency`` tasks sends a request, waits for the whole res
 and sends the next one, over ``concurrency`` keep-alive connections of one httpx client. Requests of the
 warm-up are sent but not counted. While measuring it samples the server process's CPU time from /proc so
 the report can tell a saturated server from a saturated load generator.
+
+Two variations for the upload row: ``upload`` sends each request a multipart body holding one JPEG made unique
+per request (a fixed-size JPEG comment segment with a counter after the start-of-image marker, so the product
+stores every upload instead of answering "duplicate"); ``rate`` turns the closed loop into an open one: the
+requests are scheduled at ``rate`` per second in all (spread over the connections) and each latency runs from
+the request's scheduled time, so a server that falls behind is charged for the wait (no coordinated omission).
+``headers_per_connection`` gives each connection its own headers (one user's token per connection).
 """
 
 from __future__ import annotations
@@ -59,9 +66,59 @@ def _body_and_headers(job: dict[str, Any], index: int = 0) -> tuple[bytes | None
     document = bodies[index % len(bodies)] if bodies else job.get("json")
     body = json.dumps(document).encode() if document is not None else None
     headers = dict(job.get("headers", {}))
+    per_connection = job.get("headers_per_connection")
+    if per_connection:
+        headers |= per_connection[index % len(per_connection)]
     if body is not None:
         headers["Content-Type"] = "application/json"
     return body, headers
+
+
+BOUNDARY = "receiptcore-bench-boundary"
+_COMMENT_BYTES = 32  # the unique part of each uploaded JPEG
+
+
+def unique_jpeg(jpeg: bytes, tag: str) -> bytes:
+    """``jpeg`` with a comment segment (``FF FE``, 2-byte length) holding ``tag`` right after its SOI marker.
+
+    Still a valid JPEG of the same picture, but with its own bytes (and SHA-256), so the product stores it as a
+    new receipt. ``tag`` is padded to a fixed size so every body has the same length.
+    """
+    if jpeg[:2] != b"\xff\xd8":
+        raise ValueError("not a JPEG (no start-of-image marker)")
+    comment = tag.encode("ascii").ljust(_COMMENT_BYTES, b".")[:_COMMENT_BYTES]
+    return jpeg[:2] + b"\xff\xfe" + (2 + len(comment)).to_bytes(2, "big") + comment + jpeg[2:]
+
+
+def multipart_body(content: bytes, field_name: str, filename: str, media_type: str) -> bytes:
+    """A multipart/form-data body with one file part."""
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field_name}"; filename="{filename}"\r\n'
+        f"Content-Type: {media_type}\r\n\r\n"
+    ).encode("ascii")
+    return head + content + f"\r\n--{BOUNDARY}--\r\n".encode("ascii")
+
+
+class _Uploads:
+    """The next upload request of one connection: the job's JPEG made unique by a per-job nonce and a counter."""
+
+    def __init__(self, job: dict[str, Any], connection: int, headers: dict[str, str]) -> None:
+        spec = job["upload"]
+        with open(spec["file"], "rb") as source:
+            self._jpeg = source.read()
+        self._spec = spec
+        self._prefix = f"{spec.get('nonce', time.time_ns()):x}-{connection}-"
+        self._counter = 0
+        self._base_url, self._headers = (
+            job["base_url"],
+            headers | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
+
+    def next(self) -> bytes:
+        self._counter += 1
+        content = unique_jpeg(self._jpeg, f"{self._prefix}{self._counter}")
+        body = multipart_body(content, "file", self._spec.get("filename", "receipt.jpg"), "image/jpeg")
+        return encode_request(self._base_url, "POST", self._spec.get("path", "/api/receipts"), self._headers, body)
 
 
 def _record(tally: _Tally, phase: dict[str, Any], measuring: bool, began: int, status: int) -> None:
@@ -82,6 +139,8 @@ def _fail(tally: _Tally, measuring: bool, exc: BaseException) -> None:
 async def _raw_worker(job: dict[str, Any], start_index: int, phase: dict[str, Any], tally: _Tally) -> None:
     body, headers = _body_and_headers(job, start_index)
     requests = [encode_request(job["base_url"], job["method"], path, headers, body) for path in job["paths"]]
+    uploads = _Uploads(job, start_index, headers) if job.get("upload") else None
+    rate = float(job.get("rate") or 0)
     address = urlsplit(job["base_url"])
     # distinct_clients: each connection from its own loopback address (127.0.1.1, 127.0.1.2, ...)
     source = f"127.0.{1 + start_index // 250}.{1 + start_index % 250}" if job.get("distinct_clients") else None
@@ -89,10 +148,18 @@ async def _raw_worker(job: dict[str, Any], start_index: int, phase: dict[str, An
     index = start_index
     try:
         while not phase["stop"]:
-            raw = requests[index % len(requests)]
+            raw = uploads.next() if uploads is not None else requests[index % len(requests)]
+            began = time.perf_counter_ns()
+            if rate:
+                # open loop: request number ``index`` of the whole job is due at index / rate after the start
+                due = phase["start_ns"] + int(index / rate * 1e9)
+                if due > began:
+                    await asyncio.sleep((due - began) / 1e9)
+                    if phase["stop"]:
+                        break
+                began = due
             index += job["concurrency"]
             measuring = phase["measuring"]
-            began = time.perf_counter_ns()
             try:
                 status, _ = await connection.request(raw)
             except (OSError, asyncio.IncompleteReadError, ProtocolError) as exc:
@@ -138,7 +205,7 @@ async def run_job(job: dict[str, Any]) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     timeout = httpx.Timeout(float(job.get("timeout_s", 30.0)))
     tally = _Tally()
-    phase: dict[str, Any] = {"measuring": False, "stop": False}
+    phase: dict[str, Any] = {"measuring": False, "stop": False, "start_ns": time.perf_counter_ns()}
     async with httpx.AsyncClient(base_url=job["base_url"], limits=limits, timeout=timeout) as client:
         if job.get("client", "raw") == "httpx":
             workers = [_httpx_worker(client, job, i, phase, tally) for i in range(concurrency)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import subprocess
@@ -70,12 +71,13 @@ def run_product_rows(server: ServerProcess, seeded: Seeded, args: Any, measure: 
     search_counts = check_paths(server.base_url, auth, search_paths, items=True)
 
     results = [
-        measure("GET /auth/me", server, args, "GET", ["/auth/me"], headers=auth) | {"pair": "GET"},
-        measure("GET /api/receipts/{id}", server, args, "GET", receipt_paths, headers=auth) | {"pair": "GET"},
+        measure("GET /auth/me", server, args, "GET", ["/auth/me"], headers=auth) | {"pair": "GET", "key": "me"},
+        measure("GET /api/receipts/{id}", server, args, "GET", receipt_paths, headers=auth)
+        | {"pair": "GET", "key": "one"},
         measure("GET /api/receipts (filtered, 50/page)", server, args, "GET", list_paths, headers=auth)
-        | {"pair": "GET", "items_per_page": list_counts},
+        | {"pair": "GET", "key": "list", "items_per_page": list_counts},
         measure("GET /api/receipts?q= (text search)", server, args, "GET", search_paths, headers=auth)
-        | {"pair": "GET", "items_per_page": search_counts},
+        | {"pair": "GET", "key": "search", "items_per_page": search_counts},
     ]
     # one account per connection, each from its own address: 16 people signing in, not one person 16 times
     # (the login throttle counts a try until it ends, so 16 at once on one account would be throttled)
@@ -90,7 +92,7 @@ def run_product_rows(server: ServerProcess, seeded: Seeded, args: Any, measure: 
             json_per_connection=people[: args.concurrency],
             distinct_clients=True,
         )
-        | {"pair": "POST"}
+        | {"pair": "POST", "key": "login"}
     )
     return results
 
@@ -172,3 +174,84 @@ def run_listing_only(server: ServerProcess, seeded: Seeded, args: Any, measure: 
     list_paths = [f"/api/receipts?{urlencode({**query, 'limit': '50'})}" for query in LIST_FILTERS]
     counts = check_paths(server.base_url, auth, list_paths, items=True)
     return measure(label, server, args, "GET", list_paths, headers=auth) | {"pair": "GET", "items_per_page": counts}
+
+
+UPLOAD_CONNECTIONS_PER_USER = 1
+UPLOAD_TARGET_RATE = 150.0  # uploads/s the open-loop run offers (the issue's throughput target)
+UPLOAD_JPEG_BYTES = 300 * 1024
+
+
+def bench_jpeg(target_bytes: int = UPLOAD_JPEG_BYTES) -> bytes:
+    """A deterministic receipt-like JPEG of about ``target_bytes`` (a phone photo of a till slip).
+
+    Grey paper with a fixed pseudo-random grain (what makes a photo weigh 300 KB rather than 30), dark text
+    lines; the JPEG quality is searched so the file lands within a few percent of the target.
+    """
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(300)
+    width, height = 1000, 1800
+    paper = bytes(200 + value * 55 // 255 for value in range(256))  # any byte -> a light grey 200..255
+    grain = rng.randbytes(width * height).translate(paper)
+    image = Image.frombytes("L", (width, height), grain)
+    draw = ImageDraw.Draw(image)
+    for row in range(60):
+        words = " ".join(rng.choice(["TOTAL", "RM", "12.90", "MILK", "QTY", "1", "x", "CASH"]) for _ in range(8))
+        draw.text((60, 40 + row * 28), words, fill=rng.randrange(0, 60))
+    best = b""
+    low, high = 5, 95
+    while low <= high:
+        quality = (low + high) // 2
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=quality)
+        data = buffer.getvalue()
+        if not best or abs(len(data) - target_bytes) < abs(len(best) - target_bytes):
+            best = data
+        if len(data) < target_bytes:
+            low = quality + 1
+        else:
+            high = quality - 1
+    return best
+
+
+def run_upload_rows(
+    server: ServerProcess, seeded: Seeded, args: Any, measure: Measure, workdir: Path
+) -> list[dict[str, Any]]:
+    """``POST /api/receipts`` with one ~300 KB JPEG per request, every upload a new receipt.
+
+    One user per connection (the first of the flood accounts): a user has ``max_concurrent_uploads_per_user``
+    (4) upload slots on an instance, so 16 connections of one user would mostly measure that limit's 429. The
+    instance's own limit (``max_concurrent_uploads``, 16) is what 16 connections meet at worst. Two runs: the
+    closed loop (as many uploads as the server acknowledges) and an open loop offering 150 uploads/s, whose p99
+    is the acknowledgement latency at the target rate. Every 429 is counted and reported.
+    """
+    jpeg = workdir / "upload.jpg"
+    jpeg.write_bytes(bench_jpeg())
+    people = seeded.flood_emails[: args.concurrency]
+    if len(people) < args.concurrency:
+        raise RuntimeError(f"the upload row needs {args.concurrency} accounts, {len(people)} were seeded")
+    tokens = []
+    for email in people:
+        response = httpx.post(
+            server.base_url + "/auth/login", json={"email": email, "password": seeded.password}, timeout=60
+        )
+        response.raise_for_status()
+        tokens.append({"Authorization": f"Bearer {response.json()['access_token']}"})
+    upload = {"file": str(jpeg), "filename": "till-slip.jpg"}
+    size = len(jpeg.read_bytes())
+    common: dict[str, Any] = {"headers_per_connection": tokens, "upload": upload}
+    closed = measure(f"POST /api/receipts ({size // 1024} KB JPEG)", server, args, "POST", ["/api/receipts"], **common)
+    opened = measure(
+        f"POST /api/receipts at {UPLOAD_TARGET_RATE:.0f}/s offered",
+        server,
+        args,
+        "POST",
+        ["/api/receipts"],
+        rate=UPLOAD_TARGET_RATE,
+        **common,
+    )
+    extra = {"pair": "POST", "jpeg_bytes": size, "users": len(tokens)}
+    return [
+        closed | extra | {"key": "upload"},
+        opened | extra | {"key": "upload_rate", "offered_rps": UPLOAD_TARGET_RATE},
+    ]

@@ -7,17 +7,22 @@ files are on disk); the rest (up to 100,000 or 1,000,000) go in through the same
 (``receipt_sql.row_values`` and ``INSERT_SQL``, the statement ``add`` runs), many rows per transaction and
 without a file each: ``add`` fsyncs a file and its directory per receipt, which would make 100,000 receipts take
 an hour of waiting, and no measured route reads a file. The search index triggers fire on these inserts as on
-any other. The receipts are a deterministic mix (fixed random seed) of owners, merchants, dates, currencies,
-totals, categories, tags and statuses; extracted ones carry line items, taxes, provenance and one extraction
-attempt, so a receipt weighs what an extracted one weighs in practice.
+any other. The bulk rows are computed in two other processes while this one inserts them over one plain sqlite3
+connection (5,000 rows per transaction, ``synchronous=OFF`` on that throwaway connection), and a seeded data dir
+can be kept between runs (``seed_store(cache=...)``, the bench's ``--data-cache``). The receipts are a
+deterministic mix (fixed random seed) of owners, merchants, dates, currencies, totals, categories, tags and
+statuses; extracted ones carry line items, taxes, provenance and one extraction attempt, so a receipt weighs
+what an extracted one weighs in practice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import io
+import json
 import os
 import random
 import shutil
@@ -54,7 +59,10 @@ MEMBER_EMAIL = "member@bench.example"
 OTHER_OWNERS = 9
 MEMBER_SHARE = 0.4
 FILED_RECEIPTS = 2_000
-BULK_BATCH = 5_000
+BULK_BATCH = 5_000  # receipts per transaction of the bulk part
+GENERATORS = 2  # processes computing bulk rows while this one inserts
+SEED = 20241125
+SEEDED_FILE = "bench-seeded.json"  # beside a cached data dir: the credentials and ids it was seeded with
 
 MERCHANTS = [
     ("Tesco Extra", "Jalan Ampang, Kuala Lumpur", ReceiptType.GROCERY, "groceries"),
@@ -117,6 +125,9 @@ STATUSES = [
     (ReceiptStatus.FAILED, 4),
     (ReceiptStatus.PENDING, 6),
 ]
+# A store for the worker-on rows: the same mix without a queue, so the only backlog is what the bench uploads
+# (a seeded pending receipt of the bulk part has no file for the worker to read).
+QUIET_STATUSES = [(ReceiptStatus.EXTRACTED, 56), *STATUSES[1:4]]
 FIRST_DAY = dt.date(2023, 1, 1)
 DAYS = (dt.date(2025, 10, 31) - FIRST_DAY).days
 CENT = Decimal("0.01")
@@ -134,6 +145,7 @@ class Seeded:
     flood_emails: list[str] = field(default_factory=list)
     receipts: int = 0
     seconds: float = 0.0
+    cached: bool = False
 
 
 def tiny_png(index: int) -> bytes:
@@ -144,8 +156,10 @@ def tiny_png(index: int) -> bytes:
     return buffer.getvalue()
 
 
-def make_receipt(rng: random.Random, index: int, owner_id: str, content: bytes) -> Receipt:
-    """One generated receipt of ``owner_id`` with ``content`` as its file."""
+def make_receipt(
+    rng: random.Random, index: int, owner_id: str, content: bytes, statuses: list[tuple[ReceiptStatus, int]] = STATUSES
+) -> Receipt:
+    """One generated receipt of ``owner_id`` with ``content`` as its file, its status drawn from ``statuses``."""
     created = dt.datetime(2023, 1, 2, tzinfo=dt.UTC) + dt.timedelta(minutes=150 * index + rng.randrange(120))
     source = SourceFile(
         filename=f"receipt-{index:05d}.png",
@@ -153,7 +167,7 @@ def make_receipt(rng: random.Random, index: int, owner_id: str, content: bytes) 
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
     )
-    status = rng.choices([s for s, _ in STATUSES], weights=[w for _, w in STATUSES])[0]
+    status = rng.choices([s for s, _ in statuses], weights=[w for _, w in statuses])[0]
     fields: dict[str, Any] = {
         "id": new_id(),
         "owner_id": owner_id,
@@ -233,18 +247,87 @@ def fake_source(index: int) -> bytes:
     return f"bench receipt file {index}".encode()
 
 
-async def _bulk_insert(store: Any, rows: list[list[Any]]) -> None:
+@dataclass(frozen=True)
+class _Chunk:
+    """One batch of the bulk part: receipts ``first`` .. ``first + size - 1``, generated from their own seed."""
+
+    number: int
+    first: int
+    size: int
+    member_id: str
+    others: tuple[str, ...]
+    quiet: bool
+
+
+def _chunk_rows(chunk: _Chunk) -> list[list[Any]]:
+    """The INSERT rows of one chunk (run in a generator process): the adapter's own row mapping."""
     from receiptcore.adapters.sqlite import receipt_sql
 
-    async with store._db.transaction() as conn:  # the adapter's own connection and statement
-        await conn.executemany(receipt_sql.INSERT_SQL, rows)
+    rng = random.Random(f"{SEED}:{chunk.number}")  # per chunk, so any number of processes seeds the same data
+    statuses = QUIET_STATUSES if chunk.quiet else STATUSES
+    rows = []
+    for index in range(chunk.first, chunk.first + chunk.size):
+        owner = chunk.member_id if rng.random() < MEMBER_SHARE else rng.choice(chunk.others)
+        rows.append(receipt_sql.row_values(make_receipt(rng, index, owner, fake_source(index), statuses)))
+    return rows
 
 
-async def _seed(data_dir: Path, count: int, flood_accounts: int) -> Seeded:
+def _insert_columns() -> tuple[int, int]:
+    """Where ``id`` and ``owner_id`` are in the adapter's INSERT statement's rows."""
+    from receiptcore.adapters.sqlite import receipt_sql
+
+    columns = [c.strip() for c in receipt_sql.INSERT_SQL.split("(", 1)[1].split(")", 1)[0].split(",")]
+    return columns.index("id"), columns.index("owner_id")
+
+
+def _bulk_insert(database: Path, chunks: list[_Chunk], seeded: Seeded) -> None:
+    """Insert the bulk part through one plain sqlite3 connection, one transaction per chunk.
+
+    The rows are the adapter's own (``row_values``) and the statement is the one ``add`` runs, so every index
+    and the search-index triggers see them as they see any insert. ``synchronous=OFF`` is for this throwaway
+    seeding connection only (the data dir is a temporary copy; the server opens it with its own settings). The
+    rows are generated in other processes, at most a few chunks ahead of the inserts, so memory stays bounded.
+    """
+    import multiprocessing
+    import sqlite3
+
+    from receiptcore.adapters.sqlite import receipt_sql
+
+    id_at, owner_at = _insert_columns()
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB of page cache for the index inserts
+        # fork after the asyncio part has closed its connection and thread; the children only compute rows
+        context = multiprocessing.get_context("fork")
+        generators = max(1, min(GENERATORS, (os.cpu_count() or 1)))
+        with context.Pool(generators) as pool:
+            pending = [pool.apply_async(_chunk_rows, (chunk,)) for chunk in chunks[: 2 * generators]]
+            submitted = len(pending)
+            while pending:
+                rows = pending.pop(0).get()
+                if submitted < len(chunks):
+                    pending.append(pool.apply_async(_chunk_rows, (chunks[submitted],)))
+                    submitted += 1
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(receipt_sql.INSERT_SQL, rows)
+                conn.execute("COMMIT")
+                seeded.member_receipt_ids.extend(row[id_at] for row in rows if row[owner_at] == seeded.member_id)
+                seeded.receipts += len(rows)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+async def _seed_people_and_files(
+    data_dir: Path, count: int, flood_accounts: int, quiet: bool
+) -> tuple[Seeded, list[str], Path]:
+    """Users through ``UserService`` and the first ``FILED_RECEIPTS`` receipts through ``SqliteReceiptStore.add``."""
     from receiptcore.entrypoints.container import build_container, close_container
     from receiptcore.settings import Settings
 
-    container = build_container(Settings(_env_file=None, data_dir=data_dir))
+    settings = Settings(_env_file=None, data_dir=data_dir)
+    container = build_container(settings)
     try:
         users = container.user_service()
         admin = await users.create_admin(ADMIN_EMAIL, PASSWORD)
@@ -255,41 +338,77 @@ async def _seed(data_dir: Path, count: int, flood_accounts: int) -> Seeded:
             for n in range(OTHER_OWNERS)
         ]
         seeded = Seeded(MEMBER_EMAIL, ADMIN_EMAIL, PASSWORD, member.id)
-        # the login flood signs in as many people at once, each from their own address
+        # the login flood and the upload row sign in as many people at once, each from their own address
         for n in range(flood_accounts):
             email = f"flood{n}@bench.example"
             await users.create_user(system, email, PASSWORD, roles=[MEMBER])
             seeded.flood_emails.append(email)
-        from receiptcore.adapters.sqlite import receipt_sql
-
         store = container.receipt_store()
-        rng = random.Random(20241125)  # fixed: every run seeds the same mix
-        rows: list[list[Any]] = []
-        for index in range(count):
+        rng = random.Random(SEED)  # fixed: every run seeds the same mix
+        statuses = QUIET_STATUSES if quiet else STATUSES
+        for index in range(min(count, FILED_RECEIPTS)):
             owner = member.id if rng.random() < MEMBER_SHARE else rng.choice(others)
-            if index < FILED_RECEIPTS:
-                content = tiny_png(index)
-                receipt, created = await store.add(make_receipt(rng, index, owner, content), content)
-                if not created:
-                    raise RuntimeError(f"receipt {index} was taken for a duplicate; the seed files must be unique")
-            else:
-                receipt = make_receipt(rng, index, owner, fake_source(index))
-                rows.append(receipt_sql.row_values(receipt))
-                if len(rows) >= BULK_BATCH:
-                    await _bulk_insert(store, rows)
-                    rows = []
+            content = tiny_png(index)
+            receipt, created = await store.add(make_receipt(rng, index, owner, content, statuses), content)
+            if not created:
+                raise RuntimeError(f"receipt {index} was taken for a duplicate; the seed files must be unique")
             if owner == member.id:
                 seeded.member_receipt_ids.append(receipt.id)
             seeded.receipts += 1
-        if rows:
-            await _bulk_insert(store, rows)
-        return seeded
+        return seeded, others, settings.sqlite_path
     finally:
         await close_container(container)
 
 
-def seed_store(data_dir: Path, count: int, flood_accounts: int = 0) -> Seeded:
+def _seed(data_dir: Path, count: int, flood_accounts: int, quiet: bool) -> Seeded:
+    seeded, others, database = asyncio.run(_seed_people_and_files(data_dir, count, flood_accounts, quiet))
+    chunks = [
+        _Chunk(number, first, min(BULK_BATCH, count - first), seeded.member_id, tuple(others), quiet)
+        for number, first in enumerate(range(FILED_RECEIPTS, count, BULK_BATCH))
+    ]
+    if chunks:
+        _bulk_insert(database, chunks, seeded)
+    return seeded
+
+
+def cache_key(count: int, flood_accounts: int, quiet: bool) -> str:
+    """What a seeded data dir depends on: the seed parameters, this file and the code that writes the rows
+    (the SQLite adapters, the receipt model), so a change to any of them seeds afresh instead of reusing."""
+    digest = hashlib.sha256(json.dumps([count, flood_accounts, quiet]).encode())
+    src = Path(__file__).resolve().parents[1] / "src" / "receiptcore"
+    sources = [
+        Path(__file__).resolve(),
+        src / "domain" / "receipt.py",
+        *sorted((src / "adapters" / "sqlite").glob("*.py")),
+    ]
+    for source in sources:
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return f"{count}-{flood_accounts}-{'quiet' if quiet else 'mixed'}-{digest.hexdigest()[:16]}"
+
+
+def _seed_into(target: Path, count: int, flood_accounts: int, quiet: bool) -> Seeded:
+    """Seed ``target`` (it must not exist), through a RAM file system when there is one (see ``seed_store``)."""
+    ram = Path("/dev/shm")  # noqa: S108 - a private temporary directory made below, removed after the copy
+    if not (ram.is_dir() and os.access(ram, os.W_OK)):
+        return _seed(target, count, flood_accounts, quiet)
+    staging = Path(tempfile.mkdtemp(prefix="receiptcore-bench-seed-", dir=ram))
+    try:
+        seeded = _seed(staging / "data", count, flood_accounts, quiet)
+        shutil.copytree(staging / "data", target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return seeded
+
+
+def seed_store(
+    data_dir: Path, count: int, flood_accounts: int = 0, *, quiet: bool = False, cache: Path | None = None
+) -> Seeded:
     """Create ``data_dir`` and fill it: an admin, a member who owns ~40% of ``count`` receipts, nine other owners.
+
+    ``quiet``: no receipt waits for extraction (for the rows where the worker runs). ``cache``: a directory
+    where seeded data dirs are kept between runs, one per ``cache_key``; a hit is copied to ``data_dir`` (the
+    servers write into their data dir, never into the cache), a miss is seeded and then kept there.
 
     The store fsyncs every file and its directory on ``add`` (as it must), which makes 10,000 adds on a disk
     take a minute or more, all of it waiting. So when a RAM file system (/dev/shm) is available the seeding
@@ -297,15 +416,23 @@ def seed_store(data_dir: Path, count: int, flood_accounts: int = 0) -> Seeded:
     the server reads and writes during the measurements.
     """
     started = time.monotonic()
-    ram = Path("/dev/shm")  # noqa: S108 - a private temporary directory made below, removed after the copy
-    if ram.is_dir() and os.access(ram, os.W_OK):
-        staging = Path(tempfile.mkdtemp(prefix="receiptcore-bench-seed-", dir=ram))
-        try:
-            seeded = asyncio.run(_seed(staging / "data", count, flood_accounts))
-            shutil.copytree(staging / "data", data_dir)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    if cache is None:
+        seeded = _seed_into(data_dir, count, flood_accounts, quiet)
     else:
-        seeded = asyncio.run(_seed(data_dir, count, flood_accounts))
+        kept = cache / cache_key(count, flood_accounts, quiet)
+        hit = (kept / SEEDED_FILE).is_file()
+        if not hit:
+            cache.mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=".seeding-", dir=cache))
+            try:
+                seeded = _seed_into(partial / "data", count, flood_accounts, quiet)
+                (partial / "data" / SEEDED_FILE).write_text(json.dumps(dataclasses.asdict(seeded)))
+                shutil.rmtree(kept, ignore_errors=True)
+                (partial / "data").rename(kept)
+            finally:
+                shutil.rmtree(partial, ignore_errors=True)
+        seeded = Seeded(**json.loads((kept / SEEDED_FILE).read_text()))
+        shutil.copytree(kept, data_dir, ignore=shutil.ignore_patterns(SEEDED_FILE))
+        seeded.cached = hit
     seeded.seconds = time.monotonic() - started
     return seeded

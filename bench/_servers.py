@@ -30,12 +30,12 @@ def clean_environ() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("RECEIPTCORE_")}
 
 
-def rss_mib(pid: int) -> float | None:
-    """Resident memory of ``pid`` in MiB (Linux /proc), or None when unknown."""
+def rss_mib(pid: int, field: str = "VmRSS") -> float | None:
+    """Resident memory of ``pid`` in MiB (Linux /proc; ``VmHWM``: its peak so far), or None when unknown."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         return None
@@ -46,11 +46,12 @@ class ServerProcess:
     """One server in a child process, its output going to ``log_path``.
 
     ``product`` runs the product's own command, ``python -m receiptcore serve --no-worker`` (the extraction
-    worker stays off so OCR never competes with the requests for the CPU); ``baseline`` runs ``_serve.py``,
+    worker stays off so OCR never competes with the requests for the CPU); ``product-worker`` the same with the
+    worker on (the rows that measure the worker's effect); ``baseline`` runs ``_serve.py``,
     which serves the bare app through the same server functions. Both get the same environment ``env``.
 
     Args:
-        target: ``baseline`` or ``product``.
+        target: ``product``, ``product-worker``, ``uvicorn`` (the baseline on ``_serve.py``), ``granian-N``.
         log_path: where the server's stdout and stderr go (a file, so a chatty server never blocks on a pipe).
         env: the ``RECEIPTCORE_*`` settings shared by both servers (data dir, log level).
     """
@@ -59,9 +60,11 @@ class ServerProcess:
         self.target = target
         self.port = free_port()
         self.log_path = log_path
-        if target == "product":
-            command = [sys.executable, "-m", "receiptcore", "serve", "--no-worker", "--host", "127.0.0.1"]
-            command += ["--port", str(self.port)]
+        if target in ("product", "product-worker"):
+            # product-worker: `receiptcore serve` exactly as `make run` serves it, extraction worker on
+            command = [sys.executable, "-m", "receiptcore", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+            if target == "product":
+                command.append("--no-worker")
         elif target.startswith("granian-"):
             # the fastest bare baseline available here: granian (Rust HTTP, its own event loop), N processes
             command = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
@@ -120,6 +123,10 @@ class ServerProcess:
     def rss_mib(self) -> float | None:
         """The server's resident memory in MiB (Linux /proc), or None when unknown."""
         return rss_mib(self.pid)
+
+    def peak_rss_mib(self) -> float | None:
+        """The server's peak resident memory so far in MiB (Linux /proc), or None when unknown."""
+        return rss_mib(self.pid, "VmHWM")
 
     def stop(self) -> None:
         """Ask the server to shut down (SIGINT, like Ctrl-C), then kill it if it lingers."""

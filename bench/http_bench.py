@@ -33,7 +33,14 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from _report import build_rows, render_flood, render_table  # noqa: E402
+from _report import (  # noqa: E402
+    build_rows,
+    render_backlog,
+    render_flood,
+    render_scale,
+    render_table,
+    render_targets,
+)
 from _serve import server_description  # noqa: E402
 from _servers import ServerProcess, clean_environ  # noqa: E402
 
@@ -60,6 +67,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="RECEIPTCORE_LOG_LEVEL for both servers (default: the product's default, as `make run` serves)",
     )
     parser.add_argument("--no-flood", action="store_true", help="skip the login flood row")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated row groups to leave out: " + ", ".join(ROW_GROUPS) + " (e.g. --skip backlog,scale)",
+    )
+    parser.add_argument(
+        "--data-cache",
+        type=Path,
+        help="keep seeded data dirs here between runs, one per seed parameters and seeding code (a 1M store "
+        "seeds once); the servers always get a fresh copy",
+    )
+    parser.add_argument(
+        "--receipts-dir",
+        type=Path,
+        help="the development receipts for the worker rows (default: ../shared/data/receipts of the checkout, "
+        "else /work/shared/data/receipts)",
+    )
+    parser.add_argument("--backlog", type=int, default=150, help="receipts of the extraction-backlog row")
+    parser.add_argument(
+        "--worker-store",
+        type=int,
+        default=10_000,
+        help="receipts stored (none pending) for the reads-during-backlog row",
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data dir and server logs")
     parser.add_argument("--baseline-only", action="store_true", help="measure only the baselines (harness check)")
     return parser.parse_args(argv)
@@ -113,6 +144,8 @@ def measure_baseline(server: ServerProcess, args: argparse.Namespace, phase: str
 
 
 GRANIAN_TARGETS = ("granian-1", "granian-2")
+# the row groups --skip can leave out
+ROW_GROUPS = ("http", "upload", "flood", "reads-during-backlog", "backlog", "scale")
 
 
 def environment() -> dict[str, Any]:
@@ -167,6 +200,15 @@ def settings_for(env: dict[str, str]) -> Any:
         os.environ.update(saved)
 
 
+def skipped(args: argparse.Namespace) -> set[str]:
+    """The row groups left out (``--skip``, ``--no-flood``); an unknown name is an error."""
+    names = {name.strip() for name in args.skip.split(",") if name.strip()}
+    unknown = names - set(ROW_GROUPS)
+    if unknown:
+        raise SystemExit(f"--skip: unknown row group(s) {', '.join(sorted(unknown))}; known: {', '.join(ROW_GROUPS)}")
+    return names | ({"flood"} if args.no_flood else set())
+
+
 def scale_sizes(args: argparse.Namespace) -> list[int]:
     """The other store sizes of the scale row."""
     return [int(size) for size in args.scale.split(",") if size.strip()]
@@ -175,6 +217,7 @@ def scale_sizes(args: argparse.Namespace) -> list[int]:
 def main(argv: list[str] | None = None) -> None:  # noqa: PLR0912, PLR0915 - one run, step by step
     """Seed, serve, measure, report."""
     args = parse_args(argv)
+    skip = skipped(args)
     started = time.monotonic()
     scrubbed = sorted(name for name in os.environ if name.startswith("RECEIPTCORE_"))
     for name in scrubbed:
@@ -188,16 +231,19 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0912, PLR0915 - one
     flood: dict[str, Any] | None = None
     scale: list[dict[str, Any]] = []
     memory: dict[str, float | None] = {}
+    reads_backlog: dict[str, Any] | None = None
+    backlog: dict[str, Any] | None = None
     try:
         if args.baseline_only:
             seeded = None
         else:
-            from _product import FLOOD_CONNECTIONS, run_login_flood, run_product_rows
+            from _extraction import run_extraction_backlog, run_reads_during_backlog
+            from _product import FLOOD_CONNECTIONS, run_login_flood, run_product_rows, run_upload_rows
             from _seed import seed_store
 
             print(f"seeding {args.receipts:,} receipts into {workdir / 'data'} ...", flush=True)
-            seeded = seed_store(workdir / "data", args.receipts, flood_accounts=FLOOD_CONNECTIONS)
-            print(f"  seeded in {seeded.seconds:.1f} s", flush=True)
+            seeded = seed_store(workdir / "data", args.receipts, FLOOD_CONNECTIONS, cache=args.data_cache)
+            print(f"  seeded in {seeded.seconds:.1f} s{' (from the cache)' if seeded.cached else ''}", flush=True)
         env = server_env(workdir / "data", args.log_level)
         for target in (*GRANIAN_TARGETS, "uvicorn"):
             servers.append(ServerProcess.start(target, workdir / f"{target}.log", env))
@@ -218,15 +264,27 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0912, PLR0915 - one
         if seeded is not None:
             product = ServerProcess.start("product", workdir / "product.log", env)
             servers.append(product)
-            product_results = run_product_rows(product, seeded, args, measure)
-            if not args.no_flood:
+            if "http" not in skip:
+                product_results = run_product_rows(product, seeded, args, measure)
+            memory["product after the read rows"] = product.rss_mib()
+            if "upload" not in skip:
+                product_results += run_upload_rows(product, seeded, args, measure, workdir)
+            if "flood" not in skip:
                 flood = run_login_flood(product, seeded, args)
             memory["product"] = product.rss_mib()
+            memory["product peak"] = product.peak_rss_mib()
             product.stop()
         baselines["granian"]["after"] = measure_baseline(by_name[fastest], args, "after")
         baselines["uvicorn"]["after"] = measure_baseline(by_name["uvicorn"], args, "after")
         memory |= {name: server.rss_mib() for name, server in by_name.items()}
-        if seeded is not None:
+        for server in list(by_name.values()):
+            server.stop()  # the baselines are done; the rows below measure the product against itself
+        if seeded is not None and "reads-during-backlog" not in skip:
+            reads_backlog = run_reads_during_backlog(workdir, args, measure, lambda d: server_env(d, args.log_level))
+        if seeded is not None and "backlog" not in skip:
+            print("extraction backlog: receiptcore worker --once over the development receipts", flush=True)
+            backlog = run_extraction_backlog(workdir, args)
+        if seeded is not None and "scale" not in skip:
             scale = run_scale(args, workdir, seeded, product_results)
         load_after = os.getloadavg()
     finally:
@@ -236,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0912, PLR0915 - one
             print(f"data and server logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    if reads_backlog is not None:
+        product_results += [reads_backlog["idle"], reads_backlog["during"]]
     rows = build_rows(product_results, baselines)
     report = {
         "environment": environment(),
@@ -252,6 +312,8 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0912, PLR0915 - one
         "baselines": baselines,
         "rows": rows,
         "login_flood": flood,
+        "reads_during_backlog": reads_backlog,
+        "extraction_backlog": backlog,
         "scale": scale,
         "server_rss_mib": memory,
         # other work on the machine skews every figure; the 1-minute load average shows whether there was any
@@ -265,12 +327,14 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0912, PLR0915 - one
     if flood is not None:
         print()
         print(render_flood(flood))
+    if backlog is not None:
+        print()
+        print(render_backlog(backlog))
     if scale:
         print()
-        print("| scale: filtered listing, 50/page | receipts | req/s | p50 ms | p99 ms |")
-        print("|---|---|---|---|---|")
-        for entry in scale:
-            print(f"| | {entry['receipts']:,} | {entry['rps']:.1f} | {entry['p50_ms']:.2f} | {entry['p99_ms']:.2f} |")
+        print(render_scale(scale))
+    print()
+    print(render_targets(report))
     rss = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in memory.items() if mib is not None)
     print(
         f"Server memory (RSS): {rss}. 1-minute load average before/after: "
@@ -288,17 +352,19 @@ def run_scale(
     from _product import run_listing_only
     from _seed import seed_store
 
-    main_row = next(r for r in product_results if r["label"].startswith("GET /api/receipts (filtered"))
-    entries = [{"receipts": args.receipts, **{k: main_row[k] for k in ("rps", "p50_ms", "p99_ms")}}]
+    main_rows = [r for r in product_results if r.get("key") == "list"]
+    entries = [{"receipts": args.receipts, **{k: row[k] for k in ("rps", "p50_ms", "p99_ms")}} for row in main_rows]
     for size in scale_sizes(args):
         data = workdir / f"data-{size}"
-        print(f"seeding {size:,} receipts for the scale row ...", flush=True)
-        other = seed_store(data, size)
+        print(f"seeding {size:,} receipts for the scale row ...", end="", flush=True)
+        other = seed_store(data, size, cache=args.data_cache)
+        print(f" {other.seconds:.0f} s{' (from the cache)' if other.cached else ''}", flush=True)
         server = ServerProcess.start("product", workdir / f"product-{size}.log", server_env(data, args.log_level))
         try:
             result = run_listing_only(server, other, args, measure, f"GET /api/receipts (filtered) at {size:,}")
         finally:
             server.stop()
+            shutil.rmtree(data, ignore_errors=True)  # a 1M copy is gigabytes
         entries.append({"receipts": size, **{k: result[k] for k in ("rps", "p50_ms", "p99_ms")}})
     del seeded
     return sorted(entries, key=lambda entry: entry["receipts"])

@@ -180,3 +180,56 @@ async def test_a_merchant_name_as_long_as_a_receipt_allows_is_learned(api: Api, 
     )
     assert corrected.status_code == 200, corrected.text
     assert (await merchants(api, me))[long_name]["variants"] == ["Nettooy"]
+
+
+async def test_a_merchants_receipts_are_listed_by_id_or_name_a_page_at_a_time(
+    api: Api, extractor: MemoryExtractor
+) -> None:
+    _, me = await api.user()
+    _, you = await api.user()
+    mine = {(await receipt(api, extractor, me, "Netto", total))["id"] for total in ("1.00", "2.00", "3.00")}
+    await receipt(api, extractor, me, "Aldi")
+    yours = (await receipt(api, extractor, you, "NETTO"))["id"]
+    netto = (await merchants(api, me))["Netto"]
+
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = await api.client.get(
+            "/api/receipts", params={"merchant_id": netto["id"], "limit": 2, "cursor": cursor}, headers=me
+        )
+        assert page.status_code == 200, page.text
+        seen += [r["id"] for r in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(mine)
+    by_name = await api.client.get("/api/receipts", params={"merchant": "nEtTo"}, headers=me)
+    assert {r["id"] for r in by_name.json()["items"]} == mine
+    stats = (await api.client.get("/api/stats", params={"merchant_id": netto["id"]}, headers=me)).json()
+    assert (stats["receipt_count"], [b["total"] for b in stats["by_merchant"]]) == (3, ["6.00"])
+
+    _, auditor = await api.user(["auditor"])
+    everyone = await api.client.get("/api/receipts", params={"merchant": "Netto"}, headers=auditor)
+    assert {r["id"] for r in everyone.json()["items"]} == {*mine, yours}
+    one_owner = await api.client.get("/api/receipts", params={"merchant_id": netto["id"]}, headers=auditor)
+    assert {r["id"] for r in one_owner.json()["items"]} == mine
+
+
+async def test_a_bad_merchant_filter_is_a_problem_naming_it(api: Api, extractor: MemoryExtractor) -> None:
+    _, me = await api.user()
+    _, you = await api.user()
+    await receipt(api, extractor, you, "Lidl")
+    theirs = (await merchants(api, you))["Lidl"]["id"]
+    for params in (
+        {"merchant_id": "not-an-id"},
+        {"merchant_id": MISSING_ID},
+        {"merchant_id": theirs},
+        {"merchant_id": theirs, "merchant": "Lidl"},
+        {"merchant": "x" * 501},
+    ):
+        for path in ("/api/receipts", "/api/stats", "/api/receipts/export"):
+            response = await api.client.get(path, params=params, headers=me)
+            assert response.status_code == 422, (path, params, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert "merchant" in response.text

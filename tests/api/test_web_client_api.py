@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from receiptcore.domain import categories
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.entrypoints.http.docs_pages import REDOC_DIR, SWAGGER_DIR
 from receiptcore.entrypoints.http.security import SCHEMA_CSP, WEB_CSP
@@ -67,6 +69,8 @@ def _pdf(pages: int) -> bytes:
         "/receipts/0190f0e2-0000-7000-8000-000000000000",
         "/review",
         "/dashboard",
+        "/merchants",
+        "/merchants/0190f0e2-0000-7000-8000-000000000000",
         "/settings",
         "/admin/users",
         "/admin/roles",
@@ -74,7 +78,7 @@ def _pdf(pages: int) -> bytes:
 )
 async def test_every_page_path_answers_the_shell_with_the_strict_csp(api: Api, path: str) -> None:
     response = await api.client.get(path)
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["content-security-policy"] == WEB_CSP
     assert response.headers["cache-control"] == "no-cache"
@@ -87,6 +91,15 @@ def test_page_paths_are_the_ones_the_client_routes() -> None:
     routed = re.findall(r"path: /\^(.*?)\$/", main)
     as_paths = {r.replace("\\/", "/").replace("([0-9a-fA-F-]{1,64})", "{rid:str}") for r in routed}
     assert as_paths == set(PAGE_PATHS)
+
+
+def test_the_clients_category_suggestions_are_the_bundled_map() -> None:
+    # the review and merchant pages suggest the bundled categories; a category added to the map must show there
+    script = (STATIC_DIR / "app" / "categories.js").read_text()
+    listed = re.search(r"BUNDLED_CATEGORIES = \[(.*?)\];", script, re.DOTALL)
+    assert listed is not None
+    bundled = tomllib.loads((Path(categories.__file__).parent / "categories.toml").read_text(encoding="utf-8"))
+    assert sorted(re.findall(r'"([a-z_]+)"', listed.group(1))) == sorted(bundled)
 
 
 def test_the_csp_forbids_inline_script_and_other_hosts() -> None:

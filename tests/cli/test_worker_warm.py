@@ -198,3 +198,35 @@ async def test_the_real_ocr_engine_is_loaded_before_the_first_receipt_is_claimed
         await bus.aclose()
     assert built_at_claim[0] == 1, "the first claim came before the engine was loaded"
     assert len(builds) == 1, "the extraction loaded a second engine instead of the warmed one"
+
+
+async def test_drain_warms_the_extractor_before_its_first_claim() -> None:
+    # `receiptcore worker --once` too: the models load before the first attempt starts, not inside it
+    extractor = WarmingExtractor()
+    store, bus, service, receipt_id = await _world(extractor)
+    draining = asyncio.create_task(ExtractionWorker(service, bus).drain())
+    try:
+        await asyncio.sleep(0.2)
+        assert extractor.journal == ["warm"]
+        assert await _status(store, receipt_id) == ReceiptStatus.PENDING
+        extractor.ready.set()
+        stats = await asyncio.wait_for(draining, 5)
+    finally:
+        await bus.aclose()
+    assert stats.processed == 1
+    assert extractor.journal == ["warm", "warmed", "extract"]
+    assert await _status(store, receipt_id) == ReceiptStatus.EXTRACTED
+
+
+async def test_drain_claims_anyway_when_the_warm_up_hangs_past_the_limit() -> None:
+    extractor = WarmingExtractor()  # never made ready
+    store, bus, service, receipt_id = await _world(extractor)
+    worker_module.ABANDONED.clear()
+    try:
+        stats = await asyncio.wait_for(ExtractionWorker(service, bus, warm_seconds=0.2).drain(), 5)
+        assert stats.processed == 1
+        assert await _status(store, receipt_id) == ReceiptStatus.EXTRACTED
+        assert worker_module.ABANDONED.is_set(), "exit_process must not join the loading thread"
+    finally:
+        worker_module.ABANDONED.clear()
+        await bus.aclose()

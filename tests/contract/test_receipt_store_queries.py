@@ -70,6 +70,11 @@ async def _seed_for_filters(store: ReceiptStore) -> tuple[str, dict[str, str]]:
         (ReceiptQuery(category="food"), {"lunch"}),
         (ReceiptQuery(tag="work"), {"lunch"}),
         (ReceiptQuery(tag="wor"), set()),
+        (ReceiptQuery(merchant=("noodle bar",)), {"lunch"}),
+        (ReceiptQuery(merchant=(" NOODLE BAR ",)), {"lunch"}),
+        (ReceiptQuery(merchant=("Noodle",)), set()),
+        (ReceiptQuery(merchant=("Shell", "Noodle Bar", "Aral")), {"lunch", "fuel"}),
+        (ReceiptQuery(merchant=("shell",), q="noodle"), set()),
         (ReceiptQuery(date_from=dt.date(2026, 1, 11)), {"fuel"}),
         (ReceiptQuery(date_to=dt.date(2026, 1, 10)), {"lunch"}),
         (ReceiptQuery(min_total=Decimal("12.5")), {"lunch", "fuel"}),
@@ -131,6 +136,38 @@ async def test_cursor_paging_walks_every_receipt_once_in_order(store: ReceiptSto
     for a, b in itertools.pairwise(seen):
         if getattr(a, field) == getattr(b, field):
             assert (a.id > b.id) if desc else (a.id < b.id)
+
+
+@pytest.mark.parametrize("sort", [SortKey.CREATED_DESC, SortKey.DATE_ASC, SortKey.TOTAL_DESC])
+async def test_a_merchant_filter_pages_through_exactly_its_receipts(store: ReceiptStore, sort: SortKey) -> None:
+    owner = new_id()
+    expected = set()
+    for i in range(11):
+        name = ["Netto", "NETTO", "Nettooy", "Aldi"][i % 4]
+        receipt, content = make_receipt(
+            owner,
+            merchant=Merchant(name=name),
+            created_at=T0 + dt.timedelta(seconds=i // 2),
+            purchase_date=None if i % 3 == 0 else dt.date(2026, 1, 1 + i % 2),
+            total=None if i % 5 == 0 else Decimal(i % 3),
+        )
+        await store.add(receipt, content)
+        if name != "Aldi":
+            expected.add(receipt.id)
+    other, content = make_receipt(new_id(), merchant=Merchant(name="Netto"))
+    await store.add(other, content)
+    seen: list[str] = []
+    cursor = None
+    query = ReceiptQuery(merchant=("netto", "Nettooy"), sort=sort, limit=2)
+    for _ in range(20):
+        page = await store.list(query.model_copy(update={"cursor": cursor}), Scope.only(owner))
+        seen.extend(r.id for r in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(expected)
+    everyone = await store.list(ReceiptQuery(merchant=("Netto",), limit=50), EVERYONE)
+    assert other.id in {r.id for r in everyone.items}
 
 
 async def test_last_page_has_no_cursor(store: ReceiptStore) -> None:

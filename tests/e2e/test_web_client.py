@@ -134,6 +134,13 @@ def test_review_page_keyboard_and_history(browsing: Browsing, web_server: WebSer
     page.keyboard.press("Enter")
     page.keyboard.press("Control+s")
     expect(page.locator(".history")).to_contain_text("Corner Grocer")
+    # the correction taught the merchant directory: the printed name is now a spelling of "Corner Grocer"
+    printed = str((receipt.get("merchant") or {}).get("name") or "")
+    listed = httpx.get(f"{web_server.url}/api/merchants", headers=user.auth).json()["items"]
+    [taught] = [m for m in listed if m["name"] == "Corner Grocer"]
+    if printed:
+        assert printed in taught["variants"], taught
+    expect(page.locator("#field-merchant-name-origin")).to_contain_text("Set by you.")
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
 
@@ -287,7 +294,7 @@ def test_the_api_documentation_loads_from_the_server_only(browsing: Browsing, we
 def test_phone_layout_has_no_horizontal_scroll(browsing: Browsing, web_server: WebServer) -> None:
     user, receipt = open_receipt_with_total(web_server, "phone")
     page, _ = browsing.page(PHONE)
-    for path in ("/", "/receipts", f"/receipts/{receipt['id']}", "/dashboard", "/settings"):
+    for path in ("/", "/receipts", f"/receipts/{receipt['id']}", "/dashboard", "/merchants", "/settings"):
         if path == "/":
             sign_in(page, user.email, user.password)
             assert page.get_attribute("#camera-picker", "capture") == "environment"
@@ -331,6 +338,7 @@ def test_every_page_passes_axe_and_is_screenshotted(
         ("review", f"/receipts/{receipts[0]['id']}"),
         ("review-queue", "/review"),
         ("dashboard", "/dashboard"),
+        ("merchants", "/merchants"),
         ("settings", "/settings"),
         ("admin-users", "/admin/users"),
         ("admin-roles", "/admin/roles"),
@@ -342,7 +350,7 @@ def test_every_page_passes_axe_and_is_screenshotted(
             expect(page.locator(".sheet img")).to_have_js_property("complete", True)
         if name == "dashboard":
             page.locator(".kpis .kpi").first.wait_for()
-        if name in ("receipts", "inbox"):
+        if name in ("receipts", "inbox", "merchants"):
             page.locator("tbody tr, .receipt-cards li").first.wait_for()
         check_accessibility(page, name)
         screenshot(page, f"{name}{suffix}")

@@ -7,7 +7,10 @@ import json
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from receiptcore.entrypoints import logs as logs_module
 from receiptcore.entrypoints.logs import REDACTED, configure_logging, make_handler, redact, request_id_var
 
 JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJlc2lnbmF0dXJl"
@@ -107,3 +110,40 @@ def test_uvicorn_loggers_go_through_the_one_handler() -> None:
     _, stream = _configured("json")
     logging.getLogger("uvicorn.error").info("Started server process")
     assert json.loads(stream.getvalue())["logger"] == "uvicorn.error"
+
+
+def _every_pattern(text: str) -> str:
+    """``redact`` without its substring pre-checks: every pattern substituted in turn."""
+    for pattern in logs_module._SECRET_PATTERNS:
+        text = pattern.sub(logs_module._keep_prefix, text)
+    return text
+
+
+_PIECES = st.sampled_from(
+    [
+        "Bearer ",
+        "bEaReR\t",
+        JWT,
+        "eyJ",
+        "token=",
+        "PASSWORD: ",
+        '"secret": "',
+        "api_key=",
+        "postgresql://user:",
+        "@db",
+        "://",
+        "@",
+        "=",
+        ":",
+        " ",
+        "/api/receipts/{rid}",
+        "\u212a",
+        "s3cr3t",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_the_pre_checks_never_change_what_is_redacted(text: str) -> None:
+    assert redact(text) == _every_pattern(text)

@@ -250,6 +250,11 @@ def fold(value: str | None) -> str | None:
     return value.strip().casefold() if value is not None else None
 
 
+def merchant_keys(query: ReceiptQuery) -> list[str]:
+    """The folded names of ``query.merchant`` (the stored ``merchant_key`` of a receipt), sorted, each once."""
+    return sorted({fold(name) or "" for name in query.merchant or ()} - {""})
+
+
 def matches(receipt: Receipt, query: ReceiptQuery) -> bool:
     """Whether ``receipt`` passes ``query``'s filters (the in-memory twin of the SQL WHERE clause)."""
     checks = (
@@ -257,6 +262,7 @@ def matches(receipt: Receipt, query: ReceiptQuery) -> bool:
         query.status is None or receipt.status == query.status,
         query.category is None or fold(receipt.category) == fold(query.category),
         query.tag is None or fold(query.tag) in {fold(tag) for tag in receipt.tags},
+        query.merchant is None or fold(receipt.merchant.name) in merchant_keys(query),
         query.date_from is None or (receipt.purchase_date is not None and receipt.purchase_date >= query.date_from),
         query.date_to is None or (receipt.purchase_date is not None and receipt.purchase_date <= query.date_to),
     )

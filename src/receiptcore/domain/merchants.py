@@ -23,6 +23,16 @@ from receiptcore.domain.name_matching import AMBIGUITY_MARGIN, MATCH_THRESHOLD, 
 from receiptcore.domain.queries import SpendingBucket
 
 MAX_VARIANTS = 200
+# Words of an item table's column headings ("Product Sale Unit Final Description Qty Price Price"): OCR sometimes
+# reads such a row as the shop's address, and the directory must not learn it (``learnable_address``).
+TABLE_HEADER_WORDS = frozenset(
+    {
+        "amount", "amt", "article", "artikel", "betrag", "code", "description", "desc", "disc", "discount", "each",
+        "ea", "final", "gesamt", "item", "items", "menge", "net", "no", "preis", "price", "prices", "product",
+        "products", "qty", "quantity", "rate", "sale", "sku", "sum", "summe", "tax", "total", "unit", "uom", "vat",
+        "x",
+    }
+)  # fmt: skip
 # as long as a receipt's merchant name may be, so every printed or corrected name can become an entry
 MerchantName = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 CategoryName = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
@@ -111,6 +121,25 @@ class MerchantEntry(BaseModel):
     def _next(self, at: dt.datetime, **changes: object) -> MerchantEntry:
         values = {**self.model_dump(), **changes, "updated_at": at, "version": self.version + 1}
         return MerchantEntry.model_validate(values)
+
+
+def looks_like_table_header(line: str) -> bool:
+    """Whether ``line`` reads like the column headings of an item table: three or more words, none with a digit,
+    at least two different heading words, and heading words at least two thirds of them."""
+    found = line.casefold().replace(".", " ").replace(":", " ").replace("/", " ").split()
+    if len(found) < 3 or any(ch.isdigit() for ch in line):
+        return False
+    headings = [w for w in found if w in TABLE_HEADER_WORDS]
+    return len(set(headings)) >= 2 and 3 * len(headings) >= 2 * len(found)
+
+
+def learnable_address(address: str | None) -> str | None:
+    """The part of an address read from a receipt that the directory may learn: without lines that look like an
+    item table's headings (an OCR misreading), None when nothing else is left."""
+    if not address:
+        return None
+    kept = [line for line in address.splitlines() if line.strip() and not looks_like_table_header(line)]
+    return "\n".join(line.strip() for line in kept) or None
 
 
 def _distinct(spellings: Iterable[str]) -> list[str]:

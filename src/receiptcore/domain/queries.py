@@ -25,8 +25,15 @@ class SortKey(StrEnum):
     TOTAL_ASC = "total"
 
 
+# a merchant filter names the canonical name and the known spellings of one directory entry at most
+MAX_MERCHANT_NAMES = 201
+MerchantFilterName = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
 class ReceiptQuery(BaseModel):
-    """Filters of a receipt listing. ``q`` searches merchant name/address, item descriptions and raw text."""
+    """Filters of a receipt listing. ``q`` searches merchant name/address, item descriptions and raw text;
+    ``merchant`` keeps the receipts whose merchant name is one of these names exactly, case-insensitively (the
+    canonical name and known spellings of a directory entry: ``MerchantService.receipt_query``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,6 +45,9 @@ class ReceiptQuery(BaseModel):
     status: ReceiptStatus | None = None
     category: Annotated[str, StringConstraints(max_length=64)] | None = None
     tag: Annotated[str, StringConstraints(max_length=64)] | None = None
+    merchant: Annotated[tuple[MerchantFilterName, ...], Field(min_length=1, max_length=MAX_MERCHANT_NAMES)] | None = (
+        None
+    )
     owner_id: str | None = None
     sort: SortKey = SortKey.CREATED_DESC
     limit: Annotated[int, Field(ge=1, le=500)] = 50

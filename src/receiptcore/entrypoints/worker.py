@@ -231,7 +231,15 @@ class ExtractionWorker:
                 waiter.cancel()
 
     async def drain(self) -> WorkerStats:
-        """Process receipts until none is claimable (``--once``), ``concurrency`` at a time; then return."""
+        """Process receipts until none is claimable (``--once``), ``concurrency`` at a time; then return.
+
+        Like ``run`` it warms the extractor first (up to ``warm_seconds``), so loading the models for the
+        ``concurrency`` loops never counts against the first receipts' attempts, timeouts or leases.
+        """
+        warming = asyncio.create_task(self._warm_extractor(), name="worker-warm")
+        _done, pending = await asyncio.wait({warming}, timeout=self._warm_limit)
+        if pending:
+            log.warning("extractor warm-up still running after %.0f s; claiming receipts anyway", self._warm_limit)
         loops = [
             asyncio.create_task(self._drain_loop(f"{self._worker_id}-{i}"), name=f"worker-{i}")
             for i in range(self._concurrency)
@@ -242,6 +250,11 @@ class ExtractionWorker:
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
+            if not warming.done():
+                # the loading thread cannot be interrupted; without this the interpreter would join it at exit
+                ABANDONED.set()
+                warming.cancel()
+                await asyncio.gather(warming, return_exceptions=True)
         return WorkerStats(self._processed, self._errors)
 
     async def _finish(self, loops: list[asyncio.Task[None]]) -> None:

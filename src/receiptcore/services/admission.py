@@ -33,6 +33,11 @@ class LoginAdmission:
         self.limit = limit
         self.in_progress = 0
 
+    @property
+    def full(self) -> bool:
+        """Whether the next ``ticket`` would be refused (the HTTP layer sheds on it before parsing a request)."""
+        return self.in_progress >= self.limit
+
     @contextmanager
     def ticket(self) -> Iterator[None]:
         """Hold one place while the block runs.
@@ -40,7 +45,7 @@ class LoginAdmission:
         Raises:
             Overloaded: ``limit`` logins are in progress already; nothing was done.
         """
-        if self.in_progress >= self.limit:
+        if self.full:
             raise Overloaded(OVERLOADED_DETAIL, retry_after=RETRY_AFTER_SECONDS, key="overloaded")
         self.in_progress += 1
         try:

@@ -17,12 +17,12 @@ from typing import Any
 
 from receiptcore.domain.categories import suggest_category
 from receiptcore.domain.ids import new_id
-from receiptcore.domain.merchants import MerchantEntry, group_by_merchant, match_merchant
+from receiptcore.domain.merchants import MerchantEntry, group_by_merchant, learnable_address, match_merchant
 from receiptcore.domain.name_matching import normalised
 from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_scope
-from receiptcore.domain.queries import SpendingSummary
+from receiptcore.domain.queries import ReceiptQuery, SpendingSummary
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Receipt
-from receiptcore.errors import Conflict, StorageUnavailable, ValidationFailed, VersionConflict
+from receiptcore.errors import Conflict, NotFound, StorageUnavailable, ValidationFailed, VersionConflict
 from receiptcore.ports import Clock, EventBus, MerchantDirectory, ReceiptStore
 from receiptcore.services.merchant_relabel import relabel_receipts
 
@@ -103,7 +103,9 @@ class MerchantService:
 
     async def _remember(self, owner_id: str, name: str, address: str | None) -> None:
         now = self._clock.now()
-        entry = MerchantEntry.new(entry_id=new_id(), owner_id=owner_id, name=name, address=address, at=now)
+        entry = MerchantEntry.new(
+            entry_id=new_id(), owner_id=owner_id, name=name, address=learnable_address(address), at=now
+        )
         # Conflict: another worker added the same name meanwhile; the entry exists, which is all we wanted
         with contextlib.suppress(Conflict):
             await self._directory.add(entry)
@@ -155,7 +157,9 @@ class MerchantService:
         for entry in await self._directory.entries(owner):
             if entry.knows(name):
                 return entry
-        entry = MerchantEntry.new(entry_id=new_id(), owner_id=owner, name=name, address=address, at=self._clock.now())
+        entry = MerchantEntry.new(
+            entry_id=new_id(), owner_id=owner, name=name, address=learnable_address(address), at=self._clock.now()
+        )
         try:
             await self._directory.add(entry)
         except Conflict:
@@ -177,6 +181,20 @@ class MerchantService:
     async def get(self, principal: Principal, entry_id: str) -> MerchantEntry:
         """Needs receipts:read. NotFound outside the caller's scope."""
         return await self._directory.get(entry_id, receipt_scope(principal, ReceiptAction.READ))
+
+    async def receipt_query(self, principal: Principal, query: ReceiptQuery, entry_id: str) -> ReceiptQuery:
+        """Needs receipts:read. ``query`` narrowed to the receipts of the merchant ``entry_id``: its owner's
+        receipts carrying its canonical name or one of its known spellings (case-insensitively). ValidationFailed
+        (``merchant_id``) when no merchant in the caller's read scope has that id."""
+        try:
+            entry = await self.get(principal, entry_id)
+        except NotFound:
+            raise ValidationFailed(
+                "merchant_id names no merchant you can see",
+                errors=[{"field": "merchant_id", "message": "no such merchant"}],
+            ) from None
+        owner = query.owner_id or entry.owner_id
+        return query.model_copy(update={"merchant": tuple(entry.spellings()), "owner_id": owner})
 
     async def update(
         self, principal: Principal, entry_id: str, changes: dict[str, Any], expected_version: int | None

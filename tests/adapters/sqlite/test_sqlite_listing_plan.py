@@ -1,8 +1,9 @@
 """SQLite listings use an index for every filter, sort and owner scope (EXPLAIN QUERY PLAN), never a table scan.
 
 Speed is measured by bench/, not here; what these tests pin is structural: the query plan of each listing the
-API can issue reads ``receipts`` through an index (one that also gives the sort order, for the default sort with
-the status and category filters), and text search goes through the trigram FTS table instead of a ``LIKE`` scan.
+API can issue reads ``receipts`` through an index; one owner's page walks an index in the sort's order for every
+filter (so its cost does not grow with the store: no sort of all matches), filtering inside the covering
+``receipts_owner_*_walk`` indexes; and text search goes through the trigram FTS table instead of a ``LIKE`` scan.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
@@ -81,6 +83,32 @@ async def test_default_listings_walk_an_index_in_order(db: SqliteDatabase, scope
         assert any(line.startswith("SEARCH receipts USING") for line in lines), lines
 
 
+@pytest.mark.parametrize("sort", list(SortKey), ids=str)
+@pytest.mark.parametrize("filters", [name for name in FILTERS if name != "short text"], ids=str)
+async def test_one_owners_page_never_sorts_its_matches(db: SqliteDatabase, filters: str, sort: SortKey) -> None:
+    lines = await plan(db, ReceiptQuery(sort=sort, limit=50, **FILTERS[filters]), SCOPES["one owner"])
+    # the one temporary B-tree puts the 51 rows of the page back in order (the outer ORDER BY page.position)
+    assert sum("TEMP B-TREE" in line for line in lines) == 1, lines
+    inner = [line for line in lines if line.startswith("SEARCH receipts USING")]
+    assert len(inner) == 1, lines
+    # filtering happens inside the index: the table is read only for the rows of the page (SEARCH r ... id=?)
+    assert "COVERING INDEX" in inner[0], lines
+    if filters not in ("status", "category") or sort.value.lstrip("-") != "created_at":
+        column = {"created_at": "created", "purchase_date": "date", "total": "total"}[sort.value.lstrip("-")]
+        assert f"receipts_owner_{column}_walk" in inner[0], lines
+
+
+async def test_tag_filter_matches_whole_tags_only(db: SqliteDatabase, tmp_path: Path) -> None:
+    store = SqliteReceiptStore(db, tmp_path / "files")
+    tagged, _ = make_receipt("u1", tags=["Work", "home"])
+    lookalike, _ = make_receipt("u1", tags=['x"work', "workshop", "home"])  # "work" inside another tag's JSON
+    for receipt in (tagged, lookalike):
+        await db.execute(sql.INSERT_SQL, sql.row_values(receipt))
+    for tag, expected in [("work", [tagged.id]), ("WORK ", [tagged.id]), ('x"work', [lookalike.id]), ("ork", [])]:
+        page = await store.list(ReceiptQuery(tag=tag), Scope.only("u1"))
+        assert [r.id for r in page.items] == expected, tag
+
+
 async def test_text_search_uses_the_trigram_index(db: SqliteDatabase) -> None:
     # "SCAN f VIRTUAL TABLE INDEX 0:M1": the FTS5 table (aliased f) answers a MATCH from its index
     lines = await plan(db, ReceiptQuery(q="durian"), SCOPES["one owner"])
@@ -102,6 +130,38 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
     try:
         page = await store.list(ReceiptQuery(q="rian pal"), Scope.only("u1"))
         assert [r.id for r in page.items] == [receipt.id]
-        assert await upgraded.applied_migrations() == ["receipts_v1", "receipts_v2", "receipts_claim_turns_v1"]
+        assert await upgraded.applied_migrations() == [
+            "receipts_v1",
+            "receipts_v2",
+            "receipts_claim_turns_v1",
+            "receipts_v3",
+        ]
+    finally:
+        await upgraded.aclose()
+
+
+async def test_upgrading_a_v2_database_swaps_the_sort_indexes_for_walk_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    old = SqliteDatabase(path)
+    for name, ddl in [("receipts_v1", sql.SCHEMA_V1), ("receipts_v2", SCHEMA_V2), ("claims", sql.CLAIM_TURNS_V1)]:
+        old.register_migration(name, ddl)
+    await old.migrate()
+    receipts = [
+        make_receipt("u1", status=ReceiptStatus.CONFIRMED, tags=["work"], total=Decimal(total), currency="EUR")[0]
+        for total in (12, 40, 7)
+    ]
+    for receipt in receipts:
+        await old.execute(sql.INSERT_SQL, sql.row_values(receipt))
+    await old.aclose()
+    upgraded = SqliteDatabase(path)
+    store = SqliteReceiptStore(upgraded, tmp_path / "files")
+    try:
+        query = ReceiptQuery(tag="work", status=ReceiptStatus.CONFIRMED, min_total=Decimal(10), sort=SortKey.TOTAL_DESC)
+        page = await store.list(query, Scope.only("u1"))
+        assert [r.id for r in page.items] == [receipts[1].id, receipts[0].id]
+        rows = await upgraded.fetchall("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'receipts'")
+        names = {row[0] for row in rows}
+        assert {"receipts_owner_created_walk", "receipts_owner_date_walk", "receipts_owner_total_walk"} <= names
+        assert not names & {"receipts_owner_created", "receipts_owner_date", "receipts_owner_total"}
     finally:
         await upgraded.aclose()

@@ -6,11 +6,18 @@ from __future__ import annotations
 import builtins
 from decimal import Decimal
 
+import pytest
+
 from receiptcore.adapters.clock import ManualClock
 from receiptcore.adapters.memory.event_bus import InProcessEventBus
 from receiptcore.adapters.memory.merchant_directory import MemoryMerchantDirectory
 from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
-from receiptcore.domain.merchants import MerchantEntry, group_by_merchant
+from receiptcore.domain.merchants import (
+    MerchantEntry,
+    group_by_merchant,
+    learnable_address,
+    looks_like_table_header,
+)
 from receiptcore.domain.queries import SpendingBucket
 from receiptcore.domain.receipt import ExtractedReceipt, Merchant
 from receiptcore.errors import StorageUnavailable
@@ -85,3 +92,37 @@ def test_spending_counts_under_the_canonical_name_of_each_owner() -> None:
         ("Netto", "EUR", Decimal("3.75"), 3),
         ("Restaurant", "EUR", Decimal("5.00"), 1),
     ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Product Sale Unit Final Description Qty Price Price",
+        "ITEM DESCRIPTION QTY AMOUNT",
+        "Artikel Menge Preis",
+        "Description Qty U.Price Total",
+    ],
+)
+def test_an_item_table_heading_is_not_learned_as_an_address(header: str) -> None:
+    assert looks_like_table_header(header)
+    assert learnable_address(header) is None
+    assert learnable_address(f"{header}\nHauptstr. 1, 10115 Berlin") == "Hauptstr. 1, 10115 Berlin"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["Hauptstr. 1, 10115 Berlin", "Unit 4, Price Street", "Total Energies Station Road", "No 12 Jalan Sale"],
+)
+def test_an_address_with_a_heading_word_in_it_is_kept(address: str) -> None:
+    assert not looks_like_table_header(address)
+    assert learnable_address(address) == address
+
+
+async def test_a_new_entry_does_not_take_a_table_heading_as_its_address() -> None:
+    directory = MemoryMerchantDirectory()
+    output = ExtractedReceipt(
+        merchant=Merchant(name="Kedai Runcit Ali", address="Product Sale Unit Final Description Qty Price Price")
+    )
+    await service(directory).enrich("o", output)
+    (learned,) = await directory.entries("o")
+    assert (learned.name, learned.address) == ("Kedai Runcit Ali", None)

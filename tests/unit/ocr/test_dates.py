@@ -69,3 +69,19 @@ def test_times(text: str, expected: dt.time) -> None:
 
 def test_amounts_are_not_times() -> None:
     assert find_time("TOTAL 12.30") is None
+
+
+@pytest.mark.parametrize("text", ["02:49PM 565287 05~05-17", "05\u201305\u201317", "05\u201405-2017"])
+def test_a_tilde_or_dash_misread_for_a_hyphen_still_separates_a_date(text: str) -> None:
+    assert find_dates(text)[0].value == dt.date(2017, 5, 5)
+
+
+def test_an_apostrophe_misread_as_a_digit_before_a_two_digit_year_after_a_month_name() -> None:
+    assert find_dates("20Har217 21:05")[0].value == dt.date(2017, 3, 20)
+    assert find_dates("20Mar'17")[0].value == dt.date(2017, 3, 20)
+
+
+def test_a_cut_off_four_digit_year_is_not_read_as_a_two_digit_one() -> None:
+    # "20/03/201" is 201x, not 2020; still a glued time keeps working
+    assert find_dates("DATE: 20/03/201") == []
+    assert find_dates("12/05/201813:48")[0].value == dt.date(2018, 5, 12)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receiptcore.adapters.extractors.ocr.numbers import clean_numbers, find_amounts, parse_amount
+from receiptcore.adapters.extractors.ocr.numbers import clean_numbers, find_amounts, find_whole_amounts, parse_amount
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999.99"), places=2)
 
@@ -50,3 +50,12 @@ def test_words_are_not_turned_into_numbers() -> None:
 
 def test_every_amount_on_a_row_is_found_left_to_right() -> None:
     assert [a.value for a in find_amounts("2 x 3.50 7.00")] == [Decimal("3.50"), Decimal("7.00")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Total 134,999", ["134999"]), ("Rp 25.000", ["25000"]), ("¥1,280", ["1280"]), ("GRAND TOTAL : 1108", ["1108"]),
+     ("21:30 Total 12.50", []), ("Tel 03-2164", []), ("12/05/2018", []), ("Table 12", ["12"])],
+)  # fmt: skip
+def test_whole_unit_amounts(text: str, expected: list[str]) -> None:
+    assert [a.value for a in find_whole_amounts(text)] == [Decimal(v) for v in expected]

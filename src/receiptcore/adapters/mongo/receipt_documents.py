@@ -26,6 +26,7 @@ from receiptcore.adapters.receipt_queries import (
     fold,
     is_descending,
     iso_utc,
+    merchant_keys,
     search_text,
     sort_column,
     units_to_decimal,
@@ -115,6 +116,8 @@ def list_filter(query: ReceiptQuery, scope: Scope) -> Filter:
         parts.append({"category": fold(query.category)})
     if query.tag is not None:
         parts.append({"tags": fold(query.tag)})
+    if query.merchant is not None:
+        parts.append({"merchant_key": {"$in": merchant_keys(query)}})
     dates: Filter = {}
     if query.date_from is not None:
         dates["$gte"] = query.date_from.isoformat()

@@ -1,4 +1,4 @@
-"""One SQLite database shared by the embedded adapters (users, receipts): connection, migrations, transactions.
+"""One SQLite database shared by the embedded adapters (users, receipts): connections, migrations, transactions.
 
 Usage by an adapter::
 
@@ -6,13 +6,20 @@ Usage by an adapter::
     await db.migrate()                                 # applies pending migrations, idempotently
     async with db.transaction() as conn:               # BEGIN IMMEDIATE ... COMMIT / ROLLBACK
         await conn.execute("INSERT ...", params)
-    row = await db.fetchone("SELECT ...", params)      # a single read, serialised with transactions
+    row = await db.fetchone("SELECT ...", params)      # a single read of committed data
 
-Why one connection and one lock: aiosqlite runs every statement of a connection on one thread, so two
+Writes: one connection and one lock. aiosqlite runs every statement of a connection on one thread, so two
 coroutines sharing it would otherwise interleave statements inside each other's transactions. The lock makes
-each transaction (and each standalone read) exclusive within the process; across processes, SQLite's own
-locking plus ``BEGIN IMMEDIATE`` and ``busy_timeout`` serialise writers. WAL mode lets readers in other
-processes proceed while one writes.
+each transaction exclusive within the process; across processes, SQLite's own locking plus ``BEGIN IMMEDIATE``
+and ``busy_timeout`` serialise writers.
+
+Reads (``fetchone`` / ``fetchall``) of a database file go through their own read-only connections
+(``PRAGMA query_only``, at most ``readers`` of them, each on its own thread), not through the writer's lock: in
+WAL mode a reader proceeds beside a writer, so a receipt read never waits behind a login's write transaction.
+Each read is one statement in autocommit mode, so it starts a fresh read transaction and sees every transaction
+committed before it began (read-your-writes: a write of the same request has committed when ``transaction()``
+returned) and never a transaction still open. An in-memory database exists only in its one connection, so there
+reads keep sharing the writer's connection and lock.
 
 Driver errors become ``StorageUnavailable``, except ``sqlite3.IntegrityError``, which is left to the calling
 adapter because only it knows which domain error (usually ``Conflict``) a constraint violation means.
@@ -24,6 +31,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,9 @@ from receiptcore.errors import StorageUnavailable
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 5000
 WAL_RETRY_PAUSE_S = 0.02
+# Read connections per database file: SQLite releases the GIL while it steps a statement, so two readers use both
+# cores of a small machine; more would mostly add page caches.
+READERS = 2
 
 
 async def _enable_wal(conn: aiosqlite.Connection) -> None:
@@ -83,13 +94,20 @@ class SqliteDatabase:
     Args:
         path: the database file; its parent directory is created on first use. ``":memory:"`` keeps the
             database in memory for the lifetime of this object (tests).
+        readers: at most this many read-only connections (opened on demand) serve ``fetchone`` / ``fetchall``.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, readers: int = READERS) -> None:
+        if readers < 1:
+            raise ValueError("a database needs at least one reader")
         self._path = path if str(path) == MEMORY else Path(path)
         self._conn: aiosqlite.Connection | None = None
         self._open_lock = asyncio.Lock()
         self._lock = asyncio.Lock()
+        self._max_readers = readers
+        self._readers: list[_Reader] = []
+        self._idle: list[_Reader] = []
+        self._reader_slots = asyncio.Semaphore(readers)
         self._migrations: dict[str, list[str]] = {}
         self._migrated: set[str] = set()
 
@@ -133,7 +151,8 @@ class SqliteDatabase:
     async def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded in this database, in the order they were applied."""
         await self.migrate()
-        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY applied_at, name")
+        # rowid = insertion order; applied_at has millisecond resolution, and two migrations often share one
+        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY rowid")
         return [row[0] for row in rows]
 
     @asynccontextmanager
@@ -172,16 +191,20 @@ class SqliteDatabase:
             return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        """Run one query and return its first row (or None); serialised with transactions."""
+        """Run one query and return its first row (or None), as committed when the query starts; it does not
+        wait for a write transaction in progress (on a database file)."""
         rows = await self._read(sql, params, one=True)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        """Run one query and return all its rows; serialised with transactions."""
+        """Run one query and return all its rows, as committed when the query starts (see ``fetchone``)."""
         return await self._read(sql, params, one=False)
 
     async def aclose(self) -> None:
-        """Close the connection. Safe to call twice; a later use opens a new connection."""
+        """Close the connections. Safe to call twice; a later use opens new ones."""
+        readers, self._readers, self._idle = self._readers, [], []
+        for reader in readers:
+            await reader.close()
         async with self._open_lock:
             conn, self._conn = self._conn, None
             if conn is not None:
@@ -194,6 +217,41 @@ class SqliteDatabase:
                 self._migrated.clear()
 
     async def _read(self, sql: str, params: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
+        if self._path == MEMORY:
+            return await self._read_on_writer(sql, params, one=one)
+        reader = await self._checkout()
+        try:
+            return await reader.run(sql, params, one=one)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
+        finally:
+            await self._checkin(reader)
+
+    async def _checkout(self) -> _Reader:
+        """An idle reader, or a new one while fewer than ``readers`` are in use (else wait for one)."""
+        await self._reader_slots.acquire()
+        try:
+            if self._idle:
+                return self._idle.pop()
+            # the writer's connection first: it creates the file and switches it to WAL
+            await self._connection()
+            reader = await _Reader.open(str(self._path))
+        except BaseException:
+            self._reader_slots.release()
+            raise
+        self._readers.append(reader)
+        return reader
+
+    async def _checkin(self, reader: _Reader) -> None:
+        # A cancelled caller may leave its statement running on the reader's thread; the next one queues behind it
+        # there (one thread per reader), so the reader is never used by two threads at once.
+        self._reader_slots.release()
+        if reader in self._readers:
+            self._idle.append(reader)
+        else:  # the database was closed meanwhile
+            await reader.close()
+
+    async def _read_on_writer(self, sql: str, params: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
         async with self._lock:
             conn = await self._connection()
             try:
@@ -240,3 +298,57 @@ class SqliteDatabase:
                 await conn.close()
             raise StorageUnavailable(f"cannot open the SQLite database: {exc}") from exc
         return conn
+
+
+class _Reader:
+    """A read-only connection to a database file and the one thread that uses it."""
+
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
+        self.conn = conn
+        self.thread = thread
+
+    @classmethod
+    async def open(cls, path: str) -> _Reader:
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="receiptcore-sqlite-read")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(thread, _open_reader, path)
+        except sqlite3.Error as exc:
+            thread.shutdown(wait=False)
+            raise StorageUnavailable(f"cannot open the SQLite database: {exc}") from exc
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        return cls(conn, thread)
+
+    async def run(self, sql: str, params: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
+        """One statement, executed and read to the end (or its first row) in one trip to the thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.thread, _query, self.conn, sql, params, one)
+
+    async def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            await asyncio.get_running_loop().run_in_executor(self.thread, self.conn.close)
+        self.thread.shutdown(wait=False)
+
+
+def _open_reader(path: str) -> sqlite3.Connection:
+    # isolation_level=None: autocommit, so every SELECT is its own read transaction and sees the latest commit
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA query_only = 1")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _query(conn: sqlite3.Connection, sql: str, params: Sequence[Any], one: bool) -> list[sqlite3.Row]:
+    cursor = conn.execute(sql, params)
+    try:
+        if one:
+            row = cursor.fetchone()
+            return [] if row is None else [row]
+        return cursor.fetchall()
+    finally:
+        cursor.close()  # resets the statement: the read transaction ends here, not at the next read

@@ -72,6 +72,7 @@ class SqliteReceiptStore(ReceiptStore):
         db.register_migration("receipts_v1", sql.SCHEMA_V1)
         db.register_migration("receipts_v2", SCHEMA_V2)
         db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
+        db.register_migration("receipts_v3", sql.SCHEMA_V3)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The

@@ -31,16 +31,19 @@ from receiptcore.entrypoints.http.deps import DEPENDENCIES
 from receiptcore.entrypoints.http.docs_pages import render_plugins
 from receiptcore.entrypoints.http.errors import EXCEPTION_HANDLERS
 from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_KEEPALIVE_KEY, receipt_events
+from receiptcore.entrypoints.http.fastpath import fast_reads
 from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
 from receiptcore.entrypoints.http.limits import reject_deep_json
 from receiptcore.entrypoints.http.merchant_routes import MERCHANT_HANDLERS
 from receiptcore.entrypoints.http.observe import observe_requests
 from receiptcore.entrypoints.http.openapi import finish_openapi
 from receiptcore.entrypoints.http.preference_routes import PREFERENCE_HANDLERS
+from receiptcore.entrypoints.http.raw import API_SECURITY_HEADERS
 from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
 from receiptcore.entrypoints.http.receipt_upload import upload_handler
 from receiptcore.entrypoints.http.role_routes import ROLE_HANDLERS
-from receiptcore.entrypoints.http.security import CONTAINER_KEY, SCHEMA_CSP, permission_guard
+from receiptcore.entrypoints.http.security import API_CSP, CONTAINER_KEY, SCHEMA_CSP, permission_guard
+from receiptcore.entrypoints.http.shedding import shed_logins
 from receiptcore.entrypoints.http.user_routes import USER_HANDLERS
 from receiptcore.entrypoints.web import web_handlers
 
@@ -52,8 +55,6 @@ Service = Literal["all", "auth", "receipts"]
 JSON_BODY_CAP_BYTES = 1024 * 1024
 _SUBSCRIBE_WAIT_SECONDS = 5.0
 _RESUBSCRIBE_DELAY_SECONDS = 1.0
-
-_API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
 async def _feed_auth_events(container: Container, subscribed: asyncio.Event) -> None:
@@ -102,15 +103,14 @@ async def _security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
-    headers["X-Frame-Options"] = "DENY"
+    for name, value in API_SECURITY_HEADERS[:3]:  # nosniff, referrer, frame options
+        headers[name] = value
     if scope["path"].startswith("/schema"):
         # the documentation viewers load their scripts from /static (vendored) and inject styles
         headers["Content-Security-Policy"] = SCHEMA_CSP
         return
     if "content-security-policy" not in headers:
-        headers["Content-Security-Policy"] = _API_CSP
+        headers["Content-Security-Policy"] = API_CSP
     if "cache-control" not in headers:
         headers["Cache-Control"] = "no-store"
 
@@ -158,6 +158,7 @@ def create_app(
     *,
     sse_keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     debug: bool = False,
+    fast_paths: bool = True,
 ) -> Litestar:
     """Build the HTTP app for ``service`` over ``container``.
 
@@ -166,6 +167,8 @@ def create_app(
         service: ``"auth"``, ``"receipts"`` or ``"all"``.
         sse_keepalive_seconds: interval of keep-alive comments on ``/api/events`` (tests shorten it).
         debug: Litestar debug mode (never in production: it would not change our problem documents, but logs more).
+        fast_paths: answer ``GET /auth/me`` and ``GET /api/receipts/{rid}`` before routing (``http/fastpath.py``);
+            False routes them like every other request (tests compare both answers).
 
     Returns:
         The Litestar application; its lifespan closes ``container`` on shutdown.
@@ -200,5 +203,10 @@ def create_app(
     finish_openapi(app, max_files=settings.max_files_per_upload)
     # outside routing and the exception handlers, so every request (a 404 too) gets an id, a log line and its
     # metrics; Litestar's own OpenTelemetry plugin wraps the same handler
-    app.asgi_handler = observe_requests(app.asgi_handler, [container.metrics().observe_request])
+    # GET /auth/me and GET /api/receipts/{rid} answered without routing, every check kept (http/fastpath.py)
+    handler = fast_reads(app.asgi_handler, container, service) if fast_paths else app.asgi_handler
+    if service in ("all", "auth"):
+        # logins past the admission bound are refused before routing (entrypoints/http/shedding.py)
+        handler = shed_logins(handler, container.login_admission)
+    app.asgi_handler = observe_requests(handler, [container.metrics().observe_request])
     return app

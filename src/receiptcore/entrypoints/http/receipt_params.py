@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from receiptcore.domain.policy import Principal
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import ReceiptStatus
 from receiptcore.domain.users import RECEIPTS_READ_ANY
+from receiptcore.entrypoints.http.deps import container_of
 from receiptcore.entrypoints.http.errors import from_pydantic
 from receiptcore.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from receiptcore.settings import Settings
@@ -54,12 +56,25 @@ _Amount = Annotated[
 ]
 _Status = Annotated[str | None, _filter(20, enum=[s.value for s in ReceiptStatus])]
 _Label = Annotated[str | None, _filter(64, about="a label of at most 64 characters")]
+_Merchant = Annotated[
+    str | None, _filter(500, about="a merchant name, matched exactly but case-insensitively, at most 500 characters")
+]
+_MerchantId = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        max_length=36,
+        pattern=ID_PATTERN,
+        description="a merchant id (a UUID): its receipts under any of its known spellings",
+    ),
+]
 _Sort = Annotated[str | None, _filter(20, enum=[k.value for k in SortKey])]
 _Limit = Annotated[str | None, _filter(3, r"^\d{0,3}$", about="a whole number from 1 to 500 (default 50)")]
 
 
 async def provide_receipt_query(
     principal: NamedDependency[Principal],
+    state: State,
     *,
     q: _Q = None,
     date_from: _Date = None,
@@ -69,6 +84,8 @@ async def provide_receipt_query(
     status: _Status = None,
     category: _Label = None,
     tag: _Label = None,
+    merchant: _Merchant = None,
+    merchant_id: _MerchantId = None,
     owner_id: _Id = None,
     sort: _Sort = None,
     limit: _Limit = None,
@@ -77,6 +94,7 @@ async def provide_receipt_query(
     """The listing filters of ``/api/receipts``, ``/export`` and ``/api/stats`` as a validated ReceiptQuery.
 
     ``owner_id`` narrows to one owner and needs ``receipts:read:any`` (others only ever see their own).
+    ``merchant`` is one name; ``merchant_id`` a directory entry, resolved to its owner and spellings.
     """
     raw: dict[str, Any] = {
         "q": q,
@@ -87,6 +105,7 @@ async def provide_receipt_query(
         "status": status,
         "category": category,
         "tag": tag,
+        "merchant": (merchant,) if merchant else None,
         "owner_id": owner_id,
         "sort": sort,
         "limit": limit,
@@ -98,10 +117,21 @@ async def provide_receipt_query(
             raise PermissionDenied("filtering by owner_id needs the permission 'receipts:read:any'")
         if not is_id(given["owner_id"]):
             raise ValidationFailed("owner_id must be a user id", errors=[{"field": "owner_id", "message": "not an id"}])
+    if merchant_id:
+        if "merchant" in given:
+            raise ValidationFailed(
+                "give merchant or merchant_id, not both", errors=[{"field": "merchant_id", "message": "with merchant"}]
+            )
+        if not is_id(merchant_id):
+            raise ValidationFailed(
+                "merchant_id must be a merchant id", errors=[{"field": "merchant_id", "message": "not an id"}]
+            )
     try:
         query = ReceiptQuery.model_validate(given)
     except ValidationError as exc:
         raise from_pydantic(exc, "invalid receipt filter") from None
+    if merchant_id:
+        query = await container_of(state).merchant_service().receipt_query(principal, query, merchant_id)
     if query.min_total is not None and not query.min_total.is_finite():
         raise ValidationFailed("min_total must be a number", errors=[{"field": "min_total", "message": "not finite"}])
     if query.max_total is not None and not query.max_total.is_finite():

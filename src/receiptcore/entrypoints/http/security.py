@@ -36,6 +36,8 @@ SCHEMA_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+# Every other response (the API's JSON, problem documents): nothing may load, frame or be submitted.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 PERMISSION_OPT = "permission"
 AUTHENTICATED = "authenticated"
 _PRINCIPAL_STATE = "principal"
@@ -56,6 +58,8 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "GET /receipts/{rid}",
         "GET /review",
         "GET /dashboard",
+        "GET /merchants",
+        "GET /merchants/{rid}",
         "GET /settings",
         "GET /admin/users",
         "GET /admin/roles",
@@ -90,7 +94,11 @@ def is_public(method: str, path_template: str) -> bool:
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The token of an ``Authorization: Bearer <token>`` header. Raises TokenRejected when absent or malformed."""
-    header = connection.headers.get("authorization")
+    return parse_bearer(connection.headers.get("authorization"))
+
+
+def parse_bearer(header: str | None) -> str:
+    """The token of an ``Authorization`` header's value. Raises TokenRejected when absent or malformed."""
     if not header:
         raise TokenRejected("this route needs an access token (Authorization: Bearer ...)")
     scheme, _, token = header.strip().partition(" ")

@@ -32,6 +32,8 @@ PAGE_PATHS: tuple[str, ...] = (
     "/receipts/{rid:str}",
     "/review",
     "/dashboard",
+    "/merchants",
+    "/merchants/{rid:str}",
     "/settings",
     "/admin/users",
     "/admin/roles",

@@ -20,7 +20,8 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=Tr
 _YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{1,2})")
 _DMY = re.compile(r"(?<!\d)(\d{1,2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{2,4})")
 _D_MON_Y = re.compile(
-    rf"(?<![\d])(\d{{1,2}})(?:st|nd|rd|th)?\s?[-/ .]?\s?({_MONTH_RE})[a-z]*\.?\s?[-/ .,']?\s?'?(\d{{4}}|\d{{2}})(?!\d)",
+    rf"(?<![\d])(\d{{1,2}})(?:st|nd|rd|th)?\s?[-/ .]?\s?({_MONTH_RE})[a-z]*\.?\s?[-/ .,']?\s?'?"
+    rf"(\d{{4}}|(?<=[a-z])[12]\d{{2}}|\d{{2}})(?!\d)",
     re.IGNORECASE,
 )
 _MON_D_Y = re.compile(
@@ -42,6 +43,8 @@ _MONTH_FIX = re.compile(
     + r")(?![a-z])",
     re.IGNORECASE,
 )
+# faint print and low resolution turn a date's hyphen into a tilde or a dash-like mark ("05~05-17")
+_DASH_LIKE = re.compile(r"(?<=\d)[~\u2013\u2014\u2212](?=\d)")
 EARLIEST_YEAR = 1990
 LATEST_YEAR = 2045
 
@@ -58,6 +61,11 @@ class DateMatch:
 
 
 def _year(text: str) -> int | None:
+    if len(text) == 3:
+        # "20Mar217": the apostrophe of '17 read as a digit; "201" is a cut-off 4-digit year, unreadable
+        if text[:2] in ("19", "20"):
+            return None
+        text = text[1:]
     year = int(text)
     if len(text) == 2:
         year += 2000 if year < 70 else 1900
@@ -74,8 +82,8 @@ def _date(year: int | None, month: int, day: int) -> dt.date | None:
 
 
 def _split_year(text: str) -> str:
-    """A year glued to what follows ("201813:48" → "2018", "1813" → "18")."""
-    if len(text) >= 4 and text[:2] in ("19", "20"):
+    """A year glued to what follows ("201813:48" → "2018", "1813" → "18"); "201" is a cut-off year, kept whole."""
+    if len(text) >= 3 and text[:2] in ("19", "20"):
         return text[:4]
     return text[:2]
 
@@ -92,7 +100,7 @@ def _fix_months(text: str) -> str:
 
 def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
     """Every date in ``text``. Ambiguous numeric dates prefer day-first unless ``month_first``."""
-    text = _fix_months(text)
+    text = _DASH_LIKE.sub("-", _fix_months(text))
     found: list[DateMatch] = []
     taken: list[tuple[int, int]] = []
 

@@ -11,25 +11,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from receiptcore.adapters.extractors.ocr.address import address_text, find_address
+from receiptcore.adapters.extractors.ocr.address import address_text, evidence, find_address
 from receiptcore.adapters.extractors.ocr.dates import find_dates
+from receiptcore.adapters.extractors.ocr.glued import unglue
 from receiptcore.adapters.extractors.ocr.numbers import find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, digits, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
 HEADER_MAX_LINES = 16
+NAME_ROWS = 8  # the shop's name is printed within the first rows
+LARGER_PRINT = 1.5  # a row this much taller than the first name-like row is the name printed large
 _LEGAL = re.compile(
     r"(?:\b|(?<=\d))(SDN\.?\s?BHD|SDN|BHD|[S5]/B|BERHAD|PLT|LTD|LIMITED|LLC|L\.L\.C|INC|GMBH|CORP|CORPORATION|PTY|"
     r"PTE|LLP|PLC|S\.?A\.?R\.?L)\b\.?",
     re.IGNORECASE,
 )
-_WEAK_LEGAL = re.compile(r"\b(ENTERPRISES?|TRADING|CO\.|STATIONERY|HARDWARE|RESTAURANT|RESTORAN|KEDAI|MARKET)\b", re.I)
+_WEAK_LEGAL = re.compile(
+    r"\b(ENTERPRISES?|TRADING|CO\.|STATIONERY|HARDWARE|RESTAURANT|RESTORAN|KEDAI|MARKET|SYARIKAT|PERNIAGAAN)\b", re.I
+)
 _STOP_RE = re.compile(
     r"\b(TEL|TELEPHONE|PHONE|PH|FAX|H/?P|GST|SST|VAT|ABN|TAX|INVOICE|RECEIPT|DATE|CASHIER|E-?MAIL|EMALL|WWW|HTTPS?|"
     r"REG|REGISTRATION|CO\.?\s?NO|COMPANY\s?(?:REG|NO)|BUSINESS|OPENING|TIME|TABLE|SERVER|BILL|ORDER|MEMBER|POS|"
     r"TERMINAL|WELCOME|OWNED|SLIP|DOC)\b",
     re.IGNORECASE,
 )
+# a field label with a number or nothing after it: "Store: 1", "Tavolo: 7", "GENERAL MANAGER:" ("COTTON:ON" is a name)
+_LABEL_VALUE = re.compile(r"^\s*[A-Za-z][A-Za-z .]{1,24}\s?:\s*(?:[A-Za-z]{0,3}\d[\w-]*)?\s*$")
 _OWNER_ONLY = re.compile(r"^\s*(OWNED|OWN|OPERATED|MANAGED)\s+BY\s*:?\s*$", re.IGNORECASE)
 _OWNER_PREFIX = re.compile(r"^.*\b(OWNED|OWN|OPERATED)\s+BY\s*:?\s*", re.IGNORECASE)
 _ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
@@ -38,7 +45,13 @@ _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?
 _GENERIC = (
     "TAXINVOICE", "INVOICE", "RECEIPT", "WELCOME", "THANKYOU", "ORIGINAL", "COPY", "CASHSALE", "CASHBILL",
     "OFFICIALRECEIPT", "SALESRECEIPT", "DUPLICATE", "REPRINT", "TAXRECEIPT", "CHECK", "ORDER", "TABLE",
+    # banners printed above the name, in the languages of the receipts seen
+    "YOURGUEST", "YOURORDER", "YOURRECEIPT", "GUESTCHECK", "GUESTNUMBER", "CUSTOMERCOPY", "MERCHANTCOPY",
+    "CARDHOLDERCOPY", "STORECOPY", "THANK", "PLEASE", "HAVEANICE", "VISITUS", "WILLKOMMEN", "BIENVENU", "BIENVENID",
+    "BENVENUT", "WELKOM", "SELAMATDATANG", "KUNDENBELEG", "KASSENBON",
 )  # fmt: skip
+_TITLES = ("TAXINVOICE", "INVOICE", "RECEIPT", "CASHSALE", "CASHBILL", "TAXRECEIPT", "FAKTUR", "RECHNUNG", "FACTURE",
+           "QUITTUNG", "KASSENBON", "BELEG")  # fmt: skip
 _PHONE = re.compile(
     r"(?:TEL|PHONE|PH|T|HP|H/P|MOBILE|CALL)\.?\s?(?:NO)?\.?\s?[:=]?\s*(\+?[\d(][\d\s()\-/.]{5,20}\d)", re.I
 )
@@ -80,7 +93,7 @@ def _is_name_like(line: Line) -> bool:
     text = _strip_reg(line.text)
     if letters(text) < 3 or letters(text) < 2 * digits(text) or _is_generic(line):
         return False
-    if "@" in text or _ADDRESS_START.match(text):
+    if "@" in text or _ADDRESS_START.match(text) or _LABEL_VALUE.match(line.text):
         return False
     return not _STOP_RE.search(_OWNER_PREFIX.sub("", text))
 
@@ -97,9 +110,11 @@ def _continues(upper: Line, lower_text: str, lower_height: float) -> bool:
     lower = lower_text.lstrip().upper()
     lead = lower.startswith(("&", "(", "SDN", "BHD", "S/B", "5/B", "LTD", "ENTERPRISE", "TRADING", "CO.", "COMPANY"))
     short = letters(_LEGAL.sub("", lower_text)) < 4 or lower_text.count(")") > lower_text.count("(")
-    # a legal name wrapped over lines keeps its print size and capitals
+    # a legal name wrapped over lines keeps its print size and capitals; a lower line that is a whole name by
+    # itself (three words or more before the company form) has a brand or outlet name above it, not its start
     similar = abs(upper.height - lower_height) <= 0.2 * lower_height
-    same_print = upper.text.isupper() and lower_text.isupper() and similar
+    whole = len(_LEGAL.sub(" ", lower_text).split()) >= 3
+    same_print = upper.text.isupper() and lower_text.isupper() and similar and not whole
     return opened or dangling or lead or short or same_print
 
 
@@ -127,13 +142,51 @@ def _is_address_noise(line: Line) -> bool:
     return letters(stripped) + digits(stripped) < 3
 
 
+def _is_title(line: Line) -> bool:
+    """A document-title row ("TAX INVOICE", "SIMPLIFIED TAX INVOICE", "GST ID: ... TAX INVOICE", "RECEIPT")."""
+    c = compact(line.text)
+    return c.endswith(_TITLES) or c.startswith(_TITLES)
+
+
+def _name_search_end(lines: list[Line], end: int) -> int:
+    """Where to stop looking for the merchant's name: below the document title is the customer's ("bill to")
+    block, unless nothing that reads like a name precedes the title."""
+    for i, line in enumerate(lines[:end]):
+        if _is_title(line):
+            return i if any(_is_name_like(other) for other in lines[:i]) else end
+    return end
+
+
+def _display_name(lines: list[Line], end: int) -> list[Line]:
+    """The shop's name when no legal name is printed: the first name-like row of the header, or a row printed
+    clearly larger below it (the logo text over a smaller tagline or a guest-number banner). A date printed
+    above the name does not end the header: then it runs to the first amount."""
+    if end < 2:
+        end = next((line.index for line in lines[:HEADER_MAX_LINES] if find_amounts(line.text)), HEADER_MAX_LINES)
+    candidates = [
+        line
+        for line in lines[: min(end, NAME_ROWS)]
+        if _is_name_like(line) and not find_dates(line.text) and evidence(line.text) < 2
+    ]
+    if not candidates:
+        return []
+    first = candidates[0]
+    # below the address and phone come the receipt's own rows ("Sale", "Table 7"), printed large as well
+    block = next(
+        (line.index for line in lines[first.index + 1 : end] if evidence(line.text) >= 2 or _PHONE.search(line.text)),
+        end,
+    )
+    tallest = max((line for line in candidates if line.index < block), key=lambda line: line.height)
+    return [tallest if tallest.height >= LARGER_PRINT * first.height else first]
+
+
 def parse_header(lines: list[Line]) -> Header:
     """Read merchant name, address, phone and tax id from the top of the receipt."""
     header = Header(end=_header_end(lines))
     end = max(header.end, 1)
-    name_lines = _legal_name(lines, min(len(lines), end + 2))
+    name_lines = _legal_name(lines, _name_search_end(lines, min(len(lines), end + 2)))
     if not name_lines:
-        name_lines = next(([line] for line in lines[:end] if _is_name_like(line)), [])
+        name_lines = _display_name(lines, end)
     if name_lines:
         header.name_lines = name_lines
         header.name = _tidy_name(_strip_reg(" ".join(line.text for line in name_lines))) or None
@@ -146,8 +199,8 @@ def parse_header(lines: list[Line]) -> Header:
 
 
 def _tidy_name(text: str) -> str:
-    """Space brackets the way they are printed and repair the OCR's ``5/B`` for ``S/B``."""
-    text = _OWNER_PREFIX.sub("", text)
+    """Put back spaces OCR dropped, space brackets the way they are printed, repair ``5/B`` for ``S/B``."""
+    text = unglue(_OWNER_PREFIX.sub("", text))
     text = re.sub(r"(?<=[A-Za-z])\(", " (", text)
     text = re.sub(r"\)(?=[A-Za-z])", ") ", text)
     text = re.sub(r"\b5/B\b", "S/B", text)

@@ -1,8 +1,10 @@
 """Line items: the rows between the header and the money summary that pair a description with an amount.
 
 A description printed on its own row is joined with the amounts on the row below (common on long thin
-receipts). Quantities come from ``2 x 3.50`` / ``2 @ 3.50`` patterns or a small leading number; when a row has
-two amounts they are read as unit price and line amount.
+receipts); rows printed without a price between items (modifiers, set components) are items of their own.
+Quantities come from ``2 x 3.50`` / ``2 @ 3.50`` patterns or a small leading number; when a row has two amounts
+they are read as unit price and line amount. Summary keywords count only as whole words here ("ICED COFFEE" is
+an item, not an "OFF" discount).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.dates import find_dates
-from receiptcore.adapters.extractors.ocr.labels import Kind, classify
+from receiptcore.adapters.extractors.ocr.labels import Kind, classify_words
 from receiptcore.adapters.extractors.ocr.numbers import clean_numbers, find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
@@ -21,13 +23,24 @@ MAX_ITEMS = 200
 _HEADINGS = ("QTY", "DESCRIPTION", "DESC", "ITEM", "PRICE", "AMOUNT", "AMT", "UNIT", "PRODUCT", "TOTAL")
 _NOT_ITEM = re.compile(
     r"\b(TEL|FAX|GST\s?(?:ID|REG|NO)|INVOICE|CASHIER|DATE|TIME|TABLE|RECEIPT|SERVER|MEMBER|POINTS|BALANCE|CHANGE|"
-    r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS)\b",
+    r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS|"
+    # how the order is served, and notes on a price printed under an item
+    r"EAT\s?IN|DINE\s?IN|TAKE\s?(?:OUT|AWAY)|CARRY\s?OUT|DRIVE\s?THRU|PRICE\s?OVER(?:RIDE)?|"
+    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?)\b",
     re.IGNORECASE,
 )
-_TRAILING_NUMBERS = re.compile(r"(?:\s+\d{1,4})+$")
+_CODE_BOX = re.compile(r"^#?\d{2,}(?:[-/.]\d+)*$")
+_COLUMN = re.compile(r"^(?:[\d\s]{1,12}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£|[xX@*])$", re.IGNORECASE)
 _TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£)$", re.IGNORECASE)
 _HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
-_LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D)")
+# a quantity column before the name: "2 Nasi Lemak", "2x Latte", and "1 1/2 Bottle" or "3 704 SEAFOOD" (a quantity
+# before a name that starts with a number or an item code)
+_LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D|\d+(?:/\d+)?\s?[A-Za-z])")
+_DETAIL = re.compile(
+    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
+    r"ART(?:IKEL)?\.?\s?(?:NO|NR))\b)",
+    re.IGNORECASE,
+)
 _QTY_AT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d{1,3})?)\s?(?:[xX*@]|PCS?|UNITS?|EA)\s?(?:RM|\$|€|£)?\s?(?=\d)")
 
 
@@ -36,53 +49,127 @@ def _is_heading(line: Line) -> bool:
     return sum(1 for w in words if w in _HEADINGS) >= 2
 
 
-def _description(text: str) -> tuple[str, Decimal | None]:
-    """Clean description and a quantity found in it."""
+def _boxes(line: Line, text: str, cut: int | None = None) -> list[str]:
+    """The row's OCR boxes as they read in ``text`` (the row's text after ``clean_numbers``), up to ``cut``.
+
+    Boxes matter for the name: a number printed apart from it is a column (quantity, item code), a number inside
+    the name's own box is part of the name (``Battery 18V x 2``, ``Mineral Water 1 Ltr``)."""
+    cut = len(text) if cut is None else cut
+    if len(text) != len(line.text):  # clean_numbers joined split digits: the offsets moved, keep one box
+        return [text[:cut]]
+    boxes, start = [], 0
+    for word in line.words:
+        if start >= cut:
+            break
+        boxes.append(text[start : min(cut, start + len(word.text))])
+        start += len(word.text) + 1
+    return boxes
+
+
+def _description(boxes: list[str]) -> tuple[str, Decimal | None]:
+    """Clean description and a quantity found in it, from the OCR boxes before the amounts."""
+    boxes = [b.strip() for b in boxes if b.strip()]
+    # quantity, item-code and whole-number price columns, and a currency code, printed apart after the name
+    while boxes and _COLUMN.match(boxes[-1]):
+        boxes.pop()
+    # an item-code column printed apart before the name ("19-728   Battery 18V")
+    while len(boxes) > 1 and _CODE_BOX.match(boxes[0]) and letters(boxes[1]) >= 2:
+        boxes.pop(0)
+    text = " ".join(boxes)
     quantity = None
     lead = _LEAD_QTY.match(text)
     if lead and int(lead.group(1)) <= 100:
         quantity = Decimal(lead.group(1))
         text = text[lead.end() :]
-    # quantity and whole-number price columns, and a currency code, printed between the name and the amount
-    text = _TRAILING_NUMBERS.sub("", _TRAILING_CURRENCY.sub("", text.rstrip()))
-    return " ".join(text.split()).strip(" :-.,"), quantity
+    text = _TRAILING_CURRENCY.sub("", text.rstrip())
+    # leading "-", "*", ">" or "+" mark modifiers and set components as printed ("--Hot", "> Animal"): kept
+    return " ".join(text.split()).rstrip(" :-,").lstrip(" :.,"), quantity
 
 
 def items_start(lines: list[Line], header_end: int) -> int:
     """Where items begin: after the column heading row when there is one, else after the header."""
     for line in lines[header_end : header_end + 25]:
-        if _is_heading(line):
+        if _is_heading(line) and not find_amounts(line.text):
             return line.index + 1
+        if line.index > header_end and find_amounts(line.text):
+            break  # the items began without a heading: a later "TOTAL AMOUNT" row is none
     return header_end
 
 
+def _is_detail(before: str) -> bool:
+    """Whether the text before a row's amounts is a detail of an item rather than its name: a weight at a unit
+    price (``0.530 kg Net @``), a bare quantity (``2 x``), an item code (``ITEM CODE: PG50014``, ``SKU 1234``)."""
+    return _DETAIL.match(before) is not None or (letters(before) < 2 and before.strip() != "")
+
+
+def _has_date(text: str) -> bool:
+    """A date outside the row's amounts ("BRUNELLO MAR 30.00" holds an amount, not 30 March)."""
+    spans = [(a.start, a.end) for a in find_amounts(text)]
+    return any(all(d.end <= start or d.start >= end for start, end in spans) for d in find_dates(text))
+
+
+def _blocked(line: Line, text: str) -> bool:
+    """A row inside the item block that is no item: a summary or payment row, metadata, a date, a heading."""
+    return (
+        classify_words(text) != Kind.OTHER
+        or _NOT_ITEM.search(text) is not None
+        or _has_date(text)
+        or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)
+        or _is_heading(line)
+    )
+
+
 def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem, list[Line]]]:
-    """Line items read from rows ``start`` (inclusive) to ``stop`` (exclusive), with their source rows."""
+    """Line items read from rows ``start`` (inclusive) to ``stop`` (exclusive), with their source rows.
+
+    A row of text without amounts is held: the next row's amounts are its own when that row carries no name of
+    its own (the name printed above its figures) or only a detail (``2 x 3.50``, ``0.5 kg @``, an item code).
+    Otherwise, once an item with an amount was read, it is an item printed without a price: a modifier
+    (``Mild``, ``--Hot``), a set component, a second line of a long name (receipts print each on its own row).
+    Such an item's amount is 0 (nothing is charged for it), so the line sum still checks against the subtotal.
+    A text row right above a discount, tax or summary row belongs to that row and is dropped.
+    """
     items: list[tuple[LineItem, list[Line]]] = []
-    pending: list[Line] = []
+    held: Line | None = None
+    priced = False
+
+    def release() -> None:
+        nonlocal held
+        if held is not None and priced:
+            description, quantity = _description(_boxes(held, clean_numbers(held.text)))
+            if letters(description) >= 2:
+                items.append((LineItem(description=description[:500], quantity=quantity, amount=Decimal(0)), [held]))
+        held = None
+
     for line in lines[start:stop]:
+        if len(items) >= MAX_ITEMS:
+            break
         text = clean_numbers(line.text)
-        amounts = find_amounts(text)
-        if classify(text) != Kind.OTHER or _NOT_ITEM.search(text) or find_dates(text) or _HEADING_START.match(text):
-            pending = []
+        if _blocked(line, text):
+            held = None  # a name above a discount or tax row is that row's ("YELP" over "Open $ Disc 2.05-")
             continue
+        amounts = find_amounts(text)
         if not amounts:
-            if letters(text) >= 2 and not _is_heading(line):
-                pending = [*pending[-1:], line]
+            if letters(text) >= 2:
+                release()
+                held = line
             continue
         before = text[: amounts[0].start]
-        description, quantity = _description(before)
+        description, quantity = _description(_boxes(line, text, amounts[0].start))
         sources = [line]
-        if letters(description) < 2 and pending:
-            description, quantity = _description(" ".join(p.text for p in pending[-1:]) + " " + before)
-            sources = [*pending[-1:], line]
-        pending = []
-        if letters(description) < 2:
-            continue
+        if held is not None and (letters(description) < 2 or _is_detail(before)):
+            description, quantity = _description(_boxes(held, clean_numbers(held.text)))
+            sources = [held, line]
+            held = None
+        else:
+            release()
+            if letters(description) < 2 or _is_detail(before):
+                continue
         at = _QTY_AT.search(text)
         if at:
             quantity = Decimal(at.group(1).replace(",", "."))
-            description = _description(text[: at.start()])[0] or description
+            if len(sources) == 1:
+                description = _description(_boxes(line, text, at.start()))[0] or description
         amount = amounts[-1].value
         unit_price = amounts[-2].value if len(amounts) >= 2 else None
         if quantity is not None and unit_price is None and quantity > 1:
@@ -91,6 +178,6 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
             quantity = None
         item = LineItem(description=description[:500], quantity=quantity, unit_price=unit_price, amount=amount)
         items.append((item, sources))
-        if len(items) >= MAX_ITEMS:
-            break
-    return items
+        priced = True
+    release()
+    return items[:MAX_ITEMS]

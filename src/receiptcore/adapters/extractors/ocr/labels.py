@@ -5,6 +5,7 @@ tendered payment or change. Matching runs on the compacted text, so it survives 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 
 from receiptcore.adapters.extractors.ocr.text import compact, has_any
@@ -64,6 +65,10 @@ _TENDERED = ("CASH", "TENDER", "PAID", "PAYMENT", "VISA", "MASTER", "CARD", "AME
              "GOOGLEPAY", "RECEIVED", "BAYAR", "TUNAI", "DISCOVER", "JCB", "UNIONPAY", "MCARD")  # fmt: skip
 _CHANGE = ("CHANGE", "CHG", "BAKI", "KEMBALI", "RETURN", "RUECKGELD", "RÜCKGELD")
 
+_ALL_WORDS = tuple(
+    sorted({*_SUBTOTAL, *_COUNT, *_TOTAL_STRONG, *_TOTAL, *_TAX, *_ROUNDING, *_DISCOUNT, *_TIP, *_SERVICE,
+            *_TENDERED, *_CHANGE}, key=len, reverse=True)
+)  # fmt: skip
 
 # OCR misreads of TOTAL on faint print: lotal, TOTAI, T0TAL, I0TAL
 _FUZZY_TOTAL = re.compile(r"(?<![A-Z])[TLI1][O0Q]T[A4][L1I]|TOTA[1I]|T[O0]TAL")
@@ -77,25 +82,64 @@ def keywords(text: str) -> str:
     return _FUZZY_TOTAL.sub("TOTAL", compact(text))
 
 
-def _rules(c: str) -> list[tuple[bool, Kind]]:
-    """Ordered (condition, kind) pairs: the first true condition names the row's role."""
+def _whole_words(text: str) -> tuple[str, Callable[[tuple[str, ...]], bool]]:
+    """``keywords(text)`` and a matcher that accepts a keyword only where it spans whole words of ``text``: it
+    starts where a word starts and ends where one ends (or a plural's ``S``), or where an amount, a currency code
+    or another label word follows (``TOTAL:RM12.00``, ``CASHTENDERED``). "COFFEE" then holds no "OFF", "LEFTY"
+    no "EFT", "CASHEW NUTS" no "CASH"."""
+    pieces = [keywords(word) for word in text.split()]
+    c = "".join(pieces)
+    bounds = {0}
+    for piece in pieces:
+        bounds.add(max(bounds) + len(piece))
+
+    def ends_well(end: int) -> bool:
+        # a word's end, a plural, an amount, a currency code or another label word glued on ("CASHTENDERED")
+        return (
+            end in bounds
+            or (c[end] == "S" and end + 1 in bounds)
+            or c[end].isdigit()
+            or c.startswith(_CODES_AFTER_LABEL, end)
+            or c.startswith(_ALL_WORDS, end)
+        )
+
+    def has(words: tuple[str, ...]) -> bool:
+        for word in words:
+            start = c.find(word)
+            while start >= 0:
+                if start in bounds and ends_well(start + len(word)):
+                    return True
+                start = c.find(word, start + 1)
+        return False
+
+    return c, has
+
+
+_CODES_AFTER_LABEL = ("RM", "MYR", "USD", "EUR", "SGD", "AUD", "GBP", "IDR", "RP", "INR", "CAD", "CHF")
+
+
+def _rules(c: str, has: Callable[[tuple[str, ...]], bool] | None = None) -> list[tuple[bool, Kind]]:
+    """Ordered (condition, kind) pairs: the first true condition names the row's role. ``has`` matches keywords
+    (default: anywhere in ``c``)."""
+    if has is None:
+        has = lambda words: has_any(c, words)  # noqa: E731 - the default matcher, one line
     return [
-        (has_any(c, _COUNT) and not has_any(c, ("AMOUNT", "AMT")), Kind.COUNT),
-        (has_any(c, _SERVICE) and "TOTAL" not in c, Kind.SERVICE),
+        (has(_COUNT) and not has(("AMOUNT", "AMT")), Kind.COUNT),
+        (has(_SERVICE) and "TOTAL" not in c, Kind.SERVICE),
         # the taxable base, not a tax
-        (has_any(c, ("TAXABLE", "TAXAMT", "GSTTAAMT")) and "TOTAL" not in c, Kind.OTHER),
-        (has_any(c, _CHANGE) and not has_any(c, ("EXCHANGE", "CHANGEABLE")), Kind.CHANGE),
-        (has_any(c, _SUBTOTAL), Kind.SUBTOTAL),
-        (has_any(c, _TOTAL_STRONG), Kind.TOTAL),
-        (has_any(c, _ROUNDING), Kind.ROUNDING),
+        (has(("TAXABLE", "TAXAMT", "GSTTAAMT")) and "TOTAL" not in c, Kind.OTHER),
+        (has(_CHANGE) and not has(("EXCHANGE", "CHANGEABLE")), Kind.CHANGE),
+        (has(_SUBTOTAL), Kind.SUBTOTAL),
+        (has(_TOTAL_STRONG), Kind.TOTAL),
+        (has(_ROUNDING), Kind.ROUNDING),
         # "Total GST" / "GST Total" is the tax amount, "Total incl. GST" is the total
         (_TAX_AMOUNT.search(c) is not None, Kind.TAX),
-        (has_any(c, ("TOTAL", "TOTL")) and has_any(c, ("DISC", "SAVING")), Kind.DISCOUNT),
-        (has_any(c, _TOTAL), Kind.TOTAL),
-        (has_any(c, _TIP) and not has_any(c, ("TIPTOP", "STRIP")), Kind.TIP),
-        (has_any(c, _TAX), Kind.TAX),
-        (has_any(c, _DISCOUNT), Kind.DISCOUNT),
-        (has_any(c, _TENDERED), Kind.TENDERED),
+        (has(("TOTAL", "TOTL")) and has(("DISC", "DISCOUNT", "SAVING")), Kind.DISCOUNT),
+        (has(_TOTAL), Kind.TOTAL),
+        (has(_TIP) and not has(("TIPTOP", "STRIP")), Kind.TIP),
+        (has(_TAX), Kind.TAX),
+        (has(_DISCOUNT), Kind.DISCOUNT),
+        (has(_TENDERED), Kind.TENDERED),
     ]
 
 
@@ -105,6 +149,15 @@ def classify(text: str) -> Kind:
     if not c:
         return Kind.OTHER
     return next((kind for matched, kind in _rules(c) if matched), Kind.OTHER)
+
+
+def classify_words(text: str) -> Kind:
+    """Like ``classify``, but a keyword counts only where it spans whole words: for telling item rows
+    ("ICED COFFEE", "BEEF TENDERLOIN") from summary and payment rows, where a keyword inside a word misleads."""
+    c, has = _whole_words(text)
+    if not c:
+        return Kind.OTHER
+    return next((kind for matched, kind in _rules(c, has) if matched), Kind.OTHER)
 
 
 def total_strength(text: str) -> float:

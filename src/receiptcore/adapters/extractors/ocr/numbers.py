@@ -83,6 +83,27 @@ def find_amounts(text: str) -> list[Amount]:
     return found
 
 
+_WHOLE = re.compile(
+    rf"""(?<![\d.,:/-])
+    (?P<cur>{CURRENCY_MARKS}|IDR|JPY|KRW|VND|¥|₩|₫)?\s?
+    (?P<int>\d{{1,3}}(?P<sep>[,.'])\d{{3}}(?:(?P=sep)\d{{3}})*|\d{{1,6}})
+    (?![\d.,:/-])""",
+    re.VERBOSE,
+)
+
+
+def find_whole_amounts(text: str) -> list[Amount]:
+    """Every amount printed without cents in ``text``, left to right: ``134,999`` and ``Rp 25.000`` (a separator
+    before three digits groups thousands), ``¥1280``. For receipts in a currency without minor units (rupiah, yen,
+    won) or rounded to whole units; a plain number is as likely a count or a code, so callers decide."""
+    cleaned = clean_numbers(text)
+    found: list[Amount] = []
+    for match in _WHOLE.finditer(cleaned):
+        digits = match.group("int").replace(match.group("sep") or "_", "")
+        found.append(Amount(Decimal(digits), match.start(), match.end(), match.group(0).strip(), match.group("cur")))
+    return found
+
+
 def parse_amount(text: str) -> Decimal | None:
     """The last amount in ``text`` (receipts print the value right of its label), or None."""
     amounts = find_amounts(text)

@@ -14,7 +14,7 @@ from receiptcore.adapters.extractors.ocr.currency import detect_currency, month_
 from receiptcore.adapters.extractors.ocr.dates import find_dates, find_time
 from receiptcore.adapters.extractors.ocr.header import Header, parse_header
 from receiptcore.adapters.extractors.ocr.items import items_start, parse_items
-from receiptcore.adapters.extractors.ocr.labels import Kind
+from receiptcore.adapters.extractors.ocr.labels import Kind, classify_words
 from receiptcore.adapters.extractors.ocr.text import compact, has_any
 from receiptcore.adapters.extractors.ocr.totals import MoneyRow, Summary, money_rows, parse_summary
 from receiptcore.adapters.extractors.ocr.types import Line, Word
@@ -117,7 +117,8 @@ def _payments(summary: Summary) -> list[Payment]:
 
 def _summary_start(rows: list[MoneyRow]) -> int | None:
     stops = (Kind.SUBTOTAL, Kind.TOTAL, Kind.TENDERED, Kind.CHANGE)
-    return min((r.line.index for r in rows if r.kind in stops), default=None)
+    # whole-word keywords only: "BEEF TENDERLOIN" or "LEFTY'S MIX" is an item, not where the items end
+    return min((r.line.index for r in rows if r.kind in stops and classify_words(r.line.text) in stops), default=None)
 
 
 def _merchant(header: Header, provenance: dict[str, FieldSource]) -> Merchant:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify, total_strength
-from receiptcore.adapters.extractors.ocr.numbers import find_amounts
+from receiptcore.adapters.extractors.ocr.numbers import Amount, clean_numbers, find_amounts, find_whole_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
@@ -23,7 +23,10 @@ CENT = Decimal("0.01")
 CASH_STEP = Decimal("0.05")
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _CURRENCY_WORD = re.compile(r"\b(RM|MYR|USD|EUR|GBP|AUD|SGD|NZD|CAD|CHF|IDR|INR|Rp|Rs)\b", re.IGNORECASE)
+_SPACED_RATE = re.compile(r"(?<![\d.,])(\d{1,2})(?:[.,\s](\d{1,3}))?\s?%")
 _STRAY_DIGIT = re.compile(r"\d(?![\d.,]*\s?%)")
+# "TOTAL 24-00": faint print turns the decimal point of the row's last amount into a hyphen
+_HYPHEN_DECIMAL = re.compile(r"(?<![\d.,:/-])(\d{1,4})\s?-\s?(\d{2})\s*$")
 _CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
 
 
@@ -44,6 +47,7 @@ class Summary:
 
     total: MoneyRow | None = None
     total_confidence: float = 0.0
+    total_printed: bool = False  # the total is printed on a total row (not only derived from other rows)
     subtotal: MoneyRow | None = None
     taxes: list[tuple[MoneyRow, Decimal | None, Decimal | None]] = field(default_factory=list)
     tip: MoneyRow | None = None
@@ -54,6 +58,10 @@ class Summary:
     change: MoneyRow | None = None
     card_last4: str | None = None
     first_row: int | None = None
+    # value-only rows without a label below the subtotal (a label OCR lost, or printed in a logo font)
+    unlabelled: list[MoneyRow] = field(default_factory=list)
+    # every amount printed from the summary's start on, for the arithmetic checks
+    printed: list[Decimal] = field(default_factory=list)
 
 
 def _value_only(line: Line) -> bool:
@@ -66,15 +74,26 @@ def _value_only(line: Line) -> bool:
     return letters(rest) <= 1
 
 
-def money_rows(lines: list[Line], start: int = 0) -> list[MoneyRow]:
-    """Every labelled amount row from line ``start`` on, in reading order."""
+def _row_amounts(text: str, whole: bool = False) -> list[Amount]:
+    """The amounts on a labelled row; with none, the row's last number read with a hyphen as decimal point
+    ("TOTAL 24-00"), or with ``whole`` the whole-unit amount ending the row ("Total 134,999")."""
+    amounts = find_amounts(text)
+    if not amounts and _HYPHEN_DECIMAL.search(text):
+        amounts = find_amounts(_HYPHEN_DECIMAL.sub(r" \1.\2", text))
+    if not amounts and whole:
+        amounts = [a for a in find_whole_amounts(text) if not clean_numbers(text)[a.end :].strip()]
+    return amounts
+
+
+def money_rows(lines: list[Line], start: int = 0, whole: bool = False) -> list[MoneyRow]:
+    """Every labelled amount row from line ``start`` on, in reading order; ``whole``: amounts without cents too."""
     rows: list[MoneyRow] = []
     for i in range(start, len(lines)):
         line = lines[i]
         kind = classify(line.text)
         if kind in (Kind.OTHER, Kind.COUNT):
             continue
-        amounts = find_amounts(line.text)
+        amounts = _row_amounts(line.text, whole)
         value_line = line
         # "Net Total 25.J": the row's own value is misread; the next row's amount is something else
         garbled = _STRAY_DIGIT.search(line.text) is not None
@@ -97,6 +116,38 @@ def money_rows(lines: list[Line], start: int = 0) -> list[MoneyRow]:
 
 def _near(a: Decimal, b: Decimal) -> bool:
     return abs(a - b) <= CENT
+
+
+def _is_rate_of(value: Decimal, rate: Decimal, printed: list[Decimal]) -> bool:
+    """Whether ``value`` is ``rate`` % of a printed net amount, or the tax part of a printed gross one."""
+    for amount in printed:
+        if amount <= value:
+            continue
+        if abs(amount * rate / 100 - value) <= CENT or abs(amount * rate / (100 + rate) - value) <= CENT:
+            return True
+    return False
+
+
+def _rates(text: str) -> list[Decimal]:
+    """The percentages printed in ``text``; "7 0%" (the point lost) reads as 7.0 % and as 0 %."""
+    found = []
+    for m in _SPACED_RATE.finditer(text):
+        whole, fraction = m.group(1), m.group(2)
+        found.append(Decimal(f"{whole}.{fraction}" if fraction else whole))
+        if fraction and m.group(0)[len(whole)] == " ":
+            found.append(Decimal(fraction))
+    return found
+
+
+def _rate_totals_as_taxes(rows: list[MoneyRow], printed: list[Decimal]) -> list[MoneyRow]:
+    """``rows`` with a TOTAL row that holds its own printed rate of another amount retagged as a tax: "Total Tax
+    7.0% $0.70" with TAX misread, or "Total 6% GST 1.36" beside the 22.64 it is levied on."""
+    retagged = []
+    for row in rows:
+        rates = _rates(row.line.text) if row.kind == Kind.TOTAL else []
+        is_tax = any(0 < r <= 30 and _is_rate_of(row.value, r, printed) for r in rates)
+        retagged.append(MoneyRow(Kind.TAX, row.value, row.line, row.value_line, row.amounts_on_row) if is_tax else row)
+    return retagged
 
 
 def _candidates(rows: list[MoneyRow]) -> tuple[dict[Decimal, float], dict[Decimal, MoneyRow], dict[Decimal, int]]:
@@ -141,6 +192,11 @@ def _votes(summary: Summary) -> dict[Decimal, tuple[float, MoneyRow]]:
         for extra in dict.fromkeys(e for e in _extras(summary) if e):
             vote(summary.subtotal.value + extra, 1.5, summary.subtotal)
         vote(summary.subtotal.value, 0.5, summary.subtotal)  # prices that include tax: weaker, the same number
+        # "Subtotal 5.25 / 0.20 / 5.45" with the labels lost: an unlabelled amount that is the subtotal plus
+        # another unlabelled amount printed between them
+        for k, later in enumerate(summary.unlabelled):
+            if any(_near(summary.subtotal.value + part.value, later.value) for part in summary.unlabelled[:k]):
+                vote(later.value, 1.5, MoneyRow(Kind.TOTAL, later.value, later.line, later.line, 1))
     return votes
 
 
@@ -168,6 +224,7 @@ def _score_totals(rows: list[MoneyRow], summary: Summary, items_sum: Decimal | N
         scores[value] = score
     value = max(scores, key=lambda v: (scores[v], v))
     summary.total = best_row[value] if value in best_row else votes[value][1]
+    summary.total_printed = value in best_row
     if value not in best_row:
         row = summary.total
         summary.total = MoneyRow(Kind.TOTAL, value, row.line, row.value_line, 1)
@@ -218,11 +275,80 @@ def _collect(rows: list[MoneyRow], summary: Summary) -> None:
             summary.change = row if row.value >= 0 else MoneyRow(row.kind, -row.value, row.line, row.value_line, 1)
 
 
+def _agrees(summary: Summary, items_sum: Decimal | None, strict: bool) -> bool:
+    """Whether the chosen total is what other rows add up to: subtotal plus nonzero taxes and charges, tendered
+    minus change, or the items plus taxes; unless ``strict``, also a subtotal, payment or item sum equal to it."""
+    if summary.total is None or not summary.total_printed:
+        return False
+    total = summary.total.value
+    extras = [e for e in _extras(summary) if e]
+    taxes = sum((t[0].value for t in summary.taxes), Decimal(0))
+    if summary.subtotal is not None and any(_near(summary.subtotal.value + e, total) for e in extras):
+        return True
+    if summary.change is not None and any(_near(p.value - summary.change.value, total) for p in summary.tendered):
+        return True
+    if items_sum is not None and taxes and _near(items_sum + taxes, total):
+        return True
+    if strict:
+        return False
+    same = [summary.subtotal.value] if summary.subtotal else []
+    same += [p.value for p in summary.tendered] + ([items_sum] if items_sum is not None else [])
+    return any(_near(v, total) for v in same)
+
+
+def _shifted_rows(lines: list[Line], start: int, shift: int) -> list[MoneyRow]:
+    """Every labelled row of the summary block (from the labelled rows just above its first subtotal or total
+    label on) with its value read from the row ``shift`` away: a photo tilted or bent across the paper puts the
+    right-hand value column one row above or below its labels."""
+    kinds = [(line, classify(line.text)) for line in lines[start:]]
+    first = next((i for i, (_, kind) in enumerate(kinds) if kind in (Kind.SUBTOTAL, Kind.TOTAL)), len(kinds))
+    while first > 0 and kinds[first - 1][1] not in (Kind.OTHER, Kind.COUNT):
+        first -= 1
+    first += start
+    rows: list[MoneyRow] = []
+    for line, kind in kinds:
+        j = line.index + shift
+        if kind in (Kind.OTHER, Kind.COUNT) or line.index < first or not start <= j < len(lines):
+            continue
+        amounts = _row_amounts(lines[j].text)
+        if amounts:
+            rows.append(MoneyRow(kind, amounts[-1].value, line, lines[j], len(amounts)))
+    return rows
+
+
 def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = None) -> Summary:
-    """Read the money rows from line ``start`` on and choose the total."""
-    rows = money_rows(lines, start)
+    """Read the money rows from line ``start`` on and choose the total.
+
+    When the total chosen agrees with nothing else on the receipt, the labels are paired with the values one row
+    up and one row down; a pairing whose total the other rows add up to wins (a tilted photo).
+    """
+    summary = _summary(lines, start, money_rows(lines, start), items_sum)
+    if not _agrees(summary, items_sum, strict=False):
+        for shift in (-1, 1):
+            shifted = _summary(lines, start, _shifted_rows(lines, start, shift), items_sum)
+            if _agrees(shifted, items_sum, strict=True):
+                return shifted
+    if summary.total is None:
+        # no total with cents anywhere: a currency without minor units ("Total 134,999" rupiah)
+        whole = _summary(lines, start, money_rows(lines, start, whole=True), None)
+        if whole.total is not None and whole.total_printed:
+            return whole
+    return summary
+
+
+def _summary(lines: list[Line], start: int, rows: list[MoneyRow], items_sum: Decimal | None) -> Summary:
+    labelled_values = {r.value_line.index for r in rows}
     summary = Summary(first_row=min((r.line.index for r in rows), default=None))
+    summary.printed = [a.value for line in lines[start:] for a in find_amounts(line.text)]
+    rows = _rate_totals_as_taxes(rows, summary.printed)
     _collect(rows, summary)
+    if summary.subtotal is not None:
+        after = summary.subtotal.value_line.index
+        summary.unlabelled = [
+            MoneyRow(Kind.OTHER, find_amounts(line.text)[0].value, line, line, 1)
+            for line in lines[after + 1 :]
+            if _value_only(line) and classify(line.text) == Kind.OTHER and line.index not in labelled_values
+        ]
     _score_totals(rows, summary, items_sum)
     if summary.total is not None:
         # a "tax" bigger than half the total is a misread row of a tax summary table

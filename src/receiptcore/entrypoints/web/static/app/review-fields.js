@@ -4,7 +4,7 @@ import { h } from "./dom.js";
 import { isDecimal } from "./money.js";
 
 export const FIELDS = [
-  { key: "merchant.name", label: "Merchant" },
+  { key: "merchant.name", label: "Merchant", hint: "A correction is remembered: receipts printed like this one get the name you type." },
   { key: "merchant.address", label: "Address", multiline: true },
   { key: "purchase_date", label: "Purchase date", type: "date" },
   { key: "purchase_time", label: "Time", type: "time" },

@@ -110,11 +110,11 @@ export async function render(main, { query: urlQuery, navigate }) {
     Chart.defaults.borderColor = c.border;
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     const money = (v) => formatMoney(String(v), currency);
-    const panel = (title, id, buckets, type, wide) => {
+    const panel = (title, id, buckets, type, wide, linkOf = () => null) => {
       const canvas = h("canvas", { id, role: "img", "aria-label": `${title}: ${buckets.map((b) => `${b.key} ${money(b.total)}`).join(", ")}` });
       const table = h("details", {}, h("summary", {}, "Show as a table"),
         h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, title.split(" by ")[1] || "Key"), h("th", { scope: "col", class: "num" }, "Total"), h("th", { scope: "col", class: "num" }, "Receipts"))),
-          h("tbody", {}, buckets.map((b) => h("tr", {}, h("td", {}, b.key), h("td", { class: "num" }, money(b.total)), h("td", { class: "num" }, String(b.count)))))));
+          h("tbody", {}, buckets.map((b) => h("tr", {}, h("td", {}, linkOf(b.key) ? h("a", { href: linkOf(b.key) }, b.key) : b.key), h("td", { class: "num" }, money(b.total)), h("td", { class: "num" }, String(b.count)))))));
       charts.append(h("section", { class: ["card", wide ? "wide" : null], "aria-labelledby": `${id}-title` },
         h("h2", { id: `${id}-title` }, title), h("div", { class: "chart-box" }, canvas), table));
       const horizontal = type === "hbar";
@@ -132,8 +132,11 @@ export async function render(main, { query: urlQuery, navigate }) {
     if (months.length) panel("Spend by month", "chart-month", months, "bar", true);
     else charts.append(h("p", { class: "empty wide" }, "No purchase dates yet, so no months to show."));
     if (undated > 0 && months.length) charts.append(h("p", { class: "hint wide" }, `${undated} receipt${undated === 1 ? " has" : "s have"} no purchase date and ${undated === 1 ? "is" : "are"} left out of the months.`));
-    panel("Spend by category", "chart-category", categories, "doughnut", false);
-    panel("Spend by merchant", "chart-merchant", merchants, "hbar", false);
+    // receipts of a category, and the merchants page (grouped by canonical merchant like these figures)
+    panel("Spend by category", "chart-category", categories, "doughnut", false,
+      (key) => (key === "uncategorized" ? null : `/receipts${query({ category: key })}`));
+    panel("Spend by merchant", "chart-merchant", merchants, "hbar", false,
+      (key) => (key === "unknown" ? null : `/merchants${query({ q: key })}`));
   };
 
   const load = async () => {

@@ -3,6 +3,7 @@
 import { api, download, explain, query } from "../api.js";
 import { announce, confirmDialog, field, formatDate, h, mount, statusBadge, STATUS_LABELS, toast } from "../dom.js";
 import { onReceiptEvent } from "../events.js";
+import { categoryList } from "../categories.js";
 import { formatMoney, totalsByCurrency } from "../money.js";
 import { can } from "../session.js";
 
@@ -23,7 +24,7 @@ export async function render(main, { query: urlQuery, navigate }) {
     max_total: h("input", { type: "text", inputmode: "decimal", name: "max_total", value: values.max_total, pattern: "\\d+(\\.\\d+)?" }),
     status: h("select", { name: "status" }, h("option", { value: "" }, "Any status"),
       Object.entries(STATUS_LABELS).map(([v, l]) => h("option", { value: v, selected: values.status === v }, l))),
-    category: h("input", { type: "text", name: "category", value: values.category }),
+    category: h("input", { type: "text", name: "category", value: values.category, list: "filter-categories", autocomplete: "off" }),
     tag: h("input", { type: "text", name: "tag", value: values.tag }),
     sort: h("select", { name: "sort" }, SORTS.map(([v, l]) => h("option", { value: v, selected: (values.sort || "-created_at") === v }, l))),
   };
@@ -43,7 +44,8 @@ export async function render(main, { query: urlQuery, navigate }) {
       h("div", { class: "filters-grid" },
         field("Purchased from", inputs.date_from), field("Purchased until", inputs.date_to),
         field("Total at least", inputs.min_total), field("Total at most", inputs.max_total),
-        field("Status", inputs.status), field("Category", inputs.category), field("Tag", inputs.tag), field("Sort by", inputs.sort))),
+        field("Status", inputs.status), field("Category", inputs.category), field("Tag", inputs.tag), field("Sort by", inputs.sort)),
+      categoryList("filter-categories")),
     h("button", { class: "button primary", type: "submit" }, "Search"));
   for (const key of ["status", "sort"]) inputs[key].addEventListener("change", apply);
 

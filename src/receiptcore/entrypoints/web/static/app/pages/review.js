@@ -5,6 +5,7 @@ import { api, ApiError, download, explain, query } from "../api.js";
 import { announce, confirmDialog, dialog, formatTimestamp, h, mount, statusBadge, toast } from "../dom.js";
 import { onReceiptEvent } from "../events.js";
 import { FIELDS, TABLES, editableTable, fromText, getPath, sameValue, toText } from "../review-fields.js";
+import { categoryList, categoryOrigin, merchantOrigin } from "../categories.js";
 import { formatMoney } from "../money.js";
 import { can, session } from "../session.js";
 import { createViewer } from "../viewer.js";
@@ -53,6 +54,14 @@ function reviewPage(main, ctx, initial) {
   const saveButton = h("button", { class: "button", type: "submit", disabled: !writable }, "Save");
   const confirmButton = h("button", { class: "button primary", type: "button", disabled: !writable, onclick: () => confirmAndNext() }, "Confirm and next");
   const form = h("form", { class: "review-form", novalidate: true, onsubmit: (e) => { e.preventDefault(); save(); } });
+  // suggestions while typing: the owner's merchants (one of them is what a correction should usually name) and
+  // the categories (bundled ones and those the owner's merchants carry)
+  const suggestions = h("div", { hidden: true }, categoryList("review-categories", [initial.category]), h("datalist", { id: "review-merchants" }));
+  api(`/api/merchants${query({ limit: 500 })}`).then((page) => {
+    const own = page.items.filter((m) => m.owner_id === initial.owner_id);
+    mount(suggestions, categoryList("review-categories", [initial.category, ...own.map((m) => m.category)]),
+      h("datalist", { id: "review-merchants" }, own.map((m) => h("option", { value: m.name }))));
+  }).catch(() => { /* suggestions only */ });
   const body = h("div", { class: "review" });
 
   const reasonsFor = (key) => {
@@ -109,9 +118,31 @@ function reviewPage(main, ctx, initial) {
     if (reasonEl) described.push(reasonEl.id);
     const hint = def.hint ? h("p", { class: "hint", id: `${id}-hint` }, def.hint) : null;
     if (hint) described.push(hint.id);
+    const origin = originOf(def.key);
+    if (origin) described.push(origin.id);
+    if (def.key === "category") input.setAttribute("list", "review-categories");
+    if (def.key === "merchant.name") input.setAttribute("list", "review-merchants");
     if (described.length) input.setAttribute("aria-describedby", described.join(" "));
     if (reasons.length) input.setAttribute("aria-invalid", "true");
-    return h("div", { class: ["field", "rfield", reasons.length ? "flagged" : null] }, h("label", { for: id }, def.label), input, reasonEl, hint);
+    return h("div", { class: ["field", "rfield", reasons.length ? "flagged" : null] }, h("label", { for: id }, def.label), input, reasonEl, origin, hint);
+  };
+
+  // where the merchant name and the category came from (directory match, learned choice, map), and what a
+  // correction of them teaches
+  const originOf = (key) => {
+    const id = `field-${key.replace(".", "-")}-origin`;
+    if (key === "merchant.name") {
+      const text = merchantOrigin(receipt, session.user.id);
+      const name = receipt.merchant && receipt.merchant.name;
+      if (!text && !name) return null;
+      return h("p", { class: "origin", id }, text ? `${text} ` : "",
+        name ? h("a", { href: `/merchants?q=${encodeURIComponent(name)}` }, "Your merchants") : null);
+    }
+    if (key === "category") {
+      const text = categoryOrigin(receipt, session.user.id);
+      return text ? h("p", { class: "origin", id }, text) : null;
+    }
+    return null;
   };
 
   const header = () => {
@@ -162,7 +193,7 @@ function reviewPage(main, ctx, initial) {
         h("div", { class: "row" }, byKey.purchase_date, byKey.purchase_time), byKey.receipt_number),
       h("div", { class: "section" }, h("div", { class: "row" }, byKey.currency, byKey.subtotal), h("div", { class: "row" }, byKey.discount, byKey.tip), byKey.total),
       tables.line_items.element, tables.taxes.element,
-      h("div", { class: "section" }, h("div", { class: "row" }, byKey.category, byKey.tags), byKey.notes),
+      h("div", { class: "section" }, h("div", { class: "row" }, byKey.category, byKey.tags), byKey.notes, suggestions),
       h("div", { class: "review-actions" }, saveButton, confirmButton,
         writable ? h("button", { class: "button", type: "button", onclick: reextract }, "Re-extract") : null,
         h("button", { class: "button", type: "button", onclick: () => download(`/api/receipts/${receipt.id}/file`, receipt.source.filename).catch((e) => toast(explain(e), "error")) }, "Download original"),

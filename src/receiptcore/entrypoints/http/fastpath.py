@@ -1,0 +1,123 @@
+"""The two hottest reads, ``GET /auth/me`` and ``GET /api/receipts/{rid}``, answered without Litestar's routing.
+
+Measured through the ASGI app (``bench/request_cost_bench.py``), most of such a request's CPU is the framework
+around it: the router, the app-wide guard and the dependency graph (resolved in anyio task groups), the response
+object and its header merging. The work that matters is small and is all done here, with the same functions the
+routed request uses, in the same order:
+
+1. the token of the ``Authorization: Bearer`` header (``security.parse_bearer``);
+2. ``Authenticator.authenticate``: the verified-token cache or the signature check, then every revocation check
+   (change counter, user state, session), exactly as the guard runs it;
+3. the permission the route handler declares in its ``opt`` (``security.allows``, read from the handler itself);
+4. the same service call inside the caller's scope (``AuthService.me``, ``ReceiptService.get``) and the same
+   representation (``UserOut``, ``receipt_to_api``), encoded as Litestar encodes it.
+
+Only the success of all of that is answered here. Anything else (no or a malformed token, a rejected or revoked
+token, a missing permission, another owner's receipt, an id that is not an id, a query string, a store error)
+hands the request, untouched, to the Litestar app, which checks it again from the start and answers with its
+problem document. That second pass only happens on refusals, and it keeps one source for every error answer.
+``tests/api/test_fast_paths_api.py`` compares both paths byte for byte, and pins that a revoked token and another
+owner's id are refused on the next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from receiptcore.domain.ids import is_id
+from receiptcore.entrypoints.http.auth_routes import me as me_handler
+from receiptcore.entrypoints.http.raw import Headers, encode_json, json_headers, send_answer
+from receiptcore.entrypoints.http.receipt_params import etag
+from receiptcore.entrypoints.http.receipt_routes import get_receipt as get_receipt_handler
+from receiptcore.entrypoints.http.representation import receipt_to_api
+from receiptcore.entrypoints.http.schemas import UserOut
+from receiptcore.entrypoints.http.security import allows, declared_permission, parse_bearer
+from receiptcore.errors import ReceiptcoreError
+
+if TYPE_CHECKING:
+    from receiptcore.domain.policy import Principal
+    from receiptcore.entrypoints.container import Container
+
+ME_PATH = "/auth/me"
+RECEIPT_PREFIX = "/api/receipts/"
+# the route templates Litestar puts in scope["path_template"] (the access log's and the metrics' route label)
+ME_TEMPLATE = "/auth/me"
+RECEIPT_TEMPLATE = "/api/receipts/{rid}"
+
+Answer = tuple[Headers, bytes]
+
+
+def _required(handler: Any) -> str | tuple[str, ...]:
+    required = declared_permission(handler)
+    if required is None:  # pragma: no cover - tests/api/test_route_permissions.py pins both declarations
+        msg = f"{handler} declares no permission"
+        raise RuntimeError(msg)
+    return required
+
+
+def _authorization(scope: Any) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def fast_reads(app: Any, container: Container, service: str) -> Any:
+    """Wrap ``app`` (Litestar's ``asgi_handler``) with the fast answers of the routes ``service`` mounts."""
+    authenticator = container.authenticator()
+    serve_me = service in ("all", "auth")
+    serve_receipts = service in ("all", "receipts")
+    me_permission = _required(me_handler)
+    read_permission = _required(get_receipt_handler)
+
+    async def me(principal: Principal) -> Answer:
+        user = await container.auth_service().me(principal)
+        body = encode_json(UserOut.of_permissions(user, principal.permissions).model_dump(mode="json"))
+        return json_headers(body), body
+
+    async def receipt(principal: Principal, rid: str) -> Answer:
+        found = await container.receipt_service().get(principal, rid)
+        body = encode_json(receipt_to_api(found))
+        return json_headers(body, extra=[(b"etag", etag(found.version).encode())]), body
+
+    async def answer(
+        scope: Any, required: str | tuple[str, ...], produce: Callable[[Principal], Awaitable[Answer]]
+    ) -> Answer | None:
+        header = _authorization(scope)
+        if header is None:
+            return None
+        try:
+            principal = await authenticator.authenticate(parse_bearer(header))
+            if not allows(principal, required):
+                return None
+            return await produce(principal)
+        except ReceiptcoreError:
+            return None  # refused or failed: the routed request answers it, with its problem document
+
+    async def fast(scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and not scope.get("query_string")
+            and not scope.get("root_path")
+        ):
+            path: str = scope["path"]
+            result: Answer | None = None
+            template = ""
+            if serve_me and path == ME_PATH:
+                template = ME_TEMPLATE
+                result = await answer(scope, me_permission, me)
+            elif serve_receipts and path.startswith(RECEIPT_PREFIX):
+                rid = path[len(RECEIPT_PREFIX) :]
+                if is_id(rid):
+                    template = RECEIPT_TEMPLATE
+                    result = await answer(scope, read_permission, lambda principal: receipt(principal, rid))
+            if result is not None:
+                scope["path_template"] = template
+                headers, body = result
+                await send_answer(send, 200, headers, body)
+                return
+        await app(scope, receive, send)
+
+    return fast

@@ -1,0 +1,107 @@
+"""Reads of a SQLite database file have their own read-only connections: they proceed while a write transaction
+is open (WAL), see every committed write and never an uncommitted one, and cannot write."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.errors import StorageUnavailable
+
+DDL = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    database = SqliteDatabase(tmp_path / "notes.sqlite3")
+    database.register_migration("notes_v1", DDL)
+    await database.migrate()
+    await database.execute("INSERT INTO notes (id, text) VALUES (1, 'committed')")
+    yield database
+    await database.aclose()
+
+
+async def texts(db: SqliteDatabase) -> list[str]:
+    return [row[0] for row in await db.fetchall("SELECT text FROM notes ORDER BY id")]
+
+
+async def test_a_read_completes_while_a_write_transaction_is_open(db: SqliteDatabase) -> None:
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO notes (id, text) VALUES (2, 'uncommitted')")
+            written.set()
+            await release.wait()
+
+    writer = asyncio.create_task(slow_writer())
+    await written.wait()
+    try:
+        # with reads behind the writer's lock this waits for `release`, which only comes after it: a timeout
+        assert await asyncio.wait_for(texts(db), timeout=5) == ["committed"]
+        row = await asyncio.wait_for(db.fetchone("SELECT count(*) FROM notes"), timeout=5)
+        assert row is not None
+        assert row[0] == 1
+    finally:
+        release.set()
+        await writer
+    # the write has committed when transaction() returned: the next read sees it (read-your-writes)
+    assert await texts(db) == ["committed", "uncommitted"]
+
+
+async def test_a_rolled_back_write_is_never_seen(db: SqliteDatabase) -> None:
+    seen_inside: list[str] = []
+
+    async def abandoned_write() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO notes (id, text) VALUES (3, 'rolled back')")
+            seen_inside.extend(await texts(db))
+            raise RuntimeError("abandon")
+
+    with pytest.raises(RuntimeError, match="abandon"):
+        await abandoned_write()
+    assert seen_inside == ["committed"]
+    assert await texts(db) == ["committed"]
+
+
+async def test_every_read_sees_the_write_committed_just_before_it(db: SqliteDatabase) -> None:
+    # many readers at once (more than the pool holds), each right after its own write
+    async def write_then_read(n: int) -> bool:
+        await db.execute("INSERT INTO notes (id, text) VALUES (?, ?)", (10 + n, f"note {n}"))
+        row = await db.fetchone("SELECT text FROM notes WHERE id = ?", (10 + n,))
+        return row is not None and row[0] == f"note {n}"
+
+    assert all(await asyncio.gather(*(write_then_read(n) for n in range(20))))
+
+
+async def test_reads_cannot_write(db: SqliteDatabase) -> None:
+    with pytest.raises(StorageUnavailable, match=r"readonly|read-only"):
+        await db.fetchall("INSERT INTO notes (id, text) VALUES (4, 'sneaked in')")
+    assert await texts(db) == ["committed"]
+
+
+async def test_the_file_is_in_wal_mode_and_readers_reopen_after_close(db: SqliteDatabase) -> None:
+    row = await db.fetchone("PRAGMA journal_mode")
+    assert row is not None
+    assert row[0] == "wal"
+    await db.aclose()
+    assert await texts(db) == ["committed"]
+
+
+async def test_a_cancelled_read_leaves_its_connection_usable(db: SqliteDatabase) -> None:
+    slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) SELECT sum(i) FROM n"
+    tasks = [asyncio.create_task(db.fetchone(slow)) for _ in range(4)]
+    await asyncio.sleep(0.01)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert await asyncio.wait_for(texts(db), timeout=10) == ["committed"]
+
+
+def test_a_database_needs_a_reader() -> None:
+    with pytest.raises(ValueError, match="at least one reader"):
+        SqliteDatabase("x.sqlite3", readers=0)

@@ -1,0 +1,299 @@
+"""The answers given before (or instead of) Litestar's routing are the ones Litestar gives, header for header.
+
+``entrypoints/http/shedding.py`` refuses a login while the admission is full without routing it;
+``entrypoints/http/fastpath.py`` answers ``GET /auth/me`` and ``GET /api/receipts/{rid}`` without routing. The
+tests put the same request through both ways and compare status, headers (all but the request id) and body
+bytes, and pin that the fast path still refuses a revoked token, a disabled user and another owner's receipt on
+the very next request.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from dependency_injector import providers
+
+from receiptcore.entrypoints.http.app import create_app
+from receiptcore.entrypoints.http.shedding import REPEAT_PAUSE_SECONDS, RepeatOffenders, shed_logins
+from receiptcore.errors import Overloaded
+from receiptcore.services.admission import OVERLOADED_DETAIL, LoginAdmission
+from receiptcore.settings import Settings
+from tests.api.conftest import PASSWORD, Api, jpeg, make_container, make_settings
+from tests.api.streaming import _lifespan
+
+
+class _RouteOnly(LoginAdmission):
+    """Looks free to the layer in front of routing, refuses at the route's ticket: Litestar answers."""
+
+    @property
+    def full(self) -> bool:
+        return False
+
+    @contextmanager
+    def ticket(self) -> Iterator[None]:
+        raise Overloaded(OVERLOADED_DETAIL, retry_after=1.0, key="overloaded")
+        yield  # pragma: no cover
+
+
+async def _call(app: Any, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> list[Any]:
+    sent: list[Any] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        assert not delivered, "the app read past the end of the body"
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 4242),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    await app(scope, receive, send)
+    return sent
+
+
+def _comparable(messages: list[Any]) -> tuple[int, dict[bytes, bytes], bytes]:
+    start = messages[0]
+    assert start["type"] == "http.response.start"
+    headers = {name.lower(): value for name, value in start["headers"] if name.lower() != b"x-request-id"}
+    body = b"".join(m.get("body", b"") for m in messages[1:])
+    return start["status"], headers, body
+
+
+async def _login_answer(tmp_path: Any, admission: LoginAdmission) -> tuple[int, dict[bytes, bytes], bytes]:
+    container = make_container(make_settings(tmp_path))
+    container.login_admission.override(providers.Object(admission))
+    app = create_app(container)
+    async with _lifespan(app):
+        body = b'{"email": "someone@example.com", "password": "whatever it is"}'
+        return _comparable(await _call(app, "POST", "/auth/login", body, [(b"content-type", b"application/json")]))
+
+
+async def test_a_login_shed_before_routing_gets_the_answer_the_route_gives(tmp_path: Any) -> None:
+    full = LoginAdmission(1)
+    full.in_progress = 1
+    early = await _login_answer(tmp_path / "early", full)
+    routed = await _login_answer(tmp_path / "routed", _RouteOnly(1))
+    assert early == routed
+    status, headers, _ = early
+    assert status == 429
+    assert headers[b"retry-after"] == b"1"
+    assert headers[b"content-type"] == b"application/problem+json"
+
+
+async def test_the_early_refusal_reads_no_body_and_a_free_admission_lets_the_login_through(tmp_path: Any) -> None:
+    container = make_container(make_settings(tmp_path))
+    app = create_app(container)
+    admission = container.login_admission()
+    async with _lifespan(app):
+        admission.in_progress = admission.limit
+        sent = await _call(app, "POST", "/auth/login", b"not even json", [(b"content-type", b"application/json")])
+        assert sent[0]["status"] == 429  # answered from the layer: a routed request would get a 400 for this body
+        admission.in_progress = 0
+        sent = await _call(app, "POST", "/auth/login", b"not even json", [(b"content-type", b"application/json")])
+        assert sent[0]["status"] == 400
+        # other methods and paths are never shed
+        admission.in_progress = admission.limit
+        sent = await _call(app, "GET", "/auth/login", b"", [])
+        assert sent[0]["status"] == 405
+        sent = await _call(app, "POST", "/auth/refresh", b"{}", [(b"content-type", b"application/json")])
+        assert sent[0]["status"] == 401
+
+
+async def test_a_repeat_offender_waits_a_moment_for_its_refusal_and_nobody_else_does() -> None:
+    now = [100.0]
+    pauses: list[float] = []
+    routed: list[str] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    async def behind(scope: Any, receive: Any, send: Any) -> None:
+        routed.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    admission = LoginAdmission(1)
+    offenders = RepeatOffenders(window=1.0, size=2, clock=lambda: now[0])
+    app = shed_logins(behind, lambda: admission, offenders=offenders, pause=pause)
+
+    async def login(address: str) -> int:
+        scope = {"type": "http", "method": "POST", "path": "/auth/login", "client": (address, 1), "headers": []}
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, None, send)
+        return int(sent[0]["status"])
+
+    admission.in_progress = 1
+    assert await login("10.0.0.1") == 429
+    assert pauses == []  # the first refusal of an address is immediate
+    assert await login("10.0.0.1") == 429
+    assert pauses == [REPEAT_PAUSE_SECONDS]  # refused again within Retry-After: paused, still refused
+    assert await login("10.0.0.2") == 429
+    assert pauses == [REPEAT_PAUSE_SECONDS]  # another address is not
+    now[0] += 1.5
+    assert await login("10.0.0.1") == 429
+    assert pauses == [REPEAT_PAUSE_SECONDS]  # past the window: immediate again
+    admission.in_progress = 0
+    assert await login("10.0.0.1") == 200  # a free place: let through at once, whatever came before
+    assert routed == ["10.0.0.1"]
+    assert pauses == [REPEAT_PAUSE_SECONDS]
+    # bounded: a third address pushes the oldest out
+    admission.in_progress = 1
+    for address in ("10.0.0.3", "10.0.0.4"):
+        assert await login(address) == 429
+    assert await login("10.0.0.1") == 429
+    assert pauses == [REPEAT_PAUSE_SECONDS]
+    assert REPEAT_PAUSE_SECONDS < 0.05  # inside the 50 ms a refusal may take
+
+
+# ---- GET /auth/me and GET /api/receipts/{rid} without routing (entrypoints/http/fastpath.py) --------------------
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    """The app in the test's own event loop (the direct ASGI calls below share its SQLite connections)."""
+    container = make_container(settings)
+    app = create_app(container)
+    async with (
+        _lifespan(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        served = Api(client=client, container=container, settings=settings)  # type: ignore[arg-type]
+        served.app = app  # type: ignore[attr-defined]
+        yield served
+
+
+def _bearer(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(b"authorization", headers["Authorization"].encode())]
+
+
+async def _both(api: Api, path: str, auth: list[tuple[bytes, bytes]]) -> tuple[Any, Any]:
+    """The same GET through the app as served (fast paths on) and through Litestar's routing alone."""
+    fast = _comparable(await _call(api.app, "GET", path, b"", auth))  # type: ignore[attr-defined]
+    routed = _comparable(await _call(create_app(api.container, fast_paths=False), "GET", path, b"", auth))
+    return fast, routed
+
+
+@pytest.fixture
+async def people(api: Api) -> dict[str, Any]:
+    """Alice with an extracted receipt, Bob with one of his own, Carol who may read no receipt, Dan the auditor."""
+    alice_id, alice = await api.user()
+    _, bob = await api.user()
+    receipt = (await api.upload(alice, ("alice.jpg", jpeg()))).json()["receipts"][0]
+    assert (await api.upload(bob, ("bob.jpg", jpeg()))).status_code == 202
+    await api.extract_all()
+    role = {"name": "directory", "description": "", "permissions": ["users:read"]}
+    assert (await api.client.post("/roles", json=role, headers=await api.admin())).status_code == 201
+    _, carol = await api.user(roles=["directory"])
+    _, dan = await api.user(roles=["auditor"])
+    return {"alice": alice, "alice_id": alice_id, "bob": bob, "carol": carol, "dan": dan, "id": receipt["id"]}
+
+
+async def test_the_fast_answers_are_the_routed_answers_byte_for_byte(
+    api: Api, people: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = _bearer(people["alice"])
+    for path in ("/auth/me", f"/api/receipts/{people['id']}"):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="receiptcore.http"):
+            fast, routed = await _both(api, path, alice)
+        assert fast == routed, path
+        assert fast[0] == 200
+        # one access line each, naming the same route (the metrics' label too)
+        fast_line, routed_line = [r for r in caplog.records if r.name == "receiptcore.http"]
+        assert fast_line.route == routed_line.route != "<unmatched>"  # type: ignore[attr-defined]
+    assert b"etag" in fast[1]
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [
+        ("bob", "/api/receipts/{id}", 404),  # another owner's receipt: not found, inside the caller's scope
+        ("alice", "/api/receipts/{missing}", 404),
+        ("alice", "/api/receipts/not-an-id", 404),
+        ("carol", "/api/receipts/{id}", 403),  # no receipts:read
+        ("dan", "/api/receipts/{id}", 200),  # an auditor reads everyone's (receipts:read:any)
+        ("dan", "/auth/me", 200),
+        ("carol", "/auth/me", 200),
+        (None, "/auth/me", 401),
+        (None, "/api/receipts/{id}", 401),
+        ("garbage", "/auth/me", 401),
+        ("garbage", "/api/receipts/{id}", 401),
+    ],
+)
+async def test_every_refusal_is_the_routed_problem_document(
+    api: Api, people: dict[str, Any], who: str | None, path: str, status: int
+) -> None:
+    auth: list[tuple[bytes, bytes]] = []
+    if who == "garbage":
+        auth = [(b"authorization", b"Bearer not.a.token")]
+    elif who is not None:
+        auth = _bearer(people[who])
+    url = path.format(id=people["id"], missing="0b5d8f4e-2a4c-4c55-9d87-4e5b8d1c2f30")
+    fast, routed = await _both(api, url, auth)
+    assert fast == routed
+    assert fast[0] == status
+
+
+async def test_a_revoked_session_is_refused_on_the_next_fast_request(api: Api, people: dict[str, Any]) -> None:
+    response = await api.client.post("/auth/login", json={"email": await _email(api, people), "password": PASSWORD})
+    session = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    url = f"/api/receipts/{people['id']}"
+    assert (await api.client.get(url, headers=session)).status_code == 200
+    assert (await api.client.get("/auth/me", headers=session)).status_code == 200  # the token is cached now
+    logout = await api.client.post("/auth/logout", json={"refresh_token": response.cookies["receiptcore_refresh"]})
+    assert logout.status_code == 204
+    for path in (url, "/auth/me"):
+        refused = await api.client.get(path, headers=session)
+        assert refused.status_code == 401, path
+        assert refused.json()["type"].endswith("/token-rejected") or refused.json()["status"] == 401
+
+
+async def test_a_disabled_user_is_refused_on_the_next_fast_request(api: Api, people: dict[str, Any]) -> None:
+    url = f"/api/receipts/{people['id']}"
+    assert (await api.client.get(url, headers=people["alice"])).status_code == 200
+    disabled = await api.client.post(f"/users/{people['alice_id']}/disable", headers=await api.admin())
+    assert disabled.status_code == 200, disabled.text
+    for path in (url, "/auth/me"):
+        assert (await api.client.get(path, headers=people["alice"])).status_code == 401, path
+
+
+async def test_a_change_written_by_another_process_is_seen_on_the_next_fast_request(
+    api: Api, people: dict[str, Any]
+) -> None:
+    # what `receiptcore users disable` does from another process: a write to the SQLite file, no event on this bus
+    url = f"/api/receipts/{people['id']}"
+    assert (await api.client.get(url, headers=people["alice"])).status_code == 200
+    with sqlite3.connect(api.settings.data_dir / "receiptcore.sqlite3") as other:
+        other.execute("UPDATE users SET disabled = 1 WHERE id = ?", (people["alice_id"],))
+    assert (await api.client.get(url, headers=people["alice"])).status_code == 401
+
+
+async def _email(api: Api, people: dict[str, Any]) -> str:
+    user = await api.container.user_repo().get_user(people["alice_id"])
+    return user.email

@@ -1,0 +1,109 @@
+"""Line-item rules on hand-made OCR rows: the rows between the header and the totals."""
+
+from decimal import Decimal
+
+from receiptcore.adapters.extractors.ocr.items import items_start, parse_items
+from receiptcore.adapters.extractors.ocr.labels import Kind, classify, classify_words
+from receiptcore.adapters.extractors.ocr.parser import parse_lines
+from tests.unit.ocr.helpers import rows_to_lines
+
+
+def _items(rows: list[str]) -> list[tuple[str, Decimal | None]]:
+    lines = rows_to_lines(rows)
+    return [(item.description, item.amount) for item, _ in parse_items(lines, 0, len(lines))]
+
+
+def test_rows_printed_without_a_price_between_items_are_items_of_amount_zero() -> None:
+    rows = ["Lamb Korma || 10.99", "Mild", "Veg Malai Kofta || 8.99", "--Hot", "> Animal", "Raita || 1.50"]
+    assert _items(rows) == [
+        ("Lamb Korma", Decimal("10.99")),
+        ("Mild", Decimal(0)),
+        ("Veg Malai Kofta", Decimal("8.99")),
+        ("--Hot", Decimal(0)),
+        ("> Animal", Decimal(0)),
+        ("Raita", Decimal("1.50")),
+    ]
+
+
+def test_text_before_the_first_priced_item_is_not_an_item() -> None:
+    assert _items(["Pump 01", "Dine In", "Burger || 5.00"]) == [("Burger", Decimal("5.00"))]
+
+
+def test_a_name_above_a_discount_row_belongs_to_the_discount() -> None:
+    assert _items(["BenSPECIAL || 12.50", "YELP", "Open $ Disc || 2.05-", "Caprese || 10.00"]) == [
+        ("BenSPECIAL", Decimal("12.50")),
+        ("Caprese", Decimal("10.00")),
+    ]
+
+
+def test_a_detail_row_below_a_name_gives_the_name_its_price() -> None:
+    rows = ["EUKANUBA SM BREED ADULT 16LB", "ITEM CODE:PG50014 || $49.99", "Pink Lady Apples",
+            "0.530 kg Net @ $3.99/kg || 2.11"]  # fmt: skip
+    assert _items(rows) == [("EUKANUBA SM BREED ADULT 16LB", Decimal("49.99")), ("Pink Lady Apples", Decimal("2.11"))]
+
+
+def test_a_detail_row_without_a_name_above_is_no_item() -> None:
+    assert _items(["Bananas || 1.20", "0.530 kg Net @ $3.99/kg || 2.11"]) == [("Bananas", Decimal("1.20"))]
+
+
+def test_a_quantity_and_x_before_a_name_is_not_a_detail_row() -> None:
+    assert _items(["Order #134", "1 X Sal Sashimi", "1 X Chkn Teri Roll || $3.75"]) == [
+        ("Chkn Teri Roll", Decimal("3.75"))
+    ]
+
+
+def test_a_leading_quantity_before_a_name_that_starts_with_a_number_is_dropped() -> None:
+    # "MAR 30.00" is the name's end and the price, not a date
+    lines = rows_to_lines(["1 2kunafa || 4.00", "1 1/2 BRUNELLO MAR || 30.00", "7 804 BOW WOW || 30.00"])
+    items = [item for item, _ in parse_items(lines, 0, len(lines))]
+    assert [i.description for i in items] == ["2kunafa", "1/2 BRUNELLO MAR", "804 BOW WOW"]
+    assert [i.quantity for i in items] == [Decimal(1), Decimal(1), Decimal(7)]
+
+
+def test_keywords_inside_item_names_do_not_end_the_items() -> None:
+    rows = ["CAFE", "01/02/2019", "ICED COFFEE || 3.50", "LEFTY'S MARGARITA MIX || 4.99", "CASHEW NUTS || 2.00",
+            "BEEF TENDERLOIN || 30.00", "TOTAL || 40.49", "CASH || 50.00"]  # fmt: skip
+    receipt = parse_lines(rows_to_lines(rows))
+    assert [i.description for i in receipt.line_items] == [
+        "ICED COFFEE",
+        "LEFTY'S MARGARITA MIX",
+        "CASHEW NUTS",
+        "BEEF TENDERLOIN",
+    ]
+    assert receipt.total == Decimal("40.49")
+
+
+def test_classify_words_needs_whole_words_where_classify_matches_inside_words() -> None:
+    assert classify("ICED COFFEE 3.50") == Kind.DISCOUNT
+    assert classify_words("ICED COFFEE 3.50") == Kind.OTHER
+    assert classify_words("CUSTARD 2.00") == Kind.OTHER
+    for text, kind in (("Sub-Total 10.00", Kind.SUBTOTAL), ("TOTAL:RM12.00", Kind.TOTAL), ("Disc. 1.00", Kind.DISCOUNT),
+                       ("CASHTENDERED 50.00", Kind.TENDERED), ("Payments 5.00", Kind.TENDERED),
+                       ("Total Discount 2.00", Kind.DISCOUNT), ("Change Due 1.00", Kind.CHANGE)):  # fmt: skip
+        assert classify_words(text) == kind, text
+
+
+def test_numbers_printed_apart_are_columns_numbers_inside_the_name_box_are_the_name() -> None:
+    rows = ["19-728 || Battery 18V 3.0Ah x 2 || $32.96", "LANGERS ORANGE 32 OZ || 100053 || 43.99",
+            "Mineral Water 1 Ltr || 2 || 3.00", "PAN QUESO PEQ. || 2.00"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["Battery 18V 3.0Ah x 2", "LANGERS ORANGE 32 OZ", "Mineral Water 1 Ltr",
+                                            "PAN QUESO PEQ."]  # fmt: skip
+
+
+def test_a_total_amount_row_after_the_items_is_not_their_column_heading() -> None:
+    rows = ["SHOP", "01/02/2019", "Burger || 5.00", "Fries || 2.00", "TOTAL AMOUNT || 7.00", "Thanks"]
+    lines = rows_to_lines(rows)
+    assert items_start(lines, 1) == 1
+    # a heading before the items still moves the start past it
+    lines = rows_to_lines(["SHOP", "01/02/2019", "Item || Qty || Amount", "Burger || 5.00"])
+    assert items_start(lines, 1) == 3
+
+
+def test_serving_and_price_note_rows_are_not_items() -> None:
+    rows = ["C-B || 2.60", "Counter-Eat In || 2.60", "Pink Lady Apples || 2.11", "Price Over || 0.50",
+            "Bananas", "3EA @ 0.30 || 0.90", "Regular Price || 1.20"]  # fmt: skip
+    assert _items(rows) == [
+        ("C-B", Decimal("2.60")),
+        ("Pink Lady Apples", Decimal("2.11")),
+        ("Bananas", Decimal("0.90")),
+    ]

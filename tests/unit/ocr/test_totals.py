@@ -1,0 +1,88 @@
+from decimal import Decimal
+
+from receiptcore.adapters.extractors.ocr.totals import money_rows, parse_summary
+from tests.unit.ocr.helpers import rows_to_lines
+
+
+def _total(rows: list[str]) -> Decimal | None:
+    summary = parse_summary(rows_to_lines(rows), 0)
+    return summary.total.value if summary.total else None
+
+
+def test_a_hyphen_printed_for_the_decimal_point_of_a_labelled_amount_is_read_as_one() -> None:
+    rows = ["SUB-TOTAL (GST) || 24.00", "TOTAL || 24-00", "CASH || 50-00", "CHANGE || 26.00",
+            "*GST 0 6% INCLUDED IN TOTAL", "TAX TOTAL: || 1.36"]  # fmt: skip
+    values = {row.kind.value: row.value for row in money_rows(rows_to_lines(rows))}
+    assert values["total"] == Decimal("24.00")
+    assert values["tendered"] == Decimal("50.00")
+    assert _total(rows) == Decimal("24.00")
+
+
+def test_hyphenated_numbers_that_are_not_amounts_stay_unread() -> None:
+    rows = ["CASH TEL 03-2164 1400", "TOTAL DATE 15-09-17", "CHANGE || -00"]
+    assert [row.value for row in money_rows(rows_to_lines(rows))] == []
+
+
+def test_a_total_row_holding_its_printed_rate_of_another_amount_is_a_tax_not_the_total() -> None:
+    # "Total Tax 7.0%" with TAX misread: 0.70 is 7 % of the 10.00 subtotal, and 10.70 is paid by card
+    rows = ["Subtotal || $10.00", "Total Iax 7.0% (#) || $0.70", "EFT Payment Visa || $10.70"]
+    assert _total(rows) == Decimal("10.70")
+    # the same with the point of the rate lost and the subtotal unreadable: 0.70 is the tax part of 10.70
+    rows = ["S11a1 || $10.C0", "Total Iax 7 0% (#) || $0.70", "EFT Payment Visa || $10.70"]
+    assert _total(rows) == Decimal("10.70")
+
+
+def test_a_total_row_with_a_rate_that_fits_no_other_amount_stays_the_total() -> None:
+    rows = ["Subtotal || 100.00", "MwSt 19% || 19.00", "Total incl. 19% MwSt || 119.00"]
+    assert _total(rows) == Decimal("119.00")
+
+
+def test_unlabelled_amounts_below_the_subtotal_that_add_up_give_the_total() -> None:
+    # the tax and total labels were printed too faint to read; 5.25 + 0.20 = 5.45
+    rows = ["DOLLAR BURGER || 1.00", "Subtotal || 5.25", "0.20", "5.45", "Guests 1"]
+    assert _total(rows) == Decimal("5.45")
+
+
+def test_unlabelled_amounts_that_do_not_add_up_are_not_a_total() -> None:
+    rows = ["Subtotal || 5.25", "0.20", "7.45"]
+    assert _total(rows) == Decimal("5.25")
+
+
+def test_labels_paired_with_values_one_row_up_when_a_tilted_photo_shifted_the_value_column() -> None:
+    # the value column sits a row above its labels: 79.50 + 6.76 = 86.26 only pairs up shifted
+    rows = ["Rusty || 4.50", "Sunomono || 79.50", "Subtotal || 6.76", "SALES TAX || 86.26", "Total", "THANK YOU"]
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("86.26")
+    assert summary.subtotal is not None
+    assert summary.subtotal.value == Decimal("79.50")
+    assert [t[0].value for t in summary.taxes] == [Decimal("6.76")]
+
+
+def test_labels_paired_with_values_one_row_down_agree_with_the_cash_paid() -> None:
+    rows = ["Subtotal", "Tax || 10.00", "TOTAL || 0.80", "CASH || 10.80", "CHANGE || 20.00", "ORDER 12 || 9.20"]
+    assert _total(rows) == Decimal("10.80")
+
+
+def test_a_receipt_whose_rows_agree_is_never_re_paired() -> None:
+    rows = ["Item || 10.00", "Subtotal || 10.00", "Tax || 0.80", "TOTAL || 10.80", "CASH || 20.00",
+            "CHANGE || 9.20", "Points || 10.80"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("10.80")
+    assert summary.total.value_line is summary.total.line
+
+
+def test_a_receipt_in_a_currency_without_cents_has_its_whole_unit_total() -> None:
+    rows = ["1 Fruits salad || 23,967", "SubTotal || 111,569", "Service Chg || 11,157", "Tax || 12,273",
+            "21:30 Total || 134,999"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("134999")
+    assert summary.subtotal is not None
+    assert summary.subtotal.value == Decimal("111569")
+
+
+def test_whole_numbers_are_not_totals_when_the_receipt_prints_cents() -> None:
+    rows = ["ITEM || 12.50", "TOTAL POINTS || 125", "TOTAL || 12.50"]
+    assert _total(rows) == Decimal("12.50")
