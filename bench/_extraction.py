@@ -87,11 +87,11 @@ def _waiting(base_url: str, auth: dict[str, str]) -> int:
     return total
 
 
-def _wait_for_warm(server: ServerProcess, timeout_s: float) -> float | None:
+def _wait_for_warm(log_path: Path, timeout_s: float) -> float | None:
     """Seconds until the worker logged the end of its warm-up, or None if it did not within ``timeout_s``."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        text = server.log_path.read_text(errors="replace")
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
         if "extractor warmed up" in text or "extractor warm-up failed" in text:
             return time.monotonic() - started
         time.sleep(0.5)
@@ -101,38 +101,80 @@ def _wait_for_warm(server: ServerProcess, timeout_s: float) -> float | None:
 def run_reads_during_backlog(
     workdir: Path, args: Any, measure: Measure, env_for: Callable[[Path], dict[str, str]]
 ) -> dict[str, Any] | None:
-    """The reads-while-extracting row (see the module docstring); None when the development set is missing."""
+    """The reads-while-extracting row (see the module docstring); None when the development set is missing.
+
+    Measured twice: as ``make run`` serves (the worker inside ``serve``: the row the issue's target is about), and
+    split, ``serve --no-worker`` beside a ``receiptcore worker`` process at ``nice 10`` on the same data dir (the
+    documented multi-process setup), which shows how much of the slow-down is the one process sharing its event
+    loop and interpreter with OCR.
+    """
     files = development_receipts(args.receipts_dir)[:BACKLOG]
     if not files:
         print("  (no development receipts found: reads-during-backlog row skipped)")
         return None
     print(f"seeding {args.worker_store:,} receipts (none pending) for the worker rows ...", flush=True)
-    seeded = seed_store(workdir / "data-worker", args.worker_store, quiet=True, cache=args.data_cache)
-    server = ServerProcess.start("product-worker", workdir / "product-worker.log", env_for(workdir / "data-worker"))
+    result: dict[str, Any] = {}
+    for variant in ("in-process", "split"):
+        data = workdir / f"data-worker-{variant}"
+        seeded = seed_store(data, args.worker_store, quiet=True, cache=args.data_cache)
+        result[variant] = _reads_beside_worker(
+            variant, seeded, files, workdir, args=args, measure=measure, env=env_for(data)
+        )
+        shutil.rmtree(data, ignore_errors=True)
+    main = result["in-process"]
+    return main | {"split": result["split"], "store_receipts": args.worker_store}
+
+
+def _reads_beside_worker(
+    variant: str, seeded: Any, files: list[Path], workdir: Path, *, args: Any, measure: Measure, env: dict[str, str]
+) -> dict[str, Any]:
+    worker: subprocess.Popen[bytes] | None = None
+    if variant == "in-process":
+        server = ServerProcess.start("product-worker", workdir / "product-worker.log", env)
+        warm_log = server.log_path
+    else:
+        server = ServerProcess.start("product", workdir / "product-split.log", env)
+        warm_log = workdir / "worker-split.log"
+        with warm_log.open("wb") as log:
+            worker = subprocess.Popen(
+                ["nice", "-n", "10", sys.executable, "-m", "receiptcore", "worker"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=clean_environ() | env,
+            )
     try:
-        warmed = _wait_for_warm(server, WARM_TIMEOUT_S)
+        warmed = _wait_for_warm(warm_log, WARM_TIMEOUT_S)
         auth = _login(server.base_url, seeded.member_email)
         ids = list(seeded.member_receipt_ids)
         random.Random(13).shuffle(ids)
         paths = [f"/api/receipts/{receipt_id}" for receipt_id in ids[:2000]]
-        idle = measure("GET /api/receipts/{id}, worker idle", server, args, "GET", paths, headers=auth)
+        tag = "worker in serve" if variant == "in-process" else "worker process at nice 10"
+        idle = measure(f"GET /api/receipts/{{id}}, {tag}, idle", server, args, "GET", paths, headers=auth)
         created = upload_files(server.base_url, auth, files)
         waiting_before = _waiting(server.base_url, auth)
         during = measure(
-            f"GET /api/receipts/{{id}}, {created}-receipt backlog", server, args, "GET", paths, headers=auth
+            f"GET /api/receipts/{{id}}, {tag}, {created}-receipt backlog", server, args, "GET", paths, headers=auth
         )
         waiting_after = _waiting(server.base_url, auth)
         rss = server.rss_mib()
     finally:
         server.stop()
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+    suffix = "" if variant == "in-process" else "_split"
     return {
-        "store_receipts": seeded.receipts,
+        "variant": variant,
         "backlog": created,
         "waiting_before": waiting_before,
         "waiting_after": waiting_after,
         "warm_up_s": warmed,
-        "idle": idle | {"pair": "GET", "key": "worker_idle"},
-        "during": during | {"pair": "GET", "key": "worker_backlog"},
+        "idle": idle | {"pair": "GET", "key": f"worker_idle{suffix}"},
+        "during": during | {"pair": "GET", "key": f"worker_backlog{suffix}"},
         "p99_ratio": during["p99_ms"] / idle["p99_ms"],
         "server_rss_mib": rss,
     }

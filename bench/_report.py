@@ -295,6 +295,17 @@ def _worker_targets(reads: dict[str, Any] | None, backlog: dict[str, Any] | None
                 reads["p99_ratio"] <= 3,
             )
         )
+        split = reads.get("split")
+        if split is not None:
+            out.append(
+                (
+                    "(for comparison) the same, worker in its own process at nice 10",
+                    f"p99 {split['during']['p99_ms']:.1f} / {split['idle']['p99_ms']:.1f} ms idle = "
+                    f"{split['p99_ratio']:.1f}x; {split['waiting_after']} of {split['backlog']} still waiting",
+                    "≤ 3x idle",
+                    split["p99_ratio"] <= 3,
+                )
+            )
     if backlog is not None:
         peak = max(run["peak_rss_mib"] for run in backlog["runs"].values())
         out.append(

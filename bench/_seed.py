@@ -18,6 +18,7 @@ what an extracted one weighs in practice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -372,19 +373,39 @@ def _seed(data_dir: Path, count: int, flood_accounts: int, quiet: bool) -> Seede
 
 
 def cache_key(count: int, flood_accounts: int, quiet: bool) -> str:
-    """What a seeded data dir depends on: the seed parameters, this file and the code that writes the rows
-    (the SQLite adapters, the receipt model), so a change to any of them seeds afresh instead of reusing."""
+    """What a seeded data dir's *data* depends on: the seed parameters, this file, the receipt model and the
+    adapter's row mapping and INSERT statement. A change to any of them seeds afresh; a change to the schema alone
+    (a new index, a new migration) does not: the copy is migrated like an upgraded install (``_migrate``)."""
+    import inspect
+
+    from receiptcore.adapters.sqlite import receipt_sql
+
     digest = hashlib.sha256(json.dumps([count, flood_accounts, quiet]).encode())
-    src = Path(__file__).resolve().parents[1] / "src" / "receiptcore"
-    sources = [
-        Path(__file__).resolve(),
-        src / "domain" / "receipt.py",
-        *sorted((src / "adapters" / "sqlite").glob("*.py")),
-    ]
-    for source in sources:
+    domain = Path(__file__).resolve().parents[1] / "src" / "receiptcore" / "domain"
+    for source in (Path(__file__).resolve(), domain / "receipt.py", domain / "receipt_values.py"):
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
+    digest.update(receipt_sql.INSERT_SQL.encode())
+    digest.update(inspect.getsource(receipt_sql.row_values).encode())
     return f"{count}-{flood_accounts}-{'quiet' if quiet else 'mixed'}-{digest.hexdigest()[:16]}"
+
+
+async def _migrate(data_dir: Path) -> None:
+    """Apply the migrations the current code has and a cached data dir may lack, before a server opens it (a
+    server would apply them at its start too, but building an index over 1M rows must not count against its
+    start-up timeout)."""
+    from receiptcore.domain.policy import Scope
+    from receiptcore.entrypoints.container import build_container, close_container
+    from receiptcore.errors import NotFound
+    from receiptcore.settings import Settings
+
+    container = build_container(Settings(_env_file=None, data_dir=data_dir))
+    try:
+        with contextlib.suppress(NotFound):
+            await container.receipt_store().get("no-such-receipt", Scope.everyone())  # migrates on first use
+        await container.user_service().ensure_first_admin()  # the users' migrations (an admin exists: no-op)
+    finally:
+        await close_container(container)
 
 
 def _seed_into(target: Path, count: int, flood_accounts: int, quiet: bool) -> Seeded:
@@ -433,6 +454,7 @@ def seed_store(
                 shutil.rmtree(partial, ignore_errors=True)
         seeded = Seeded(**json.loads((kept / SEEDED_FILE).read_text()))
         shutil.copytree(kept, data_dir, ignore=shutil.ignore_patterns(SEEDED_FILE))
+        asyncio.run(_migrate(data_dir))
         seeded.cached = hit
     seeded.seconds = time.monotonic() - started
     return seeded

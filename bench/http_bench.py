@@ -296,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0912, PLR0915 - one
             shutil.rmtree(workdir, ignore_errors=True)
     if reads_backlog is not None:
         product_results += [reads_backlog["idle"], reads_backlog["during"]]
+        product_results += [reads_backlog["split"]["idle"], reads_backlog["split"]["during"]]
     rows = build_rows(product_results, baselines)
     report = {
         "environment": environment(),

@@ -297,3 +297,18 @@ async def test_a_change_written_by_another_process_is_seen_on_the_next_fast_requ
 async def _email(api: Api, people: dict[str, Any]) -> str:
     user = await api.container.user_repo().get_user(people["alice_id"])
     return user.email
+
+
+async def test_an_unexpected_error_on_the_fast_path_is_the_routed_500(api: Api, people: dict[str, Any]) -> None:
+    class Broken:
+        async def get(self, principal: Any, receipt_id: str) -> Any:
+            raise RuntimeError("the store fell over")
+
+    api.container.receipt_service.override(providers.Object(Broken()))
+    try:
+        fast, routed = await _both(api, f"/api/receipts/{people['id']}", _bearer(people["alice"]))
+    finally:
+        api.container.receipt_service.reset_override()
+    assert fast == routed
+    assert fast[0] == 500
+    assert b"the store fell over" not in fast[2]

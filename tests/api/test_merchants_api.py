@@ -233,3 +233,43 @@ async def test_a_bad_merchant_filter_is_a_problem_naming_it(api: Api, extractor:
             assert response.status_code == 422, (path, params, response.text)
             assert response.headers["content-type"].startswith("application/problem+json")
             assert "merchant" in response.text
+
+
+async def test_merchants_come_with_their_receipts_and_spend_per_currency(api: Api, extractor: MemoryExtractor) -> None:
+    _, me = await api.user()
+    await receipt(api, extractor, me, "The Wild Restaurant", "20.00")
+    await receipt(api, extractor, me, "Restaurant", "5.50")
+    content = jpeg()  # a receipt of it without a total still counts as one of its receipts
+    extractor.script(
+        ExtractedReceipt(merchant=Merchant(name="The Wild Restaurant")), sha256=hashlib.sha256(content).hexdigest()
+    )
+    assert (await api.upload(me, ("r.jpg", content))).status_code == 202
+    await api.extract_all()
+    wild = (await merchants(api, me))["The Wild Restaurant"]
+    assert wild["receipts"] == 3
+    assert wild["spend"] == [{"currency": "EUR", "total": "25.50", "count": 2}]
+    one = (await api.client.get(f"/api/merchants/{wild['id']}", headers=me)).json()
+    assert (one["receipts"], one["spend"]) == (3, wild["spend"])
+
+
+async def test_someone_who_sees_everyones_receipts_gets_each_persons_merchant_apart(
+    api: Api, extractor: MemoryExtractor
+) -> None:
+    _, me = await api.user()
+    _, you = await api.user()
+    await receipt(api, extractor, me, "Netto", "2.00")
+    await receipt(api, extractor, you, "NETTO", "3.00")
+    mine, yours = (await merchants(api, me))["Netto"], (await merchants(api, you))["NETTO"]
+    _, auditor = await api.user(["auditor"])
+    stats = (await api.client.get("/api/stats", headers=auditor)).json()
+    netto = sorted(
+        (b["owner_id"], b["merchant_id"], b["total"]) for b in stats["by_merchant"] if b["key"].casefold() == "netto"
+    )
+    assert netto == sorted([(mine["owner_id"], mine["id"], "2.00"), (yours["owner_id"], yours["id"], "3.00")])
+    receipts = {(m["owner_id"], m["count"]) for m in stats["merchant_receipts"] if m["key"].casefold() == "netto"}
+    assert receipts == {(mine["owner_id"], 1), (yours["owner_id"], 1)}
+    listed = {m["id"]: m for m in (await api.client.get("/api/merchants", headers=auditor)).json()["items"]}
+    assert (listed[mine["id"]]["receipts"], listed[yours["id"]]["receipts"]) == (1, 1)
+    # the member's own stats carry their own owner id and merchant id
+    own = (await api.client.get("/api/stats", headers=me)).json()["by_merchant"]
+    assert [(b["key"], b["owner_id"], b["merchant_id"]) for b in own] == [("Netto", mine["owner_id"], mine["id"])]

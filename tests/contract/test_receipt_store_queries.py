@@ -229,3 +229,33 @@ async def test_summarize_groups_by_month_category_merchant_and_currency(store: R
     filtered = await store.summarize(ReceiptQuery(date_from=dt.date(2026, 2, 1)), Scope.only(owner))
     assert filtered.receipt_count == 1
     assert [b.key for b in filtered.by_merchant] == ["Deli"]
+
+
+async def test_summarize_keeps_each_owners_merchants_apart_and_counts_every_receipt(store: ReceiptStore) -> None:
+    me, you = new_id(), new_id()
+    rows = [
+        (me, "Netto", "2.00", "EUR"),
+        (me, "NETTO", "3.00", "EUR"),
+        (me, "Netto", None, None),
+        (me, None, None, None),
+        (you, "Netto", "4.00", "EUR"),
+        (you, "Netto", "1.00", "DKK"),
+    ]
+    for owner, merchant, total, currency in rows:
+        receipt, content = make_receipt(
+            owner, merchant=Merchant(name=merchant), total=Decimal(total) if total else None, currency=currency
+        )
+        await store.add(receipt, content)
+    summary = await store.summarize(ReceiptQuery(), Scope(frozenset({me, you})))
+    assert [(b.key, b.owner_id, b.currency, b.total, b.count) for b in summary.by_merchant] == sorted(
+        [
+            ("NETTO", me, "EUR", Decimal("5.00"), 2),
+            ("Netto", you, "DKK", Decimal("1.00"), 1),
+            ("Netto", you, "EUR", Decimal("4.00"), 1),
+        ],
+        key=lambda row: (row[0], row[1], row[2]),
+    )
+    counts = {(m.key, m.owner_id): m.count for m in summary.merchant_receipts}
+    assert counts == {("NETTO", me): 3, ("unknown", me): 1, ("Netto", you): 2}
+    mine = await store.summarize(ReceiptQuery(merchant=("netto",)), Scope.only(me))
+    assert [(m.key, m.count) for m in mine.merchant_receipts] == [("NETTO", 3)]

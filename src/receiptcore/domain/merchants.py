@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from receiptcore.domain.name_matching import AMBIGUITY_MARGIN, MATCH_THRESHOLD, name_score, normalised
-from receiptcore.domain.queries import SpendingBucket
+from receiptcore.domain.queries import MerchantReceipts, SpendingBucket
 
 MAX_VARIANTS = 200
 # Words of an item table's column headings ("Product Sale Unit Final Description Qty Price Price"): OCR sometimes
@@ -182,23 +181,53 @@ def match_merchant(printed: str | None, entries: Sequence[MerchantEntry]) -> Mer
     return MerchantMatch(entry=entry, score=round(best, 4), spelling=spelling)
 
 
-def group_by_merchant(buckets: Sequence[SpendingBucket], entries: Sequence[MerchantEntry]) -> list[SpendingBucket]:
-    """Spending buckets by merchant name regrouped by canonical merchant, per currency: a bucket whose name is a
-    spelling of one of ``entries`` counts under that entry's name. A spelling that ``entries`` (of several owners)
-    file under different names stays as it is. Sorted by name, then currency, as the stores sort."""
-    canonical: dict[str, str | None] = {}
+def _canonical(entries: Sequence[MerchantEntry]) -> dict[tuple[str, str], MerchantEntry]:
+    """Each owner's entries by (owner, normalised spelling)."""
+    lookup: dict[tuple[str, str], MerchantEntry] = {}
     for entry in entries:
         for spelling in entry.spellings():
-            key = normalised(spelling)
-            canonical[key] = entry.name if canonical.get(key, entry.name) == entry.name else None
-    groups: dict[tuple[str, str | None], tuple[str, Decimal, int]] = {}
+            lookup.setdefault((entry.owner_id, normalised(spelling)), entry)
+    return lookup
+
+
+def group_by_merchant(buckets: Sequence[SpendingBucket], entries: Sequence[MerchantEntry]) -> list[SpendingBucket]:
+    """Spending buckets by (owner, merchant name) regrouped by canonical merchant, per owner and currency: a bucket
+    whose name is a spelling of one of its owner's ``entries`` counts under that entry's name and id. Another
+    owner's entries never regroup a bucket (two people's "Netto" stay two merchants). Sorted by name, owner,
+    currency."""
+    canonical = _canonical(entries)
+    groups: dict[tuple[str | None, str, str | None], SpendingBucket] = {}
     for bucket in buckets:
-        name = canonical.get(normalised(bucket.key)) or bucket.key
-        group = (normalised(name) or name, bucket.currency)
-        _, total, count = groups.get(group, (name, Decimal(0), 0))
-        groups[group] = (name, total + bucket.total, count + bucket.count)
-    merged = [
-        SpendingBucket(key=name, currency=currency, total=total, count=count)
-        for (_, currency), (name, total, count) in groups.items()
-    ]
-    return sorted(merged, key=lambda b: (b.key, b.currency or ""))
+        entry = canonical.get((bucket.owner_id or "", normalised(bucket.key))) if bucket.owner_id else None
+        name = entry.name if entry is not None else bucket.key
+        group = (bucket.owner_id, normalised(name) or name, bucket.currency)
+        known = groups.get(group)
+        groups[group] = SpendingBucket(
+            key=known.key if known is not None else name,
+            currency=bucket.currency,
+            total=bucket.total + (known.total if known is not None else 0),
+            count=bucket.count + (known.count if known is not None else 0),
+            owner_id=bucket.owner_id,
+            merchant_id=entry.id if entry is not None else None,
+        )
+    return sorted(groups.values(), key=lambda b: (b.key, b.owner_id or "", b.currency or ""))
+
+
+def group_receipts_by_merchant(
+    counts: Sequence[MerchantReceipts], entries: Sequence[MerchantEntry]
+) -> list[MerchantReceipts]:
+    """Receipt counts by (owner, merchant name) regrouped by canonical merchant, as ``group_by_merchant`` does."""
+    canonical = _canonical(entries)
+    groups: dict[tuple[str, str], MerchantReceipts] = {}
+    for row in counts:
+        entry = canonical.get((row.owner_id, normalised(row.key)))
+        name = entry.name if entry is not None else row.key
+        group = (row.owner_id, normalised(name) or name)
+        known = groups.get(group)
+        groups[group] = MerchantReceipts(
+            key=known.key if known is not None else name,
+            owner_id=row.owner_id,
+            count=row.count + (known.count if known is not None else 0),
+            merchant_id=entry.id if entry is not None else None,
+        )
+    return sorted(groups.values(), key=lambda m: (m.key, m.owner_id))

@@ -62,18 +62,37 @@ class Page(BaseModel, Generic[T]):
 
 
 class SpendingBucket(BaseModel):
-    """Spending in one bucket (a month ``2024-05``, a category or a merchant) and one currency."""
+    """Spending in one bucket (a month ``2024-05``, a category or a merchant) and one currency.
+
+    A merchant bucket is one owner's merchant (two people's "Netto" are two merchants, as in the directory):
+    ``owner_id`` says whose, ``merchant_id`` the directory entry once grouped by canonical merchant (None for a
+    name the directory does not know). Both are None in month and category buckets.
+    """
 
     key: str
     currency: str | None
     total: Decimal
     count: int
+    owner_id: str | None = None
+    merchant_id: str | None = None
+
+
+class MerchantReceipts(BaseModel):
+    """How many receipts one owner has of one merchant, with a total or without (spend buckets count only those
+    with a total); ``merchant_id`` as in ``SpendingBucket``."""
+
+    key: str
+    owner_id: str
+    count: int
+    merchant_id: str | None = None
 
 
 class SpendingSummary(BaseModel):
-    """Spending by month, by category and by merchant over the receipts a query selects."""
+    """Spending by month, by category and by merchant (per owner) over the receipts a query selects, and the
+    number of receipts per owner and merchant."""
 
     by_month: list[SpendingBucket] = Field(default_factory=list)
     by_category: list[SpendingBucket] = Field(default_factory=list)
     by_merchant: list[SpendingBucket] = Field(default_factory=list)
+    merchant_receipts: list[MerchantReceipts] = Field(default_factory=list)
     receipt_count: int = 0

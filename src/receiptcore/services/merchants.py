@@ -17,10 +17,16 @@ from typing import Any
 
 from receiptcore.domain.categories import suggest_category
 from receiptcore.domain.ids import new_id
-from receiptcore.domain.merchants import MerchantEntry, group_by_merchant, learnable_address, match_merchant
+from receiptcore.domain.merchants import (
+    MerchantEntry,
+    group_by_merchant,
+    group_receipts_by_merchant,
+    learnable_address,
+    match_merchant,
+)
 from receiptcore.domain.name_matching import normalised
 from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_scope
-from receiptcore.domain.queries import ReceiptQuery, SpendingSummary
+from receiptcore.domain.queries import ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Receipt
 from receiptcore.errors import Conflict, NotFound, StorageUnavailable, ValidationFailed, VersionConflict
 from receiptcore.ports import Clock, EventBus, MerchantDirectory, ReceiptStore
@@ -38,6 +44,14 @@ class Enrichment:
 
     output: ExtractedReceipt
     category: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantFigures:
+    """One merchant's receipts (with a total or without) and their spend per currency (receipts with a total)."""
+
+    receipts: int
+    spend: list[SpendingBucket]
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,16 +279,52 @@ class MerchantService:
     # --- statistics -----------------------------------------------------------------------------------------
 
     async def canonical_summary(self, summary: SpendingSummary, scope: Scope) -> SpendingSummary:
-        """``summary`` with its merchant buckets grouped by canonical merchant: a bucket whose name is a known
-        spelling of an entry of the owners in ``scope`` counts under the entry's name (per currency). A spelling
-        that owners in the scope file under different merchants is left as it is."""
+        """``summary`` with its merchant buckets and receipt counts grouped by canonical merchant, per owner: a
+        bucket whose name is a known spelling of one of its owner's entries counts under the entry's name and id
+        (per currency). Owners are never added together: with receipts:read:any each owner's merchant is a bucket
+        of its own."""
+        entries = await self._entries(scope, {b.owner_id for b in summary.by_merchant if b.owner_id})
+        return summary.model_copy(
+            update={
+                "by_merchant": group_by_merchant(summary.by_merchant, entries),
+                "merchant_receipts": group_receipts_by_merchant(summary.merchant_receipts, entries),
+            }
+        )
+
+    async def figures(self, principal: Principal, entries: Sequence[MerchantEntry]) -> dict[str, MerchantFigures]:
+        """Needs receipts:read. Per entry of ``entries`` (by id): how many receipts its owner has of it (with a
+        total or not) and their spend per currency, computed by the store's summary (one per call)."""
+        scope = receipt_scope(principal, ReceiptAction.READ)
+        owners = {e.owner_id for e in entries if scope.allows(e.owner_id)}
+        if not owners:
+            return {}
+        query = ReceiptQuery(owner_id=next(iter(owners))) if len(owners) == 1 else ReceiptQuery()
+        summary = await self._store.summarize(query, scope)
+        spend = group_by_merchant(summary.by_merchant, entries)
+        counts = group_receipts_by_merchant(summary.merchant_receipts, entries)
+        out = {e.id: MerchantFigures(receipts=0, spend=[]) for e in entries if e.owner_id in owners}
+        for row in counts:
+            if row.merchant_id in out:
+                out[row.merchant_id] = MerchantFigures(receipts=row.count, spend=out[row.merchant_id].spend)
+        for bucket in spend:
+            if bucket.merchant_id in out:
+                out[bucket.merchant_id].spend.append(bucket)
+        return out
+
+    async def _entries(self, scope: Scope, owners: set[str]) -> builtins.list[MerchantEntry]:
+        """The entries of ``owners`` inside ``scope`` (one owner: their entries; several: the scope's, paged)."""
+        owners = {o for o in owners if scope.allows(o)}
+        if len(owners) == 1:
+            return await self._directory.entries(next(iter(owners)))
+        if not owners:
+            return []
         entries: builtins.list[MerchantEntry] = []
         while True:
             batch = await self._directory.list(scope, limit=_PAGE, after=entries[-1].id if entries else None)
             entries += batch
             if len(batch) < _PAGE:
                 break
-        return summary.model_copy(update={"by_merchant": group_by_merchant(summary.by_merchant, entries)})
+        return entries
 
 
 def _printed(receipt: Receipt) -> str | None:

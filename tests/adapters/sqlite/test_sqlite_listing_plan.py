@@ -113,6 +113,8 @@ async def test_text_search_uses_the_trigram_index(db: SqliteDatabase) -> None:
     # "SCAN f VIRTUAL TABLE INDEX 0:M1": the FTS5 table (aliased f) answers a MATCH from its index
     lines = await plan(db, ReceiptQuery(q="durian"), SCOPES["one owner"])
     assert any(line.startswith("SCAN f VIRTUAL TABLE INDEX 0:M") for line in lines), lines
+    # each match's receipt id comes from the narrow (rid, receipt_id) index, not the row holding the whole text
+    assert "SEARCH s USING COVERING INDEX receipt_search_ids (rid=?)" in lines, lines
     short = await plan(db, ReceiptQuery(q="du"), SCOPES["one owner"])
     assert not any(line.startswith("SCAN f ") for line in short), "two characters have no trigram: LIKE it is"
 
@@ -135,6 +137,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
             "receipts_v2",
             "receipts_claim_turns_v1",
             "receipts_v3",
+            "receipts_v4",
         ]
     finally:
         await upgraded.aclose()

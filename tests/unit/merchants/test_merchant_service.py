@@ -15,10 +15,11 @@ from receiptcore.adapters.memory.receipt_store import MemoryReceiptStore
 from receiptcore.domain.merchants import (
     MerchantEntry,
     group_by_merchant,
+    group_receipts_by_merchant,
     learnable_address,
     looks_like_table_header,
 )
-from receiptcore.domain.queries import SpendingBucket
+from receiptcore.domain.queries import MerchantReceipts, SpendingBucket
 from receiptcore.domain.receipt import ExtractedReceipt, Merchant
 from receiptcore.errors import StorageUnavailable
 from receiptcore.services.merchants import MerchantService
@@ -73,24 +74,43 @@ async def test_a_directory_outage_does_not_undo_a_stored_correction() -> None:
     await service(DownDirectory()).learn(before, after)  # logged, not raised
 
 
-def test_spending_counts_under_the_canonical_name_of_each_owner() -> None:
+def test_spending_counts_under_the_canonical_name_of_each_owner_and_owners_stay_apart() -> None:
+    def bucket(owner: str, key: str, currency: str, total: str, count: int) -> SpendingBucket:
+        return SpendingBucket(key=key, currency=currency, total=Decimal(total), count=count, owner_id=owner)
+
     buckets = [
-        SpendingBucket(key="Nettooy", currency="EUR", total=Decimal("1.50"), count=1),
-        SpendingBucket(key="Netto", currency="EUR", total=Decimal("2.25"), count=2),
-        SpendingBucket(key="Netto", currency="DKK", total=Decimal("10.00"), count=1),
-        SpendingBucket(key="Restaurant", currency="EUR", total=Decimal("5.00"), count=1),
+        bucket("a", "Nettooy", "EUR", "1.50", 1),
+        bucket("a", "Netto", "EUR", "2.25", 2),
+        bucket("a", "Netto", "DKK", "10.00", 1),
+        bucket("b", "NETTO", "EUR", "4.00", 1),
+        bucket("a", "Restaurant", "EUR", "5.00", 1),
+        bucket("b", "Restaurant", "EUR", "7.00", 1),
+        bucket("b", "Kiosk", "EUR", "1.00", 1),
     ]
     entries = [
         entry("a", "Netto", "Nettooy"),
-        # two owners file "Restaurant" under different merchants: it stays as it is
+        # two owners file "Restaurant" under different merchants: each owner's under their own
         entry("a", "The Wild Restaurant", "Restaurant"),
         entry("b", "Restaurant Roma", "Restaurant"),
+        entry("b", "Netto"),
     ]
     grouped = group_by_merchant(buckets, entries)
-    assert [(b.key, b.currency, b.total, b.count) for b in grouped] == [
-        ("Netto", "DKK", Decimal("10.00"), 1),
-        ("Netto", "EUR", Decimal("3.75"), 3),
-        ("Restaurant", "EUR", Decimal("5.00"), 1),
+    assert [(b.key, b.owner_id, b.currency, b.total, b.count, b.merchant_id) for b in grouped] == [
+        ("Kiosk", "b", "EUR", Decimal("1.00"), 1, None),
+        ("Netto", "a", "DKK", Decimal("10.00"), 1, "a-Netto"),
+        ("Netto", "a", "EUR", Decimal("3.75"), 3, "a-Netto"),
+        ("Netto", "b", "EUR", Decimal("4.00"), 1, "b-Netto"),
+        ("Restaurant Roma", "b", "EUR", Decimal("7.00"), 1, "b-Restaurant Roma"),
+        ("The Wild Restaurant", "a", "EUR", Decimal("5.00"), 1, "a-The Wild Restaurant"),
+    ]
+    counts = [
+        MerchantReceipts(key="Nettooy", owner_id="a", count=2),
+        MerchantReceipts(key="netto", owner_id="a", count=3),
+        MerchantReceipts(key="Netto", owner_id="b", count=1),
+    ]
+    assert [(m.key, m.owner_id, m.count, m.merchant_id) for m in group_receipts_by_merchant(counts, entries)] == [
+        ("Netto", "a", 5, "a-Netto"),
+        ("Netto", "b", 1, "b-Netto"),
     ]
 
 

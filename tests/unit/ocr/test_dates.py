@@ -85,3 +85,21 @@ def test_a_cut_off_four_digit_year_is_not_read_as_a_two_digit_one() -> None:
     # "20/03/201" is 201x, not 2020; still a glued time keeps working
     assert find_dates("DATE: 20/03/201") == []
     assert find_dates("12/05/201813:48")[0].value == dt.date(2018, 5, 12)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("O8/26/2O17 12:30", dt.date(2017, 8, 26)), ("DATE: 2017-O8-26", dt.date(2017, 8, 26)),
+     ("Il/05/2018", dt.date(2018, 5, 11))],
+)  # fmt: skip
+def test_letters_read_for_digits_inside_a_numeric_date_are_repaired(text: str, expected: dt.date) -> None:
+    assert find_dates(text)[0].value == expected
+
+
+def test_a_word_of_letters_shaped_like_a_date_is_not_one() -> None:
+    assert find_dates("BOOK lO/I/OO") == []
+
+
+@pytest.mark.parametrize("text", ["Mar06\u201916", "Mar06`16", "Mar06\u00b416", 'Mar06"16', "Mar0616 12:30"])
+def test_the_apostrophe_of_a_two_digit_year_misread_or_lost(text: str) -> None:
+    assert find_dates(text)[0].value == dt.date(2016, 3, 6)

@@ -107,3 +107,29 @@ def test_serving_and_price_note_rows_are_not_items() -> None:
         ("Pink Lady Apples", Decimal("2.11")),
         ("Bananas", Decimal("0.90")),
     ]
+
+
+def test_a_payment_word_above_the_totals_is_part_of_an_item() -> None:
+    rows = ["Foot Locker", "01/02/2019", "ADIYEEZY BOOST 350 || 200.00", "SUBTOTAL || 200.00", "TOTAL || 217.50",
+            "BOOST || 217.50"]  # fmt: skip
+    receipt = parse_lines(rows_to_lines(rows))
+    assert [i.description for i in receipt.line_items] == ["ADIYEEZY BOOST 350"]
+    assert receipt.total == Decimal("217.50")
+
+
+def test_prices_without_decimals_are_read_from_their_right_aligned_column() -> None:
+    rows = ["Particulars || Qty || Amount", "TOMATO BASIL SOUP || 1 || 199", "CRISPY ALOO CUP || 1 || 250",
+            "1 Nasi Goreng || 43.801", "Sub Total || 1774.00"]  # fmt: skip
+    assert _items(rows[1:4]) == [
+        ("TOMATO BASIL SOUP", Decimal(199)),
+        ("CRISPY ALOO CUP", Decimal(250)),
+        ("Nasi Goreng", Decimal(43801)),
+    ]
+
+
+def test_whole_numbers_are_no_prices_where_the_block_has_amounts_with_decimals() -> None:
+    assert _items(["Burger || 5.00", "1 X Ala Roll || $550", "Fries || 2.00"]) == [
+        ("Burger", Decimal("5.00")),
+        ("Ala Roll", Decimal(0)),
+        ("Fries", Decimal("2.00")),
+    ]

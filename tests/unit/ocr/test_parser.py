@@ -99,3 +99,9 @@ def test_ocr_that_drops_spaces_still_finds_the_labels() -> None:
 def test_no_currency_marker_means_no_currency() -> None:
     receipt = parse_lines(rows_to_lines(["SHOP", "TOTAL || 3.00"]))
     assert receipt.currency is None
+
+
+def test_a_returns_deadline_or_survey_date_is_not_the_purchase_date() -> None:
+    rows = ["SHOP", "RETURN BY 09/25/2017", "08/26/2017 || REG 2", "ITEM || 5.00", "TOTAL || 5.00",
+            "SURVEY ENDS 10/31/2017"]  # fmt: skip
+    assert parse_lines(rows_to_lines(rows)).purchase_date == dt.date(2017, 8, 26)

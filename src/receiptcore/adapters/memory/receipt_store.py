@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 from receiptcore.adapters.receipt_queries import (
@@ -28,7 +28,7 @@ from receiptcore.adapters.receipt_queries import (
     units_to_decimal,
 )
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
+from receiptcore.domain.queries import MerchantReceipts, Page, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
 from receiptcore.errors import NotFound, QuotaExceeded, require_version
 from receiptcore.ports import ReceiptStore
@@ -149,28 +149,45 @@ class MemoryReceiptStore(ReceiptStore):
         )
 
     async def summarize(self, query: ReceiptQuery, scope: Scope) -> SpendingSummary:
-        """Totals by month, category and merchant, per currency, over the matching receipts."""
+        """Totals by month, category and (owner, merchant), per currency, over the matching receipts."""
         selected = [r for r in self._receipts.values() if scope.allows(r.owner_id) and matches(r, query)]
         months: dict[tuple[str, str | None], list[Decimal]] = defaultdict(list)
         categories: dict[tuple[str, str | None], list[Decimal]] = defaultdict(list)
-        merchants: dict[tuple[str, str | None], list[Decimal]] = defaultdict(list)
-        merchant_names: dict[tuple[str, str | None], str] = {}
+        merchants: dict[tuple[str, str, str | None], list[Decimal]] = defaultdict(list)
+        counts: Counter[tuple[str, str]] = Counter()
+        merchant_names: dict[tuple[str, str], str] = {}
         for r in selected:
+            merchant = (r.owner_id, fold(r.merchant.name) or "")
+            counts[merchant] += 1
+            if merchant[1] and r.merchant.name is not None:
+                # the display name of a merchant group is its smallest spelling, as the SQL MIN() picks it
+                name = r.merchant.name.strip()
+                merchant_names[merchant] = min(merchant_names.get(merchant, name), name)
             if r.total is None:
                 continue
             if r.purchase_date is not None:
                 months[(r.purchase_date.strftime("%Y-%m"), r.currency)].append(r.total)
             categories[(fold(r.category) or MISSING_CATEGORY, r.currency)].append(r.total)
-            group = (fold(r.merchant.name) or "", r.currency)
-            if group[0] and r.merchant.name is not None:
-                # the display name of a merchant group is its smallest spelling, as the SQL MIN() picks it
-                name = r.merchant.name.strip()
-                merchant_names[group] = min(merchant_names.get(group, name), name)
-            merchants[group].append(r.total)
+            merchants[(*merchant, r.currency)].append(r.total)
+        by_merchant = [
+            SpendingBucket(
+                key=merchant_names.get((owner, key)) or MISSING_MERCHANT,
+                currency=currency,
+                total=units_to_decimal(sum(total_units(a) or 0 for a in amounts)),
+                count=len(amounts),
+                owner_id=owner,
+            )
+            for (owner, key, currency), amounts in merchants.items()
+        ]
+        receipts = [
+            MerchantReceipts(key=merchant_names.get(group) or MISSING_MERCHANT, owner_id=group[0], count=count)
+            for group, count in counts.items()
+        ]
         return SpendingSummary(
             by_month=_buckets(months),
             by_category=_buckets(categories),
-            by_merchant=_buckets(merchants, names=merchant_names),
+            by_merchant=sorted(by_merchant, key=lambda b: (b.key, b.owner_id or "", b.currency or "")),
+            merchant_receipts=sorted(receipts, key=lambda m: (m.key, m.owner_id)),
             receipt_count=len(selected),
         )
 
@@ -200,12 +217,10 @@ def _claimable(receipt: Receipt, now: dt.datetime, worker_id: str) -> bool:
     return False
 
 
-def _buckets(
-    groups: dict[tuple[str, str | None], list[Decimal]], names: dict[tuple[str, str | None], str] | None = None
-) -> list[SpendingBucket]:
+def _buckets(groups: dict[tuple[str, str | None], list[Decimal]]) -> list[SpendingBucket]:
     out = [
         SpendingBucket(
-            key=(names or {}).get((key, currency), key) or MISSING_MERCHANT,
+            key=key,
             currency=currency,
             total=units_to_decimal(sum(total_units(a) or 0 for a in amounts)),
             count=len(amounts),

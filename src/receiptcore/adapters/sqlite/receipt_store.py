@@ -36,9 +36,9 @@ from receiptcore.adapters.receipt_queries import (
 from receiptcore.adapters.sqlite import receipt_files as files
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.queries import Page, ReceiptQuery, SpendingBucket, SpendingSummary
+from receiptcore.domain.queries import MerchantReceipts, Page, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, require_version
 from receiptcore.ports import ReceiptStore
@@ -73,6 +73,7 @@ class SqliteReceiptStore(ReceiptStore):
         db.register_migration("receipts_v2", SCHEMA_V2)
         db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
         db.register_migration("receipts_v3", sql.SCHEMA_V3)
+        db.register_migration("receipts_v4", SCHEMA_V4)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -201,34 +202,50 @@ class SqliteReceiptStore(ReceiptStore):
         return [row[0] for row in rows]
 
     async def summarize(self, query: ReceiptQuery, scope: Scope) -> SpendingSummary:
-        """Totals by month, category and merchant, per currency, with SQL GROUP BY over integer amounts."""
+        """Totals by month, category and (owner, merchant), per currency, with SQL GROUP BY over integer amounts,
+        and the receipts per owner and merchant."""
         await self._db.migrate()
         where, params = sql.filter_clause(query, scope)
         count_row = await self._db.fetchone(f"SELECT COUNT(*) FROM receipts WHERE {where}", params)  # noqa: S608
+        # bucket -> (label, owner, GROUP BY, extra condition)
         groupings = {
-            "month": ("substr(purchase_date, 1, 7)", "substr(purchase_date, 1, 7)", "purchase_date IS NOT NULL"),
-            "category": ("COALESCE(category, ?)", "category", "1"),
-            "merchant": ("COALESCE(MIN(merchant_name), ?)", "merchant_key", "1"),
+            "month": (
+                "substr(purchase_date, 1, 7)",
+                "NULL",
+                "substr(purchase_date, 1, 7)",
+                "purchase_date IS NOT NULL",
+            ),
+            "category": ("COALESCE(category, ?)", "NULL", "category", "1"),
+            "merchant": ("COALESCE(MIN(merchant_name), ?)", "owner_id", "owner_id, merchant_key", "1"),
         }
         buckets: dict[str, builtins.list[SpendingBucket]] = defaultdict(builtins.list)
-        for name, (label, group, extra) in groupings.items():
+        for name, (label, owner, group, extra) in groupings.items():
             label_params = {"category": [MISSING_CATEGORY], "merchant": [MISSING_MERCHANT]}.get(name, [])
             rows = await self._db.fetchall(
-                f"SELECT {label}, currency, SUM(total_units), COUNT(*) FROM receipts"  # noqa: S608
+                f"SELECT {label}, currency, SUM(total_units), COUNT(*), {owner} FROM receipts"  # noqa: S608
                 f" WHERE {where} AND total_units IS NOT NULL AND {extra} GROUP BY {group}, currency",
                 [*label_params, *params],
             )
             buckets[name] = sorted(
                 (
-                    SpendingBucket(key=row[0], currency=row[1], total=units_to_decimal(row[2]), count=row[3])
+                    SpendingBucket(
+                        key=row[0], currency=row[1], total=units_to_decimal(row[2]), count=row[3], owner_id=row[4]
+                    )
                     for row in rows
                 ),
-                key=lambda b: (b.key, b.currency or ""),
+                key=lambda b: (b.key, b.owner_id or "", b.currency or ""),
             )
+        rows = await self._db.fetchall(
+            "SELECT COALESCE(MIN(merchant_name), ?), owner_id, COUNT(*) FROM receipts"  # noqa: S608
+            f" WHERE {where} GROUP BY owner_id, merchant_key",
+            [MISSING_MERCHANT, *params],
+        )
+        receipts = [MerchantReceipts(key=row[0], owner_id=row[1], count=row[2]) for row in rows]
         return SpendingSummary(
             by_month=buckets["month"],
             by_category=buckets["category"],
             by_merchant=buckets["merchant"],
+            merchant_receipts=sorted(receipts, key=lambda m: (m.key, m.owner_id)),
             receipt_count=count_row[0] if count_row else 0,
         )
 

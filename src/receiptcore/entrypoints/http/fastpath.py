@@ -13,11 +13,11 @@ routed request uses, in the same order:
    representation (``UserOut``, ``receipt_to_api``), encoded as Litestar encodes it.
 
 Only the success of all of that is answered here. Anything else (no or a malformed token, a rejected or revoked
-token, a missing permission, another owner's receipt, an id that is not an id, a query string, a store error)
-hands the request, untouched, to the Litestar app, which checks it again from the start and answers with its
-problem document. That second pass only happens on refusals, and it keeps one source for every error answer.
-``tests/api/test_fast_paths_api.py`` compares both paths byte for byte, and pins that a revoked token and another
-owner's id are refused on the next request.
+token, a missing permission, another owner's receipt, an id that is not an id, a query string, a store error, an
+unexpected exception) hands the request, untouched, to the Litestar app, which checks it again from the start and
+answers with its problem document. That second pass only happens on refusals, and it keeps one source for every
+error answer. ``tests/api/test_fast_paths_api.py`` compares both paths byte for byte, and pins that a revoked token
+and another owner's id are refused on the next request.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from receiptcore.entrypoints.http.receipt_routes import get_receipt as get_recei
 from receiptcore.entrypoints.http.representation import receipt_to_api
 from receiptcore.entrypoints.http.schemas import UserOut
 from receiptcore.entrypoints.http.security import allows, declared_permission, parse_bearer
-from receiptcore.errors import ReceiptcoreError
 
 if TYPE_CHECKING:
     from receiptcore.domain.policy import Principal
@@ -92,8 +91,10 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
             if not allows(principal, required):
                 return None
             return await produce(principal)
-        except ReceiptcoreError:
-            return None  # refused or failed: the routed request answers it, with its problem document
+        except Exception:
+            # refused or failed: the routed request checks it again and answers it with its problem document (an
+            # unexpected error is logged there and answered with the bare 500)
+            return None
 
     async def fast(scope: Any, receive: Any, send: Any) -> None:
         if (

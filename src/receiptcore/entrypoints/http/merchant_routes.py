@@ -8,6 +8,7 @@ merging relabel the owner's receipts that carry the merchant's spellings (audite
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Response, get, patch, post
@@ -25,7 +26,7 @@ from receiptcore.entrypoints.http.openapi import problems, success
 from receiptcore.entrypoints.http.receipt_params import ID_DESCRIPTION, ID_PATTERN, etag, parse_if_match
 from receiptcore.entrypoints.http.security import PERMISSION_OPT
 from receiptcore.errors import NotFound, ValidationFailed
-from receiptcore.services.merchants import MerchantService, MergeOutcome
+from receiptcore.services.merchants import MerchantFigures, MerchantService, MergeOutcome
 
 _TAGS = ["merchants"]
 _READ = {PERMISSION_OPT: RECEIPTS_READ}
@@ -42,8 +43,17 @@ def provide_merchant_service(state: State) -> MerchantService:
 _SERVICE = {"merchant_service": Provide(provide_merchant_service, sync_to_thread=False)}
 
 
+class MerchantSpend(BaseModel):
+    """What the owner spent at a merchant in one currency (receipts with a total; currency null: none read)."""
+
+    currency: str | None
+    total: Decimal
+    count: int
+
+
 class MerchantOut(BaseModel):
-    """A merchant of the caller's directory: canonical name, known spellings, address, the owner's category."""
+    """A merchant of the caller's directory: canonical name, known spellings, address, the owner's category;
+    listed and read ones also with the owner's receipts of it (with a total or without) and spend per currency."""
 
     id: str
     owner_id: str
@@ -54,11 +64,17 @@ class MerchantOut(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    receipts: int | None = None
+    spend: list[MerchantSpend] | None = None
 
     @classmethod
-    def of(cls, entry: MerchantEntry) -> MerchantOut:
-        """The API representation of ``entry``."""
-        return cls.model_validate(entry.model_dump())
+    def of(cls, entry: MerchantEntry, figures: MerchantFigures | None = None) -> MerchantOut:
+        """The API representation of ``entry`` (with its figures when given)."""
+        out = cls.model_validate(entry.model_dump())
+        if figures is None:
+            return out
+        spend = [MerchantSpend(currency=b.currency, total=b.total, count=b.count) for b in figures.spend]
+        return out.model_copy(update={"receipts": figures.receipts, "spend": spend})
 
 
 class MerchantPage(BaseModel):
@@ -115,12 +131,14 @@ async def list_merchants(
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     after: Annotated[str | None, QueryParameter(max_length=36, pattern=ID_PATTERN, description=ID_DESCRIPTION)] = None,
 ) -> MerchantPage:
-    """The caller's merchants (every owner's with receipts:read:any), ordered by id, a page at a time."""
+    """The caller's merchants (every owner's with receipts:read:any), ordered by id, a page at a time, each with
+    its owner's receipts of it and their spend per currency."""
     if after is not None:
         _merchant_id(after, "after")
     entries = await merchant_service.list(principal, limit=limit, after=after)
     next_cursor = entries[-1].id if len(entries) == limit else None
-    return MerchantPage(items=[MerchantOut.of(e) for e in entries], next_cursor=next_cursor)
+    figures = await merchant_service.figures(principal, entries)
+    return MerchantPage(items=[MerchantOut.of(e, figures.get(e.id)) for e in entries], next_cursor=next_cursor)
 
 
 @get(
@@ -133,9 +151,10 @@ async def list_merchants(
 async def get_merchant(
     mid: FromPath[str], principal: NamedDependency[Principal], merchant_service: NamedDependency[MerchantService]
 ) -> Response[dict[str, Any]]:
-    """One merchant; the ETag is its version."""
+    """One merchant, with its receipts and spend; the ETag is its version."""
     entry = await merchant_service.get(principal, _merchant_id(mid))
-    return Response(MerchantOut.of(entry).model_dump(mode="json"), headers={"ETag": etag(entry.version)})
+    figures = (await merchant_service.figures(principal, [entry])).get(entry.id)
+    return Response(MerchantOut.of(entry, figures).model_dump(mode="json"), headers={"ETag": etag(entry.version)})
 
 
 @patch(

@@ -26,7 +26,7 @@ _D_MON_Y = re.compile(
 )
 _MON_D_Y = re.compile(
     rf"(?<![A-Za-z])({_MONTH_RE})[a-z]*\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?"
-    rf"(?:\s?[,.']\s?'?|\s'?)(\d{{4}}|\d{{2}})(?!\d)",
+    rf"(?:\s?[,.']\s?'?|\s'?|(?<=[a-z.]\d\d))(\d{{4}}|\d{{2}})(?!\d)",
     re.IGNORECASE,
 )
 _TIME = re.compile(
@@ -45,6 +45,11 @@ _MONTH_FIX = re.compile(
 )
 # faint print and low resolution turn a date's hyphen into a tilde or a dash-like mark ("05~05-17")
 _DASH_LIKE = re.compile(r"(?<=\d)[~\u2013\u2014\u2212](?=\d)")
+# a numeric date with letters OCR put for digits ("O8/26/2O17", "0l/05/18"); the separators must agree
+_DIGITISH = re.compile(r"(?<![A-Za-z0-9])[0-9OoIl|]{1,4}([-/.])[0-9OoIl|]{1,2}\1[0-9OoIl|]{2,4}(?![A-Za-z0-9])")
+# OCR reads the apostrophe of "Mar06'16" as a curly quote, a backtick, an accent or a prime
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u2032": "'", '"': "'"})
+_LETTER_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 EARLIEST_YEAR = 1990
 LATEST_YEAR = 2045
 
@@ -98,9 +103,19 @@ def _fix_months(text: str) -> str:
     return _MONTH_FIX.sub(fix, text)
 
 
+def _fix_digits(text: str) -> str:
+    """Repair letters read for digits inside a numeric date with at least four real digits; same length."""
+
+    def fix(match: re.Match[str]) -> str:
+        token = match.group(0)
+        return token.translate(_LETTER_DIGITS) if sum(c.isdigit() for c in token) >= 4 else token
+
+    return _DIGITISH.sub(fix, text)
+
+
 def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
     """Every date in ``text``. Ambiguous numeric dates prefer day-first unless ``month_first``."""
-    text = _DASH_LIKE.sub("-", _fix_months(text))
+    text = _fix_digits(_DASH_LIKE.sub("-", _fix_months(text.translate(_QUOTES))))
     found: list[DateMatch] = []
     taken: list[tuple[int, int]] = []
 

@@ -29,8 +29,11 @@ _NOT_ITEM = re.compile(
     r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?)\b",
     re.IGNORECASE,
 )
+_WHOLE_PRICE = re.compile(r"^(?:RM|Rp\.?|IDR|INR|Rs\.?|₹|¥|\$)?\s?(\d{1,3}(?:[.,]\d{3})+|\d{1,7})$", re.IGNORECASE)
 _CODE_BOX = re.compile(r"^#?\d{2,}(?:[-/.]\d+)*$")
-_COLUMN = re.compile(r"^(?:[\d\s]{1,12}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£|[xX@*])$", re.IGNORECASE)
+_COLUMN = re.compile(
+    r"^(?:(?:RM|Rp|\$|€|£)?\s?[\d\s]{1,12}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£|[xX@*])$", re.I
+)
 _TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£)$", re.IGNORECASE)
 _HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
 # a quantity column before the name: "2 Nasi Lemak", "2x Latte", and "1 1/2 Bottle" or "3 704 SEAFOOD" (a quantity
@@ -110,13 +113,71 @@ def _has_date(text: str) -> bool:
 
 def _blocked(line: Line, text: str) -> bool:
     """A row inside the item block that is no item: a summary or payment row, metadata, a date, a heading."""
+    # above the totals, a payment word is an item's ("YEEZY BOOST 350"): payments are printed below them
     return (
-        classify_words(text) != Kind.OTHER
+        classify_words(text) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
         or _NOT_ITEM.search(text) is not None
         or _has_date(text)
         or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)
         or _is_heading(line)
     )
+
+
+def _whole_price(text: str) -> Decimal | None:
+    match = _WHOLE_PRICE.match(text.strip())
+    return Decimal(re.sub(r"[.,]", "", match.group(1))) if match else None
+
+
+def _whole_prices(lines: list[Line], start: int, stop: int) -> dict[int, Decimal]:
+    """Prices of a receipt in a currency printed without decimals (rupiah, rupees, yen): when no row of the item
+    block has an amount with decimals, the rows that end in a whole number in one right-aligned column, by row
+    index (at least two rows must agree on the column)."""
+    block = []
+    for line in lines[start:stop]:
+        if classify_words(line.text) in (Kind.SUBTOTAL, Kind.TOTAL):
+            break
+        if find_amounts(clean_numbers(line.text)):
+            return {}
+        block.append(line)
+    priced = {}
+    for line in block:
+        value = _whole_price(line.words[-1].text) if len(line.words) >= 2 else None
+        if value is not None and letters(" ".join(w.text for w in line.words[:-1])) >= 2:
+            priced[line.index] = (value, line.words[-1].box[2], line.height)
+    if len(priced) < 2:
+        return {}
+    edges = sorted(edge for _, edge, _ in priced.values())
+    column = edges[len(edges) // 2]
+    aligned = {i: v for i, (v, edge, height) in priced.items() if abs(edge - column) <= 2 * height}
+    return aligned if len(aligned) >= 2 else {}
+
+
+def _row_values(line: Line, text: str, whole: dict[int, Decimal]) -> tuple[list[Decimal], int]:
+    """The row's amounts (or its whole-number price) and where the first one starts in ``text``."""
+    found = find_amounts(text)
+    if found:
+        return [a.value for a in found], found[0].start
+    if line.index in whole:
+        return [whole[line.index]], len(text) - len(line.words[-1].text)
+    return [], 0
+
+
+def _priced_item(
+    line: Line, text: str, description: str, quantity: Decimal | None, values: list[Decimal], *, single: bool
+) -> LineItem:
+    """The item of a priced row: quantity from ``2 x 3.50``, unit price and line amount from its amounts."""
+    at = _QTY_AT.search(text)
+    if at:
+        quantity = Decimal(at.group(1).replace(",", "."))
+        if single:
+            description = _description(_boxes(line, text, at.start()))[0] or description
+    amount = values[-1]
+    unit_price = values[-2] if len(values) >= 2 else None
+    if quantity is not None and unit_price is None and quantity > 1:
+        unit_price = (amount / quantity).quantize(Decimal("0.01"))
+    if quantity is not None and quantity <= 0:
+        quantity = None
+    return LineItem(description=description[:500], quantity=quantity, unit_price=unit_price, amount=amount)
 
 
 def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem, list[Line]]]:
@@ -132,6 +193,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
     items: list[tuple[LineItem, list[Line]]] = []
     held: Line | None = None
     priced = False
+    whole = _whole_prices(lines, start, stop)
 
     def release() -> None:
         nonlocal held
@@ -148,14 +210,16 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         if _blocked(line, text):
             held = None  # a name above a discount or tax row is that row's ("YELP" over "Open $ Disc 2.05-")
             continue
-        amounts = find_amounts(text)
-        if not amounts:
+        if whole and classify_words(text) in (Kind.SUBTOTAL, Kind.TOTAL):
+            break
+        values, cut = _row_values(line, text, whole)
+        if not values:
             if letters(text) >= 2:
                 release()
                 held = line
             continue
-        before = text[: amounts[0].start]
-        description, quantity = _description(_boxes(line, text, amounts[0].start))
+        before = text[:cut]
+        description, quantity = _description(_boxes(line, text, cut))
         sources = [line]
         if held is not None and (letters(description) < 2 or _is_detail(before)):
             description, quantity = _description(_boxes(held, clean_numbers(held.text)))
@@ -165,18 +229,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
             release()
             if letters(description) < 2 or _is_detail(before):
                 continue
-        at = _QTY_AT.search(text)
-        if at:
-            quantity = Decimal(at.group(1).replace(",", "."))
-            if len(sources) == 1:
-                description = _description(_boxes(line, text, at.start()))[0] or description
-        amount = amounts[-1].value
-        unit_price = amounts[-2].value if len(amounts) >= 2 else None
-        if quantity is not None and unit_price is None and quantity > 1:
-            unit_price = (amount / quantity).quantize(Decimal("0.01")) if quantity else None
-        if quantity is not None and quantity <= 0:
-            quantity = None
-        item = LineItem(description=description[:500], quantity=quantity, unit_price=unit_price, amount=amount)
+        item = _priced_item(line, text, description, quantity, values, single=len(sources) == 1)
         items.append((item, sources))
         priced = True
     release()

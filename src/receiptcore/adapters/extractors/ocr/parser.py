@@ -20,8 +20,10 @@ from receiptcore.adapters.extractors.ocr.totals import MoneyRow, Summary, money_
 from receiptcore.adapters.extractors.ocr.types import Line, Word
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Merchant, Payment, PaymentMethod, TaxLine
 
-_DATE_LABEL = ("DATE", "TARIKH", "DATUM", "FECHA", "DATED")
-_NOT_PURCHASE_DATE = ("EXP", "VALID", "BEST", "BEFORE", "BIRTH", "DOB", "USEBY", "EXPIRY", "DUEDATE", "PRINTED")
+_DATE_LABEL = ("DATE", "TARIKH", "DATUM", "FECHA", "DATED", "TANGGAL", "TGL")
+# dates a receipt prints that are not the purchase: expiry, returns/exchange deadlines, survey and offer ends
+_NOT_PURCHASE_DATE = ("EXP", "VALID", "BEST", "BEFORE", "BIRTH", "DOB", "USEBY", "EXPIRY", "DUEDATE", "PRINTED",
+                      "RETURN", "REFUND", "EXCHANGE", "UNTIL", "SURVEY", "THRU")  # fmt: skip
 _RECEIPT_NO = re.compile(
     r"\b(?:INVOICE|INV|RECEIPT|RCPT|BILL|CHECK|CHK|TRANS(?:ACTION)?|TRX|DOC(?:UMENT)?|ORDER|TICKET|SLIP|REF|CB)"
     r"\s*(?:NO|NUMBER|NUM|#)?\.?\s*[:#]?\s*([A-Z0-9][A-Z0-9\-/_]{2,30})",
@@ -116,9 +118,14 @@ def _payments(summary: Summary) -> list[Payment]:
 
 
 def _summary_start(rows: list[MoneyRow]) -> int | None:
-    stops = (Kind.SUBTOTAL, Kind.TOTAL, Kind.TENDERED, Kind.CHANGE)
     # whole-word keywords only: "BEEF TENDERLOIN" or "LEFTY'S MIX" is an item, not where the items end
-    return min((r.line.index for r in rows if r.kind in stops and classify_words(r.line.text) in stops), default=None)
+    rows = [r for r in rows if r.kind == classify_words(r.line.text)]
+    totals = [r.line.index for r in rows if r.kind in (Kind.SUBTOTAL, Kind.TOTAL)]
+    # payment comes after the total: a "tender" word above the last total is an item's ("YEEZY BOOST 350")
+    paid = [
+        r.line.index for r in rows if r.kind in (Kind.TENDERED, Kind.CHANGE) and r.line.index > max(totals, default=-1)
+    ]
+    return min(totals + paid, default=None)
 
 
 def _merchant(header: Header, provenance: dict[str, FieldSource]) -> Merchant:
