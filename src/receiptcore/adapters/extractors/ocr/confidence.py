@@ -134,6 +134,7 @@ def total_evidence(lines: list[Line], summary: Summary, items_sum: Decimal | Non
     return Evidence(tuple(cues), tuple(doubts))
 
 
+_GLUED_TIME = re.compile(r"\d{1,2}\s?:\s?\d{2}")  # "20/03/1813:48": a time glued to the year is no misread
 _DATE_LABEL = ("DATE", "TARIKH", "DATUM", "FECHA", "DATED")
 
 
@@ -155,9 +156,10 @@ def date_evidence(lines: list[Line], date_line: Line, month_first: bool) -> Evid
         cues.append("time")
     if len(chosen.readings) == 1:
         cues.append("one reading")
-    after = date_line.text[chosen.end : chosen.end + 1]
-    if after.isdigit() and len(re.findall(r"\d+", chosen.text)[-1]) == 2:
-        flaws.append("cut year")  # "20/03/201": the year runs on, two of its digits were taken as the year
+    after = date_line.text[chosen.end :]
+    two_digit_year = len(re.findall(r"\d+", chosen.text)[-1]) == 2
+    if two_digit_year and after[:1].isdigit() and not _GLUED_TIME.match(after):
+        flaws.append("cut year")  # "20/03/187": the year runs on, two of its digits were taken as the year
     others = {m.value for line in lines for m in find_dates(line.text, month_first=month_first)} - {value}
     if not others:
         cues.append("only date")
