@@ -4,7 +4,8 @@
   serve``, worker on) over a seeded store in which nothing waits for extraction; ``GET /api/receipts/{id}`` is
   measured once the worker has loaded its models (idle), then again right after ``BACKLOG`` real receipts have
   been uploaded, while the worker extracts them. The report gives how many were still waiting at the end, so a
-  backlog that ran dry during the measurement shows.
+  backlog that ran dry during the measurement shows. The same again with the worker in its own process (``serve
+  --no-worker`` + ``receiptcore worker`` at nice 10), for comparison.
 - **Extraction backlog.** Every receipt of the development set (``/work/shared/data/receipts``: 150 real scans
   and photos) stored as pending in a fresh data dir, then ``receiptcore worker --once`` drains it, once with
   ``RECEIPTCORE_WORKER_CONCURRENCY=1`` and once with the settings' default. Receipts per minute come from the
@@ -113,10 +114,12 @@ def run_reads_during_backlog(
         print("  (no development receipts found: reads-during-backlog row skipped)")
         return None
     print(f"seeding {args.worker_store:,} receipts (none pending) for the worker rows ...", flush=True)
+    template = workdir / "data-worker"
+    seeded = seed_store(template, args.worker_store, quiet=True, cache=args.data_cache)
     result: dict[str, Any] = {}
     for variant in ("in-process", "split"):
         data = workdir / f"data-worker-{variant}"
-        seeded = seed_store(data, args.worker_store, quiet=True, cache=args.data_cache)
+        shutil.copytree(template, data)  # each variant its own fresh copy: the first one's backlog stays behind
         result[variant] = _reads_beside_worker(
             variant, seeded, files, workdir, args=args, measure=measure, env=env_for(data)
         )

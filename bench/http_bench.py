@@ -8,9 +8,11 @@ Run it with ``make bench`` (or ``.venv/bin/python bench/http_bench.py --help``).
    product's own uvicorn setup, and the real product (``receiptcore serve --no-worker``), each in its own process;
 3. drives each route from a separate load-generator process (closed loop, a fixed number of keep-alive
    connections, a warm-up, then a fixed measured duration; see ``_loadgen.py``), measuring the baselines before
-   and after the product so drift shows; then the login flood, and the listing again at other store sizes;
-4. prints requests per second, p50 and p99 latency per route and its ratios to both baselines, and writes
-   everything to ``bench/out/http.json``.
+   and after the product so drift shows; then the uploads and the login flood; then the rows where the
+   extraction worker runs (reads during a backlog, the backlog's own throughput: ``_extraction.py``), and the
+   listing again at other store sizes;
+4. prints requests per second, p50 and p99 latency per route and its ratios to both baselines, the issue-10
+   targets (met or short), and writes everything to ``bench/out/http.json``.
 
 Not a test: nothing here asserts on numbers. Only 127.0.0.1 is ever contacted.
 """

@@ -125,7 +125,7 @@ async def _measure(
     return {"row": label, "requests": requests, "cpu_us": cpu / requests * 1e6, "wall_us": wall / requests * 1e6}
 
 
-async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) -> list[dict[str, Any]]:
+async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) -> list[dict[str, Any]]:  # noqa: PLR0915
     from receiptcore.entrypoints.container import build_container
     from receiptcore.entrypoints.http.app import create_app
     from receiptcore.entrypoints.logs import configure_logging
@@ -134,7 +134,7 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
     configure_logging("info", "json", log)  # the access log as shipped, in JSON
     rows: list[dict[str, Any]] = []
     profile = cProfile.Profile() if args.profile else None
-    wanted = set(args.only.split(",")) if args.only else {"baseline", "me", "receipt", "shed", "login"}
+    wanted = set(args.only.split(",")) if args.only else {"baseline", "me", "receipt", "routed", "shed", "login"}
 
     settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
     container = build_container(settings)
@@ -149,22 +149,28 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
     session = await container.auth_service().login(seeded.member_email, seeded.password)
     auth = [(b"authorization", f"Bearer {session.access_token}".encode())]
     ids = seeded.member_receipt_ids
-    if "me" in wanted:
-        rows.append(
-            await _measure(
-                "GET /auth/me", lambda _n: driver.request("GET", "/auth/me", auth), args.requests, 200, profile
-            )
-        )
-    if "receipt" in wanted:
-        rows.append(
-            await _measure(
-                "GET /api/receipts/{id}",
-                lambda n: driver.request("GET", f"/api/receipts/{ids[n % len(ids)]}", auth),
-                args.requests,
-                200,
-                profile,
-            )
-        )
+    # the same routes through Litestar's routing alone (create_app(fast_paths=False), same container), alternating
+    # with the served app in rounds so that a change of the machine's load hits both alike
+    routed = _Driver(create_app(container, fast_paths=False)) if "routed" in wanted else None
+    routes = [
+        ("GET /auth/me", lambda d: lambda _n: d.request("GET", "/auth/me", auth), "me"),
+        (
+            "GET /api/receipts/{id}",
+            lambda d: lambda n: d.request("GET", f"/api/receipts/{ids[n % len(ids)]}", auth),
+            "receipt",
+        ),
+    ]
+    for label, make, key in routes:
+        if key not in wanted:
+            continue
+        if routed is None:
+            rows.append(await _measure(label, make(driver), args.requests, 200, profile))
+            continue
+        served_rows, routed_rows = [], []
+        for _ in range(args.rounds):
+            served_rows.append(await _measure(label, make(driver), args.requests, 200, profile))
+            routed_rows.append(await _measure(label + " (routed)", make(routed), args.requests, 200, None))
+        rows += [_median(label, served_rows), _median(label + " (routed)", routed_rows)]
     if "shed" in wanted:
         addresses = (f"10.{n // 62500 % 250}.{n // 250 % 250}.{n % 250}" for n in itertools.count())
         admission = container.login_admission()
@@ -208,11 +214,28 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
     return rows
 
 
+def _median(label: str, samples: list[dict[str, Any]]) -> dict[str, Any]:
+    cpu = sorted(sample["cpu_us"] for sample in samples)
+    wall = sorted(sample["wall_us"] for sample in samples)
+    return {
+        "row": label,
+        "requests": samples[0]["requests"],
+        "cpu_us": cpu[len(cpu) // 2],
+        "wall_us": wall[len(wall) // 2],
+    }
+
+
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=5000, help="requests per row (login: a hundredth)")
     parser.add_argument("--receipts", type=int, default=500, help="receipts seeded (40%% the member's)")
-    parser.add_argument("--only", default="", help="comma-separated rows: baseline,me,receipt,shed,login")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated rows: baseline,me,receipt,routed,shed,login (routed: me and receipt"
+        " also through Litestar's routing alone)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with routed: rounds of each, the median is reported")
     parser.add_argument("--profile", default="", help="write a cProfile of the measured requests here")
     return parser.parse_args()
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tomllib
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from receiptcore.adapters.memory.extractor import MemoryExtractor
+from receiptcore.domain import categories
 from receiptcore.domain.receipt import ExtractedReceipt, Merchant
 from tests.api.conftest import Api, jpeg
 
@@ -273,3 +276,34 @@ async def test_someone_who_sees_everyones_receipts_gets_each_persons_merchant_ap
     # the member's own stats carry their own owner id and merchant id
     own = (await api.client.get("/api/stats", headers=me)).json()["by_merchant"]
     assert [(b["key"], b["owner_id"], b["merchant_id"]) for b in own] == [("Netto", mine["owner_id"], mine["id"])]
+
+
+async def test_categories_are_the_bundled_map_and_only_the_callers_own(api: Api, extractor: MemoryExtractor) -> None:
+    _, me = await api.user()
+    _, you = await api.user()
+    mine = await receipt(api, extractor, me, "Kiosk Ahmed")
+    corrected = await api.client.patch(
+        f"/api/receipts/{mine['id']}", json={"category": "Haushalt", "version": mine["version"]}, headers=me
+    )
+    assert corrected.status_code == 200, corrected.text
+    lidl = await receipt(api, extractor, you, "Lidl")
+    patched = await api.client.patch(
+        f"/api/receipts/{lidl['id']}", json={"category": "Geheim", "version": lidl["version"]}, headers=you
+    )
+    assert patched.status_code == 200, patched.text
+    netto = (await merchants(api, you))["Lidl"]
+    await api.client.patch(f"/api/merchants/{netto['id']}", json={"category": "Groceries"}, headers=you)
+
+    response = await api.client.get("/api/categories", headers=me)
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    bundled = tomllib.loads((Path(categories.__file__).parent / "categories.toml").read_text(encoding="utf-8"))
+    assert sorted(c["name"] for c in items if c["bundled"]) == sorted(bundled)
+    assert [c["name"] for c in items if c["yours"]] == ["Haushalt"]  # as the merchant learned it
+    assert "Geheim" not in {c["name"] for c in items}
+    assert "geheim" not in {c["name"] for c in items}
+    yours = {c["name"]: c for c in (await api.client.get("/api/categories", headers=you)).json()["items"]}
+    assert yours["groceries"] == {"name": "groceries", "bundled": True, "yours": True}  # one, in the map's spelling
+    assert yours["geheim"]["yours"]
+    assert not yours["geheim"]["bundled"]
+    assert (await api.client.get("/api/categories")).status_code == 401

@@ -93,13 +93,14 @@ def test_page_paths_are_the_ones_the_client_routes() -> None:
     assert as_paths == set(PAGE_PATHS)
 
 
-def test_the_clients_category_suggestions_are_the_bundled_map() -> None:
-    # the review and merchant pages suggest the bundled categories; a category added to the map must show there
+def test_the_clients_category_suggestions_come_from_the_api() -> None:
+    # the review, receipts and merchant pages suggest GET /api/categories (whose bundled part is the map itself:
+    # tests/api/test_merchants_api.py), so the client keeps no copy that could fall behind the map
     script = (STATIC_DIR / "app" / "categories.js").read_text()
-    listed = re.search(r"BUNDLED_CATEGORIES = \[(.*?)\];", script, re.DOTALL)
-    assert listed is not None
+    assert 'api("/api/categories")' in script
     bundled = tomllib.loads((Path(categories.__file__).parent / "categories.toml").read_text(encoding="utf-8"))
-    assert sorted(re.findall(r'"([a-z_]+)"', listed.group(1))) == sorted(bundled)
+    copied = [name for name in bundled if f'"{name}"' in script]
+    assert copied == [], f"categories.js lists bundled categories itself: {copied}"
 
 
 def test_the_csp_forbids_inline_script_and_other_hosts() -> None:

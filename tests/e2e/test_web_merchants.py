@@ -165,8 +165,12 @@ def test_merge_rename_and_a_merchants_receipts_follow_through_to_the_dashboard_a
         ("Corner Shop", "15.50", 2),
         ("Sunrise Bakery", "3.00", 1),
     }
+    corner = merchants(user)["Corner Shop"]
+    assert {(b["key"], b["merchant_id"]) for b in stats["by_merchant"]} >= {("Corner Shop", corner["id"])}
+    assert (corner["receipts"], corner["spend"]) == (2, [{"currency": "EUR", "total": "15.50", "count": 2}])
     merchant_card.get_by_role("link", name="Corner Shop").click()
-    expect(row(page, "Corner Shop")).to_have_count(1)
+    expect(page.get_by_role("heading", name="Corner Shop", level=1)).to_be_visible()
+    assert page.url.endswith(f"/merchants/{corner['id']}")
 
     # read again: the printed name is now a known spelling, and the merchant's category is learned
     response = httpx.post(f"{user.base}/api/receipts/{shop['id']}/reextract", headers=user.auth)
@@ -178,6 +182,8 @@ def test_merge_rename_and_a_merchants_receipts_follow_through_to_the_dashboard_a
     page.goto(f"/receipts/{shop['id']}")
     expect(page.locator("#field-merchant-name-origin")).to_contain_text("Matched to your merchant “Corner Shop”")
     expect(page.locator("#field-merchant-name-origin")).to_contain_text("% match")
+    origin_link = page.locator("#field-merchant-name-origin").get_by_role("link", name="Your merchants")
+    expect(origin_link).to_have_attribute("href", f"/merchants/{corner['id']}")
     learned = "Suggested from your last choice for this merchant, 95% sure"
     expect(page.locator("#field-category-origin")).to_contain_text(learned)
     screenshot(page, "review-merchant-match")

@@ -276,5 +276,4 @@ def matches(receipt: Receipt, query: ReceiptQuery) -> bool:
     return not query.q or query.q.casefold() in search_text(receipt)
 
 
-MISSING_CATEGORY = "uncategorized"
 MISSING_MERCHANT = "unknown"

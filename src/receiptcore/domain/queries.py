@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from receiptcore.domain.receipt import ReceiptStatus
 
 T = TypeVar("T")
+# the category bucket of receipts without a category in a spending summary
+MISSING_CATEGORY = "uncategorized"
 
 
 class SortKey(StrEnum):

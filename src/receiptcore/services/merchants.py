@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from receiptcore.domain.categories import suggest_category
+from receiptcore.domain.categories import known_categories, suggest_category
 from receiptcore.domain.ids import new_id
 from receiptcore.domain.merchants import (
     MerchantEntry,
@@ -26,7 +26,7 @@ from receiptcore.domain.merchants import (
 )
 from receiptcore.domain.name_matching import normalised
 from receiptcore.domain.policy import Principal, ReceiptAction, Scope, receipt_scope
-from receiptcore.domain.queries import ReceiptQuery, SpendingBucket, SpendingSummary
+from receiptcore.domain.queries import MISSING_CATEGORY, ReceiptQuery, SpendingBucket, SpendingSummary
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Receipt
 from receiptcore.errors import Conflict, NotFound, StorageUnavailable, ValidationFailed, VersionConflict
 from receiptcore.ports import Clock, EventBus, MerchantDirectory, ReceiptStore
@@ -44,6 +44,15 @@ class Enrichment:
 
     output: ExtractedReceipt
     category: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryName:
+    """A category to suggest: whether the bundled map has it, and whether the caller uses or taught it."""
+
+    name: str
+    bundled: bool
+    yours: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +204,25 @@ class MerchantService:
     async def get(self, principal: Principal, entry_id: str) -> MerchantEntry:
         """Needs receipts:read. NotFound outside the caller's scope."""
         return await self._directory.get(entry_id, receipt_scope(principal, ReceiptAction.READ))
+
+    async def categories(self, principal: Principal) -> builtins.list[CategoryName]:
+        """Needs receipts:read. The categories to suggest to the caller: every one of the bundled map, and the
+        caller's own ones (those their merchants learned and those on their receipts with a total, as the
+        statistics count them), by name, each once (case-insensitively; the bundled or learned spelling kept)."""
+        receipt_scope(principal, ReceiptAction.READ)  # the permission; the categories are the caller's own
+        own = Scope.only(principal.user_id)
+        learned = [e.category for e in await self._directory.entries(principal.user_id) if e.category]
+        summary = await self._store.summarize(ReceiptQuery(owner_id=principal.user_id), own)
+        used = [b.key for b in summary.by_category if b.key != MISSING_CATEGORY]
+        names: dict[str, CategoryName] = {}
+        for name in known_categories():
+            names[name.casefold()] = CategoryName(name, bundled=True, yours=False)
+        for name in [*learned, *used]:
+            known = names.get(name.casefold())
+            names[name.casefold()] = CategoryName(
+                known.name if known else name, bundled=bool(known and known.bundled), yours=True
+            )
+        return sorted(names.values(), key=lambda c: c.name.casefold())
 
     async def receipt_query(self, principal: Principal, query: ReceiptQuery, entry_id: str) -> ReceiptQuery:
         """Needs receipts:read. ``query`` narrowed to the receipts of the merchant ``entry_id``: its owner's

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from receiptcore.adapters.receipt_queries import CursorPosition
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
@@ -96,6 +97,16 @@ async def test_one_owners_page_never_sorts_its_matches(db: SqliteDatabase, filte
     if filters not in ("status", "category") or sort.value.lstrip("-") != "created_at":
         column = {"created_at": "created", "purchase_date": "date", "total": "total"}[sort.value.lstrip("-")]
         assert f"receipts_owner_{column}_walk" in inner[0], lines
+
+
+@pytest.mark.parametrize("sort", [SortKey.CREATED_DESC, SortKey.CREATED_ASC], ids=str)
+async def test_a_later_page_seeks_to_its_cursor(db: SqliteDatabase, sort: SortKey) -> None:
+    position = CursorPosition(sort, "2026-01-01T00:00:00.000000Z", "0190a000-0000-7000-8000-000000000000")
+    statement, params = sql.list_statement(ReceiptQuery(sort=sort, limit=50), SCOPES["one owner"], position)
+    rows = await db.fetchall(f"EXPLAIN QUERY PLAN {statement}", params)
+    # a range on created_at, not a walk from the first receipt that skips every row before the cursor
+    bound = "<" if sort == SortKey.CREATED_DESC else ">"
+    assert any(f"(owner_id=? AND created_at{bound}?)" in str(row[3]) for row in rows), [str(r[3]) for r in rows]
 
 
 async def test_tag_filter_matches_whole_tags_only(db: SqliteDatabase, tmp_path: Path) -> None:

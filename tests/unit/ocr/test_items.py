@@ -133,3 +133,13 @@ def test_whole_numbers_are_no_prices_where_the_block_has_amounts_with_decimals()
         ("Ala Roll", Decimal(0)),
         ("Fries", Decimal("2.00")),
     ]
+
+
+def test_german_summary_and_payment_words_end_the_items() -> None:
+    rows = ["Taqueria Berlin", "05.11.2013 18:30", "Taco Fajita || 2,10", "mit Koriander", "Taco Del Campo || 4,20",
+            "Rechnungsbetrag || 8,70", "Bar gegeben || 10,00", "Rückgeld || 1,30",
+            "Wir danken für Ihren Besuch"]  # fmt: skip
+    receipt = parse_lines(rows_to_lines(rows))
+    assert [i.description for i in receipt.line_items] == ["Taco Fajita", "mit Koriander", "Taco Del Campo"]
+    assert receipt.total == Decimal("8.70")
+    assert classify("Rückgeld 1,30") == Kind.CHANGE

@@ -86,3 +86,14 @@ def test_a_receipt_in_a_currency_without_cents_has_its_whole_unit_total() -> Non
 def test_whole_numbers_are_not_totals_when_the_receipt_prints_cents() -> None:
     rows = ["ITEM || 12.50", "TOTAL POINTS || 125", "TOTAL || 12.50"]
     assert _total(rows) == Decimal("12.50")
+
+
+def test_a_later_grand_total_rounded_to_whole_units_beats_the_net_total_in_cents() -> None:
+    rows = ["Sub Total || 1774.00", "Food Dis 50% || 887.00", "Net Total || 887.00", "S.C.@10% || 177.00",
+            "G.S.T. 05% || 44.35", "Grand Total : || 1108"]  # fmt: skip
+    assert _total(rows) == Decimal("1108")
+
+
+def test_a_weakly_labelled_whole_number_after_the_total_is_not_the_total() -> None:
+    rows = ["Net Total || 887.00", "G.S.T. 05% || 44.35", "Total Points || 1108"]
+    assert _total(rows) == Decimal("887.00")

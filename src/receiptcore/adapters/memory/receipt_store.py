@@ -14,7 +14,6 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 
 from receiptcore.adapters.receipt_queries import (
-    MISSING_CATEGORY,
     MISSING_MERCHANT,
     CursorCodec,
     CursorPosition,
@@ -28,7 +27,14 @@ from receiptcore.adapters.receipt_queries import (
     units_to_decimal,
 )
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.queries import MerchantReceipts, Page, ReceiptQuery, SpendingBucket, SpendingSummary
+from receiptcore.domain.queries import (
+    MISSING_CATEGORY,
+    MerchantReceipts,
+    Page,
+    ReceiptQuery,
+    SpendingBucket,
+    SpendingSummary,
+)
 from receiptcore.domain.receipt import Receipt, ReceiptStatus, SourceFile
 from receiptcore.errors import NotFound, QuotaExceeded, require_version
 from receiptcore.ports import ReceiptStore

@@ -13,8 +13,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from receiptcore.adapters.mongo.receipt_documents import Filter, combine
-from receiptcore.adapters.receipt_queries import MISSING_CATEGORY, MISSING_MERCHANT, total_units, units_to_decimal
-from receiptcore.domain.queries import MerchantReceipts, SpendingBucket, SpendingSummary
+from receiptcore.adapters.receipt_queries import MISSING_MERCHANT, total_units, units_to_decimal
+from receiptcore.domain.queries import MISSING_CATEGORY, MerchantReceipts, SpendingBucket, SpendingSummary
 
 # bucket name -> (the field grouped by, extra condition)
 _GROUPINGS: dict[str, tuple[str, Filter]] = {

@@ -243,6 +243,13 @@ def after_clause(position: CursorPosition) -> tuple[str, list[Any]]:
     beyond = "<" if is_descending(position.sort) else ">"
     if position.value is None:
         return f"({column} IS NULL AND id {beyond} ?)", [position.receipt_id]
+    if column == "created_at":
+        # never NULL, so the page can start with an index seek to the position instead of walking (and skipping)
+        # every row before it: the first condition is redundant with the rest, but SQLite can seek with it
+        return (
+            f"(created_at {beyond}= ? AND (created_at {beyond} ? OR id {beyond} ?))",
+            [position.value, position.value, position.receipt_id],
+        )
     return (
         f"({column} IS NULL OR {column} {beyond} ? OR ({column} = ? AND id {beyond} ?))",
         [position.value, position.value, position.receipt_id],

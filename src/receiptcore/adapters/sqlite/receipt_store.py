@@ -22,7 +22,6 @@ from pathlib import Path
 import aiosqlite
 
 from receiptcore.adapters.receipt_queries import (
-    MISSING_CATEGORY,
     MISSING_MERCHANT,
     CursorCodec,
     CursorPosition,
@@ -38,12 +37,23 @@ from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
 from receiptcore.domain.policy import Scope
-from receiptcore.domain.queries import MerchantReceipts, Page, ReceiptQuery, SpendingBucket, SpendingSummary
+from receiptcore.domain.queries import (
+    MISSING_CATEGORY,
+    MerchantReceipts,
+    Page,
+    ReceiptQuery,
+    SpendingBucket,
+    SpendingSummary,
+)
 from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, require_version
 from receiptcore.ports import ReceiptStore
 
 log = logging.getLogger(__name__)
+
+# Held here: pydantic keeps a parametrised generic model only weakly, so ``Page[Receipt]`` written in ``list``
+# built the class anew (schema and validator, ~4 ms) on most calls once the previous one had been collected.
+ReceiptPage = Page[Receipt]
 
 
 class SqliteReceiptStore(ReceiptStore):
@@ -132,7 +142,7 @@ class SqliteReceiptStore(ReceiptStore):
         if len(rows) > query.limit:
             last = items[-1]
             next_cursor = self._cursors.encode(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
-        return Page[Receipt](items=items, next_cursor=next_cursor)
+        return ReceiptPage(items=items, next_cursor=next_cursor)
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""

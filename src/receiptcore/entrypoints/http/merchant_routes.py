@@ -77,6 +77,20 @@ class MerchantOut(BaseModel):
         return out.model_copy(update={"receipts": figures.receipts, "spend": spend})
 
 
+class CategoryOut(BaseModel):
+    """A category to suggest: ``bundled`` when the bundled map has it, ``yours`` when you use or taught it."""
+
+    name: str
+    bundled: bool
+    yours: bool
+
+
+class CategoryList(BaseModel):
+    """Every category of the bundled map and the caller's own, by name."""
+
+    items: list[CategoryOut]
+
+
 class MerchantPage(BaseModel):
     """Merchants ordered by id; ``next_cursor`` is the ``after`` value of the next page."""
 
@@ -200,4 +214,14 @@ async def merge_merchants(
     return _changed(await merchant_service.merge(principal, _merchant_id(mid), sources, version))
 
 
-MERCHANT_HANDLERS = [list_merchants, get_merchant, update_merchant, merge_merchants]
+@get("/api/categories", opt=_READ, dependencies=_SERVICE, tags=["categories"])
+async def list_categories(
+    principal: NamedDependency[Principal], merchant_service: NamedDependency[MerchantService]
+) -> CategoryList:
+    """The categories to offer when filing a receipt: the bundled map's (what extraction assigns) and your own
+    (learned by your merchants, or on your receipts). Any other category may still be typed."""
+    names = await merchant_service.categories(principal)
+    return CategoryList(items=[CategoryOut(name=c.name, bundled=c.bundled, yours=c.yours) for c in names])
+
+
+MERCHANT_HANDLERS = [list_merchants, get_merchant, update_merchant, merge_merchants, list_categories]

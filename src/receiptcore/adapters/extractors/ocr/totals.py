@@ -320,7 +320,8 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
     """Read the money rows from line ``start`` on and choose the total.
 
     When the total chosen agrees with nothing else on the receipt, the labels are paired with the values one row
-    up and one row down; a pairing whose total the other rows add up to wins (a tilted photo).
+    up and one row down; a pairing whose total the other rows add up to wins (a tilted photo). Failing that,
+    amounts in whole units are read too (see ``_whole_total_wins``).
     """
     summary = _summary(lines, start, money_rows(lines, start), items_sum)
     if not _agrees(summary, items_sum, strict=False):
@@ -328,12 +329,26 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
             shifted = _summary(lines, start, _shifted_rows(lines, start, shift), items_sum)
             if _agrees(shifted, items_sum, strict=True):
                 return shifted
-    if summary.total is None:
-        # no total with cents anywhere: a currency without minor units ("Total 134,999" rupiah)
         whole = _summary(lines, start, money_rows(lines, start, whole=True), None)
-        if whole.total is not None and whole.total_printed:
+        if whole.total is not None and whole.total_printed and _whole_total_wins(summary.total, whole.total):
             return whole
     return summary
+
+
+def _whole_total_wins(cents: MoneyRow | None, whole: MoneyRow) -> bool:
+    """Whether the total read in whole units replaces the one read with cents: when there was none (a currency
+    without minor units, "Total 134,999" rupiah), or when a later row with a payable-total label prints a whole
+    amount ("Net Total 887.00 ... Grand Total : 1108", the bill rounded to whole rupees)."""
+    if cents is None:
+        return True
+    strength = total_strength(whole.line.text)
+    return (
+        whole.value != cents.value
+        and strength >= 2.0
+        and strength >= total_strength(cents.line.text)
+        and whole.line.index > cents.line.index
+        and not find_amounts(whole.value_line.text)
+    )
 
 
 def _summary(lines: list[Line], start: int, rows: list[MoneyRow], items_sum: Decimal | None) -> Summary:

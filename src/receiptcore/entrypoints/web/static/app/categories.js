@@ -1,17 +1,37 @@
-// Categories and merchant names as the client shows them: the bundled category names (suggestions only: any
-// category may be typed), where a receipt's category came from, and a name key for comparing spellings.
-import { h } from "./dom.js";
+// Categories and merchant names as the client shows them: the category suggestions (GET /api/categories: the
+// bundled map and the person's own; suggestions only, any category may be typed), where a receipt's category came
+// from, and a name key for comparing spellings.
+import { api, onSignedOut } from "./api.js";
+import { h, mount } from "./dom.js";
 
-// the categories of the bundled map (src/receiptcore/domain/categories.toml, docs/extractors.md)
-export const BUNDLED_CATEGORIES = [
-  "books", "clothing", "electronics", "fuel", "groceries", "hardware", "lodging", "pharmacy", "restaurants",
-  "services", "shopping", "transport",
-];
+const FRESH_MS = 60_000;
+let cached = null; // { at, names: Promise<string[]> }
+onSignedOut(() => { cached = null; });
 
-/** A <datalist> of category suggestions: the bundled ones plus `extra` (the person's own), sorted, each once. */
+/** The category names to suggest (GET /api/categories), asked for at most once a minute; [] when it fails. */
+export function categoryNames() {
+  if (!cached || Date.now() - cached.at > FRESH_MS) {
+    const names = api("/api/categories").then((list) => list.items.map((c) => c.name)).catch(() => {
+      cached = null;
+      return [];
+    });
+    cached = { at: Date.now(), names };
+  }
+  return cached.names;
+}
+
+/** A <datalist> of category suggestions: the API's plus `extra` (on this page), sorted, each once; filled when
+ * the list arrives. */
 export function categoryList(id, extra = []) {
-  const names = [...new Set([...BUNDLED_CATEGORIES, ...extra.filter(Boolean)])].sort((a, b) => a.localeCompare(b));
-  return h("datalist", { id }, names.map((name) => h("option", { value: name })));
+  const list = h("datalist", { id });
+  const fill = (names) => {
+    const seen = new Map();
+    for (const name of [...names, ...extra.filter(Boolean)]) if (!seen.has(name.toLocaleLowerCase())) seen.set(name.toLocaleLowerCase(), name);
+    mount(list, [...seen.values()].sort((a, b) => a.localeCompare(b)).map((name) => h("option", { value: name })));
+  };
+  fill([]);
+  categoryNames().then(fill);
+  return list;
 }
 
 /** A comparison key of a name: case and accents folded, punctuation as spaces (the server's matcher is finer). */

@@ -4,7 +4,7 @@ import { api, explain, query } from "../api.js";
 import { field, h, mount } from "../dom.js";
 import { onReceiptEvent } from "../events.js";
 import { formatMoney, sum } from "../money.js";
-import { preferredCurrency } from "../session.js";
+import { preferredCurrency, session } from "../session.js";
 
 const PERIODS = [
   ["all", "All time"], ["12m", "Last 12 months"], ["month", "This month"], ["3m", "Last 3 months"],
@@ -89,7 +89,9 @@ export async function render(main, { query: urlQuery, navigate }) {
     const pick = (list) => list.filter((b) => b.currency === currency);
     const months = pick(stats.by_month).sort((a, b) => a.key.localeCompare(b.key));
     const categories = pick(stats.by_category).sort((a, b) => Number(b.total) - Number(a.total));
-    const merchants = pick(stats.by_merchant).sort((a, b) => Number(b.total) - Number(a.total)).slice(0, 10);
+    // a merchant is one person's (stats never add two people's "Netto" together): others' are marked as such
+    const merchants = pick(stats.by_merchant).sort((a, b) => Number(b.total) - Number(a.total)).slice(0, 10)
+      .map((b) => (b.owner_id && b.owner_id !== session.user.id ? { ...b, key: `${b.key} (another person's)` } : b));
     const total = sum(categories.map((b) => b.total));
     const count = categories.reduce((n, b) => n + b.count, 0);
     const undated = count - months.reduce((n, b) => n + b.count, 0);
@@ -114,7 +116,7 @@ export async function render(main, { query: urlQuery, navigate }) {
       const canvas = h("canvas", { id, role: "img", "aria-label": `${title}: ${buckets.map((b) => `${b.key} ${money(b.total)}`).join(", ")}` });
       const table = h("details", {}, h("summary", {}, "Show as a table"),
         h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, title.split(" by ")[1] || "Key"), h("th", { scope: "col", class: "num" }, "Total"), h("th", { scope: "col", class: "num" }, "Receipts"))),
-          h("tbody", {}, buckets.map((b) => h("tr", {}, h("td", {}, linkOf(b.key) ? h("a", { href: linkOf(b.key) }, b.key) : b.key), h("td", { class: "num" }, money(b.total)), h("td", { class: "num" }, String(b.count)))))));
+          h("tbody", {}, buckets.map((b) => h("tr", {}, h("td", {}, linkOf(b) ? h("a", { href: linkOf(b) }, b.key) : b.key), h("td", { class: "num" }, money(b.total)), h("td", { class: "num" }, String(b.count)))))));
       charts.append(h("section", { class: ["card", wide ? "wide" : null], "aria-labelledby": `${id}-title` },
         h("h2", { id: `${id}-title` }, title), h("div", { class: "chart-box" }, canvas), table));
       const horizontal = type === "hbar";
@@ -134,9 +136,9 @@ export async function render(main, { query: urlQuery, navigate }) {
     if (undated > 0 && months.length) charts.append(h("p", { class: "hint wide" }, `${undated} receipt${undated === 1 ? " has" : "s have"} no purchase date and ${undated === 1 ? "is" : "are"} left out of the months.`));
     // receipts of a category, and the merchants page (grouped by canonical merchant like these figures)
     panel("Spend by category", "chart-category", categories, "doughnut", false,
-      (key) => (key === "uncategorized" ? null : `/receipts${query({ category: key })}`));
+      (b) => (b.key === "uncategorized" ? null : `/receipts${query({ category: b.key })}`));
     panel("Spend by merchant", "chart-merchant", merchants, "hbar", false,
-      (key) => (key === "unknown" ? null : `/merchants${query({ q: key })}`));
+      (b) => (b.merchant_id ? `/merchants/${b.merchant_id}` : b.key === "unknown" ? null : `/merchants${query({ q: b.key })}`));
   };
 
   const load = async () => {

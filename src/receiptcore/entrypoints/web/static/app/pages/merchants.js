@@ -1,12 +1,12 @@
-// /merchants: the person's merchant directory (GET /api/merchants) with each merchant's receipts and spend (from
-// GET /api/stats, grouped by canonical merchant), its known spellings, rename, and merging several into one.
+// /merchants: the person's merchant directory (GET /api/merchants, with each merchant's receipts and spend per
+// currency), its known spellings, rename, and merging several into one.
 // /merchants/{id}: one merchant: rename, address, the category it gives new receipts, its receipts.
 // Errors are the API's problem documents, said in words next to what failed.
 import { api, ApiError, explain, query } from "../api.js";
 import { announce, field, formatDate, h, heading, mount, statusBadge, toast } from "../dom.js";
 import { onReceiptEvent } from "../events.js";
 import { categoryList, nameKey } from "../categories.js";
-import { formatMoney, sum } from "../money.js";
+import { formatMoney } from "../money.js";
 import { can, session } from "../session.js";
 
 const PAGE = 500;
@@ -23,30 +23,9 @@ async function allMerchants() {
   return out;
 }
 
-/**
- * Spend and receipt count per owner and canonical merchant name: Map("owner name-key" → {count, totals}). Stats
- * group by name, so with receipts:read:any each owner's figures are asked for separately (two people's "Netto"
- * are two merchants); anyone else's stats cover only their own receipts.
- */
-async function spendByMerchant(owners) {
-  const perOwner = can("receipts:read:any")
-    ? await Promise.all(owners.map(async (owner) => [owner, await api(`/api/stats${query({ owner_id: owner })}`)]))
-    : [[session.user.id, await api("/api/stats")]];
-  const out = new Map();
-  for (const [owner, stats] of perOwner) {
-    for (const bucket of stats.by_merchant) {
-      const key = `${owner} ${nameKey(bucket.key)}`;
-      if (!out.has(key)) out.set(key, { count: 0, totals: [] });
-      const entry = out.get(key);
-      entry.count += bucket.count;
-      entry.totals.push({ currency: bucket.currency, total: bucket.total });
-    }
-  }
-  return out;
-}
-
-function spendOf(spend, merchant) {
-  return spend.get(`${merchant.owner_id} ${nameKey(merchant.name)}`) || { count: 0, totals: [] };
+/** A merchant's receipts and spend per currency, as GET /api/merchants gives them (computed by the server). */
+function spendOf(merchant) {
+  return { count: merchant.receipts || 0, totals: merchant.spend || [] };
 }
 
 function moneyLines(totals) {
@@ -152,7 +131,6 @@ async function listPage(main, { query: urlQuery, navigate }) {
     bulkCount, mergeButton,
     h("button", { class: "button quiet", type: "button", onclick: () => { selected.clear(); draw(); } }, "Clear selection"));
   let merchants = [];
-  let spend = new Map();
   let leaving = false;
 
   const urlFor = ({ owners = everyone ? "all" : "" } = {}) => {
@@ -170,7 +148,7 @@ async function listPage(main, { query: urlQuery, navigate }) {
     return list.sort((a, b) => {
       if (sort === "recent") return b.updated_at.localeCompare(a.updated_at);
       if (sort === "receipts") {
-        const diff = spendOf(spend, b).count - spendOf(spend, a).count;
+        const diff = spendOf(b).count - spendOf(a).count;
         if (diff) return diff;
       }
       return a.name.localeCompare(b.name);
@@ -178,7 +156,7 @@ async function listPage(main, { query: urlQuery, navigate }) {
   };
 
   const row = (m) => {
-    const stats = spendOf(spend, m);
+    const stats = spendOf(m);
     const mine = m.owner_id === session.user.id;
     const check = h("input", { type: "checkbox", checked: selected.has(m.id), "aria-label": `Select ${m.name}`, onchange: () => {
       if (check.checked) selected.add(m.id); else selected.delete(m.id);
@@ -217,7 +195,7 @@ async function listPage(main, { query: urlQuery, navigate }) {
         h("button", { class: "button small", type: "button", onclick: () => { filterInput.value = ""; keepUrl(); draw(); } }, "Show all"))));
     } else mount(tbody, list.map(row));
     summary.textContent = merchants.length
-      ? `${list.length === merchants.length ? merchants.length : `${list.length} of ${merchants.length}`} merchant${merchants.length === 1 ? "" : "s"}. Receipts and spend count the receipts with a total, as the dashboard does.`
+      ? `${list.length === merchants.length ? merchants.length : `${list.length} of ${merchants.length}`} merchant${merchants.length === 1 ? "" : "s"}. Receipts counts all of a merchant's receipts; spent adds up those with a total.`
       : "";
     for (const id of [...selected]) if (!merchants.some((m) => m.id === id)) selected.delete(id);
     drawBulk();
@@ -228,10 +206,8 @@ async function listPage(main, { query: urlQuery, navigate }) {
       const every = await allMerchants();
       // with receipts:read:any the API lists everyone's merchants: one's own unless others' are asked for
       const list = everyone ? every : every.filter((m) => m.owner_id === session.user.id);
-      const bySpend = await spendByMerchant([...new Set(list.map((m) => m.owner_id))]);
       if (leaving) return;
       merchants = list;
-      spend = bySpend;
       errorBox.textContent = "";
       draw();
     } catch (error) {
@@ -255,22 +231,22 @@ async function listPage(main, { query: urlQuery, navigate }) {
       errorBox.textContent = "These merchants belong to different people; only one person's merchants can be merged.";
       return;
     }
-    chosen.sort((a, b) => spendOf(spend, b).count - spendOf(spend, a).count || a.name.localeCompare(b.name));
+    chosen.sort((a, b) => spendOf(b).count - spendOf(a).count || a.name.localeCompare(b.name));
     let keep = chosen[0].id;
     const consequence = h("p", {});
     const explainChoice = () => {
       const target = chosen.find((m) => m.id === keep);
       const others = chosen.filter((m) => m.id !== keep);
-      const moving = others.reduce((n, m) => n + spendOf(spend, m).count, 0);
+      const moving = others.reduce((n, m) => n + spendOf(m).count, 0);
       consequence.textContent = `${others.map((m) => `“${m.name}”`).join(", ")} will become known spellings of “${target.name}”, and `
-        + `${moving ? `their ${moving} receipt${moving === 1 ? "" : "s"} with a total (and any others)` : "their receipts"} will be renamed “${target.name}”. `
+        + `${moving ? `their ${moving} receipt${moving === 1 ? "" : "s"}` : "their receipts"} will be renamed “${target.name}”. `
         + "Future receipts printed with any of these names will be filed under it. This cannot be undone.";
     };
     explainChoice();
     const outcome = await formDialog(`Merge ${chosen.length} merchants`, () => [
       h("fieldset", { class: "checks stacked" }, h("legend", {}, "Keep this name"),
         chosen.map((m) => h("label", {}, h("input", { type: "radio", name: "keep", value: m.id, checked: m.id === keep, onchange: () => { keep = m.id; explainChoice(); } }),
-          `${m.name} `, h("span", { class: "muted" }, `(${receiptCount(spendOf(spend, m).count)})`)))),
+          `${m.name} `, h("span", { class: "muted" }, `(${receiptCount(spendOf(m).count)})`)))),
       consequence,
     ], { submit: "Merge", act: async () => {
       const target = chosen.find((m) => m.id === keep);
@@ -415,23 +391,20 @@ async function merchantPage(main, id) {
   const drawReceipts = async () => {
     mount(receiptsBox, h("p", { class: "hint" }, "Loading the receipts…"));
     let receipts;
+    let counted;
     try {
-      receipts = await receiptsOf(merchant);
+      // the figures are the server's (GET /api/merchants/{id}); the list is GET /api/receipts?merchant_id
+      [receipts, counted] = await Promise.all([receiptsOf(merchant), api(`/api/merchants/${merchant.id}`)]);
     } catch (error) {
       mount(receiptsBox, h("p", { class: "form-error", role: "alert" }, `The receipts cannot be loaded: ${explain(error)}`));
       return;
     }
     if (leaving) return;
-    const groups = new Map();
-    for (const r of receipts) {
-      if (r.total === null || r.total === undefined) continue;
-      const key = r.currency || "";
-      groups.set(key, [...(groups.get(key) || []), r.total]);
-    }
+    const { count, totals } = spendOf(counted);
     mount(figures,
-      h("div", { class: "card kpi" }, h("div", { class: "label" }, "Receipts"), h("div", { class: "value", id: "merchant-count" }, String(receipts.length))),
-      [...groups.entries()].map(([currency, totals]) => h("div", { class: "card kpi" }, h("div", { class: "label" }, `Spent${currency ? ` (${currency})` : ""}`),
-        h("div", { class: "value" }, currency ? formatMoney(sum(totals), currency) : sum(totals)))));
+      h("div", { class: "card kpi" }, h("div", { class: "label" }, "Receipts"), h("div", { class: "value", id: "merchant-count" }, String(count))),
+      totals.map((t) => h("div", { class: "card kpi" }, h("div", { class: "label" }, `Spent${t.currency ? ` (${t.currency})` : ""}`),
+        h("div", { class: "value" }, t.currency ? formatMoney(t.total, t.currency) : t.total))));
     mount(receiptsBox, receipts.length
       ? h("div", { class: "table-wrap" }, h("table", {},
         h("caption", { class: "visually-hidden" }, `Receipts of ${merchant.name}`),

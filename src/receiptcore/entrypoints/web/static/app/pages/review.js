@@ -5,7 +5,7 @@ import { api, ApiError, download, explain, query } from "../api.js";
 import { announce, confirmDialog, dialog, formatTimestamp, h, mount, statusBadge, toast } from "../dom.js";
 import { onReceiptEvent } from "../events.js";
 import { FIELDS, TABLES, editableTable, fromText, getPath, sameValue, toText } from "../review-fields.js";
-import { categoryList, categoryOrigin, merchantOrigin } from "../categories.js";
+import { categoryList, categoryOrigin, merchantOrigin, nameKey } from "../categories.js";
 import { formatMoney } from "../money.js";
 import { can, session } from "../session.js";
 import { createViewer } from "../viewer.js";
@@ -57,8 +57,19 @@ function reviewPage(main, ctx, initial) {
   // suggestions while typing: the owner's merchants (one of them is what a correction should usually name) and
   // the categories (bundled ones and those the owner's merchants carry)
   const suggestions = h("div", { hidden: true }, categoryList("review-categories", [initial.category]), h("datalist", { id: "review-merchants" }));
+  // the merchant links go to the merchant's own page once its id is known (a receipt carries the canonical name,
+  // not the id): the entry of the receipt's owner with that name or spelling
+  let ownMerchants = [];
+  const merchantLinks = new Set();
+  const merchantHref = (name) => {
+    const key = nameKey(name);
+    const entry = ownMerchants.find((m) => [m.name, ...m.variants].some((s) => nameKey(s) === key));
+    return entry ? `/merchants/${entry.id}` : `/merchants${query({ q: name })}`;
+  };
   api(`/api/merchants${query({ limit: 500 })}`).then((page) => {
     const own = page.items.filter((m) => m.owner_id === initial.owner_id);
+    ownMerchants = own;
+    for (const link of merchantLinks) if (link.isConnected) link.href = merchantHref(link.dataset.name); else merchantLinks.delete(link);
     mount(suggestions, categoryList("review-categories", [initial.category, ...own.map((m) => m.category)]),
       h("datalist", { id: "review-merchants" }, own.map((m) => h("option", { value: m.name }))));
   }).catch(() => { /* suggestions only */ });
@@ -129,6 +140,11 @@ function reviewPage(main, ctx, initial) {
 
   // where the merchant name and the category came from (directory match, learned choice, map), and what a
   // correction of them teaches
+  const merchantLink = (name) => {
+    const link = h("a", { href: merchantHref(name), dataset: { name } }, "Your merchants");
+    merchantLinks.add(link);
+    return link;
+  };
   const originOf = (key) => {
     const id = `field-${key.replace(".", "-")}-origin`;
     if (key === "merchant.name") {
@@ -136,7 +152,7 @@ function reviewPage(main, ctx, initial) {
       const name = receipt.merchant && receipt.merchant.name;
       if (!text && !name) return null;
       return h("p", { class: "origin", id }, text ? `${text} ` : "",
-        name ? h("a", { href: `/merchants?q=${encodeURIComponent(name)}` }, "Your merchants") : null);
+        name ? merchantLink(name) : null);
     }
     if (key === "category") {
       const text = categoryOrigin(receipt, session.user.id);
