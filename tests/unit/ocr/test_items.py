@@ -143,3 +143,12 @@ def test_german_summary_and_payment_words_end_the_items() -> None:
     assert [i.description for i in receipt.line_items] == ["Taco Fajita", "mit Koriander", "Taco Del Campo"]
     assert receipt.total == Decimal("8.70")
     assert classify("Rückgeld 1,30") == Kind.CHANGE
+
+
+def test_a_price_misread_with_one_decimal_or_a_colon_is_a_column_not_part_of_the_name() -> None:
+    assert _items(["ACQUA NAT || 2.00", "1 COCA LIGHT || 5.0", "802 CHIC || 28:00", "CAFFE || 1.50"]) == [
+        ("ACQUA NAT", Decimal("2.00")),
+        ("COCA LIGHT", Decimal(0)),
+        ("802 CHIC", Decimal(0)),
+        ("CAFFE", Decimal("1.50")),
+    ]

@@ -31,8 +31,11 @@ _NOT_ITEM = re.compile(
 )
 _WHOLE_PRICE = re.compile(r"^(?:RM|Rp\.?|IDR|INR|Rs\.?|₹|¥|\$)?\s?(\d{1,3}(?:[.,]\d{3})+|\d{1,7})$", re.IGNORECASE)
 _CODE_BOX = re.compile(r"^#?\d{2,}(?:[-/.]\d+)*$")
+# a box printed apart after the name that is a column: quantity, item code, whole or misread price, currency
 _COLUMN = re.compile(
-    r"^(?:(?:RM|Rp|\$|€|£)?\s?[\d\s]{1,12}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£|[xX@*])$", re.I
+    r"^(?:(?:RM|Rp|\$|€|£)?\s?[\d\s]{1,12}|\d{1,4}[.,:]\d{1,2}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£"
+    r"|[xX@*])$",
+    re.IGNORECASE,
 )
 _TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£)$", re.IGNORECASE)
 _HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
