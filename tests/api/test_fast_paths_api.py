@@ -18,8 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from dependency_injector import providers
+from litestar.datastructures import MutableScopeHeaders
 
 from receiptcore.entrypoints.http.app import create_app
+from receiptcore.entrypoints.http.raw import API_SECURITY_HEADERS, with_security_headers
+from receiptcore.entrypoints.http.security import API_CSP, SCHEMA_CSP
 from receiptcore.entrypoints.http.shedding import REPEAT_PAUSE_SECONDS, RepeatOffenders, shed_logins
 from receiptcore.errors import Overloaded
 from receiptcore.services.admission import OVERLOADED_DETAIL, LoginAdmission
@@ -312,3 +315,36 @@ async def test_an_unexpected_error_on_the_fast_path_is_the_routed_500(api: Api, 
     assert fast == routed
     assert fast[0] == 500
     assert b"the store fell over" not in fast[2]
+
+
+def _reference_security_headers(headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+    """What ``app._security_headers`` did through Litestar's MutableScopeHeaders before it worked on the pairs."""
+    message: dict[str, Any] = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+    mutable = MutableScopeHeaders.from_message(message)  # type: ignore[arg-type]
+    for name, value in API_SECURITY_HEADERS[:3]:
+        mutable[name] = value
+    if path.startswith("/schema"):
+        mutable["Content-Security-Policy"] = SCHEMA_CSP
+    else:
+        if "content-security-policy" not in mutable:
+            mutable["Content-Security-Policy"] = API_CSP
+        if "cache-control" not in mutable:
+            mutable["Cache-Control"] = "no-store"
+    return list(message["headers"])
+
+
+@pytest.mark.parametrize("path", ["/auth/me", "/schema/swagger", "/static/app.js", "/api/receipts/x/file"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"content-type", b"application/json"), (b"content-length", b"2")],
+        [(b"cache-control", b"private, max-age=300"), (b"content-security-policy", b"default-src 'none'; sandbox")],
+        [(b"x-frame-options", b"SAMEORIGIN"), (b"x-frame-options", b"ALLOW"), (b"referrer-policy", b"origin")],
+        [(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2"), (b"x-content-type-options", b"nosniff")],
+    ],
+)
+def test_the_security_headers_are_the_ones_litestars_headers_object_gave(
+    headers: list[tuple[bytes, bytes]], path: str
+) -> None:
+    assert sorted(with_security_headers(headers, path)) == sorted(_reference_security_headers(headers, path))

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from receiptcore.adapters.extractors.ocr.totals import money_rows, parse_summary
+from receiptcore.adapters.extractors.ocr.totals import WHOLE_UNITS_CONFIDENCE, money_rows, parse_summary
 from tests.unit.ocr.helpers import rows_to_lines
 
 
@@ -97,3 +97,13 @@ def test_a_later_grand_total_rounded_to_whole_units_beats_the_net_total_in_cents
 def test_a_weakly_labelled_whole_number_after_the_total_is_not_the_total() -> None:
     rows = ["Net Total || 887.00", "G.S.T. 05% || 44.35", "Total Points || 1108"]
     assert _total(rows) == Decimal("887.00")
+
+
+def test_a_whole_unit_total_nothing_confirms_is_doubtful_and_one_that_adds_up_is_not() -> None:
+    alone = parse_summary(rows_to_lines(["Fruits salad || 23,967", "Total || 134,999"]), 0)
+    assert alone.total is not None
+    assert alone.total.value == Decimal("134999")
+    assert alone.total_confidence <= WHOLE_UNITS_CONFIDENCE
+    rows = ["SubTotal || 111,569", "Service Chg || 11,157", "Tax || 12,273", "Total || 134,999"]
+    confirmed = parse_summary(rows_to_lines(rows), 0)
+    assert confirmed.total_confidence > WHOLE_UNITS_CONFIDENCE

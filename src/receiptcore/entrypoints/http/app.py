@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from litestar import HttpMethod, Litestar, MediaType, Response
-from litestar.datastructures import MutableScopeHeaders, State
+from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -38,11 +38,11 @@ from receiptcore.entrypoints.http.merchant_routes import MERCHANT_HANDLERS
 from receiptcore.entrypoints.http.observe import observe_requests
 from receiptcore.entrypoints.http.openapi import finish_openapi
 from receiptcore.entrypoints.http.preference_routes import PREFERENCE_HANDLERS
-from receiptcore.entrypoints.http.raw import API_SECURITY_HEADERS
+from receiptcore.entrypoints.http.raw import with_security_headers
 from receiptcore.entrypoints.http.receipt_routes import RECEIPT_HANDLERS
 from receiptcore.entrypoints.http.receipt_upload import upload_handler
 from receiptcore.entrypoints.http.role_routes import ROLE_HANDLERS
-from receiptcore.entrypoints.http.security import API_CSP, CONTAINER_KEY, SCHEMA_CSP, permission_guard
+from receiptcore.entrypoints.http.security import CONTAINER_KEY, permission_guard
 from receiptcore.entrypoints.http.shedding import shed_logins
 from receiptcore.entrypoints.http.user_routes import USER_HANDLERS
 from receiptcore.entrypoints.web import web_handlers
@@ -99,20 +99,10 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
 
 
 async def _security_headers(message: Message, scope: Scope) -> None:
-    """Headers on every response, errors and streams included."""
+    """Headers on every response, errors and streams included (``raw.with_security_headers``)."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in API_SECURITY_HEADERS[:3]:  # nosniff, referrer, frame options
-        headers[name] = value
-    if scope["path"].startswith("/schema"):
-        # the documentation viewers load their scripts from /static (vendored) and inject styles
-        headers["Content-Security-Policy"] = SCHEMA_CSP
-        return
-    if "content-security-policy" not in headers:
-        headers["Content-Security-Policy"] = API_CSP
-    if "cache-control" not in headers:
-        headers["Cache-Control"] = "no-store"
+    message["headers"] = with_security_headers(message.get("headers", ()), scope["path"])
 
 
 def _openapi() -> OpenAPIConfig:

@@ -1,9 +1,9 @@
 """Answers written straight to ASGI, for the few paths that answer before (or instead of) Litestar's routing.
 
-The headers every API response carries (``API_SECURITY_HEADERS``, also what ``app._security_headers`` adds) and a
-JSON / problem-document writer whose bytes are the ones Litestar sends for the same content: msgspec encodes the
-body, as Litestar's default serializer does, and ``tests/api/test_fast_paths_api.py`` compares both answers
-header for header.
+The headers every response carries (``with_security_headers``, which ``app._security_headers`` applies to every
+response, these answers included) and a JSON / problem-document writer whose bytes are the ones Litestar sends
+for the same content: msgspec encodes the body, as Litestar's default serializer does, and
+``tests/api/test_fast_paths_api.py`` compares both answers header for header.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from receiptcore.entrypoints.http.errors import PROBLEM_BASE
-from receiptcore.entrypoints.http.security import API_CSP
+from receiptcore.entrypoints.http.security import API_CSP, SCHEMA_CSP
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -24,20 +24,40 @@ API_SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Frame-Options", "DENY"),
     ("Content-Security-Policy", API_CSP),
 )
-_SECURITY: Headers = [(name.lower().encode(), value.encode()) for name, value in API_SECURITY_HEADERS]
-_NO_STORE: Headers = [(b"cache-control", b"no-store")]
+_ALWAYS: Headers = [(name.lower().encode(), value.encode()) for name, value in API_SECURITY_HEADERS[:3]]
+_ALWAYS_NAMES = frozenset(name for name, _ in _ALWAYS)
+_CSP = b"content-security-policy"
+_API_CSP = (_CSP, API_CSP.encode())
+_SCHEMA_CSP = (_CSP, SCHEMA_CSP.encode())
+_NO_STORE = (b"cache-control", b"no-store")
 _encode = msgspec.json.Encoder().encode
 
 
+def with_security_headers(headers: Any, path: str) -> Headers:
+    """``headers`` (ASGI pairs) with the headers every response carries (``app._security_headers`` applies it).
+
+    nosniff, no referrer and no framing replace whatever the handler set; the API's CSP and ``no-store`` are
+    added unless the handler chose its own (file downloads, page images, the web client's assets); under
+    ``/schema`` the documentation viewers' CSP replaces any other.
+    """
+    names = {bytes(name).lower() for name, _ in headers}
+    out: Headers = [(name, value) for name, value in headers if bytes(name).lower() not in _ALWAYS_NAMES]
+    out += _ALWAYS
+    if path.startswith("/schema"):
+        out = [(name, value) for name, value in out if bytes(name).lower() != _CSP]
+        out.append(_SCHEMA_CSP)
+        return out
+    if _CSP not in names:
+        out.append(_API_CSP)
+    if _NO_STORE[0] not in names:
+        out.append(_NO_STORE)
+    return out
+
+
 def json_headers(body: bytes, media_type: bytes = b"application/json", extra: Headers | None = None) -> Headers:
-    """The headers of a JSON answer of ``body``: ``extra`` first, then type, length and the security headers."""
-    return [
-        *(extra or ()),
-        (b"content-type", media_type),
-        (b"content-length", str(len(body)).encode()),
-        *_SECURITY,
-        *_NO_STORE,
-    ]
+    """The headers of a JSON answer of ``body``: ``extra``, type and length (the app's ``before_send`` adds the
+    security headers to these answers too: they are sent from inside the Litestar app)."""
+    return [*(extra or ()), (b"content-type", media_type), (b"content-length", str(len(body)).encode())]
 
 
 def encode_json(content: Any) -> bytes:

@@ -21,6 +21,7 @@ from receiptcore.adapters.extractors.ocr.types import Line
 
 CENT = Decimal("0.01")
 CASH_STEP = Decimal("0.05")
+WHOLE_UNITS_CONFIDENCE = 0.45  # the most a total read in whole units gets unless the other rows add up to it
 _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _CURRENCY_WORD = re.compile(r"\b(RM|MYR|USD|EUR|GBP|AUD|SGD|NZD|CAD|CHF|IDR|INR|Rp|Rs)\b", re.IGNORECASE)
 _SPACED_RATE = re.compile(r"(?<![\d.,])(\d{1,2})(?:[.,\s](\d{1,3}))?\s?%")
@@ -331,6 +332,9 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
                 return shifted
         whole = _summary(lines, start, money_rows(lines, start, whole=True), None)
         if whole.total is not None and whole.total_printed and _whole_total_wins(summary.total, whole.total):
+            if not _agrees(whole, None, strict=True):
+                # reading whole units is a guess about the currency: unconfirmed, the total is doubtful
+                whole.total_confidence = min(whole.total_confidence, WHOLE_UNITS_CONFIDENCE)
             return whole
     return summary
 
