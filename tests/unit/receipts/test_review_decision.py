@@ -156,6 +156,16 @@ def test_a_headline_field_below_the_confidence_threshold_blocks(path: str) -> No
     assert low_confidence_warnings(provenance)[0].fields == [path]
 
 
+def test_a_merchant_matched_to_the_directory_is_not_judged_by_the_reading_threshold() -> None:
+    # the directory's match score (at least its own MATCH_THRESHOLD, 0.8) replaces the reading confidence
+    provenance = {p: FieldSource(confidence=0.95) for p in HEADLINE_FIELDS}
+    provenance["merchant.name"] = FieldSource(confidence=0.81, method="merchant_directory", text="Nettooy")
+    assert decide(receipt(provenance=provenance)) == ([], False)
+    # the same score on a name taken as read is a doubtful reading
+    provenance["merchant.name"] = FieldSource(confidence=0.81, text="Nettooy")
+    assert decide(receipt(provenance=provenance)) == (["low_confidence"], True)
+
+
 def test_the_same_warning_twice_is_reported_once() -> None:
     repeated = ReceiptWarning(code="missing_date", detail="extractor", fields=["purchase_date"])
     codes, _ = decide(receipt(purchase_date=None, warnings=[repeated]))
