@@ -61,11 +61,13 @@ EXCUSED_BY_CORROBORATED_TOTAL: frozenset[str] = frozenset({LINE_ITEMS_MISMATCH, 
 
 
 def low_confidence_warnings(provenance: Mapping[str, FieldSource]) -> list[ReceiptWarning]:
-    """One ``low_confidence`` warning per headline field read with a confidence below the threshold."""
+    """One ``low_confidence`` warning per headline field *read* with a confidence below the threshold. A value not
+    taken as read (``FieldSource.method`` set, e.g. a merchant matched to the owner's directory) carries the score of
+    that derivation instead, which its own threshold has already accepted: it is not compared with this one."""
     out = []
     for path in HEADLINE_FIELDS:
         source = provenance.get(path)
-        if source is not None and source.confidence < LOW_CONFIDENCE_THRESHOLD:
+        if source is not None and source.method is None and source.confidence < LOW_CONFIDENCE_THRESHOLD:
             out.append(
                 ReceiptWarning(
                     code=LOW_CONFIDENCE,

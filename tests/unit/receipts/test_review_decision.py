@@ -141,6 +141,12 @@ def test_informational_codes_never_block(code: str) -> None:
     assert not needs_review([ReceiptWarning(code=code)], output.data())
 
 
+def test_a_possible_duplicate_blocks() -> None:
+    # the worker adds it when the owner already has a receipt with the same merchant, date, total and currency
+    duplicate = ReceiptWarning(code="possible_duplicate", fields=["merchant.name", "purchase_date", "total"])
+    assert needs_review([duplicate], receipt().data(), receipt().provenance)
+
+
 def test_an_unknown_code_from_an_extractor_blocks() -> None:
     output = receipt(warnings=[ReceiptWarning(code="blurry_photo", detail="the extractor says so")])
     assert decide(output) == (["blurry_photo"], True)
@@ -154,6 +160,16 @@ def test_a_headline_field_below_the_confidence_threshold_blocks(path: str) -> No
     assert codes == ["low_confidence"]
     assert sent
     assert low_confidence_warnings(provenance)[0].fields == [path]
+
+
+def test_a_merchant_matched_to_the_directory_is_not_judged_by_the_reading_threshold() -> None:
+    # the directory's match score (at least its own MATCH_THRESHOLD, 0.8) replaces the reading confidence
+    provenance = {p: FieldSource(confidence=0.95) for p in HEADLINE_FIELDS}
+    provenance["merchant.name"] = FieldSource(confidence=0.81, method="merchant_directory", text="Nettooy")
+    assert decide(receipt(provenance=provenance)) == ([], False)
+    # the same score on a name taken as read is a doubtful reading
+    provenance["merchant.name"] = FieldSource(confidence=0.81, text="Nettooy")
+    assert decide(receipt(provenance=provenance)) == (["low_confidence"], True)
 
 
 def test_the_same_warning_twice_is_reported_once() -> None:
