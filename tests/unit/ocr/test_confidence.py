@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from receiptcore.adapters.extractors.ocr.confidence import FLAWED, LEVELS, POOR_PRINT, Evidence, level
 from receiptcore.adapters.extractors.ocr.parser import parse_lines
-from receiptcore.domain.review import LOW_CONFIDENCE_THRESHOLD
+from receiptcore.domain.review import LOW_CONFIDENCE_THRESHOLD, assume_currency, needs_review, review_warnings
 from tests.unit.ocr.helpers import rows_to_lines
 
 CONFIRMED = [
@@ -89,3 +93,37 @@ def test_poor_print_caps_the_level(field: str) -> None:
     table = LEVELS[field]
     assert level(field, Evidence(tuple("abcdefgh")), print_score=POOR_PRINT - 0.01) == min(table[-1], table[1])
     assert level(field, Evidence(tuple("abcdefgh")), print_score=POOR_PRINT) == table[-1]
+
+
+ITEM_NAMES = ("BREAD", "FRESH MILK", "EGGS 10S", "JASMINE RICE", "GREEN TEA", "APPLES", "COFFEE BEANS")
+SHOPS = ("MAJU JAYA SDN BHD", "KEDAI RUNCIT SRI SDN BHD", "ACME TRADING SDN BHD", "GOLDEN BAKERY SDN BHD")
+
+
+@st.composite
+def agreeing_receipt_rows(draw: st.DrawFn) -> list[str]:
+    """A printed receipt whose figures all agree: items add up to the subtotal, subtotal + 6 % tax is the total,
+    the card pays the total; the shop prints its company form on top and a labelled date with a time."""
+    cents = draw(st.lists(st.integers(min_value=100, max_value=99_999), min_size=1, max_size=6))
+    names = draw(st.lists(st.sampled_from(ITEM_NAMES), min_size=len(cents), max_size=len(cents)))
+    subtotal = sum(cents)
+    tax = (subtotal * 6 + 50) // 100
+    total = subtotal + tax
+    day = draw(st.dates(min_value=dt.date(2015, 1, 1), max_value=dt.date(2025, 12, 31)))
+    money = lambda c: f"{c // 100}.{c % 100:02d}"  # noqa: E731 - a local formatter
+    return [
+        draw(st.sampled_from(SHOPS)),
+        f"DATE: {day:%d/%m/%Y} 10:15",
+        *(f"{name} || {money(c)}" for name, c in zip(names, cents, strict=True)),
+        f"SUBTOTAL || {money(subtotal)}",
+        f"GST 6% || {money(tax)}",
+        f"TOTAL || {money(total)}",
+        f"VISA || {money(total)}",
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(agreeing_receipt_rows())
+def test_a_printed_receipt_whose_figures_all_agree_is_never_sent_to_review(rows: list[str]) -> None:
+    output = assume_currency(parse_lines(rows_to_lines(rows)), "MYR")
+    warnings = review_warnings(output)
+    assert not needs_review(warnings, output.data(), output.provenance), [w.code for w in warnings]

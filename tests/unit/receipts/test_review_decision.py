@@ -141,6 +141,12 @@ def test_informational_codes_never_block(code: str) -> None:
     assert not needs_review([ReceiptWarning(code=code)], output.data())
 
 
+def test_a_possible_duplicate_blocks() -> None:
+    # the worker adds it when the owner already has a receipt with the same merchant, date, total and currency
+    duplicate = ReceiptWarning(code="possible_duplicate", fields=["merchant.name", "purchase_date", "total"])
+    assert needs_review([duplicate], receipt().data(), receipt().provenance)
+
+
 def test_an_unknown_code_from_an_extractor_blocks() -> None:
     output = receipt(warnings=[ReceiptWarning(code="blurry_photo", detail="the extractor says so")])
     assert decide(output) == (["blurry_photo"], True)
