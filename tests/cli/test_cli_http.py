@@ -239,6 +239,11 @@ def test_export_streams_csv_and_json_with_filters(invoke: Invoke, account: Accou
 
     none = invoke("export", "--format", "json", "--q", "no such merchant", *_auth(account), input=PASSWORD)
     assert json.loads(none.stdout) == []
+    name = rows[0]["merchant"]["name"]
+    by_merchant = invoke("export", "--format", "json", "--merchant", name.upper(), *_auth(account), input=PASSWORD)
+    assert len(json.loads(by_merchant.stdout)) == len([r for r in rows if r["merchant"]["name"] == name])
+    other = invoke("export", "--format", "json", "--merchant", "no such merchant", *_auth(account), input=PASSWORD)
+    assert json.loads(other.stdout) == []
     later = invoke("export", "--format", "json", "--from", "2030-01-01", *_auth(account), input=PASSWORD)
     assert json.loads(later.stdout) == []
     assert_one_line_error(invoke("export", "--from", "yesterday", *_auth(account), input=PASSWORD), code=2)

@@ -88,6 +88,7 @@ def import_command(*, directory: Path, recursive: bool, server: str, email: str 
 )
 @click.option("--category", help="Only this category.")
 @click.option("--tag", help="Only receipts with this tag.")
+@click.option("--merchant", help="Only receipts whose merchant is this name (exactly, ignoring case).")
 @http_options
 def export_command(  # click passes every option by keyword
     *,
@@ -101,6 +102,7 @@ def export_command(  # click passes every option by keyword
     status: str | None,
     category: str | None,
     tag: str | None,
+    merchant: str | None,
     server: str,
     email: str | None,
     password_stdin: bool,
@@ -115,6 +117,7 @@ def export_command(  # click passes every option by keyword
         "status": status,
         "category": category,
         "tag": tag,
+        "merchant": merchant,
     }
     query = {key: value for key, value in params.items() if value}
     with make_client(server, email, password_stdin) as client, client.export(fmt, query) as chunks:
