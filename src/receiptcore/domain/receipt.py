@@ -186,7 +186,9 @@ class Receipt(ReceiptData):
         data = output.data()
         if any(c.field == "category" for c in self.corrections):
             category = self.category
-        target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
+        target = (
+            ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data, output.provenance) else ReceiptStatus.EXTRACTED
+        )
         return self._move(
             Transition.EXTRACT,
             target,
@@ -241,7 +243,8 @@ class Receipt(ReceiptData):
         if self.status == ReceiptStatus.CONFIRMED:
             target = ReceiptStatus.CONFIRMED
         else:
-            target = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, edited.data()) else ReceiptStatus.EXTRACTED
+            doubtful = needs_review(warnings, edited.data(), edited.provenance)
+            target = ReceiptStatus.NEEDS_REVIEW if doubtful else ReceiptStatus.EXTRACTED
         return self._move(
             Transition.CORRECT,
             target,

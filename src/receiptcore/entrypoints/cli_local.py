@@ -71,7 +71,7 @@ def _as_json(
     """The API representation of an unsaved receipt built from ``output``."""
     data = output.data()
     warnings = review_warnings(output)
-    status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data) else ReceiptStatus.EXTRACTED
+    status = ReceiptStatus.NEEDS_REVIEW if needs_review(warnings, data, output.provenance) else ReceiptStatus.EXTRACTED
     receipt = Receipt(
         **data.model_dump(),
         id=new_id(),

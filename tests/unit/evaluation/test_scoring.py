@@ -14,6 +14,8 @@ from receiptcore.entrypoints.evaluation import runner
 from receiptcore.entrypoints.evaluation.datasets import discover
 from receiptcore.entrypoints.evaluation.review_load import reliability
 from receiptcore.entrypoints.evaluation.runner import evaluate
+from receiptcore.errors import ExtractionFailed
+from receiptcore.ports import Document
 from tests.unit.evaluation.scripted import ScriptedExtractor
 
 MINI = Path(__file__).resolve().parents[2] / "fixtures" / "eval-mini"
@@ -41,6 +43,21 @@ ANSWERS = {
     ),
     # wildreceipt/002.png is missing: the extractor fails on it
 }
+
+
+class InOrder(ScriptedExtractor):
+    """Answers the documents in the order they come (the mini set's images are all the same bytes and names
+    repeat across subsets); None → the extraction fails."""
+
+    def __init__(self, answers: list[ExtractedReceipt | None]) -> None:
+        super().__init__({})
+        self.queue = answers
+
+    async def extract(self, document: Document) -> ExtractedReceipt:
+        answer = self.queue.pop(0)
+        if answer is None:
+            raise ExtractionFailed("scripted failure")
+        return answer
 
 
 def _extractor(events: list[str] | None = None) -> ScriptedExtractor:
@@ -187,10 +204,10 @@ async def test_review_load_with_a_default_currency_computed_by_hand() -> None:
 async def test_calibration_of_confidences_that_say_nothing() -> None:
     report = await _report(default_currency="EUR")
     sroie = next(r for r in report.review if r.subset == "sroie")
-    # no provenance: every confidence is 0; both merchants are right → one bin, accuracy 1, ECE 1
-    assert sroie.ece["merchant"] == 1.0
+    # no provenance: every confidence is 0; merchant 000 is right, 001 wrong (see below) → one bin, accuracy 1/2
+    assert sroie.ece["merchant"] == 0.5
     (only,) = sroie.reliability["merchant"]
-    assert (only.count, only.mean_confidence, only.accuracy) == (2, 0.0, 1.0)
+    assert (only.count, only.mean_confidence, only.accuracy) == (2, 0.0, 0.5)
     # dates: one right, one wrong → ECE 0.5
     assert sroie.ece["date"] == 0.5
 
@@ -207,3 +224,37 @@ def test_eval_refuses_a_default_currency_that_is_not_iso_4217() -> None:
     result = CliRunner().invoke(cli_eval.eval_command, [str(MINI), "--default-currency", "EURO"])
     assert result.exit_code == 2
     assert "ISO-4217" in result.output
+
+
+async def test_the_review_judges_the_merchant_by_its_similarity_with_spaces_removed() -> None:
+    report = await _report()
+    first, second = (r for r in report.results if r.sample.subset == "sroie")
+    # 000: "ACMETRADINGSDNBHD" both ways → 1; 001: "BETAMARTENTERPRISE" vs "BETAMART": 2·8 / (18 + 8)
+    assert first.scores["company_similarity"].graded == 1.0
+    assert second.scores["company_similarity"].graded == pytest.approx(16 / 26)
+    # token F1 (the accuracy table) would call 001 right at 0.8; the review judgement does not
+    assert second.review is not None
+    assert second.review.right["merchant"] is False
+    spaced = ExtractedReceipt(merchant=Merchant(name="ACMETRADING SDNBHD"))
+    label = runner.load_label(next(s for s in discover(MINI) if s.subset == "sroie" and s.id == "000"))
+    scores = runner.score("sroie", spaced, label)
+    # the OCR dropped two spaces: token F1 is 0, the review judgement counts it right
+    assert scores["company"].graded == 0.0
+    assert scores["company_similarity"].graded == 1.0
+
+
+async def test_the_review_load_of_the_whole_set_pools_its_subsets() -> None:
+    report = await _report(default_currency="EUR")
+    samples = discover(MINI)
+    merged = await evaluate(InOrder([ANSWERS.get(f"{s.subset}/{s.document.name}") for s in samples]), samples,
+                            str(MINI), default_currency="EUR")  # fmt: skip
+    pooled = next(r for r in merged.review if r.subset == "all")
+    # sroie: 1 of 2 sent, wildreceipt 2 of 3 → 3 of 5; accepted: sroie 000 and wildreceipt 000, both right;
+    # wrong: sroie 001 (date) and wildreceipt 002 (failed), both sent
+    assert (pooled.receipts, pooled.review_share, pooled.auto_accept_precision, pooled.catch_rate) == (
+        5,
+        60.0,
+        100.0,
+        100.0,
+    )
+    assert {r.subset for r in report.review} == {"sroie", "wildreceipt"}

@@ -152,3 +152,8 @@ def test_a_price_misread_with_one_decimal_or_a_colon_is_a_column_not_part_of_the
         ("802 CHIC", Decimal(0)),
         ("CAFFE", Decimal("1.50")),
     ]
+
+
+def test_a_tax_code_after_the_price_does_not_make_an_item_a_tax_row() -> None:
+    rows = ["EUKANUBA SM BREED ADULT 16LB", "ITEM CODE:PG50014 || $49.99 HST", "Net Sales || $4.99", "HST || $0.65"]
+    assert _items(rows) == [("EUKANUBA SM BREED ADULT 16LB", Decimal("49.99"))]

@@ -107,3 +107,12 @@ def test_a_whole_unit_total_nothing_confirms_is_doubtful_and_one_that_adds_up_is
     rows = ["SubTotal || 111,569", "Service Chg || 11,157", "Tax || 12,273", "Total || 134,999"]
     confirmed = parse_summary(rows_to_lines(rows), 0)
     assert confirmed.total_confidence > WHOLE_UNITS_CONFIDENCE
+
+
+def test_labels_paired_with_values_two_rows_down_when_the_items_and_tax_add_up() -> None:
+    # a bent photo: the value column sits two rows below its labels; items 5.65 + tax 0.51 = 6.16
+    rows = ["TAX1", "TOTAL || $0.00", "CASH || $0.51", "$6.16", "CLERK 1 ORDER#0010 || $6.16"]
+    summary = parse_summary(rows_to_lines(rows), 0, items_sum=Decimal("5.65"))
+    assert summary.total is not None
+    assert summary.total.value == Decimal("6.16")
+    assert [t[0].value for t in summary.taxes] == [Decimal("0.51")]

@@ -56,7 +56,11 @@ def receipt(**overrides: object) -> ExtractedReceipt:
 
 def decide(output: ExtractedReceipt) -> tuple[list[str], bool]:
     warnings = review_warnings(output)
-    return [w.code for w in warnings], needs_review(warnings, output.data())
+    return [w.code for w in warnings], needs_review(warnings, output.data(), output.provenance)
+
+
+UNSURE_TOTAL = {path: FieldSource(confidence=0.95 if path != "total" else 0.6) for path in HEADLINE_FIELDS}
+MISREAD_ITEMS = [LineItem(description="SAWI", amount=D("2.70")), LineItem(description="TAUHU", amount=D("6.20"))]
 
 
 def test_agreeing_receipt_is_accepted() -> None:
@@ -65,24 +69,52 @@ def test_agreeing_receipt_is_accepted() -> None:
 
 def test_line_items_off_with_total_confirmed_by_subtotal_and_tax_is_informational() -> None:
     # an item misread (2.10 read as 2.70): the items no longer add up, but subtotal + tax = total still holds
-    items = [LineItem(description="SAWI", amount=D("2.70")), LineItem(description="TAUHU", amount=D("6.20"))]
-    codes, sent = decide(receipt(line_items=items))
+    codes, sent = decide(receipt(line_items=MISREAD_ITEMS, provenance={}))
     assert codes == ["line_items_mismatch"]
     assert not sent
 
 
 def test_line_items_off_with_total_confirmed_by_payment_is_informational() -> None:
-    items = [LineItem(description="SAWI", amount=D("2.70")), LineItem(description="TAUHU", amount=D("6.20"))]
-    codes, sent = decide(receipt(line_items=items, subtotal=None, taxes=[]))
+    codes, sent = decide(receipt(line_items=MISREAD_ITEMS, subtotal=None, taxes=[], provenance={}))
     assert codes == ["line_items_mismatch"]
     assert not sent
 
 
 def test_line_items_off_with_nothing_confirming_the_total_blocks() -> None:
-    items = [LineItem(description="SAWI", amount=D("2.70")), LineItem(description="TAUHU", amount=D("6.20"))]
-    codes, sent = decide(receipt(line_items=items, subtotal=None, taxes=[], payments=[]))
+    # no confidence stated for the total (an extractor without provenance) and no figure confirming it
+    codes, sent = decide(receipt(line_items=MISREAD_ITEMS, subtotal=None, taxes=[], payments=[], provenance={}))
     assert codes == ["line_items_mismatch"]
     assert sent
+
+
+def test_line_items_off_under_a_confidently_read_total_is_informational() -> None:
+    # the items are not a headline field; a calibrated total confidence already weighs their sum as one cue
+    output = receipt(line_items=MISREAD_ITEMS, subtotal=None, taxes=[], payments=[])
+    assert output.provenance["total"].confidence >= LOW_CONFIDENCE_THRESHOLD
+    assert decide(output) == (["line_items_mismatch"], False)
+    # the same receipt with the total read unsurely: both the sum and the confidence say so
+    codes, sent = decide(output.model_copy(update={"provenance": UNSURE_TOTAL}))
+    assert codes == ["line_items_mismatch", "low_confidence"]
+    assert sent
+
+
+def test_a_subtotal_chain_that_is_off_does_not_block_when_the_payment_pays_the_total() -> None:
+    # subtotal misread (8.30 → 8.90): subtotal + tax no longer gives the total, but the card paid exactly 8.80
+    codes, sent = decide(receipt(subtotal=D("8.90"), line_items=[]))
+    assert codes == ["total_mismatch"]
+    assert not sent
+    # without the payment nothing vouches for the total, however confidently it was read
+    codes, sent = decide(receipt(subtotal=D("8.90"), line_items=[], payments=[]))
+    assert codes == ["total_mismatch"]
+    assert sent
+
+
+def test_a_tax_rate_that_is_off_does_not_block_when_subtotal_and_tax_give_the_total() -> None:
+    # 6 % of 8.30 is 0.50, the line shows 0.90, yet 8.30 + 0.90 = 9.20 is the printed total: the rate was misread
+    tax = [TaxLine(label="GST", rate=D(6), base=D("8.30"), amount=D("0.90"))]
+    codes, sent = decide(receipt(taxes=tax, total=D("9.20"), payments=[]))
+    assert codes == ["tax_mismatch"]
+    assert not sent
 
 
 @pytest.mark.parametrize(
@@ -93,7 +125,7 @@ def test_line_items_off_with_nothing_confirming_the_total_blocks() -> None:
         ({"purchase_date": None}, "missing_date"),
         ({"merchant": Merchant(name="")}, "missing_merchant"),
         ({"currency": None}, "currency_unknown"),
-        ({"taxes": [TaxLine(label="GST", rate=D(6), base=D("8.30"), amount=D("0.90"))], "total": D("9.20"),
+        ({"taxes": [TaxLine(label="GST", rate=D(6), base=D("8.30"), amount=D("0.90"))], "subtotal": None,
           "payments": []}, "tax_mismatch"),
     ],
 )  # fmt: skip
@@ -109,6 +141,12 @@ def test_informational_codes_never_block(code: str) -> None:
     assert not needs_review([ReceiptWarning(code=code)], output.data())
 
 
+def test_a_possible_duplicate_blocks() -> None:
+    # the worker adds it when the owner already has a receipt with the same merchant, date, total and currency
+    duplicate = ReceiptWarning(code="possible_duplicate", fields=["merchant.name", "purchase_date", "total"])
+    assert needs_review([duplicate], receipt().data(), receipt().provenance)
+
+
 def test_an_unknown_code_from_an_extractor_blocks() -> None:
     output = receipt(warnings=[ReceiptWarning(code="blurry_photo", detail="the extractor says so")])
     assert decide(output) == (["blurry_photo"], True)
@@ -122,6 +160,16 @@ def test_a_headline_field_below_the_confidence_threshold_blocks(path: str) -> No
     assert codes == ["low_confidence"]
     assert sent
     assert low_confidence_warnings(provenance)[0].fields == [path]
+
+
+def test_a_merchant_matched_to_the_directory_is_not_judged_by_the_reading_threshold() -> None:
+    # the directory's match score (at least its own MATCH_THRESHOLD, 0.8) replaces the reading confidence
+    provenance = {p: FieldSource(confidence=0.95) for p in HEADLINE_FIELDS}
+    provenance["merchant.name"] = FieldSource(confidence=0.81, method="merchant_directory", text="Nettooy")
+    assert decide(receipt(provenance=provenance)) == ([], False)
+    # the same score on a name taken as read is a doubtful reading
+    provenance["merchant.name"] = FieldSource(confidence=0.81, text="Nettooy")
+    assert decide(receipt(provenance=provenance)) == (["low_confidence"], True)
 
 
 def test_the_same_warning_twice_is_reported_once() -> None:
@@ -167,6 +215,7 @@ def agreeing_receipts(draw: st.DrawFn) -> ExtractedReceipt:
 @given(agreeing_receipts())
 def test_a_receipt_whose_figures_all_agree_is_never_sent_to_review(output: ExtractedReceipt) -> None:
     warnings = review_warnings(output)
+    assert blocking(warnings, output.data(), output.provenance) == []
     assert blocking(warnings, output.data()) == []
     assert check_consistency(output.data()) == []
 

@@ -8,10 +8,12 @@ Per subset, from the same review decision the worker applies (``receiptcore.doma
 - **calibration** of the extractor's per-field confidence on the headline fields: expected calibration error
   (ECE, equal-width bins, weighted by bin size) and a reliability table (per bin: count, mean confidence, accuracy).
 
-Headline fields: merchant, date, total. The merchant counts as right when its graded score (SROIE company token F1,
-WildReceipt store-name similarity) is at least ``MERCHANT_RIGHT_AT``, because exact equality punishes a dropped
-space or a trailing branch name that no person would correct; date and total must be exact. A field the label does
-not give is left out of that receipt's judgement; a receipt with none of the three is left out of both ratios.
+Headline fields: merchant, date, total. The merchant counts as right when its similarity to the label with every
+space removed (``difflib`` ratio; SROIE ``company_similarity``, WildReceipt ``store_name``) is at least
+``MERCHANT_RIGHT_AT``, because exact equality punishes a dropped space, a stray dot or a trailing branch name that
+no person would correct (and SROIE's token F1 scores a name read without its spaces 0); date and total must be
+exact. A field the label does not give is left out of that receipt's judgement; a receipt with none of the three
+is left out of both ratios.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ CALIBRATION_BINS = 10
 
 # headline field → (score names that judge it, provenance path of its confidence)
 HEADLINE: dict[str, tuple[tuple[str, ...], str]] = {
-    "merchant": (("company", "store_name"), "merchant.name"),
+    "merchant": (("company_similarity", "store_name"), "merchant.name"),
     "date": (("date",), "purchase_date"),
     "total": (("total",), "total"),
 }
@@ -94,7 +96,7 @@ def judge(
     if prediction is None:
         return ReviewJudgement(True, ("extraction_failed",), right, dict.fromkeys(right, 0.0))
     output = assume_currency(prediction, default_currency)
-    blockers = blocking(review_warnings(output), output.data())
+    blockers = blocking(review_warnings(output), output.data(), output.provenance)
     sent = bool(blockers)
     codes = tuple(sorted({w.code for w in blockers}))
     confidence = {}

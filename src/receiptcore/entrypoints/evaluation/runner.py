@@ -22,6 +22,8 @@ from receiptcore.entrypoints.evaluation.scoring import FieldScore, FieldSummary,
 from receiptcore.errors import ExtractionFailed
 from receiptcore.ports import Document, Extractor
 
+ALL_SUBSETS = "all"
+
 
 @dataclass(slots=True)
 class SampleResult:
@@ -122,6 +124,9 @@ async def evaluate(
         if in_subset:
             summaries.extend(summarize(subset, [r.scores for r in in_subset]))
             review.append(summarize_review(subset, [r.review for r in in_subset if r.review is not None]))
+    if len(review) > 1:
+        # the review-load targets are per set: the subsets together
+        review.append(summarize_review(ALL_SUBSETS, [r.review for r in results if r.review is not None]))
     return Report(
         extractor=extractor.name,
         extractor_version=extractor.version,

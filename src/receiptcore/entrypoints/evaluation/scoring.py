@@ -80,6 +80,11 @@ def _score_sroie(prediction: ExtractedReceipt | None, label: Label) -> dict[str,
         if expected and norm_text(expected):
             exact = norm_text(predicted) == norm_text(expected)
             scores[name] = FieldScore(exact, bag_f1(tokens(predicted), tokens(expected)))
+    if "company" in scores:
+        # the review load's judgement of the merchant: as for WildReceipt, spaces do not count (a name the OCR
+        # read without its spaces is the right shop; token F1 would score it 0)
+        predicted, expected = no_space(merchant.name if merchant else None), no_space(label.company)
+        scores["company_similarity"] = FieldScore(predicted == expected, _similarity(predicted, [expected]))
     return scores
 
 
@@ -112,7 +117,9 @@ def score(subset: Subset, prediction: ExtractedReceipt | None, label: Label) -> 
     scores = _score_sroie(prediction, label) if subset == "sroie" else _score_wild(prediction, label)
     if label.dates:
         predicted_date = prediction.purchase_date if prediction else None
-        scores["date"] = FieldScore(any(date_matches(predicted_date, d) for d in label.dates))
+        # a date printed over two boxes ("NOVEMBER" "13,2010") is labelled as two: judge them joined as well
+        candidates = [*label.dates, " ".join(label.dates)] if len(label.dates) > 1 else list(label.dates)
+        scores["date"] = FieldScore(any(date_matches(predicted_date, d) for d in candidates))
     expected_totals = [t for t in (parse_total(x) for x in label.totals) if t is not None]
     if expected_totals:
         predicted_total = prediction.total if prediction else None

@@ -26,7 +26,7 @@ _NOT_ITEM = re.compile(
     r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS|"
     # how the order is served, and notes on a price printed under an item
     r"EAT\s?IN|DINE\s?IN|TAKE\s?(?:OUT|AWAY)|CARRY\s?OUT|DRIVE\s?THRU|PRICE\s?OVER(?:RIDE)?|"
-    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?)\b",
+    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?|NET\s?SALES)\b",
     re.IGNORECASE,
 )
 _WHOLE_PRICE = re.compile(r"^(?:RM|Rp\.?|IDR|INR|Rs\.?|₹|¥|\$)?\s?(\d{1,3}(?:[.,]\d{3})+|\d{1,7})$", re.IGNORECASE)
@@ -117,8 +117,12 @@ def _has_date(text: str) -> bool:
 def _blocked(line: Line, text: str) -> bool:
     """A row inside the item block that is no item: a summary or payment row, metadata, a date, a heading."""
     # above the totals, a payment word is an item's ("YEEZY BOOST 350"): payments are printed below them
+    # a tax code after the price is the item's tax flag ("ITEM CODE: PG50014  $49.99 HST"): the label is what
+    # comes before the amounts
+    amounts = find_amounts(text)
+    label = text[: amounts[0].start] if amounts else text
     return (
-        classify_words(text) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
+        classify_words(label) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
         or _NOT_ITEM.search(text) is not None
         or _has_date(text)
         or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+from receiptcore.adapters.extractors.ocr.confidence import headline_evidence, level
 from receiptcore.adapters.extractors.ocr.currency import detect_currency, month_first
 from receiptcore.adapters.extractors.ocr.dates import find_dates, find_time
 from receiptcore.adapters.extractors.ocr.header import Header, parse_header
@@ -161,8 +162,10 @@ def _money(summary: Summary, data: dict[str, object], provenance: dict[str, Fiel
     ]
 
 
-def _when(lines: list[Line], us_order: bool, data: dict[str, object], provenance: dict[str, FieldSource]) -> None:
-    """Purchase date and time into ``data`` (with provenance)."""
+def _when(
+    lines: list[Line], us_order: bool, data: dict[str, object], provenance: dict[str, FieldSource]
+) -> Line | None:
+    """Purchase date and time into ``data`` (with provenance); the row the date was read from."""
     picked = _pick_date(lines, us_order)
     date_line = None
     if picked:
@@ -172,6 +175,7 @@ def _when(lines: list[Line], us_order: bool, data: dict[str, object], provenance
     if timed:
         data["purchase_time"] = timed[0]
         provenance["purchase_time"] = _source(timed[1], 0.7)
+    return date_line
 
 
 def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
@@ -192,7 +196,7 @@ def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
         provenance[f"line_items.{index}"] = _source(sources, 0.5)
 
     data: dict[str, object] = {}
-    _when(lines, month_first(currency), data, provenance)
+    date_line = _when(lines, month_first(currency), data, provenance)
     number = _receipt_number(lines)
     if number:
         data["receipt_number"] = number[0]
@@ -201,6 +205,12 @@ def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
         data["currency"] = currency
         provenance["currency"] = FieldSource(confidence=currency_confidence)
     taxes = _money(summary, data, provenance)
+    evidence = headline_evidence(
+        lines, header, summary=summary, items_sum=items_sum, date_line=date_line, month_first=month_first(currency)
+    )
+    for path, (found, weakest_word) in evidence.items():
+        if path in provenance:
+            provenance[path] = provenance[path].model_copy(update={"confidence": level(path, found, weakest_word)})
     return ExtractedReceipt(
         merchant=merchant,
         line_items=[item for item, _ in items],

@@ -300,7 +300,7 @@ def _agrees(summary: Summary, items_sum: Decimal | None, strict: bool) -> bool:
 def _shifted_rows(lines: list[Line], start: int, shift: int) -> list[MoneyRow]:
     """Every labelled row of the summary block (from the labelled rows just above its first subtotal or total
     label on) with its value read from the row ``shift`` away: a photo tilted or bent across the paper puts the
-    right-hand value column one row above or below its labels."""
+    right-hand value column a row or two above or below its labels."""
     kinds = [(line, classify(line.text)) for line in lines[start:]]
     first = next((i for i, (_, kind) in enumerate(kinds) if kind in (Kind.SUBTOTAL, Kind.TOTAL)), len(kinds))
     while first > 0 and kinds[first - 1][1] not in (Kind.OTHER, Kind.COUNT):
@@ -321,12 +321,13 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
     """Read the money rows from line ``start`` on and choose the total.
 
     When the total chosen agrees with nothing else on the receipt, the labels are paired with the values one row
-    up and one row down; a pairing whose total the other rows add up to wins (a tilted photo). Failing that,
+    up, one down, then two up and two down; the first pairing whose total the other rows add up to wins (a tilted
+    or bent photo, the nearer shift first). Failing that,
     amounts in whole units are read too (see ``_whole_total_wins``).
     """
     summary = _summary(lines, start, money_rows(lines, start), items_sum)
     if not _agrees(summary, items_sum, strict=False):
-        for shift in (-1, 1):
+        for shift in (-1, 1, -2, 2):
             shifted = _summary(lines, start, _shifted_rows(lines, start, shift), items_sum)
             if _agrees(shifted, items_sum, strict=True):
                 return shifted
