@@ -176,6 +176,11 @@ class ThrottleStore(Protocol):
         """Forget ``key`` entirely; returns the attempts it had counted (0 if unknown)."""
         ...
 
+    async def settle(self, reset_key: str, release_key: str | None) -> None:
+        """What a successful try does, as one atomic step (one write where the store has transactions):
+        ``reset(reset_key)`` and, when given, ``release(release_key)``, with exactly their effects."""
+        ...
+
     async def peek(self, key: str, now: dt.datetime, policy: Backoff) -> ThrottleState | None:
         """The record of ``key``, or None when there is none or ``policy`` has forgotten it by ``now``."""
         ...

@@ -63,6 +63,24 @@ async def test_release_takes_back_one_attempt_and_reset_forgets_all(throttle_sto
     assert await throttle_store.acquire("k", at(3), POLICY) == 0
 
 
+async def test_settle_resets_one_key_and_releases_the_other(throttle_store: ThrottleStore) -> None:
+    for second in range(2):
+        await throttle_store.acquire("account", at(second), POLICY)
+        await throttle_store.acquire("client", at(second), POLICY)
+    await throttle_store.settle("account", "client")
+    assert await throttle_store.peek("account", at(2), POLICY) is None
+    assert await throttle_store.peek("client", at(2), POLICY) == ThrottleState(attempts=1, last_at=at(1))
+    assert await throttle_store.acquire("account", at(2), POLICY) == 0
+    await throttle_store.settle("account", "client")  # the client's last attempt: its record goes
+    assert await throttle_store.peek("client", at(2), POLICY) is None
+    await throttle_store.acquire("account", at(3), POLICY)
+    await throttle_store.acquire("other", at(3), POLICY)
+    await throttle_store.settle("account", None)  # no client key: only the reset
+    await throttle_store.settle("unknown", "unknown too")  # unknown keys: nothing happens
+    assert await throttle_store.peek("account", at(3), POLICY) is None
+    assert await throttle_store.peek("other", at(3), POLICY) == ThrottleState(attempts=1, last_at=at(3))
+
+
 async def test_concurrent_acquisitions_get_only_the_free_slots(throttle_store: ThrottleStore) -> None:
     results = await asyncio.gather(*(throttle_store.acquire("k", at(0), POLICY) for _ in range(30)))
     assert sorted(results)[:3] == [0, 0, 10.0]

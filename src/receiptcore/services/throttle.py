@@ -104,9 +104,7 @@ class LoginThrottle:
             if ckey is not None:
                 await self._store.release(ckey)
             raise
-        await self._store.reset(akey)
-        if ckey is not None:
-            await self._store.release(ckey)
+        await self._store.settle(akey, ckey)  # one write: reset the account, give the client its try back
         return result
 
     async def guard_secret(self, scope: str, user_id: str, attempt: Callable[[], Awaitable[T]]) -> T:

@@ -42,19 +42,20 @@ class MemoryThrottleStore(ThrottleStore):
     async def release(self, key: str) -> None:
         """See ``ThrottleStore.release``."""
         async with self._lock:
-            record = self._records.get(key)
-            if record is None:
-                return
-            if record[0] <= 1:
-                del self._records[key]
-            else:
-                self._records[key] = (record[0] - 1, record[1], record[2])
+            self._release(key)
 
     async def reset(self, key: str) -> int:
         """See ``ThrottleStore.reset``."""
         async with self._lock:
             record = self._records.pop(key, None)
             return 0 if record is None else record[0]
+
+    async def settle(self, reset_key: str, release_key: str | None) -> None:
+        """See ``ThrottleStore.settle``."""
+        async with self._lock:
+            self._records.pop(reset_key, None)
+            if release_key is not None:
+                self._release(release_key)
 
     async def peek(self, key: str, now: dt.datetime, policy: Backoff) -> ThrottleState | None:
         """See ``ThrottleStore.peek``."""
@@ -66,6 +67,15 @@ class MemoryThrottleStore(ThrottleStore):
     async def count(self) -> int:
         """How many records are held (forgotten ones not yet swept included)."""
         return len(self._records)
+
+    def _release(self, key: str) -> None:
+        record = self._records.get(key)
+        if record is None:
+            return
+        if record[0] <= 1:
+            del self._records[key]
+        else:
+            self._records[key] = (record[0] - 1, record[1], record[2])
 
     def _sweep(self, now: dt.datetime) -> None:
         self._since_sweep += 1

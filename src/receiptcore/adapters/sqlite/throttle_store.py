@@ -84,6 +84,15 @@ class SqliteThrottleStore(ThrottleStore):
             row = await cursor.fetchone()
             return 0 if row is None else int(row[0])
 
+    async def settle(self, reset_key: str, release_key: str | None) -> None:
+        """See ``ThrottleStore.settle``: one transaction instead of a reset's and a release's."""
+        await self._db.migrate()
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM login_throttle WHERE key = ?", (reset_key,))
+            if release_key is not None:
+                await conn.execute("DELETE FROM login_throttle WHERE key = ? AND attempts <= 1", (release_key,))
+                await conn.execute("UPDATE login_throttle SET attempts = attempts - 1 WHERE key = ?", (release_key,))
+
     async def peek(self, key: str, now: dt.datetime, policy: Backoff) -> ThrottleState | None:
         """See ``ThrottleStore.peek``."""
         await self._db.migrate()
