@@ -167,6 +167,13 @@ class ThrottleStore(Protocol):
         until it may try (> 0). Of concurrent callers on one key at most the allowed number get 0.0."""
         ...
 
+    async def acquire_all(self, tries: Sequence[tuple[str, Backoff]], now: dt.datetime) -> list[float]:
+        """``acquire`` for several distinct keys (each under its own policy) as one atomic step (one write where
+        the store has transactions): if every key may try now, count one attempt on each and return zeros;
+        otherwise change nothing on any key and return each key's wait, in ``tries`` order (> 0 for those that
+        must wait)."""
+        ...
+
     async def release(self, key: str) -> None:
         """Take back one counted attempt of ``key`` (it turned out to be a success); at zero the record goes.
         ``last_at`` is unchanged. Nothing happens for an unknown key."""

@@ -63,6 +63,42 @@ async def test_release_takes_back_one_attempt_and_reset_forgets_all(throttle_sto
     assert await throttle_store.acquire("k", at(3), POLICY) == 0
 
 
+ACCOUNT = Backoff(free_attempts=1, base_seconds=10.0, max_seconds=40.0, forget_after_seconds=100.0)
+
+
+async def test_acquire_all_counts_every_key_or_none(throttle_store: ThrottleStore) -> None:
+    assert await throttle_store.acquire_all([("client", POLICY), ("account", ACCOUNT)], at(0)) == [0.0, 0.0]
+    assert await throttle_store.peek("client", at(0), POLICY) == ThrottleState(attempts=1, last_at=at(0))
+    assert await throttle_store.peek("account", at(0), ACCOUNT) == ThrottleState(attempts=1, last_at=at(0))
+    # the account must wait: nothing is counted on the client either, not even its last attempt's time
+    waits = await throttle_store.acquire_all([("client", POLICY), ("account", ACCOUNT), ("new", POLICY)], at(2))
+    assert waits == [0.0, pytest.approx(8.0), 0.0]
+    assert await throttle_store.peek("client", at(2), POLICY) == ThrottleState(attempts=1, last_at=at(0))
+    assert await throttle_store.peek("account", at(2), ACCOUNT) == ThrottleState(attempts=1, last_at=at(0))
+    assert await throttle_store.peek("new", at(2), POLICY) is None
+    assert await throttle_store.reset("new") == 0
+    assert await throttle_store.acquire_all([("client", POLICY), ("other", ACCOUNT)], at(3)) == [0.0, 0.0]
+    # the client must wait now: again nothing counted anywhere
+    waits = await throttle_store.acquire_all([("client", POLICY), ("fresh", ACCOUNT)], at(4))
+    assert waits == [pytest.approx(9.0), 0.0]
+    assert await throttle_store.peek("fresh", at(4), ACCOUNT) is None
+    assert await throttle_store.peek("client", at(4), POLICY) == ThrottleState(attempts=2, last_at=at(3))
+    assert await throttle_store.acquire_all([], at(4)) == []
+
+
+async def test_concurrent_acquire_all_get_only_the_free_slots(throttle_store: ThrottleStore) -> None:
+    # the two keys in either order from concurrent callers: no deadlock, and the shared key passes only twice
+    orders = [
+        [("shared", POLICY), (f"own{n}", POLICY)] if n % 2 else [(f"own{n}", POLICY), ("shared", POLICY)]
+        for n in range(8)
+    ]
+    results = await asyncio.gather(*(throttle_store.acquire_all(order, at(0)) for order in orders))
+    assert sum(1 for waits in results if not any(waits)) == 2
+    assert await throttle_store.peek("shared", at(0), POLICY) == ThrottleState(attempts=2, last_at=at(0))
+    counted = [n for n in range(8) if await throttle_store.peek(f"own{n}", at(0), POLICY) is not None]
+    assert len(counted) == 2
+
+
 async def test_settle_resets_one_key_and_releases_the_other(throttle_store: ThrottleStore) -> None:
     for second in range(2):
         await throttle_store.acquire("account", at(second), POLICY)

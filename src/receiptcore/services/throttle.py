@@ -78,7 +78,8 @@ class LoginThrottle:
         """Run ``attempt`` (a credential check that raises on failure) if neither key is backing off.
 
         The try is counted before ``attempt`` runs, so concurrent guesses cannot all slip through one free
-        slot; a success then resets the account and takes the client's attempt back.
+        slot; a success then resets the account and takes the client's attempt back. Counting both keys is one
+        store write (``acquire_all``: a refused try counts on neither), and so is the success (``settle``).
 
         Raises:
             RateLimited: with ``retry_after`` (seconds) when a key must wait; ``attempt`` did not run.
@@ -86,16 +87,16 @@ class LoginThrottle:
         """
         now = self._clock.now()
         ckey = client_key(client) if client else None
-        if ckey is not None:
-            wait = await self._store.acquire(ckey, now, self._policy.client)
-            if wait > 0:
-                raise RateLimited(THROTTLED_DETAIL, retry_after=wait, key="client")
         akey = account_key(account)
-        wait = await self._store.acquire(akey, now, self._policy.account)
-        if wait > 0:
-            if ckey is not None:
-                await self._store.release(ckey)  # refused unread: no guess was made from the client
-            raise RateLimited(THROTTLED_DETAIL, retry_after=wait, key="account")
+        tries = [(akey, self._policy.account)]
+        if ckey is not None:
+            tries.insert(0, (ckey, self._policy.client))
+        waits = await self._store.acquire_all(tries, now)
+        if ckey is not None and waits[0] > 0:
+            raise RateLimited(THROTTLED_DETAIL, retry_after=waits[0], key="client")
+        if waits[-1] > 0:
+            # refused unread: no guess was made, so the client's counter was not touched either
+            raise RateLimited(THROTTLED_DETAIL, retry_after=waits[-1], key="account")
         try:
             result = await attempt()
         except Overloaded:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 
 from receiptcore.domain.backoff import Backoff
 from receiptcore.ports import ThrottleState, ThrottleStore
@@ -29,15 +30,25 @@ class MemoryThrottleStore(ThrottleStore):
 
     async def acquire(self, key: str, now: dt.datetime, policy: Backoff) -> float:
         """See ``ThrottleStore.acquire``."""
+        return (await self.acquire_all([(key, policy)], now))[0]
+
+    async def acquire_all(self, tries: Sequence[tuple[str, Backoff]], now: dt.datetime) -> list[float]:
+        """See ``ThrottleStore.acquire_all``."""
         async with self._lock:
             self._sweep(now)
-            record = self._records.get(key)
-            attempts, last_at = (0, None) if record is None or now >= record[2] else (record[0], record[1])
-            wait = policy.wait(attempts, last_at, now)
-            if wait > 0:
-                return wait
-            self._records[key] = (attempts + 1, now, now + dt.timedelta(seconds=policy.forget_after_seconds))
-            return 0.0
+            states = []
+            for key, _policy in tries:
+                record = self._records.get(key)
+                states.append((0, None) if record is None or now >= record[2] else (record[0], record[1]))
+            waits = [
+                policy.wait(attempts, last_at, now)
+                for (_, policy), (attempts, last_at) in zip(tries, states, strict=True)
+            ]
+            if any(wait > 0 for wait in waits):
+                return waits
+            for (key, policy), (attempts, _last_at) in zip(tries, states, strict=True):
+                self._records[key] = (attempts + 1, now, now + dt.timedelta(seconds=policy.forget_after_seconds))
+            return [0.0] * len(tries)
 
     async def release(self, key: str) -> None:
         """See ``ThrottleStore.release``."""

@@ -9,6 +9,7 @@ number pass.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from receiptcore.adapters.postgres.database import PostgresDatabase
 from receiptcore.domain.backoff import Backoff
@@ -31,36 +32,45 @@ class PostgresThrottleStore(ThrottleStore):
 
     async def acquire(self, key: str, now: dt.datetime, policy: Backoff) -> float:
         """See ``ThrottleStore.acquire``."""
-        key_bytes = key.encode()
-        self._since_sweep += 1
+        return (await self.acquire_all([(key, policy)], now))[0]
+
+    async def acquire_all(self, tries: Sequence[tuple[str, Backoff]], now: dt.datetime) -> list[float]:
+        """See ``ThrottleStore.acquire_all``: one transaction, whatever the number of keys."""
+        self._since_sweep += len(tries)
         sweep, self._since_sweep = self._since_sweep >= _SWEEP_EVERY, self._since_sweep % _SWEEP_EVERY
         async with self._db.transaction() as conn:
             # a counter lost in a server crash costs an attacker's last few tries, not data: skip the WAL flush
             await conn.execute("SET LOCAL synchronous_commit = off")
             if sweep:
                 await conn.execute("DELETE FROM login_throttle WHERE forget_at <= $1", now)
-            # one statement creates the row of a new key (attempts 0 and forget_at = now read as "no record"),
-            # or locks the existing one (the no-op update), and returns it
-            row = await conn.fetchrow(
-                "INSERT INTO login_throttle (key, attempts, last_at, forget_at) VALUES ($1, 0, $2, $2) "
-                "ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING attempts, last_at, forget_at",
-                key_bytes,
-                now,
-            )
-            attempts, last_at = 0, None
-            if row is not None and now < row["forget_at"]:
-                attempts, last_at = int(row["attempts"]), row["last_at"].astimezone(dt.UTC)
-            wait = policy.wait(attempts, last_at, now)
-            if wait > 0:
-                return wait
-            await conn.execute(
-                "UPDATE login_throttle SET attempts = $2, last_at = $3, forget_at = $4 WHERE key = $1",
-                key_bytes,
-                attempts + 1,
-                now,
-                now + dt.timedelta(seconds=policy.forget_after_seconds),
-            )
-            return 0.0
+            states: dict[str, tuple[int, dt.datetime | None]] = {}
+            # rows locked in key order, so two transactions locking the same keys cannot deadlock
+            for key in sorted(key for key, _policy in tries):
+                # one statement creates the row of a new key (attempts 0 and forget_at = now read as "no record"),
+                # or locks the existing one (the no-op update), and returns it
+                row = await conn.fetchrow(
+                    "INSERT INTO login_throttle (key, attempts, last_at, forget_at) VALUES ($1, 0, $2, $2) "
+                    "ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING attempts, last_at, forget_at",
+                    key.encode(),
+                    now,
+                )
+                live = row is not None and now < row["forget_at"]
+                states[key] = (int(row["attempts"]), row["last_at"].astimezone(dt.UTC)) if live else (0, None)
+            waits = [policy.wait(*states[key], now) for key, policy in tries]
+            if any(wait > 0 for wait in waits):
+                # change nothing: drop the rows just created for keys never seen (only they have 0 attempts)
+                for key, _policy in tries:
+                    await conn.execute("DELETE FROM login_throttle WHERE key = $1 AND attempts = 0", key.encode())
+                return waits
+            for key, policy in tries:
+                await conn.execute(
+                    "UPDATE login_throttle SET attempts = $2, last_at = $3, forget_at = $4 WHERE key = $1",
+                    key.encode(),
+                    states[key][0] + 1,
+                    now,
+                    now + dt.timedelta(seconds=policy.forget_after_seconds),
+                )
+            return [0.0] * len(tries)
 
     async def release(self, key: str) -> None:
         """See ``ThrottleStore.release``."""

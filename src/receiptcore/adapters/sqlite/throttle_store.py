@@ -8,6 +8,7 @@ Persisted so that a restart does not hand an attacker a fresh budget, and shared
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.domain.backoff import Backoff
@@ -46,28 +47,41 @@ class SqliteThrottleStore(ThrottleStore):
 
     async def acquire(self, key: str, now: dt.datetime, policy: Backoff) -> float:
         """See ``ThrottleStore.acquire``."""
+        return (await self.acquire_all([(key, policy)], now))[0]
+
+    async def acquire_all(self, tries: Sequence[tuple[str, Backoff]], now: dt.datetime) -> list[float]:
+        """See ``ThrottleStore.acquire_all``: one transaction, whatever the number of keys."""
         await self._db.migrate()
-        self._since_sweep += 1
+        self._since_sweep += len(tries)
         sweep, self._since_sweep = self._since_sweep >= _SWEEP_EVERY, self._since_sweep % _SWEEP_EVERY
         async with self._db.transaction() as conn:
             if sweep:
                 await conn.execute("DELETE FROM login_throttle WHERE forget_at <= ?", (_ts(now),))
-            cursor = await conn.execute("SELECT attempts, last_at, forget_at FROM login_throttle WHERE key = ?", (key,))
-            row = await cursor.fetchone()
-            attempts, last_at = 0, None
-            if row is not None and _ts(now) < row[2]:
-                attempts, last_at = int(row[0]), dt.datetime.fromisoformat(row[1])
-            wait = policy.wait(attempts, last_at, now)
-            if wait > 0:
-                return wait
-            forget_at = now + dt.timedelta(seconds=policy.forget_after_seconds)
-            await conn.execute(
-                "INSERT INTO login_throttle (key, attempts, last_at, forget_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET attempts = excluded.attempts, last_at = excluded.last_at, "
-                "forget_at = excluded.forget_at",
-                (key, attempts + 1, _ts(now), _ts(forget_at)),
-            )
-            return 0.0
+            states: list[tuple[int, dt.datetime | None]] = []
+            for key, _policy in tries:
+                cursor = await conn.execute(
+                    "SELECT attempts, last_at, forget_at FROM login_throttle WHERE key = ?", (key,)
+                )
+                row = await cursor.fetchone()
+                live = row is not None and _ts(now) < row[2]
+                states.append(
+                    (int(row[0]), dt.datetime.fromisoformat(row[1])) if row is not None and live else (0, None)
+                )
+            waits = [
+                policy.wait(attempts, last_at, now)
+                for (_, policy), (attempts, last_at) in zip(tries, states, strict=True)
+            ]
+            if any(wait > 0 for wait in waits):
+                return waits
+            for (key, policy), (attempts, _last_at) in zip(tries, states, strict=True):
+                forget_at = now + dt.timedelta(seconds=policy.forget_after_seconds)
+                await conn.execute(
+                    "INSERT INTO login_throttle (key, attempts, last_at, forget_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET attempts = excluded.attempts, last_at = excluded.last_at, "
+                    "forget_at = excluded.forget_at",
+                    (key, attempts + 1, _ts(now), _ts(forget_at)),
+                )
+            return [0.0] * len(tries)
 
     async def release(self, key: str) -> None:
         """See ``ThrottleStore.release``."""
