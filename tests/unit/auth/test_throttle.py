@@ -13,7 +13,7 @@ from receiptcore.adapters.clock import ManualClock
 from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
 from receiptcore.domain.backoff import Backoff
 from receiptcore.errors import InvalidCredentials, RateLimited
-from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy
+from receiptcore.services.throttle import LoginThrottle, ThrottlePolicy, account_key, client_key
 
 T0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
@@ -71,3 +71,33 @@ async def test_concurrent_guesses_cannot_share_one_free_slot() -> None:
     )
     assert ran == 3
     assert sum(isinstance(r, RateLimited) for r in results) == 47
+
+
+async def test_a_try_refused_on_the_account_leaves_the_client_untouched_and_a_success_gives_its_try_back() -> None:
+    clock = ManualClock(T0)
+    store = MemoryThrottleStore()
+    throttle = LoginThrottle(store, clock, ThrottlePolicy(account=Backoff(free_attempts=1)))
+
+    async def wrong() -> None:
+        raise InvalidCredentials("wrong")
+
+    async def right() -> str:
+        return "ok"
+
+    with pytest.raises(InvalidCredentials):
+        await throttle.guard("a@example.com", "192.0.2.1", wrong)
+    client = await store.peek(client_key("192.0.2.1"), clock.now(), ThrottlePolicy().client)
+    assert client is not None
+    assert client.attempts == 1
+    clock.advance(0.5)
+    with pytest.raises(RateLimited) as refused:
+        await throttle.guard("a@example.com", "192.0.2.1", right)
+    assert refused.value.extra["key"] == "account"
+    assert await store.peek(client_key("192.0.2.1"), clock.now(), ThrottlePolicy().client) == client
+    assert await store.peek(account_key("b@example.com"), clock.now(), ThrottlePolicy().account) is None
+    assert await throttle.guard("b@example.com", "192.0.2.1", right) == "ok"
+    # the success reset its account and took its own try back from the client
+    assert await store.peek(account_key("b@example.com"), clock.now(), ThrottlePolicy().account) is None
+    after = await store.peek(client_key("192.0.2.1"), clock.now(), ThrottlePolicy().client)
+    assert after is not None
+    assert after.attempts == 1
