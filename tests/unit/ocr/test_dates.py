@@ -103,3 +103,13 @@ def test_a_word_of_letters_shaped_like_a_date_is_not_one() -> None:
 @pytest.mark.parametrize("text", ["Mar06\u201916", "Mar06`16", "Mar06\u00b416", 'Mar06"16', "Mar0616 12:30"])
 def test_the_apostrophe_of_a_two_digit_year_misread_or_lost(text: str) -> None:
     assert find_dates(text)[0].value == dt.date(2016, 3, 6)
+
+
+@pytest.mark.parametrize("text", ["AUG-26-2017", "Aug/26/17", "08/26l2017", "08l26l2017", "08/26.2017", "08|26|2017"])
+def test_a_month_name_date_with_hyphens_and_a_misread_or_mixed_slash_before_a_four_digit_year(text: str) -> None:
+    assert find_dates(text, month_first=True)[0].value == dt.date(2017, 8, 26)
+
+
+@pytest.mark.parametrize("text", ["1/2 2017", "Tel 03-2164-2017", "QTY 1l2l17"])
+def test_loose_separators_need_a_four_digit_year_and_a_separator(text: str) -> None:
+    assert find_dates(text) == []

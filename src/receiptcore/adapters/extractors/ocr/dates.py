@@ -19,6 +19,8 @@ _MONTHS = {
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 _YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{1,2})")
 _DMY = re.compile(r"(?<!\d)(\d{1,2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{2,4})")
+# a slash misread as l, I, | or a backslash, or two different separators: only before a four-digit year
+_DMY_LOOSE = re.compile(r"(?<![\d/.-])(\d{1,2})\s?[-/.lI|\\]\s?(\d{1,2})\s?[-/.lI|\\]\s?((?:19|20)\d{2})(?!\d)")
 _D_MON_Y = re.compile(
     rf"(?<![\d])(\d{{1,2}})(?:st|nd|rd|th)?\s?[-/ .]?\s?({_MONTH_RE})[a-z]*\.?\s?[-/ .,']?\s?'?"
     rf"(\d{{4}}|(?<=[a-z])[12]\d{{2}}|\d{{2}})(?!\d)",
@@ -26,7 +28,7 @@ _D_MON_Y = re.compile(
 )
 _MON_D_Y = re.compile(
     rf"(?<![A-Za-z])({_MONTH_RE})[a-z]*\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?"
-    rf"(?:\s?[,.']\s?'?|\s'?|(?<=[a-z.]\d\d))(\d{{4}}|\d{{2}})(?!\d)",
+    rf"(?:\s?[-/,.']\s?'?|\s'?|(?<=[a-z.]\d\d))(\d{{4}}|\d{{2}})(?!\d)",
     re.IGNORECASE,
 )
 _TIME = re.compile(
@@ -142,6 +144,10 @@ def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
         day_first, month_first_reading = _date(printed_year, second, first), _date(printed_year, first, second)
         order = [month_first_reading, day_first] if month_first else [day_first, month_first_reading]
         add(order, m, end)
+    for m in _DMY_LOOSE.finditer(text):
+        first, second, year = int(m.group(1)), int(m.group(2)), _year(m.group(3))
+        day_first, month_first_reading = _date(year, second, first), _date(year, first, second)
+        add([month_first_reading, day_first] if month_first else [day_first, month_first_reading], m)
     for m in _D_MON_Y.finditer(text):
         add([_date(_year(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))], m)
     for m in _MON_D_Y.finditer(text):
