@@ -40,6 +40,7 @@ FILTERS: dict[str, dict[str, object]] = {
     "text": {"q": "durian"},
     "short text": {"q": "du"},
     "owner": {"owner_id": "u1"},
+    "merchant": {"merchant": ("Netto", "Nettooy")},
 }
 
 
@@ -85,7 +86,8 @@ async def test_default_listings_walk_an_index_in_order(db: SqliteDatabase, scope
 
 
 @pytest.mark.parametrize("sort", list(SortKey), ids=str)
-@pytest.mark.parametrize("filters", [name for name in FILTERS if name != "short text"], ids=str)
+# the merchant filter walks the sort index too, but reads the table for it: merchant_key is not in the walk indexes
+@pytest.mark.parametrize("filters", [name for name in FILTERS if name not in {"short text", "merchant"}], ids=str)
 async def test_one_owners_page_never_sorts_its_matches(db: SqliteDatabase, filters: str, sort: SortKey) -> None:
     lines = await plan(db, ReceiptQuery(sort=sort, limit=50, **FILTERS[filters]), SCOPES["one owner"])
     # the one temporary B-tree puts the 51 rows of the page back in order (the outer ORDER BY page.position)
