@@ -50,6 +50,9 @@ def _env(site: Path, delay: float) -> dict[str, str]:
         "SCRIPTED_EXTRACTOR_DELAY": str(delay),
         "RECEIPTCORE_WORKER_POLL_SECONDS": "0.2",
         "RECEIPTCORE_WORKER_LEASE_SECONDS": "3600",
+        # one receipt in hand: the rounds check which receipt the restarted worker claims first, and with two in
+        # hand both dead leases are its own and either may start first
+        "RECEIPTCORE_WORKER_CONCURRENCY": "1",
         "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]),
     }
 

@@ -116,3 +116,16 @@ def test_labels_paired_with_values_two_rows_down_when_the_items_and_tax_add_up()
     assert summary.total is not None
     assert summary.total.value == Decimal("6.16")
     assert [t[0].value for t in summary.taxes] == [Decimal("0.51")]
+
+
+def test_a_receipt_whose_total_rows_all_print_zero_has_a_zero_total() -> None:
+    rows = ["GIFT CARD REDEMPTION", "SUBTOTAL || 0.00", "TAX || 0.00", "TOTAL || 0.00"]
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("0.00")
+
+
+def test_a_zero_total_row_does_not_hide_a_real_total() -> None:
+    rows = ["TOTAL DISCOUNT || 0.00", "TOTAL || 0.00", "SUBTOTAL || 12.00", "TAX || 0.96", "CASH || 20.00",
+            "CHANGE || 7.04"]  # fmt: skip
+    assert _total(rows) == Decimal("12.96")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import unicodedata
+from typing import Any
 
 from argon2 import extract_parameters
 from hypothesis import HealthCheck, given, settings
@@ -57,3 +60,27 @@ async def test_any_unicode_password_round_trips(password: str) -> None:
     encoded = await CHEAP.hash(normalised)
     assert await CHEAP.verify(encoded, normalised)
     assert not await CHEAP.verify(encoded, normalised + "x")
+
+
+class _ThreadRecordingHasher(Argon2PasswordHasher):
+    """Records the thread each verification ran in."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.threads: set[str] = set()
+
+    def _verify(self, encoded: str, password: str) -> bool:
+        self.threads.add(threading.current_thread().name)
+        return super()._verify(encoded, password)
+
+
+async def test_hashes_run_in_the_hashers_own_threads_one_per_slot() -> None:
+    # one thread per slot bounds the Argon2 work areas glibc keeps resident (one per thread that freed one);
+    # the event loop's default pool has up to cpu + 4 threads
+    hasher = _ThreadRecordingHasher(memory_cost=64, time_cost=1, max_in_flight=2, max_waiting=64)
+    encoded = await hasher.hash("correct horse battery staple")
+    results = await asyncio.gather(*(hasher.verify(encoded, "correct horse battery staple") for _ in range(40)))
+    assert all(results)
+    assert hasher.threads
+    assert all(name.startswith("receiptcore-argon2") for name in hasher.threads)
+    assert len(hasher.threads) <= 2

@@ -64,7 +64,10 @@ def _authorization(scope: Any) -> str | None:
 
 def fast_reads(app: Any, container: Container, service: str) -> Any:
     """Wrap ``app`` (Litestar's ``asgi_handler``) with the fast answers of the routes ``service`` mounts."""
-    authenticator = container.authenticator()
+    # the container's singleton, looked up per request (a dict hit), not here: building the app must not build
+    # the token verifier, which opens the key directory and would create the data dir before `serve` has checked
+    # what it needs (tests/cli/test_cli_first_hour.py)
+    authenticator = container.authenticator
     serve_me = service in ("all", "auth")
     serve_receipts = service in ("all", "receipts")
     me_permission = _required(me_handler)
@@ -87,7 +90,7 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
         if header is None:
             return None
         try:
-            principal = await authenticator.authenticate(parse_bearer(header))
+            principal = await authenticator().authenticate(parse_bearer(header))
             if not allows(principal, required):
                 return None
             return await produce(principal)

@@ -145,8 +145,8 @@ def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
         order = [month_first_reading, day_first] if month_first else [day_first, month_first_reading]
         add(order, m, end)
     for m in _DMY_LOOSE.finditer(text):
-        first, second, year = int(m.group(1)), int(m.group(2)), _year(m.group(3))
-        day_first, month_first_reading = _date(year, second, first), _date(year, first, second)
+        first, second, loose_year = int(m.group(1)), int(m.group(2)), _year(m.group(3))
+        day_first, month_first_reading = _date(loose_year, second, first), _date(loose_year, first, second)
         add([month_first_reading, day_first] if month_first else [day_first, month_first_reading], m)
     for m in _D_MON_Y.finditer(text):
         add([_date(_year(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))], m)

@@ -205,6 +205,11 @@ def _score_totals(rows: list[MoneyRow], summary: Summary, items_sum: Decimal | N
     strengths, best_row, counts = _candidates(rows)
     votes = _votes(summary)
     if not strengths and not votes:
+        # every total row prints 0.00 and nothing else is owed or paid: a receipt settled in full (voucher,
+        # exchange, comped order) has a zero total, printed, not a missing one
+        zero = next((r for r in rows if r.kind == Kind.TOTAL and r.value == 0 and r.amounts_on_row < 3), None)
+        if zero is not None:
+            summary.total, summary.total_printed, summary.total_confidence = zero, True, 0.35
         return
     printed = list(strengths)
     charges = [e for e in _extras(summary, with_taxes=True)[:2] if e]
