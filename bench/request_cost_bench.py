@@ -12,7 +12,8 @@ written in JSON to /dev/null. Nothing asserts on the numbers (bench/README.md).
 
 Rows: the bare endpoint, ``GET /auth/me``, ``GET /api/receipts/{id}`` (the member's ids in turn), a 429 refusal
 of a login past the admission bound (the bound is forced to zero; no password is checked), and a whole
-``POST /auth/login`` (real Argon2id at the production parameters; fewer requests, its cost is mostly hashing).
+``POST /auth/login`` (real Argon2id at the production parameters; fewer requests, its cost is mostly hashing),
+for which the SQLite write transactions per request (``BEGIN IMMEDIATE``, warm-up included) are counted too.
 """
 
 from __future__ import annotations
