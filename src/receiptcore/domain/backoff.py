@@ -10,6 +10,7 @@ lockout); guessing is merely slowed to one try per ``max_seconds``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -57,3 +58,11 @@ class Backoff:
     def forgets(self, last_at: dt.datetime, now: dt.datetime) -> bool:
         """Whether a key whose last try was at ``last_at`` has started over by ``now``."""
         return (now - last_at).total_seconds() >= self.forget_after_seconds
+
+
+def waits(
+    tries: Sequence[tuple[object, Backoff]], states: Sequence[tuple[int, dt.datetime | None]], now: dt.datetime
+) -> list[float]:
+    """For each ``(key, schedule)`` of ``tries`` with its ``(attempts, last try)`` state, the seconds from ``now``
+    until its next try is allowed: what a throttle store checks before it counts a try on several keys at once."""
+    return [policy.wait(attempts, last_at, now) for (_, policy), (attempts, last_at) in zip(tries, states, strict=True)]

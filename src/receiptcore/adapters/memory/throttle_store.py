@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
-from receiptcore.domain.backoff import Backoff
+from receiptcore.domain.backoff import Backoff, waits
 from receiptcore.ports import ThrottleState, ThrottleStore
 
 # Forgotten records are swept every this many acquisitions: the sweep is O(records), so this keeps its cost per
@@ -40,12 +40,9 @@ class MemoryThrottleStore(ThrottleStore):
             for key, _policy in tries:
                 record = self._records.get(key)
                 states.append((0, None) if record is None or now >= record[2] else (record[0], record[1]))
-            waits = [
-                policy.wait(attempts, last_at, now)
-                for (_, policy), (attempts, last_at) in zip(tries, states, strict=True)
-            ]
-            if any(wait > 0 for wait in waits):
-                return waits
+            pending = waits(tries, states, now)
+            if any(wait > 0 for wait in pending):
+                return pending
             for (key, policy), (attempts, _last_at) in zip(tries, states, strict=True):
                 self._records[key] = (attempts + 1, now, now + dt.timedelta(seconds=policy.forget_after_seconds))
             return [0.0] * len(tries)

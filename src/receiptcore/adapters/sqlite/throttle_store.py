@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.domain.backoff import Backoff
+from receiptcore.domain.backoff import Backoff, waits
 from receiptcore.ports import ThrottleState, ThrottleStore
 
 THROTTLE_V1 = """
@@ -67,12 +67,9 @@ class SqliteThrottleStore(ThrottleStore):
                 states.append(
                     (int(row[0]), dt.datetime.fromisoformat(row[1])) if row is not None and live else (0, None)
                 )
-            waits = [
-                policy.wait(attempts, last_at, now)
-                for (_, policy), (attempts, last_at) in zip(tries, states, strict=True)
-            ]
-            if any(wait > 0 for wait in waits):
-                return waits
+            pending = waits(tries, states, now)
+            if any(wait > 0 for wait in pending):
+                return pending
             for (key, policy), (attempts, _last_at) in zip(tries, states, strict=True):
                 forget_at = now + dt.timedelta(seconds=policy.forget_after_seconds)
                 await conn.execute(
