@@ -22,7 +22,6 @@ from receiptcore.domain.money import is_currency
 
 # Where container secrets are mounted; a setting is read from the file named like its environment variable.
 SECRETS_DIR = "/run/secrets"
-WORKER_CONCURRENCY_DEFAULT = 2  # receipts one worker process extracts at once (see Settings.worker_concurrency)
 
 
 class Settings(BaseSettings):
@@ -144,12 +143,7 @@ class Settings(BaseSettings):
     max_pdf_pages: int = Field(20, ge=1, le=500, description="Most pages in an uploaded PDF.")
 
     worker_enabled: bool = Field(True, description="Run an extraction worker inside `serve` (service all).")
-    # 2: both cores of the 2-core deployment target. The OCR extractor divides its onnxruntime threads by it (one
-    # thread per receipt instead of two for one receipt), which wastes less CPU on thread hand-offs; each receipt in
-    # hand holds its own activations (~150-270 MB for the OCR engine), so it stays a fixed number, not one per CPU.
-    worker_concurrency: int = Field(
-        WORKER_CONCURRENCY_DEFAULT, ge=1, le=32, description="Receipts one worker process extracts at once."
-    )
+    worker_concurrency: int = Field(1, ge=1, le=32, description="Receipts one worker process extracts at once.")
     worker_lease_seconds: int = Field(300, ge=10, description="How long a claimed receipt stays leased.")
     worker_poll_seconds: float = Field(2.0, gt=0, description="Queue poll interval when no event wakes the worker.")
     extraction_max_attempts: int = Field(5, ge=1, description="Attempts before a receipt is marked failed.")

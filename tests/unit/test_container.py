@@ -72,12 +72,3 @@ async def test_close_closes_what_was_opened_the_last_first_and_builds_nothing(tm
     assert container.opened() == []
     assert not (tmp_path / "keys").exists()
     await close_container(container)  # twice is safe
-
-
-def test_the_worker_extracts_two_receipts_at_once_by_default(tmp_path: Path) -> None:
-    # both cores of the 2-core target (docs/benchmarks.md, extraction backlog row); a fixed number, not one per CPU,
-    # because each receipt in hand holds its own OCR working memory
-    settings = Settings(_env_file=None, data_dir=tmp_path, extractor="example")
-
-    assert settings.worker_concurrency == 2
-    assert extractor_config(settings).concurrency == 2

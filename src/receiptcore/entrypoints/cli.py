@@ -103,7 +103,7 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None, servic
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 32),
-    help="Receipts extracted at once (env RECEIPTCORE_WORKER_CONCURRENCY, default 2).",
+    help="Receipts extracted at once (env RECEIPTCORE_WORKER_CONCURRENCY, default 1).",
 )
 @click.option("--once", is_flag=True, help="Process receipts until the queue is empty, then exit.")
 @click.pass_context
