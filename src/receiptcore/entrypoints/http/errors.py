@@ -109,17 +109,33 @@ def problem(
     Returns:
         The response, media type ``application/problem+json``.
     """
+    body = problem_document(
+        status, code, detail, instance=request.url.path if request is not None else None, field_errors=field_errors
+    )
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers or {})
+
+
+def problem_document(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    field_errors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The body of a problem document, in the key order every answer uses (``problem``, and the answers written
+    straight to ASGI by ``raw.problem_body``)."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": _title(status),
         "status": status,
         "detail": detail,
     }
-    if request is not None:
-        body["instance"] = request.url.path
+    if instance is not None:
+        body["instance"] = instance
     if field_errors is not None:
         body["errors"] = field_errors
-    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers or {})
+    return body
 
 
 def _title(status: int) -> str:

@@ -8,12 +8,11 @@ for the same content: msgspec encodes the body, as Litestar's default serializer
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 import msgspec
 
-from receiptcore.entrypoints.http.errors import PROBLEM_BASE
+from receiptcore.entrypoints.http.errors import problem_document
 from receiptcore.entrypoints.http.security import API_CSP, SCHEMA_CSP
 
 Headers = list[tuple[bytes, bytes]]
@@ -67,15 +66,7 @@ def encode_json(content: Any) -> bytes:
 
 def problem_body(status: int, code: str, detail: str, instance: str) -> bytes:
     """The bytes of the problem document ``errors.problem`` builds for the same arguments."""
-    return encode_json(
-        {
-            "type": PROBLEM_BASE + code,
-            "title": HTTPStatus(status).phrase,
-            "status": status,
-            "detail": detail,
-            "instance": instance,
-        }
-    )
+    return encode_json(problem_document(status, code, detail, instance=instance))
 
 
 async def send_answer(send: Any, status: int, headers: Headers, body: bytes) -> None:
