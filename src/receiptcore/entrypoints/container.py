@@ -94,7 +94,13 @@ def _token_backend(settings: Settings) -> str:
 
 def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
     slots = settings.password_verify_slots or usable_cpus()
-    return Argon2PasswordHasher(max_in_flight=slots, max_waiting=slots * settings.password_verify_queue_per_slot)
+    return Argon2PasswordHasher(
+        memory_cost=settings.password_hash_memory_kib,
+        time_cost=settings.password_hash_iterations,
+        max_in_flight=slots,
+        max_waiting=slots * settings.password_verify_queue_per_slot,
+        thread_niceness=settings.password_hash_thread_niceness,
+    )
 
 
 def _login_admission(settings: Settings) -> LoginAdmission:

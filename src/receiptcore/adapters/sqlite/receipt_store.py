@@ -306,7 +306,8 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
     async def _visible_row(self, receipt_id: str, scope: Scope, columns: str) -> sqlite3.Row:
         await self._db.migrate()
         where, params = sql.scope_clause(scope)
-        row = await self._db.fetchone(
+        # a primary-key read: on the loop's thread, no hop to a reader thread (SqliteDatabase.fetchone_point)
+        row = await self._db.fetchone_point(
             f"SELECT {columns} FROM receipts WHERE id = ? AND {where}",  # noqa: S608
             [receipt_id, *params],
         )
