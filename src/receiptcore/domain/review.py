@@ -33,6 +33,7 @@ Pure: no I/O, Decimal only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 from receiptcore.domain.consistency import (
     CURRENCY_ASSUMED,
@@ -55,6 +56,9 @@ LOW_CONFIDENCE_THRESHOLD = 0.85
 
 # Warnings worth showing that do not make the headline figures doubtful.
 INFORMATIONAL_CODES: frozenset[str] = frozenset({ITEM_ARITHMETIC, PAYMENT_MISMATCH, CURRENCY_ASSUMED})
+
+# Arithmetic warnings that do not block when the extractor read the total confidently.
+EXCUSED_BY_CONFIDENT_TOTAL: frozenset[str] = frozenset({LINE_ITEMS_MISMATCH, TOTAL_MISMATCH, TAX_MISMATCH})
 
 # Arithmetic warnings that do not block when the total is confirmed by the subtotal chain or a payment line.
 EXCUSED_BY_CORROBORATED_TOTAL: frozenset[str] = frozenset({LINE_ITEMS_MISMATCH, TOTAL_MISMATCH, TAX_MISMATCH})
@@ -97,10 +101,21 @@ def review_warnings(output: ExtractedReceipt) -> list[ReceiptWarning]:
     return unique([*output.warnings, *check_consistency(output.data()), *low_confidence_warnings(output.provenance)])
 
 
-def confident_total(provenance: Mapping[str, FieldSource] | None) -> bool:
-    """Whether the extractor read the total with a stated confidence at or above ``LOW_CONFIDENCE_THRESHOLD``."""
+def confident_total(provenance: Mapping[str, FieldSource] | None, total: Decimal | None = None) -> bool:
+    """Whether the extractor read the total with a stated confidence at or above ``LOW_CONFIDENCE_THRESHOLD``. With
+    ``total`` (the receipt's total now), also that the source text the confidence speaks of (when the extractor
+    states one) shows that amount: a total a person has corrected since, or one derived from other rows (cash
+    minus change), is not the reading the confidence was measured on."""
     source = (provenance or {}).get("total")
-    return source is not None and source.confidence >= LOW_CONFIDENCE_THRESHOLD
+    if source is None or source.confidence < LOW_CONFIDENCE_THRESHOLD:
+        return False
+    return total is None or source.text is None or _shows(source.text, total)
+
+
+def _shows(text: str | None, amount: Decimal) -> bool:
+    """Whether ``text`` prints ``amount`` (its digits in a row, whatever the separators: ``1.108,00``, ``$52.15``)."""
+    wanted = "".join(c for c in f"{abs(amount):f}" if c.isdigit()).lstrip("0") or "0"
+    return wanted in "".join(c for c in (text or "") if c.isdigit())
 
 
 def blocking(
@@ -113,7 +128,7 @@ def blocking(
     for warning in warnings:
         if warning.code in INFORMATIONAL_CODES:
             continue
-        if warning.code == LINE_ITEMS_MISMATCH and confident_total(provenance):
+        if warning.code in EXCUSED_BY_CONFIDENT_TOTAL and confident_total(provenance, data.total):
             continue
         if warning.code in EXCUSED_BY_CORROBORATED_TOTAL:
             if corroborated is None:
