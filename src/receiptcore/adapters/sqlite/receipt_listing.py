@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from receiptcore.adapters.receipt_queries import CursorPosition, sort_column
+from receiptcore.adapters.receipt_queries import sort_column
 from receiptcore.adapters.sqlite import receipt_sql as sql
-from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 
 LISTING_V1 = """
@@ -30,15 +29,13 @@ ALTER TABLE receipts ADD COLUMN listing_key TEXT;
 _SORT_COLUMNS = {"created_at": "r.created_at", "purchase_date": "r.purchase_date", "total": "r.total_units"}
 
 
-def rendered_statement(
-    query: ReceiptQuery, scope: Scope, position: CursorPosition | None, key: str
-) -> tuple[str, list[Any]]:
-    """The listing page's SELECT (``sql.list_statement``) reading, per row: its id, its sort value (for the next
-    cursor), the stored rendering when it was made under ``key`` (else NULL) and, only when it was not, the list
-    projection of the receipt's JSON (``sql.LIST_DATA``) to render it from."""
+def rendered_columns(query: ReceiptQuery, key: str) -> tuple[str, tuple[Any, ...]]:
+    """The columns (and their parameters) a rendered listing page reads per row (``sql.list_statement``): its id,
+    its sort value (for the next cursor), the stored rendering when it was made under ``key`` (else NULL) and,
+    only when it was not, the list projection of the receipt's JSON (``sql.LIST_DATA``) to render it from."""
     columns = (
         f"r.id, {_SORT_COLUMNS[sort_column(query.sort)]},"
         " CASE WHEN r.listing_key = ? THEN r.listing END,"
         f" CASE WHEN r.listing_key = ? THEN NULL ELSE {sql.LIST_DATA} END"
     )
-    return sql.list_statement(query, scope, position, columns, (key, key))
+    return columns, (key, key)

@@ -33,9 +33,10 @@ from receiptcore.adapters.receipt_queries import (
     units_to_decimal,
 )
 from receiptcore.adapters.sqlite import receipt_files as files
+from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_listing import LISTING_V1, rendered_statement
+from receiptcore.adapters.sqlite.receipt_listing import LISTING_V1, rendered_columns
 from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
@@ -142,8 +143,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         leave out the extracted copy and the attempts' outputs (``sql.LIST_DATA``), as the port allows."""
         position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
         await self._db.migrate()
-        statement, params = sql.list_statement(query, scope, position)
-        rows = await self._db.fetchall(statement, params)
+        rows = await self._page_rows(query, scope, position, sql.LIST_DATA)
         items = [sql.to_receipt(row[0]) for row in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:
@@ -156,8 +156,8 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         ``projection.key``, else rendered now from the row's list projection (``receipt_listing``)."""
         position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
         await self._db.migrate()
-        statement, params = rendered_statement(query, scope, position, projection.key)
-        rows = await self._db.fetchall(statement, params)
+        columns, column_params = rendered_columns(query, projection.key)
+        rows = await self._page_rows(query, scope, position, columns, column_params)
         page = rows[: query.limit]
         items = [row[2] if row[2] is not None else projection.render(sql.to_receipt(row[3])) for row in page]
         next_cursor = None
@@ -165,6 +165,32 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
             last = page[-1]
             next_cursor = self._cursors.encode(CursorPosition(query.sort, last[1], last[0]))
         return RenderedPage.model_construct(items=items, next_cursor=next_cursor)
+
+    async def _page_rows(
+        self,
+        query: ReceiptQuery,
+        scope: Scope,
+        position: CursorPosition | None,
+        columns: str,
+        column_params: tuple[object, ...] = (),
+    ) -> builtins.list[sqlite3.Row]:
+        """The ``columns`` of a listing page's ``query.limit + 1`` rows, a text search by the plan its match count
+        makes cheap (``receipt_search_page``); the same rows whichever plan reads them."""
+        needle = search.indexed_needle(query)
+        if needle is not None:
+            count = await self._db.fetchone(*search.count_statement(needle))
+            matches = count[0] if count is not None else 0
+            if matches == 0:
+                return []
+            if matches <= search.DRIVE_MATCHES:
+                return await self._db.fetchall(*search.drive_statement(query, scope, position, columns, column_params))
+            edge = await self._db.fetchone(*search.boundary_statement(query, scope, position))
+            boundary = None if edge is None else CursorPosition(query.sort, edge[0], edge[1])
+            walked = search.walk_statement(query, scope, position, columns, column_params, boundary=boundary)
+            rows = await self._db.fetchall(*walked)
+            if len(rows) > query.limit or boundary is None:
+                return rows  # a full page, or the walk saw every candidate
+        return await self._db.fetchall(*sql.list_statement(query, scope, position, columns, column_params))
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""
