@@ -29,10 +29,21 @@ from receiptcore.errors import (
     UploadTooLarge,
     VersionConflict,
 )
-from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
+from receiptcore.ports import (
+    Clock,
+    EventBus,
+    FileInspector,
+    Inspection,
+    ListingProjection,
+    ListsRendered,
+    ReceiptStore,
+)
 from receiptcore.services.corrections import apply_changes
 from receiptcore.services.merchants import MerchantService
 from receiptcore.services.upload_slots import UploadSlots
+
+# held here: pydantic keeps a parametrised generic model only weakly (adapters/sqlite/receipt_store.ReceiptPage)
+RenderedPage = Page[bytes]
 
 _EXPORT_PAGE = 500
 
@@ -138,6 +149,17 @@ class ReceiptService:
     async def list(self, principal: Principal, query: ReceiptQuery) -> Page[Receipt]:
         """Needs receipts:read (scope widened by receipts:read:any)."""
         return await self._store.list(query, receipt_scope(principal, ReceiptAction.READ))
+
+    async def list_rendered(
+        self, principal: Principal, query: ReceiptQuery, projection: ListingProjection
+    ) -> Page[bytes]:
+        """Needs receipts:read. The page ``list`` returns with each item rendered by ``projection``: by the store
+        when it keeps rendered items (``ListsRendered``), else here."""
+        scope = receipt_scope(principal, ReceiptAction.READ)
+        if isinstance(self._store, ListsRendered):
+            return await self._store.list_rendered(query, scope, projection)
+        page = await self._store.list(query, scope)
+        return RenderedPage(items=[projection.render(r) for r in page.items], next_cursor=page.next_cursor)
 
     async def get(self, principal: Principal, receipt_id: str) -> Receipt:
         """Needs receipts:read. NotFound outside the caller's scope."""

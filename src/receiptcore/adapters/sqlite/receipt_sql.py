@@ -25,6 +25,7 @@ from receiptcore.adapters.sqlite.receipt_search import search_clause
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import Receipt
+from receiptcore.ports import ListingProjection
 
 # The round robin of claims (ports.ReceiptStore.claim_pending): per owner, the number of the last claim of one of
 # their receipts; the claim with the lowest (or no) turn goes next.
@@ -120,6 +121,8 @@ COLUMNS = (
     "next_attempt_at",
     "lease_until",
     "data",
+    "listing",
+    "listing_key",
 )
 INSERT_SQL = f"INSERT INTO receipts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"  # noqa: S608 - fixed column names
 UPDATE_SQL = f"UPDATE receipts SET {', '.join(f'{c} = ?' for c in COLUMNS[1:])} WHERE id = ? AND version = ?"  # noqa: S608
@@ -128,8 +131,9 @@ UPDATE_SQL = f"UPDATE receipts SET {', '.join(f'{c} = ?' for c in COLUMNS[1:])} 
 _SORT_COLUMNS = {"created_at": "created_at", "purchase_date": "purchase_date", "total": "total_units"}
 
 
-def row_values(receipt: Receipt) -> list[Any]:
-    """The column values of ``receipt`` in ``COLUMNS`` order."""
+def row_values(receipt: Receipt, projection: ListingProjection | None = None) -> list[Any]:
+    """The column values of ``receipt`` in ``COLUMNS`` order; ``projection`` renders its list item (none: the
+    listing columns stay NULL and a rendered page renders the receipt when it reads it)."""
     name = (receipt.merchant.name or "").strip()
     return [
         receipt.id,
@@ -149,6 +153,8 @@ def row_values(receipt: Receipt) -> list[Any]:
         iso_utc(receipt.next_attempt_at) if receipt.next_attempt_at else None,
         iso_utc(receipt.lease_until) if receipt.lease_until else None,
         receipt.model_dump_json(),
+        None if projection is None else projection.render(receipt),
+        None if projection is None else projection.key,
     ]
 
 
@@ -278,8 +284,15 @@ LIST_DATA = "json_remove(r.data, '$.extracted', {})".format(
 )
 
 
-def list_statement(query: ReceiptQuery, scope: Scope, position: CursorPosition | None) -> tuple[str, list[Any]]:
-    """The SELECT of one listing page (``query.limit + 1`` rows of ``LIST_DATA``, to tell whether more follow).
+def list_statement(
+    query: ReceiptQuery,
+    scope: Scope,
+    position: CursorPosition | None,
+    columns: str = LIST_DATA,
+    column_params: tuple[Any, ...] = (),
+) -> tuple[str, list[Any]]:
+    """The SELECT of one listing page (``query.limit + 1`` rows of ``columns`` of ``receipts AS r``, by default
+    ``LIST_DATA``, to tell whether more follow).
 
     Only the narrow (key, id) rows are sorted, then the JSON of the one page is read: SQLite's sorter would
     otherwise carry every matching row's JSON through the sort.
@@ -290,11 +303,11 @@ def list_statement(query: ReceiptQuery, scope: Scope, position: CursorPosition |
         where, params = f"{where} AND {after}", [*params, *after_params]
     order = order_clause(query)
     statement = (
-        f"SELECT {LIST_DATA} FROM (SELECT id, row_number() OVER (ORDER BY {order}) AS position"  # noqa: S608
+        f"SELECT {columns} FROM (SELECT id, row_number() OVER (ORDER BY {order}) AS position"  # noqa: S608
         f" FROM receipts WHERE {where} ORDER BY {order} LIMIT ?) AS page"
         " JOIN receipts AS r ON r.id = page.id ORDER BY page.position"
     )
-    return statement, [*params, query.limit + 1]
+    return statement, [*column_params, *params, query.limit + 1]
 
 
 # the bytes an owner's receipts hold (each receipt counts its file, even when bytes are shared with another owner)

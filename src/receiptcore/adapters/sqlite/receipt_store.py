@@ -36,6 +36,7 @@ from receiptcore.adapters.receipt_queries import (
 from receiptcore.adapters.sqlite import receipt_files as files
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.receipt_listing import LISTING_V1, rendered_statement
 from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
@@ -48,16 +49,17 @@ from receiptcore.domain.queries import (
 )
 from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, require_version
-from receiptcore.ports import ReceiptStore
+from receiptcore.ports import ListingProjection, ListsRendered, ReceiptStore
 
 log = logging.getLogger(__name__)
 
 # Held here: pydantic keeps a parametrised generic model only weakly, so ``Page[Receipt]`` written in ``list``
 # built the class anew (schema and validator, ~4 ms) on most calls once the previous one had been collected.
 ReceiptPage = Page[Receipt]
+RenderedPage = Page[bytes]
 
 
-class SqliteReceiptStore(ReceiptStore):
+class SqliteReceiptStore(ReceiptStore, ListsRendered):
     """Receipts in SQLite, original files on local disk.
 
     Args:
@@ -65,6 +67,8 @@ class SqliteReceiptStore(ReceiptStore):
         files_dir: root of the content-addressed file tree.
         cursor_codec: signs list cursors (default: a random key, valid in this process only).
         min_free_bytes: less free space than this in ``files_dir`` makes ``check_writable`` fail.
+        projection: renders each receipt's list item when it is written, for ``list_rendered``
+            (``receipt_listing``); None keeps no renderings (pages are then rendered when they are read).
     """
 
     def __init__(
@@ -73,8 +77,10 @@ class SqliteReceiptStore(ReceiptStore):
         files_dir: Path,
         cursor_codec: CursorCodec | None = None,
         min_free_bytes: int = files.MIN_FREE_BYTES,
+        projection: ListingProjection | None = None,
     ) -> None:
         self._db = db
+        self._projection = projection
         self._files_dir = Path(files_dir)
         self._cursors = cursor_codec or CursorCodec()
         self._space = files.SpaceProbe(self._files_dir, min_free_bytes)
@@ -85,6 +91,7 @@ class SqliteReceiptStore(ReceiptStore):
         db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
         db.register_migration("receipts_v3", sql.SCHEMA_V3)
         db.register_migration("receipts_v4", SCHEMA_V4)
+        db.register_migration("receipts_listing_v1", LISTING_V1)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -112,7 +119,7 @@ class SqliteReceiptStore(ReceiptStore):
                 # one stat on the loop (the file was just written, its inode is cached); a thread only when not
                 if not files.is_placed(path, placed):
                     wrote = await asyncio.to_thread(files.settle, path, placed, content) or wrote
-                await conn.execute(sql.INSERT_SQL, sql.row_values(receipt))
+                await conn.execute(sql.INSERT_SQL, sql.row_values(receipt, self._projection))
         except sqlite3.IntegrityError as exc:
             await self._discard_unreferenced(sha, wrote)
             raise Conflict(f"receipt {receipt.id} already exists") from exc
@@ -152,6 +159,21 @@ class SqliteReceiptStore(ReceiptStore):
             next_cursor = self._cursors.encode(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
         return ReceiptPage(items=items, next_cursor=next_cursor)
 
+    async def list_rendered(self, query: ReceiptQuery, scope: Scope, projection: ListingProjection) -> Page[bytes]:
+        """The page ``list`` returns, each item the row's stored rendering when it was made under
+        ``projection.key``, else rendered now from the row's list projection (``receipt_listing``)."""
+        position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
+        await self._db.migrate()
+        statement, params = rendered_statement(query, scope, position, projection.key)
+        rows = await self._db.fetchall(statement, params)
+        page = rows[: query.limit]
+        items = [row[2] if row[2] is not None else projection.render(sql.to_receipt(row[3])) for row in page]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = page[-1]
+            next_cursor = self._cursors.encode(CursorPosition(query.sort, last[1], last[0]))
+        return RenderedPage.model_construct(items=items, next_cursor=next_cursor)
+
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""
         await self._db.migrate()
@@ -160,7 +182,9 @@ class SqliteReceiptStore(ReceiptStore):
             cursor = await conn.execute("SELECT version FROM receipts WHERE id = ?", (receipt.id,))
             row = await cursor.fetchone()
             require_version(f"receipt {receipt.id}", None if row is None else row[0], expected_version)
-            await conn.execute(sql.UPDATE_SQL, [*sql.row_values(stored)[1:], receipt.id, expected_version])
+            await conn.execute(
+                sql.UPDATE_SQL, [*sql.row_values(stored, self._projection)[1:], receipt.id, expected_version]
+            )
         return stored
 
     async def delete(self, receipt_id: str, scope: Scope) -> None:
@@ -195,7 +219,9 @@ class SqliteReceiptStore(ReceiptStore):
                 return None
             current = sql.to_receipt(row[0])
             claimed = current.claimed_by(worker_id, lease_until)
-            await conn.execute(sql.UPDATE_SQL, [*sql.row_values(claimed)[1:], current.id, current.version])
+            await conn.execute(
+                sql.UPDATE_SQL, [*sql.row_values(claimed, self._projection)[1:], current.id, current.version]
+            )
             await conn.execute(sql.TAKE_TURN_SQL, (claimed.owner_id,))
         return claimed
 
@@ -288,7 +314,8 @@ class SqliteReceiptStore(ReceiptStore):
     async def _visible_row(self, receipt_id: str, scope: Scope, columns: str) -> sqlite3.Row:
         await self._db.migrate()
         where, params = sql.scope_clause(scope)
-        row = await self._db.fetchone(
+        # a primary-key read: on the loop's thread, no hop to a reader thread (SqliteDatabase.fetchone_point)
+        row = await self._db.fetchone_point(
             f"SELECT {columns} FROM receipts WHERE id = ? AND {where}",  # noqa: S608
             [receipt_id, *params],
         )
