@@ -250,11 +250,16 @@ class ReceiptService:
         if size > self._limits.max_bytes:
             raise UploadTooLarge(f"{name} has {size} bytes; the limit is {self._limits.max_bytes}", file=name)
         try:
-            # decoding a large image is CPU work: keep it off the event loop
-            inspection = await asyncio.to_thread(self._inspector.inspect, content)
+            # decoding an image and hashing its bytes are CPU work (both release the GIL): off the event loop,
+            # in one hop
+            inspection, sha256 = await asyncio.to_thread(self._inspect_and_hash, content)
         except InvalidUpload as exc:
             raise type(exc)(f"{name}: {exc.detail}", **{**exc.extra, "file": name}) from exc
-        return _Checked(upload, hashlib.sha256(content).hexdigest(), size, inspection)
+        return _Checked(upload, sha256, size, inspection)
+
+    def _inspect_and_hash(self, content: bytes) -> tuple[Inspection, str]:
+        inspection = self._inspector.inspect(content)
+        return inspection, hashlib.sha256(content).hexdigest()
 
     async def _replay(self, owner: str, key: str, fingerprint: str) -> builtins.list[UploadOutcome] | None:
         record = await self._store.recall_idempotency(owner, key)

@@ -1,10 +1,11 @@
 """SqliteReceiptStore: the ReceiptStore port on the shared SQLite database plus a content-addressed file tree.
 
 Files live under ``files_dir/<sha256[:2]>/<sha256>``, shared by every receipt (of any owner) with the same bytes.
-A file is written atomically (temp file, fsync, rename) inside the same ``BEGIN IMMEDIATE`` transaction that
-inserts the row, and removed again if the insert fails; it is deleted only when no receipt references its sha256
-any more, also inside the write transaction. Holding SQLite's write lock across those steps is what keeps two
-processes from racing between "is this file still referenced?" and "unlink it".
+A file is written durably (temp file, fsync, rename, directory fsync) just before the ``BEGIN IMMEDIATE``
+transaction that inserts the row, checked to still be there inside it (``receipt_files.settle``), and removed
+again if the insert fails; it is deleted only when no receipt references its sha256 any more, inside the write
+transaction. Holding SQLite's write lock from the check to the commit, and from "is this file still referenced?" to
+"unlink it", is what keeps two processes from committing a row whose file another one just removed.
 """
 
 from __future__ import annotations
@@ -96,13 +97,17 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
         quota is summed inside the write transaction (``BEGIN IMMEDIATE``), so concurrent adds, even from other
-        processes, are checked one after another."""
+        processes, are checked one after another. The file is made durable before the transaction (its fsyncs
+        do not hold the write lock) and checked again inside it (``files.settle``)."""
         await self._db.migrate()
         await self._swept_once()
         sha = receipt.source.sha256
         path = self._path(sha)
         wrote = False
+        placed: files.Placed | None = None
         try:
+            placed = await files.place_off_loop(path, content)
+            wrote = placed is not None
             async with self._db.transaction() as conn:
                 cursor = await conn.execute(
                     "SELECT data FROM receipts WHERE owner_id = ? AND sha256 = ?", (receipt.owner_id, sha)
@@ -112,9 +117,9 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
                     return sql.to_receipt(existing[0]), False
                 if quota_bytes is not None:
                     await _check_quota(conn, receipt, quota_bytes)
-                if not await asyncio.to_thread(path.exists):
-                    await asyncio.to_thread(files.write_atomically, path, content)
-                    wrote = True
+                # one stat on the loop (the file was just written, its inode is cached); a thread only when not
+                if not files.is_placed(path, placed):
+                    wrote = await asyncio.to_thread(files.settle, path, placed, content) or wrote
                 await conn.execute(sql.INSERT_SQL, sql.row_values(receipt, self._projection))
         except sqlite3.IntegrityError as exc:
             await self._discard_unreferenced(sha, wrote)
@@ -122,6 +127,9 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         except BaseException:
             await self._discard_unreferenced(sha, wrote)
             raise
+        finally:
+            if placed is not None:
+                placed.close()
         return receipt, True
 
     async def get(self, receipt_id: str, scope: Scope) -> Receipt:
@@ -355,9 +363,9 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         """Delete what a crash left in the file tree (temporary files, files no receipt references); return how
         many. Runs once per store on first use (the readiness probe, a worker's first claim or the first upload).
 
-        Every file is written inside the write transaction, so while this holds SQLite's write lock no other
-        process is half-way through writing one: every ``.tmp`` file seen then is an orphan, and so is every
-        file whose sha256 no committed receipt has.
+        A ``.tmp`` file or a file whose sha256 no committed receipt has is an orphan, or the file of an upload
+        still on its way to its transaction (files are written before it): removing that one is safe too, as the
+        upload checks its file again under the write lock and writes it anew when it is gone.
         """
         await self._db.migrate()
         async with self._db.transaction() as conn:
