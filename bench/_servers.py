@@ -77,7 +77,10 @@ class ServerProcess:
             command,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=clean_environ() | env | {"PYTHONPATH": str(BENCH_DIR)},
+            # this checkout's src first: from a worktree, the shared venv's editable install is another checkout
+            env=clean_environ()
+            | env
+            | {"PYTHONPATH": os.pathsep.join([str(BENCH_DIR), str(BENCH_DIR.parent / "src")])},
             cwd=log_path.parent,
         )
 
