@@ -77,10 +77,10 @@ class ServerProcess:
             command,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            # this checkout's src first: from a worktree, the shared venv's editable install is another checkout
+            # the caller's PYTHONPATH stays behind the bench's (PYTHONPATH=$PWD/src measures a worktree's code)
             env=clean_environ()
             | env
-            | {"PYTHONPATH": os.pathsep.join([str(BENCH_DIR), str(BENCH_DIR.parent / "src")])},
+            | {"PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")]))},
             cwd=log_path.parent,
         )
 

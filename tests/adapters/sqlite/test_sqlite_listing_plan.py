@@ -22,7 +22,7 @@ from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
-from receiptcore.domain.receipt import Merchant, ReceiptStatus
+from receiptcore.domain.receipt import Merchant, Receipt, ReceiptStatus
 from tests.factories import make_receipt
 
 SCOPES = {
@@ -42,6 +42,16 @@ FILTERS: dict[str, dict[str, object]] = {
     "owner": {"owner_id": "u1"},
     "merchant": {"merchant": ("Netto", "Nettooy")},
 }
+
+
+# the receipts columns before migration receipts_listing_v1 (the last two are its listing columns)
+OLD_COLUMNS = sql.COLUMNS[:-2]
+OLD_INSERT_SQL = f"INSERT INTO receipts ({', '.join(OLD_COLUMNS)}) VALUES ({', '.join('?' for _ in OLD_COLUMNS)})"  # noqa: S608
+
+
+def old_row(receipt: Receipt) -> list[object]:
+    """What the store wrote for ``receipt`` before receipts_listing_v1."""
+    return sql.row_values(receipt)[: len(OLD_COLUMNS)]
 
 
 @pytest.fixture
@@ -138,7 +148,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
     old.register_migration("receipts_v1", sql.SCHEMA_V1)
     await old.migrate()
     receipt, _ = make_receipt("u1", merchant=Merchant(name="Durian Palace"))
-    await old.execute(sql.INSERT_SQL, sql.row_values(receipt))
+    await old.execute(OLD_INSERT_SQL, old_row(receipt))
     await old.aclose()
     upgraded = SqliteDatabase(path)
     store = SqliteReceiptStore(upgraded, tmp_path / "files")
@@ -151,6 +161,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
             "receipts_claim_turns_v1",
             "receipts_v3",
             "receipts_v4",
+            "receipts_listing_v1",
         ]
     finally:
         await upgraded.aclose()
@@ -167,7 +178,7 @@ async def test_upgrading_a_v2_database_swaps_the_sort_indexes_for_walk_indexes(t
         for total in (12, 40, 7)
     ]
     for receipt in receipts:
-        await old.execute(sql.INSERT_SQL, sql.row_values(receipt))
+        await old.execute(OLD_INSERT_SQL, old_row(receipt))
     await old.aclose()
     upgraded = SqliteDatabase(path)
     store = SqliteReceiptStore(upgraded, tmp_path / "files")
