@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.dates import find_dates
+from receiptcore.adapters.extractors.ocr.item_names import item_name, row_boxes
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify_words
 from receiptcore.adapters.extractors.ocr.numbers import clean_numbers, find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, letters
@@ -30,18 +31,7 @@ _NOT_ITEM = re.compile(
     re.IGNORECASE,
 )
 _WHOLE_PRICE = re.compile(r"^(?:RM|Rp\.?|IDR|INR|Rs\.?|₹|¥|\$)?\s?(\d{1,3}(?:[.,]\d{3})+|\d{1,7})$", re.IGNORECASE)
-_CODE_BOX = re.compile(r"^#?\d{2,}(?:[-/.]\d+)*$")
-# a box printed apart after the name that is a column: quantity, item code, whole or misread price, currency
-_COLUMN = re.compile(
-    r"^(?:(?:RM|Rp|\$|€|£)?\s?[\d\s]{1,12}|\d{1,4}[.,:]\d{1,2}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£"
-    r"|[xX@*])$",
-    re.IGNORECASE,
-)
-_TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£)$", re.IGNORECASE)
 _HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
-# a quantity column before the name: "2 Nasi Lemak", "2x Latte", and "1 1/2 Bottle" or "3 704 SEAFOOD" (a quantity
-# before a name that starts with a number or an item code)
-_LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D|\d+(?:/\d+)?\s?[A-Za-z])")
 _DETAIL = re.compile(
     r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
     r"ART(?:IKEL)?\.?\s?(?:NO|NR))\b)",
@@ -53,43 +43,6 @@ _QTY_AT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d{1,3})?)\s?(?:[xX*@]|PCS?|UNI
 def _is_heading(line: Line) -> bool:
     words = [compact(w) for w in line.text.split()]
     return sum(1 for w in words if w in _HEADINGS) >= 2
-
-
-def _boxes(line: Line, text: str, cut: int | None = None) -> list[str]:
-    """The row's OCR boxes as they read in ``text`` (the row's text after ``clean_numbers``), up to ``cut``.
-
-    Boxes matter for the name: a number printed apart from it is a column (quantity, item code), a number inside
-    the name's own box is part of the name (``Battery 18V x 2``, ``Mineral Water 1 Ltr``)."""
-    cut = len(text) if cut is None else cut
-    if len(text) != len(line.text):  # clean_numbers joined split digits: the offsets moved, keep one box
-        return [text[:cut]]
-    boxes, start = [], 0
-    for word in line.words:
-        if start >= cut:
-            break
-        boxes.append(text[start : min(cut, start + len(word.text))])
-        start += len(word.text) + 1
-    return boxes
-
-
-def _description(boxes: list[str]) -> tuple[str, Decimal | None]:
-    """Clean description and a quantity found in it, from the OCR boxes before the amounts."""
-    boxes = [b.strip() for b in boxes if b.strip()]
-    # quantity, item-code and whole-number price columns, and a currency code, printed apart after the name
-    while boxes and _COLUMN.match(boxes[-1]):
-        boxes.pop()
-    # an item-code column printed apart before the name ("19-728   Battery 18V")
-    while len(boxes) > 1 and _CODE_BOX.match(boxes[0]) and letters(boxes[1]) >= 2:
-        boxes.pop(0)
-    text = " ".join(boxes)
-    quantity = None
-    lead = _LEAD_QTY.match(text)
-    if lead and int(lead.group(1)) <= 100:
-        quantity = Decimal(lead.group(1))
-        text = text[lead.end() :]
-    text = _TRAILING_CURRENCY.sub("", text.rstrip())
-    # leading "-", "*", ">" or "+" mark modifiers and set components as printed ("--Hot", "> Animal"): kept
-    return " ".join(text.split()).rstrip(" :-,").lstrip(" :.,"), quantity
 
 
 def items_start(lines: list[Line], header_end: int) -> int:
@@ -177,7 +130,7 @@ def _priced_item(
     if at:
         quantity = Decimal(at.group(1).replace(",", "."))
         if single:
-            description = _description(_boxes(line, text, at.start()))[0] or description
+            description = item_name(row_boxes(line, text, at.start()))[0] or description
     amount = values[-1]
     unit_price = values[-2] if len(values) >= 2 else None
     if quantity is not None and unit_price is None and quantity > 1:
@@ -205,7 +158,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
     def release() -> None:
         nonlocal held
         if held is not None and priced:
-            description, quantity = _description(_boxes(held, clean_numbers(held.text)))
+            description, quantity = item_name(row_boxes(held, clean_numbers(held.text)))
             if letters(description) >= 2:
                 items.append((LineItem(description=description[:500], quantity=quantity, amount=Decimal(0)), [held]))
         held = None
@@ -226,10 +179,10 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
                 held = line
             continue
         before = text[:cut]
-        description, quantity = _description(_boxes(line, text, cut))
+        description, quantity = item_name(row_boxes(line, text, cut))
         sources = [line]
         if held is not None and (letters(description) < 2 or _is_detail(before)):
-            description, quantity = _description(_boxes(held, clean_numbers(held.text)))
+            description, quantity = item_name(row_boxes(held, clean_numbers(held.text)))
             sources = [held, line]
             held = None
         else:
