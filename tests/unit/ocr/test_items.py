@@ -186,3 +186,37 @@ def test_junk_a_weight_and_a_barcode_after_the_name_are_columns() -> None:
 def test_a_modifiers_marks_before_its_quantity_are_an_indent() -> None:
     rows = ["1 PORTERHOUSE || 29.90", "** 1 MEDIUM RARE || 0.00", "--Hot", "** 2 COLD || 0.00"]
     assert [d for d, _ in _items(rows)] == ["PORTERHOUSE", "MEDIUM RARE", "--Hot", "COLD"]
+
+
+def test_a_negative_line_is_a_discount_or_coupon_not_an_item() -> None:
+    rows = ["SKITTLES SWEET & SO || 1.66", "1.99 Dsc -0.33", "MC || GENERAL MERCH || 2.00-H",
+            "210000083575 CPN/CHEVRON || 9.00-", "STARBURST ORIGINAL || 1.67"]  # fmt: skip
+    assert _items(rows) == [("SKITTLES SWEET & SO", Decimal("1.66")), ("STARBURST ORIGINAL", Decimal("1.67"))]
+    # a tax code printed before the price is not its sign
+    rows = ["CRVENI - OBRAZI", "1,000\u00d7100.00 || G- || 100,00"]
+    assert [d for d, _ in _items(rows)] == ["CRVENI - OBRAZI"]
+
+
+def test_a_last_row_that_adds_up_the_items_above_is_their_subtotal() -> None:
+    rows = ["1 COFFEE || 2.29", "1 RBEEF SAND PLT || 9.39", "FRIES", "1 WATER || 0.00", "FOOD || 11.68",
+            "State&Local Tax || 1.85"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["COFFEE", "RBEEF SAND PLT", "FRIES", "WATER"]
+    # two equal prices are two items, not an item and its subtotal
+    assert [d for d, _ in _items(["Coke || 2.00", "Coke || 2.00"])] == ["Coke", "Coke"]
+
+
+def test_price_notes_tax_parts_rate_rows_and_summary_words_are_not_items() -> None:
+    rows = ["NIKE ROSHE ONE || $74.99 T", "Final Price || $59.99 T", "Package Price: $39.99",
+            "***End of Group Promotion***", "1 OPEN PRICE || 11.99", "CHECKLANE CANDY || .50",
+            "ItemPrice 32.00YouSave 25.60", "SGST 02.5% || 2.48", "H-HST 13% || .26",
+            "MwSt 19 % || 9.93", "NON TAXABLE || 0.00", "MILK 2% || 3.49", "DARK CHOC 70% || 2.99",
+            "Net TTL || 34.50", "Saldo || 62.20", "SUBTOTALE || 95,50", "BAL.DUE || 59.80",
+            "Cashier1, 12/28/18,03:12 PM"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["NIKE ROSHE ONE", "OPEN PRICE", "CHECKLANE CANDY", "MILK 2%",
+                                            "DARK CHOC 70%"]  # fmt: skip
+
+
+def test_separator_rows_read_as_letters_are_not_items() -> None:
+    rows = ["SALSA BARBACOA DIA || 0.92", "\u2605XXXXXXX\u706bXXKXXXXXXX", "\u5bb6\u51b0" * 8, "BOWWOW",
+            "TOMATE FRITO || 0.65"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["SALSA BARBACOA DIA", "BOWWOW", "TOMATE FRITO"]

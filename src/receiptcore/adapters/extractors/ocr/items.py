@@ -10,6 +10,7 @@ an item, not an "OFF" discount).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.dates import find_dates
@@ -27,7 +28,19 @@ _NOT_ITEM = re.compile(
     r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS|"
     # how the order is served, and notes on a price printed under an item
     r"EAT\s?IN|DINE\s?IN|TAKE\s?(?:OUT|AWAY)|CARRY\s?OUT|DRIVE\s?THRU|PRICE\s?OVER(?:RIDE)?|"
-    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?|NET\s?SALES)\b",
+    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?|NET\s?SALES|COMPARE\s?AT|WALK\s?IN|"
+    # the party and the copy, greetings; totals abbreviated (TTL) or in other languages (Saldo, Netto, Subtotale,
+    # Sconto, Contado, Pagado)
+    r"GUESTS?|REPRINT|THANK\s?YOU|TTL|SALDO|NETTO|SUBTOTALE|SCONTO|CONTADO|PAGADO|BAL\.?\s?DUE)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+# what the text before a row's amounts says when the row is a note on a price or a tax, not an item: a price note
+# ("Final Price", "Package Price:", "PROMOTION", ".50 SAVED"; "OPEN PRICE" is a till's key for an item), India's
+# GST parts (CGST, SGST, IGST), a tax note ("NON TAXABLE"), a label ending in a tax or service rate ("H-HST 13%",
+# "MwSt 19 %"; fat and cocoa shares, "MILK 2%" and "DARK 70%", fall outside 4-30 %)
+_NOTE = re.compile(
+    r"(?<!OPEN\s)PRICE\s*[:.]?\s*$|\bPROMOTION\b|\bSAVED\b|YOU\s?SAVE|\b[CSI]GST\b|\bNON\W?TAXABLE\b|"
+    r"(?<![\d.,])(?:[4-9]|[12]\d|30)(?:[.,]\d{1,3})?\s?%\s*$",
     re.IGNORECASE,
 )
 _WHOLE_PRICE = re.compile(r"^(?:RM|Rp\.?|IDR|INR|Rs\.?|₹|¥|\$)?\s?(\d{1,3}(?:[.,]\d{3})+|\d{1,7})$", re.IGNORECASE)
@@ -61,6 +74,21 @@ def _is_detail(before: str) -> bool:
     return _DETAIL.match(before) is not None or (letters(before) < 2 and before.strip() != "")
 
 
+def _negative(text: str) -> bool:
+    """Whether the row's last amount is printed negative, its minus on the figure (``-0.33``, ``9.00-``): a tax
+    code printed before the amount (``G- 100,00``) is not its sign."""
+    found = find_amounts(text)
+    return bool(found) and found[-1].value < 0 and re.match(r"^[-\u2212\u2013]\s", found[-1].text) is None
+
+
+def _is_rule(text: str) -> bool:
+    """A separator printed as a row of one or two repeated marks that OCR read as letters (``*****`` read as
+    ``家冰家冰冰家``, ``XXXXXXX火XXKXXX``): ten characters or more, three quarters of them the two commonest."""
+    chars = [c for c in text if not c.isspace()]
+    common = Counter(chars).most_common(2)
+    return len(chars) >= 10 and sum(n for _, n in common) >= 0.75 * len(chars)
+
+
 def _has_date(text: str) -> bool:
     """A date outside the row's amounts ("BRUNELLO MAR 30.00" holds an amount, not 30 March)."""
     spans = [(a.start, a.end) for a in find_amounts(text)]
@@ -77,7 +105,9 @@ def _blocked(line: Line, text: str) -> bool:
     return (
         classify_words(label) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
         or _NOT_ITEM.search(text) is not None
+        or _NOTE.search(label.strip()) is not None
         or _has_date(text)
+        or _is_rule(text)
         or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)
         or _is_heading(line)
     )
@@ -178,6 +208,9 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
                 release()
                 held = line
             continue
+        if _negative(text):
+            held = None  # a negative line is a discount or coupon (``1.99 Dsc -0.33``, ``CPN/CHEVRON 9.00-``)
+            continue
         before = text[:cut]
         description, quantity = item_name(row_boxes(line, text, cut))
         sources = [line]
@@ -193,4 +226,15 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         items.append((item, sources))
         priced = True
     release()
-    return items[:MAX_ITEMS]
+    return _without_subtotal(items[:MAX_ITEMS])
+
+
+def _without_subtotal(items: list[tuple[LineItem, list[Line]]]) -> list[tuple[LineItem, list[Line]]]:
+    """``items`` without a last priced row that is the sum of all the priced rows above it (two at least): a
+    subtotal under a label no keyword names ("FOOD 23.86", "Counter-Eat In 6.75") before the tax rows."""
+    priced = [index for index, (item, _) in enumerate(items) if item.amount]
+    if len(priced) < 3:
+        return items
+    last = priced[-1]
+    above = sum((items[index][0].amount or Decimal(0) for index in priced[:-1]), Decimal(0))
+    return items[:last] + items[last + 1 :] if items[last][0].amount == above else items
