@@ -285,6 +285,35 @@ class ReceiptStore(Protocol):
         ...
 
 
+class ListingProjection(Protocol):
+    """How a receipt is shown as a list item, as bytes (the HTTP API's JSON of it); an entrypoint defines it.
+
+    ``key`` names the rendering: it must change whenever ``render`` could give other bytes for the same receipt
+    (a store that keeps rendered items serves a stored one only under the key it was rendered with)."""
+
+    @property
+    def key(self) -> str:
+        """The rendering's name and version."""
+        ...
+
+    def render(self, receipt: Receipt) -> bytes:
+        """The list item of ``receipt``; it must not depend on ``extracted`` or the attempts' ``output``s."""
+        ...
+
+
+@runtime_checkable
+class ListsRendered(Protocol):
+    """Optional, for a ReceiptStore that keeps each receipt's list item rendered beside it (written with the
+    receipt, so a page is mostly stored bytes). ``ReceiptService.list_rendered`` renders ``list`` pages itself for
+    a store without it."""
+
+    async def list_rendered(self, query: ReceiptQuery, scope: Scope, projection: ListingProjection) -> Page[bytes]:
+        """The page ``list(query, scope)`` returns, same items in the same order and the same ``next_cursor``,
+        each item as ``projection.render`` gives it for that receipt (a stored rendering is used only when it was
+        made under ``projection.key``)."""
+        ...
+
+
 class MerchantDirectory(Protocol):
     """The install's merchant directory, partitioned by owner (``receiptcore.domain.merchants``).
 

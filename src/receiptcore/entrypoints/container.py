@@ -31,12 +31,13 @@ from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.receipt_queries import CursorCodec, cursor_codec
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer, TokenConfig
-from receiptcore.adapters.security.hashing import usable_cpus
+from receiptcore.adapters.security.hashing import default_slots
 from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # noqa: PLC0414 - re-exported (cli_keys)
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
 from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
 from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
+from receiptcore.entrypoints.http.representation import API_LISTING
 from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
 from receiptcore.extractor_config import ExtractorConfig
@@ -92,7 +93,7 @@ def _token_backend(settings: Settings) -> str:
 
 
 def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
-    slots = settings.password_verify_slots or usable_cpus()
+    slots = settings.password_verify_slots or default_slots()
     return Argon2PasswordHasher(
         memory_cost=settings.password_hash_memory_kib,
         time_cost=settings.password_hash_iterations,
@@ -104,7 +105,7 @@ def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
 
 def _login_admission(settings: Settings) -> LoginAdmission:
     # as many logins in progress as the hasher computes and queues: one more would only wait to be shed there
-    slots = settings.password_verify_slots or usable_cpus()
+    slots = settings.password_verify_slots or default_slots()
     return LoginAdmission(slots * (1 + settings.password_verify_queue_per_slot))
 
 
@@ -407,6 +408,7 @@ class Container(containers.DeclarativeContainer):
             files_dir=settings.provided.files_dir,
             cursor_codec=cursor_codec,
             min_free_bytes=settings.provided.max_upload_bytes,  # not ready once the largest file no longer fits
+            projection=API_LISTING,  # list items rendered when written (adapters/sqlite/receipt_listing.py)
         ),
         memory=providers.Singleton(MemoryReceiptStore, cursor_codec=cursor_codec),
         mongo=providers.Singleton(_mongo_receipt_store, mongo, cursor_codec),

@@ -8,8 +8,16 @@ text), corrections with ``from``/``to`` keys, and no worker lease fields.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import importlib.metadata
+import sys
+from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from receiptcore.domain import lifecycle, receipt_values
+from receiptcore.domain import receipt as receipt_model
 from receiptcore.domain.receipt import Correction, ExtractionAttempt, Receipt, ReceiptData
 
 # The correctable fields, in the order the example document shows them.
@@ -80,6 +88,45 @@ def _iso(value: dt.datetime) -> str:
     """ISO 8601 with a ``Z`` for UTC (what the example shows)."""
     text = value.isoformat()
     return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+
+
+class ApiListing:
+    """The list item of the API (``receipt_to_api`` encoded as Litestar encodes it), as a ``ListingProjection``:
+    the SQLite store renders it when a receipt is written and a page joins the stored bytes.
+
+    ``key`` is a digest of what the bytes depend on: this module, the receipt models' modules and the versions of
+    the libraries that dump and encode them, so any change to the representation's code makes every stored
+    rendering stale (the store then renders those rows again when it reads them) without anyone having to
+    remember a version number.
+    """
+
+    def __init__(self) -> None:
+        digest = hashlib.sha256(b"api-listing-1")
+        for module in (sys.modules[__name__], receipt_model, receipt_values, lifecycle):
+            digest.update(Path(str(module.__file__)).read_bytes())
+        for dist in ("pydantic", "pydantic_core", "msgspec"):
+            digest.update(f"{dist}={importlib.metadata.version(dist)}".encode())
+        self._key = f"api-{digest.hexdigest()[:20]}"
+
+    @property
+    def key(self) -> str:
+        """The rendering's name and version (see the class docstring)."""
+        return self._key
+
+    def render(self, receipt: Receipt) -> bytes:
+        """``receipt_to_api(receipt)`` as JSON bytes."""
+        return _encode(receipt_to_api(receipt))
+
+
+_encode = msgspec.json.Encoder().encode
+API_LISTING = ApiListing()
+"""The one projection the app renders list pages with and the container gives the SQLite store."""
+
+
+def list_page_json(items: list[bytes], next_cursor: str | None) -> bytes:
+    """The body of a list page (``{"items": [...], "next_cursor": ...}``) from rendered items: the bytes Litestar
+    writes for the same dict of ``receipt_to_api`` items."""
+    return b'{"items":[' + b",".join(items) + b'],"next_cursor":' + _encode(next_cursor) + b"}"
 
 
 def dumped_receipt_to_api(dumped: dict[str, Any]) -> dict[str, Any]:
