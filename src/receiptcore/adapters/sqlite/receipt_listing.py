@@ -10,7 +10,9 @@ the stored bytes of its rows.
 A row is served from ``listing`` only when ``listing_key`` equals the key of the projection the page asks for; any
 other row (written before this migration, by a store without a projection, or under another key after the
 representation changed) is decoded and rendered as before, so a stale rendering is never served. Rows are
-rendered again whenever they are written; nothing rewrites them on a key change.
+rendered again whenever they are written, and a page that had to render rows keeps those renderings
+(``KEEP_RENDERING_SQL``, only where the receipt is still the version rendered): an upgraded data dir renders each
+receipt once, the first time a page shows it, instead of on every page.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ LISTING_V1 = """
 ALTER TABLE receipts ADD COLUMN listing BLOB;
 ALTER TABLE receipts ADD COLUMN listing_key TEXT;
 """
+
+# a rendering made by a page, kept only while the receipt is the version it was rendered from (a write since then
+# rendered its own)
+KEEP_RENDERING_SQL = "UPDATE receipts SET listing = ?, listing_key = ? WHERE id = ? AND version = ?"
 
 _SORT_COLUMNS = {"created_at": "r.created_at", "purchase_date": "r.purchase_date", "total": "r.total_units"}
 

@@ -37,7 +37,7 @@ from receiptcore.adapters.sqlite import receipt_files as files
 from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_listing import LISTING_V1, rendered_columns
+from receiptcore.adapters.sqlite.receipt_listing import KEEP_RENDERING_SQL, LISTING_V1, rendered_columns
 from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
@@ -167,12 +167,32 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         columns, column_params = rendered_columns(query, projection.key)
         rows = await self._page_rows(query, scope, position, columns, column_params)
         page = rows[: query.limit]
-        items = [row[2] if row[2] is not None else projection.render(sql.to_receipt(row[3])) for row in page]
+        items: builtins.list[bytes] = []
+        stale: builtins.list[tuple[bytes, str, str, int]] = []
+        for row in page:
+            if row[2] is not None:
+                items.append(row[2])
+                continue
+            receipt = sql.to_receipt(row[3])
+            items.append(projection.render(receipt))
+            stale.append((items[-1], projection.key, receipt.id, receipt.version))
+        if stale and self._projection is not None and self._projection.key == projection.key:
+            await self._keep_renderings(stale)
         next_cursor = None
         if len(rows) > query.limit:
             last = page[-1]
             next_cursor = self._cursors.encode(CursorPosition(query.sort, last[1], last[0]))
         return RenderedPage.model_construct(items=items, next_cursor=next_cursor)
+
+    async def _keep_renderings(self, renderings: builtins.list[tuple[bytes, str, str, int]]) -> None:
+        """Store renderings a page made of rows that had none under this key (written before the migration or
+        under another key), each only if its receipt is still the version it was rendered from; so an upgraded
+        data dir renders each receipt once, when a page first shows it. Best effort: a page never fails here."""
+        try:
+            async with self._db.transaction() as conn:
+                await conn.executemany(KEEP_RENDERING_SQL, renderings)
+        except StorageUnavailable as exc:
+            log.debug("list renderings not kept: %s", exc)
 
     async def _page_rows(
         self,
