@@ -188,6 +188,22 @@ def test_a_modifiers_marks_before_its_quantity_are_an_indent() -> None:
     assert [d for d, _ in _items(rows)] == ["PORTERHOUSE", "MEDIUM RARE", "--Hot", "COLD"]
 
 
+def test_a_quantity_read_as_a_letter_and_a_bracketed_unit_price_are_not_the_name() -> None:
+    lines = rows_to_lines(["I saffron chicken korm || \u00a311.75", "i Yuzu (Hot) || $3.90", "I PENNE || 7.95",
+                           "L-STILL WATER (2 08.50) || 17.00", "CALAMARI PACIFICO (2 @19.90) || 39.80",
+                           "Shoukadou B set (Udon) || 26.80", "I Love NY Mug || 9.99"])  # fmt: skip
+    items = [item for item, _ in parse_items(lines, 0, len(lines))]
+    assert [(i.description, i.quantity) for i in items] == [
+        ("saffron chicken korm", Decimal(1)),
+        ("Yuzu (Hot)", Decimal(1)),
+        ("PENNE", Decimal(1)),
+        ("L-STILL WATER", None),
+        ("CALAMARI PACIFICO", Decimal(2)),  # "2 @19.90" read as quantity at a unit price
+        ("Shoukadou B set (Udon)", None),
+        ("Love NY Mug", Decimal(1)),  # the price of the rule: a name that starts with the word "I"
+    ]
+
+
 def test_a_negative_line_is_a_discount_or_coupon_not_an_item() -> None:
     rows = ["SKITTLES SWEET & SO || 1.66", "1.99 Dsc -0.33", "MC || GENERAL MERCH || 2.00-H",
             "210000083575 CPN/CHEVRON || 9.00-", "STARBURST ORIGINAL || 1.67"]  # fmt: skip
