@@ -94,6 +94,8 @@ def money_rows(lines: list[Line], start: int = 0, whole: bool = False) -> list[M
     for i in range(start, len(lines)):
         line = lines[i]
         kind = classify(line.text)
+        if kind == Kind.COUNT and any(a.currency_mark for a in find_amounts(line.text)):
+            kind = Kind.TOTAL  # "Total for 3 items $17.90": a count is never printed with a currency mark
         if kind in (Kind.OTHER, Kind.COUNT):
             continue
         amounts = _row_amounts(line.text, whole)
