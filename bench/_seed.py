@@ -263,13 +263,15 @@ class _Chunk:
 def _chunk_rows(chunk: _Chunk) -> list[list[Any]]:
     """The INSERT rows of one chunk (run in a generator process): the adapter's own row mapping."""
     from receiptcore.adapters.sqlite import receipt_sql
+    from receiptcore.entrypoints.http.representation import API_LISTING  # what the container gives the store
 
     rng = random.Random(f"{SEED}:{chunk.number}")  # per chunk, so any number of processes seeds the same data
     statuses = QUIET_STATUSES if chunk.quiet else STATUSES
     rows = []
     for index in range(chunk.first, chunk.first + chunk.size):
         owner = chunk.member_id if rng.random() < MEMBER_SHARE else rng.choice(chunk.others)
-        rows.append(receipt_sql.row_values(make_receipt(rng, index, owner, fake_source(index), statuses)))
+        receipt = make_receipt(rng, index, owner, fake_source(index), statuses)
+        rows.append(receipt_sql.row_values(receipt, API_LISTING))
     return rows
 
 
@@ -387,6 +389,9 @@ def cache_key(count: int, flood_accounts: int, quiet: bool) -> str:
         digest.update(source.read_bytes())
     digest.update(receipt_sql.INSERT_SQL.encode())
     digest.update(inspect.getsource(receipt_sql.row_values).encode())
+    from receiptcore.entrypoints.http.representation import API_LISTING
+
+    digest.update(API_LISTING.key.encode())  # the rendered list items the rows carry
     return f"{count}-{flood_accounts}-{'quiet' if quiet else 'mixed'}-{digest.hexdigest()[:16]}"
 
 

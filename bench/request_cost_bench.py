@@ -10,7 +10,9 @@ written in JSON to /dev/null. Nothing asserts on the numbers (bench/README.md).
     PYTHONPATH=src .venv/bin/python bench/request_cost_bench.py --requests 5000
     PYTHONPATH=src .venv/bin/python bench/request_cost_bench.py --only me --profile /tmp/me.prof
 
-Rows: the bare endpoint, ``GET /auth/me``, ``GET /api/receipts/{id}`` (the member's ids in turn), a 429 refusal
+Rows: the bare endpoint, ``GET /auth/me``, ``GET /api/receipts/{id}`` (the member's ids in turn), the filtered
+listing and the text search pages of ``http_bench.py`` (``_product.LIST_FILTERS`` / ``SEARCH_TERMS``, 50 per
+page, in turn; ``--data-dir`` runs them on a kept 100,000-receipt store), a 429 refusal
 of a login past the admission bound (the bound is forced to zero; no password is checked), and a whole
 ``POST /auth/login`` (real Argon2id at the production parameters; fewer requests, its cost is mostly hashing),
 for which the SQLite write transactions per request (``BEGIN IMMEDIATE``, warm-up included) are counted too.
@@ -26,17 +28,24 @@ import json
 import logging
 import os
 import pstats
+import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._baseline_app import create_baseline_app
-from bench._seed import seed_store
+from bench._seed import SEEDED_FILE, Seeded, seed_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _product imports its siblings as top-level modules
+from _product import LIST_FILTERS, SEARCH_TERMS
+
+ALL_ROWS = ("baseline", "me", "receipt", "list", "search", "routed", "shed", "login")
 
 
 class _Driver:
@@ -48,6 +57,7 @@ class _Driver:
     async def request(
         self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"", client: str = "127.0.0.1"
     ) -> int:
+        path, _, query = path.partition("?")
         scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -56,7 +66,7 @@ class _Driver:
             "scheme": "http",
             "path": path,
             "raw_path": path.encode(),
-            "query_string": b"",
+            "query_string": query.encode(),
             "root_path": "",
             "headers": [(b"host", b"127.0.0.1"), *headers],
             "client": (client, 50000),
@@ -135,7 +145,7 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
     configure_logging("info", "json", log)  # the access log as shipped, in JSON
     rows: list[dict[str, Any]] = []
     profile = cProfile.Profile() if args.profile else None
-    wanted = set(args.only.split(",")) if args.only else {"baseline", "me", "receipt", "routed", "shed", "login"}
+    wanted = set(args.only.split(",")) if args.only else {*ALL_ROWS} - {"routed"}
 
     settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
     container = build_container(settings)
@@ -153,12 +163,21 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
     # the same routes through Litestar's routing alone (create_app(fast_paths=False), same container), alternating
     # with the served app in rounds so that a change of the machine's load hits both alike
     routed = _Driver(create_app(container, fast_paths=False)) if "routed" in wanted else None
+    # the listing and search pages of the HTTP benchmark (bench/_product.py), in turn
+    lists = [f"/api/receipts?{urlencode({**query, 'limit': '50'})}" for query in LIST_FILTERS]
+    searches = [f"/api/receipts?{urlencode({'q': term, 'limit': '50'})}" for term in SEARCH_TERMS]
     routes = [
         ("GET /auth/me", lambda d: lambda _n: d.request("GET", "/auth/me", auth), "me"),
         (
             "GET /api/receipts/{id}",
             lambda d: lambda n: d.request("GET", f"/api/receipts/{ids[n % len(ids)]}", auth),
             "receipt",
+        ),
+        ("GET /api/receipts (filtered, 50/page)", lambda d: lambda n: d.request("GET", lists[n % 4], auth), "list"),
+        (
+            "GET /api/receipts?q= (text search)",
+            lambda d: lambda n: d.request("GET", searches[n % len(searches)], auth),
+            "search",
         ),
     ]
     for label, make, key in routes:
@@ -261,8 +280,14 @@ def _parse() -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated rows: baseline,me,receipt,routed,shed,login (routed: me and receipt"
-        " also through Litestar's routing alone)",
+        help=f"comma-separated rows: {','.join(ALL_ROWS)} (routed: me, receipt, list and search also through"
+        " Litestar's routing alone; not run unless named)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="a seeded data dir to copy instead of seeding --receipts afresh: one kept by http_bench.py"
+        " --data-cache (it holds bench-seeded.json), e.g. the 100,000-receipt store",
     )
     parser.add_argument("--rounds", type=int, default=3, help="with routed: rounds of each, the median is reported")
     parser.add_argument("--profile", default="", help="write a cProfile of the measured requests here")
@@ -274,7 +299,11 @@ if __name__ == "__main__":
     logging.getLogger("bench").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         seeded_dir = Path(tmp) / "data"
-        seeded_store = seed_store(seeded_dir, arguments.receipts)
+        if arguments.data_dir:
+            seeded_store = Seeded(**json.loads((arguments.data_dir / SEEDED_FILE).read_text()))
+            shutil.copytree(arguments.data_dir, seeded_dir)
+        else:
+            seeded_store = seed_store(seeded_dir, arguments.receipts)
         with open(os.devnull, "w", encoding="utf-8") as devnull:
             results = asyncio.run(main(arguments, seeded_dir, seeded_store, devnull))
     print(f"{'row':<44} {'requests':>8} {'CPU us/req':>11} {'wall us/req':>12} {'write tx/req':>12}")

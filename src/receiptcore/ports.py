@@ -129,6 +129,17 @@ class AuthChangeCounter(Protocol):
         ...
 
 
+@runtime_checkable
+class DumpedReceiptReader(Protocol):
+    """Optional beside ``ReceiptStore``: a store that keeps each receipt as its JSON-mode dump hands that dump out
+    without building the receipt (for the one-receipt read, whose answer is that JSON reshaped)."""
+
+    async def get_dumped(self, receipt_id: str, scope: Scope) -> dict[str, Any]:
+        """What ``get(receipt_id, scope).model_dump(mode="json")`` gives, for every receipt the store holds; a
+        fresh dict the caller may keep. NotFound when absent or outside ``scope``, as ``get``."""
+        ...
+
+
 class CacheFactory(Protocol):
     """Makes the bounded per-instance caches of the core (the core says what to cache and when to drop it; the
     adapter, on cachetools, does the bounding and expiry). Entries may vanish at any time: a cache is never the
@@ -271,6 +282,35 @@ class ReceiptStore(Protocol):
         self, owner_id: str, key: str, fingerprint: str, receipt_ids: builtins.list[str]
     ) -> None:
         """Remember the outcome of an idempotent request; an existing record for the key is kept unchanged."""
+        ...
+
+
+class ListingProjection(Protocol):
+    """How a receipt is shown as a list item, as bytes (the HTTP API's JSON of it); an entrypoint defines it.
+
+    ``key`` names the rendering: it must change whenever ``render`` could give other bytes for the same receipt
+    (a store that keeps rendered items serves a stored one only under the key it was rendered with)."""
+
+    @property
+    def key(self) -> str:
+        """The rendering's name and version."""
+        ...
+
+    def render(self, receipt: Receipt) -> bytes:
+        """The list item of ``receipt``; it must not depend on ``extracted`` or the attempts' ``output``s."""
+        ...
+
+
+@runtime_checkable
+class ListsRendered(Protocol):
+    """Optional, for a ReceiptStore that keeps each receipt's list item rendered beside it (written with the
+    receipt, so a page is mostly stored bytes). ``ReceiptService.list_rendered`` renders ``list`` pages itself for
+    a store without it."""
+
+    async def list_rendered(self, query: ReceiptQuery, scope: Scope, projection: ListingProjection) -> Page[bytes]:
+        """The page ``list(query, scope)`` returns, same items in the same order and the same ``next_cursor``,
+        each item as ``projection.render`` gives it for that receipt (a stored rendering is used only when it was
+        made under ``projection.key``)."""
         ...
 
 

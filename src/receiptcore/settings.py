@@ -15,10 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from receiptcore.domain.money import is_currency
+from receiptcore.services.password_hashing import OWASP_FLOORS, meets_owasp_floor
 
 # Where container secrets are mounted; a setting is read from the file named like its environment variable.
 SECRETS_DIR = "/run/secrets"
@@ -109,6 +110,22 @@ class Settings(BaseSettings):
     )
     login_backoff_forget_seconds: float = Field(
         86_400.0, ge=60, description="An account or client with no failed login for this long starts over."
+    )
+    password_hash_memory_kib: int = Field(
+        7168,
+        ge=8,
+        le=4 * 1024 * 1024,
+        description="Argon2id memory of new password hashes, in KiB; with password_hash_iterations at or above one "
+        "of OWASP's floors (47104/1, 19456/2, 12288/3, 9216/4, 7168/5). Older hashes verify with their own and "
+        "are rehashed at the next login.",
+    )
+    password_hash_iterations: int = Field(5, ge=1, le=100, description="Argon2id iterations (time cost) of new hashes.")
+    password_hash_thread_niceness: int = Field(
+        0,
+        ge=0,
+        le=19,
+        description="How much lower than the server's the password-hashing threads' OS priority is (Linux), so "
+        "the event loop keeps the CPU it needs while a login flood hashes; 0: the same priority.",
     )
     password_verify_slots: int = Field(
         0, ge=0, le=256, description="Password checks (Argon2id) computed at once on one instance; 0: one per CPU."
@@ -215,6 +232,17 @@ class Settings(BaseSettings):
         1568, ge=256, le=8000, description="Images are downscaled so their long side is at most this many pixels."
     )
     llm_max_pages: int = Field(5, ge=1, le=100, description="Most PDF pages sent to an LLM extractor.")
+
+    @model_validator(mode="after")
+    def _owasp_floor(self) -> Settings:
+        # the setting is a trade of memory for iterations along OWASP's list, never a way below it
+        if not meets_owasp_floor(self.password_hash_memory_kib, self.password_hash_iterations):
+            floors = ", ".join(f"m={memory} t={iterations}" for memory, iterations in OWASP_FLOORS)
+            raise ValueError(
+                f"Argon2id m={self.password_hash_memory_kib} KiB t={self.password_hash_iterations} is below every "
+                f"OWASP floor ({floors}; p=1): raise password_hash_memory_kib or password_hash_iterations"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

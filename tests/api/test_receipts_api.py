@@ -8,10 +8,15 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from receiptcore.adapters.memory.extractor import MemoryExtractor
+from receiptcore.domain.policy import Principal
+from receiptcore.domain.queries import ReceiptQuery
 from receiptcore.domain.receipt import ExtractedReceipt, LineItem, Merchant
+from receiptcore.domain.users import RECEIPTS_READ
+from receiptcore.entrypoints.http.representation import receipt_to_api
 from tests.api.conftest import Api, image_bytes, jpeg
 
 MISSING_ID = "01900000-0000-7000-8000-000000000000"
@@ -93,6 +98,35 @@ async def test_listing_filters_sorts_and_pages_with_a_link_header(api: Api) -> N
         "/api/receipts", params={"date_from": "2016-07-01", "date_to": "2016-07-31", "max_total": "9"}, headers=headers
     )
     assert len(ranged.json()["items"]) == 3
+
+
+async def test_a_list_page_is_the_bytes_of_its_receipts_representations(api: Api) -> None:
+    # the page joins renderings stored when each receipt was written (representation.API_LISTING); the body must
+    # be what Litestar wrote for the dict of receipt_to_api items, on a page with a cursor and on the last one
+    owner_id, headers = await api.user()
+    for i in range(3):
+        await api.upload(headers, (f"{i}.jpg", jpeg()))
+    await api.extract_all()
+    corrected = (await api.client.get("/api/receipts", headers=headers)).json()["items"][0]
+    await api.client.patch(
+        f"/api/receipts/{corrected['id']}", json={"notes": "été", "version": corrected["version"]}, headers=headers
+    )
+    principal = Principal(user_id=owner_id, roles=frozenset({"member"}), permissions=frozenset({RECEIPTS_READ}))
+    for params in ({"limit": "2"}, {"limit": "2", "q": "tauhu", "sort": "total"}):
+        response = await api.client.get("/api/receipts", params=params, headers=headers)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        query = ReceiptQuery.model_validate(params)
+        page = await api.container.receipt_service().list(principal, query)
+        items = [receipt_to_api(r) for r in page.items]
+        assert response.content == msgspec.json.encode({"items": items, "next_cursor": response.json()["next_cursor"]})
+        last = await api.client.get("/api/receipts", params={**params, "cursor": page.next_cursor}, headers=headers)
+        rest = await api.container.receipt_service().list(
+            principal, query.model_copy(update={"cursor": page.next_cursor})
+        )
+        assert last.content == msgspec.json.encode(
+            {"items": [receipt_to_api(r) for r in rest.items], "next_cursor": None}
+        )
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,7 @@ from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.adapters.sqlite.throttle_store import SqliteThrottleStore
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
+from receiptcore.entrypoints.http.representation import API_LISTING
 from receiptcore.ports import EventBus, MerchantDirectory, ReceiptStats, ReceiptStore, ThrottleStore, UserRepo
 from tests.servers import REDIS_URL, postgres_url, redis_prefix
 from tests.support.mongo_fixtures import MONGO_ID, MongoHarness
@@ -58,6 +59,8 @@ def _adapter(fixture: str, adapter_id: str, group: str) -> object:
 RECEIPT_STORES = [
     _adapter("memory_receipt_store", "memory", "memory"),
     _adapter("sqlite_receipt_store", "sqlite", "sqlite"),
+    # as the container builds it: each receipt's list item rendered when it is written (receipt_listing)
+    _adapter("sqlite_rendering_receipt_store", "sqlite-rendering", "sqlite"),
     _adapter("mongo_receipt_store", MONGO_ID, "mongo"),
 ]
 RECEIPT_STATS = [
@@ -117,6 +120,11 @@ async def sqlite_receipts_db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
 @pytest.fixture
 def sqlite_receipt_store(sqlite_receipts_db: SqliteDatabase, tmp_path: Path) -> SqliteReceiptStore:
     return SqliteReceiptStore(sqlite_receipts_db, tmp_path / "files")
+
+
+@pytest.fixture
+def sqlite_rendering_receipt_store(sqlite_receipts_db: SqliteDatabase, tmp_path: Path) -> SqliteReceiptStore:
+    return SqliteReceiptStore(sqlite_receipts_db, tmp_path / "files", projection=API_LISTING)
 
 
 # mongo_receipt_store: tests/support/mongo_fixtures.py (a real server or the in-process emulation)

@@ -37,6 +37,7 @@ from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, Sqli
 from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
 from receiptcore.adapters.sqlite.receipt_stats import SqliteReceiptStats
 from receiptcore.domain.backoff import Backoff
+from receiptcore.entrypoints.http.representation import API_LISTING
 from receiptcore.entrypoints.metrics import Metrics
 from receiptcore.errors import ConfigurationError
 from receiptcore.extractor_config import ExtractorConfig
@@ -93,7 +94,13 @@ def _token_backend(settings: Settings) -> str:
 
 def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
     slots = settings.password_verify_slots or usable_cpus()
-    return Argon2PasswordHasher(max_in_flight=slots, max_waiting=slots * settings.password_verify_queue_per_slot)
+    return Argon2PasswordHasher(
+        memory_cost=settings.password_hash_memory_kib,
+        time_cost=settings.password_hash_iterations,
+        max_in_flight=slots,
+        max_waiting=slots * settings.password_verify_queue_per_slot,
+        thread_niceness=settings.password_hash_thread_niceness,
+    )
 
 
 def _login_admission(settings: Settings) -> LoginAdmission:
@@ -401,6 +408,7 @@ class Container(containers.DeclarativeContainer):
             files_dir=settings.provided.files_dir,
             cursor_codec=cursor_codec,
             min_free_bytes=settings.provided.max_upload_bytes,  # not ready once the largest file no longer fits
+            projection=API_LISTING,  # list items rendered when written (adapters/sqlite/receipt_listing.py)
         ),
         memory=providers.Singleton(MemoryReceiptStore, cursor_codec=cursor_codec),
         mongo=providers.Singleton(_mongo_receipt_store, mongo, cursor_codec),

@@ -29,10 +29,22 @@ from receiptcore.errors import (
     UploadTooLarge,
     VersionConflict,
 )
-from receiptcore.ports import Clock, EventBus, FileInspector, Inspection, ReceiptStore
+from receiptcore.ports import (
+    Clock,
+    DumpedReceiptReader,
+    EventBus,
+    FileInspector,
+    Inspection,
+    ListingProjection,
+    ListsRendered,
+    ReceiptStore,
+)
 from receiptcore.services.corrections import apply_changes
 from receiptcore.services.merchants import MerchantService
 from receiptcore.services.upload_slots import UploadSlots
+
+# held here: pydantic keeps a parametrised generic model only weakly (adapters/sqlite/receipt_store.ReceiptPage)
+RenderedPage = Page[bytes]
 
 _EXPORT_PAGE = 500
 
@@ -96,6 +108,7 @@ class ReceiptService:
         merchants: MerchantService | None = None,
     ) -> None:
         self._store = store
+        self._dumped = store if isinstance(store, DumpedReceiptReader) else None
         self._inspector = inspector
         self._bus = bus
         self._clock = clock
@@ -139,9 +152,28 @@ class ReceiptService:
         """Needs receipts:read (scope widened by receipts:read:any)."""
         return await self._store.list(query, receipt_scope(principal, ReceiptAction.READ))
 
+    async def list_rendered(
+        self, principal: Principal, query: ReceiptQuery, projection: ListingProjection
+    ) -> Page[bytes]:
+        """Needs receipts:read. The page ``list`` returns with each item rendered by ``projection``: by the store
+        when it keeps rendered items (``ListsRendered``), else here."""
+        scope = receipt_scope(principal, ReceiptAction.READ)
+        if isinstance(self._store, ListsRendered):
+            return await self._store.list_rendered(query, scope, projection)
+        page = await self._store.list(query, scope)
+        return RenderedPage(items=[projection.render(r) for r in page.items], next_cursor=page.next_cursor)
+
     async def get(self, principal: Principal, receipt_id: str) -> Receipt:
         """Needs receipts:read. NotFound outside the caller's scope."""
         return await self._store.get(receipt_id, receipt_scope(principal, ReceiptAction.READ))
+
+    async def get_dumped(self, principal: Principal, receipt_id: str) -> dict[str, Any]:
+        """``get`` as ``Receipt.model_dump(mode="json")`` gives it, read from the store's own dump when it keeps
+        one (``DumpedReceiptReader``). Needs receipts:read. NotFound outside the caller's scope."""
+        scope = receipt_scope(principal, ReceiptAction.READ)
+        if self._dumped is not None:
+            return await self._dumped.get_dumped(receipt_id, scope)
+        return (await self._store.get(receipt_id, scope)).model_dump(mode="json")
 
     async def open_file(self, principal: Principal, receipt_id: str) -> tuple[SourceFile, bytes]:
         """Needs receipts:read. The original bytes."""
@@ -228,11 +260,16 @@ class ReceiptService:
         if size > self._limits.max_bytes:
             raise UploadTooLarge(f"{name} has {size} bytes; the limit is {self._limits.max_bytes}", file=name)
         try:
-            # decoding a large image is CPU work: keep it off the event loop
-            inspection = await asyncio.to_thread(self._inspector.inspect, content)
+            # decoding an image and hashing its bytes are CPU work (both release the GIL): off the event loop,
+            # in one hop
+            inspection, sha256 = await asyncio.to_thread(self._inspect_and_hash, content)
         except InvalidUpload as exc:
             raise type(exc)(f"{name}: {exc.detail}", **{**exc.extra, "file": name}) from exc
-        return _Checked(upload, hashlib.sha256(content).hexdigest(), size, inspection)
+        return _Checked(upload, sha256, size, inspection)
+
+    def _inspect_and_hash(self, content: bytes) -> tuple[Inspection, str]:
+        inspection = self._inspector.inspect(content)
+        return inspection, hashlib.sha256(content).hexdigest()
 
     async def _replay(self, owner: str, key: str, fingerprint: str) -> builtins.list[UploadOutcome] | None:
         record = await self._store.recall_idempotency(owner, key)

@@ -22,7 +22,8 @@ from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
-from receiptcore.domain.receipt import Merchant, ReceiptStatus
+from receiptcore.domain.receipt import Merchant, Receipt, ReceiptStatus
+from receiptcore.entrypoints.http.representation import API_LISTING
 from tests.factories import make_receipt
 
 SCOPES = {
@@ -42,6 +43,16 @@ FILTERS: dict[str, dict[str, object]] = {
     "owner": {"owner_id": "u1"},
     "merchant": {"merchant": ("Netto", "Nettooy")},
 }
+
+
+# the receipts columns before migration receipts_listing_v1 (the last two are its listing columns)
+OLD_COLUMNS = sql.COLUMNS[:-2]
+OLD_INSERT_SQL = f"INSERT INTO receipts ({', '.join(OLD_COLUMNS)}) VALUES ({', '.join('?' for _ in OLD_COLUMNS)})"  # noqa: S608
+
+
+def old_row(receipt: Receipt) -> list[object]:
+    """What the store wrote for ``receipt`` before receipts_listing_v1."""
+    return sql.row_values(receipt)[: len(OLD_COLUMNS)]
 
 
 @pytest.fixture
@@ -138,7 +149,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
     old.register_migration("receipts_v1", sql.SCHEMA_V1)
     await old.migrate()
     receipt, _ = make_receipt("u1", merchant=Merchant(name="Durian Palace"))
-    await old.execute(sql.INSERT_SQL, sql.row_values(receipt))
+    await old.execute(OLD_INSERT_SQL, old_row(receipt))
     await old.aclose()
     upgraded = SqliteDatabase(path)
     store = SqliteReceiptStore(upgraded, tmp_path / "files")
@@ -151,6 +162,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
             "receipts_claim_turns_v1",
             "receipts_v3",
             "receipts_v4",
+            "receipts_listing_v1",
         ]
     finally:
         await upgraded.aclose()
@@ -167,7 +179,7 @@ async def test_upgrading_a_v2_database_swaps_the_sort_indexes_for_walk_indexes(t
         for total in (12, 40, 7)
     ]
     for receipt in receipts:
-        await old.execute(sql.INSERT_SQL, sql.row_values(receipt))
+        await old.execute(OLD_INSERT_SQL, old_row(receipt))
     await old.aclose()
     upgraded = SqliteDatabase(path)
     store = SqliteReceiptStore(upgraded, tmp_path / "files")
@@ -179,5 +191,34 @@ async def test_upgrading_a_v2_database_swaps_the_sort_indexes_for_walk_indexes(t
         names = {row[0] for row in rows}
         assert {"receipts_owner_created_walk", "receipts_owner_date_walk", "receipts_owner_total_walk"} <= names
         assert not names & {"receipts_owner_created", "receipts_owner_date", "receipts_owner_total"}
+    finally:
+        await upgraded.aclose()
+
+
+async def test_an_upgraded_store_keeps_the_renderings_its_pages_make(tmp_path: Path) -> None:
+    path = tmp_path / "v4.sqlite3"
+    old = SqliteDatabase(path)
+    for name, ddl in [("receipts_v1", sql.SCHEMA_V1), ("receipts_v2", SCHEMA_V2), ("claims", sql.CLAIM_TURNS_V1)]:
+        old.register_migration(name, ddl)
+    await old.migrate()
+    receipts = [make_receipt("u1", notes=f"note {n}")[0] for n in range(3)]
+    for receipt in receipts:
+        await old.execute(OLD_INSERT_SQL, old_row(receipt))
+    await old.aclose()
+    upgraded = SqliteDatabase(path)
+    store = SqliteReceiptStore(upgraded, tmp_path / "files", projection=API_LISTING)
+    try:
+        page = await store.list_rendered(ReceiptQuery(), Scope.only("u1"), API_LISTING)
+        assert sorted(page.items) == sorted(API_LISTING.render(r) for r in receipts)
+        rows = await upgraded.fetchall("SELECT id, listing, listing_key FROM receipts")
+        assert {row[0]: (row[1], row[2]) for row in rows} == {
+            r.id: (API_LISTING.render(r), API_LISTING.key) for r in receipts
+        }
+        # kept only while the receipt is the version it was rendered from: a stale write-back changes nothing
+        changed = await store.update(receipts[0].model_copy(update={"notes": "newer"}), receipts[0].version)
+        await store._keep_renderings([(b"stale", API_LISTING.key, receipts[0].id, receipts[0].version)])
+        again = await store.list_rendered(ReceiptQuery(), Scope.only("u1"), API_LISTING)
+        assert API_LISTING.render(changed) in again.items
+        assert b"stale" not in again.items
     finally:
         await upgraded.aclose()

@@ -1,5 +1,6 @@
 """Merchant name rules of the receipt header, on hand-made OCR rows."""
 
+from receiptcore.adapters.extractors.ocr.address import evidence
 from receiptcore.adapters.extractors.ocr.glued import unglue
 from receiptcore.adapters.extractors.ocr.header import parse_header
 from tests.unit.ocr.helpers import rows_to_lines
@@ -70,3 +71,44 @@ def test_field_labels_and_banners_are_not_names() -> None:
     assert parse_header(rows_to_lines(rows)).name == "IN-N-OUT BURGER IRVING"
     # a name with a colon in it is still a name
     assert parse_header(rows_to_lines(["COTTON:ON", "12 MAIN ST", "SHIRT || 10.00"])).name == "COTTON:ON"
+
+
+def test_a_us_city_line_without_its_zip_is_address_not_the_name() -> None:
+    rows = ["Casselberry FSU (# 03270)", "Fern Park, FL", "321-444-6536", "3/7/2018 12:07:17 PM"]
+    assert parse_header(rows_to_lines(rows)).name == "Casselberry FSU (# 03270)"
+    assert evidence("HUNTINGTON BEACH CA") == 2
+    assert evidence("Nashville, TN") == 2
+    # a one-word name with a state code that is also an English word or a brand is no city line
+    assert evidence("SUPREME NY") == 0
+    assert evidence("Shop Pay, OK now") == 0
+
+
+def test_a_store_number_in_brackets_is_no_postcode() -> None:
+    assert evidence("Charlotte Pike FSU (#02886)") == 0
+    assert evidence("43000 KAJANG") >= 2
+
+
+def test_a_greeting_line_names_the_shop_as_printed() -> None:
+    rows = ["BIENVENUE A DISNEYLAND PARIS", "Vendeur: 47492LYNDA", "Date: 25/10/2017 14:29"]
+    assert parse_header(rows_to_lines(rows)).name == "BIENVENUE A DISNEYLAND PARIS"
+    # a greeting alone is no name: the row below is
+    assert parse_header(rows_to_lines(["WELCOME", "Shell Canada", "Date: 25/10/2017"])).name == "Shell Canada"
+    assert parse_header(rows_to_lines(["WELCOME TO", "KRYSTAL", "Date: 25/10/2017"])).name == "KRYSTAL"
+
+
+def test_a_store_number_after_the_name_does_not_hide_it() -> None:
+    rows = ["SPEEDWAY 0006661", "La Porte IN 46350", "TRAN#:2387827", "5/19/2017 6:29 PM"]
+    assert parse_header(rows_to_lines(rows)).name == "SPEEDWAY 0006661"
+    # but a store-number label alone is not a name
+    rows = ["Store #1458", "Panda Express", "1 Main Street", "5/19/2017 6:29 PM"]
+    assert parse_header(rows_to_lines(rows)).name == "Panda Express"
+
+
+def test_a_border_of_repeated_marks_is_not_a_name() -> None:
+    rows = [
+        "本本本本本车本本车车车车车*本本本车本*车本本本车本",
+        "Sushi Yasuda",
+        "204 East 43rd Street",
+        "New York NY 10017",
+    ]
+    assert parse_header(rows_to_lines(rows)).name == "Sushi Yasuda"

@@ -157,3 +157,82 @@ def test_a_price_misread_with_one_decimal_or_a_colon_is_a_column_not_part_of_the
 def test_a_tax_code_after_the_price_does_not_make_an_item_a_tax_row() -> None:
     rows = ["EUKANUBA SM BREED ADULT 16LB", "ITEM CODE:PG50014 || $49.99 HST", "Net Sales || $4.99", "HST || $0.65"]
     assert _items(rows) == [("EUKANUBA SM BREED ADULT 16LB", Decimal("49.99"))]
+
+
+def test_a_one_character_flag_printed_before_the_name_is_a_column() -> None:
+    rows = ["T || FL RUFFLES CHDR & S || 1.49", "FL SMARTFOOD CHEDDA || 1.49", "* || GOLD PEAK TEA || 1.79"]
+    assert [d for d, _ in _items(rows)] == ["FL RUFFLES CHDR & S", "FL SMARTFOOD CHEDDA", "GOLD PEAK TEA"]
+
+
+def test_digits_read_for_letters_inside_a_word_are_put_back_never_beside_a_digit() -> None:
+    rows = ["55317 CHEVR0N 5W30 || 34.49", "647465 AV0CAD0S 6CT || 5.99", "KS 0RG EGGS || 6.99",
+            "PISTACHI0 3# || 14.99", "3 0cha || 3.60", "5.Cilantro Fish Ro11s || 8.00", "G00D2GROW 100Z || 2.99",
+            "AQUA 0.5L || 1.00", "A1 Sauce || 1.00", "Combo1 || 5.00"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["55317 CHEVRON 5W30", "647465 AVOCADOS 6CT", "KS ORG EGGS",
+                                            "PISTACHIO 3#", "Ocha", "5.Cilantro Fish Rolls", "G00D2GROW 100Z",
+                                            "AQUA 0.5L", "A1 Sauce", "Combo1"]  # fmt: skip
+
+
+def test_junk_a_weight_and_a_barcode_after_the_name_are_columns() -> None:
+    rows = ["NONYA ROLL || 00°8$ || 8.00", "AGUACATE || 0.185 KILOS || 0.55", "Garlic Naan || .22.00",
+            "NOTE CARDS RED Q3 400100998274 || 3.99", "B8-20 TOP 789138400301 C || 6.40",
+            "36884 HAM 4\u00d7100G || 2.50", "TUSKER LAGER @ || 4.00", "PLUMAS GALLO 500GRS || 0.78"]  # fmt: skip
+    assert _items(rows) == [("NONYA ROLL", Decimal("8.00")), ("AGUACATE", Decimal("0.55")),
+                            ("Garlic Naan", Decimal(0)), ("NOTE CARDS RED Q3", Decimal("3.99")),
+                            ("B8-20 TOP", Decimal("6.40")), ("36884 HAM 4x100G", Decimal("2.50")),
+                            ("TUSKER LAGER", Decimal("4.00")), ("PLUMAS GALLO 500GRS", Decimal("0.78"))]  # fmt: skip
+
+
+def test_a_modifiers_marks_before_its_quantity_are_an_indent() -> None:
+    rows = ["1 PORTERHOUSE || 29.90", "** 1 MEDIUM RARE || 0.00", "--Hot", "** 2 COLD || 0.00"]
+    assert [d for d, _ in _items(rows)] == ["PORTERHOUSE", "MEDIUM RARE", "--Hot", "COLD"]
+
+
+def test_a_quantity_read_as_a_letter_and_a_bracketed_unit_price_are_not_the_name() -> None:
+    lines = rows_to_lines(["I saffron chicken korm || \u00a311.75", "i Yuzu (Hot) || $3.90", "I PENNE || 7.95",
+                           "L-STILL WATER (2 08.50) || 17.00", "CALAMARI PACIFICO (2 @19.90) || 39.80",
+                           "Shoukadou B set (Udon) || 26.80", "I Love NY Mug || 9.99"])  # fmt: skip
+    items = [item for item, _ in parse_items(lines, 0, len(lines))]
+    assert [(i.description, i.quantity) for i in items] == [
+        ("saffron chicken korm", Decimal(1)),
+        ("Yuzu (Hot)", Decimal(1)),
+        ("PENNE", Decimal(1)),
+        ("L-STILL WATER", None),
+        ("CALAMARI PACIFICO", Decimal(2)),  # "2 @19.90" read as quantity at a unit price
+        ("Shoukadou B set (Udon)", None),
+        ("Love NY Mug", Decimal(1)),  # the price of the rule: a name that starts with the word "I"
+    ]
+
+
+def test_a_negative_line_is_a_discount_or_coupon_not_an_item() -> None:
+    rows = ["SKITTLES SWEET & SO || 1.66", "1.99 Dsc -0.33", "MC || GENERAL MERCH || 2.00-H",
+            "210000083575 CPN/CHEVRON || 9.00-", "STARBURST ORIGINAL || 1.67"]  # fmt: skip
+    assert _items(rows) == [("SKITTLES SWEET & SO", Decimal("1.66")), ("STARBURST ORIGINAL", Decimal("1.67"))]
+    # a tax code printed before the price is not its sign
+    rows = ["CRVENI - OBRAZI", "1,000\u00d7100.00 || G- || 100,00"]
+    assert [d for d, _ in _items(rows)] == ["CRVENI - OBRAZI"]
+
+
+def test_a_last_row_that_adds_up_the_items_above_is_their_subtotal() -> None:
+    rows = ["1 COFFEE || 2.29", "1 RBEEF SAND PLT || 9.39", "FRIES", "1 WATER || 0.00", "FOOD || 11.68",
+            "State&Local Tax || 1.85"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["COFFEE", "RBEEF SAND PLT", "FRIES", "WATER"]
+    # two equal prices are two items, not an item and its subtotal
+    assert [d for d, _ in _items(["Coke || 2.00", "Coke || 2.00"])] == ["Coke", "Coke"]
+
+
+def test_price_notes_tax_parts_rate_rows_and_summary_words_are_not_items() -> None:
+    rows = ["NIKE ROSHE ONE || $74.99 T", "Final Price || $59.99 T", "Package Price: $39.99",
+            "***End of Group Promotion***", "1 OPEN PRICE || 11.99", "CHECKLANE CANDY || .50",
+            "ItemPrice 32.00YouSave 25.60", "SGST 02.5% || 2.48", "H-HST 13% || .26",
+            "MwSt 19 % || 9.93", "NON TAXABLE || 0.00", "MILK 2% || 3.49", "DARK CHOC 70% || 2.99",
+            "Net TTL || 34.50", "Saldo || 62.20", "SUBTOTALE || 95,50", "BAL.DUE || 59.80",
+            "Cashier1, 12/28/18,03:12 PM"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["NIKE ROSHE ONE", "OPEN PRICE", "CHECKLANE CANDY", "MILK 2%",
+                                            "DARK CHOC 70%"]  # fmt: skip
+
+
+def test_separator_rows_read_as_letters_are_not_items() -> None:
+    rows = ["SALSA BARBACOA DIA || 0.92", "\u2605XXXXXXX\u706bXXKXXXXXXX", "\u5bb6\u51b0" * 8, "BOWWOW",
+            "TOMATE FRITO || 0.65"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["SALSA BARBACOA DIA", "BOWWOW", "TOMATE FRITO"]

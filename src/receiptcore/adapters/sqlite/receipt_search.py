@@ -74,15 +74,28 @@ def search_clause(q: str) -> tuple[str, list[Any]]:
     needle = q.casefold()
     if len(needle) < TRIGRAM:
         return "search LIKE ? ESCAPE '\\'", [f"%{_escape_like(needle)}%"]
-    # a quoted FTS5 phrase: every character is literal, a double quote is written twice
-    phrase = '"' + needle.replace('"', '""') + '"'
     return (
         # INDEXED BY: SQLite would otherwise look a rowid up in the table itself (SCHEMA_V4)
         "id IN (SELECT s.receipt_id FROM receipt_search_fts AS f"
         " JOIN receipt_search AS s INDEXED BY receipt_search_ids ON s.rid = f.rowid"
         " WHERE receipt_search_fts MATCH ?)",
-        [phrase],
+        [phrase(needle)],
     )
+
+
+def scan_clause(q: str) -> tuple[str, list[Any]]:
+    """``search_clause`` as a test of each row's search text, for a walk that reads few rows (the trigram phrase
+    and ``instr`` select the same rows: both texts are casefolded and the phrase is the substring's trigrams, in
+    order)."""
+    needle = q.casefold()
+    if len(needle) < TRIGRAM:
+        return search_clause(q)
+    return "instr(search, ?) > 0", [needle]
+
+
+def phrase(needle: str) -> str:
+    """``needle`` as a quoted FTS5 phrase: every character is literal, a double quote is written twice."""
+    return '"' + needle.replace('"', '""') + '"'
 
 
 def _escape_like(text: str) -> str:

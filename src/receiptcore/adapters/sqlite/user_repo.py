@@ -32,7 +32,7 @@ from receiptcore.adapters.sqlite.user_sql import (
     user_to_row,
 )
 from receiptcore.domain.users import ADMIN, RefreshToken, Role, User
-from receiptcore.errors import Conflict, NotFound
+from receiptcore.errors import Conflict, NotFound, StorageUnavailable
 from receiptcore.ports import AuthChangeCounter, UserRepo
 
 
@@ -45,7 +45,6 @@ class SqliteUserRepo(UserRepo, AuthChangeCounter):
 
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
-        self._changes_reader: sqlite3.Connection | None = None
         self._unreadable = -1  # counts down on every failed read, so each failure reads as a change
         db.register_migration("users_v1", USERS_V1)
         db.register_migration("auth_changes_v1", AUTH_CHANGES_V1)
@@ -54,29 +53,21 @@ class SqliteUserRepo(UserRepo, AuthChangeCounter):
     async def auth_change_count(self) -> int:
         """The counter the ``auth_changes`` triggers bump (ports.AuthChangeCounter).
 
-        Read on a connection of its own, synchronously: one indexed single-row read in WAL mode never waits for a
-        writer and costs a few microseconds, where the shared aiosqlite connection costs a thread hop and waits
-        behind every transaction of this process. Never waiting (busy timeout 0) matters more than the value:
-        when the read fails the answer is a number never returned before, which only makes the caller drop its
-        caches. A ``":memory:"`` database has no other process writing it: the count is then constant.
+        A point read on the event loop's thread (``SqliteDatabase.fetchone_point``): one single-row read in WAL
+        mode, a few microseconds, never waiting for a lock on the loop (when SQLite would wait, the read moves to
+        a reader thread). When the read fails the answer is a number never returned before, which only makes the
+        caller drop its caches. A ``":memory:"`` database has no other process writing it: the count is then
+        constant.
         """
         await self._db.migrate()
         if str(self._db.path) == MEMORY:
             return 0
         try:
-            if self._changes_reader is None:
-                self._changes_reader = sqlite3.connect(self._db.path, timeout=0, isolation_level=None)
-            row = self._changes_reader.execute(READ_AUTH_CHANGES).fetchone()
-        except sqlite3.Error:
-            self._close_changes_reader()
+            row = await self._db.fetchone_point(READ_AUTH_CHANGES)
+        except StorageUnavailable:
             self._unreadable -= 1
             return self._unreadable
         return int(row[0]) if row is not None else 0
-
-    def _close_changes_reader(self) -> None:
-        if self._changes_reader is not None:
-            reader, self._changes_reader = self._changes_reader, None
-            reader.close()
 
     async def session_revoked(self, session_id: str) -> bool:
         """True once any token of the family was revoked, or for an unknown family."""
@@ -99,7 +90,7 @@ class SqliteUserRepo(UserRepo, AuthChangeCounter):
     async def get_user(self, user_id: str) -> User:
         """Return the user with this id. Raises NotFound."""
         await self._db.migrate()
-        row = await self._db.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))  # noqa: S608
+        row = await self._db.fetchone_point(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))  # noqa: S608
         if row is None:
             raise NotFound("no such user")
         return row_to_user(row)
@@ -107,7 +98,7 @@ class SqliteUserRepo(UserRepo, AuthChangeCounter):
     async def find_user_by_email(self, email: str) -> User | None:
         """Return the user with this email (compared case-insensitively), or None."""
         await self._db.migrate()
-        row = await self._db.fetchone(
+        row = await self._db.fetchone_point(  # the unique index on email (declared COLLATE NOCASE)
             f"SELECT {USER_COLUMNS} FROM users WHERE email = ? COLLATE NOCASE",  # noqa: S608 - constant columns
             # Stored emails are lower case (the User model folds them); NOCASE alone folds only ASCII.
             (email.strip().lower(),),
@@ -216,7 +207,7 @@ class SqliteUserRepo(UserRepo, AuthChangeCounter):
     async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         """Return the refresh token with this hash, used or not, or None."""
         await self._db.migrate()
-        row = await self._db.fetchone(
+        row = await self._db.fetchone_point(
             f"SELECT {TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = ?",  # noqa: S608 - constant columns
             (token_hash,),
         )

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from litestar import Request, Response, delete, get, patch, post
+from litestar import MediaType, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
@@ -32,7 +32,7 @@ from receiptcore.entrypoints.http.receipt_params import (
     receipt_id,
     safe_filename,
 )
-from receiptcore.entrypoints.http.representation import attempt_to_api, receipt_to_api
+from receiptcore.entrypoints.http.representation import API_LISTING, attempt_to_api, list_page_json, receipt_to_api
 from receiptcore.entrypoints.http.schemas import ExtractionList, ReceiptOut, ReceiptPage
 from receiptcore.entrypoints.http.security import CONTAINER_KEY, PERMISSION_OPT
 from receiptcore.errors import NotFound, ValidationFailed
@@ -55,16 +55,16 @@ async def list_receipts(
     principal: NamedDependency[Principal],
     receipt_service: NamedDependency[ReceiptService],
     receipt_query: NamedDependency[ReceiptQuery],
-) -> Response[dict[str, Any]]:
+) -> Response[bytes]:
     """Receipts matching the filters, a page at a time; ``next_cursor`` (and ``Link: rel="next"``) continue."""
-    page = await receipt_service.list(principal, receipt_query)
+    # items rendered once, when each receipt was written (representation.API_LISTING): the page joins their bytes
+    page = await receipt_service.list_rendered(principal, receipt_query, API_LISTING)
     headers: dict[str, str] = {}
     if page.next_cursor:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
         params.append(("cursor", page.next_cursor))
         headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
-    body = {"items": [receipt_to_api(r) for r in page.items], "next_cursor": page.next_cursor}
-    return Response(body, headers=headers)
+    return Response(list_page_json(page.items, page.next_cursor), headers=headers, media_type=MediaType.JSON)
 
 
 @get(

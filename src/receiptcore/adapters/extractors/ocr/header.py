@@ -39,6 +39,17 @@ _STOP_RE = re.compile(
 _LABEL_VALUE = re.compile(r"^\s*[A-Za-z][A-Za-z .]{1,24}\s?:\s*(?:[A-Za-z]{0,3}\d[\w-]*)?\s*$")
 _OWNER_ONLY = re.compile(r"^\s*(OWNED|OWN|OPERATED|MANAGED)\s+BY\s*:?\s*$", re.IGNORECASE)
 _OWNER_PREFIX = re.compile(r"^.*\b(OWNED|OWN|OPERATED)\s+BY\s*:?\s*", re.IGNORECASE)
+# "Welcome to Chick-fil-A", "Bienvenue à Disneyland Paris": the words after the greeting are the shop's name
+_WELCOME = re.compile(
+    r"^\W*(?:WELCOME|BIENVENUE?S?|BIENVENIDOS?|BENVENUTI|WILLKOMMEN|WELKOM|SELAMAT\s?DATANG)\b\W*"
+    r"(?:(?:TO|AT|IN|À|A|AU|AUX|AL|EN|BEI|IM|DA|DI|BIJ|KE)\b\W*)?",
+    re.IGNORECASE,
+)
+_STORE_NUMBER = re.compile(r"(?<=[A-Za-z])\s*(?:#|NO\.?\s?)?\s*\(?#?\s?\d{2,8}\)?\s*$", re.IGNORECASE)
+_NUMBERED_LABELS = (
+    "STORE", "STORENO", "STORENUMBER", "SHOP", "SHOPNO", "BRANCH", "OUTLET", "UNIT", "STATION", "LOCATION", "SITE",
+    "TILL", "LANE", "REGISTER", "PUMP", "KASSE", "FILIALE", "MAGASIN", "TIENDA",
+)  # fmt: skip
 _ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
 _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?\s?NO\.?|ROC|REG\.?\s?NO\.?)?[:.\s]*"
                      r"[A-Z]{0,2}\d{4,12}[-\s]?[A-Z]\b\)?", re.IGNORECASE)  # fmt: skip
@@ -84,18 +95,33 @@ def _header_end(lines: list[Line]) -> int:
     return min(len(lines), HEADER_MAX_LINES)
 
 
+def _name_text(text: str) -> str:
+    """The part of a row that can be a name: without an owner prefix ("Owned by:") or a greeting ("Welcome to")."""
+    return _WELCOME.sub("", _OWNER_PREFIX.sub("", text))
+
+
 def _is_generic(line: Line) -> bool:
-    c = compact(line.text)
+    c = compact(_WELCOME.sub("", line.text))
     return any(c.startswith(g) or c == g for g in _GENERIC)
 
 
 def _is_name_like(line: Line) -> bool:
-    text = _strip_reg(line.text)
-    if letters(text) < 3 or letters(text) < 2 * digits(text) or _is_generic(line):
+    text = _strip_reg(_name_text(line.text))
+    # a store number printed after the name ("SPEEDWAY 0006661", "ARCO AMPM 42259") does not make it a number row
+    named = _STORE_NUMBER.sub("", text)
+    if named != text and compact(named) in _NUMBERED_LABELS:
+        return False  # "Store #1458", "Branch 12": which outlet, not its name
+    if letters(text) < 3 or letters(named) < 2 * digits(named) or _is_generic(line) or _is_decoration(text):
         return False
     if "@" in text or _ADDRESS_START.match(text) or _LABEL_VALUE.match(line.text):
         return False
-    return not _STOP_RE.search(_OWNER_PREFIX.sub("", text))
+    return not _STOP_RE.search(text)
+
+
+def _is_decoration(text: str) -> bool:
+    """A row of a few repeated marks (a border of stars, which OCR may read as CJK characters), not a name."""
+    marks = text.replace(" ", "")
+    return len(marks) >= 8 and len(set(marks)) * 4 <= len(marks)
 
 
 def _strip_reg(text: str) -> str:
