@@ -128,14 +128,10 @@ class Settings(BaseSettings):
         "the event loop keeps the CPU it needs while a login flood hashes; 0: the same priority.",
     )
     password_verify_slots: int = Field(
-        0,
-        ge=0,
-        le=256,
-        description="Password checks (Argon2id) computed at once on one instance; 0: one per CPU but one (at least "
-        "one), so the event loop keeps a core during a login flood.",
+        0, ge=0, le=256, description="Password checks (Argon2id) computed at once on one instance; 0: one per CPU."
     )
     password_verify_queue_per_slot: int = Field(
-        16, ge=0, le=1000, description="Password checks that may wait, per slot; past them a login gets 429 overloaded."
+        8, ge=0, le=1000, description="Password checks that may wait, per slot; past them a login gets 429 overloaded."
     )
 
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest accepted file, in bytes.")

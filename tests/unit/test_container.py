@@ -79,11 +79,11 @@ async def test_the_hasher_and_the_login_admission_follow_the_settings(monkeypatc
 
     from receiptcore.entrypoints import container as root
 
-    monkeypatch.setattr(root, "default_slots", lambda: 3)  # one per CPU but one, on four
+    monkeypatch.setattr(root, "usable_cpus", lambda: 3)
     defaults = build_container(Settings(profile="memory"))
-    assert defaults.hasher().max_in_flight == 3
-    assert defaults.hasher().max_waiting == 3 * 16
-    assert defaults.login_admission().limit == 3 * (1 + 16)  # as many as the hasher runs and queues
+    assert defaults.hasher().max_in_flight == 3  # one per CPU
+    assert defaults.hasher().max_waiting == 3 * 8
+    assert defaults.login_admission().limit == 3 * (1 + 8)  # as many as the hasher runs and queues
     chosen = build_container(
         Settings(
             profile="memory",

@@ -31,7 +31,7 @@ from receiptcore.adapters.postgres.config import PostgresConfig
 from receiptcore.adapters.receipt_queries import CursorCodec, cursor_codec
 from receiptcore.adapters.redis.config import RedisConfig
 from receiptcore.adapters.security import Argon2PasswordHasher, JwksTokenVerifier, JwtTokenIssuer, TokenConfig
-from receiptcore.adapters.security.hashing import default_slots
+from receiptcore.adapters.security.hashing import usable_cpus
 from receiptcore.adapters.security.keys import KeyDirectory as KeyDirectory  # noqa: PLC0414 - re-exported (cli_keys)
 from receiptcore.adapters.sqlite import SqliteDatabase, SqliteReceiptStore, SqliteThrottleStore, SqliteUserRepo
 from receiptcore.adapters.sqlite.merchant_directory import SqliteMerchantDirectory
@@ -93,7 +93,7 @@ def _token_backend(settings: Settings) -> str:
 
 
 def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
-    slots = settings.password_verify_slots or default_slots()
+    slots = settings.password_verify_slots or usable_cpus()
     return Argon2PasswordHasher(
         memory_cost=settings.password_hash_memory_kib,
         time_cost=settings.password_hash_iterations,
@@ -105,7 +105,7 @@ def _password_hasher(settings: Settings) -> Argon2PasswordHasher:
 
 def _login_admission(settings: Settings) -> LoginAdmission:
     # as many logins in progress as the hasher computes and queues: one more would only wait to be shed there
-    slots = settings.password_verify_slots or default_slots()
+    slots = settings.password_verify_slots or usable_cpus()
     return LoginAdmission(slots * (1 + settings.password_verify_queue_per_slot))
 
 

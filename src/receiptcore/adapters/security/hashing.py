@@ -17,10 +17,9 @@ memory. A hash made with other parameters (the earlier default, m = 19 MiB, t = 
 **Load.** Each verification costs milliseconds of CPU on purpose. Unbounded, a flood of logins would queue
 thousands of them behind each other: every login (the flood's and everyone else's) would then wait seconds and
 time out, while the threads doing the hashing take the cores from every other request. So at most
-``max_in_flight`` hashes run at once (one per CPU but one: the event loop keeps a core) and at most
-``max_waiting`` verifications wait for one of them; a verification past that is refused at once with
-``Overloaded`` (429 with Retry-After) before any hashing, and the client retries later. A verification that is
-let in is carried out in full, exactly as before.
+``max_in_flight`` hashes run at once (one per CPU by default) and at most ``max_waiting`` verifications wait for
+one of them; a verification past that is refused at once with ``Overloaded`` (429 with Retry-After) before any
+hashing, and the client retries later. A verification that is let in is carried out in full, exactly as before.
 
 Hashing (new passwords, the rehash after a successful login) takes the same slots but is never refused: it only
 waits, so a login that was let in and verified is never refused afterwards.
@@ -63,9 +62,8 @@ _SODIUM_MAX_ENCODED = 127
 _SODIUM_MIN_SALT_LEN = 8
 _SODIUM_MIN_HASH_LEN = 16
 
-# Verifications that may wait for a slot, per slot, when ``max_waiting`` is not given: with one slot on two
-# cores, 16 waiting let the 16 connections of the login benchmark all in, each waiting ~16 x 7 ms at most.
-DEFAULT_WAITING_PER_SLOT = 16
+# Verifications that may wait for a slot, per slot, when ``max_waiting`` is not given.
+DEFAULT_WAITING_PER_SLOT = 8
 # A refused verification is told to come back after this many seconds: a few rounds of the queue.
 OVERLOADED_RETRY_AFTER_SECONDS = 1.0
 OVERLOADED_DETAIL = "the server is busy checking other sign-ins; try again after Retry-After seconds"
@@ -112,17 +110,6 @@ def usable_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def default_slots() -> int:
-    """Hashes computed at once by default: one per usable CPU but one, at least one.
-
-    The event loop is one thread and answers every other request; with as many hashing threads as cores, a
-    login flood leaves it a share of a core (three runnable threads on two cores) and every read waits. One
-    core fewer keeps a core for the loop. One libsodium Argon2id at the default parameters is ~7 ms of CPU, so
-    one core of hashing still checks ~140 logins a second (docs/benchmarks.md).
-    """
-    return max(1, usable_cpus() - 1)
 
 
 class _Slots:
@@ -187,8 +174,8 @@ class Argon2PasswordHasher(PasswordHasher):
         parallelism: lanes (default 1).
         hash_len: length of the raw hash in bytes.
         salt_len: length of the random salt in bytes.
-        max_in_flight: hashes computed at once; None or 0: ``default_slots()`` (one per usable CPU but one).
-        max_waiting: verifications that may wait for a slot; None: 16 per slot; 0 refuses any that would wait.
+        max_in_flight: hashes computed at once; None or 0: one per usable CPU.
+        max_waiting: verifications that may wait for a slot; None: 8 per slot; 0 refuses any that would wait.
         thread_niceness: how much lower than the process's the hashing threads' OS priority is (0: the same).
 
     Tests may pass cheaper parameters for speed; production uses parameters at or above an OWASP floor.
@@ -214,7 +201,7 @@ class Argon2PasswordHasher(PasswordHasher):
             salt_len=salt_len,
             type=Type.ID,
         )
-        slots = max_in_flight or default_slots()
+        slots = max_in_flight or usable_cpus()
         if slots < 1 or (max_waiting is not None and max_waiting < 0):
             msg = "max_in_flight must be at least 1 and max_waiting at least 0"
             raise ValueError(msg)
