@@ -236,3 +236,17 @@ def test_separator_rows_read_as_letters_are_not_items() -> None:
     rows = ["SALSA BARBACOA DIA || 0.92", "\u2605XXXXXXX\u706bXXKXXXXXXX", "\u5bb6\u51b0" * 8, "BOWWOW",
             "TOMATE FRITO || 0.65"]  # fmt: skip
     assert [d for d, _ in _items(rows)] == ["SALSA BARBACOA DIA", "BOWWOW", "TOMATE FRITO"]
+
+
+def test_department_and_course_headings_and_order_metadata_are_not_items() -> None:
+    rows = ["DME CRNCHY PNT BUTTR || 2.19", "MEAT", "DME IQF CKN TENDER || 6.99", "PRODUCE", "BUNCH SPINACH || 1.59",
+            "Main course", "1 BLUE BURGER || 10.00", "ABN: 83 600 128 739", "Invo1ce # 043-0000120080",
+            "Order # 16 wrigpa", "Mild", "*Coke || 3.50"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["DME CRNCHY PNT BUTTR", "DME IQF CKN TENDER", "BUNCH SPINACH",
+                                            "BLUE BURGER", "Mild", "*Coke"]  # fmt: skip
+
+
+def test_a_quantity_at_a_price_below_a_name_is_its_detail_row() -> None:
+    rows = ["FLGRS FRNCH CAN 10.3 || 3.99", "HRD 94% FF MICRO POP", "1 @ 2 FOR || 4.00 || 2.00", "POLANER || 1.99"]
+    assert _items(rows) == [("FLGRS FRNCH CAN 10.3", Decimal("3.99")), ("HRD 94% FF MICRO POP", Decimal("2.00")),
+                            ("POLANER", Decimal("1.99"))]  # fmt: skip

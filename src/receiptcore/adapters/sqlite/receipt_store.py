@@ -40,7 +40,7 @@ from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_listing import KEEP_RENDERING_SQL, LISTING_V1, rendered_columns
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
     MISSING_CATEGORY,
@@ -98,6 +98,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader):
         db.register_migration("receipts_v3", sql.SCHEMA_V3)
         db.register_migration("receipts_v4", SCHEMA_V4)
         db.register_migration("receipts_listing_v1", LISTING_V1)
+        db.register_migration("receipts_v5", SCHEMA_V5)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -228,7 +229,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader):
         makes cheap (``receipt_search_page``); the same rows whichever plan reads them."""
         needle = search.indexed_needle(query)
         if needle is not None:
-            count = await self._db.fetchone(*search.count_statement(needle))
+            count = await self._db.fetchone(*search.count_statement(needle, sql.search_owner(query, scope)))
             matches = count[0] if count is not None else 0
             if matches == 0:
                 return []
