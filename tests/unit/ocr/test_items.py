@@ -188,6 +188,22 @@ def test_a_modifiers_marks_before_its_quantity_are_an_indent() -> None:
     assert [d for d, _ in _items(rows)] == ["PORTERHOUSE", "MEDIUM RARE", "--Hot", "COLD"]
 
 
+def test_a_quantity_read_as_a_letter_and_a_bracketed_unit_price_are_not_the_name() -> None:
+    lines = rows_to_lines(["I saffron chicken korm || \u00a311.75", "i Yuzu (Hot) || $3.90", "I PENNE || 7.95",
+                           "L-STILL WATER (2 08.50) || 17.00", "CALAMARI PACIFICO (2 @19.90) || 39.80",
+                           "Shoukadou B set (Udon) || 26.80", "I Love NY Mug || 9.99"])  # fmt: skip
+    items = [item for item, _ in parse_items(lines, 0, len(lines))]
+    assert [(i.description, i.quantity) for i in items] == [
+        ("saffron chicken korm", Decimal(1)),
+        ("Yuzu (Hot)", Decimal(1)),
+        ("PENNE", Decimal(1)),
+        ("L-STILL WATER", None),
+        ("CALAMARI PACIFICO", Decimal(2)),  # "2 @19.90" read as quantity at a unit price
+        ("Shoukadou B set (Udon)", None),
+        ("Love NY Mug", Decimal(1)),  # the price of the rule: a name that starts with the word "I"
+    ]
+
+
 def test_a_negative_line_is_a_discount_or_coupon_not_an_item() -> None:
     rows = ["SKITTLES SWEET & SO || 1.66", "1.99 Dsc -0.33", "MC || GENERAL MERCH || 2.00-H",
             "210000083575 CPN/CHEVRON || 9.00-", "STARBURST ORIGINAL || 1.67"]  # fmt: skip
@@ -220,3 +236,17 @@ def test_separator_rows_read_as_letters_are_not_items() -> None:
     rows = ["SALSA BARBACOA DIA || 0.92", "\u2605XXXXXXX\u706bXXKXXXXXXX", "\u5bb6\u51b0" * 8, "BOWWOW",
             "TOMATE FRITO || 0.65"]  # fmt: skip
     assert [d for d, _ in _items(rows)] == ["SALSA BARBACOA DIA", "BOWWOW", "TOMATE FRITO"]
+
+
+def test_department_and_course_headings_and_order_metadata_are_not_items() -> None:
+    rows = ["DME CRNCHY PNT BUTTR || 2.19", "MEAT", "DME IQF CKN TENDER || 6.99", "PRODUCE", "BUNCH SPINACH || 1.59",
+            "Main course", "1 BLUE BURGER || 10.00", "ABN: 83 600 128 739", "Invo1ce # 043-0000120080",
+            "Order # 16 wrigpa", "Mild", "*Coke || 3.50"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["DME CRNCHY PNT BUTTR", "DME IQF CKN TENDER", "BUNCH SPINACH",
+                                            "BLUE BURGER", "Mild", "*Coke"]  # fmt: skip
+
+
+def test_a_quantity_at_a_price_below_a_name_is_its_detail_row() -> None:
+    rows = ["FLGRS FRNCH CAN 10.3 || 3.99", "HRD 94% FF MICRO POP", "1 @ 2 FOR || 4.00 || 2.00", "POLANER || 1.99"]
+    assert _items(rows) == [("FLGRS FRNCH CAN 10.3", Decimal("3.99")), ("HRD 94% FF MICRO POP", Decimal("2.00")),
+                            ("POLANER", Decimal("1.99"))]  # fmt: skip

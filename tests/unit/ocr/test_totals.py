@@ -129,3 +129,20 @@ def test_a_zero_total_row_does_not_hide_a_real_total() -> None:
     rows = ["TOTAL DISCOUNT || 0.00", "TOTAL || 0.00", "SUBTOTAL || 12.00", "TAX || 0.96", "CASH || 20.00",
             "CHANGE || 7.04"]  # fmt: skip
     assert _total(rows) == Decimal("12.96")
+
+
+def test_a_payment_word_inside_an_item_name_is_no_payment() -> None:
+    # "CASHM." is cashmere tissue, not cash: only Cash 5.00 - change 2.76 says what was paid
+    rows = ["CASHM.BATH.TISS || 2.99", "CASHM.BATH.TISS. || 2.99", "H-HST 13% || .26", "TAX || .26 || BAL || 2.24",
+            "Cash || 5.00", "CHANGE || 2.76"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert [row.value for row in summary.tendered] == [Decimal("5.00")]
+    assert _total(rows) == Decimal("2.24")
+
+
+def test_a_clock_time_beside_a_label_does_not_hide_its_value_on_the_next_row() -> None:
+    # the time is no misread amount: "Amt Due" takes the amount printed alone below it
+    rows = ["Food || 28.95", "15:05 Amt Due", "€28.95", "1.64 || Food BTW 6% || 28.95", "NET TTL || 27.31"]
+    values = {row.kind.value: row.value for row in money_rows(rows_to_lines(rows)) if "Due" in row.line.text}
+    assert values == {"total": Decimal("28.95")}
+    assert _total(rows) == Decimal("28.95")

@@ -8,7 +8,8 @@ receipts cost 10 ms per page there, a word on none 4 ms (the walk then reads the
 is cheap depends on how many receipts match, so the page asks the index first, capped (``count_statement``):
 
 - **none**: the page is empty; no other query.
-- **a few** (at most ``DRIVE_MATCHES`` in the whole store): ``drive_statement`` reads exactly those receipts by
+- **a few** (at most ``DRIVE_MATCHES``, of the caller's when the search is inside one owner's receipts, else of
+  the whole store): ``drive_statement`` reads exactly those receipts by
   id and sorts them (~3 µs each).
 - **more**: the matches may be dense enough that walking the sort's index and testing each receipt's search text
   (``instr``, the substring test the trigram phrase answers) finds a page in few rows (~1-2 µs each).
@@ -26,7 +27,7 @@ from typing import Any, Literal
 
 from receiptcore.adapters.receipt_queries import CursorPosition
 from receiptcore.adapters.sqlite import receipt_sql as sql
-from receiptcore.adapters.sqlite.receipt_search import TRIGRAM, phrase
+from receiptcore.adapters.sqlite.receipt_search import TRIGRAM, match_clause
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 
@@ -45,11 +46,13 @@ def indexed_needle(query: ReceiptQuery) -> str | None:
     return needle if len(needle) >= TRIGRAM else None
 
 
-def count_statement(needle: str) -> tuple[str, list[Any]]:
-    """How many receipts of the whole store contain ``needle``, counted up to ``DRIVE_MATCHES + 1``."""
+def count_statement(needle: str, owner: str | None) -> tuple[str, list[Any]]:
+    """How many receipts contain ``needle`` (of ``owner``, when given: ``sql.search_owner``), counted up to
+    ``DRIVE_MATCHES + 1``."""
+    condition, params = match_clause(needle, owner)
     return (
-        "SELECT count(*) FROM (SELECT 1 FROM receipt_search_fts WHERE receipt_search_fts MATCH ? LIMIT ?)",
-        [phrase(needle), DRIVE_MATCHES + 1],
+        f"SELECT count(*) FROM (SELECT 1 FROM receipt_search_fts AS f WHERE {condition} LIMIT ?)",  # noqa: S608
+        [*params, DRIVE_MATCHES + 1],
     )
 
 

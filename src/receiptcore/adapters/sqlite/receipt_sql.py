@@ -228,10 +228,21 @@ def filter_clause(
         parts.append(f"{column('total_units')} <= ?")
         params.append(bound_units(query.max_total, lower=False))
     if query.q and text != "none":
-        condition, search_params = search_clause(query.q) if text == "index" else scan_clause(query.q)
+        owner = search_owner(query, scope)
+        condition, search_params = search_clause(query.q, owner) if text == "index" else scan_clause(query.q)
         parts.append(condition)
         params.extend(search_params)
     return " AND ".join(parts), params
+
+
+def search_owner(query: ReceiptQuery, scope: Scope) -> str | None:
+    """The one owner whose receipts ``query`` searches inside ``scope`` (their part of the search index is all a
+    search reads), or None when it may reach several."""
+    if query.owner_id is not None:
+        return query.owner_id
+    if scope.owner_ids is not None and len(scope.owner_ids) == 1:
+        return next(iter(scope.owner_ids))
+    return None
 
 
 def _walk_columns(walk: SortKey | None) -> frozenset[str] | None:

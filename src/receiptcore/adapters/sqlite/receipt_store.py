@@ -19,8 +19,10 @@ import logging
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
+import msgspec
 
 from receiptcore.adapters.receipt_queries import (
     MISSING_MERCHANT,
@@ -38,7 +40,7 @@ from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_listing import KEEP_RENDERING_SQL, LISTING_V1, rendered_columns
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
     MISSING_CATEGORY,
@@ -50,7 +52,7 @@ from receiptcore.domain.queries import (
 )
 from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, require_version
-from receiptcore.ports import ListingProjection, ListsRendered, ReceiptStore
+from receiptcore.ports import DumpedReceiptReader, ListingProjection, ListsRendered, ReceiptStore
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +60,12 @@ log = logging.getLogger(__name__)
 # built the class anew (schema and validator, ~4 ms) on most calls once the previous one had been collected.
 ReceiptPage = Page[Receipt]
 RenderedPage = Page[bytes]
+_RECEIPT_FIELDS = frozenset(Receipt.model_fields)
+# msgspec's parser gives the same values as json.loads (and as pydantic's JSON mode) in about half the time
+_parse_json = msgspec.json.Decoder().decode
 
 
-class SqliteReceiptStore(ReceiptStore, ListsRendered):
+class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader):
     """Receipts in SQLite, original files on local disk.
 
     Args:
@@ -93,6 +98,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         db.register_migration("receipts_v3", sql.SCHEMA_V3)
         db.register_migration("receipts_v4", SCHEMA_V4)
         db.register_migration("receipts_listing_v1", LISTING_V1)
+        db.register_migration("receipts_v5", SCHEMA_V5)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -136,6 +142,23 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         """Return the receipt; NotFound when absent or outside ``scope``."""
         row = await self._visible_row(receipt_id, scope, "data")
         return sql.to_receipt(row[0])
+
+    async def get_dumped(self, receipt_id: str, scope: Scope) -> dict[str, Any]:
+        """The ``data`` column as it was written (``Receipt.model_dump_json()`` of a validated receipt), parsed
+        but not validated again (ports.DumpedReceiptReader); NotFound when absent or outside ``scope``.
+
+        A row written before a field existed lacks its key, where validation would fill its default: such a row
+        (any set of keys but the model's) goes through ``get``, so the answer is always the dump of what ``get``
+        returns. Only the store's own rows are read this way; a value is trusted as the validated model dumped it.
+        """
+        row = await self._visible_row(receipt_id, scope, "data")
+        try:
+            dumped = _parse_json(row[0])
+        except msgspec.DecodeError:  # e.g. an integer past 64 bits in a correction's value: pydantic reads it
+            dumped = None
+        if type(dumped) is not dict or dumped.keys() != _RECEIPT_FIELDS:
+            return sql.to_receipt(row[0]).model_dump(mode="json")
+        return dumped
 
     async def open_file(self, receipt_id: str, scope: Scope) -> tuple[SourceFile, bytes]:
         """Return the original file's metadata and bytes; NotFound when absent or outside ``scope``."""
@@ -206,7 +229,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         makes cheap (``receipt_search_page``); the same rows whichever plan reads them."""
         needle = search.indexed_needle(query)
         if needle is not None:
-            count = await self._db.fetchone(*search.count_statement(needle))
+            count = await self._db.fetchone(*search.count_statement(needle, sql.search_owner(query, scope)))
             matches = count[0] if count is not None else 0
             if matches == 0:
                 return []

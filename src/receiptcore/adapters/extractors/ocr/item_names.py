@@ -25,6 +25,9 @@ _COLUMN = re.compile(
 # a barcode (EAN/UPC, 8 digits or more) read into the end of the name's box ("NOTE CARDS RED Q3 400100998274"); a
 # leading item code stays, receipts print it as part of the name as often as apart
 _TRAILING_BARCODE = re.compile(r"(?<=[A-Za-z0-9.])(?:\s|\s?-\s?)\d{8,}(?:\s[A-Z])?$")
+# a quantity of one read as a letter ("I saffron chicken", "i Yuzu (Hot)", "| PENNE")
+_LEAD_ONE = re.compile(r"^\s*[Il|i]\s+(?=[A-Za-z]{2})")
+_OPEN_QTY = re.compile(r"\s*\(\s*\d{0,3}\s*[@xX]?\s*$")
 _TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£)$", re.IGNORECASE)
 
 # a quantity column before the name: "2 Nasi Lemak", "2x Latte", and "1 1/2 Bottle" or "3 704 SEAFOOD" (a quantity
@@ -86,7 +89,12 @@ def item_name(boxes: list[str]) -> tuple[str, Decimal | None]:
     if lead and int(lead.group(1)) <= 100:
         quantity = Decimal(lead.group(1))
         text = text[lead.end() :]
+    elif one := _LEAD_ONE.match(text):
+        quantity = Decimal(1)
+        text = text[one.end() :]
     text = _TRAILING_CURRENCY.sub("", text.rstrip())
     text = _TRAILING_BARCODE.sub("", text)
+    # a quantity at a unit price in brackets after the name, cut by its price ("STILL WATER (2 @8.50) 17.00")
+    text = _OPEN_QTY.sub("", text)
     # leading "-", "*", ">" or "+" mark modifiers and set components as printed ("--Hot", "> Animal"): kept
     return letter_digits(" ".join(text.split()).rstrip(" :-,@").lstrip(" :.,")), quantity

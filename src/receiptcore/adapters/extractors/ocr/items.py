@@ -14,7 +14,7 @@ from collections import Counter
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.dates import find_dates
-from receiptcore.adapters.extractors.ocr.item_names import item_name, row_boxes
+from receiptcore.adapters.extractors.ocr.item_names import item_name, letter_digits, row_boxes
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify_words
 from receiptcore.adapters.extractors.ocr.numbers import clean_numbers, find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, letters
@@ -31,7 +31,7 @@ _NOT_ITEM = re.compile(
     r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?|NET\s?SALES|COMPARE\s?AT|WALK\s?IN|"
     # the party and the copy, greetings; totals abbreviated (TTL) or in other languages (Saldo, Netto, Subtotale,
     # Sconto, Contado, Pagado)
-    r"GUESTS?|REPRINT|THANK\s?YOU|TTL|SALDO|NETTO|SUBTOTALE|SCONTO|CONTADO|PAGADO|BAL\.?\s?DUE)(?![A-Za-z])",
+    r"GUESTS?|REPRINT|THANK\s?YOU|ABN|ORDER\s?(?:#|NO\b|NUMBER)|TTL|SALDO|NETTO|SUBTOTALE|SCONTO|CONTADO|PAGADO|BAL\.?\s?DUE)(?![A-Za-z])",
     re.IGNORECASE,
 )
 # what the text before a row's amounts says when the row is a note on a price or a tax, not an item: a price note
@@ -45,8 +45,16 @@ _NOTE = re.compile(
 )
 _WHOLE_PRICE = re.compile(r"^(?:RM|Rp\.?|IDR|INR|Rs\.?|₹|¥|\$)?\s?(\d{1,3}(?:[.,]\d{3})+|\d{1,7})$", re.IGNORECASE)
 _HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
+# a heading over a block of items, printed without a price: a shop's departments, a menu's courses
+_SECTION = re.compile(
+    r"^\W*(?:GROCERY|GROCERIES|PRODUCE|MEAT|MEATS|SEAFOOD|DELI|DAIRY|BAKERY|FROZEN(?:\s?FOODS?)?|HOUSEHOLD|"
+    r"GENERAL\s?MERCH(?:ANDISE)?|HEALTH\s?(?:&|AND)\s?BEAUTY|MISCELLANEOUS|APPETI[SZ]ERS?|STARTERS?|MAINS?|"
+    r"MAIN\s?COURSES?|PASTA\s?MAINS|DESSERTS?|SIDES|ENTREES?|ANTIPASTI|PRIMI|SECONDI|CONTORNI|DOLCI|BEVERAGES?|"
+    r"DRINKS|SPIRITS|LIQUOR)\W*$",
+    re.IGNORECASE,
+)
 _DETAIL = re.compile(
-    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
+    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\d{1,3}\s?@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
     r"ART(?:IKEL)?\.?\s?(?:NO|NR))\b)",
     re.IGNORECASE,
 )
@@ -104,7 +112,7 @@ def _blocked(line: Line, text: str) -> bool:
     label = text[: amounts[0].start] if amounts else text
     return (
         classify_words(label) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
-        or _NOT_ITEM.search(text) is not None
+        or _NOT_ITEM.search(letter_digits(text)) is not None
         or _NOTE.search(label.strip()) is not None
         or _has_date(text)
         or _is_rule(text)
@@ -189,7 +197,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         nonlocal held
         if held is not None and priced:
             description, quantity = item_name(row_boxes(held, clean_numbers(held.text)))
-            if letters(description) >= 2:
+            if letters(description) >= 2 and _SECTION.match(description) is None:
                 items.append((LineItem(description=description[:500], quantity=quantity, amount=Decimal(0)), [held]))
         held = None
 

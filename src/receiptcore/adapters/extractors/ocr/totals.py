@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from receiptcore.adapters.extractors.ocr.labels import Kind, classify, total_strength
+from receiptcore.adapters.extractors.ocr.labels import Kind, classify, classify_words, total_strength
 from receiptcore.adapters.extractors.ocr.numbers import Amount, clean_numbers, find_amounts, find_whole_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
@@ -26,6 +26,8 @@ _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _CURRENCY_WORD = re.compile(r"\b(RM|MYR|USD|EUR|GBP|AUD|SGD|NZD|CAD|CHF|IDR|INR|Rp|Rs)\b", re.IGNORECASE)
 _SPACED_RATE = re.compile(r"(?<![\d.,])(\d{1,2})(?:[.,\s](\d{1,3}))?\s?%")
 _STRAY_DIGIT = re.compile(r"\d(?![\d.,]*\s?%)")
+# a clock time printed beside a label ("15:05 Amt Due") is no misread amount
+_CLOCK = re.compile(r"(?<![\d.,])\d{1,2}:\d{2}(?::\d{2})?(?![\d.,])")
 # "TOTAL 24-00": faint print turns the decimal point of the row's last amount into a hyphen
 _HYPHEN_DECIMAL = re.compile(r"(?<![\d.,:/-])(\d{1,4})\s?-\s?(\d{2})\s*$")
 _CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
@@ -92,12 +94,14 @@ def money_rows(lines: list[Line], start: int = 0, whole: bool = False) -> list[M
     for i in range(start, len(lines)):
         line = lines[i]
         kind = classify(line.text)
+        if kind == Kind.COUNT and any(a.currency_mark for a in find_amounts(line.text)):
+            kind = Kind.TOTAL  # "Total for 3 items $17.90": a count is never printed with a currency mark
         if kind in (Kind.OTHER, Kind.COUNT):
             continue
         amounts = _row_amounts(line.text, whole)
         value_line = line
         # "Net Total 25.J": the row's own value is misread; the next row's amount is something else
-        garbled = _STRAY_DIGIT.search(line.text) is not None
+        garbled = _STRAY_DIGIT.search(_CLOCK.sub(" ", line.text)) is not None
         if not amounts and not garbled and i + 1 < len(lines) and _value_only(lines[i + 1]):
             value_line = lines[i + 1]
             amounts = find_amounts(value_line.text)
@@ -275,7 +279,8 @@ def _collect(rows: list[MoneyRow], summary: Summary) -> None:
             summary.taxes.append(_tax_line(row))
         elif row.kind == Kind.ROUNDING and summary.rounding is None and abs(row.value) < 1:
             summary.rounding = row
-        elif row.kind == Kind.TENDERED and row.value > 0:
+        elif row.kind == Kind.TENDERED and row.value > 0 and classify_words(row.line.text) == Kind.TENDERED:
+            # a payment word inside an item's name is no payment: "CASHM.BATH.TISS 2.99" is cashmere tissue
             summary.tendered.append(row)
         elif row.kind == Kind.CHANGE and summary.change is None:
             summary.change = row if row.value >= 0 else MoneyRow(row.kind, -row.value, row.line, row.value_line, 1)
