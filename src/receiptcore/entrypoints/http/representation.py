@@ -187,5 +187,9 @@ _CORRECTION_ALIASES = {
 
 
 def _iso_text(value: str) -> str:
-    """``_iso`` of the datetime whose JSON form (pydantic's) is ``value``."""
+    """``_iso`` of the datetime whose JSON form (pydantic's) is ``value``: for UTC, pydantic writes exactly what
+    ``_iso`` writes (``2026-03-01T12:00:00Z``, six digits of microseconds when there are any), so only other
+    offsets are parsed and written again."""
+    if value.endswith("Z"):
+        return value
     return _iso(dt.datetime.fromisoformat(value))
