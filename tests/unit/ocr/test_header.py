@@ -112,3 +112,20 @@ def test_a_border_of_repeated_marks_is_not_a_name() -> None:
         "New York NY 10017",
     ]
     assert parse_header(rows_to_lines(rows)).name == "Sushi Yasuda"
+
+
+def test_a_kind_of_shop_or_a_street_with_a_trading_word_is_not_the_name() -> None:
+    rows = ["HOME HOUSE", "20 Portman Square", "London W1H 9HF", "THE RESTAURANT", "SRV 80 TABLE 123/1 TIME 22:55"]
+    assert parse_header(rows_to_lines(rows)).name == "HOME HOUSE"
+    rows = ["Judsons Bar", "4-6 Market Place", "Pocklington", "York £6.95"]
+    assert parse_header(rows_to_lines(rows)).name == "Judsons Bar"
+
+
+def test_a_kind_of_shop_alone_ends_the_name_on_the_row_above() -> None:
+    rows = ["KHMER KITCHEN BARBECUE", "RESTAURANT", "Tel :063 956 353", "Time In: 2/15/2016 3:57 49PM"]
+    assert parse_header(rows_to_lines(rows, heights={0: 36, 1: 28})).name == "KHMER KITCHEN BARBECUE RESTAURANT"
+
+
+def test_a_street_printed_large_is_not_the_name() -> None:
+    rows = ["PizzaExpress", "Shop 121, Level 1", "18 Shatin centre street, Shatin", "TEL:(852)2670-1238", "29Jan'15"]
+    assert parse_header(rows_to_lines(rows, heights={0: 20, 2: 37})).name == "PizzaExpress"

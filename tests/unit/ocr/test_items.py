@@ -250,3 +250,9 @@ def test_a_quantity_at_a_price_below_a_name_is_its_detail_row() -> None:
     rows = ["FLGRS FRNCH CAN 10.3 || 3.99", "HRD 94% FF MICRO POP", "1 @ 2 FOR || 4.00 || 2.00", "POLANER || 1.99"]
     assert _items(rows) == [("FLGRS FRNCH CAN 10.3", Decimal("3.99")), ("HRD 94% FF MICRO POP", Decimal("2.00")),
                             ("POLANER", Decimal("1.99"))]  # fmt: skip
+
+
+def test_a_row_holding_a_numeric_date_is_no_item_even_where_its_digits_read_as_an_amount() -> None:
+    # "02/17/14, 02:21" holds "14, 02", which reads as 14.02; "BRUNELLO MAR 30.00" holds an amount, not a date
+    rows = ["1 Final Touch || 39.99", "WashCashier1, 02/17/14, 02:21 PM", "1 1/2 BRUNELLO MAR || 30.00"]
+    assert [d for d, _ in _items(rows)] == ["Final Touch", "1/2 BRUNELLO MAR"]

@@ -50,6 +50,7 @@ _NUMBERED_LABELS = (
     "STORE", "STORENO", "STORENUMBER", "SHOP", "SHOPNO", "BRANCH", "OUTLET", "UNIT", "STATION", "LOCATION", "SITE",
     "TILL", "LANE", "REGISTER", "PUMP", "KASSE", "FILIALE", "MAGASIN", "TIENDA",
 )  # fmt: skip
+_HOUSE_NUMBER = re.compile(r"^\s*\d+[A-Z]?(?:\s?[-/&]\s?\d+[A-Z]?)?\s+[A-Za-z]{3,}")
 _ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
 _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?\s?NO\.?|ROC|REG\.?\s?NO\.?)?[:.\s]*"
                      r"[A-Z]{0,2}\d{4,12}[-\s]?[A-Z]\b\)?", re.IGNORECASE)  # fmt: skip
@@ -149,6 +150,12 @@ def _legal_name(lines: list[Line], end: int) -> list[Line]:
         for i, line in enumerate(lines[:end]):
             if not pattern.search(line.text) or not _is_name_like(line):
                 continue
+            if pattern is _WEAK_LEGAL and not _distinctive(line.text):
+                # "THE RESTAURANT", "4-6 Market Place": a kind of shop or a street, not this shop's name, unless
+                # it ends the name printed on the row above ("KHMER KITCHEN BARBECUE" / "RESTAURANT")
+                if i > 0 and _ends_name_above(lines[i - 1], line):
+                    return [lines[i - 1], line]
+                continue
             if i > 0 and _OWNER_ONLY.match(lines[i - 1].text):
                 continue  # "Owned by:" above: the legal owner, not the shop the receipt names
             chosen = [line]
@@ -160,6 +167,20 @@ def _legal_name(lines: list[Line], end: int) -> list[Line]:
                 j -= 1
             return chosen
     return []
+
+
+def _ends_name_above(above: Line, line: Line) -> bool:
+    """Whether a row with only a trading word ends the name printed on the row above (plain words, no address)."""
+    plain = _is_name_like(above) and digits(above.text) == 0 and evidence(above.text) == 0
+    return plain and not _WEAK_LEGAL.search(above.text) and not _HOUSE_NUMBER.match(line.text)
+
+
+def _distinctive(text: str) -> bool:
+    """Whether a row with a trading word (``MARKET``, ``RESTAURANT``) has a name of its own beside it and does not
+    start with a house number."""
+    rest = _WEAK_LEGAL.sub(" ", text)
+    words = [w for w in re.findall(r"[A-Za-z]{2,}", rest) if w.upper() not in ("THE", "AND", "OF")]
+    return bool(words) and not _HOUSE_NUMBER.match(text)
 
 
 def _is_address_noise(line: Line) -> bool:
@@ -202,7 +223,16 @@ def _display_name(lines: list[Line], end: int) -> list[Line]:
         (line.index for line in lines[first.index + 1 : end] if evidence(line.text) >= 2 or _PHONE.search(line.text)),
         end,
     )
-    tallest = max((line for line in candidates if line.index < block), key=lambda line: line.height)
+    # a street printed large ("18 Shatin centre street") is still the address
+    tallest = max(
+        (
+            line
+            for line in candidates
+            if line.index < block and not evidence(line.text) and not _HOUSE_NUMBER.match(line.text)
+        ),
+        key=lambda line: line.height,
+        default=first,
+    )
     return [tallest if tallest.height >= LARGER_PRINT * first.height else first]
 
 

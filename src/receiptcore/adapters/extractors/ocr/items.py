@@ -53,6 +53,7 @@ _SECTION = re.compile(
     r"DRINKS|SPIRITS|LIQUOR)\W*$",
     re.IGNORECASE,
 )
+_NUMERIC_DATE = re.compile(r"(?<![\d.,/-])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|[.,]\d)")
 _DETAIL = re.compile(
     r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\d{1,3}\s?@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
     r"ART(?:IKEL)?\.?\s?(?:NO|NR))\b)",
@@ -97,10 +98,14 @@ def _is_rule(text: str) -> bool:
     return len(chars) >= 10 and sum(n for _, n in common) >= 0.75 * len(chars)
 
 
-def _has_date(text: str) -> bool:
-    """A date outside the row's amounts ("BRUNELLO MAR 30.00" holds an amount, not 30 March)."""
+def _has_date(text: str, printed: str) -> bool:
+    """A date outside the row's amounts ("BRUNELLO MAR 30.00" holds an amount, not 30 March), or a numeric date
+    with its three parts in the ``printed`` text, which no amount explains ("Cashier1, 02/17/14, 02:21 PM", whose
+    "14, 02" reads as 14.02)."""
     spans = [(a.start, a.end) for a in find_amounts(text)]
-    return any(all(d.end <= start or d.start >= end for start, end in spans) for d in find_dates(text))
+    return _NUMERIC_DATE.search(printed) is not None or any(
+        all(d.end <= start or d.start >= end for start, end in spans) for d in find_dates(text)
+    )
 
 
 def _blocked(line: Line, text: str) -> bool:
@@ -114,7 +119,7 @@ def _blocked(line: Line, text: str) -> bool:
         classify_words(label) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
         or _NOT_ITEM.search(letter_digits(text)) is not None
         or _NOTE.search(label.strip()) is not None
-        or _has_date(text)
+        or _has_date(text, line.text)
         or _is_rule(text)
         or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)
         or _is_heading(line)
