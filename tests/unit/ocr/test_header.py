@@ -133,7 +133,7 @@ def test_a_street_printed_large_is_not_the_name() -> None:
 
 def test_a_legal_name_under_the_address_is_the_operator_of_the_shop_named_above() -> None:
     rows = ["Ozen Zanmai - The Garden", "LG K02, Lwr Gnd, The Gardens,", "Mid Valley City, Syed Putra,",
-            "59200 Kuala Lumpur.", "Super Sushi Sdn Bhd (758027-D)", "GST ID:0004932403", "Date: 2017/07/12"]  # fmt: skip
+            "59200 Kuala Lumpur.", "Super Sushi Sdn Bhd (758027-D)", "GST ID:0004932403", "2017/07/12"]  # fmt: skip
     assert parse_header(rows_to_lines(rows)).name == "Ozen Zanmai - The Garden"
     # the legal name above its address stays the name, whatever is printed above it
     rows = [
