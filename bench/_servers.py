@@ -77,7 +77,10 @@ class ServerProcess:
             command,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=clean_environ() | env | {"PYTHONPATH": str(BENCH_DIR)},
+            # the caller's PYTHONPATH stays behind the bench's (PYTHONPATH=$PWD/src measures a worktree's code)
+            env=clean_environ()
+            | env
+            | {"PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")]))},
             cwd=log_path.parent,
         )
 

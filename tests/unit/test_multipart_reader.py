@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from receiptcore.entrypoints.http import multipart
 from receiptcore.entrypoints.http.multipart import MultipartLimits, boundary_of, read_file_parts
 from receiptcore.errors import MalformedRequest, ReceiptcoreError, UploadTooLarge, ValidationFailed
 
@@ -116,3 +117,25 @@ def test_the_boundary_comes_from_the_content_type() -> None:
     for bad in ("multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=é"):
         with pytest.raises(MalformedRequest):
             boundary_of(bad)
+
+
+def test_the_files_of_a_request_share_one_memory_budget_then_spool_to_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(multipart, "SPOOL_MEMORY_BYTES", 1000)
+    files = [("a", b"a" * 600), ("b", b"b" * 300), ("c", b"c" * 600), ("d", b"d" * 50)]
+
+    async def run() -> list[tuple[bool, bool, bytes]]:
+        parts = await read_file_parts(_chunks(body_of(files), [100, 700, 1500]), BOUNDARY, LIMITS)
+        try:
+            # on_disk is the reader's own account; _rolled is what the spool really did
+            return [(p.on_disk, p.spool._rolled, p.read()) for p in parts]  # type: ignore[attr-defined]
+        finally:
+            for p in parts:
+                p.close()
+
+    # 600 + 300 fit in 1,000 bytes; the third does not fit in the 100 left; the fourth does
+    assert asyncio.run(run()) == [
+        (False, False, b"a" * 600),
+        (False, False, b"b" * 300),
+        (True, True, b"c" * 600),
+        (False, False, b"d" * 50),
+    ]

@@ -90,10 +90,16 @@ class PillowFileInspector(FileInspector):
                     f"the image has {width}x{height} pixels; the limit is {self._max_pixels} pixels in all"
                 )
             frames = getattr(image, "n_frames", 1)
+            if media_type == JPEG:
+                # decode at 1/8 scale (libjpeg's DCT scaling): every scan is still entropy-decoded, which is what
+                # finds truncated or corrupt data, but the full-size inverse DCT and colour conversion are skipped
+                # (a 1000x1800 receipt photo: 2.9 ms of CPU instead of 4.1; the same refusals on 3,000 damaged
+                # JPEGs, see tests/unit/inspection)
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", Image.DecompressionBombWarning)
-                    image.load()  # the full decode: truncated or corrupt data fails here
+                    image.load()  # the decode: truncated or corrupt data fails here
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
                 raise UploadTooLarge("the image has too many pixels") from exc
             except (OSError, ValueError, SyntaxError, EOFError) as exc:

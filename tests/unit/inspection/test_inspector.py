@@ -158,3 +158,79 @@ def test_handmade_pdf_with_sane_page_is_accepted() -> None:
 def test_no_decoder_exception_escapes(magic: bytes, tail: bytes) -> None:
     with contextlib.suppress(InvalidUpload):
         INSPECTOR.inspect(magic + tail)
+
+
+def _noise_jpeg(mode: str, **options: object) -> bytes:
+    """A JPEG that does not compress much (photo-like grain), in ``mode`` with the given encoder options."""
+    image = Image.effect_noise((96, 64), 50).convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85, **options)
+    return buffer.getvalue()
+
+
+JPEG_KINDS = {
+    "grey": _noise_jpeg("L"),
+    "colour 4:2:0": _noise_jpeg("RGB"),
+    "colour 4:4:4": _noise_jpeg("RGB", subsampling=0),
+    "progressive": _noise_jpeg("RGB", progressive=True),
+    "restart markers": _noise_jpeg("RGB", restart_marker_blocks=2),
+    "CMYK": _noise_jpeg("CMYK"),
+}
+
+
+def _full_decode_refuses(content: bytes) -> bool:
+    """The reference: Pillow's decode at full size (what the inspector did before it decoded at 1/8 scale)."""
+    try:
+        with Image.open(io.BytesIO(content), formats=["JPEG"]) as image:
+            image.load()
+    except Exception:  # any failure is a refusal
+        return True
+    return False
+
+
+def _inspector_refuses(content: bytes) -> bool:
+    try:
+        INSPECTOR.inspect(content)
+    except (InvalidUpload, UnsupportedMediaType):
+        return True
+    return False
+
+
+@pytest.mark.parametrize("kind", sorted(JPEG_KINDS))
+def test_a_jpeg_is_inspected_at_its_full_size(kind: str) -> None:
+    inspection = INSPECTOR.inspect(JPEG_KINDS[kind])
+    assert (inspection.media_type, inspection.width, inspection.height) == ("image/jpeg", 96, 64)
+
+
+@pytest.mark.parametrize("kind", sorted(JPEG_KINDS))
+def test_every_truncation_of_a_jpeg_is_refused_as_a_full_decode_refuses_it(kind: str) -> None:
+    content = JPEG_KINDS[kind]
+    cuts = range(3, len(content), max(1, len(content) // 60))
+    assert [_inspector_refuses(content[:cut]) for cut in cuts] == [_full_decode_refuses(content[:cut]) for cut in cuts]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(sorted(JPEG_KINDS)),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["set", "overwrite", "delete"]), st.floats(0.0, 1.0), st.binary(min_size=1, max_size=64)
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_a_damaged_jpeg_is_refused_exactly_when_a_full_decode_refuses_it(
+    kind: str, damage: list[tuple[str, float, bytes]]
+) -> None:
+    """Decoding at 1/8 scale still entropy-decodes every scan: it must refuse the same files as a full decode."""
+    content = bytearray(JPEG_KINDS[kind])
+    for operation, where, data in damage:
+        at = 3 + int(where * (len(content) - 4))  # the start-of-image marker stays: the file is still sniffed JPEG
+        if operation == "set":
+            content[at] = data[0]
+        elif operation == "overwrite":
+            content[at : at + len(data)] = data
+        else:
+            del content[at : at + len(data) * 16]
+    assert _inspector_refuses(bytes(content)) == _full_decode_refuses(bytes(content))
