@@ -113,8 +113,10 @@ def test_a_name_with_a_word_the_ocr_was_unsure_of_is_doubtful() -> None:
 
 def test_a_place_line_or_one_repeated_glyph_is_no_shop_name() -> None:
     # "Fern Park, FL" printed where the name should be: a town and a state, not a shop
-    assert "reads like an address" in _merchant_doubts(["Fern Park, FL", *TOP_ONLY[1:]])
-    assert confidences(["Fern Park, FL", *TOP_ONLY[1:]])["merchant.name"] < LOW_CONFIDENCE_THRESHOLD
+    lines = rows_to_lines(["Fern Park, FL", *TOP_ONLY[1:]])
+    evidence = merchant_evidence(lines, lines[0].text, lines[:1], 1)
+    assert "reads like an address" in evidence.doubts
+    assert level("merchant.name", evidence) < LOW_CONFIDENCE_THRESHOLD
     # a logo or pattern read as one character again and again
     assert "stray marks" in _merchant_doubts(["本本本车本本末本本", *TOP_ONLY[1:]])
     # a name with a letter used often is still a name
