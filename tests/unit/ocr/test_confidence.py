@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +15,6 @@ from receiptcore.adapters.extractors.ocr.confidence import (
     POOR_PRINT,
     UNCERTAIN_NAME,
     Evidence,
-    larger_amounts,
     level,
     merchant_evidence,
 )
@@ -121,24 +119,6 @@ def test_a_place_line_or_one_repeated_glyph_is_no_shop_name() -> None:
     assert "stray marks" in _merchant_doubts(["本本本车本本末本本", *TOP_ONLY[1:]])
     # a name with a letter used often is still a name
     assert _merchant_doubts(["La Cabana", *TOP_ONLY[1:]]) == ()
-
-
-@pytest.mark.parametrize(
-    "larger",
-    [
-        "SALES TAX 8.75% || 0.35",  # a rate, not an amount
-        "TOTAL SALES INCL GST || 10.62",  # the amount before cash rounding to 10.60
-        "|| 20.00",  # a round sum without a label: the cash handed over
-        "TOTAL SAVINGS || 12.40",  # what the customer saved
-        "CASH || 50.00",  # a payment
-    ],
-)
-def test_figures_above_the_total_that_are_no_other_total_are_no_doubt(larger: str) -> None:
-    summary = rows_to_lines(["SUBTOTAL || 10.00", larger, "TOTAL || 10.60"])
-    assert larger_amounts(summary, Decimal("10.60"), with_discount=False) == []
-    # a figure in cents above the total on a row of no money role still speaks against it
-    summary = rows_to_lines(["SUBTOTAL || 10.00", "|| 16.20", "TOTAL || 10.60"])
-    assert larger_amounts(summary, Decimal("10.60"), with_discount=False) == [Decimal("16.20")]
 
 
 @pytest.mark.parametrize("field", sorted(LEVELS))

@@ -22,9 +22,9 @@ from receiptcore.adapters.extractors.ocr.address import evidence as address_evid
 from receiptcore.adapters.extractors.ocr.dates import find_dates, find_time
 from receiptcore.adapters.extractors.ocr.header import Header
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify, total_strength
-from receiptcore.adapters.extractors.ocr.numbers import clean_numbers, find_amounts
-from receiptcore.adapters.extractors.ocr.text import compact, digits, has_any, letters
-from receiptcore.adapters.extractors.ocr.totals import CASH_STEP, CENT, Summary
+from receiptcore.adapters.extractors.ocr.numbers import find_amounts
+from receiptcore.adapters.extractors.ocr.text import compact, digits, letters
+from receiptcore.adapters.extractors.ocr.totals import CENT, Summary
 from receiptcore.adapters.extractors.ocr.types import Line
 
 # share right by net cue count (cues - doubts, from 0 up); the last level holds for every higher count
@@ -76,35 +76,6 @@ def _extras(summary: Summary) -> set[Decimal]:
     return {taxes + plus - minus + rounding, taxes + plus - minus, plus - minus + rounding, plus - minus}
 
 
-_SAVINGS = ("SAVE", "SAVING", "YOUSAVED")
-
-
-def larger_amounts(lines: list[Line], total: Decimal, *, with_discount: bool) -> list[Decimal]:
-    """Amounts of the summary above the total that speak against it. Not counted: payments and change, savings and
-    discounts (and the subtotal before a discount), item counts, rates (``TAX 8.75% .35``), the amount before
-    cash rounding (``Total 31.47`` above ``Total 31.45``) and a whole sum on a row of no money role (``$45.00``:
-    cash handed over, its label lost)."""
-    skip = {Kind.TENDERED, Kind.CHANGE, Kind.DISCOUNT, Kind.COUNT}
-    if with_discount:
-        skip.add(Kind.SUBTOTAL)
-    out = []
-    for line in lines:
-        kind = classify(line.text)
-        if kind in skip or has_any(compact(line.text), _SAVINGS):
-            continue
-        cleaned = clean_numbers(line.text)
-        for amount in find_amounts(line.text):
-            value = amount.value
-            if value <= total + CENT or cleaned[amount.end :].lstrip().startswith("%"):
-                continue
-            if total % CASH_STEP == 0 and value - total < CASH_STEP:
-                continue
-            if kind == Kind.OTHER and value % 1 == 0:
-                continue
-            out.append(value)
-    return out
-
-
 def total_evidence(lines: list[Line], summary: Summary, items_sum: Decimal | None) -> Evidence:
     """Cues for the chosen total: its label, the arithmetic of subtotal and charges, the payment, the line items,
     being the largest amount of the summary, and being printed more than once."""
@@ -142,7 +113,15 @@ def total_evidence(lines: list[Line], summary: Summary, items_sum: Decimal | Non
         cues.append("repeated")
     if not labelled and "payment" not in cues and "subtotal + charges" not in cues:
         doubts.append("unlabelled")
-    if larger_amounts(lines[start:], total, with_discount=summary.discount is not None):
+    skip = (Kind.TENDERED, Kind.CHANGE, Kind.SUBTOTAL) if summary.discount else (Kind.TENDERED, Kind.CHANGE)
+    larger = [
+        a.value
+        for line in lines[start:]
+        if classify(line.text) not in skip
+        for a in find_amounts(line.text)
+        if a.value > total + CENT
+    ]
+    if larger:
         doubts.append("a larger amount")  # outside payments, the total is the largest figure of the summary
 
     others = {
