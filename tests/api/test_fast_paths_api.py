@@ -10,6 +10,7 @@ the very next request.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +22,7 @@ import pytest
 from dependency_injector import providers
 from litestar.datastructures import MutableScopeHeaders
 
+from receiptcore.adapters.clock import ManualClock
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.entrypoints.http.raw import API_SECURITY_HEADERS, with_security_headers
 from receiptcore.entrypoints.http.security import API_CSP, SCHEMA_CSP
@@ -393,3 +395,28 @@ def test_the_security_headers_are_the_ones_litestars_headers_object_gave(
     headers: list[tuple[bytes, bytes]], path: str
 ) -> None:
     assert sorted(with_security_headers(headers, path)) == sorted(_reference_security_headers(headers, path))
+
+
+async def test_the_verified_token_cache_never_serves_an_expired_token_on_the_fast_path(settings: Settings) -> None:
+    clock = ManualClock(dt.datetime.now(dt.UTC))  # tokens, their expiry and the caches all read this clock
+    container = make_container(settings)
+    container.clock.override(providers.Object(clock))
+    app = create_app(container)
+    async with (
+        _lifespan(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        api = Api(client=client, container=container, settings=settings)  # type: ignore[arg-type]
+        _, alice = await api.user()
+        receipt = (await api.upload(alice, ("alice.jpg", jpeg()))).json()["receipts"][0]
+        auth = _bearer(alice)
+        paths = ("/auth/me", f"/api/receipts/{receipt['id']}")
+        for path in paths:  # verified once, then answered from the cache of verified tokens
+            for _ in range(2):
+                assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 200, path
+        clock.advance(settings.access_token_ttl_seconds - 1)
+        for path in paths:
+            assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 200, path
+        clock.advance(1 + 5 + 1)  # past exp and the 5 s of clock skew the verifier allows
+        for path in paths:
+            assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 401, path

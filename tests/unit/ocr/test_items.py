@@ -256,3 +256,27 @@ def test_a_row_holding_a_numeric_date_is_no_item_even_where_its_digits_read_as_a
     # "02/17/14, 02:21" holds "14, 02", which reads as 14.02; "BRUNELLO MAR 30.00" holds an amount, not a date
     rows = ["1 Final Touch || 39.99", "WashCashier1, 02/17/14, 02:21 PM", "1 1/2 BRUNELLO MAR || 30.00"]
     assert [d for d, _ in _items(rows)] == ["Final Touch", "1/2 BRUNELLO MAR"]
+
+
+def test_names_whose_prices_were_not_read_are_items_when_the_printed_count_says_so() -> None:
+    names = ["ALLINSON FLOUR", "KRAFT PHILADELPHIA", "PICKLED EGGS", "CAULDRON TOFU", "SEA SALT"]
+    rows = ["TILL: 0011 NO:_01198386", "You were served by: NAEEM", *names, "ANDREX 2 ROLL || 1.25"]
+    lines = rows_to_lines([*rows, "Items Sold: 6 TOTAL || 70.32"])
+    items = parse_items(lines, 0, len(lines))
+    assert [item.description for item, _ in items] == [*names, "ANDREX 2 ROLL"]
+    assert [item.amount for item, _ in items] == [Decimal(0)] * 5 + [Decimal("1.25")]
+    # without a count, or with one the rows do not make up, text above the first price is no item
+    lines = rows_to_lines([*rows, "Items Sold: 20 TOTAL || 70.32"])
+    assert [item.description for item, _ in parse_items(lines, 0, len(lines))] == ["ANDREX 2 ROLL"]
+    lines = rows_to_lines([*rows, "TOTAL || 70.32"])
+    assert [item.description for item, _ in parse_items(lines, 0, len(lines))] == ["ANDREX 2 ROLL"]
+
+
+def test_whole_unit_prices_start_the_items_before_a_count_row_and_end_them_at_the_subtotal() -> None:
+    rows = ["ICHIBAN SUSHI", "TBL 6", "1 Chicken teriyaki Bento || 62,000", "1 Beef Teriyaki Rice || 40,000",
+            "Total Item : 2 || Total Qty : 2", "Subtotal || 102,000", "Total || 112,200",
+            "Thank You and Please Come Again", "Instagram: ichibansushi_id"]  # fmt: skip
+    lines = rows_to_lines(rows)
+    start = items_start(lines, 1)
+    assert start == 1  # "Total Item / Total Qty" below the priced rows is no column heading
+    assert _items(rows[1:]) == [("Chicken teriyaki Bento", Decimal(62000)), ("Beef Teriyaki Rice", Decimal(40000))]

@@ -1,5 +1,8 @@
 from decimal import Decimal
 
+import pytest
+
+from receiptcore.adapters.extractors.ocr.numbers import misread_as
 from receiptcore.adapters.extractors.ocr.totals import WHOLE_UNITS_CONFIDENCE, money_rows, parse_summary
 from tests.unit.ocr.helpers import rows_to_lines
 
@@ -146,3 +149,26 @@ def test_a_clock_time_beside_a_label_does_not_hide_its_value_on_the_next_row() -
     values = {row.kind.value: row.value for row in money_rows(rows_to_lines(rows)) if "Due" in row.line.text}
     assert values == {"total": Decimal("28.95")}
     assert _total(rows) == Decimal("28.95")
+
+
+def test_a_total_whose_amount_ocr_damaged_takes_the_figure_the_items_add_up_to() -> None:
+    # "59.J0": one character misread; the items add up to 59.00
+    lines = rows_to_lines(["Black Tea || 13.00", "Fruit Salad || 24.00", "Yogurt || 22.00", "Total || QAR || 59.J0"])
+    summary = parse_summary(lines, 0, Decimal("59.00"))
+    assert summary.total is not None
+    assert summary.total.value == Decimal("59.00")
+    assert summary.total_confidence <= WHOLE_UNITS_CONFIDENCE
+
+
+def test_a_damaged_total_that_is_no_near_reading_of_the_sum_stays_unread() -> None:
+    lines = rows_to_lines(["Black Tea || 13.00", "Fruit Salad || 24.00", "Total || QAR || 68.J1"])
+    assert parse_summary(lines, 0, Decimal("37.00")).total is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "value", "expected"),
+    [("59.J0", "59.00", True), ("40.1", "40.41", True), ("$40.411", "40.41", True), ("40.41", "40.41", False),
+     ("4O.J1", "40.41", False), ("4041", "40.41", False), ("12.34", "40.41", False), (".5", "0.50", False)],
+)  # fmt: skip
+def test_misread_as_allows_one_character_misread_lost_or_added(printed: str, value: str, expected: bool) -> None:
+    assert misread_as(printed, Decimal(value)) is expected

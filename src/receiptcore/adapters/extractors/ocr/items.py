@@ -31,7 +31,7 @@ _NOT_ITEM = re.compile(
     r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?|NET\s?SALES|COMPARE\s?AT|WALK\s?IN|"
     # the party and the copy, greetings; totals abbreviated (TTL) or in other languages (Saldo, Netto, Subtotale,
     # Sconto, Contado, Pagado)
-    r"GUESTS?|REPRINT|THANK\s?YOU|ABN|ORDER\s?(?:#|NO\b|NUMBER)|TTL|SALDO|NETTO|SUBTOTALE|SCONTO|CONTADO|PAGADO|BAL\.?\s?DUE)(?![A-Za-z])",
+    r"GUESTS?|REPRINT|THANK\s?YOU|ABN|ORDER\s?(?:#|NO\b|NUMBER)|TILL|SERVED\s?BY|TTL|SALDO|NETTO|SUBTOTALE|SCONTO|CONTADO|PAGADO|BAL\.?\s?DUE)(?![A-Za-z])",
     re.IGNORECASE,
 )
 # what the text before a row's amounts says when the row is a note on a price or a tax, not an item: a price note
@@ -54,6 +54,11 @@ _SECTION = re.compile(
     re.IGNORECASE,
 )
 _NUMERIC_DATE = re.compile(r"(?<![\d.,/-])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|[.,]\d)")
+# a printed count of the items sold ("Items Sold: 49", "NO. OF ITEMS 12", "TOTAL NUMBER OF ITEMS SOLD 8")
+_ITEM_COUNT = re.compile(
+    r"\b(?:ITEMS?\s?SOLD|NO\.?\s?OF\s?ITEMS?|NUMBER\s?OF\s?ITEMS?(?:\s?SOLD)?|ITEM\s?COUNT)\s*[:=]?\s*(\d{1,3})\b",
+    re.IGNORECASE,
+)
 _DETAIL = re.compile(
     r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\d{1,3}\s?@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
     r"ART(?:IKEL)?\.?\s?(?:NO|NR))\b)",
@@ -72,9 +77,15 @@ def items_start(lines: list[Line], header_end: int) -> int:
     for line in lines[header_end : header_end + 25]:
         if _is_heading(line) and not find_amounts(line.text):
             return line.index + 1
-        if line.index > header_end and find_amounts(line.text):
-            break  # the items began without a heading: a later "TOTAL AMOUNT" row is none
+        if line.index > header_end and (find_amounts(line.text) or _whole_priced(line)):
+            break  # the items began without a heading: a later "TOTAL AMOUNT" or "Total Qty" row is none
     return header_end
+
+
+def _whole_priced(line: Line) -> bool:
+    """Whether the row is a name with a price in whole units printed apart at its end ("Chicken Bento   62,000")."""
+    value = _whole_price(line.words[-1].text) if len(line.words) >= 2 else None
+    return value is not None and value >= 100 and letters(" ".join(w.text for w in line.words[:-1])) >= 3
 
 
 def _is_detail(before: str) -> bool:
@@ -196,6 +207,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
     items: list[tuple[LineItem, list[Line]]] = []
     held: Line | None = None
     priced = False
+    early: list[Line] = []  # text rows before the first priced row
     whole = _whole_prices(lines, start, stop)
 
     def release() -> None:
@@ -210,16 +222,18 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         if len(items) >= MAX_ITEMS:
             break
         text = clean_numbers(line.text)
+        # prices in whole units end the items at the first (sub)total row, which the money summary may not have seen
+        if whole and classify_words(text) in (Kind.SUBTOTAL, Kind.TOTAL):
+            break
         if _blocked(line, text):
             held = None  # a name above a discount or tax row is that row's ("YELP" over "Open $ Disc 2.05-")
             continue
-        if whole and classify_words(text) in (Kind.SUBTOTAL, Kind.TOTAL):
-            break
         values, cut = _row_values(line, text, whole)
         if not values:
             if letters(text) >= 2:
                 release()
                 held = line
+                early += [] if priced else [line]
             continue
         if _negative(text):
             held = None  # a negative line is a discount or coupon (``1.99 Dsc -0.33``, ``CPN/CHEVRON 9.00-``)
@@ -230,6 +244,7 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         if held is not None and (letters(description) < 2 or _is_detail(before)):
             description, quantity = item_name(row_boxes(held, clean_numbers(held.text)))
             sources = [held, line]
+            early = [row for row in early if row is not held]
             held = None
         else:
             release()
@@ -239,7 +254,26 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         items.append((item, sources))
         priced = True
     release()
-    return _without_subtotal(items[:MAX_ITEMS])
+    return _without_subtotal(_counted(lines, stop, early, items)[:MAX_ITEMS])
+
+
+def _counted(
+    lines: list[Line], stop: int, early: list[Line], items: list[tuple[LineItem, list[Line]]]
+) -> list[tuple[LineItem, list[Line]]]:
+    """``items`` with the text rows before the first priced one as items when the receipt's printed item count
+    says so: a price column the OCR did not read leaves the names without prices ("Items Sold: 49" under 49 names
+    and one priced row). Only when the priced rows are at most half the count and the rows make it up (±2)."""
+    # the count is printed at the foot of the items, on or near the total row
+    foot = lines[max(0, stop - 2) : stop + 8]
+    count = next((int(m.group(1)) for line in foot if (m := _ITEM_COUNT.search(line.text))), 0)
+    if len(early) < 3 or len(items) > count / 2 or abs(len(early) + len(items) - count) > 2:
+        return items
+    named = [(item_name(row_boxes(row, clean_numbers(row.text))), row) for row in early]
+    return [
+        (LineItem(description=name[:500], quantity=quantity, amount=Decimal(0)), [row])
+        for (name, quantity), row in named
+        if letters(name) >= 2
+    ] + items
 
 
 def _without_subtotal(items: list[tuple[LineItem, list[Line]]]) -> list[tuple[LineItem, list[Line]]]:

@@ -41,8 +41,10 @@ _TOTAL_STRONG = ("GRANDTOTAL", "TOTALDUE", "AMOUNTDUE", "AMTDUE", "BALANCEDUE", 
                  "RECHNUNGSBETRAG", "GESAMTBETRAG", "ENDSUMME", "ZUZAHLEN")  # fmt: skip
 _TOTAL = ("TOTAL", "TOTL", "TOTA", "AMOUNT", "SUMME", "TOTAAL", "TOTALE", "BETRAG", "MONTANT", "NETT", "PAYABLE",
           "DUE", "GESAMT",
-          # Croatian/Serbian/Bosnian, Polish, Czech, Turkish, Finnish (YHTEENSÄ), Swedish, Hungarian (ÖSSZESEN)
-          "UKUPNO", "SUMA", "RAZEM", "CELKEM", "TOPLAM", "YHTEENS", "SUMMA", "OSSZESEN", "SSZESEN")  # fmt: skip
+          # Croatian/Serbian/Bosnian, German/Dutch (SALDO), Polish, Czech, Turkish, Finnish (YHTEENSÄ), Swedish,
+          # Hungarian (ÖSSZESEN)
+          "UKUPNO", "SALDO", "SUMA", "RAZEM", "CELKEM", "TOPLAM", "YHTEENS", "SUMMA", "OSSZESEN",
+          "SSZESEN")  # fmt: skip
 _TAX = ("GST", "VAT", "TAX", "SST", "HST", "PST", "MWST", "TVA", "IVA", "CUKAI", "BTW", "UST")
 _ROUNDING = ("ROUNDING", "ROUNDADJ", "ROUNDED", "RNDADJ", "ADJROUND", "ROUNDOFF", "PEMBUNDARAN", "ADJUSTMENT")
 _DISCOUNT = ("DISCOUNT", "DISC", "SAVING", "PROMO", "VOUCHER", "COUPON", "LESS", "REBATE", "MEMBERPRICE", "OFF")
@@ -82,6 +84,8 @@ _ALL_WORDS = tuple(
 _FUZZY_TOTAL = re.compile(r"(?<![A-Z])[TLI1][O0Q]T[A4][L1I]|TOTA[1I]|T[O0]TAL")
 _TAX_AMOUNT = re.compile(
     r"^(TOTAL)?(GST|TAX|VAT|SST)(TOTAL|AMOUNT|AMT|PAYABLE)|^TOTAL(GST|TAX|VAT|SST)(?!INC|INDL|INL)"
+    # "GST included in total $1.62": the tax part of the total
+    r"|(GST|TAX|VAT|SST|MWST|BTW)(AMOUNT|AMT)?(INCLUDED|INCL|INC)IN(THE)?TOTAL"
 )
 
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify, classify_words, total_strength
-from receiptcore.adapters.extractors.ocr.numbers import Amount, clean_numbers, find_amounts, find_whole_amounts
+from receiptcore.adapters.extractors.ocr.numbers import (
+    Amount,
+    clean_numbers,
+    find_amounts,
+    find_whole_amounts,
+    misread_as,
+)
 from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
@@ -347,13 +353,37 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
                 # reading whole units is a guess about the currency: unconfirmed, the total is doubtful
                 whole.total_confidence = min(whole.total_confidence, WHOLE_UNITS_CONFIDENCE)
             return whole
+        if summary.total is None or not summary.total_printed:
+            _repair_total(lines, start, summary, items_sum)
     return summary
+
+
+def _repair_total(lines: list[Line], start: int, summary: Summary, items_sum: Decimal | None) -> None:
+    """A total row whose amount OCR damaged ("TOTAL 40.1", "Total 59.J0") takes the figure the other rows add up
+    to (items + taxes, subtotal + charges, tendered - change, the items) when the damaged text is that figure with
+    one character misread, lost or added."""
+    taxes = sum((t[0].value for t in summary.taxes), Decimal(0))
+    sums = [items_sum + taxes if items_sum is not None and taxes else None, items_sum]
+    if summary.subtotal is not None:
+        sums += [summary.subtotal.value + e for e in _extras(summary) if e]
+    if summary.change is not None:
+        sums += [p.value - summary.change.value for p in summary.tendered]
+    for line in lines[start:]:
+        if classify(line.text) != Kind.TOTAL or find_amounts(line.text) or not line.words:
+            continue
+        value = next((v for v in sums if v is not None and v > 0 and misread_as(line.words[-1].text, v)), None)
+        if value is not None:
+            summary.total = MoneyRow(Kind.TOTAL, value, line, line, 1)
+            summary.total_printed, summary.total_confidence = False, WHOLE_UNITS_CONFIDENCE
+            return
 
 
 def _whole_total_wins(cents: MoneyRow | None, whole: MoneyRow) -> bool:
     """Whether the total read in whole units replaces the one read with cents: when there was none (a currency
     without minor units, "Total 134,999" rupiah), or when a later row with a payable-total label prints a whole
     amount ("Net Total 887.00 ... Grand Total : 1108", the bill rounded to whole rupees)."""
+    if whole.value == 0:
+        return False  # "Total 59.J0" has no whole amount 0
     if cents is None:
         return True
     strength = total_strength(whole.line.text)
