@@ -270,3 +270,13 @@ def test_names_whose_prices_were_not_read_are_items_when_the_printed_count_says_
     assert [item.description for item, _ in parse_items(lines, 0, len(lines))] == ["ANDREX 2 ROLL"]
     lines = rows_to_lines([*rows, "TOTAL || 70.32"])
     assert [item.description for item, _ in parse_items(lines, 0, len(lines))] == ["ANDREX 2 ROLL"]
+
+
+def test_whole_unit_prices_start_the_items_before_a_count_row_and_end_them_at_the_subtotal() -> None:
+    rows = ["ICHIBAN SUSHI", "TBL 6", "1 Chicken teriyaki Bento || 62,000", "1 Beef Teriyaki Rice || 40,000",
+            "Total Item : 2 || Total Qty : 2", "Subtotal || 102,000", "Total || 112,200",
+            "Thank You and Please Come Again", "Instagram: ichibansushi_id"]  # fmt: skip
+    lines = rows_to_lines(rows)
+    start = items_start(lines, 1)
+    assert start == 1  # "Total Item / Total Qty" below the priced rows is no column heading
+    assert _items(rows[1:]) == [("Chicken teriyaki Bento", Decimal(62000)), ("Beef Teriyaki Rice", Decimal(40000))]

@@ -77,9 +77,15 @@ def items_start(lines: list[Line], header_end: int) -> int:
     for line in lines[header_end : header_end + 25]:
         if _is_heading(line) and not find_amounts(line.text):
             return line.index + 1
-        if line.index > header_end and find_amounts(line.text):
-            break  # the items began without a heading: a later "TOTAL AMOUNT" row is none
+        if line.index > header_end and (find_amounts(line.text) or _whole_priced(line)):
+            break  # the items began without a heading: a later "TOTAL AMOUNT" or "Total Qty" row is none
     return header_end
+
+
+def _whole_priced(line: Line) -> bool:
+    """Whether the row is a name with a price in whole units printed apart at its end ("Chicken Bento   62,000")."""
+    value = _whole_price(line.words[-1].text) if len(line.words) >= 2 else None
+    return value is not None and value >= 100 and letters(" ".join(w.text for w in line.words[:-1])) >= 3
 
 
 def _is_detail(before: str) -> bool:
@@ -216,11 +222,12 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         if len(items) >= MAX_ITEMS:
             break
         text = clean_numbers(line.text)
+        # prices in whole units end the items at the first (sub)total row, which the money summary may not have seen
+        if whole and classify_words(text) in (Kind.SUBTOTAL, Kind.TOTAL):
+            break
         if _blocked(line, text):
             held = None  # a name above a discount or tax row is that row's ("YELP" over "Open $ Disc 2.05-")
             continue
-        if whole and classify_words(text) in (Kind.SUBTOTAL, Kind.TOTAL):
-            break
         values, cut = _row_values(line, text, whole)
         if not values:
             if letters(text) >= 2:
