@@ -237,8 +237,8 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
 
 
 class _CountedTransactions:
-    """Counts the SQLite write transactions (``SqliteDatabase.transaction``: every BEGIN IMMEDIATE) opened
-    while it is entered."""
+    """Counts the SQLite write transactions (``SqliteDatabase.transaction`` and ``.write``: every BEGIN
+    IMMEDIATE) opened while it is entered."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -248,18 +248,27 @@ class _CountedTransactions:
         from receiptcore.adapters.sqlite.database import SqliteDatabase
 
         self._original = original = SqliteDatabase.transaction
+        self._original_write = original_write = getattr(SqliteDatabase, "write", None)  # before 2026-12-07: none
 
         def transaction(db: Any) -> Any:
             self.count += 1
             return original(db)
 
+        def write(db: Any, work: Any) -> Any:  # the same transaction in one hop
+            self.count += 1
+            return original_write(db, work)
+
         SqliteDatabase.transaction = transaction  # type: ignore[method-assign]
+        if original_write is not None:
+            SqliteDatabase.write = write  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *_exc: object) -> None:
         from receiptcore.adapters.sqlite.database import SqliteDatabase
 
         SqliteDatabase.transaction = self._original  # type: ignore[method-assign]
+        if self._original_write is not None:
+            SqliteDatabase.write = self._original_write  # type: ignore[method-assign]
 
 
 def _median(label: str, samples: list[dict[str, Any]]) -> dict[str, Any]:

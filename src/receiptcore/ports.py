@@ -129,6 +129,17 @@ class AuthChangeCounter(Protocol):
         ...
 
 
+@runtime_checkable
+class DumpedReceiptReader(Protocol):
+    """Optional beside ``ReceiptStore``: a store that keeps each receipt as its JSON-mode dump hands that dump out
+    without building the receipt (for the one-receipt read, whose answer is that JSON reshaped)."""
+
+    async def get_dumped(self, receipt_id: str, scope: Scope) -> dict[str, Any]:
+        """What ``get(receipt_id, scope).model_dump(mode="json")`` gives, for every receipt the store holds; a
+        fresh dict the caller may keep. NotFound when absent or outside ``scope``, as ``get``."""
+        ...
+
+
 class CacheFactory(Protocol):
     """Makes the bounded per-instance caches of the core (the core says what to cache and when to drop it; the
     adapter, on cachetools, does the bounding and expiry). Entries may vanish at any time: a cache is never the

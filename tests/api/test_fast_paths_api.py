@@ -9,6 +9,8 @@ the very next request.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +22,7 @@ import pytest
 from dependency_injector import providers
 from litestar.datastructures import MutableScopeHeaders
 
+from receiptcore.adapters.clock import ManualClock
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.entrypoints.http.raw import API_SECURITY_HEADERS, with_security_headers
 from receiptcore.entrypoints.http.security import API_CSP, SCHEMA_CSP
@@ -29,10 +32,15 @@ from receiptcore.services.admission import OVERLOADED_DETAIL, LoginAdmission
 from receiptcore.settings import Settings
 from tests.api.conftest import PASSWORD, Api, jpeg, make_container, make_settings
 from tests.api.streaming import _lifespan
+from tests.support.held_hasher import until
 
 
 class _RouteOnly(LoginAdmission):
-    """Looks free to the layer in front of routing, refuses at the route's ticket: Litestar answers."""
+    """Lets the layer in front of routing take its place, refuses at the route's ticket: Litestar answers."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.tickets = 0
 
     @property
     def full(self) -> bool:
@@ -40,8 +48,10 @@ class _RouteOnly(LoginAdmission):
 
     @contextmanager
     def ticket(self) -> Iterator[None]:
-        raise Overloaded(OVERLOADED_DETAIL, retry_after=1.0, key="overloaded")
-        yield  # pragma: no cover
+        self.tickets += 1
+        if self.tickets > 1:  # the route's
+            raise Overloaded(OVERLOADED_DETAIL, retry_after=1.0, key="overloaded")
+        yield
 
 
 async def _call(app: Any, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> list[Any]:
@@ -172,6 +182,43 @@ async def test_a_repeat_offender_waits_a_moment_for_its_refusal_and_nobody_else_
     assert await login("10.0.0.1") == 429
     assert pauses == [REPEAT_PAUSE_SECONDS]
     assert REPEAT_PAUSE_SECONDS < 0.05  # inside the 50 ms a refusal may take
+
+
+async def test_a_login_takes_its_place_before_routing_so_logins_arriving_meanwhile_are_shed_unrouted() -> None:
+    admission = LoginAdmission(1)
+    routed: list[int] = []
+    release = asyncio.Event()
+
+    async def behind(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(0)  # routing reads the body first: other logins arrive meanwhile
+        # what the route does: its own ticket, inside the one the layer took (the same place)
+        with admission.ticket():
+            routed.append(admission.in_progress)
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    app = shed_logins(behind, lambda: admission, pause=lambda _s: asyncio.sleep(0))
+
+    async def login(address: str) -> int:
+        scope = {"type": "http", "method": "POST", "path": "/auth/login", "client": (address, 1), "headers": []}
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, None, send)
+        return int(sent[0]["status"])
+
+    # six at once, one place: the first takes it in front of routing, the other five are refused there
+    tasks = [asyncio.create_task(login(f"10.0.1.{n}")) for n in range(6)]
+    await until(lambda: routed == [1] and sum(task.done() for task in tasks) == 5)
+    assert [task.result() for task in tasks[1:]] == [429] * 5
+    release.set()
+    assert await tasks[0] == 200
+    assert admission.in_progress == 0  # the place is given back with the response
+    assert await login("10.0.0.2") == 200
+    assert routed == [1, 1]
 
 
 # ---- GET /auth/me and GET /api/receipts/{rid} without routing (entrypoints/http/fastpath.py) --------------------
@@ -348,3 +395,28 @@ def test_the_security_headers_are_the_ones_litestars_headers_object_gave(
     headers: list[tuple[bytes, bytes]], path: str
 ) -> None:
     assert sorted(with_security_headers(headers, path)) == sorted(_reference_security_headers(headers, path))
+
+
+async def test_the_verified_token_cache_never_serves_an_expired_token_on_the_fast_path(settings: Settings) -> None:
+    clock = ManualClock(dt.datetime.now(dt.UTC))  # tokens, their expiry and the caches all read this clock
+    container = make_container(settings)
+    container.clock.override(providers.Object(clock))
+    app = create_app(container)
+    async with (
+        _lifespan(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        api = Api(client=client, container=container, settings=settings)  # type: ignore[arg-type]
+        _, alice = await api.user()
+        receipt = (await api.upload(alice, ("alice.jpg", jpeg()))).json()["receipts"][0]
+        auth = _bearer(alice)
+        paths = ("/auth/me", f"/api/receipts/{receipt['id']}")
+        for path in paths:  # verified once, then answered from the cache of verified tokens
+            for _ in range(2):
+                assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 200, path
+        clock.advance(settings.access_token_ttl_seconds - 1)
+        for path in paths:
+            assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 200, path
+        clock.advance(1 + 5 + 1)  # past exp and the 5 s of clock skew the verifier allows
+        for path in paths:
+            assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 401, path

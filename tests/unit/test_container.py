@@ -72,3 +72,27 @@ async def test_close_closes_what_was_opened_the_last_first_and_builds_nothing(tm
     assert container.opened() == []
     assert not (tmp_path / "keys").exists()
     await close_container(container)  # twice is safe
+
+
+async def test_the_hasher_and_the_login_admission_follow_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from argon2 import extract_parameters
+
+    from receiptcore.entrypoints import container as root
+
+    monkeypatch.setattr(root, "usable_cpus", lambda: 3)
+    defaults = build_container(Settings(profile="memory"))
+    assert defaults.hasher().max_in_flight == 3  # one per CPU
+    assert defaults.hasher().max_waiting == 3 * 8
+    assert defaults.login_admission().limit == 3 * (1 + 8)  # as many as the hasher runs and queues
+    chosen = build_container(
+        Settings(
+            profile="memory",
+            password_hash_memory_kib=19456,
+            password_hash_iterations=2,
+            password_verify_slots=2,
+            password_verify_queue_per_slot=4,
+        )
+    )
+    assert (chosen.hasher().max_in_flight, chosen.hasher().max_waiting, chosen.login_admission().limit) == (2, 8, 10)
+    params = extract_parameters(await chosen.hasher().hash("correct horse battery staple"))
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (19456, 2, 1)

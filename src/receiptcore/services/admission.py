@@ -6,12 +6,18 @@ throttle counters, and after it writes a session: under a flood those writes que
 login refused only at the hasher has still waited for them, seconds on a busy disk. This bound sits in front of
 all of it: with as many logins in progress as the hasher can run and queue, the next one is refused at once,
 having read and written nothing, and the ones let in find the hasher's line short.
+
+The HTTP layer takes the place before routing (``entrypoints/http/shedding.py``) and the route takes it again
+inside that: a ticket taken where one is held already (same request, same context) is that same place. So a
+login is counted once, from before its body is read, and the route stays the check wherever nothing in front
+took one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from receiptcore.errors import Overloaded
 
@@ -32,6 +38,7 @@ class LoginAdmission:
             raise ValueError(msg)
         self.limit = limit
         self.in_progress = 0
+        self._held: ContextVar[bool] = ContextVar(f"login_admission_{id(self)}", default=False)
 
     @property
     def full(self) -> bool:
@@ -40,15 +47,20 @@ class LoginAdmission:
 
     @contextmanager
     def ticket(self) -> Iterator[None]:
-        """Hold one place while the block runs.
+        """Hold one place while the block runs; inside a block that holds one already, that same place.
 
         Raises:
             Overloaded: ``limit`` logins are in progress already; nothing was done.
         """
+        if self._held.get():
+            yield
+            return
         if self.full:
             raise Overloaded(OVERLOADED_DETAIL, retry_after=RETRY_AFTER_SECONDS, key="overloaded")
         self.in_progress += 1
+        held = self._held.set(True)
         try:
             yield
         finally:
+            self._held.reset(held)
             self.in_progress -= 1

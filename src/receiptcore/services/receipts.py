@@ -31,6 +31,7 @@ from receiptcore.errors import (
 )
 from receiptcore.ports import (
     Clock,
+    DumpedReceiptReader,
     EventBus,
     FileInspector,
     Inspection,
@@ -107,6 +108,7 @@ class ReceiptService:
         merchants: MerchantService | None = None,
     ) -> None:
         self._store = store
+        self._dumped = store if isinstance(store, DumpedReceiptReader) else None
         self._inspector = inspector
         self._bus = bus
         self._clock = clock
@@ -164,6 +166,14 @@ class ReceiptService:
     async def get(self, principal: Principal, receipt_id: str) -> Receipt:
         """Needs receipts:read. NotFound outside the caller's scope."""
         return await self._store.get(receipt_id, receipt_scope(principal, ReceiptAction.READ))
+
+    async def get_dumped(self, principal: Principal, receipt_id: str) -> dict[str, Any]:
+        """``get`` as ``Receipt.model_dump(mode="json")`` gives it, read from the store's own dump when it keeps
+        one (``DumpedReceiptReader``). Needs receipts:read. NotFound outside the caller's scope."""
+        scope = receipt_scope(principal, ReceiptAction.READ)
+        if self._dumped is not None:
+            return await self._dumped.get_dumped(receipt_id, scope)
+        return (await self._store.get(receipt_id, scope)).model_dump(mode="json")
 
     async def open_file(self, principal: Principal, receipt_id: str) -> tuple[SourceFile, bytes]:
         """Needs receipts:read. The original bytes."""

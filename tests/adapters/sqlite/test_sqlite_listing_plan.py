@@ -18,11 +18,12 @@ import pytest
 from receiptcore.adapters.receipt_queries import CursorPosition
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2
+from receiptcore.adapters.sqlite.receipt_search import OWNER_SPAN, SCHEMA_V2, SCHEMA_V4
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import Merchant, Receipt, ReceiptStatus
+from receiptcore.entrypoints.http.representation import API_LISTING
 from tests.factories import make_receipt
 
 SCOPES = {
@@ -162,6 +163,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
             "receipts_v3",
             "receipts_v4",
             "receipts_listing_v1",
+            "receipts_v5",
         ]
     finally:
         await upgraded.aclose()
@@ -190,5 +192,80 @@ async def test_upgrading_a_v2_database_swaps_the_sort_indexes_for_walk_indexes(t
         names = {row[0] for row in rows}
         assert {"receipts_owner_created_walk", "receipts_owner_date_walk", "receipts_owner_total_walk"} <= names
         assert not names & {"receipts_owner_created", "receipts_owner_date", "receipts_owner_total"}
+    finally:
+        await upgraded.aclose()
+
+
+async def test_an_upgraded_store_keeps_the_renderings_its_pages_make(tmp_path: Path) -> None:
+    path = tmp_path / "v4.sqlite3"
+    old = SqliteDatabase(path)
+    for name, ddl in [("receipts_v1", sql.SCHEMA_V1), ("receipts_v2", SCHEMA_V2), ("claims", sql.CLAIM_TURNS_V1)]:
+        old.register_migration(name, ddl)
+    await old.migrate()
+    receipts = [make_receipt("u1", notes=f"note {n}")[0] for n in range(3)]
+    for receipt in receipts:
+        await old.execute(OLD_INSERT_SQL, old_row(receipt))
+    await old.aclose()
+    upgraded = SqliteDatabase(path)
+    store = SqliteReceiptStore(upgraded, tmp_path / "files", projection=API_LISTING)
+    try:
+        page = await store.list_rendered(ReceiptQuery(), Scope.only("u1"), API_LISTING)
+        assert sorted(page.items) == sorted(API_LISTING.render(r) for r in receipts)
+        rows = await upgraded.fetchall("SELECT id, listing, listing_key FROM receipts")
+        assert {row[0]: (row[1], row[2]) for row in rows} == {
+            r.id: (API_LISTING.render(r), API_LISTING.key) for r in receipts
+        }
+        # kept only while the receipt is the version it was rendered from: a stale write-back changes nothing
+        changed = await store.update(receipts[0].model_copy(update={"notes": "newer"}), receipts[0].version)
+        await store._keep_renderings([(b"stale", API_LISTING.key, receipts[0].id, receipts[0].version)])
+        again = await store.list_rendered(ReceiptQuery(), Scope.only("u1"), API_LISTING)
+        assert API_LISTING.render(changed) in again.items
+        assert b"stale" not in again.items
+    finally:
+        await upgraded.aclose()
+
+
+async def test_upgrading_to_owner_search_ranges_keeps_every_search_and_keeps_owners_apart(tmp_path: Path) -> None:
+    path = tmp_path / "v4.sqlite3"
+    old = SqliteDatabase(path)
+    for name, ddl in [
+        ("receipts_v1", sql.SCHEMA_V1),
+        ("receipts_v2", SCHEMA_V2),
+        ("claims", sql.CLAIM_TURNS_V1),
+        ("receipts_v3", sql.SCHEMA_V3),
+        ("receipts_v4", SCHEMA_V4),
+    ]:
+        old.register_migration(name, ddl)
+    await old.migrate()
+    held = [make_receipt(owner, merchant=Merchant(name=f"Durian {n}"))[0] for n, owner in enumerate(["u1", "u2"] * 3)]
+    for receipt in held:
+        await old.execute(OLD_INSERT_SQL, old_row(receipt))
+    await old.aclose()
+    upgraded = SqliteDatabase(path)
+    store = SqliteReceiptStore(upgraded, tmp_path / "files", projection=API_LISTING)
+    try:
+        later, content = make_receipt("u1", merchant=Merchant(name="Durian later"))
+        await store.add(later, content)
+        newcomer, content = make_receipt("u3", merchant=Merchant(name="Durian newcomer"))
+        await store.add(newcomer, content)
+        for owner in ("u1", "u2", "u3"):
+            page = await store.list(ReceiptQuery(q="durian"), Scope.only(owner))
+            expected = {r.id for r in [*held, later, newcomer] if r.owner_id == owner}
+            assert {r.id for r in page.items} == expected, owner
+        everyone = await store.list(ReceiptQuery(q="durian", limit=100), Scope.everyone())
+        assert len(everyone.items) == 8
+        # every owner's search rows are inside the owner's own range
+        rows = await upgraded.fetchall(
+            "SELECT r.owner_id, s.rid, o.base FROM receipt_search AS s JOIN receipts AS r ON r.id = s.receipt_id"
+            " JOIN receipt_search_owners AS o ON o.owner_id = r.owner_id"
+        )
+        assert len(rows) == 8
+        assert all(base < rid < base + OWNER_SPAN for _, rid, base in rows), rows
+        assert len({base for _, _, base in rows}) == 3
+        # a receipt given to another owner moves to that owner's range, and its search with it
+        await upgraded.execute("UPDATE receipts SET owner_id = 'u3' WHERE id = ?", (held[0].id,))
+        moved = await store.list(ReceiptQuery(q="durian 0"), Scope.only("u3"))
+        assert [r.id for r in moved.items] == [held[0].id]
+        assert (await store.list(ReceiptQuery(q="durian 0"), Scope.only("u1"))).items == []
     finally:
         await upgraded.aclose()

@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
+from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
+from receiptcore.domain.policy import Scope
 from receiptcore.errors import StorageUnavailable
+from tests.factories import make_receipt, make_token, make_user
 
 DDL = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
 ONE = "SELECT text FROM notes WHERE id = ?"
@@ -140,3 +144,37 @@ async def test_an_in_memory_database_reads_points_through_its_one_connection() -
         assert await text_of(database, 1) == "here"
     finally:
         await database.aclose()
+
+
+async def test_every_point_read_of_the_repos_is_an_index_search_never_a_scan(tmp_path: Path) -> None:
+    # a point read runs on the event loop: one that scanned a table would stall every request while it ran
+    db = SqliteDatabase(tmp_path / "receiptcore.sqlite3")
+    users = SqliteUserRepo(db)
+    store = SqliteReceiptStore(db, tmp_path / "files")
+    user = make_user()
+    await users.add_user(user)
+    token = make_token(user)
+    await users.add_refresh_token(token)
+    receipt, content = make_receipt(owner_id=user.id)
+    await store.add(receipt, content)
+    assert await users.auth_change_count() >= 0  # opens the point connection
+    statements: list[str] = []
+    assert db._point is not None
+    db._point.set_trace_callback(statements.append)
+    try:
+        await users.get_user(user.id)
+        await users.find_user_by_email(user.email.upper())
+        await users.find_refresh_token(token.token_hash)
+        await users.auth_change_count()
+        await store.get(receipt.id, Scope.only(user.id))
+        await store.get(receipt.id, Scope.everyone())
+        await store.get_dumped(receipt.id, Scope.only(user.id))
+        db._point.set_trace_callback(None)
+        assert len(statements) == 7  # every one of them was a point read on the loop's connection
+        plans = {sql: db._point.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall() for sql in statements}
+    finally:
+        await db.aclose()
+    for sql, plan in plans.items():
+        details = [row[3] for row in plan]
+        assert details, sql
+        assert all(detail.startswith("SEARCH") for detail in details), (sql, details)

@@ -113,3 +113,45 @@ def test_a_month_name_date_with_hyphens_and_a_misread_or_mixed_slash_before_a_fo
 @pytest.mark.parametrize("text", ["1/2 2017", "Tel 03-2164-2017", "QTY 1l2l17"])
 def test_loose_separators_need_a_four_digit_year_and_a_separator(text: str) -> None:
     assert find_dates(text) == []
+
+
+@given(dates, st.sampled_from(["{d} {m} {y}", "{d}{m}{y}", "{m} {d}, {y}"]), st.sampled_from(["1", "12:30"]))
+def test_a_month_name_date_whose_year_is_glued_to_more_digits_keeps_its_four_digit_year(
+    day: dt.date, shape: str, glued: str
+) -> None:
+    text = shape.format(d=day.day, m=MONTHS[day.month - 1].title(), y=day.year) + glued
+    assert find_dates(text)[0].value == day
+
+
+def test_years_of_the_1980s_are_read() -> None:
+    assert find_dates("017 03 143 0690 15:59 17JUL89")[0].value == dt.date(1989, 7, 17)
+    assert find_dates("12/05/1979") == []
+
+
+@given(dates, st.sampled_from(["1", "7"]), st.times())
+def test_a_year_first_date_with_its_slashes_read_as_digits_glued_to_a_time(
+    day: dt.date, slash: str, time: dt.time
+) -> None:
+    text = f"{day.year}{slash}{day.month:02d}{slash}{day.day:02d}{time:%H:%M:%S}"
+    assert day in _readings(text)
+
+
+def test_digits_without_a_time_after_them_are_no_year_first_date() -> None:
+    assert find_dates("20161051041626") == []
+    assert find_dates("Ref 2016105104") == []
+
+
+@given(dates, st.sampled_from(["{y}年{m}月{d}日", "{y}년 {m}월 {d}일", "{y} 年 {m} 月 {d} 日 12:30"]))
+def test_chinese_japanese_and_korean_dates(day: dt.date, shape: str) -> None:
+    assert find_dates(shape.format(y=day.year, m=day.month, d=day.day))[0].value == day
+
+
+def test_commas_read_for_a_dates_separators_before_a_four_digit_year() -> None:
+    assert find_dates("12,05,2017")[0].value == dt.date(2017, 5, 12)
+    assert find_dates("1,05,000") == []
+    assert find_dates("TOTAL 1,234,50") == []
+
+
+def test_a_v_read_as_u_in_the_month_name() -> None:
+    assert find_dates("NOU 12 2017")[0].value == dt.date(2017, 11, 12)
+    assert find_dates("12 N0U 17")[0].value == dt.date(2017, 11, 12)

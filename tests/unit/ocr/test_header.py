@@ -1,5 +1,6 @@
 """Merchant name rules of the receipt header, on hand-made OCR rows."""
 
+from receiptcore.adapters.extractors.ocr.address import evidence
 from receiptcore.adapters.extractors.ocr.glued import unglue
 from receiptcore.adapters.extractors.ocr.header import parse_header
 from tests.unit.ocr.helpers import rows_to_lines
@@ -70,3 +71,82 @@ def test_field_labels_and_banners_are_not_names() -> None:
     assert parse_header(rows_to_lines(rows)).name == "IN-N-OUT BURGER IRVING"
     # a name with a colon in it is still a name
     assert parse_header(rows_to_lines(["COTTON:ON", "12 MAIN ST", "SHIRT || 10.00"])).name == "COTTON:ON"
+
+
+def test_a_us_city_line_without_its_zip_is_address_not_the_name() -> None:
+    rows = ["Casselberry FSU (# 03270)", "Fern Park, FL", "321-444-6536", "3/7/2018 12:07:17 PM"]
+    assert parse_header(rows_to_lines(rows)).name == "Casselberry FSU (# 03270)"
+    assert evidence("HUNTINGTON BEACH CA") == 2
+    assert evidence("Nashville, TN") == 2
+    # a one-word name with a state code that is also an English word or a brand is no city line
+    assert evidence("SUPREME NY") == 0
+    assert evidence("Shop Pay, OK now") == 0
+
+
+def test_a_store_number_in_brackets_is_no_postcode() -> None:
+    assert evidence("Charlotte Pike FSU (#02886)") == 0
+    assert evidence("43000 KAJANG") >= 2
+
+
+def test_a_greeting_line_names_the_shop_as_printed() -> None:
+    rows = ["BIENVENUE A DISNEYLAND PARIS", "Vendeur: 47492LYNDA", "Date: 25/10/2017 14:29"]
+    assert parse_header(rows_to_lines(rows)).name == "BIENVENUE A DISNEYLAND PARIS"
+    # a greeting alone is no name: the row below is
+    assert parse_header(rows_to_lines(["WELCOME", "Shell Canada", "Date: 25/10/2017"])).name == "Shell Canada"
+    assert parse_header(rows_to_lines(["WELCOME TO", "KRYSTAL", "Date: 25/10/2017"])).name == "KRYSTAL"
+
+
+def test_a_store_number_after_the_name_does_not_hide_it() -> None:
+    rows = ["SPEEDWAY 0006661", "La Porte IN 46350", "TRAN#:2387827", "5/19/2017 6:29 PM"]
+    assert parse_header(rows_to_lines(rows)).name == "SPEEDWAY 0006661"
+    # but a store-number label alone is not a name
+    rows = ["Store #1458", "Panda Express", "1 Main Street", "5/19/2017 6:29 PM"]
+    assert parse_header(rows_to_lines(rows)).name == "Panda Express"
+
+
+def test_a_border_of_repeated_marks_is_not_a_name() -> None:
+    rows = [
+        "本本本本本车本本车车车车车*本本本车本*车本本本车本",
+        "Sushi Yasuda",
+        "204 East 43rd Street",
+        "New York NY 10017",
+    ]
+    assert parse_header(rows_to_lines(rows)).name == "Sushi Yasuda"
+
+
+def test_a_kind_of_shop_or_a_street_with_a_trading_word_is_not_the_name() -> None:
+    rows = ["HOME HOUSE", "20 Portman Square", "London W1H 9HF", "THE RESTAURANT", "SRV 80 TABLE 123/1 TIME 22:55"]
+    assert parse_header(rows_to_lines(rows)).name == "HOME HOUSE"
+    rows = ["Judsons Bar", "4-6 Market Place", "Pocklington", "York £6.95"]
+    assert parse_header(rows_to_lines(rows)).name == "Judsons Bar"
+
+
+def test_a_kind_of_shop_alone_ends_the_name_on_the_row_above() -> None:
+    rows = ["KHMER KITCHEN BARBECUE", "RESTAURANT", "Tel :063 956 353", "Time In: 2/15/2016 3:57 49PM"]
+    assert parse_header(rows_to_lines(rows, heights={0: 36, 1: 28})).name == "KHMER KITCHEN BARBECUE RESTAURANT"
+
+
+def test_a_street_printed_large_is_not_the_name() -> None:
+    rows = ["PizzaExpress", "Shop 121, Level 1", "18 Shatin centre street, Shatin", "TEL:(852)2670-1238", "29Jan'15"]
+    assert parse_header(rows_to_lines(rows, heights={0: 20, 2: 37})).name == "PizzaExpress"
+
+
+def test_a_legal_name_under_the_address_is_the_operator_of_the_shop_named_above() -> None:
+    rows = ["Ozen Zanmai - The Garden", "LG K02, Lwr Gnd, The Gardens,", "Mid Valley City, Syed Putra,",
+            "59200 Kuala Lumpur.", "Super Sushi Sdn Bhd (758027-D)", "GST ID:0004932403", "2017/07/12"]  # fmt: skip
+    assert parse_header(rows_to_lines(rows)).name == "Ozen Zanmai - The Garden"
+    # the legal name above its address stays the name, whatever is printed above it
+    rows = [
+        "AL MENDIS-THE MINES",
+        "ZAWIAJAYA FOOD N BEVERAGE SDN BHD",
+        "106-107, LEVEL 1 THE MINES",
+        "43300 SERI KEMBANGAN",
+    ]
+    assert parse_header(rows_to_lines(rows)).name == "ZAWIAJAYA FOOD N BEVERAGE SDN BHD"
+
+
+def test_a_slogan_in_lower_case_is_not_the_name_but_a_lower_case_logo_word_is() -> None:
+    rows = ["M", "i'm lovin' it", "McDonald's Hazeldonk-West", "Hazeldonk 5006", "4836 LZ BREDA", "Tel:076-5961528"]
+    assert parse_header(rows_to_lines(rows)).name == "McDonald's Hazeldonk-West"
+    rows = ["meijer", "Sawmill Rd.", "Columbus, OH 43235", "Tel:614-555-0100"]
+    assert parse_header(rows_to_lines(rows)).name == "meijer"

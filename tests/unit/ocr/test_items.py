@@ -157,3 +157,126 @@ def test_a_price_misread_with_one_decimal_or_a_colon_is_a_column_not_part_of_the
 def test_a_tax_code_after_the_price_does_not_make_an_item_a_tax_row() -> None:
     rows = ["EUKANUBA SM BREED ADULT 16LB", "ITEM CODE:PG50014 || $49.99 HST", "Net Sales || $4.99", "HST || $0.65"]
     assert _items(rows) == [("EUKANUBA SM BREED ADULT 16LB", Decimal("49.99"))]
+
+
+def test_a_one_character_flag_printed_before_the_name_is_a_column() -> None:
+    rows = ["T || FL RUFFLES CHDR & S || 1.49", "FL SMARTFOOD CHEDDA || 1.49", "* || GOLD PEAK TEA || 1.79"]
+    assert [d for d, _ in _items(rows)] == ["FL RUFFLES CHDR & S", "FL SMARTFOOD CHEDDA", "GOLD PEAK TEA"]
+
+
+def test_digits_read_for_letters_inside_a_word_are_put_back_never_beside_a_digit() -> None:
+    rows = ["55317 CHEVR0N 5W30 || 34.49", "647465 AV0CAD0S 6CT || 5.99", "KS 0RG EGGS || 6.99",
+            "PISTACHI0 3# || 14.99", "3 0cha || 3.60", "5.Cilantro Fish Ro11s || 8.00", "G00D2GROW 100Z || 2.99",
+            "AQUA 0.5L || 1.00", "A1 Sauce || 1.00", "Combo1 || 5.00"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["55317 CHEVRON 5W30", "647465 AVOCADOS 6CT", "KS ORG EGGS",
+                                            "PISTACHIO 3#", "Ocha", "5.Cilantro Fish Rolls", "G00D2GROW 100Z",
+                                            "AQUA 0.5L", "A1 Sauce", "Combo1"]  # fmt: skip
+
+
+def test_junk_a_weight_and_a_barcode_after_the_name_are_columns() -> None:
+    rows = ["NONYA ROLL || 00°8$ || 8.00", "AGUACATE || 0.185 KILOS || 0.55", "Garlic Naan || .22.00",
+            "NOTE CARDS RED Q3 400100998274 || 3.99", "B8-20 TOP 789138400301 C || 6.40",
+            "36884 HAM 4\u00d7100G || 2.50", "TUSKER LAGER @ || 4.00", "PLUMAS GALLO 500GRS || 0.78"]  # fmt: skip
+    assert _items(rows) == [("NONYA ROLL", Decimal("8.00")), ("AGUACATE", Decimal("0.55")),
+                            ("Garlic Naan", Decimal(0)), ("NOTE CARDS RED Q3", Decimal("3.99")),
+                            ("B8-20 TOP", Decimal("6.40")), ("36884 HAM 4x100G", Decimal("2.50")),
+                            ("TUSKER LAGER", Decimal("4.00")), ("PLUMAS GALLO 500GRS", Decimal("0.78"))]  # fmt: skip
+
+
+def test_a_modifiers_marks_before_its_quantity_are_an_indent() -> None:
+    rows = ["1 PORTERHOUSE || 29.90", "** 1 MEDIUM RARE || 0.00", "--Hot", "** 2 COLD || 0.00"]
+    assert [d for d, _ in _items(rows)] == ["PORTERHOUSE", "MEDIUM RARE", "--Hot", "COLD"]
+
+
+def test_a_quantity_read_as_a_letter_and_a_bracketed_unit_price_are_not_the_name() -> None:
+    lines = rows_to_lines(["I saffron chicken korm || \u00a311.75", "i Yuzu (Hot) || $3.90", "I PENNE || 7.95",
+                           "L-STILL WATER (2 08.50) || 17.00", "CALAMARI PACIFICO (2 @19.90) || 39.80",
+                           "Shoukadou B set (Udon) || 26.80", "I Love NY Mug || 9.99"])  # fmt: skip
+    items = [item for item, _ in parse_items(lines, 0, len(lines))]
+    assert [(i.description, i.quantity) for i in items] == [
+        ("saffron chicken korm", Decimal(1)),
+        ("Yuzu (Hot)", Decimal(1)),
+        ("PENNE", Decimal(1)),
+        ("L-STILL WATER", None),
+        ("CALAMARI PACIFICO", Decimal(2)),  # "2 @19.90" read as quantity at a unit price
+        ("Shoukadou B set (Udon)", None),
+        ("Love NY Mug", Decimal(1)),  # the price of the rule: a name that starts with the word "I"
+    ]
+
+
+def test_a_negative_line_is_a_discount_or_coupon_not_an_item() -> None:
+    rows = ["SKITTLES SWEET & SO || 1.66", "1.99 Dsc -0.33", "MC || GENERAL MERCH || 2.00-H",
+            "210000083575 CPN/CHEVRON || 9.00-", "STARBURST ORIGINAL || 1.67"]  # fmt: skip
+    assert _items(rows) == [("SKITTLES SWEET & SO", Decimal("1.66")), ("STARBURST ORIGINAL", Decimal("1.67"))]
+    # a tax code printed before the price is not its sign
+    rows = ["CRVENI - OBRAZI", "1,000\u00d7100.00 || G- || 100,00"]
+    assert [d for d, _ in _items(rows)] == ["CRVENI - OBRAZI"]
+
+
+def test_a_last_row_that_adds_up_the_items_above_is_their_subtotal() -> None:
+    rows = ["1 COFFEE || 2.29", "1 RBEEF SAND PLT || 9.39", "FRIES", "1 WATER || 0.00", "FOOD || 11.68",
+            "State&Local Tax || 1.85"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["COFFEE", "RBEEF SAND PLT", "FRIES", "WATER"]
+    # two equal prices are two items, not an item and its subtotal
+    assert [d for d, _ in _items(["Coke || 2.00", "Coke || 2.00"])] == ["Coke", "Coke"]
+
+
+def test_price_notes_tax_parts_rate_rows_and_summary_words_are_not_items() -> None:
+    rows = ["NIKE ROSHE ONE || $74.99 T", "Final Price || $59.99 T", "Package Price: $39.99",
+            "***End of Group Promotion***", "1 OPEN PRICE || 11.99", "CHECKLANE CANDY || .50",
+            "ItemPrice 32.00YouSave 25.60", "SGST 02.5% || 2.48", "H-HST 13% || .26",
+            "MwSt 19 % || 9.93", "NON TAXABLE || 0.00", "MILK 2% || 3.49", "DARK CHOC 70% || 2.99",
+            "Net TTL || 34.50", "Saldo || 62.20", "SUBTOTALE || 95,50", "BAL.DUE || 59.80",
+            "Cashier1, 12/28/18,03:12 PM"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["NIKE ROSHE ONE", "OPEN PRICE", "CHECKLANE CANDY", "MILK 2%",
+                                            "DARK CHOC 70%"]  # fmt: skip
+
+
+def test_separator_rows_read_as_letters_are_not_items() -> None:
+    rows = ["SALSA BARBACOA DIA || 0.92", "\u2605XXXXXXX\u706bXXKXXXXXXX", "\u5bb6\u51b0" * 8, "BOWWOW",
+            "TOMATE FRITO || 0.65"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["SALSA BARBACOA DIA", "BOWWOW", "TOMATE FRITO"]
+
+
+def test_department_and_course_headings_and_order_metadata_are_not_items() -> None:
+    rows = ["DME CRNCHY PNT BUTTR || 2.19", "MEAT", "DME IQF CKN TENDER || 6.99", "PRODUCE", "BUNCH SPINACH || 1.59",
+            "Main course", "1 BLUE BURGER || 10.00", "ABN: 83 600 128 739", "Invo1ce # 043-0000120080",
+            "Order # 16 wrigpa", "Mild", "*Coke || 3.50"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["DME CRNCHY PNT BUTTR", "DME IQF CKN TENDER", "BUNCH SPINACH",
+                                            "BLUE BURGER", "Mild", "*Coke"]  # fmt: skip
+
+
+def test_a_quantity_at_a_price_below_a_name_is_its_detail_row() -> None:
+    rows = ["FLGRS FRNCH CAN 10.3 || 3.99", "HRD 94% FF MICRO POP", "1 @ 2 FOR || 4.00 || 2.00", "POLANER || 1.99"]
+    assert _items(rows) == [("FLGRS FRNCH CAN 10.3", Decimal("3.99")), ("HRD 94% FF MICRO POP", Decimal("2.00")),
+                            ("POLANER", Decimal("1.99"))]  # fmt: skip
+
+
+def test_a_row_holding_a_numeric_date_is_no_item_even_where_its_digits_read_as_an_amount() -> None:
+    # "02/17/14, 02:21" holds "14, 02", which reads as 14.02; "BRUNELLO MAR 30.00" holds an amount, not a date
+    rows = ["1 Final Touch || 39.99", "WashCashier1, 02/17/14, 02:21 PM", "1 1/2 BRUNELLO MAR || 30.00"]
+    assert [d for d, _ in _items(rows)] == ["Final Touch", "1/2 BRUNELLO MAR"]
+
+
+def test_names_whose_prices_were_not_read_are_items_when_the_printed_count_says_so() -> None:
+    names = ["ALLINSON FLOUR", "KRAFT PHILADELPHIA", "PICKLED EGGS", "CAULDRON TOFU", "SEA SALT"]
+    rows = ["TILL: 0011 NO:_01198386", "You were served by: NAEEM", *names, "ANDREX 2 ROLL || 1.25"]
+    lines = rows_to_lines([*rows, "Items Sold: 6 TOTAL || 70.32"])
+    items = parse_items(lines, 0, len(lines))
+    assert [item.description for item, _ in items] == [*names, "ANDREX 2 ROLL"]
+    assert [item.amount for item, _ in items] == [Decimal(0)] * 5 + [Decimal("1.25")]
+    # without a count, or with one the rows do not make up, text above the first price is no item
+    lines = rows_to_lines([*rows, "Items Sold: 20 TOTAL || 70.32"])
+    assert [item.description for item, _ in parse_items(lines, 0, len(lines))] == ["ANDREX 2 ROLL"]
+    lines = rows_to_lines([*rows, "TOTAL || 70.32"])
+    assert [item.description for item, _ in parse_items(lines, 0, len(lines))] == ["ANDREX 2 ROLL"]
+
+
+def test_whole_unit_prices_start_the_items_before_a_count_row_and_end_them_at_the_subtotal() -> None:
+    rows = ["ICHIBAN SUSHI", "TBL 6", "1 Chicken teriyaki Bento || 62,000", "1 Beef Teriyaki Rice || 40,000",
+            "Total Item : 2 || Total Qty : 2", "Subtotal || 102,000", "Total || 112,200",
+            "Thank You and Please Come Again", "Instagram: ichibansushi_id"]  # fmt: skip
+    lines = rows_to_lines(rows)
+    start = items_start(lines, 1)
+    assert start == 1  # "Total Item / Total Qty" below the priced rows is no column heading
+    assert _items(rows[1:]) == [("Chicken teriyaki Bento", Decimal(62000)), ("Beef Teriyaki Rice", Decimal(40000))]

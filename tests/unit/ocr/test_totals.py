@@ -1,5 +1,8 @@
 from decimal import Decimal
 
+import pytest
+
+from receiptcore.adapters.extractors.ocr.numbers import misread_as
 from receiptcore.adapters.extractors.ocr.totals import WHOLE_UNITS_CONFIDENCE, money_rows, parse_summary
 from tests.unit.ocr.helpers import rows_to_lines
 
@@ -129,3 +132,57 @@ def test_a_zero_total_row_does_not_hide_a_real_total() -> None:
     rows = ["TOTAL DISCOUNT || 0.00", "TOTAL || 0.00", "SUBTOTAL || 12.00", "TAX || 0.96", "CASH || 20.00",
             "CHANGE || 7.04"]  # fmt: skip
     assert _total(rows) == Decimal("12.96")
+
+
+def test_a_payment_word_inside_an_item_name_is_no_payment() -> None:
+    # "CASHM." is cashmere tissue, not cash: only Cash 5.00 - change 2.76 says what was paid
+    rows = ["CASHM.BATH.TISS || 2.99", "CASHM.BATH.TISS. || 2.99", "H-HST 13% || .26", "TAX || .26 || BAL || 2.24",
+            "Cash || 5.00", "CHANGE || 2.76"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert [row.value for row in summary.tendered] == [Decimal("5.00")]
+    assert _total(rows) == Decimal("2.24")
+
+
+def test_a_clock_time_beside_a_label_does_not_hide_its_value_on_the_next_row() -> None:
+    # the time is no misread amount: "Amt Due" takes the amount printed alone below it
+    rows = ["Food || 28.95", "15:05 Amt Due", "€28.95", "1.64 || Food BTW 6% || 28.95", "NET TTL || 27.31"]
+    values = {row.kind.value: row.value for row in money_rows(rows_to_lines(rows)) if "Due" in row.line.text}
+    assert values == {"total": Decimal("28.95")}
+    assert _total(rows) == Decimal("28.95")
+
+
+def test_a_total_whose_amount_ocr_damaged_takes_the_figure_the_items_add_up_to() -> None:
+    # "59.J0": one character misread; the items add up to 59.00
+    lines = rows_to_lines(["Black Tea || 13.00", "Fruit Salad || 24.00", "Yogurt || 22.00", "Total || QAR || 59.J0"])
+    summary = parse_summary(lines, 0, Decimal("59.00"))
+    assert summary.total is not None
+    assert summary.total.value == Decimal("59.00")
+    assert summary.total_confidence <= WHOLE_UNITS_CONFIDENCE
+
+
+def test_a_damaged_total_that_is_no_near_reading_of_the_sum_stays_unread() -> None:
+    lines = rows_to_lines(["Black Tea || 13.00", "Fruit Salad || 24.00", "Total || QAR || 68.J1"])
+    assert parse_summary(lines, 0, Decimal("37.00")).total is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "value", "expected"),
+    [("59.J0", "59.00", True), ("40.1", "40.41", True), ("$40.411", "40.41", True), ("40.41", "40.41", False),
+     ("4O.J1", "40.41", False), ("4041", "40.41", False), ("12.34", "40.41", False), (".5", "0.50", False)],
+)  # fmt: skip
+def test_misread_as_allows_one_character_misread_lost_or_added(printed: str, value: str, expected: bool) -> None:
+    assert misread_as(printed, Decimal(value)) is expected
+
+
+def test_a_charge_printed_with_one_decimal_is_read_and_adds_up_to_the_total() -> None:
+    rows = ["300.00 X || 3 || 900.00", "SUB TOTAL || 900.00", "Service Charge 10% || 90.0", "SUB TOTAL || 990.00",
+            "CASH || 990.00", "BALANCE || 0.00"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0, Decimal("900.00"))
+    assert summary.service is not None
+    assert summary.service.value == Decimal("90.00")
+    assert summary.total is not None
+    assert summary.total.value == Decimal("990.00")
+
+
+def test_a_total_printed_with_one_decimal_is_not_guessed() -> None:
+    assert _total(["Food || 38.00", "Tax || 2.41", "TOTAL || 40.1"]) is None

@@ -13,7 +13,7 @@ import pytest
 
 from receiptcore.adapters.clock import ManualClock
 from receiptcore.adapters.memory.throttle_store import MemoryThrottleStore
-from receiptcore.adapters.security import Argon2PasswordHasher
+from receiptcore.adapters.security import Argon2PasswordHasher, hashing
 from receiptcore.adapters.security.hashing import OVERLOADED_RETRY_AFTER_SECONDS
 from receiptcore.errors import InvalidCredentials, Overloaded, RateLimited
 from receiptcore.services.throttle import LoginThrottle, account_key, client_key
@@ -104,10 +104,12 @@ def test_the_bound_works_from_one_event_loop_after_another() -> None:
     assert asyncio.run(two_at_once()) == [True, True]
 
 
-def test_defaults_are_one_slot_per_cpu_and_eight_waiting_per_slot() -> None:
-    hasher = Argon2PasswordHasher(memory_cost=64, time_cost=1)
-    assert hasher.max_in_flight >= 1
-    assert hasher.max_waiting == 8 * hasher.max_in_flight
+def test_defaults_are_one_slot_per_cpu_and_eight_waiting_per_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    for cpus in (1, 2, 16):
+        monkeypatch.setattr(hashing, "usable_cpus", lambda cpus=cpus: cpus)
+        hasher = Argon2PasswordHasher(memory_cost=64, time_cost=1)
+        assert hasher.max_in_flight == cpus
+        assert hasher.max_waiting == 8 * cpus
     with pytest.raises(ValueError, match="max_waiting"):
         Argon2PasswordHasher(max_waiting=-1)
 

@@ -17,9 +17,9 @@ memory. A hash made with other parameters (the earlier default, m = 19 MiB, t = 
 **Load.** Each verification costs milliseconds of CPU on purpose. Unbounded, a flood of logins would queue
 thousands of them behind each other: every login (the flood's and everyone else's) would then wait seconds and
 time out, while the threads doing the hashing take the cores from every other request. So at most
-``max_in_flight`` hashes run at once and at most ``max_waiting`` verifications wait for one of them; a
-verification past that is refused at once with ``Overloaded`` (429 with Retry-After) before any hashing, and the
-client retries later. A verification that is let in is carried out in full, exactly as before.
+``max_in_flight`` hashes run at once (one per CPU by default) and at most ``max_waiting`` verifications wait for
+one of them; a verification past that is refused at once with ``Overloaded`` (429 with Retry-After) before any
+hashing, and the client retries later. A verification that is let in is carried out in full, exactly as before.
 
 Hashing (new passwords, the rehash after a successful login) takes the same slots but is never refused: it only
 waits, so a login that was let in and verified is never refused afterwards.

@@ -10,16 +10,17 @@ the stored bytes of its rows.
 A row is served from ``listing`` only when ``listing_key`` equals the key of the projection the page asks for; any
 other row (written before this migration, by a store without a projection, or under another key after the
 representation changed) is decoded and rendered as before, so a stale rendering is never served. Rows are
-rendered again whenever they are written; nothing rewrites them on a key change.
+rendered again whenever they are written, and a page that had to render rows keeps those renderings
+(``KEEP_RENDERING_SQL``, only where the receipt is still the version rendered): an upgraded data dir renders each
+receipt once, the first time a page shows it, instead of on every page.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from receiptcore.adapters.receipt_queries import CursorPosition, sort_column
+from receiptcore.adapters.receipt_queries import sort_column
 from receiptcore.adapters.sqlite import receipt_sql as sql
-from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 
 LISTING_V1 = """
@@ -27,18 +28,20 @@ ALTER TABLE receipts ADD COLUMN listing BLOB;
 ALTER TABLE receipts ADD COLUMN listing_key TEXT;
 """
 
+# a rendering made by a page, kept only while the receipt is the version it was rendered from (a write since then
+# rendered its own)
+KEEP_RENDERING_SQL = "UPDATE receipts SET listing = ?, listing_key = ? WHERE id = ? AND version = ?"
+
 _SORT_COLUMNS = {"created_at": "r.created_at", "purchase_date": "r.purchase_date", "total": "r.total_units"}
 
 
-def rendered_statement(
-    query: ReceiptQuery, scope: Scope, position: CursorPosition | None, key: str
-) -> tuple[str, list[Any]]:
-    """The listing page's SELECT (``sql.list_statement``) reading, per row: its id, its sort value (for the next
-    cursor), the stored rendering when it was made under ``key`` (else NULL) and, only when it was not, the list
-    projection of the receipt's JSON (``sql.LIST_DATA``) to render it from."""
+def rendered_columns(query: ReceiptQuery, key: str) -> tuple[str, tuple[Any, ...]]:
+    """The columns (and their parameters) a rendered listing page reads per row (``sql.list_statement``): its id,
+    its sort value (for the next cursor), the stored rendering when it was made under ``key`` (else NULL) and,
+    only when it was not, the list projection of the receipt's JSON (``sql.LIST_DATA``) to render it from."""
     columns = (
         f"r.id, {_SORT_COLUMNS[sort_column(query.sort)]},"
         " CASE WHEN r.listing_key = ? THEN r.listing END,"
         f" CASE WHEN r.listing_key = ? THEN NULL ELSE {sql.LIST_DATA} END"
     )
-    return sql.list_statement(query, scope, position, columns, (key, key))
+    return columns, (key, key)

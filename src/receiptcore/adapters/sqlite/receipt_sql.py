@@ -8,7 +8,7 @@ ten-thousandths, never floats, so sums are exact.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from receiptcore.adapters.receipt_queries import (
     CursorPosition,
@@ -21,7 +21,7 @@ from receiptcore.adapters.receipt_queries import (
     sort_column,
     total_units,
 )
-from receiptcore.adapters.sqlite.receipt_search import search_clause
+from receiptcore.adapters.sqlite.receipt_search import scan_clause, search_clause
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
 from receiptcore.domain.receipt import Receipt
@@ -163,32 +163,41 @@ def to_receipt(data: str) -> Receipt:
     return Receipt.model_validate_json(data)
 
 
-def scope_clause(scope: Scope) -> tuple[str, list[Any]]:
-    """``owner_id`` restriction of ``scope`` (``1`` when it reaches every owner)."""
+def scope_clause(scope: Scope, column: str = "owner_id") -> tuple[str, list[Any]]:
+    """``owner_id`` restriction of ``scope`` (``1`` when it reaches every owner), on ``column``."""
     if scope.owner_ids is None:
         return "1", []
     owners = sorted(scope.owner_ids)
     if not owners:
         return "0", []
-    return f"owner_id IN ({', '.join('?' for _ in owners)})", list(owners)
+    return f"{column} IN ({', '.join('?' for _ in owners)})", list(owners)
 
 
-def filter_clause(query: ReceiptQuery, scope: Scope, walk: SortKey | None = None) -> tuple[str, list[Any]]:
+def filter_clause(
+    query: ReceiptQuery,
+    scope: Scope,
+    walk: SortKey | None = None,
+    *,
+    text: Literal["index", "scan", "none"] = "index",
+    plain: bool = False,
+) -> tuple[str, list[Any]]:
     """The WHERE clause (without the keyword) selecting ``query``'s receipts inside ``scope``.
 
-    ``walk``: the listing's sort, for a listing page. Its conditions are then written so that the only indexes
-    SQLite can choose give that order (see ``_walk_columns``): a unary ``+`` keeps a column from being an index
-    constraint without changing what the condition means.
+        ``walk``: the listing's sort, for a listing page. Its conditions are then written so that the only indexes
+        SQLite can choose give that order (see ``_walk_columns``): a unary ``+`` keeps a column from being an index
+        constraint without changing what the condition means. ``plain``: no column is one (a text search then finds
+        its receipts by id, ``receipt_search_page``). ``text``: how ``q`` is searched, through the trigram index
+    (``search_clause``), by testing each row's text (``scan_clause``), or not at all (``none``).
     """
-    indexable = _walk_columns(walk)
+    indexable = frozenset[str]() if plain else _walk_columns(walk)
 
     def column(name: str) -> str:
         return name if indexable is None or name in indexable else f"+{name}"
 
-    clause, params = scope_clause(scope)
+    clause, params = scope_clause(scope, "+owner_id" if plain else "owner_id")
     parts = [clause]
     if query.owner_id is not None:
-        parts.append("owner_id = ?")
+        parts.append(f"{'+' if plain else ''}owner_id = ?")
         params.append(query.owner_id)
     if query.status is not None:
         parts.append(f"{column('status')} = ?")
@@ -218,11 +227,22 @@ def filter_clause(query: ReceiptQuery, scope: Scope, walk: SortKey | None = None
     if query.max_total is not None:
         parts.append(f"{column('total_units')} <= ?")
         params.append(bound_units(query.max_total, lower=False))
-    if query.q:
-        condition, search_params = search_clause(query.q)
+    if query.q and text != "none":
+        owner = search_owner(query, scope)
+        condition, search_params = search_clause(query.q, owner) if text == "index" else scan_clause(query.q)
         parts.append(condition)
         params.extend(search_params)
     return " AND ".join(parts), params
+
+
+def search_owner(query: ReceiptQuery, scope: Scope) -> str | None:
+    """The one owner whose receipts ``query`` searches inside ``scope`` (their part of the search index is all a
+    search reads), or None when it may reach several."""
+    if query.owner_id is not None:
+        return query.owner_id
+    if scope.owner_ids is not None and len(scope.owner_ids) == 1:
+        return next(iter(scope.owner_ids))
+    return None
 
 
 def _walk_columns(walk: SortKey | None) -> frozenset[str] | None:
@@ -243,23 +263,42 @@ def _walk_columns(walk: SortKey | None) -> frozenset[str] | None:
     return frozenset({column})
 
 
-def after_clause(position: CursorPosition) -> tuple[str, list[Any]]:
-    """Rows that come after ``position`` in its sort (NULLs last, id as tie-breaker)."""
-    column = _SORT_COLUMNS[sort_column(position.sort)]
+def after_clause(position: CursorPosition, *, plain: bool = False) -> tuple[str, list[Any]]:
+    """Rows that come after ``position`` in its sort (NULLs last, id as tie-breaker); ``plain``: as conditions no
+    index can serve (``filter_clause``)."""
+    plus = "+" if plain else ""
+    column = plus + _SORT_COLUMNS[sort_column(position.sort)]
+    rid = f"{plus}id"
     beyond = "<" if is_descending(position.sort) else ">"
     if position.value is None:
-        return f"({column} IS NULL AND id {beyond} ?)", [position.receipt_id]
-    if column == "created_at":
+        return f"({column} IS NULL AND {rid} {beyond} ?)", [position.receipt_id]
+    if column.endswith("created_at"):
         # never NULL, so the page can start with an index seek to the position instead of walking (and skipping)
         # every row before it: the first condition is redundant with the rest, but SQLite can seek with it
         return (
-            f"(created_at {beyond}= ? AND (created_at {beyond} ? OR id {beyond} ?))",
+            f"({column} {beyond}= ? AND ({column} {beyond} ? OR {rid} {beyond} ?))",
             [position.value, position.value, position.receipt_id],
         )
     return (
-        f"({column} IS NULL OR {column} {beyond} ? OR ({column} = ? AND id {beyond} ?))",
+        f"({column} IS NULL OR {column} {beyond} ? OR ({column} = ? AND {rid} {beyond} ?))",
         [position.value, position.value, position.receipt_id],
     )
+
+
+def sort_column_name(sort: SortKey) -> str:
+    """The column ``sort`` orders by."""
+    return _SORT_COLUMNS[sort_column(sort)]
+
+
+def through_clause(position: CursorPosition) -> tuple[str, list[Any]]:
+    """Rows up to ``position`` in its sort, itself included (what ``after_clause`` leaves out); when its value is
+    not NULL, with a redundant bound on the sort column that lets a walk of the sort's index stop there."""
+    after, params = after_clause(position)
+    if position.value is None:
+        return f"NOT {after}", params
+    column = _SORT_COLUMNS[sort_column(position.sort)]
+    short = ">" if is_descending(position.sort) else "<"
+    return f"{column} {short}= ? AND NOT {after}", [position.value, *params]
 
 
 def order_clause(query: ReceiptQuery) -> str:
@@ -302,12 +341,17 @@ def list_statement(
         after, after_params = after_clause(position)
         where, params = f"{where} AND {after}", [*params, *after_params]
     order = order_clause(query)
-    statement = (
-        f"SELECT {columns} FROM (SELECT id, row_number() OVER (ORDER BY {order}) AS position"  # noqa: S608
-        f" FROM receipts WHERE {where} ORDER BY {order} LIMIT ?) AS page"
+    inner = f"SELECT id, row_number() OVER (ORDER BY {order}) AS position FROM receipts WHERE {where}"  # noqa: S608
+    return page_select(columns, inner, order), [*column_params, *params, query.limit + 1]
+
+
+def page_select(columns: str, inner: str, order: str) -> str:
+    """The SELECT of ``columns`` (of ``receipts AS r``) for the first rows (``LIMIT ?``, the last parameter) in
+    ``order`` of ``inner``, a SELECT of ``id`` and its ``position`` in that order, in that order."""
+    return (
+        f"SELECT {columns} FROM ({inner} ORDER BY {order} LIMIT ?) AS page"  # noqa: S608
         " JOIN receipts AS r ON r.id = page.id ORDER BY page.position"
     )
-    return statement, [*column_params, *params, query.limit + 1]
 
 
 # the bytes an owner's receipts hold (each receipt counts its file, even when bytes are shared with another owner)

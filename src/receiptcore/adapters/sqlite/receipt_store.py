@@ -19,8 +19,10 @@ import logging
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
+import msgspec
 
 from receiptcore.adapters.receipt_queries import (
     MISSING_MERCHANT,
@@ -34,10 +36,11 @@ from receiptcore.adapters.receipt_queries import (
     units_to_decimal,
 )
 from receiptcore.adapters.sqlite import receipt_files as files
+from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_listing import LISTING_V1, rendered_statement
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4
+from receiptcore.adapters.sqlite.receipt_listing import KEEP_RENDERING_SQL, LISTING_V1, rendered_columns
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
     MISSING_CATEGORY,
@@ -49,7 +52,7 @@ from receiptcore.domain.queries import (
 )
 from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, require_version
-from receiptcore.ports import ListingProjection, ListsRendered, ReceiptStore
+from receiptcore.ports import DumpedReceiptReader, ListingProjection, ListsRendered, ReceiptStore
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +60,12 @@ log = logging.getLogger(__name__)
 # built the class anew (schema and validator, ~4 ms) on most calls once the previous one had been collected.
 ReceiptPage = Page[Receipt]
 RenderedPage = Page[bytes]
+_RECEIPT_FIELDS = frozenset(Receipt.model_fields)
+# msgspec's parser gives the same values as json.loads (and as pydantic's JSON mode) in about half the time
+_parse_json = msgspec.json.Decoder().decode
 
 
-class SqliteReceiptStore(ReceiptStore, ListsRendered):
+class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader):
     """Receipts in SQLite, original files on local disk.
 
     Args:
@@ -92,6 +98,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         db.register_migration("receipts_v3", sql.SCHEMA_V3)
         db.register_migration("receipts_v4", SCHEMA_V4)
         db.register_migration("receipts_listing_v1", LISTING_V1)
+        db.register_migration("receipts_v5", SCHEMA_V5)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -136,6 +143,23 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         row = await self._visible_row(receipt_id, scope, "data")
         return sql.to_receipt(row[0])
 
+    async def get_dumped(self, receipt_id: str, scope: Scope) -> dict[str, Any]:
+        """The ``data`` column as it was written (``Receipt.model_dump_json()`` of a validated receipt), parsed
+        but not validated again (ports.DumpedReceiptReader); NotFound when absent or outside ``scope``.
+
+        A row written before a field existed lacks its key, where validation would fill its default: such a row
+        (any set of keys but the model's) goes through ``get``, so the answer is always the dump of what ``get``
+        returns. Only the store's own rows are read this way; a value is trusted as the validated model dumped it.
+        """
+        row = await self._visible_row(receipt_id, scope, "data")
+        try:
+            dumped = _parse_json(row[0])
+        except msgspec.DecodeError:  # e.g. an integer past 64 bits in a correction's value: pydantic reads it
+            dumped = None
+        if type(dumped) is not dict or dumped.keys() != _RECEIPT_FIELDS:
+            return sql.to_receipt(row[0]).model_dump(mode="json")
+        return dumped
+
     async def open_file(self, receipt_id: str, scope: Scope) -> tuple[SourceFile, bytes]:
         """Return the original file's metadata and bytes; NotFound when absent or outside ``scope``."""
         receipt = await self.get(receipt_id, scope)
@@ -150,8 +174,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         leave out the extracted copy and the attempts' outputs (``sql.LIST_DATA``), as the port allows."""
         position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
         await self._db.migrate()
-        statement, params = sql.list_statement(query, scope, position)
-        rows = await self._db.fetchall(statement, params)
+        rows = await self._page_rows(query, scope, position, sql.LIST_DATA)
         items = [sql.to_receipt(row[0]) for row in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:
@@ -164,15 +187,61 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered):
         ``projection.key``, else rendered now from the row's list projection (``receipt_listing``)."""
         position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
         await self._db.migrate()
-        statement, params = rendered_statement(query, scope, position, projection.key)
-        rows = await self._db.fetchall(statement, params)
+        columns, column_params = rendered_columns(query, projection.key)
+        rows = await self._page_rows(query, scope, position, columns, column_params)
         page = rows[: query.limit]
-        items = [row[2] if row[2] is not None else projection.render(sql.to_receipt(row[3])) for row in page]
+        items: builtins.list[bytes] = []
+        stale: builtins.list[tuple[bytes, str, str, int]] = []
+        for row in page:
+            if row[2] is not None:
+                items.append(row[2])
+                continue
+            receipt = sql.to_receipt(row[3])
+            items.append(projection.render(receipt))
+            stale.append((items[-1], projection.key, receipt.id, receipt.version))
+        if stale and self._projection is not None and self._projection.key == projection.key:
+            await self._keep_renderings(stale)
         next_cursor = None
         if len(rows) > query.limit:
             last = page[-1]
             next_cursor = self._cursors.encode(CursorPosition(query.sort, last[1], last[0]))
         return RenderedPage.model_construct(items=items, next_cursor=next_cursor)
+
+    async def _keep_renderings(self, renderings: builtins.list[tuple[bytes, str, str, int]]) -> None:
+        """Store renderings a page made of rows that had none under this key (written before the migration or
+        under another key), each only if its receipt is still the version it was rendered from; so an upgraded
+        data dir renders each receipt once, when a page first shows it. Best effort: a page never fails here."""
+        try:
+            async with self._db.transaction() as conn:
+                await conn.executemany(KEEP_RENDERING_SQL, renderings)
+        except StorageUnavailable as exc:
+            log.debug("list renderings not kept: %s", exc)
+
+    async def _page_rows(
+        self,
+        query: ReceiptQuery,
+        scope: Scope,
+        position: CursorPosition | None,
+        columns: str,
+        column_params: tuple[object, ...] = (),
+    ) -> builtins.list[sqlite3.Row]:
+        """The ``columns`` of a listing page's ``query.limit + 1`` rows, a text search by the plan its match count
+        makes cheap (``receipt_search_page``); the same rows whichever plan reads them."""
+        needle = search.indexed_needle(query)
+        if needle is not None:
+            count = await self._db.fetchone(*search.count_statement(needle, sql.search_owner(query, scope)))
+            matches = count[0] if count is not None else 0
+            if matches == 0:
+                return []
+            if matches <= search.DRIVE_MATCHES:
+                return await self._db.fetchall(*search.drive_statement(query, scope, position, columns, column_params))
+            edge = await self._db.fetchone(*search.boundary_statement(query, scope, position))
+            boundary = None if edge is None else CursorPosition(query.sort, edge[0], edge[1])
+            walked = search.walk_statement(query, scope, position, columns, column_params, boundary=boundary)
+            rows = await self._db.fetchall(*walked)
+            if len(rows) > query.limit or boundary is None:
+                return rows  # a full page, or the walk saw every candidate
+        return await self._db.fetchall(*sql.list_statement(query, scope, position, columns, column_params))
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""

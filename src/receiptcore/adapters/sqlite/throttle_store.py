@@ -2,12 +2,14 @@
 
 Persisted so that a restart does not hand an attacker a fresh budget, and shared so that the CLI's
 ``users unlock`` reaches a running server at once. Each acquisition is one ``BEGIN IMMEDIATE`` transaction
-(read, decide, write), which SQLite serialises across processes.
+(read, decide, write), which SQLite serialises across processes; a login's two (count the tries, settle them)
+each run in one call on the writer's thread (``SqliteDatabase.write``), not one awaited call per statement.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Sequence
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
@@ -50,35 +52,11 @@ class SqliteThrottleStore(ThrottleStore):
         return (await self.acquire_all([(key, policy)], now))[0]
 
     async def acquire_all(self, tries: Sequence[tuple[str, Backoff]], now: dt.datetime) -> list[float]:
-        """See ``ThrottleStore.acquire_all``: one transaction, whatever the number of keys."""
+        """See ``ThrottleStore.acquire_all``: one transaction, whatever the number of keys, in one hop."""
         await self._db.migrate()
         self._since_sweep += len(tries)
         sweep, self._since_sweep = self._since_sweep >= _SWEEP_EVERY, self._since_sweep % _SWEEP_EVERY
-        async with self._db.transaction() as conn:
-            if sweep:
-                await conn.execute("DELETE FROM login_throttle WHERE forget_at <= ?", (_ts(now),))
-            states: list[tuple[int, dt.datetime | None]] = []
-            for key, _policy in tries:
-                cursor = await conn.execute(
-                    "SELECT attempts, last_at, forget_at FROM login_throttle WHERE key = ?", (key,)
-                )
-                row = await cursor.fetchone()
-                live = row is not None and _ts(now) < row[2]
-                states.append(
-                    (int(row[0]), dt.datetime.fromisoformat(row[1])) if row is not None and live else (0, None)
-                )
-            pending = waits(tries, states, now)
-            if any(wait > 0 for wait in pending):
-                return pending
-            for (key, policy), (attempts, _last_at) in zip(tries, states, strict=True):
-                forget_at = now + dt.timedelta(seconds=policy.forget_after_seconds)
-                await conn.execute(
-                    "INSERT INTO login_throttle (key, attempts, last_at, forget_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET attempts = excluded.attempts, last_at = excluded.last_at, "
-                    "forget_at = excluded.forget_at",
-                    (key, attempts + 1, _ts(now), _ts(forget_at)),
-                )
-            return [0.0] * len(tries)
+        return await self._db.write(lambda conn: _acquire_all(conn, tries, now, sweep=sweep))
 
     async def release(self, key: str) -> None:
         """See ``ThrottleStore.release``."""
@@ -96,13 +74,9 @@ class SqliteThrottleStore(ThrottleStore):
             return 0 if row is None else int(row[0])
 
     async def settle(self, reset_key: str, release_key: str | None) -> None:
-        """See ``ThrottleStore.settle``: one transaction instead of a reset's and a release's."""
+        """See ``ThrottleStore.settle``: one transaction instead of a reset's and a release's, in one hop."""
         await self._db.migrate()
-        async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM login_throttle WHERE key = ?", (reset_key,))
-            if release_key is not None:
-                await conn.execute("DELETE FROM login_throttle WHERE key = ? AND attempts <= 1", (release_key,))
-                await conn.execute("UPDATE login_throttle SET attempts = attempts - 1 WHERE key = ?", (release_key,))
+        await self._db.write(lambda conn: _settle(conn, reset_key, release_key))
 
     async def peek(self, key: str, now: dt.datetime, policy: Backoff) -> ThrottleState | None:
         """See ``ThrottleStore.peek``."""
@@ -120,3 +94,36 @@ class SqliteThrottleStore(ThrottleStore):
         await self._db.migrate()
         row = await self._db.fetchone("SELECT count(*) FROM login_throttle")
         return 0 if row is None else int(row[0])
+
+
+def _acquire_all(
+    conn: sqlite3.Connection, tries: Sequence[tuple[str, Backoff]], now: dt.datetime, *, sweep: bool
+) -> list[float]:
+    """``acquire_all``'s read-decide-write, inside ``SqliteDatabase.write``'s transaction."""
+    if sweep:
+        conn.execute("DELETE FROM login_throttle WHERE forget_at <= ?", (_ts(now),))
+    states: list[tuple[int, dt.datetime | None]] = []
+    for key, _policy in tries:
+        row = conn.execute("SELECT attempts, last_at, forget_at FROM login_throttle WHERE key = ?", (key,)).fetchone()
+        live = row is not None and _ts(now) < row[2]
+        states.append((int(row[0]), dt.datetime.fromisoformat(row[1])) if row is not None and live else (0, None))
+    pending = waits(tries, states, now)
+    if any(wait > 0 for wait in pending):
+        return pending
+    for (key, policy), (attempts, _last_at) in zip(tries, states, strict=True):
+        forget_at = now + dt.timedelta(seconds=policy.forget_after_seconds)
+        conn.execute(
+            "INSERT INTO login_throttle (key, attempts, last_at, forget_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET attempts = excluded.attempts, last_at = excluded.last_at, "
+            "forget_at = excluded.forget_at",
+            (key, attempts + 1, _ts(now), _ts(forget_at)),
+        )
+    return [0.0] * len(tries)
+
+
+def _settle(conn: sqlite3.Connection, reset_key: str, release_key: str | None) -> None:
+    """``settle``'s writes, inside ``SqliteDatabase.write``'s transaction."""
+    conn.execute("DELETE FROM login_throttle WHERE key = ?", (reset_key,))
+    if release_key is not None:
+        conn.execute("DELETE FROM login_throttle WHERE key = ? AND attempts <= 1", (release_key,))
+        conn.execute("UPDATE login_throttle SET attempts = attempts - 1 WHERE key = ?", (release_key,))

@@ -9,8 +9,10 @@ routed request uses, in the same order:
 2. ``Authenticator.authenticate``: the verified-token cache or the signature check, then every revocation check
    (change counter, user state, session), exactly as the guard runs it;
 3. the permission the route handler declares in its ``opt`` (``security.allows``, read from the handler itself);
-4. the same service call inside the caller's scope (``AuthService.me``, ``ReceiptService.get``) and the same
-   representation (``UserOut``, ``receipt_to_api``), encoded as Litestar encodes it.
+4. the same service call inside the caller's scope (``AuthService.me``; ``ReceiptService.get_dumped``, which is
+   ``get`` as its JSON-mode dump, read from the SQLite store's own copy without building the model) and the same
+   representation (``UserOut``; ``dumped_receipt_to_api``, ``receipt_to_api`` of that dump, key for key),
+   encoded as Litestar encodes it.
 
 Only the success of all of that is answered here. Anything else (no or a malformed token, a rejected or revoked
 token, a missing permission, another owner's receipt, an id that is not an id, a query string, a store error, an
@@ -30,7 +32,7 @@ from receiptcore.entrypoints.http.auth_routes import me as me_handler
 from receiptcore.entrypoints.http.raw import Headers, encode_json, json_headers, send_answer
 from receiptcore.entrypoints.http.receipt_params import etag
 from receiptcore.entrypoints.http.receipt_routes import get_receipt as get_receipt_handler
-from receiptcore.entrypoints.http.representation import receipt_to_api
+from receiptcore.entrypoints.http.representation import dumped_receipt_to_api
 from receiptcore.entrypoints.http.schemas import UserOut
 from receiptcore.entrypoints.http.security import allows, declared_permission, parse_bearer
 
@@ -79,9 +81,10 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
         return json_headers(body), body
 
     async def receipt(principal: Principal, rid: str) -> Answer:
-        found = await container.receipt_service().get(principal, rid)
-        body = encode_json(receipt_to_api(found))
-        return json_headers(body, extra=[(b"etag", etag(found.version).encode())]), body
+        # the receipt as its JSON-mode dump, reshaped without building the pydantic model (dumped_receipt_to_api)
+        found = await container.receipt_service().get_dumped(principal, rid)
+        body = encode_json(dumped_receipt_to_api(found))
+        return json_headers(body, extra=[(b"etag", etag(found["version"]).encode())]), body
 
     async def answer(
         scope: Any, required: str | tuple[str, ...], produce: Callable[[Principal], Awaitable[Answer]]

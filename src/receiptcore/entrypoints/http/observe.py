@@ -98,4 +98,9 @@ def _log_access(scope: Scope, answer: tuple[str, str, int], elapsed: float, rid:
         "duration_ms": duration_ms,
         "request_id": rid,
     }
-    logger.log(level, "%s %s %s %s ms", method, path[:300], status, duration_ms, extra=extra)
+    # makeRecord + handle is what logger.log does, less the walk up the stack for the caller's file and line,
+    # which no formatter of ours prints (~2 µs of every request)
+    record = logger.makeRecord(
+        logger.name, level, __file__, 0, "%s %s %s %s ms", (method, path[:300], status, duration_ms), None, extra=extra
+    )
+    logger.handle(record)

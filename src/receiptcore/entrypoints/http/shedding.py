@@ -1,13 +1,15 @@
 """Login overload shed in front of routing: a refusal costs a few microseconds instead of a whole Litestar request.
 
-``LoginAdmission`` bounds the logins in progress; the login route takes its ticket and a login past the bound
-is refused with ``429 overloaded`` before any read or write. Refused there, the request has still been routed,
-its body read, decoded and validated, its dependencies resolved and its exception turned into a problem
-document: about a millisecond of the event loop each (docs/benchmarks.md), so a flood of clients that ignore
-``Retry-After`` turns the refusals themselves into the load that starves the admitted logins and every other
-route. This layer answers ``POST /auth/login`` with the very same problem document while the admission is full,
-without reading the body. The route's own ticket stays the one check that decides (a login let through here may
-still be refused there, when another took the last place meanwhile); this is only the cheap early answer.
+``LoginAdmission`` bounds the logins in progress; a login past the bound is refused with ``429 overloaded``
+before any read or write. Refused by the route, the request has still been routed, its body read, decoded and
+validated, its dependencies resolved and its exception turned into a problem document: about a millisecond of
+the event loop each (docs/benchmarks.md), so a flood of clients that ignore ``Retry-After`` turns the refusals
+themselves into the load that starves the admitted logins and every other route. This layer answers
+``POST /auth/login`` with the very same problem document while the admission is full, without reading the body,
+and otherwise **takes the login's place here**, before routing, for the whole request (the route's own ticket is
+then that same place). Taking it only at the route let every login that arrived while a place was free be
+routed, and all but the first few be refused there at the full price: under a flood, a routed refusal for each
+place that came free.
 
 A refusal that cheap still costs the event loop something, and a client that ignores ``Retry-After`` sends the
 next login the moment it has the answer: in a closed loop its refusals alone would keep the loop busy. So a
@@ -82,17 +84,23 @@ def shed_logins(
     pause: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> Any:
     """Wrap ``app`` (Litestar's ``asgi_handler``): a login while ``admission()`` is full is answered 429 here,
-    after ``REPEAT_PAUSE_SECONDS`` when its client address was refused within ``Retry-After`` already."""
+    after ``REPEAT_PAUSE_SECONDS`` when its client address was refused within ``Retry-After`` already; any other
+    login holds its admission place from here to the end of its response."""
     repeat = offenders or RepeatOffenders()
 
     async def shedding(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] == LOGIN_PATH and scope["method"] == "POST" and admission().full:
-            scope["path_template"] = LOGIN_PATH  # the access log and the metrics name the route
-            client = scope.get("client")
-            if repeat.refused(str(client[0]) if client else None):
-                await pause(REPEAT_PAUSE_SECONDS)
-            await send_answer(send, 429, list(_HEADERS), _BODY)
+        if scope["type"] != "http" or scope["path"] != LOGIN_PATH or scope["method"] != "POST":
+            await app(scope, receive, send)
             return
-        await app(scope, receive, send)
+        places = admission()
+        if not places.full:
+            with places.ticket():  # nothing awaited since the check: the place is free
+                await app(scope, receive, send)
+            return
+        scope["path_template"] = LOGIN_PATH  # the access log and the metrics name the route
+        client = scope.get("client")
+        if repeat.refused(str(client[0]) if client else None):
+            await pause(REPEAT_PAUSE_SECONDS)
+        await send_answer(send, 429, list(_HEADERS), _BODY)
 
     return shedding

@@ -30,7 +30,19 @@ _WORDS = re.compile(
 _NUMBER_START = re.compile(
     r"^\s*(NO\b|NO\.|LOT\b|[A-Z]?-?\d+[A-Z]?(?:[-&][A-Z0-9]+)*\s?[,.]|\d+\s+[A-Z])", re.IGNORECASE
 )
-_POSTCODE = re.compile(r"(?<![\d-])\d{5}(?![\d-])|\b[A-Z]{2}\s?\d{5}(?:-\d{4})?\b")
+# a store number ("FSU (#02886)", "#12345") is no postcode
+_POSTCODE = re.compile(r"(?<![\d#-])(?<!#\s)\d{5}(?![\d-])|\b[A-Z]{2}\s?\d{5}(?:-\d{4})?\b")
+# a US city line without its ZIP ("Nashville, TN", "HUNTINGTON BEACH CA"): the state code in capitals ends the
+# line, after a comma, or after a city of two words or more when the code is no English word ("SUPREME NY" is a name)
+_STATES = (
+    "AL|AK|AZ|AR|CA|CT|DE|FL|GA|IA|ID|IL|IN|KS|KY|LA|MA|MD|ME|MI|MN|MO|MS|MT|NC|ND|NE|NH|NJ|NM|NV|NY|OH|OK|OR|PA|RI|"
+    "SC|SD|TN|TX|UT|VA|VT|WA|WI|WV|WY|DC|CO|HI"
+)
+_PLAIN_STATES = "AZ|CA|CT|FL|GA|IL|KY|MD|MN|NC|NJ|NY|NV|SC|TN|TX|VA|WA|WI"
+_CITY_STATE = re.compile(
+    rf"^\s*(?:[A-Za-z][A-Za-z .'-]+,\s?(?:{_STATES})|[A-Za-z][A-Za-z.'-]+(?:\s[A-Za-z.'-]+)+\s(?:{_PLAIN_STATES}))"
+    r"\.?\s*$"
+)
 _STOP = re.compile(
     r"\b(TEL|TELEPHONE|PHONE|PH|FAX|H/?P|MOBILE|WHATSAPPS?|GST|SST|VAT|ABN|INVOICE|RECEIPT|DATE|CASHIER|E-?MAIL|"
     r"WWW|HTTPS?|CO\.?[\s-]?REG|REG\.?\s?NO|COMPANY\s?(?:REG|NO)|BR\s?NO|OPENING|TABLE|SERVER|ORDER|MEMBER|TERMINAL|OWNED)\b",
@@ -45,7 +57,7 @@ def evidence(text: str) -> int:
     score = len(_WORDS.findall(text))
     if _NUMBER_START.match(text):
         score += 1
-    if _POSTCODE.search(text):
+    if _POSTCODE.search(text) or _CITY_STATE.match(text):
         score += 2
     return score
 

@@ -39,6 +39,18 @@ _STOP_RE = re.compile(
 _LABEL_VALUE = re.compile(r"^\s*[A-Za-z][A-Za-z .]{1,24}\s?:\s*(?:[A-Za-z]{0,3}\d[\w-]*)?\s*$")
 _OWNER_ONLY = re.compile(r"^\s*(OWNED|OWN|OPERATED|MANAGED)\s+BY\s*:?\s*$", re.IGNORECASE)
 _OWNER_PREFIX = re.compile(r"^.*\b(OWNED|OWN|OPERATED)\s+BY\s*:?\s*", re.IGNORECASE)
+# "Welcome to Chick-fil-A", "Bienvenue à Disneyland Paris": the words after the greeting are the shop's name
+_WELCOME = re.compile(
+    r"^\W*(?:WELCOME|BIENVENUE?S?|BIENVENIDOS?|BENVENUTI|WILLKOMMEN|WELKOM|SELAMAT\s?DATANG)\b\W*"
+    r"(?:(?:TO|AT|IN|À|A|AU|AUX|AL|EN|BEI|IM|DA|DI|BIJ|KE)\b\W*)?",
+    re.IGNORECASE,
+)
+_STORE_NUMBER = re.compile(r"(?<=[A-Za-z])\s*(?:#|NO\.?\s?)?\s*\(?#?\s?\d{2,8}\)?\s*$", re.IGNORECASE)
+_NUMBERED_LABELS = (
+    "STORE", "STORENO", "STORENUMBER", "SHOP", "SHOPNO", "BRANCH", "OUTLET", "UNIT", "STATION", "LOCATION", "SITE",
+    "TILL", "LANE", "REGISTER", "PUMP", "KASSE", "FILIALE", "MAGASIN", "TIENDA",
+)  # fmt: skip
+_HOUSE_NUMBER = re.compile(r"^\s*\d+[A-Z]?(?:\s?[-/&]\s?\d+[A-Z]?)?\s+[A-Za-z]{3,}")
 _ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
 _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?\s?NO\.?|ROC|REG\.?\s?NO\.?)?[:.\s]*"
                      r"[A-Z]{0,2}\d{4,12}[-\s]?[A-Z]\b\)?", re.IGNORECASE)  # fmt: skip
@@ -84,18 +96,39 @@ def _header_end(lines: list[Line]) -> int:
     return min(len(lines), HEADER_MAX_LINES)
 
 
+def _name_text(text: str) -> str:
+    """The part of a row that can be a name: without an owner prefix ("Owned by:") or a greeting ("Welcome to")."""
+    return _WELCOME.sub("", _OWNER_PREFIX.sub("", text))
+
+
 def _is_generic(line: Line) -> bool:
-    c = compact(line.text)
+    c = compact(_WELCOME.sub("", line.text))
     return any(c.startswith(g) or c == g for g in _GENERIC)
 
 
 def _is_name_like(line: Line) -> bool:
-    text = _strip_reg(line.text)
-    if letters(text) < 3 or letters(text) < 2 * digits(text) or _is_generic(line):
+    text = _strip_reg(_name_text(line.text))
+    # a store number printed after the name ("SPEEDWAY 0006661", "ARCO AMPM 42259") does not make it a number row
+    named = _STORE_NUMBER.sub("", text)
+    if named != text and compact(named) in _NUMBERED_LABELS:
+        return False  # "Store #1458", "Branch 12": which outlet, not its name
+    if letters(text) < 3 or letters(named) < 2 * digits(named) or _is_generic(line) or _is_decoration(text):
         return False
     if "@" in text or _ADDRESS_START.match(text) or _LABEL_VALUE.match(line.text):
         return False
-    return not _STOP_RE.search(_OWNER_PREFIX.sub("", text))
+    return not _STOP_RE.search(text)
+
+
+def _is_tagline(text: str) -> bool:
+    """Words without a capital letter ("i'm lovin' it"): a slogan; a name set in lower case is a one-word logo
+    ("metro", "meijer")."""
+    return len(text.split()) >= 2 and not any(c.isupper() for c in text) and any(c.islower() for c in text)
+
+
+def _is_decoration(text: str) -> bool:
+    """A row of a few repeated marks (a border of stars, which OCR may read as CJK characters), not a name."""
+    marks = text.replace(" ", "")
+    return len(marks) >= 8 and len(set(marks)) * 4 <= len(marks)
 
 
 def _strip_reg(text: str) -> str:
@@ -123,6 +156,12 @@ def _legal_name(lines: list[Line], end: int) -> list[Line]:
         for i, line in enumerate(lines[:end]):
             if not pattern.search(line.text) or not _is_name_like(line):
                 continue
+            if pattern is _WEAK_LEGAL and not _distinctive(line.text):
+                # "THE RESTAURANT", "4-6 Market Place": a kind of shop or a street, not this shop's name, unless
+                # it ends the name printed on the row above ("KHMER KITCHEN BARBECUE" / "RESTAURANT")
+                if i > 0 and _ends_name_above(lines[i - 1], line):
+                    return [lines[i - 1], line]
+                continue
             if i > 0 and _OWNER_ONLY.match(lines[i - 1].text):
                 continue  # "Owned by:" above: the legal owner, not the shop the receipt names
             chosen = [line]
@@ -134,6 +173,20 @@ def _legal_name(lines: list[Line], end: int) -> list[Line]:
                 j -= 1
             return chosen
     return []
+
+
+def _ends_name_above(above: Line, line: Line) -> bool:
+    """Whether a row with only a trading word ends the name printed on the row above (plain words, no address)."""
+    plain = _is_name_like(above) and digits(above.text) == 0 and evidence(above.text) == 0
+    return plain and not _WEAK_LEGAL.search(above.text) and not _HOUSE_NUMBER.match(line.text)
+
+
+def _distinctive(text: str) -> bool:
+    """Whether a row with a trading word (``MARKET``, ``RESTAURANT``) has a name of its own beside it and does not
+    start with a house number."""
+    rest = _WEAK_LEGAL.sub(" ", text)
+    words = [w for w in re.findall(r"[A-Za-z]{2,}", rest) if w.upper() not in ("THE", "AND", "OF")]
+    return bool(words) and not _HOUSE_NUMBER.match(text)
 
 
 def _is_address_noise(line: Line) -> bool:
@@ -166,7 +219,7 @@ def _display_name(lines: list[Line], end: int) -> list[Line]:
     candidates = [
         line
         for line in lines[: min(end, NAME_ROWS)]
-        if _is_name_like(line) and not find_dates(line.text) and evidence(line.text) < 2
+        if _is_name_like(line) and not find_dates(line.text) and evidence(line.text) < 2 and not _is_tagline(line.text)
     ]
     if not candidates:
         return []
@@ -176,7 +229,16 @@ def _display_name(lines: list[Line], end: int) -> list[Line]:
         (line.index for line in lines[first.index + 1 : end] if evidence(line.text) >= 2 or _PHONE.search(line.text)),
         end,
     )
-    tallest = max((line for line in candidates if line.index < block), key=lambda line: line.height)
+    # a street printed large ("18 Shatin centre street") is still the address
+    tallest = max(
+        (
+            line
+            for line in candidates
+            if line.index < block and not evidence(line.text) and not _HOUSE_NUMBER.match(line.text)
+        ),
+        key=lambda line: line.height,
+        default=first,
+    )
     return [tallest if tallest.height >= LARGER_PRINT * first.height else first]
 
 
@@ -185,8 +247,8 @@ def parse_header(lines: list[Line]) -> Header:
     header = Header(end=_header_end(lines))
     end = max(header.end, 1)
     name_lines = _legal_name(lines, _name_search_end(lines, min(len(lines), end + 2)))
-    if not name_lines:
-        name_lines = _display_name(lines, end)
+    if not name_lines or _below_address(lines, name_lines):
+        name_lines = _display_name(lines, end) or name_lines
     if name_lines:
         header.name_lines = name_lines
         header.name = _tidy_name(_strip_reg(" ".join(line.text for line in name_lines))) or None
@@ -196,6 +258,15 @@ def parse_header(lines: list[Line]) -> Header:
         header.address = address_text(address) or None
     _phone_and_tax_id(lines[: max(end + 6, 12)], header)
     return header
+
+
+def _below_address(lines: list[Line], name_lines: list[Line]) -> bool:
+    """Whether a legal name is printed under the shop's address, with a name-like row above that address: then
+    the row at the top is the shop, the legal name its operator ("Ozen Zanmai" / address / "Super Sushi Sdn Bhd")."""
+    address = find_address(lines, {line.index for line in name_lines})
+    if not address or address[-1].index >= name_lines[0].index:
+        return False
+    return any(_is_name_like(line) and not evidence(line.text) for line in lines[: address[0].index])
 
 
 def _tidy_name(text: str) -> str:

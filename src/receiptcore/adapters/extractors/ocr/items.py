@@ -10,9 +10,11 @@ an item, not an "OFF" discount).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.dates import find_dates
+from receiptcore.adapters.extractors.ocr.item_names import item_name, letter_digits, row_boxes
 from receiptcore.adapters.extractors.ocr.labels import Kind, classify_words
 from receiptcore.adapters.extractors.ocr.numbers import clean_numbers, find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, letters
@@ -26,24 +28,39 @@ _NOT_ITEM = re.compile(
     r"CASH|TERMINAL|AUTH|APPROVED|CARD|VISA|MASTERCARD|AMEX|TENDERED?|ACCOUNT|TRANS|"
     # how the order is served, and notes on a price printed under an item
     r"EAT\s?IN|DINE\s?IN|TAKE\s?(?:OUT|AWAY)|CARRY\s?OUT|DRIVE\s?THRU|PRICE\s?OVER(?:RIDE)?|"
-    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?|NET\s?SALES)\b",
+    r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?|NET\s?SALES|COMPARE\s?AT|WALK\s?IN|"
+    # the party and the copy, greetings; totals abbreviated (TTL) or in other languages (Saldo, Netto, Subtotale,
+    # Sconto, Contado, Pagado)
+    r"GUESTS?|REPRINT|THANK\s?YOU|ABN|ORDER\s?(?:#|NO\b|NUMBER)|TILL|SERVED\s?BY|TTL|SALDO|NETTO|SUBTOTALE|SCONTO|CONTADO|PAGADO|BAL\.?\s?DUE)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+# what the text before a row's amounts says when the row is a note on a price or a tax, not an item: a price note
+# ("Final Price", "Package Price:", "PROMOTION", ".50 SAVED"; "OPEN PRICE" is a till's key for an item), India's
+# GST parts (CGST, SGST, IGST), a tax note ("NON TAXABLE"), a label ending in a tax or service rate ("H-HST 13%",
+# "MwSt 19 %"; fat and cocoa shares, "MILK 2%" and "DARK 70%", fall outside 4-30 %)
+_NOTE = re.compile(
+    r"(?<!OPEN\s)PRICE\s*[:.]?\s*$|\bPROMOTION\b|\bSAVED\b|YOU\s?SAVE|\b[CSI]GST\b|\bNON\W?TAXABLE\b|"
+    r"(?<![\d.,])(?:[4-9]|[12]\d|30)(?:[.,]\d{1,3})?\s?%\s*$",
     re.IGNORECASE,
 )
 _WHOLE_PRICE = re.compile(r"^(?:RM|Rp\.?|IDR|INR|Rs\.?|₹|¥|\$)?\s?(\d{1,3}(?:[.,]\d{3})+|\d{1,7})$", re.IGNORECASE)
-_CODE_BOX = re.compile(r"^#?\d{2,}(?:[-/.]\d+)*$")
-# a box printed apart after the name that is a column: quantity, item code, whole or misread price, currency
-_COLUMN = re.compile(
-    r"^(?:(?:RM|Rp|\$|€|£)?\s?[\d\s]{1,12}|\d{1,4}[.,:]\d{1,2}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£"
-    r"|[xX@*])$",
+_HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
+# a heading over a block of items, printed without a price: a shop's departments, a menu's courses
+_SECTION = re.compile(
+    r"^\W*(?:GROCERY|GROCERIES|PRODUCE|MEAT|MEATS|SEAFOOD|DELI|DAIRY|BAKERY|FROZEN(?:\s?FOODS?)?|HOUSEHOLD|"
+    r"GENERAL\s?MERCH(?:ANDISE)?|HEALTH\s?(?:&|AND)\s?BEAUTY|MISCELLANEOUS|APPETI[SZ]ERS?|STARTERS?|MAINS?|"
+    r"MAIN\s?COURSES?|PASTA\s?MAINS|DESSERTS?|SIDES|ENTREES?|ANTIPASTI|PRIMI|SECONDI|CONTORNI|DOLCI|BEVERAGES?|"
+    r"DRINKS|SPIRITS|LIQUOR)\W*$",
     re.IGNORECASE,
 )
-_TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£)$", re.IGNORECASE)
-_HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
-# a quantity column before the name: "2 Nasi Lemak", "2x Latte", and "1 1/2 Bottle" or "3 704 SEAFOOD" (a quantity
-# before a name that starts with a number or an item code)
-_LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D|\d+(?:/\d+)?\s?[A-Za-z])")
+_NUMERIC_DATE = re.compile(r"(?<![\d.,/-])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|[.,]\d)")
+# a printed count of the items sold ("Items Sold: 49", "NO. OF ITEMS 12", "TOTAL NUMBER OF ITEMS SOLD 8")
+_ITEM_COUNT = re.compile(
+    r"\b(?:ITEMS?\s?SOLD|NO\.?\s?OF\s?ITEMS?|NUMBER\s?OF\s?ITEMS?(?:\s?SOLD)?|ITEM\s?COUNT)\s*[:=]?\s*(\d{1,3})\b",
+    re.IGNORECASE,
+)
 _DETAIL = re.compile(
-    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
+    r"^\s*(?:[\d.,]+\s?(?:KG|G|GR|LB|LBS|OZ|L|ML|EA|PCS?|CT)\b.*(?:@|/|\bX\b)|@|\d{1,3}\s?@|\(?\s*(?:ITEM\s?CODE|SKU|PLU|UPC|EAN|CODE|"
     r"ART(?:IKEL)?\.?\s?(?:NO|NR))\b)",
     re.IGNORECASE,
 )
@@ -55,51 +72,20 @@ def _is_heading(line: Line) -> bool:
     return sum(1 for w in words if w in _HEADINGS) >= 2
 
 
-def _boxes(line: Line, text: str, cut: int | None = None) -> list[str]:
-    """The row's OCR boxes as they read in ``text`` (the row's text after ``clean_numbers``), up to ``cut``.
-
-    Boxes matter for the name: a number printed apart from it is a column (quantity, item code), a number inside
-    the name's own box is part of the name (``Battery 18V x 2``, ``Mineral Water 1 Ltr``)."""
-    cut = len(text) if cut is None else cut
-    if len(text) != len(line.text):  # clean_numbers joined split digits: the offsets moved, keep one box
-        return [text[:cut]]
-    boxes, start = [], 0
-    for word in line.words:
-        if start >= cut:
-            break
-        boxes.append(text[start : min(cut, start + len(word.text))])
-        start += len(word.text) + 1
-    return boxes
-
-
-def _description(boxes: list[str]) -> tuple[str, Decimal | None]:
-    """Clean description and a quantity found in it, from the OCR boxes before the amounts."""
-    boxes = [b.strip() for b in boxes if b.strip()]
-    # quantity, item-code and whole-number price columns, and a currency code, printed apart after the name
-    while boxes and _COLUMN.match(boxes[-1]):
-        boxes.pop()
-    # an item-code column printed apart before the name ("19-728   Battery 18V")
-    while len(boxes) > 1 and _CODE_BOX.match(boxes[0]) and letters(boxes[1]) >= 2:
-        boxes.pop(0)
-    text = " ".join(boxes)
-    quantity = None
-    lead = _LEAD_QTY.match(text)
-    if lead and int(lead.group(1)) <= 100:
-        quantity = Decimal(lead.group(1))
-        text = text[lead.end() :]
-    text = _TRAILING_CURRENCY.sub("", text.rstrip())
-    # leading "-", "*", ">" or "+" mark modifiers and set components as printed ("--Hot", "> Animal"): kept
-    return " ".join(text.split()).rstrip(" :-,").lstrip(" :.,"), quantity
-
-
 def items_start(lines: list[Line], header_end: int) -> int:
     """Where items begin: after the column heading row when there is one, else after the header."""
     for line in lines[header_end : header_end + 25]:
         if _is_heading(line) and not find_amounts(line.text):
             return line.index + 1
-        if line.index > header_end and find_amounts(line.text):
-            break  # the items began without a heading: a later "TOTAL AMOUNT" row is none
+        if line.index > header_end and (find_amounts(line.text) or _whole_priced(line)):
+            break  # the items began without a heading: a later "TOTAL AMOUNT" or "Total Qty" row is none
     return header_end
+
+
+def _whole_priced(line: Line) -> bool:
+    """Whether the row is a name with a price in whole units printed apart at its end ("Chicken Bento   62,000")."""
+    value = _whole_price(line.words[-1].text) if len(line.words) >= 2 else None
+    return value is not None and value >= 100 and letters(" ".join(w.text for w in line.words[:-1])) >= 3
 
 
 def _is_detail(before: str) -> bool:
@@ -108,10 +94,29 @@ def _is_detail(before: str) -> bool:
     return _DETAIL.match(before) is not None or (letters(before) < 2 and before.strip() != "")
 
 
-def _has_date(text: str) -> bool:
-    """A date outside the row's amounts ("BRUNELLO MAR 30.00" holds an amount, not 30 March)."""
+def _negative(text: str) -> bool:
+    """Whether the row's last amount is printed negative, its minus on the figure (``-0.33``, ``9.00-``): a tax
+    code printed before the amount (``G- 100,00``) is not its sign."""
+    found = find_amounts(text)
+    return bool(found) and found[-1].value < 0 and re.match(r"^[-\u2212\u2013]\s", found[-1].text) is None
+
+
+def _is_rule(text: str) -> bool:
+    """A separator printed as a row of one or two repeated marks that OCR read as letters (``*****`` read as
+    ``家冰家冰冰家``, ``XXXXXXX火XXKXXX``): ten characters or more, three quarters of them the two commonest."""
+    chars = [c for c in text if not c.isspace()]
+    common = Counter(chars).most_common(2)
+    return len(chars) >= 10 and sum(n for _, n in common) >= 0.75 * len(chars)
+
+
+def _has_date(text: str, printed: str) -> bool:
+    """A date outside the row's amounts ("BRUNELLO MAR 30.00" holds an amount, not 30 March), or a numeric date
+    with its three parts in the ``printed`` text, which no amount explains ("Cashier1, 02/17/14, 02:21 PM", whose
+    "14, 02" reads as 14.02)."""
     spans = [(a.start, a.end) for a in find_amounts(text)]
-    return any(all(d.end <= start or d.start >= end for start, end in spans) for d in find_dates(text))
+    return _NUMERIC_DATE.search(printed) is not None or any(
+        all(d.end <= start or d.start >= end for start, end in spans) for d in find_dates(text)
+    )
 
 
 def _blocked(line: Line, text: str) -> bool:
@@ -123,8 +128,10 @@ def _blocked(line: Line, text: str) -> bool:
     label = text[: amounts[0].start] if amounts else text
     return (
         classify_words(label) not in (Kind.OTHER, Kind.TENDERED, Kind.CHANGE)
-        or _NOT_ITEM.search(text) is not None
-        or _has_date(text)
+        or _NOT_ITEM.search(letter_digits(text)) is not None
+        or _NOTE.search(label.strip()) is not None
+        or _has_date(text, line.text)
+        or _is_rule(text)
         or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)
         or _is_heading(line)
     )
@@ -177,7 +184,7 @@ def _priced_item(
     if at:
         quantity = Decimal(at.group(1).replace(",", "."))
         if single:
-            description = _description(_boxes(line, text, at.start()))[0] or description
+            description = item_name(row_boxes(line, text, at.start()))[0] or description
     amount = values[-1]
     unit_price = values[-2] if len(values) >= 2 else None
     if quantity is not None and unit_price is None and quantity > 1:
@@ -200,13 +207,14 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
     items: list[tuple[LineItem, list[Line]]] = []
     held: Line | None = None
     priced = False
+    early: list[Line] = []  # text rows before the first priced row
     whole = _whole_prices(lines, start, stop)
 
     def release() -> None:
         nonlocal held
         if held is not None and priced:
-            description, quantity = _description(_boxes(held, clean_numbers(held.text)))
-            if letters(description) >= 2:
+            description, quantity = item_name(row_boxes(held, clean_numbers(held.text)))
+            if letters(description) >= 2 and _SECTION.match(description) is None:
                 items.append((LineItem(description=description[:500], quantity=quantity, amount=Decimal(0)), [held]))
         held = None
 
@@ -214,23 +222,29 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         if len(items) >= MAX_ITEMS:
             break
         text = clean_numbers(line.text)
+        # prices in whole units end the items at the first (sub)total row, which the money summary may not have seen
+        if whole and classify_words(text) in (Kind.SUBTOTAL, Kind.TOTAL):
+            break
         if _blocked(line, text):
             held = None  # a name above a discount or tax row is that row's ("YELP" over "Open $ Disc 2.05-")
             continue
-        if whole and classify_words(text) in (Kind.SUBTOTAL, Kind.TOTAL):
-            break
         values, cut = _row_values(line, text, whole)
         if not values:
             if letters(text) >= 2:
                 release()
                 held = line
+                early += [] if priced else [line]
+            continue
+        if _negative(text):
+            held = None  # a negative line is a discount or coupon (``1.99 Dsc -0.33``, ``CPN/CHEVRON 9.00-``)
             continue
         before = text[:cut]
-        description, quantity = _description(_boxes(line, text, cut))
+        description, quantity = item_name(row_boxes(line, text, cut))
         sources = [line]
         if held is not None and (letters(description) < 2 or _is_detail(before)):
-            description, quantity = _description(_boxes(held, clean_numbers(held.text)))
+            description, quantity = item_name(row_boxes(held, clean_numbers(held.text)))
             sources = [held, line]
+            early = [row for row in early if row is not held]
             held = None
         else:
             release()
@@ -240,4 +254,34 @@ def parse_items(lines: list[Line], start: int, stop: int) -> list[tuple[LineItem
         items.append((item, sources))
         priced = True
     release()
-    return items[:MAX_ITEMS]
+    return _without_subtotal(_counted(lines, stop, early, items)[:MAX_ITEMS])
+
+
+def _counted(
+    lines: list[Line], stop: int, early: list[Line], items: list[tuple[LineItem, list[Line]]]
+) -> list[tuple[LineItem, list[Line]]]:
+    """``items`` with the text rows before the first priced one as items when the receipt's printed item count
+    says so: a price column the OCR did not read leaves the names without prices ("Items Sold: 49" under 49 names
+    and one priced row). Only when the priced rows are at most half the count and the rows make it up (±2)."""
+    # the count is printed at the foot of the items, on or near the total row
+    foot = lines[max(0, stop - 2) : stop + 8]
+    count = next((int(m.group(1)) for line in foot if (m := _ITEM_COUNT.search(line.text))), 0)
+    if len(early) < 3 or len(items) > count / 2 or abs(len(early) + len(items) - count) > 2:
+        return items
+    named = [(item_name(row_boxes(row, clean_numbers(row.text))), row) for row in early]
+    return [
+        (LineItem(description=name[:500], quantity=quantity, amount=Decimal(0)), [row])
+        for (name, quantity), row in named
+        if letters(name) >= 2
+    ] + items
+
+
+def _without_subtotal(items: list[tuple[LineItem, list[Line]]]) -> list[tuple[LineItem, list[Line]]]:
+    """``items`` without a last priced row that is the sum of all the priced rows above it (two at least): a
+    subtotal under a label no keyword names ("FOOD 23.86", "Counter-Eat In 6.75") before the tax rows."""
+    priced = [index for index, (item, _) in enumerate(items) if item.amount]
+    if len(priced) < 3:
+        return items
+    last = priced[-1]
+    above = sum((items[index][0].amount or Decimal(0) for index in priced[:-1]), Decimal(0))
+    return items[:last] + items[last + 1 :] if items[last][0].amount == above else items

@@ -40,7 +40,11 @@ _TOTAL_STRONG = ("GRANDTOTAL", "TOTALDUE", "AMOUNTDUE", "AMTDUE", "BALANCEDUE", 
                  # German
                  "RECHNUNGSBETRAG", "GESAMTBETRAG", "ENDSUMME", "ZUZAHLEN")  # fmt: skip
 _TOTAL = ("TOTAL", "TOTL", "TOTA", "AMOUNT", "SUMME", "TOTAAL", "TOTALE", "BETRAG", "MONTANT", "NETT", "PAYABLE",
-          "DUE", "GESAMT")  # fmt: skip
+          "DUE", "GESAMT",
+          # Croatian/Serbian/Bosnian, German/Dutch (SALDO), Polish, Czech, Turkish, Finnish (YHTEENSÄ), Swedish,
+          # Hungarian (ÖSSZESEN)
+          "UKUPNO", "SALDO", "SUMA", "RAZEM", "CELKEM", "TOPLAM", "YHTEENS", "SUMMA", "OSSZESEN",
+          "SSZESEN")  # fmt: skip
 _TAX = ("GST", "VAT", "TAX", "SST", "HST", "PST", "MWST", "TVA", "IVA", "CUKAI", "BTW", "UST")
 _ROUNDING = ("ROUNDING", "ROUNDADJ", "ROUNDED", "RNDADJ", "ADJROUND", "ROUNDOFF", "PEMBUNDARAN", "ADJUSTMENT")
 _DISCOUNT = ("DISCOUNT", "DISC", "SAVING", "PROMO", "VOUCHER", "COUPON", "LESS", "REBATE", "MEMBERPRICE", "OFF")
@@ -80,12 +84,18 @@ _ALL_WORDS = tuple(
 _FUZZY_TOTAL = re.compile(r"(?<![A-Z])[TLI1][O0Q]T[A4][L1I]|TOTA[1I]|T[O0]TAL")
 _TAX_AMOUNT = re.compile(
     r"^(TOTAL)?(GST|TAX|VAT|SST)(TOTAL|AMOUNT|AMT|PAYABLE)|^TOTAL(GST|TAX|VAT|SST)(?!INC|INDL|INL)"
+    # "GST included in total $1.62": the tax part of the total
+    r"|(GST|TAX|VAT|SST|MWST|BTW)(AMOUNT|AMT)?(INCLUDED|INCL|INC)IN(THE)?TOTAL"
 )
 
 
+# "TOT." abbreviates TOTAL ("18 ART. TOT. COMPRA 28,02"), as a word of its own
+_ABBREVIATED_TOTAL = re.compile(r"(?<![A-Za-z])TOT(?![A-Za-z])\.?", re.IGNORECASE)
+
+
 def keywords(text: str) -> str:
-    """``compact`` text with OCR misreads of key words repaired, for keyword matching."""
-    return _FUZZY_TOTAL.sub("TOTAL", compact(text))
+    """``compact`` text with OCR misreads and abbreviations of key words repaired, for keyword matching."""
+    return _FUZZY_TOTAL.sub("TOTAL", compact(_ABBREVIATED_TOTAL.sub("TOTAL ", text)))
 
 
 def _whole_words(text: str) -> tuple[str, Callable[[tuple[str, ...]], bool]]:
@@ -130,7 +140,8 @@ def _rules(c: str, has: Callable[[tuple[str, ...]], bool] | None = None) -> list
     if has is None:
         has = lambda words: has_any(c, words)  # noqa: E731 - the default matcher, one line
     return [
-        (has(_COUNT) and not has(("AMOUNT", "AMT")), Kind.COUNT),
+        # "Tot Item 1 Sub Total 314.00" and "Sold Items Total 13.40" name money, not a count
+        (has(_COUNT) and not has(("AMOUNT", "AMT", *_SUBTOTAL, "ITEMTOTAL", "ITEMSTOTAL")), Kind.COUNT),
         (has(_SERVICE) and "TOTAL" not in c, Kind.SERVICE),
         # the taxable base, not a tax
         (has(("TAXABLE", "TAXAMT", "GSTTAAMT")) and "TOTAL" not in c, Kind.OTHER),

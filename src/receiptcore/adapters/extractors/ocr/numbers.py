@@ -83,8 +83,9 @@ def find_amounts(text: str) -> list[Amount]:
     return found
 
 
+# a number glued to a letter ("59.J0", "A480804") is a misread or a code, never a whole amount
 _WHOLE = re.compile(
-    rf"""(?<![\d.,:/-])
+    rf"""(?<![\d.,:/A-Za-z-])
     (?P<cur>{CURRENCY_MARKS}|IDR|JPY|KRW|VND|¥|₩|₫)?\s?
     (?P<int>\d{{1,3}}(?P<sep>[,.'])\d{{3}}(?:(?P=sep)\d{{3}})*|\d{{1,6}})
     (?![\d.,:/-])""",
@@ -119,3 +120,17 @@ def parse_quantity(text: str) -> Decimal | None:
     if match:
         return Decimal(match.group(1) or match.group(2))
     return None
+
+
+def misread_as(printed: str, value: Decimal) -> bool:
+    """Whether ``printed`` (an amount OCR damaged: ``59.J0``, ``40.1``) is ``value`` with one character misread,
+    lost or added; the decimal point must be there and at least three of its characters must be digits."""
+    token = re.sub(r"^[^\d]+", "", printed.strip())
+    target = f"{value:.2f}"
+    if ("." not in token and "," not in token) or sum(c.isdigit() for c in token) < 3 or token == target:
+        return False
+    token = token.replace(",", ".")
+    if len(token) == len(target):
+        return sum(a != b for a, b in zip(token, target, strict=True)) == 1
+    short, long = sorted((token, target), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))

@@ -14,8 +14,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from receiptcore.adapters.extractors.ocr.labels import Kind, classify, total_strength
-from receiptcore.adapters.extractors.ocr.numbers import Amount, clean_numbers, find_amounts, find_whole_amounts
+from receiptcore.adapters.extractors.ocr.labels import Kind, classify, classify_words, total_strength
+from receiptcore.adapters.extractors.ocr.numbers import (
+    Amount,
+    clean_numbers,
+    find_amounts,
+    find_whole_amounts,
+    misread_as,
+)
 from receiptcore.adapters.extractors.ocr.text import compact, letters
 from receiptcore.adapters.extractors.ocr.types import Line
 
@@ -26,8 +32,11 @@ _RATE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _CURRENCY_WORD = re.compile(r"\b(RM|MYR|USD|EUR|GBP|AUD|SGD|NZD|CAD|CHF|IDR|INR|Rp|Rs)\b", re.IGNORECASE)
 _SPACED_RATE = re.compile(r"(?<![\d.,])(\d{1,2})(?:[.,\s](\d{1,3}))?\s?%")
 _STRAY_DIGIT = re.compile(r"\d(?![\d.,]*\s?%)")
+# a clock time printed beside a label ("15:05 Amt Due") is no misread amount
+_CLOCK = re.compile(r"(?<![\d.,])\d{1,2}:\d{2}(?::\d{2})?(?![\d.,])")
 # "TOTAL 24-00": faint print turns the decimal point of the row's last amount into a hyphen
 _HYPHEN_DECIMAL = re.compile(r"(?<![\d.,:/-])(\d{1,4})\s?-\s?(\d{2})\s*$")
+_ONE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,5})[.,](\d)\s*$")
 _CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
 
 
@@ -92,12 +101,17 @@ def money_rows(lines: list[Line], start: int = 0, whole: bool = False) -> list[M
     for i in range(start, len(lines)):
         line = lines[i]
         kind = classify(line.text)
+        if kind == Kind.COUNT and any(a.currency_mark for a in find_amounts(line.text)):
+            kind = Kind.TOTAL  # "Total for 3 items $17.90": a count is never printed with a currency mark
         if kind in (Kind.OTHER, Kind.COUNT):
             continue
         amounts = _row_amounts(line.text, whole)
+        if not amounts and kind in (Kind.SERVICE, Kind.TAX, Kind.TIP) and _ONE_DECIMAL.search(line.text):
+            # "Service Charge 10% 90.0": some tills print charges with one decimal
+            amounts = find_amounts(_ONE_DECIMAL.sub(r" \1.\g<2>0", line.text))
         value_line = line
         # "Net Total 25.J": the row's own value is misread; the next row's amount is something else
-        garbled = _STRAY_DIGIT.search(line.text) is not None
+        garbled = _STRAY_DIGIT.search(_CLOCK.sub(" ", line.text)) is not None
         if not amounts and not garbled and i + 1 < len(lines) and _value_only(lines[i + 1]):
             value_line = lines[i + 1]
             amounts = find_amounts(value_line.text)
@@ -275,7 +289,8 @@ def _collect(rows: list[MoneyRow], summary: Summary) -> None:
             summary.taxes.append(_tax_line(row))
         elif row.kind == Kind.ROUNDING and summary.rounding is None and abs(row.value) < 1:
             summary.rounding = row
-        elif row.kind == Kind.TENDERED and row.value > 0:
+        elif row.kind == Kind.TENDERED and row.value > 0 and classify_words(row.line.text) == Kind.TENDERED:
+            # a payment word inside an item's name is no payment: "CASHM.BATH.TISS 2.99" is cashmere tissue
             summary.tendered.append(row)
         elif row.kind == Kind.CHANGE and summary.change is None:
             summary.change = row if row.value >= 0 else MoneyRow(row.kind, -row.value, row.line, row.value_line, 1)
@@ -342,13 +357,37 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
                 # reading whole units is a guess about the currency: unconfirmed, the total is doubtful
                 whole.total_confidence = min(whole.total_confidence, WHOLE_UNITS_CONFIDENCE)
             return whole
+        if summary.total is None or not summary.total_printed:
+            _repair_total(lines, start, summary, items_sum)
     return summary
+
+
+def _repair_total(lines: list[Line], start: int, summary: Summary, items_sum: Decimal | None) -> None:
+    """A total row whose amount OCR damaged ("TOTAL 40.1", "Total 59.J0") takes the figure the other rows add up
+    to (items + taxes, subtotal + charges, tendered - change, the items) when the damaged text is that figure with
+    one character misread, lost or added."""
+    taxes = sum((t[0].value for t in summary.taxes), Decimal(0))
+    sums = [items_sum + taxes if items_sum is not None and taxes else None, items_sum]
+    if summary.subtotal is not None:
+        sums += [summary.subtotal.value + e for e in _extras(summary) if e]
+    if summary.change is not None:
+        sums += [p.value - summary.change.value for p in summary.tendered]
+    for line in lines[start:]:
+        if classify(line.text) != Kind.TOTAL or find_amounts(line.text) or not line.words:
+            continue
+        value = next((v for v in sums if v is not None and v > 0 and misread_as(line.words[-1].text, v)), None)
+        if value is not None:
+            summary.total = MoneyRow(Kind.TOTAL, value, line, line, 1)
+            summary.total_printed, summary.total_confidence = False, WHOLE_UNITS_CONFIDENCE
+            return
 
 
 def _whole_total_wins(cents: MoneyRow | None, whole: MoneyRow) -> bool:
     """Whether the total read in whole units replaces the one read with cents: when there was none (a currency
     without minor units, "Total 134,999" rupiah), or when a later row with a payable-total label prints a whole
     amount ("Net Total 887.00 ... Grand Total : 1108", the bill rounded to whole rupees)."""
+    if whole.value == 0:
+        return False  # "Total 59.J0" has no whole amount 0
     if cents is None:
         return True
     strength = total_strength(whole.line.text)

@@ -1,0 +1,115 @@
+"""How a listing page with a text search (``q`` of three characters or more) finds its receipts.
+
+The FTS5 trigram index answers "which receipts contain q" cheaply (0.1-0.2 µs per match on the 100,000-receipt
+bench store), but a page wants the first 51 of the caller's matches in the sort's order, and the plan that
+``sql.list_statement`` gives it (walk the caller's sort index, keep the rows in the set of matches) first turns
+every match, of every owner, into its receipt id through ``receipt_search`` (~1 µs each): a word on 15% of the
+receipts cost 10 ms per page there, a word on none 4 ms (the walk then reads the caller's whole index). Which plan
+is cheap depends on how many receipts match, so the page asks the index first, capped (``count_statement``):
+
+- **none**: the page is empty; no other query.
+- **a few** (at most ``DRIVE_MATCHES``, of the caller's when the search is inside one owner's receipts, else of
+  the whole store): ``drive_statement`` reads exactly those receipts by
+  id and sorts them (~3 µs each).
+- **more**: the matches may be dense enough that walking the sort's index and testing each receipt's search text
+  (``instr``, the substring test the trigram phrase answers) finds a page in few rows (~1-2 µs each).
+  ``walk_statement`` reads at most ``WALK_ROWS`` rows of the index, up to the row ``boundary_statement`` finds
+  there (index-only); when the page is not full by then, the page is the set-of-matches plan after all.
+
+Each plan returns the rows the set-of-matches plan returns, in the same order: the phrase and ``instr`` select
+the same receipts (the search text and the query are both casefolded; ``tests/adapters/sqlite`` checks it on
+generated text), and every plan applies the same filters, cursor and sort with id as tie-breaker.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from receiptcore.adapters.receipt_queries import CursorPosition
+from receiptcore.adapters.sqlite import receipt_sql as sql
+from receiptcore.adapters.sqlite.receipt_search import TRIGRAM, match_clause
+from receiptcore.domain.policy import Scope
+from receiptcore.domain.queries import ReceiptQuery
+
+# the largest store-wide match count read by id (~1.5 ms); more are walked for
+DRIVE_MATCHES = 500
+# index rows a walk tests before it gives up (~2-4 ms); a page is found within them while its matches are at
+# least (limit + 1) / WALK_ROWS of the rows walked (2.5% for 50 per page)
+WALK_ROWS = 2000
+
+
+def indexed_needle(query: ReceiptQuery) -> str | None:
+    """The casefolded ``q`` when the trigram index can answer it, else None (no ``q``, or too short)."""
+    if not query.q:
+        return None
+    needle = query.q.casefold()
+    return needle if len(needle) >= TRIGRAM else None
+
+
+def count_statement(needle: str, owner: str | None) -> tuple[str, list[Any]]:
+    """How many receipts contain ``needle`` (of ``owner``, when given: ``sql.search_owner``), counted up to
+    ``DRIVE_MATCHES + 1``."""
+    condition, params = match_clause(needle, owner)
+    return (
+        f"SELECT count(*) FROM (SELECT 1 FROM receipt_search_fts AS f WHERE {condition} LIMIT ?)",  # noqa: S608
+        [*params, DRIVE_MATCHES + 1],
+    )
+
+
+def _where(
+    query: ReceiptQuery,
+    scope: Scope,
+    position: CursorPosition | None,
+    *,
+    text: Literal["index", "scan", "none"],
+    plain: bool,
+) -> tuple[str, list[Any]]:
+    where, params = sql.filter_clause(query, scope, walk=query.sort, text=text, plain=plain)
+    if position is not None:
+        after, after_params = sql.after_clause(position, plain=plain)
+        where, params = f"{where} AND {after}", [*params, *after_params]
+    return where, params
+
+
+def drive_statement(
+    query: ReceiptQuery, scope: Scope, position: CursorPosition | None, columns: str, column_params: tuple[Any, ...]
+) -> tuple[str, list[Any]]:
+    """``sql.list_statement``'s page read through the matches' ids: every filter column is kept from being an
+    index constraint, so the id set of the text search is the only way in (``SEARCH receipts USING INDEX
+    sqlite_autoindex_receipts_1 (id=?)``), then the few matches are sorted."""
+    where, params = _where(query, scope, position, text="index", plain=True)
+    order = sql.order_clause(query)
+    inner = f"SELECT id, row_number() OVER (ORDER BY {order}) AS position FROM receipts WHERE {where}"  # noqa: S608
+    return sql.page_select(columns, inner, order), [*column_params, *params, query.limit + 1]
+
+
+def boundary_statement(query: ReceiptQuery, scope: Scope, position: CursorPosition | None) -> tuple[str, list[Any]]:
+    """The sort value and id of the ``WALK_ROWS``-th row a walk would read (the other filters passed, in the
+    sort's order, after ``position``): an index-only read; no row when there are fewer."""
+    where, params = _where(query, scope, position, text="none", plain=False)
+    order = sql.order_clause(query)
+    column = sql.sort_column_name(query.sort)
+    return (
+        f"SELECT {column}, id FROM receipts WHERE {where} ORDER BY {order} LIMIT 1 OFFSET ?",  # noqa: S608
+        [*params, WALK_ROWS - 1],
+    )
+
+
+def walk_statement(
+    query: ReceiptQuery,
+    scope: Scope,
+    position: CursorPosition | None,
+    columns: str,
+    column_params: tuple[Any, ...],
+    *,
+    boundary: CursorPosition | None,
+) -> tuple[str, list[Any]]:
+    """``sql.list_statement``'s page with the text tested on each row the walk reads (``sql.scan_clause``), up to
+    ``boundary`` (``boundary_statement``; None: to the end), which bounds the walk to ``WALK_ROWS`` rows."""
+    where, params = _where(query, scope, position, text="scan", plain=False)
+    if boundary is not None:
+        through, through_params = sql.through_clause(boundary)
+        where, params = f"{where} AND {through}", [*params, *through_params]
+    order = sql.order_clause(query)
+    inner = f"SELECT id, row_number() OVER (ORDER BY {order}) AS position FROM receipts WHERE {where}"  # noqa: S608
+    return sql.page_select(columns, inner, order), [*column_params, *params, query.limit + 1]
