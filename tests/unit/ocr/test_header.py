@@ -129,3 +129,24 @@ def test_a_kind_of_shop_alone_ends_the_name_on_the_row_above() -> None:
 def test_a_street_printed_large_is_not_the_name() -> None:
     rows = ["PizzaExpress", "Shop 121, Level 1", "18 Shatin centre street, Shatin", "TEL:(852)2670-1238", "29Jan'15"]
     assert parse_header(rows_to_lines(rows, heights={0: 20, 2: 37})).name == "PizzaExpress"
+
+
+def test_a_legal_name_under_the_address_is_the_operator_of_the_shop_named_above() -> None:
+    rows = ["Ozen Zanmai - The Garden", "LG K02, Lwr Gnd, The Gardens,", "Mid Valley City, Syed Putra,",
+            "59200 Kuala Lumpur.", "Super Sushi Sdn Bhd (758027-D)", "GST ID:0004932403", "2017/07/12"]  # fmt: skip
+    assert parse_header(rows_to_lines(rows)).name == "Ozen Zanmai - The Garden"
+    # the legal name above its address stays the name, whatever is printed above it
+    rows = [
+        "AL MENDIS-THE MINES",
+        "ZAWIAJAYA FOOD N BEVERAGE SDN BHD",
+        "106-107, LEVEL 1 THE MINES",
+        "43300 SERI KEMBANGAN",
+    ]
+    assert parse_header(rows_to_lines(rows)).name == "ZAWIAJAYA FOOD N BEVERAGE SDN BHD"
+
+
+def test_a_slogan_in_lower_case_is_not_the_name_but_a_lower_case_logo_word_is() -> None:
+    rows = ["M", "i'm lovin' it", "McDonald's Hazeldonk-West", "Hazeldonk 5006", "4836 LZ BREDA", "Tel:076-5961528"]
+    assert parse_header(rows_to_lines(rows)).name == "McDonald's Hazeldonk-West"
+    rows = ["meijer", "Sawmill Rd.", "Columbus, OH 43235", "Tel:614-555-0100"]
+    assert parse_header(rows_to_lines(rows)).name == "meijer"

@@ -119,6 +119,12 @@ def _is_name_like(line: Line) -> bool:
     return not _STOP_RE.search(text)
 
 
+def _is_tagline(text: str) -> bool:
+    """Words without a capital letter ("i'm lovin' it"): a slogan; a name set in lower case is a one-word logo
+    ("metro", "meijer")."""
+    return len(text.split()) >= 2 and not any(c.isupper() for c in text) and any(c.islower() for c in text)
+
+
 def _is_decoration(text: str) -> bool:
     """A row of a few repeated marks (a border of stars, which OCR may read as CJK characters), not a name."""
     marks = text.replace(" ", "")
@@ -213,7 +219,7 @@ def _display_name(lines: list[Line], end: int) -> list[Line]:
     candidates = [
         line
         for line in lines[: min(end, NAME_ROWS)]
-        if _is_name_like(line) and not find_dates(line.text) and evidence(line.text) < 2
+        if _is_name_like(line) and not find_dates(line.text) and evidence(line.text) < 2 and not _is_tagline(line.text)
     ]
     if not candidates:
         return []
@@ -241,8 +247,8 @@ def parse_header(lines: list[Line]) -> Header:
     header = Header(end=_header_end(lines))
     end = max(header.end, 1)
     name_lines = _legal_name(lines, _name_search_end(lines, min(len(lines), end + 2)))
-    if not name_lines:
-        name_lines = _display_name(lines, end)
+    if not name_lines or _below_address(lines, name_lines):
+        name_lines = _display_name(lines, end) or name_lines
     if name_lines:
         header.name_lines = name_lines
         header.name = _tidy_name(_strip_reg(" ".join(line.text for line in name_lines))) or None
@@ -252,6 +258,15 @@ def parse_header(lines: list[Line]) -> Header:
         header.address = address_text(address) or None
     _phone_and_tax_id(lines[: max(end + 6, 12)], header)
     return header
+
+
+def _below_address(lines: list[Line], name_lines: list[Line]) -> bool:
+    """Whether a legal name is printed under the shop's address, with a name-like row above that address: then
+    the row at the top is the shop, the legal name its operator ("Ozen Zanmai" / address / "Super Sushi Sdn Bhd")."""
+    address = find_address(lines, {line.index for line in name_lines})
+    if not address or address[-1].index >= name_lines[0].index:
+        return False
+    return any(_is_name_like(line) and not evidence(line.text) for line in lines[: address[0].index])
 
 
 def _tidy_name(text: str) -> str:
