@@ -34,6 +34,7 @@ from receiptcore.entrypoints.http.events import DEFAULT_KEEPALIVE_SECONDS, SSE_K
 from receiptcore.entrypoints.http.fastpath import fast_reads
 from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
 from receiptcore.entrypoints.http.limits import reject_deep_json
+from receiptcore.entrypoints.http.listing_fastpath import fast_listing
 from receiptcore.entrypoints.http.merchant_routes import MERCHANT_HANDLERS
 from receiptcore.entrypoints.http.observe import observe_requests
 from receiptcore.entrypoints.http.openapi import finish_openapi
@@ -157,7 +158,8 @@ def create_app(
         service: ``"auth"``, ``"receipts"`` or ``"all"``.
         sse_keepalive_seconds: interval of keep-alive comments on ``/api/events`` (tests shorten it).
         debug: Litestar debug mode (never in production: it would not change our problem documents, but logs more).
-        fast_paths: answer ``GET /auth/me`` and ``GET /api/receipts/{rid}`` before routing (``http/fastpath.py``);
+        fast_paths: answer ``GET /auth/me``, ``GET /api/receipts/{rid}`` (``http/fastpath.py``) and ``GET
+            /api/receipts`` (``http/listing_fastpath.py``) before routing;
             False routes them like every other request (tests compare both answers).
 
     Returns:
@@ -195,6 +197,9 @@ def create_app(
     # metrics; Litestar's own OpenTelemetry plugin wraps the same handler
     # GET /auth/me and GET /api/receipts/{rid} answered without routing, every check kept (http/fastpath.py)
     handler = fast_reads(app.asgi_handler, container, service) if fast_paths else app.asgi_handler
+    if fast_paths:
+        # GET /api/receipts too, every check kept (http/listing_fastpath.py)
+        handler = fast_listing(handler, container, service, app.state)
     if service in ("all", "auth"):
         # logins past the admission bound are refused before routing (entrypoints/http/shedding.py)
         handler = shed_logins(handler, container.login_admission)
