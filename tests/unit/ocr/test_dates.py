@@ -139,3 +139,19 @@ def test_a_year_first_date_with_its_slashes_read_as_digits_glued_to_a_time(
 def test_digits_without_a_time_after_them_are_no_year_first_date() -> None:
     assert find_dates("20161051041626") == []
     assert find_dates("Ref 2016105104") == []
+
+
+@given(dates, st.sampled_from(["{y}年{m}月{d}日", "{y}년 {m}월 {d}일", "{y} 年 {m} 月 {d} 日 12:30"]))
+def test_chinese_japanese_and_korean_dates(day: dt.date, shape: str) -> None:
+    assert find_dates(shape.format(y=day.year, m=day.month, d=day.day))[0].value == day
+
+
+def test_commas_read_for_a_dates_separators_before_a_four_digit_year() -> None:
+    assert find_dates("12,05,2017")[0].value == dt.date(2017, 5, 12)
+    assert find_dates("1,05,000") == []
+    assert find_dates("TOTAL 1,234,50") == []
+
+
+def test_a_v_read_as_u_in_the_month_name() -> None:
+    assert find_dates("NOU 12 2017")[0].value == dt.date(2017, 11, 12)
+    assert find_dates("12 N0U 17")[0].value == dt.date(2017, 11, 12)

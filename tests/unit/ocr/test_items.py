@@ -280,3 +280,10 @@ def test_whole_unit_prices_start_the_items_before_a_count_row_and_end_them_at_th
     start = items_start(lines, 1)
     assert start == 1  # "Total Item / Total Qty" below the priced rows is no column heading
     assert _items(rows[1:]) == [("Chicken teriyaki Bento", Decimal(62000)), ("Beef Teriyaki Rice", Decimal(40000))]
+
+
+def test_glyphs_the_recogniser_confuses_with_latin_ones_are_put_back() -> None:
+    rows = ["4376 PREM BAK\u018fD BEANS || 1.20", "1390 FROZ ST\u018fAM VEG || 2.00",
+            "32Z FOUNTAIN DRINK \u4e00 || 0.95", "\u6c34\u9970\u9762 || 8.00"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["4376 PREM BAKED BEANS", "1390 FROZ STEAM VEG", "32Z FOUNTAIN DRINK",
+                                            "\u6c34\u9970\u9762"]  # fmt: skip

@@ -172,3 +172,17 @@ def test_a_damaged_total_that_is_no_near_reading_of_the_sum_stays_unread() -> No
 )  # fmt: skip
 def test_misread_as_allows_one_character_misread_lost_or_added(printed: str, value: str, expected: bool) -> None:
     assert misread_as(printed, Decimal(value)) is expected
+
+
+def test_a_charge_printed_with_one_decimal_is_read_and_adds_up_to_the_total() -> None:
+    rows = ["300.00 X || 3 || 900.00", "SUB TOTAL || 900.00", "Service Charge 10% || 90.0", "SUB TOTAL || 990.00",
+            "CASH || 990.00", "BALANCE || 0.00"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0, Decimal("900.00"))
+    assert summary.service is not None
+    assert summary.service.value == Decimal("90.00")
+    assert summary.total is not None
+    assert summary.total.value == Decimal("990.00")
+
+
+def test_a_total_printed_with_one_decimal_is_not_guessed() -> None:
+    assert _total(["Food || 38.00", "Tax || 2.41", "TOTAL || 40.1"]) is None

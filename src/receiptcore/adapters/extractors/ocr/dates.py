@@ -20,7 +20,9 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=Tr
 _YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{1,2})")
 _DMY = re.compile(r"(?<!\d)(\d{1,2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{2,4})")
 # a slash misread as l, I, | or a backslash, or two different separators: only before a four-digit year
-_DMY_LOOSE = re.compile(r"(?<![\d/.-])(\d{1,2})\s?[-/.lI|\\]\s?(\d{1,2})\s?[-/.lI|\\]\s?((?:19|20)\d{2})(?!\d)")
+_DMY_LOOSE = re.compile(r"(?<![\d/.,-])(\d{1,2})\s?[-/.,lI|\\]\s?(\d{1,2})\s?[-/.,lI|\\]\s?((?:19|20)\d{2})(?!\d)")
+# Chinese, Japanese and Korean receipts: 2017年5月12日, 2017년 5월 12일
+_CJK = re.compile(r"(?<!\d)((?:19|20)\d{2})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]?")
 # "2016/05/04 16:26" with both slashes read as 1 or 7 and the space lost: only zero-padded, glued to a time
 _YMD_SLASHES_AS_DIGITS = re.compile(r"(?<!\d)((?:19|20)\d{2})([17])([01]\d)\2([0-3]\d)(?=\s?[0-2]?\d:[0-5]\d)")
 # a four-digit year glued to what follows: a time ("27Mar201712:30") or a stray mark read as a digit ("20171")
@@ -40,7 +42,8 @@ _TIME = re.compile(
     r"|(?<!\d)(0?\d|1[0-2])[.:]([0-5]\d)\s?([AaPp])\.?\s?[Mm]\b"
 )
 _MONTH_FIXES = {"ju1": "Jul", "jui": "Jul", "har": "Mar", "0ct": "Oct", "dee": "Dec", "n0v": "Nov", "au9": "Aug",
-                "5ep": "Sep", "apt": "Apr", "0ec": "Dec", "fe8": "Feb"}  # fmt: skip
+                "5ep": "Sep", "apt": "Apr", "0ec": "Dec", "fe8": "Feb", "nou": "Nov", "n0u": "Nov",
+                "au6": "Aug", "0kt": "Okt"}  # fmt: skip
 _MONTH_FIX = re.compile(
     r"(?<![A-Za-z])(?:"
     + "|".join(_MONTH_FIXES)
@@ -156,6 +159,8 @@ def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
         add([_date(_year(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))], m)
     for m in _MON_D_Y.finditer(text):
         add([_date(_year(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))], m)
+    for m in _CJK.finditer(text):
+        add([_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))], m)
     for m in _YMD_SLASHES_AS_DIGITS.finditer(text):
         add([_date(int(m.group(1)), int(m.group(3)), int(m.group(4)))], m)
     found.sort(key=lambda d: d.start)

@@ -56,6 +56,8 @@ def row_boxes(line: Line, text: str, cut: int | None = None) -> list[str]:
 # a zero the recogniser read for the letter O inside a word: between letters ("CHEVR0N", "AV0CAD0S"), opening a
 # word before letters ("0RG EGGS", "0cha") or closing one after two letters ("PISTACHI0"); never beside a digit
 _LETTER_ZERO = re.compile(r"(?<=[A-Za-z])0(?=[A-Za-z])|(?<![\w.,])0(?=[A-Za-z]{2})|(?<=[A-Za-z]{2})0(?![\w.,%])")
+_SCHWA = re.compile(r"(?<=[A-Za-z])[\u018f\u0259]|[\u018f\u0259](?=[A-Za-z])")
+_STROKE = re.compile(r"(?<=[A-Za-z0-9])\s*\u4e00$")
 # ones read for a lower-case l between letters, one of them lower-case ("Ro11s", "Pock1ington"); between capitals
 # a 1 may be I or L, and at a word's end it is as often a number ("Combo1")
 _LETTER_ONE = re.compile(r"(?<=[a-z])1+(?=[A-Za-z])|(?<=[A-Za-z])1+(?=[a-z])")
@@ -65,7 +67,11 @@ def letter_digits(text: str) -> str:
     """``text`` with the digits OCR read for letters inside words put back (``AV0CAD0S`` → ``AVOCADOS``,
     ``Ro11s`` → ``Rolls``)."""
     text = _LETTER_ZERO.sub(lambda m: "o" if m.string[m.start() - 1 : m.start()].islower() else "O", text)
-    return _LETTER_ONE.sub(lambda m: "l" * len(m.group(0)), text)
+    text = _LETTER_ONE.sub(lambda m: "l" * len(m.group(0)), text)
+    # the recogniser's alphabet has glyphs it confuses with Latin ones: a schwa for E inside a Latin word
+    # ("PREMBAK\u018fD"), a CJK "one" (a horizontal stroke) for a dash after the name
+    text = _SCHWA.sub(lambda m: "E" if m.group(0) == "\u018f" else "e", text)
+    return _STROKE.sub("", text)
 
 
 def item_name(boxes: list[str]) -> tuple[str, Decimal | None]:

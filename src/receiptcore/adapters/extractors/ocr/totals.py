@@ -36,6 +36,7 @@ _STRAY_DIGIT = re.compile(r"\d(?![\d.,]*\s?%)")
 _CLOCK = re.compile(r"(?<![\d.,])\d{1,2}:\d{2}(?::\d{2})?(?![\d.,])")
 # "TOTAL 24-00": faint print turns the decimal point of the row's last amount into a hyphen
 _HYPHEN_DECIMAL = re.compile(r"(?<![\d.,:/-])(\d{1,4})\s?-\s?(\d{2})\s*$")
+_ONE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,5})[.,](\d)\s*$")
 _CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
 
 
@@ -105,6 +106,9 @@ def money_rows(lines: list[Line], start: int = 0, whole: bool = False) -> list[M
         if kind in (Kind.OTHER, Kind.COUNT):
             continue
         amounts = _row_amounts(line.text, whole)
+        if not amounts and kind in (Kind.SERVICE, Kind.TAX, Kind.TIP) and _ONE_DECIMAL.search(line.text):
+            # "Service Charge 10% 90.0": some tills print charges with one decimal
+            amounts = find_amounts(_ONE_DECIMAL.sub(r" \1.\g<2>0", line.text))
         value_line = line
         # "Net Total 25.J": the row's own value is misread; the next row's amount is something else
         garbled = _STRAY_DIGIT.search(_CLOCK.sub(" ", line.text)) is not None
