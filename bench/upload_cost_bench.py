@@ -7,8 +7,9 @@ made unique per request by a comment segment, one multipart part named ``file``)
 The figure is this process's CPU time (``time.process_time``: every thread, the SQLite and inspection threads
 included) per upload, which holds on a busy machine where uploads per second do not; the wall time per upload
 is shown too (it includes the fsyncs, which cost waiting, not CPU). ``--profile out.prof`` writes a cProfile of
-the measured uploads; ``--concurrency N`` keeps N uploads in flight (N users, one each). Nothing asserts on the
-numbers (bench/README.md).
+the measured uploads; ``--concurrency N`` keeps N uploads in flight (N users, one each); ``--trim-seconds S``
+runs ``serve``'s heap trimmer (``entrypoints/heap.py``) beside them, to see what it costs and returns. Nothing
+asserts on the numbers (bench/README.md).
 
     PYTHONPATH=src .venv/bin/python bench/upload_cost_bench.py --uploads 300
     PYTHONPATH=src .venv/bin/python bench/upload_cost_bench.py --uploads 200 --profile /tmp/upload.prof
@@ -119,6 +120,12 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
         results = await asyncio.gather(*(lane(token, per_lane) for token in tokens))
         return [status for statuses in results for status in statuses]
 
+    trimmer = None
+    if args.trim_seconds > 0:
+        from receiptcore.entrypoints.heap import HeapTrimmer
+
+        trimmer = HeapTrimmer(args.trim_seconds)
+        trim_task = asyncio.create_task(trimmer.run())
     warm = await run(min(20, args.uploads))
     if set(warm) != {202}:
         raise RuntimeError(f"warm-up uploads answered {sorted(set(warm))}")
@@ -132,6 +139,8 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
         profile.disable()
         profile.dump_stats(args.profile)
         pstats.Stats(args.profile).sort_stats("cumulative").print_stats(45)
+    if trimmer is not None:
+        trim_task.cancel()
     await _lifespan("shutdown", inbox, outbox)
     await task
     done = len(statuses)
@@ -142,7 +151,17 @@ async def main(args: argparse.Namespace, data_dir: Path, seeded: Any, log: Any) 
         "cpu_ms": cpu / done * 1e3,
         "wall_ms": wall / done * 1e3,
         "uploads_per_cpu_second": done / cpu,
+        "trims": trimmer.trims if trimmer is not None else None,
+        "rss_mib": _rss_mib(),
     }
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _parse() -> argparse.Namespace:
@@ -152,6 +171,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=1, help="uploads in flight at once (one user each)")
     parser.add_argument("--chunk", type=int, default=65536, help="bytes per ASGI body message")
     parser.add_argument("--profile", default="", help="write a cProfile of the measured uploads here")
+    parser.add_argument(
+        "--trim-seconds", type=float, default=0.0, help="run serve's heap trimmer at this interval (0: not at all)"
+    )
     return parser.parse_args()
 
 
@@ -166,5 +188,6 @@ if __name__ == "__main__":
         f"{result['uploads']} uploads of {result['jpeg_bytes']} bytes (statuses {result['statuses']}, "
         f"concurrency {arguments.concurrency}, {arguments.chunk}-byte chunks): "
         f"{result['cpu_ms']:.2f} ms CPU per upload ({result['uploads_per_cpu_second']:.0f} per CPU-second), "
-        f"{result['wall_ms']:.2f} ms wall per upload"
+        f"{result['wall_ms']:.2f} ms wall per upload; RSS {result['rss_mib']:.0f} MiB at the end"
+        + (f", {result['trims']} heap trims" if result["trims"] is not None else "")
     )

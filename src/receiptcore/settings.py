@@ -188,6 +188,12 @@ class Settings(BaseSettings):
         description="Port of the /metrics listener of serve and worker (0: a free one); unset: off.",
     )
     metrics_host: str = Field("127.0.0.1", description="Interface the /metrics listener binds (keep it private).")
+    memory_trim_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How often serve looks whether its resident memory grew and gives freed heap back (glibc"
+        " malloc_trim, entrypoints/heap.py); 0: never.",
+    )
 
     # LLM extractors
     anthropic_model: str = Field("claude-sonnet-4-6", description="Claude model the anthropic extractor calls.")

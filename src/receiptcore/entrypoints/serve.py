@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from receiptcore import __version__
 from receiptcore.entrypoints.container import Container, build_container, close_container
+from receiptcore.entrypoints.heap import HeapTrimmer
 from receiptcore.entrypoints.metrics_listener import make_metrics_app, metrics_url, worker_metrics_listener
 from receiptcore.entrypoints.worker import ExtractionWorker, stable_worker_id
 from receiptcore.errors import ConfigurationError
@@ -219,7 +220,8 @@ async def serve(settings: Settings, options: ServeOptions, echo: Callable[[str],
             if metrics_sock is not None:
                 echo(f"metrics on {metrics_url(metrics_sock)} (not for the public: keep this port private)")
 
-        return await _run(server, sock, worker, stop, announce, side=side)
+        trimmer = HeapTrimmer(settings.memory_trim_seconds)
+        return await _run(server, sock, worker, stop, announce, side=side, trimmer=trimmer)
     finally:
         restore()
         sock.close()
@@ -245,6 +247,7 @@ async def _run(
     announce: Callable[[], None],
     *,
     side: list[tuple[Any, socket.socket]] | None = None,
+    trimmer: HeapTrimmer | None = None,
 ) -> int:
     async def http() -> None:
         try:
@@ -259,6 +262,7 @@ async def _run(
         asyncio.create_task(extra.serve(sockets=[extra_sock]), name="metrics") for extra, extra_sock in side or []
     ]
     worker_task = asyncio.create_task(worker.run(), name="worker") if worker is not None else None
+    trim_task = asyncio.create_task(trimmer.run(), name="heap-trim") if trimmer is not None else None
     stop_task = asyncio.create_task(stop.wait(), name="stop")
     announced = False
     while not http_task.done() and not stop.is_set():
@@ -289,7 +293,10 @@ async def _run(
     for extra, _ in side or []:
         extra.should_exit = True
     stop_task.cancel()
-    await asyncio.gather(http_task, stop_task, *side_tasks, return_exceptions=True)
+    trims = [trim_task] if trim_task is not None else []
+    for trim in trims:
+        trim.cancel()
+    await asyncio.gather(http_task, stop_task, *side_tasks, *trims, return_exceptions=True)
     failure = http_task.exception()
     if failure is not None:
         raise failure
