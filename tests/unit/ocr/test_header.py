@@ -150,3 +150,14 @@ def test_a_slogan_in_lower_case_is_not_the_name_but_a_lower_case_logo_word_is() 
     assert parse_header(rows_to_lines(rows)).name == "McDonald's Hazeldonk-West"
     rows = ["meijer", "Sawmill Rd.", "Columbus, OH 43235", "Tel:614-555-0100"]
     assert parse_header(rows_to_lines(rows)).name == "meijer"
+
+
+def test_a_store_number_ending_the_top_row_is_no_postcode() -> None:
+    rows = ["ARCO AMPM 42259", "18972 BEACH BLVD", "HUNTINGTON BEACH CA", "714-593-8516", "Description Qty Amount",
+            "EC UNLD CA #05 0.6106 || 1.71"]  # fmt: skip
+    assert parse_header(rows_to_lines(rows)).name == "ARCO AMPM 42259"
+
+
+def test_the_item_table_heading_is_not_a_name() -> None:
+    rows = ["18972 BEACH BLVD", "HUNTINGTON BEACH CA", "714-593-8516", "Description Qty Amount", "FUEL || 1.71"]
+    assert parse_header(rows_to_lines(rows)).name is None

@@ -50,6 +50,9 @@ _NUMBERED_LABELS = (
     "STORE", "STORENO", "STORENUMBER", "SHOP", "SHOPNO", "BRANCH", "OUTLET", "UNIT", "STATION", "LOCATION", "SITE",
     "TILL", "LANE", "REGISTER", "PUMP", "KASSE", "FILIALE", "MAGASIN", "TIENDA",
 )  # fmt: skip
+_COLUMN_WORDS = frozenset(
+    ("QTY", "QUANTITY", "DESCRIPTION", "DESC", "ITEM", "ITEMS", "PRICE", "AMOUNT", "AMT", "PRODUCT", "ARTICLE")
+)
 _HOUSE_NUMBER = re.compile(r"^\s*\d+[A-Z]?(?:\s?[-/&]\s?\d+[A-Z]?)?\s+[A-Za-z]{3,}")
 _ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
 _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?\s?NO\.?|ROC|REG\.?\s?NO\.?)?[:.\s]*"
@@ -114,15 +117,27 @@ def _is_name_like(line: Line) -> bool:
         return False  # "Store #1458", "Branch 12": which outlet, not its name
     if letters(text) < 3 or letters(named) < 2 * digits(named) or _is_generic(line) or _is_decoration(text):
         return False
-    if "@" in text or _ADDRESS_START.match(text) or _LABEL_VALUE.match(line.text):
+    if "@" in text or _ADDRESS_START.match(text) or _LABEL_VALUE.match(line.text) or _is_column_heading(text):
         return False
     return not _STOP_RE.search(text)
+
+
+def _not_address(line: Line) -> bool:
+    """Too little address evidence for an address line; a store number after the name ("ARCO AMPM 42259") is no
+    postcode at the top of the receipt, where postcodes follow the street."""
+    text = _STORE_NUMBER.sub("", line.text) if line.index == 0 else line.text
+    return evidence(text) < 2
 
 
 def _is_tagline(text: str) -> bool:
     """Words without a capital letter ("i'm lovin' it"): a slogan; a name set in lower case is a one-word logo
     ("metro", "meijer")."""
     return len(text.split()) >= 2 and not any(c.isupper() for c in text) and any(c.islower() for c in text)
+
+
+def _is_column_heading(text: str) -> bool:
+    """The item table's heading ("Description Qty Amount"): two column words or more."""
+    return sum(compact(word) in _COLUMN_WORDS for word in text.split()) >= 2
 
 
 def _is_decoration(text: str) -> bool:
@@ -219,7 +234,7 @@ def _display_name(lines: list[Line], end: int) -> list[Line]:
     candidates = [
         line
         for line in lines[: min(end, NAME_ROWS)]
-        if _is_name_like(line) and not find_dates(line.text) and evidence(line.text) < 2 and not _is_tagline(line.text)
+        if _is_name_like(line) and not find_dates(line.text) and not _is_tagline(line.text) and _not_address(line)
     ]
     if not candidates:
         return []
