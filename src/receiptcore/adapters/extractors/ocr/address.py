@@ -1,7 +1,8 @@
 """The merchant's address: the block of header lines that carry address evidence.
 
 Evidence is general, not store-specific: street and building words (Malay and English), a leading house number
-(``NO. 17``, ``LOT 3``, ``12,``), a five-digit postcode or a US ZIP after a state code, state and country names.
+(``NO. 17``, ``LOT 3``, ``12,``), a five-digit postcode (not a ``#`` store number) or a US ZIP after a state code,
+a US city line ending in its state code (``Nashville, TN``), state and country names.
 The block starts at the first line with evidence (before or after the name: some receipts print the owner's legal
 name under the address) and runs while lines carry evidence, or are plain text before any postcode was seen;
 phone, tax-id and document-title lines end it.

@@ -2,8 +2,11 @@
 
 The header is the block above the first date, amount or column heading. The merchant name is the line carrying
 a company form (``SDN BHD``, ``LTD``, ``GMBH``...) when there is one — legal names wrap, so lines of the same
-print size directly above it are joined — otherwise the first line that reads like a name. The address is the run
-of lines after the name up to the phone, tax-id or document-title line.
+print size directly above it are joined — otherwise the first line that reads like a name. A legal name printed
+under the address names the operator of the shop whose name is above that address, and a trading word alone
+(``RESTAURANT``) is no legal name. Rows that never name the shop: greetings alone (``Welcome to X`` names X, kept as
+printed), store-number labels (``Store #1458``), borders of repeated marks, lower-case slogans, the item table's
+heading. The address is the run of lines after the name up to the phone, tax-id or document-title line.
 """
 
 from __future__ import annotations
