@@ -77,6 +77,15 @@ def test_a_year_that_runs_on_is_a_flaw() -> None:
     assert confidences(rows)["purchase_date"] == LEVELS["purchase_date"][-1]
 
 
+def test_a_year_first_date_cut_after_one_digit_of_its_day_is_a_flaw() -> None:
+    # "2013/05/2" ending the row: year-first dates print "02", so the day's second digit was cut off
+    rows = [*CONFIRMED[:1], "2013/05/2", *CONFIRMED[2:]]
+    assert confidences(rows)["purchase_date"] == FLAWED
+    # the padded day, or more on the row after it (a time), is a whole date
+    assert confidences([*CONFIRMED[:1], "2013/05/02", *CONFIRMED[2:]])["purchase_date"] > FLAWED
+    assert confidences([*CONFIRMED[:1], "DATE: 2013/5/2 10:15", *CONFIRMED[2:]])["purchase_date"] > FLAWED
+
+
 def test_a_second_different_date_is_a_doubt() -> None:
     rows = ["FAMILY MART SDN BHD", "12/03/2018", "RETURNS UNTIL 12/04/2018", "TOTAL || 10.60"]
     # one cue (a single reading: 12 can be a month, so not even that) against the other date

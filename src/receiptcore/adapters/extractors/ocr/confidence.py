@@ -137,6 +137,7 @@ def total_evidence(lines: list[Line], summary: Summary, items_sum: Decimal | Non
 
 
 _GLUED_TIME = re.compile(r"\d{1,2}\s?:\s?\d{2}")  # "20/03/1813:48": a time glued to the year is no misread
+_YEAR_FIRST_SHORT_DAY = re.compile(r"(?:19|20)\d{2}\s?[-/.]\s?\d{1,2}\s?[-/.]\s?\d")
 _DATE_LABEL = ("DATE", "TARIKH", "DATUM", "FECHA", "DATED")
 
 
@@ -162,6 +163,8 @@ def date_evidence(lines: list[Line], date_line: Line, month_first: bool) -> Evid
     two_digit_year = len(re.findall(r"\d+", chosen.text)[-1]) == 2
     if two_digit_year and after[:1].isdigit() and not _GLUED_TIME.match(after):
         flaws.append("cut year")  # "20/03/187": the year runs on, two of its digits were taken as the year
+    if _YEAR_FIRST_SHORT_DAY.fullmatch(chosen.text.strip()) and not after.strip():
+        flaws.append("cut day")  # "2013/05/2" ending the row: year-first dates pad the day, the rest was cut off
     others = {m.value for line in lines for m in find_dates(line.text, month_first=month_first)} - {value}
     if not others:
         cues.append("only date")
