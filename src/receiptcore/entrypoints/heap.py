@@ -3,11 +3,12 @@ follows what it holds rather than the most it ever held.
 
 glibc keeps memory that a burst of uploads or logins freed: blocks of a few hundred KB (a file's bytes) come from
 the heap once the first one freed raises glibc's mmap threshold, and a free block inside the heap is returned only
-when it sits at its top. ``malloc_trim(0)`` returns every free page of every arena (``madvise``). Measured on the
-100,000-receipt bench store (``bench/memory_bench.py``), in process: 400 uploads at 16 at once grew the heap by
-35 MiB, of which the trim returned 18 (the rest is live). Cheaper in CPU than the alternatives tried:
-``MALLOC_MMAP_THRESHOLD_=131072`` (every large block mapped and unmapped) cost ~1 ms more CPU per upload (6.1 →
-7.4 ms), and ``MALLOC_ARENA_MAX=2`` alone changed nothing measurable (docs/benchmarks.md).
+when it sits at its top. ``malloc_trim(0)`` returns every free page of every arena (``madvise``): in the upload
+bench's process (``bench/upload_cost_bench.py``), 400 uploads at 16 at once left 18 MiB that a trim returned in
+0.8 ms. In ``serve`` on the 100,000-receipt bench store (``bench/memory_bench.py``) the gain after every row was
+smaller, 3-5 MiB (most of what stays after a burst is live). The alternatives cost more: with
+``MALLOC_MMAP_THRESHOLD_=131072`` (every large block mapped and unmapped) an upload took ~1 ms more CPU (6.1 →
+7.4 ms), and ``MALLOC_ARENA_MAX=2`` changed nothing measurable (docs/benchmarks.md).
 
 The trimmer runs in the serving process: every ``interval`` seconds it reads the resident size
 (``/proc/self/statm``) and trims, in a thread, only when it grew by ``MIN_GROWTH_BYTES`` since the last trim, so an

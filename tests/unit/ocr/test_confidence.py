@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receiptcore.adapters.extractors.ocr.confidence import FLAWED, LEVELS, POOR_PRINT, Evidence, level
+from receiptcore.adapters.extractors.ocr.confidence import (
+    FLAWED,
+    LEVELS,
+    POOR_PRINT,
+    UNCERTAIN_NAME,
+    Evidence,
+    level,
+    merchant_evidence,
+)
 from receiptcore.adapters.extractors.ocr.parser import parse_lines
 from receiptcore.domain.review import LOW_CONFIDENCE_THRESHOLD, assume_currency, needs_review, review_warnings
 from tests.unit.ocr.helpers import rows_to_lines
@@ -77,6 +86,39 @@ def test_a_second_different_date_is_a_doubt() -> None:
 def test_a_street_line_taken_for_the_name_is_doubtful() -> None:
     rows = ["50-01 NORTHERN BOULEVARD", *CONFIRMED[1:]]
     assert confidences(rows)["merchant.name"] < LOW_CONFIDENCE_THRESHOLD
+
+
+# a shop name with only its place on top for it: one cue, enough on its own
+TOP_ONLY = ["CHEERS STORE", "DATE: 12/03/2018 10:15", "BREAD || 4.00", "TOTAL || 4.00", "CASH || 4.00"]
+
+
+def _merchant_doubts(rows: list[str], score: float | None = None) -> tuple[str, ...]:
+    lines = rows_to_lines(rows)
+    if score is not None:
+        lines[0].words = [dataclasses.replace(w, score=score) for w in lines[0].words]
+    return merchant_evidence(lines, lines[0].text, [lines[0]], 1).doubts
+
+
+def test_a_name_with_a_word_the_ocr_was_unsure_of_is_doubtful() -> None:
+    assert confidences(TOP_ONLY)["merchant.name"] >= LOW_CONFIDENCE_THRESHOLD
+    assert "uncertain print" not in _merchant_doubts(TOP_ONLY, score=UNCERTAIN_NAME)
+    assert "uncertain print" in _merchant_doubts(TOP_ONLY, score=UNCERTAIN_NAME - 0.01)
+    # one word read at 0.9 ("It pay" for a logo) outweighs the name's place on top
+    evidence = merchant_evidence(rows_to_lines(TOP_ONLY), "CHEERS STORE", rows_to_lines(TOP_ONLY)[:1], 1)
+    doubted = Evidence(evidence.cues, (*evidence.doubts, "uncertain print"))
+    assert level("merchant.name", doubted) < LOW_CONFIDENCE_THRESHOLD
+
+
+def test_a_place_line_or_one_repeated_glyph_is_no_shop_name() -> None:
+    # "Fern Park, FL" printed where the name should be: a town and a state, not a shop
+    lines = rows_to_lines(["Fern Park, FL", *TOP_ONLY[1:]])
+    evidence = merchant_evidence(lines, lines[0].text, lines[:1], 1)
+    assert "reads like an address" in evidence.doubts
+    assert level("merchant.name", evidence) < LOW_CONFIDENCE_THRESHOLD
+    # a logo or pattern read as one character again and again
+    assert "stray marks" in _merchant_doubts(["本本本车本本末本本", *TOP_ONLY[1:]])
+    # a name with a letter used often is still a name
+    assert _merchant_doubts(["La Cabana", *TOP_ONLY[1:]]) == ()
 
 
 @pytest.mark.parametrize("field", sorted(LEVELS))

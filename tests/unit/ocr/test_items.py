@@ -219,6 +219,9 @@ def test_a_last_row_that_adds_up_the_items_above_is_their_subtotal() -> None:
     assert [d for d, _ in _items(rows)] == ["COFFEE", "RBEEF SAND PLT", "FRIES", "WATER"]
     # two equal prices are two items, not an item and its subtotal
     assert [d for d, _ in _items(["Coke || 2.00", "Coke || 2.00"])] == ["Coke", "Coke"]
+    # one subtotal per kind of goods: food 21.95 + liquor 6.50 = the three items above
+    rows = ["1 Crab Special || 21.95", "1 PBR || 2.50", "1 Stella || 4.00", "food || 21.95", "liquor || 6.50"]
+    assert [d for d, _ in _items(rows)] == ["Crab Special", "PBR", "Stella"]
 
 
 def test_price_notes_tax_parts_rate_rows_and_summary_words_are_not_items() -> None:

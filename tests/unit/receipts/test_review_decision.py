@@ -26,6 +26,7 @@ from receiptcore.domain.review import (
     LOW_CONFIDENCE_THRESHOLD,
     assume_currency,
     blocking,
+    confident_total,
     low_confidence_warnings,
     needs_review,
     review_warnings,
@@ -48,7 +49,7 @@ def receipt(**overrides: object) -> ExtractedReceipt:
         "taxes": [TaxLine(label="GST", rate=D(6), base=D("8.30"), amount=D("0.50"))],
         "total": D("8.80"),
         "payments": [Payment(method=PaymentMethod.CARD, amount=D("8.80"))],
-        "provenance": {path: FieldSource(confidence=0.95, text="x") for path in HEADLINE_FIELDS},
+        "provenance": {path: FieldSource(confidence=0.95) for path in HEADLINE_FIELDS},
     }
     base.update(overrides)
     return ExtractedReceipt.model_validate(base)
@@ -100,13 +101,54 @@ def test_line_items_off_under_a_confidently_read_total_is_informational() -> Non
 
 def test_a_subtotal_chain_that_is_off_does_not_block_when_the_payment_pays_the_total() -> None:
     # subtotal misread (8.30 → 8.90): subtotal + tax no longer gives the total, but the card paid exactly 8.80
-    codes, sent = decide(receipt(subtotal=D("8.90"), line_items=[]))
+    codes, sent = decide(receipt(subtotal=D("8.90"), line_items=[], provenance=UNSURE_TOTAL))
+    assert codes == ["total_mismatch", "low_confidence"]
+    assert sent  # the unsure total itself still asks for a person
+    codes, sent = decide(receipt(subtotal=D("8.90"), line_items=[], provenance={}))
     assert codes == ["total_mismatch"]
     assert not sent
-    # without the payment nothing vouches for the total, however confidently it was read
-    codes, sent = decide(receipt(subtotal=D("8.90"), line_items=[], payments=[]))
+    # without the payment, and with no confidence stated for the total, nothing vouches for it
+    codes, sent = decide(receipt(subtotal=D("8.90"), line_items=[], payments=[], provenance={}))
     assert codes == ["total_mismatch"]
     assert sent
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"subtotal": D("8.90"), "line_items": [], "payments": []},  # total_mismatch: the subtotal misread
+        {"taxes": [TaxLine(label="GST", rate=D(6), base=D("8.30"), amount=D("0.90"))], "payments": []},  # tax_mismatch
+    ],
+)
+def test_arithmetic_off_around_a_confidently_read_total_is_informational(overrides: dict[str, object]) -> None:
+    # the subtotal and the tax lines are no headline fields: a total read with confidence (its label, a repeat,
+    # the payment...) is as often right with them off as with them agreeing (measured, docs/extractors.md)
+    output = receipt(**overrides)
+    assert output.provenance["total"].confidence >= LOW_CONFIDENCE_THRESHOLD
+    codes, sent = decide(output)
+    assert codes
+    assert set(codes) <= {"total_mismatch", "tax_mismatch"}
+    assert not sent
+    # the same figures under a total read unsurely: to a person
+    codes, sent = decide(output.model_copy(update={"provenance": UNSURE_TOTAL}))
+    assert "low_confidence" in codes
+    assert sent
+    # and with no confidence stated at all (an extractor without provenance), the arithmetic alone blocks
+    assert decide(output.model_copy(update={"provenance": {}}))[1]
+
+
+def test_a_confidence_excuses_only_the_total_it_was_read_for() -> None:
+    # the confidence speaks of the amount its source text shows; a total changed since (a person's correction, a
+    # total derived from cash minus change) does not inherit it
+    read = {**UNSURE_TOTAL, "total": FieldSource(confidence=0.97, text="TOTAL RM 8.80")}
+    assert not decide(receipt(subtotal=D("8.90"), line_items=[], payments=[], provenance=read))[1]
+    assert decide(receipt(subtotal=D("8.90"), line_items=[], payments=[], total=D("9.30"), provenance=read))[1]
+    # separators and a currency mark do not matter, nor do whole units or a zero total
+    assert confident_total({"total": FieldSource(confidence=0.97, text="Summe EUR 1.108,00")}, D("1108.00"))
+    assert confident_total({"total": FieldSource(confidence=0.97, text="Total 134,999")}, D("134999"))
+    assert confident_total({"total": FieldSource(confidence=0.97, text="TOTAL .82")}, D("0.82"))
+    assert confident_total({"total": FieldSource(confidence=0.97, text="TOTAL 0.00")}, D("0.00"))
+    assert not confident_total({"total": FieldSource(confidence=0.97, text="CASH 20.00")}, D("6.00"))
 
 
 def test_a_tax_rate_that_is_off_does_not_block_when_subtotal_and_tax_give_the_total() -> None:
@@ -130,7 +172,7 @@ def test_a_tax_rate_that_is_off_does_not_block_when_subtotal_and_tax_give_the_to
     ],
 )  # fmt: skip
 def test_doubtful_headline_figures_block(overrides: dict[str, object], code: str) -> None:
-    codes, sent = decide(receipt(**overrides))
+    codes, sent = decide(receipt(**overrides, provenance={}))
     assert code in codes
     assert sent
 

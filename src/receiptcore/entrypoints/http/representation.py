@@ -103,7 +103,7 @@ class ApiListing:
     def __init__(self) -> None:
         digest = hashlib.sha256(b"api-listing-1")
         for module in (sys.modules[__name__], receipt_model, receipt_values, lifecycle):
-            digest.update(Path(str(module.__file__)).read_bytes())
+            digest.update(_code_of(module))
         for dist in ("pydantic", "pydantic_core", "msgspec"):
             digest.update(f"{dist}={importlib.metadata.version(dist)}".encode())
         self._key = f"api-{digest.hexdigest()[:20]}"
@@ -116,6 +116,14 @@ class ApiListing:
     def render(self, receipt: Receipt) -> bytes:
         """``receipt_to_api(receipt)`` as JSON bytes."""
         return _encode(receipt_to_api(receipt))
+
+
+def _code_of(module: Any) -> bytes:
+    """The module's source file, or (installed without sources) its name and the package version."""
+    try:
+        return Path(str(module.__file__)).read_bytes()
+    except OSError:
+        return f"{module.__name__}=={importlib.metadata.version('receiptcore')}".encode()
 
 
 _encode = msgspec.json.Encoder().encode

@@ -277,11 +277,15 @@ def _counted(
 
 
 def _without_subtotal(items: list[tuple[LineItem, list[Line]]]) -> list[tuple[LineItem, list[Line]]]:
-    """``items`` without a last priced row that is the sum of all the priced rows above it (two at least): a
-    subtotal under a label no keyword names ("FOOD 23.86", "Counter-Eat In 6.75") before the tax rows."""
+    """``items`` without the last priced rows (one or two) that add up to all the priced rows above them (two at
+    least): subtotals under labels no keyword names, one ("FOOD 23.86", "Counter-Eat In 6.75") or one per kind of
+    goods ("food 21.95", "liquor 6.50"), before the tax rows."""
     priced = [index for index, (item, _) in enumerate(items) if item.amount]
-    if len(priced) < 3:
-        return items
-    last = priced[-1]
-    above = sum((items[index][0].amount or Decimal(0) for index in priced[:-1]), Decimal(0))
-    return items[:last] + items[last + 1 :] if items[last][0].amount == above else items
+    for tail in (1, 2):
+        if len(priced) < tail + 2:
+            break
+        above = sum((items[index][0].amount or Decimal(0) for index in priced[:-tail]), Decimal(0))
+        if sum((items[index][0].amount or Decimal(0) for index in priced[-tail:]), Decimal(0)) == above:
+            first = priced[-tail]
+            return items[:first] + [entry for entry in items[first:] if not entry[0].amount]
+    return items
