@@ -161,3 +161,12 @@ def test_a_store_number_ending_the_top_row_is_no_postcode() -> None:
 def test_the_item_table_heading_is_not_a_name() -> None:
     rows = ["18972 BEACH BLVD", "HUNTINGTON BEACH CA", "714-593-8516", "Description Qty Amount", "FUEL || 1.71"]
     assert parse_header(rows_to_lines(rows)).name is None
+
+
+def test_a_brand_printed_large_above_a_legal_name_is_the_shop() -> None:
+    rows = ["Khyen Chyen", "ZNK Foods & Beverages Pvt. Ltd.", "G-19, DLF Cross Point", "Contact :0124-4231919"]
+    assert parse_header(rows_to_lines(rows, heights={0: 50, 1: 34})).name == "Khyen Chyen"
+    # the same print size, or a Malaysian company form: the legal name stays the name
+    assert parse_header(rows_to_lines(rows)).name == "ZNK Foods & Beverages Pvt. Ltd."
+    rows = ["GHEE HIANG", "GH DISTRIBUTOR & MARKETING SDN BHD", "95, Beach Road, 10300 Penang."]
+    assert parse_header(rows_to_lines(rows, heights={0: 50, 1: 34})).name == "GH DISTRIBUTOR & MARKETING SDN BHD"

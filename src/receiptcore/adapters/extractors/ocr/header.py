@@ -265,7 +265,9 @@ def parse_header(lines: list[Line]) -> Header:
     header = Header(end=_header_end(lines))
     end = max(header.end, 1)
     name_lines = _legal_name(lines, _name_search_end(lines, min(len(lines), end + 2)))
-    if not name_lines or _below_address(lines, name_lines):
+    if name_lines and _brand_above(lines, name_lines):
+        name_lines = [lines[name_lines[0].index - 1]]
+    elif not name_lines or _below_address(lines, name_lines):
         name_lines = _display_name(lines, end) or name_lines
     if name_lines:
         header.name_lines = name_lines
@@ -276,6 +278,23 @@ def parse_header(lines: list[Line]) -> Header:
         header.address = address_text(address) or None
     _phone_and_tax_id(lines[: max(end + 6, 12)], header)
     return header
+
+
+BRAND_PRINT = 1.3  # a brand above a legal name is printed at least this much taller than it
+_LOCAL_FORMS = re.compile(r"\b(SDN|BHD|BERHAD|[S5]/B|PLT)\b", re.IGNORECASE)
+
+
+def _brand_above(lines: list[Line], name_lines: list[Line]) -> bool:
+    """Whether the row directly above a legal name is the shop's brand, printed clearly larger ("Khyen Chyen" over
+    "ZNK Foods & Beverages Pvt. Ltd."). Not for Malaysian company forms: those receipts headline the registered
+    company (the SROIE labels), whatever logo is printed above it."""
+    top = name_lines[0]
+    text = " ".join(line.text for line in name_lines)
+    if top.index == 0 or _LOCAL_FORMS.search(text) or not _LEGAL.search(text):
+        return False
+    above = lines[top.index - 1]
+    plain = _is_name_like(above) and not _is_tagline(above.text) and not evidence(above.text)
+    return plain and not _LEGAL.search(above.text) and above.height >= BRAND_PRINT * top.height
 
 
 def _below_address(lines: list[Line], name_lines: list[Line]) -> bool:
