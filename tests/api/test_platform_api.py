@@ -91,7 +91,9 @@ async def test_a_store_outage_during_a_request_is_503_with_retry_after(api: Api,
     async def down(*args: Any, **kwargs: Any) -> Any:
         raise StorageUnavailable("disk unreadable")
 
+    # every read the request can take: the fast path's stored dump, then the routed handler's get
     monkeypatch.setattr(api.container.receipt_store(), "get", down)
+    monkeypatch.setattr(api.container.receipt_store(), "get_dumped", down)
     response = await api.client.get(f"/api/receipts/{rid}", headers=headers)
     assert response.status_code == 503
     assert response.headers["retry-after"]
@@ -104,7 +106,9 @@ async def test_an_unexpected_error_is_a_bare_500_problem_and_is_logged(api: Api,
     async def bug(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internal detail /etc/receiptcore")
 
+    # the list handler (fast path and routed) reads rendered pages; the plain list is patched too
     monkeypatch.setattr(api.container.receipt_service(), "list", bug)
+    monkeypatch.setattr(api.container.receipt_service(), "list_rendered", bug)
     response = await api.client.get("/api/receipts", headers=headers)
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
