@@ -3,6 +3,14 @@
 from receiptcore.adapters.extractors.ocr.address import evidence
 from receiptcore.adapters.extractors.ocr.glued import unglue
 from receiptcore.adapters.extractors.ocr.header import parse_header
+from receiptcore.adapters.extractors.ocr.name_rows import (
+    is_column_heading,
+    is_decoration,
+    is_generic,
+    is_store_label,
+    is_tagline,
+    name_text,
+)
 from tests.unit.ocr.helpers import rows_to_lines
 
 
@@ -170,3 +178,19 @@ def test_a_brand_printed_large_above_a_legal_name_is_the_shop() -> None:
     assert parse_header(rows_to_lines(rows)).name == "ZNK Foods & Beverages Pvt. Ltd."
     rows = ["GHEE HIANG", "GH DISTRIBUTOR & MARKETING SDN BHD", "95, Beach Road, 10300 Penang."]
     assert parse_header(rows_to_lines(rows, heights={0: 50, 1: 34})).name == "GH DISTRIBUTOR & MARKETING SDN BHD"
+
+
+def test_rows_that_never_name_the_shop() -> None:
+    assert is_generic("CUSTOMER COPY")
+    assert name_text("WELCOME") == ""  # a greeting alone leaves nothing that can name the shop
+    assert not is_generic("Welcome to Chick-fil-A")
+    assert name_text("Welcome to Chick-fil-A") == "Chick-fil-A"
+    assert is_store_label("Store")
+    assert not is_store_label("Speedway")
+    assert is_tagline("i'm lovin' it")
+    assert not is_tagline("meijer")
+    assert not is_tagline("McDonald's")
+    assert is_column_heading("Description Qty Amount")
+    assert not is_column_heading("Price Chopper")
+    assert is_decoration("**********")
+    assert not is_decoration("MISSISSIPPI")

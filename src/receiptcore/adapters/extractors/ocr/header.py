@@ -17,6 +17,16 @@ from dataclasses import dataclass, field
 from receiptcore.adapters.extractors.ocr.address import address_text, evidence, find_address
 from receiptcore.adapters.extractors.ocr.dates import find_dates
 from receiptcore.adapters.extractors.ocr.glued import unglue
+from receiptcore.adapters.extractors.ocr.name_rows import (
+    OWNER_PREFIX,
+    STORE_NUMBER,
+    is_column_heading,
+    is_decoration,
+    is_generic,
+    is_store_label,
+    is_tagline,
+    name_text,
+)
 from receiptcore.adapters.extractors.ocr.numbers import find_amounts
 from receiptcore.adapters.extractors.ocr.text import compact, digits, letters
 from receiptcore.adapters.extractors.ocr.types import Line
@@ -41,33 +51,10 @@ _STOP_RE = re.compile(
 # a field label with a number or nothing after it: "Store: 1", "Tavolo: 7", "GENERAL MANAGER:" ("COTTON:ON" is a name)
 _LABEL_VALUE = re.compile(r"^\s*[A-Za-z][A-Za-z .]{1,24}\s?:\s*(?:[A-Za-z]{0,3}\d[\w-]*)?\s*$")
 _OWNER_ONLY = re.compile(r"^\s*(OWNED|OWN|OPERATED|MANAGED)\s+BY\s*:?\s*$", re.IGNORECASE)
-_OWNER_PREFIX = re.compile(r"^.*\b(OWNED|OWN|OPERATED)\s+BY\s*:?\s*", re.IGNORECASE)
-# "Welcome to Chick-fil-A", "Bienvenue à Disneyland Paris": the words after the greeting are the shop's name
-_WELCOME = re.compile(
-    r"^\W*(?:WELCOME|BIENVENUE?S?|BIENVENIDOS?|BENVENUTI|WILLKOMMEN|WELKOM|SELAMAT\s?DATANG)\b\W*"
-    r"(?:(?:TO|AT|IN|À|A|AU|AUX|AL|EN|BEI|IM|DA|DI|BIJ|KE)\b\W*)?",
-    re.IGNORECASE,
-)
-_STORE_NUMBER = re.compile(r"(?<=[A-Za-z])\s*(?:#|NO\.?\s?)?\s*\(?#?\s?\d{2,8}\)?\s*$", re.IGNORECASE)
-_NUMBERED_LABELS = (
-    "STORE", "STORENO", "STORENUMBER", "SHOP", "SHOPNO", "BRANCH", "OUTLET", "UNIT", "STATION", "LOCATION", "SITE",
-    "TILL", "LANE", "REGISTER", "PUMP", "KASSE", "FILIALE", "MAGASIN", "TIENDA",
-)  # fmt: skip
-_COLUMN_WORDS = frozenset(
-    ("QTY", "QUANTITY", "DESCRIPTION", "DESC", "ITEM", "ITEMS", "PRICE", "AMOUNT", "AMT", "PRODUCT", "ARTICLE")
-)
 _HOUSE_NUMBER = re.compile(r"^\s*\d+[A-Z]?(?:\s?[-/&]\s?\d+[A-Z]?)?\s+[A-Za-z]{3,}")
 _ADDRESS_START = re.compile(r"^\s*(NO\b|NO\.|LOT\b|JALAN\b|JLN\b|[A-Z]?-?\d+[A-Z]?(?:-[A-Z0-9]+)?\s?,)", re.IGNORECASE)
 _REG_NO = re.compile(r"\(?\b(?:CO\.?\s?(?:REG\.?)?\s?NO\.?|COMPANY\s?(?:REG\.?)?\s?NO\.?|ROC|REG\.?\s?NO\.?)?[:.\s]*"
                      r"[A-Z]{0,2}\d{4,12}[-\s]?[A-Z]\b\)?", re.IGNORECASE)  # fmt: skip
-_GENERIC = (
-    "TAXINVOICE", "INVOICE", "RECEIPT", "WELCOME", "THANKYOU", "ORIGINAL", "COPY", "CASHSALE", "CASHBILL",
-    "OFFICIALRECEIPT", "SALESRECEIPT", "DUPLICATE", "REPRINT", "TAXRECEIPT", "CHECK", "ORDER", "TABLE",
-    # banners printed above the name, in the languages of the receipts seen
-    "YOURGUEST", "YOURORDER", "YOURRECEIPT", "GUESTCHECK", "GUESTNUMBER", "CUSTOMERCOPY", "MERCHANTCOPY",
-    "CARDHOLDERCOPY", "STORECOPY", "THANK", "PLEASE", "HAVEANICE", "VISITUS", "WILLKOMMEN", "BIENVENU", "BIENVENID",
-    "BENVENUT", "WELKOM", "SELAMATDATANG", "KUNDENBELEG", "KASSENBON",
-)  # fmt: skip
 _TITLES = ("TAXINVOICE", "INVOICE", "RECEIPT", "CASHSALE", "CASHBILL", "TAXRECEIPT", "FAKTUR", "RECHNUNG", "FACTURE",
            "QUITTUNG", "KASSENBON", "BELEG")  # fmt: skip
 _PHONE = re.compile(
@@ -102,25 +89,15 @@ def _header_end(lines: list[Line]) -> int:
     return min(len(lines), HEADER_MAX_LINES)
 
 
-def _name_text(text: str) -> str:
-    """The part of a row that can be a name: without an owner prefix ("Owned by:") or a greeting ("Welcome to")."""
-    return _WELCOME.sub("", _OWNER_PREFIX.sub("", text))
-
-
-def _is_generic(line: Line) -> bool:
-    c = compact(_WELCOME.sub("", line.text))
-    return any(c.startswith(g) or c == g for g in _GENERIC)
-
-
 def _is_name_like(line: Line) -> bool:
-    text = _strip_reg(_name_text(line.text))
+    text = _strip_reg(name_text(line.text))
     # a store number printed after the name ("SPEEDWAY 0006661", "ARCO AMPM 42259") does not make it a number row
-    named = _STORE_NUMBER.sub("", text)
-    if named != text and compact(named) in _NUMBERED_LABELS:
+    named = STORE_NUMBER.sub("", text)
+    if named != text and is_store_label(named):
         return False  # "Store #1458", "Branch 12": which outlet, not its name
-    if letters(text) < 3 or letters(named) < 2 * digits(named) or _is_generic(line) or _is_decoration(text):
+    if letters(text) < 3 or letters(named) < 2 * digits(named) or is_generic(line.text) or is_decoration(text):
         return False
-    if "@" in text or _ADDRESS_START.match(text) or _LABEL_VALUE.match(line.text) or _is_column_heading(text):
+    if "@" in text or _ADDRESS_START.match(text) or _LABEL_VALUE.match(line.text) or is_column_heading(text):
         return False
     return not _STOP_RE.search(text)
 
@@ -128,25 +105,8 @@ def _is_name_like(line: Line) -> bool:
 def _not_address(line: Line) -> bool:
     """Too little address evidence for an address line; a store number after the name ("ARCO AMPM 42259") is no
     postcode at the top of the receipt, where postcodes follow the street."""
-    text = _STORE_NUMBER.sub("", line.text) if line.index == 0 else line.text
+    text = STORE_NUMBER.sub("", line.text) if line.index == 0 else line.text
     return evidence(text) < 2
-
-
-def _is_tagline(text: str) -> bool:
-    """Words without a capital letter ("i'm lovin' it"): a slogan; a name set in lower case is a one-word logo
-    ("metro", "meijer")."""
-    return len(text.split()) >= 2 and not any(c.isupper() for c in text) and any(c.islower() for c in text)
-
-
-def _is_column_heading(text: str) -> bool:
-    """The item table's heading ("Description Qty Amount"): two column words or more."""
-    return sum(compact(word) in _COLUMN_WORDS for word in text.split()) >= 2
-
-
-def _is_decoration(text: str) -> bool:
-    """A row of a few repeated marks (a border of stars, which OCR may read as CJK characters), not a name."""
-    marks = text.replace(" ", "")
-    return len(marks) >= 8 and len(set(marks)) * 4 <= len(marks)
 
 
 def _strip_reg(text: str) -> str:
@@ -237,7 +197,7 @@ def _display_name(lines: list[Line], end: int) -> list[Line]:
     candidates = [
         line
         for line in lines[: min(end, NAME_ROWS)]
-        if _is_name_like(line) and not find_dates(line.text) and not _is_tagline(line.text) and _not_address(line)
+        if _is_name_like(line) and not find_dates(line.text) and not is_tagline(line.text) and _not_address(line)
     ]
     if not candidates:
         return []
@@ -293,7 +253,7 @@ def _brand_above(lines: list[Line], name_lines: list[Line]) -> bool:
     if top.index == 0 or _LOCAL_FORMS.search(text) or not _LEGAL.search(text):
         return False
     above = lines[top.index - 1]
-    plain = _is_name_like(above) and not _is_tagline(above.text) and not evidence(above.text)
+    plain = _is_name_like(above) and not is_tagline(above.text) and not evidence(above.text)
     return plain and not _LEGAL.search(above.text) and above.height >= BRAND_PRINT * top.height
 
 
@@ -308,7 +268,7 @@ def _below_address(lines: list[Line], name_lines: list[Line]) -> bool:
 
 def _tidy_name(text: str) -> str:
     """Put back spaces OCR dropped, space brackets the way they are printed, repair ``5/B`` for ``S/B``."""
-    text = unglue(_OWNER_PREFIX.sub("", text))
+    text = unglue(OWNER_PREFIX.sub("", text))
     text = re.sub(r"(?<=[A-Za-z])\(", " (", text)
     text = re.sub(r"\)(?=[A-Za-z])", ") ", text)
     text = re.sub(r"\b5/B\b", "S/B", text)
