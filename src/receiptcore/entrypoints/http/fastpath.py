@@ -57,7 +57,8 @@ def _required(handler: Any) -> str | tuple[str, ...]:
     return required
 
 
-def _authorization(scope: Any) -> str | None:
+def authorization_header(scope: Any) -> str | None:
+    """The request's Authorization header as sent (latin-1), or None: shared by the fast paths."""
     for name, value in scope["headers"]:
         if name == b"authorization":
             return bytes(value).decode("latin-1")
@@ -89,7 +90,7 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
     async def answer(
         scope: Any, required: str | tuple[str, ...], produce: Callable[[Principal], Awaitable[Answer]]
     ) -> Answer | None:
-        header = _authorization(scope)
+        header = authorization_header(scope)
         if header is None:
             return None
         try:

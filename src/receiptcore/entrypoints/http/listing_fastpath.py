@@ -27,7 +27,7 @@ from litestar._parsers import parse_query_string
 from litestar.datastructures import MultiDict
 from litestar.params import KwargDefinition
 
-from receiptcore.entrypoints.http.fastpath import _authorization
+from receiptcore.entrypoints.http.fastpath import authorization_header
 from receiptcore.entrypoints.http.raw import Headers, json_headers, send_answer
 from receiptcore.entrypoints.http.receipt_params import provide_receipt_query
 from receiptcore.entrypoints.http.receipt_routes import list_receipts
@@ -108,7 +108,7 @@ def fast_listing(app: Any, container: Container, service: str, state: State) -> 
 
     async def answer(scope: Any) -> tuple[Headers, bytes] | None:
         pairs = parse_query(scope.get("query_string", b""), rules)
-        header = _authorization(scope)
+        header = authorization_header(scope)
         if pairs is None or header is None:
             return None
         try:
