@@ -38,7 +38,7 @@ FLAWED = 0.5
 # a row whose weakest word the OCR scored below this is doubtful whatever the cues say
 POOR_PRINT = 0.75
 # a shop name with a word the OCR scored below this is a doubt: names are short, so one misread word changes them
-UNCERTAIN_NAME = 0.95
+UNCERTAIN_NAME = 0.9
 
 
 @dataclass(frozen=True, slots=True)
