@@ -77,6 +77,16 @@ CREATE INDEX IF NOT EXISTS receipt_search_ids ON receipt_search (rid, receipt_id
 # rowids are allocated by the insert trigger (the owner's largest + 1); the rows are copied with new rowids and
 # the FTS index is rebuilt once, in the migration's transaction.
 OWNER_SPAN = 1 << 32
+# what both triggers that give a receipt to an owner run: the owner gets a range (the next free base) if new, and
+# the row the owner's largest rowid + 1 in it
+_INDEX_NEW_ROW = f"""\
+    INSERT OR IGNORE INTO receipt_search_owners (owner_id, base)
+        VALUES (new.owner_id, (SELECT coalesce(max(base), 0) + {OWNER_SPAN} FROM receipt_search_owners));
+    INSERT INTO receipt_search (rid, receipt_id, search)
+        SELECT coalesce((SELECT max(s.rid) FROM receipt_search AS s
+                         WHERE s.rid > o.base AND s.rid < o.base + {OWNER_SPAN}), o.base) + 1, new.id, new.search
+        FROM receipt_search_owners AS o WHERE o.owner_id = new.owner_id;
+"""  # noqa: S608 - a constant (the span is a number)
 SCHEMA_V5 = f"""
 DROP TRIGGER IF EXISTS receipts_search_insert;
 DROP TRIGGER IF EXISTS receipts_search_update;
@@ -113,13 +123,7 @@ CREATE TRIGGER receipt_search_fts_update AFTER UPDATE OF search ON receipt_searc
     INSERT INTO receipt_search_fts (rowid, search) VALUES (new.rid, new.search);
 END;
 CREATE TRIGGER receipts_search_insert AFTER INSERT ON receipts BEGIN
-    INSERT OR IGNORE INTO receipt_search_owners (owner_id, base)
-        VALUES (new.owner_id, (SELECT coalesce(max(base), 0) + {OWNER_SPAN} FROM receipt_search_owners));
-    INSERT INTO receipt_search (rid, receipt_id, search)
-        SELECT coalesce((SELECT max(s.rid) FROM receipt_search AS s
-                         WHERE s.rid > o.base AND s.rid < o.base + {OWNER_SPAN}), o.base) + 1, new.id, new.search
-        FROM receipt_search_owners AS o WHERE o.owner_id = new.owner_id;
-END;
+{_INDEX_NEW_ROW}END;
 CREATE TRIGGER receipts_search_update AFTER UPDATE OF search ON receipts
 WHEN new.search IS NOT old.search AND new.owner_id IS old.owner_id BEGIN
     UPDATE receipt_search SET search = new.search WHERE receipt_id = new.id;
@@ -127,13 +131,7 @@ END;
 CREATE TRIGGER receipts_search_owner AFTER UPDATE OF owner_id ON receipts
 WHEN new.owner_id IS NOT old.owner_id BEGIN
     DELETE FROM receipt_search WHERE receipt_id = old.id;
-    INSERT OR IGNORE INTO receipt_search_owners (owner_id, base)
-        VALUES (new.owner_id, (SELECT coalesce(max(base), 0) + {OWNER_SPAN} FROM receipt_search_owners));
-    INSERT INTO receipt_search (rid, receipt_id, search)
-        SELECT coalesce((SELECT max(s.rid) FROM receipt_search AS s
-                         WHERE s.rid > o.base AND s.rid < o.base + {OWNER_SPAN}), o.base) + 1, new.id, new.search
-        FROM receipt_search_owners AS o WHERE o.owner_id = new.owner_id;
-END;
+{_INDEX_NEW_ROW}END;
 CREATE TRIGGER receipts_search_delete AFTER DELETE ON receipts BEGIN
     DELETE FROM receipt_search WHERE receipt_id = old.id;
 END;
