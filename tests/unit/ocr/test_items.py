@@ -183,6 +183,14 @@ def test_junk_a_weight_and_a_barcode_after_the_name_are_columns() -> None:
                             ("TUSKER LAGER", Decimal("4.00")), ("PLUMAS GALLO 500GRS", Decimal("0.78"))]  # fmt: skip
 
 
+def test_a_barcode_read_into_the_start_of_the_name_is_dropped_an_item_code_stays() -> None:
+    rows = ["3800054364 FRUIT SNACKS || 2.50", "4000000101CHECKLANE CANDY || 1.00",
+            "0884497634708 WMNS NIKE FLEX 2017 || 59.99", "400158649319 #JORDAN SUPER.FLY || 120.00",
+            "647465 AVOCADOS 6CT || 7.99", "123456789 MILK || 1.20"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["FRUIT SNACKS", "CHECKLANE CANDY", "WMNS NIKE FLEX 2017",
+                                            "#JORDAN SUPER.FLY", "647465 AVOCADOS 6CT", "123456789 MILK"]  # fmt: skip
+
+
 def test_a_modifiers_marks_before_its_quantity_are_an_indent() -> None:
     rows = ["1 PORTERHOUSE || 29.90", "** 1 MEDIUM RARE || 0.00", "--Hot", "** 2 COLD || 0.00"]
     assert [d for d, _ in _items(rows)] == ["PORTERHOUSE", "MEDIUM RARE", "--Hot", "COLD"]

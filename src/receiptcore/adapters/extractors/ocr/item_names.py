@@ -23,7 +23,7 @@ _COLUMN = re.compile(
     re.IGNORECASE,
 )
 # a barcode (EAN/UPC, 8 digits or more) read into the end of the name's box ("NOTE CARDS RED Q3 400100998274"); a
-# leading item code stays, receipts print it as part of the name as often as apart
+# leading item code of up to 9 digits stays, receipts print it as part of the name as often as apart
 _TRAILING_BARCODE = re.compile(r"(?<=[A-Za-z0-9.])(?:\s|\s?-\s?)\d{8,}(?:\s[A-Z])?$")
 # a quantity of one read as a letter ("I saffron chicken", "i Yuzu (Hot)", "| PENNE")
 _LEAD_ONE = re.compile(r"^\s*[Il|i]\s+(?=[A-Za-z]{2})")
@@ -34,6 +34,9 @@ _TRAILING_CURRENCY = re.compile(r"\s+(?:RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|R
 # before a name that starts with a number or an item code)
 _MARKED_QTY = re.compile(r"^\s*[-*>+=]+\s+(?=\d{1,3}\s+[A-Za-z])")
 _LEAD_QTY = re.compile(r"^\s*(\d{1,3})(?:\s?[xX*@](?=\s|\d)|\s)\s*(?=\D|\d+(?:/\d+)?\s?[A-Za-z])")
+# a barcode (UPC/EAN, 10 digits or more) read into the start of the name's box ("3800054364 FRUIT SNACKS"): the
+# labels drop it more often than they keep it, unlike a shorter item code ("647465 AVOCADOS")
+_LEAD_BARCODE = re.compile(r"^\s*\d{10,}\s*(?=#?[A-Za-z])")
 
 
 def row_boxes(line: Line, text: str, cut: int | None = None) -> list[str]:
@@ -91,6 +94,7 @@ def item_name(boxes: list[str]) -> tuple[str, Decimal | None]:
     marked = _MARKED_QTY.match(text)
     if marked:
         text = text[marked.end() :]
+    text = _LEAD_BARCODE.sub("", text)
     lead = _LEAD_QTY.match(text)
     if lead and int(lead.group(1)) <= 100:
         quantity = Decimal(lead.group(1))
