@@ -167,10 +167,12 @@ def test_a_one_character_flag_printed_before_the_name_is_a_column() -> None:
 def test_digits_read_for_letters_inside_a_word_are_put_back_never_beside_a_digit() -> None:
     rows = ["55317 CHEVR0N 5W30 || 34.49", "647465 AV0CAD0S 6CT || 5.99", "KS 0RG EGGS || 6.99",
             "PISTACHI0 3# || 14.99", "3 0cha || 3.60", "5.Cilantro Fish Ro11s || 8.00", "G00D2GROW 100Z || 2.99",
-            "AQUA 0.5L || 1.00", "A1 Sauce || 1.00", "Combo1 || 5.00"]  # fmt: skip
+            "AQUA 0.5L || 1.00", "A1 Sauce || 1.00", "COMBO1 || 5.00", "Chili Oi1 || 2.00",
+            "Soup Nd1 || 3.00", "T1 Combo 1 || 4.00"]  # fmt: skip
     assert [d for d, _ in _items(rows)] == ["55317 CHEVRON 5W30", "647465 AVOCADOS 6CT", "KS ORG EGGS",
                                             "PISTACHIO 3#", "Ocha", "5.Cilantro Fish Rolls", "G00D2GROW 100Z",
-                                            "AQUA 0.5L", "A1 Sauce", "Combo1"]  # fmt: skip
+                                            "AQUA 0.5L", "A1 Sauce", "COMBO1", "Chili Oil",
+                                            "Soup Ndl", "T1 Combo 1"]  # fmt: skip
 
 
 def test_junk_a_weight_and_a_barcode_after_the_name_are_columns() -> None:

@@ -61,9 +61,10 @@ def row_boxes(line: Line, text: str, cut: int | None = None) -> list[str]:
 _LETTER_ZERO = re.compile(r"(?<=[A-Za-z])0(?=[A-Za-z])|(?<![\w.,])0(?=[A-Za-z]{2})|(?<=[A-Za-z]{2})0(?![\w.,%])")
 _SCHWA = re.compile(r"(?<=[A-Za-z])[\u018f\u0259]|[\u018f\u0259](?=[A-Za-z])")
 _STROKE = re.compile(r"(?<=[A-Za-z0-9])\s*\u4e00$")
-# ones read for a lower-case l between letters, one of them lower-case ("Ro11s", "Pock1ington"); between capitals
-# a 1 may be I or L, and at a word's end it is as often a number ("Combo1")
-_LETTER_ONE = re.compile(r"(?<=[a-z])1+(?=[A-Za-z])|(?<=[A-Za-z])1+(?=[a-z])")
+# ones read for a lower-case l between letters, one of them lower-case ("Ro11s", "Pock1ington"), or ending a word
+# after a lower-case letter ("Chili Oi1", "Dissolve-Al1": mixed-case print has no digit glued to a word's end);
+# between capitals a 1 may be I or L, and after one it is as often a number ("COMBO1", "T1")
+_LETTER_ONE = re.compile(r"(?<=[a-z])1+(?=[A-Za-z])|(?<=[A-Za-z])1+(?=[a-z])|(?<=[A-Za-z][a-z])1(?![\w.,])")
 
 
 def letter_digits(text: str) -> str:
