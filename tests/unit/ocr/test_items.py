@@ -193,6 +193,11 @@ def test_a_barcode_read_into_the_start_of_the_name_is_dropped_an_item_code_stays
                                             "#JORDAN SUPER.FLY", "647465 AVOCADOS 6CT", "123456789 MILK"]  # fmt: skip
 
 
+def test_a_barcode_with_its_tax_flag_after_the_name_is_a_column() -> None:
+    rows = ["B8-20 TOP || 789138400301C || 6.40", "BOYS8-20 LNG BT 039304109751C || 9.20", "VITAMIN C || 4.99"]
+    assert [d for d, _ in _items(rows)] == ["B8-20 TOP", "BOYS8-20 LNG BT", "VITAMIN C"]
+
+
 def test_a_modifiers_marks_before_its_quantity_are_an_indent() -> None:
     rows = ["1 PORTERHOUSE || 29.90", "** 1 MEDIUM RARE || 0.00", "--Hot", "** 2 COLD || 0.00"]
     assert [d for d, _ in _items(rows)] == ["PORTERHOUSE", "MEDIUM RARE", "--Hot", "COLD"]

@@ -19,12 +19,15 @@ _CODE_BOX = re.compile(r"^#?\d{2,}(?:[-/.]\d+)*$")
 _COLUMN = re.compile(
     r"^(?:(?:RM|Rp|\$|€|£)?\s?[\d\s]{1,12}|[.,]?\d{1,4}[.,:]\d{1,2}|RM|MYR|USD|EUR|GBP|AUD|SGD|AED|INR|IDR|Rp|\$|€|£"
     # the weight of goods sold by weight ("0.657 KILOS")
-    r"|[xX@*]|\d{1,3}[.,]\d{1,3}\s?(?:KG|KGS|KILOS?|G|GR|GRS|LBS?|OZ))$",
+    r"|[xX@*]|\d{1,3}[.,]\d{1,3}\s?(?:KG|KGS|KILOS?|G|GR|GRS|LBS?|OZ)"
+    # a barcode with the tax flag printed after it ("789138400301C")
+    r"|\d{8,}\s?[A-Z])$",
     re.IGNORECASE,
 )
-# a barcode (EAN/UPC, 8 digits or more) read into the end of the name's box ("NOTE CARDS RED Q3 400100998274"); a
-# leading item code of up to 9 digits stays, receipts print it as part of the name as often as apart
-_TRAILING_BARCODE = re.compile(r"(?<=[A-Za-z0-9.])(?:\s|\s?-\s?)\d{8,}(?:\s[A-Z])?$")
+# a barcode (EAN/UPC, 8 digits or more) read into the end of the name's box ("NOTE CARDS RED Q3 400100998274"),
+# with the tax flag after it too ("B8-20 TOP 789138400301C"); a leading item code of up to 9 digits stays,
+# receipts print it as part of the name as often as apart
+_TRAILING_BARCODE = re.compile(r"(?<=[A-Za-z0-9.])(?:\s|\s?-\s?)\d{8,}(?:\s?[A-Z])?$")
 # a quantity of one read as a letter ("I saffron chicken", "i Yuzu (Hot)", "| PENNE")
 _LEAD_ONE = re.compile(r"^\s*[Il|i]\s+(?=[A-Za-z]{2})")
 _OPEN_QTY = re.compile(r"\s*\(\s*\d{0,3}\s*[@xX]?\s*$")
