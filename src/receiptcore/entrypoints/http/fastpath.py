@@ -39,6 +39,7 @@ from receiptcore.entrypoints.http.security import allows, declared_permission, p
 if TYPE_CHECKING:
     from receiptcore.domain.policy import Principal
     from receiptcore.entrypoints.container import Container
+    from receiptcore.services.authentication import Authenticator
 
 ME_PATH = "/auth/me"
 RECEIPT_PREFIX = "/api/receipts/"
@@ -49,7 +50,8 @@ RECEIPT_TEMPLATE = "/api/receipts/{rid}"
 Answer = tuple[Headers, bytes]
 
 
-def _required(handler: Any) -> str | tuple[str, ...]:
+def required_permission(handler: Any) -> str | tuple[str, ...]:
+    """The permission ``handler`` declares; every fast-path route declares one."""
     required = declared_permission(handler)
     if required is None:  # pragma: no cover - tests/api/test_route_permissions.py pins both declarations
         msg = f"{handler} declares no permission"
@@ -65,6 +67,28 @@ def authorization_header(scope: Any) -> str | None:
     return None
 
 
+async def authorized_answer(
+    authenticator: Callable[[], Authenticator],
+    scope: Any,
+    required: str | tuple[str, ...],
+    produce: Callable[[Principal], Awaitable[Answer]],
+) -> Answer | None:
+    """``produce``'s answer for the bearer of the request's token when it holds ``required``; None when the header
+    is missing, the token refused, the permission lacking or anything fails (shared by the fast paths)."""
+    header = authorization_header(scope)
+    if header is None:
+        return None
+    try:
+        principal = await authenticator().authenticate(parse_bearer(header))
+        if not allows(principal, required):
+            return None
+        return await produce(principal)
+    except Exception:
+        # refused or failed: the routed request checks it again and answers it with its problem document (an
+        # unexpected error is logged there and answered with the bare 500)
+        return None
+
+
 def fast_reads(app: Any, container: Container, service: str) -> Any:
     """Wrap ``app`` (Litestar's ``asgi_handler``) with the fast answers of the routes ``service`` mounts."""
     # the container's singleton, looked up per request (a dict hit), not here: building the app must not build
@@ -73,8 +97,8 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
     authenticator = container.authenticator
     serve_me = service in ("all", "auth")
     serve_receipts = service in ("all", "receipts")
-    me_permission = _required(me_handler)
-    read_permission = _required(get_receipt_handler)
+    me_permission = required_permission(me_handler)
+    read_permission = required_permission(get_receipt_handler)
 
     async def me(principal: Principal) -> Answer:
         user = await container.auth_service().me(principal)
@@ -86,22 +110,6 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
         found = await container.receipt_service().get_dumped(principal, rid)
         body = encode_json(dumped_receipt_to_api(found))
         return json_headers(body, extra=[(b"etag", etag(found["version"]).encode())]), body
-
-    async def answer(
-        scope: Any, required: str | tuple[str, ...], produce: Callable[[Principal], Awaitable[Answer]]
-    ) -> Answer | None:
-        header = authorization_header(scope)
-        if header is None:
-            return None
-        try:
-            principal = await authenticator().authenticate(parse_bearer(header))
-            if not allows(principal, required):
-                return None
-            return await produce(principal)
-        except Exception:
-            # refused or failed: the routed request checks it again and answers it with its problem document (an
-            # unexpected error is logged there and answered with the bare 500)
-            return None
 
     async def fast(scope: Any, receive: Any, send: Any) -> None:
         if (
@@ -115,12 +123,14 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
             template = ""
             if serve_me and path == ME_PATH:
                 template = ME_TEMPLATE
-                result = await answer(scope, me_permission, me)
+                result = await authorized_answer(authenticator, scope, me_permission, me)
             elif serve_receipts and path.startswith(RECEIPT_PREFIX):
                 rid = path[len(RECEIPT_PREFIX) :]
                 if is_id(rid):
                     template = RECEIPT_TEMPLATE
-                    result = await answer(scope, read_permission, lambda principal: receipt(principal, rid))
+                    result = await authorized_answer(
+                        authenticator, scope, read_permission, lambda principal: receipt(principal, rid)
+                    )
             if result is not None:
                 scope["path_template"] = template
                 headers, body = result

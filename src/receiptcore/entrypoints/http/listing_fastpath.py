@@ -27,16 +27,16 @@ from litestar._parsers import parse_query_string
 from litestar.datastructures import MultiDict
 from litestar.params import KwargDefinition
 
-from receiptcore.entrypoints.http.fastpath import authorization_header
+from receiptcore.entrypoints.http.fastpath import authorized_answer, required_permission
 from receiptcore.entrypoints.http.raw import Headers, json_headers, send_answer
 from receiptcore.entrypoints.http.receipt_params import provide_receipt_query
 from receiptcore.entrypoints.http.receipt_routes import list_receipts
 from receiptcore.entrypoints.http.representation import API_LISTING, list_page_json
-from receiptcore.entrypoints.http.security import allows, declared_permission, parse_bearer
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
 
+    from receiptcore.domain.policy import Principal
     from receiptcore.entrypoints.container import Container
 
 LIST_PATH = "/api/receipts"
@@ -100,26 +100,20 @@ def fast_listing(app: Any, container: Container, service: str, state: State) -> 
     if service not in ("all", "receipts"):
         return app
     authenticator = container.authenticator  # looked up per request, as fastpath.fast_reads does (and why)
-    required = declared_permission(list_receipts)
-    if required is None:  # pragma: no cover - tests/api/test_route_permissions.py pins the declaration
-        msg = "list_receipts declares no permission"
-        raise RuntimeError(msg)
+    required = required_permission(list_receipts)
     rules = query_rules()
 
     async def answer(scope: Any) -> tuple[Headers, bytes] | None:
         pairs = parse_query(scope.get("query_string", b""), rules)
-        header = authorization_header(scope)
-        if pairs is None or header is None:
+        if pairs is None:
             return None
-        try:
-            principal = await authenticator().authenticate(parse_bearer(header))
-            if not allows(principal, required):
-                return None
-            query = await provide_receipt_query(principal, state, **dict(pairs))
-            page = await container.receipt_service().list_rendered(principal, query, API_LISTING)
-        except Exception:
-            # refused or failed: the routed request checks it again and answers it with its problem document
-            return None
+        return await authorized_answer(
+            authenticator, scope, required, lambda principal: listing(scope, principal, pairs)
+        )
+
+    async def listing(scope: Any, principal: Principal, pairs: list[tuple[str, str]]) -> tuple[Headers, bytes]:
+        query = await provide_receipt_query(principal, state, **dict(pairs))
+        page = await container.receipt_service().list_rendered(principal, query, API_LISTING)
         body = list_page_json(page.items, page.next_cursor)
         extra: Headers = []
         if page.next_cursor:
