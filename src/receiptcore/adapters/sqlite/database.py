@@ -247,18 +247,14 @@ class SqliteDatabase:
             if conn is None:
                 await self._connection()  # the writer first: it creates the file and switches it to WAL
                 conn = self._point = _open_reader(str(self._path), busy_timeout_ms=0)
-            cursor = conn.execute(sql, params)
-            try:
-                row: sqlite3.Row | None = cursor.fetchone()
-            finally:
-                cursor.close()  # resets the statement: its read transaction ends here
+            rows = _query(conn, sql, params, one=True)
         except sqlite3.OperationalError as exc:
             if not _would_wait(exc):
                 raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
         else:
-            return row
+            return rows[0] if rows else None
         finally:
             self._point_lock.release()
         return await self.fetchone(sql, params)  # it would have waited: wait on a reader's thread instead
