@@ -53,9 +53,7 @@ def write_atomically(path: Path, content: bytes) -> None:
     try:
         _write_durably(path, content).close()
     except OSError as exc:
-        # the path and errno go to the log only; clients get a sentence
-        log.warning("cannot write receipt file %s: %s", path, exc)
-        raise StorageUnavailable("cannot write the receipt file") from exc
+        raise _cannot_write(path, exc) from exc
 
 
 def place(path: Path, content: bytes) -> Placed | None:
@@ -70,8 +68,7 @@ def place(path: Path, content: bytes) -> Placed | None:
     except FileNotFoundError:
         return None  # the temporary file was swept away before its rename
     except OSError as exc:
-        log.warning("cannot write receipt file %s: %s", path, exc)
-        raise StorageUnavailable("cannot write the receipt file") from exc
+        raise _cannot_write(path, exc) from exc
 
 
 async def place_off_loop(path: Path, content: bytes) -> Placed | None:
@@ -146,6 +143,12 @@ def _write_durably(path: Path, content: bytes) -> Placed:
         os.close(descriptor)
         raise
     return Placed(descriptor)
+
+
+def _cannot_write(path: Path, exc: OSError) -> StorageUnavailable:
+    # the path and errno go to the log only; clients get a sentence
+    log.warning("cannot write receipt file %s: %s", path, exc)
+    return StorageUnavailable("cannot write the receipt file")
 
 
 def _fsync_directory(directory: Path) -> None:
