@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,15 @@ from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.adapters.sqlite.user_repo import SqliteUserRepo
 from receiptcore.domain.policy import Scope
 from receiptcore.errors import StorageUnavailable
+from tests.adapters.sqlite.conftest import NOTES_DDL
 from tests.factories import make_receipt, make_token, make_user
 
-DDL = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
 ONE = "SELECT text FROM notes WHERE id = ?"
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
-    database = SqliteDatabase(tmp_path / "notes.sqlite3")
-    database.register_migration("notes_v1", DDL)
-    await database.migrate()
-    await database.execute("INSERT INTO notes (id, text) VALUES (1, 'committed')")
-    yield database
-    await database.aclose()
+def db(notes_db: SqliteDatabase) -> SqliteDatabase:
+    return notes_db
 
 
 async def text_of(db: SqliteDatabase, note: int) -> str | None:
@@ -137,7 +131,7 @@ async def test_a_point_connection_in_use_by_another_thread_hands_the_read_over(d
 
 async def test_an_in_memory_database_reads_points_through_its_one_connection() -> None:
     database = SqliteDatabase(":memory:")
-    database.register_migration("notes_v1", DDL)
+    database.register_migration("notes_v1", NOTES_DDL)
     try:
         await database.migrate()
         await database.execute("INSERT INTO notes (id, text) VALUES (1, 'here')")

@@ -4,25 +4,16 @@ is open (WAL), see every committed write and never an uncommitted one, and canno
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.errors import StorageUnavailable
 
-DDL = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
-
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
-    database = SqliteDatabase(tmp_path / "notes.sqlite3")
-    database.register_migration("notes_v1", DDL)
-    await database.migrate()
-    await database.execute("INSERT INTO notes (id, text) VALUES (1, 'committed')")
-    yield database
-    await database.aclose()
+def db(notes_db: SqliteDatabase) -> SqliteDatabase:
+    return notes_db
 
 
 async def texts(db: SqliteDatabase) -> list[str]:

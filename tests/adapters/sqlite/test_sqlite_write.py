@@ -15,14 +15,13 @@ import pytest
 
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.errors import StorageUnavailable
-
-DDL = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
+from tests.adapters.sqlite.conftest import NOTES_DDL
 
 
 @pytest.fixture(params=["file", "memory"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
     database = SqliteDatabase(tmp_path / "notes.sqlite3" if request.param == "file" else ":memory:")
-    database.register_migration("notes_v1", DDL)
+    database.register_migration("notes_v1", NOTES_DDL)
     await database.migrate()
     yield database
     await database.aclose()
