@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 from dependency_injector import providers
 from litestar.datastructures import MutableScopeHeaders
@@ -30,6 +29,7 @@ from receiptcore.entrypoints.http.shedding import REPEAT_PAUSE_SECONDS, RepeatOf
 from receiptcore.errors import Overloaded
 from receiptcore.services.admission import OVERLOADED_DETAIL, LoginAdmission
 from receiptcore.settings import Settings
+from tests.api.asgi_direct import asgi_call, bearer, comparable, served_directly
 from tests.api.conftest import PASSWORD, Api, jpeg, make_container, make_settings
 from tests.api.streaming import _lifespan
 from tests.support.held_hasher import until
@@ -54,53 +54,13 @@ class _RouteOnly(LoginAdmission):
         yield
 
 
-async def _call(app: Any, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> list[Any]:
-    sent: list[Any] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        assert not delivered, "the app read past the end of the body"
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 4242),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    await app(scope, receive, send)
-    return sent
-
-
-def _comparable(messages: list[Any]) -> tuple[int, dict[bytes, bytes], bytes]:
-    start = messages[0]
-    assert start["type"] == "http.response.start"
-    headers = {name.lower(): value for name, value in start["headers"] if name.lower() != b"x-request-id"}
-    body = b"".join(m.get("body", b"") for m in messages[1:])
-    return start["status"], headers, body
-
-
 async def _login_answer(tmp_path: Any, admission: LoginAdmission) -> tuple[int, dict[bytes, bytes], bytes]:
     container = make_container(make_settings(tmp_path))
     container.login_admission.override(providers.Object(admission))
     app = create_app(container)
     async with _lifespan(app):
         body = b'{"email": "someone@example.com", "password": "whatever it is"}'
-        return _comparable(await _call(app, "POST", "/auth/login", body, [(b"content-type", b"application/json")]))
+        return comparable(await asgi_call(app, "POST", "/auth/login", body, [(b"content-type", b"application/json")]))
 
 
 async def test_a_login_shed_before_routing_gets_the_answer_the_route_gives(tmp_path: Any) -> None:
@@ -121,16 +81,16 @@ async def test_the_early_refusal_reads_no_body_and_a_free_admission_lets_the_log
     admission = container.login_admission()
     async with _lifespan(app):
         admission.in_progress = admission.limit
-        sent = await _call(app, "POST", "/auth/login", b"not even json", [(b"content-type", b"application/json")])
+        sent = await asgi_call(app, "POST", "/auth/login", b"not even json", [(b"content-type", b"application/json")])
         assert sent[0]["status"] == 429  # answered from the layer: a routed request would get a 400 for this body
         admission.in_progress = 0
-        sent = await _call(app, "POST", "/auth/login", b"not even json", [(b"content-type", b"application/json")])
+        sent = await asgi_call(app, "POST", "/auth/login", b"not even json", [(b"content-type", b"application/json")])
         assert sent[0]["status"] == 400
         # other methods and paths are never shed
         admission.in_progress = admission.limit
-        sent = await _call(app, "GET", "/auth/login", b"", [])
+        sent = await asgi_call(app, "GET", "/auth/login", b"", [])
         assert sent[0]["status"] == 405
-        sent = await _call(app, "POST", "/auth/refresh", b"{}", [(b"content-type", b"application/json")])
+        sent = await asgi_call(app, "POST", "/auth/refresh", b"{}", [(b"content-type", b"application/json")])
         assert sent[0]["status"] == 401
 
 
@@ -226,26 +186,14 @@ async def test_a_login_takes_its_place_before_routing_so_logins_arriving_meanwhi
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    """The app in the test's own event loop (the direct ASGI calls below share its SQLite connections)."""
-    container = make_container(settings)
-    app = create_app(container)
-    async with (
-        _lifespan(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
-        served = Api(client=client, container=container, settings=settings)  # type: ignore[arg-type]
-        served.app = app  # type: ignore[attr-defined]
+    async with served_directly(settings) as served:
         yield served
-
-
-def _bearer(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(b"authorization", headers["Authorization"].encode())]
 
 
 async def _both(api: Api, path: str, auth: list[tuple[bytes, bytes]]) -> tuple[Any, Any]:
     """The same GET through the app as served (fast paths on) and through Litestar's routing alone."""
-    fast = _comparable(await _call(api.app, "GET", path, b"", auth))  # type: ignore[attr-defined]
-    routed = _comparable(await _call(create_app(api.container, fast_paths=False), "GET", path, b"", auth))
+    fast = comparable(await asgi_call(api.app, "GET", path, b"", auth))  # type: ignore[attr-defined]
+    routed = comparable(await asgi_call(create_app(api.container, fast_paths=False), "GET", path, b"", auth))
     return fast, routed
 
 
@@ -267,7 +215,7 @@ async def people(api: Api) -> dict[str, Any]:
 async def test_the_fast_answers_are_the_routed_answers_byte_for_byte(
     api: Api, people: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    alice = _bearer(people["alice"])
+    alice = bearer(people["alice"])
     for path in ("/auth/me", f"/api/receipts/{people['id']}"):
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="receiptcore.http"):
@@ -303,7 +251,7 @@ async def test_every_refusal_is_the_routed_problem_document(
     if who == "garbage":
         auth = [(b"authorization", b"Bearer not.a.token")]
     elif who is not None:
-        auth = _bearer(people[who])
+        auth = bearer(people[who])
     url = path.format(id=people["id"], missing="0b5d8f4e-2a4c-4c55-9d87-4e5b8d1c2f30")
     fast, routed = await _both(api, url, auth)
     assert fast == routed
@@ -356,7 +304,7 @@ async def test_an_unexpected_error_on_the_fast_path_is_the_routed_500(api: Api, 
 
     api.container.receipt_service.override(providers.Object(Broken()))
     try:
-        fast, routed = await _both(api, f"/api/receipts/{people['id']}", _bearer(people["alice"]))
+        fast, routed = await _both(api, f"/api/receipts/{people['id']}", bearer(people["alice"]))
     finally:
         api.container.receipt_service.reset_override()
     assert fast == routed
@@ -401,22 +349,18 @@ async def test_the_verified_token_cache_never_serves_an_expired_token_on_the_fas
     clock = ManualClock(dt.datetime.now(dt.UTC))  # tokens, their expiry and the caches all read this clock
     container = make_container(settings)
     container.clock.override(providers.Object(clock))
-    app = create_app(container)
-    async with (
-        _lifespan(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
-        api = Api(client=client, container=container, settings=settings)  # type: ignore[arg-type]
+    async with served_directly(settings, container) as api:
+        app = api.app  # type: ignore[attr-defined]
         _, alice = await api.user()
         receipt = (await api.upload(alice, ("alice.jpg", jpeg()))).json()["receipts"][0]
-        auth = _bearer(alice)
+        auth = bearer(alice)
         paths = ("/auth/me", f"/api/receipts/{receipt['id']}")
         for path in paths:  # verified once, then answered from the cache of verified tokens
             for _ in range(2):
-                assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 200, path
+                assert (await asgi_call(app, "GET", path, b"", auth))[0]["status"] == 200, path
         clock.advance(settings.access_token_ttl_seconds - 1)
         for path in paths:
-            assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 200, path
+            assert (await asgi_call(app, "GET", path, b"", auth))[0]["status"] == 200, path
         clock.advance(1 + 5 + 1)  # past exp and the 5 s of clock skew the verifier allows
         for path in paths:
-            assert (await _call(app, "GET", path, b"", auth))[0]["status"] == 401, path
+            assert (await asgi_call(app, "GET", path, b"", auth))[0]["status"] == 401, path

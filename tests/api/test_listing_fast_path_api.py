@@ -13,58 +13,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 
 from receiptcore.entrypoints.http import listing_fastpath
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.settings import Settings
-from tests.api.conftest import Api, jpeg, make_container
-from tests.api.streaming import _lifespan
+from tests.api.asgi_direct import asgi_call, bearer, comparable, served_directly
+from tests.api.conftest import Api, jpeg
 
-
-async def _call(
-    app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]]
-) -> tuple[int, dict[bytes, bytes], bytes]:
-    sent: list[Any] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 4242),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    await app(scope, receive, send)
-    start = sent[0]
-    headers_out = {name.lower(): value for name, value in start["headers"] if name.lower() != b"x-request-id"}
-    return start["status"], headers_out, b"".join(m.get("body", b"") for m in sent[1:])
+LIST = "/api/receipts"
 
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    container = make_container(settings)
-    app = create_app(container)
-    async with (
-        _lifespan(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
-        served = Api(client=client, container=container, settings=settings)  # type: ignore[arg-type]
-        served.app = app  # type: ignore[attr-defined]
+    async with served_directly(settings) as served:
         yield served
 
 
@@ -80,10 +42,6 @@ async def people(api: Api) -> dict[str, Any]:
     return {"alice": alice, "alice_id": alice_id, "bob": bob, "dan": dan}
 
 
-def _auth(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(b"authorization", headers["Authorization"].encode())]
-
-
 async def _both(
     api: Api, query: str, auth: list[tuple[bytes, bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Any, Any, bool]:
@@ -96,9 +54,10 @@ async def _both(
         return original(items, next_cursor)
 
     monkeypatch.setattr(listing_fastpath, "list_page_json", spy)
-    served = await _call(api.app, "/api/receipts", query.encode(), auth)  # type: ignore[attr-defined]
+    served = comparable(await asgi_call(api.app, "GET", LIST, b"", auth, query=query.encode()))  # type: ignore[attr-defined]
     monkeypatch.setattr(listing_fastpath, "list_page_json", original)
-    routed = await _call(create_app(api.container, fast_paths=False), "/api/receipts", query.encode(), auth)
+    routed_app = create_app(api.container, fast_paths=False)
+    routed = comparable(await asgi_call(routed_app, "GET", LIST, b"", auth, query=query.encode()))
     return served, routed, bool(answered)
 
 
@@ -141,7 +100,7 @@ async def test_a_listing_answered_before_routing_is_the_routed_one(
     api: Api, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, query: str
 ) -> None:
     with caplog.at_level(logging.INFO, logger="receiptcore.http"):
-        served, routed, fast = await _both(api, query, _auth(people["alice"]), monkeypatch)
+        served, routed, fast = await _both(api, query, bearer(people["alice"]), monkeypatch)
     assert served == routed
     assert served[0] == 200
     assert fast, "answered before routing"
@@ -154,7 +113,7 @@ async def test_every_page_and_its_link_is_the_routed_one(
 ) -> None:
     query, pages = "limit=1&sort=created_at&category=", 0
     while True:
-        served, routed, fast = await _both(api, query, _auth(people["alice"]), monkeypatch)
+        served, routed, fast = await _both(api, query, bearer(people["alice"]), monkeypatch)
         assert served == routed
         assert fast
         pages += 1
@@ -169,7 +128,7 @@ async def test_every_page_and_its_link_is_the_routed_one(
 async def test_a_listing_the_fast_path_cannot_answer_gets_the_routed_answer(
     api: Api, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch, query: str
 ) -> None:
-    served, routed, fast = await _both(api, query, _auth(people["alice"]), monkeypatch)
+    served, routed, fast = await _both(api, query, bearer(people["alice"]), monkeypatch)
     assert served == routed
     assert not fast
 
@@ -186,7 +145,7 @@ async def test_every_caller_gets_the_routed_answer(
     if who == "garbage":
         auth = [(b"authorization", b"Bearer not.a.token")]
     elif who is not None:
-        auth = _auth(people[who])
+        auth = bearer(people[who])
     served, routed, fast = await _both(api, query.format(alice_id=people["alice_id"]), auth, monkeypatch)
     assert served == routed
     assert served[0] == status
