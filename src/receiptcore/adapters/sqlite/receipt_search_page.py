@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from receiptcore.adapters.receipt_queries import CursorPosition
+from receiptcore.adapters.receipt_queries import CursorPosition, sort_column
 from receiptcore.adapters.sqlite import receipt_sql as sql
-from receiptcore.adapters.sqlite.receipt_search import TRIGRAM, match_clause
+from receiptcore.adapters.sqlite.receipt_search import SEARCH_WALK_INDEX, SEARCHED, TRIGRAM, match_clause
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 
@@ -110,6 +110,24 @@ def walk_statement(
     if boundary is not None:
         through, through_params = sql.through_clause(boundary)
         where, params = f"{where} AND {through}", [*params, *through_params]
+    source = "receipts"
+    if reads_text_index(query, scope):
+        # SEARCHED changes nothing (a needle of three characters or more is in no empty text) but makes the
+        # partial index usable
+        source, where = f"receipts INDEXED BY {SEARCH_WALK_INDEX}", f"{where} AND {SEARCHED}"
     order = sql.order_clause(query)
-    inner = f"SELECT id, row_number() OVER (ORDER BY {order}) AS position FROM receipts WHERE {where}"  # noqa: S608
+    inner = f"SELECT id, row_number() OVER (ORDER BY {order}) AS position FROM {source} WHERE {where}"  # noqa: S608
     return sql.page_select(columns, inner, order), [*column_params, *params, query.limit + 1]
+
+
+def reads_text_index(query: ReceiptQuery, scope: Scope) -> bool:
+    """Whether a walk reads ``SEARCH_WALK_INDEX`` (the sort's index with every receipt's text, ~5x cheaper per
+    row than the receipt's row): in the default sort's order inside one owner's receipts, where the walk would
+    otherwise read ``receipts_owner_created_walk`` for the same rows. A status or category filter keeps its own
+    index (only the receipts in it are read, and ``boundary_statement`` counts the ``WALK_ROWS`` there)."""
+    return (
+        sort_column(query.sort) == "created_at"
+        and query.status is None
+        and query.category is None
+        and sql.search_owner(query, scope) is not None
+    )
