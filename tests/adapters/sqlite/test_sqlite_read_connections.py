@@ -4,6 +4,8 @@ is open (WAL), see every committed write and never an uncommitted one, and canno
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 
 import pytest
 
@@ -108,3 +110,31 @@ async def test_a_cancelled_read_leaves_its_connection_usable(db: SqliteDatabase)
 def test_a_database_needs_a_reader() -> None:
     with pytest.raises(ValueError, match="at least one reader"):
         SqliteDatabase("x.sqlite3", readers=0)
+
+
+async def test_several_reads_in_one_hop_run_on_a_reader_and_fail_as_reads_do(db: SqliteDatabase) -> None:
+    def count_then_read(conn: sqlite3.Connection) -> tuple[str, list[str]]:
+        (count,) = conn.execute("SELECT count(*) FROM notes").fetchone()
+        texts = [row[0] for row in conn.execute("SELECT text FROM notes LIMIT ?", (count,)).fetchall()]
+        return threading.current_thread().name, texts
+
+    thread, read = await db.read(count_then_read)
+    assert read == ["committed"]
+    assert thread.startswith("receiptcore-sqlite-read")
+    with pytest.raises(StorageUnavailable):
+        await db.read(lambda conn: conn.execute("INSERT INTO notes (id, text) VALUES (3, 'no')"))
+    with pytest.raises(StorageUnavailable):
+        await db.read(lambda conn: conn.execute("SELECT nothing FROM nowhere"))
+    assert await texts(db) == ["committed"]
+
+
+async def test_several_reads_in_one_hop_on_an_in_memory_database() -> None:
+    db = SqliteDatabase(":memory:")
+    try:
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        await db.execute("INSERT INTO t VALUES (7)")
+        assert await db.read(lambda conn: conn.execute("SELECT x FROM t").fetchall()[0][0]) == 7
+        with pytest.raises(StorageUnavailable):
+            await db.read(lambda conn: conn.execute("SELECT nothing FROM nowhere"))
+    finally:
+        await db.aclose()

@@ -271,6 +271,31 @@ class SqliteDatabase:
         """Run one query and return all its rows, as committed when the query starts (see ``fetchone``)."""
         return await self._read(sql, params, one=False)
 
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Several reads in one hop: ``work(connection)`` on a reader's thread (on a database file), where each
+        statement is a read of its own as ``fetchall`` makes it (autocommit; ``work`` reads every statement to
+        its end or closes its cursor). For a read whose next statement depends on the last one's rows (a text
+        search page: count, boundary, walk), instead of one awaited hop per statement. ``work`` runs SQL only.
+
+        Raises:
+            StorageUnavailable: as ``fetchall``.
+        """
+        if self._path == MEMORY:
+            async with self._lock:
+                conn = await self._connection()
+                run: Callable[..., Awaitable[T]] = conn._execute  # as in ``write``
+                try:
+                    return await run(work, conn._conn)
+                except sqlite3.Error as exc:
+                    raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
+        reader = await self._checkout()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(reader.thread, work, reader.conn)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
+        finally:
+            await self._checkin(reader)
+
     async def aclose(self) -> None:
         """Close the connections. Safe to call twice; a later use opens new ones."""
         readers, self._readers, self._idle = self._readers, [], []
