@@ -194,3 +194,12 @@ def test_rows_that_never_name_the_shop() -> None:
     assert not is_column_heading("Price Chopper")
     assert is_decoration("**********")
     assert not is_decoration("MISSISSIPPI")
+
+
+def test_postcodes_in_their_national_shapes_are_address_evidence() -> None:
+    assert evidence("Montreal QC H2T 1S1") == 2
+    assert evidence("London SW1A 1AA") == 2
+    assert evidence("Sydney NSW 2000") == 2
+    assert evidence("Hauptstraße 5") == 1
+    assert evidence("Calle Mayor 3") == 1
+    assert evidence("Cheesecake Factory") == 0
