@@ -23,7 +23,7 @@ from receiptcore.adapters.receipt_queries import CursorPosition
 from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_search import phrase
+from receiptcore.adapters.sqlite.receipt_search import SEARCH_WALK_INDEX, phrase
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
@@ -41,7 +41,8 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteReceiptStore]:
     await db.migrate()
     for n in range(60):
         # "durian" on every third receipt, "kopi" on every one of u1's first ten, "teh tarik" on one, "roti" on
-        # most; ties on created_at, NULL totals and dates
+        # most; ties on created_at, NULL totals and dates; every tenth receipt has no text at all (it is not in
+        # the partial index a walk reads) and every fourth a tag
         words = [
             w
             for w, keep in zip(WORDS, (n % 3 == 0, n < 20 and n % 2 == 0, n == 17, n % 7 != 0, False), strict=True)
@@ -51,10 +52,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteReceiptStore]:
             OWNERS[n % 2],
             created_at=T0 + dt.timedelta(minutes=n // 3),
             status=ReceiptStatus.CONFIRMED if n % 4 else ReceiptStatus.NEEDS_REVIEW,
-            merchant=Merchant(name=" ".join(words) or f"Shop {n}"),
+            merchant=Merchant(name=None if n % 10 == 4 else " ".join(words) or f"Shop {n}"),
             total=None if n % 11 == 0 else Decimal(n % 9),
             purchase_date=None if n % 13 == 0 else dt.date(2026, 1, 1 + n % 5),
-            line_items=[LineItem(description=f"item {n}", amount=Decimal(1))],
+            line_items=[] if n % 10 == 4 else [LineItem(description=f"item {n}", amount=Decimal(1))],
+            tags=["work"] if n % 4 == 1 else [],
         )
         await db.execute(sql.INSERT_SQL, sql.row_values(receipt))
     yield store
@@ -99,6 +101,8 @@ async def _pages(store: SqliteReceiptStore, query: ReceiptQuery, scope: Scope) -
         {"q": "teh tarik"},
         {"q": "roti", "status": ReceiptStatus.CONFIRMED},
         {"q": "oti", "min_total": Decimal(3)},
+        {"q": "roti", "tag": "work", "date_from": dt.date(2026, 1, 2)},
+        {"q": "durian", "owner_id": "u2"},
         {"q": "zzz"},
         {"q": "nasi lemak"},
     ],
@@ -142,6 +146,31 @@ async def test_each_plan_reads_the_index_it_is_for(store: SqliteReceiptStore) ->
     assert any("receipts_owner_status_created (owner_id=? AND status=? AND created_at>?)" in line for line in walk), (
         walk
     )
+    # without a status or category filter the walk reads the text from the index beside the sort's columns
+    plain = ReceiptQuery(q="durian", tag="work", limit=50)
+    walk = await plan(search.walk_statement(plain, scope, None, "r.id", (), boundary=position))
+    assert any(f"COVERING INDEX {SEARCH_WALK_INDEX} (owner_id=? AND created_at>?)" in line for line in walk), walk
+
+
+@pytest.mark.parametrize("sort", list(SortKey), ids=str)
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"tag": "work"}, {"status": ReceiptStatus.CONFIRMED}, {"date_from": dt.date(2026, 1, 2)}, {"q": "durian"}],
+    ids=str,
+)
+async def test_no_other_read_takes_the_walks_text_index(
+    store: SqliteReceiptStore, sort: SortKey, filters: dict[str, object]
+) -> None:
+    """The partial index of the walk's text is wider than the listing's own: a listing page, the set-of-matches
+    plan and the other plans' statements keep to the indexes they read before it existed."""
+    query = ReceiptQuery(sort=sort, limit=50, **filters)  # type: ignore[arg-type]
+    for scope in (Scope.only("u1"), Scope.everyone()):
+        statements = [sql.list_statement(query, scope, None, "r.id"), search.boundary_statement(query, scope, None)]
+        if query.q:
+            statements.append(search.drive_statement(query, scope, None, "r.id", ()))
+        for statement, params in statements:
+            lines = await store._db.fetchall(f"EXPLAIN QUERY PLAN {statement}", params)
+            assert not any(SEARCH_WALK_INDEX in str(line[3]) for line in lines), (statement, scope)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
