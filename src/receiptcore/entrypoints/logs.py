@@ -234,23 +234,24 @@ def log_direct(logger: logging.Logger, level: int, msg: str, args: tuple[Any, ..
     if handler is None or not _STANDARD.isdisjoint(fields):
         return False
     created = time.time()
-    values = dict(fields)
-    if values.get("request_id") is None:  # what _ContextFilter adds
+    extras = {k: v for k, v in fields.items() if not k.startswith("_")}
+    if extras.get("request_id") is None:  # what _ContextFilter adds
         rid = request_id_var.get()
         if rid is not None:
-            values["request_id"] = rid
-    if values.get("client") is None:
+            extras["request_id"] = rid
+    if extras.get("client") is None:
         client = client_var.get()
         if client is not None:
-            values["client"] = client
-    extras = {k: v for k, v in values.items() if not k.startswith("_")}
+            extras["client"] = client
     formatter: _LineFormatter = handler.formatter  # type: ignore[assignment]  # _sole_handler checked its type
     message = str(msg) % args if args else str(msg)
     line = formatter.line(created, logging.getLevelName(level), logger.name, message, fields=extras, exception=None)
     handler.acquire()
     try:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
+        stream = handler.stream
+        stream.write(line + handler.terminator)
+        if stream and hasattr(stream, "flush"):  # StreamHandler.flush, whose lock is held already
+            stream.flush()
     except RecursionError:  # as StreamHandler.emit
         raise
     except Exception:

@@ -48,6 +48,8 @@ ME_TEMPLATE = "/auth/me"
 RECEIPT_TEMPLATE = "/api/receipts/{rid}"
 
 Answer = tuple[Headers, bytes]
+# renderings of /auth/me kept (one per user and state; all dropped when full)
+ME_BODIES_KEPT = 1024
 
 
 def required_permission(handler: Any) -> str | tuple[str, ...]:
@@ -100,9 +102,24 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
     me_permission = required_permission(me_handler)
     read_permission = required_permission(get_receipt_handler)
 
+    me_bodies: dict[tuple[Any, ...], bytes] = {}
+
     async def me(principal: Principal) -> Answer:
         user = await container.auth_service().me(principal)
-        body = encode_json(UserOut.of_permissions(user, principal.permissions).model_dump(mode="json"))
+        # the body is a function of these values alone (UserOut.of_permissions): the user read on every request
+        # decides, the rendering of what it read is kept (a datetime's offset is in the key: equal instants with
+        # another offset render otherwise)
+        created, updated = user.created_at, user.updated_at
+        key: tuple[Any, ...] = (
+            *(user.id, user.email, user.display_name, tuple(user.roles), user.disabled, principal.permissions),
+            *(created, created.utcoffset(), updated, updated.utcoffset()),
+        )
+        body = me_bodies.get(key)
+        if body is None:
+            body = encode_json(UserOut.of_permissions(user, principal.permissions).model_dump(mode="json"))
+            if len(me_bodies) >= ME_BODIES_KEPT:
+                me_bodies.clear()
+            me_bodies[key] = body
         return json_headers(body), body
 
     async def receipt(principal: Principal, rid: str) -> Answer:
