@@ -19,9 +19,13 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar.datastructures import MutableScopeHeaders
 
 from receiptcore.adapters.clock import ManualClock
+from receiptcore.domain.ids import is_id
+from receiptcore.entrypoints.http import fastpath
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.entrypoints.http.raw import API_SECURITY_HEADERS, with_security_headers
 from receiptcore.entrypoints.http.security import API_CSP, SCHEMA_CSP
@@ -387,3 +391,18 @@ async def test_the_fast_me_follows_every_field_of_the_user_on_the_next_request(
         assert fast == routed, change
         assert fast[2] != before[2], change
         before = fast
+
+
+@given(
+    st.one_of(
+        st.uuids().map(str),
+        st.uuids().map(lambda u: str(u).upper()),
+        st.uuids().map(lambda u: str(u).replace("-", "")),
+        st.uuids().map(lambda u: "{" + str(u) + "}"),
+        st.uuids().map(lambda u: str(u) + "\n"),
+        st.text(alphabet="0123456789abcdefABCDEF-{}:urnid\u0663\u212a\uff21 \n", min_size=30, max_size=40),
+    )
+)
+@settings(max_examples=500, deadline=None)
+def test_the_fast_path_takes_exactly_the_ids_is_id_accepts(text: str) -> None:
+    assert (fastpath._ID.fullmatch(text) is not None) == is_id(text)
