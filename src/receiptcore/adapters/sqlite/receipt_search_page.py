@@ -38,9 +38,11 @@ DRIVE_MATCHES = 500
 # index rows a walk tests before it gives up (~2-4 ms); a page is found within them while its matches are at
 # least (limit + 1) / WALK_ROWS of the rows walked (2.5% for 50 per page)
 WALK_ROWS = 2000
-# rows a walk through the text index (``reads_text_index``, ~0.45 µs per row) reads on past those when its page is
-# not full by then (~2.7 ms at most): where a word is on 0.6-2.5% of the receipts walked, the set-of-matches plan
-# it went to instead cost 4-7.5 ms on the 100,000-receipt bench store (and grows with the owner's receipts)
+# rows a walk through the text index (``reads_text_index``, ~0.45 µs per row) may read on past those when its page
+# is not full by then (~2.7 ms at most): where a word is on 0.6-2.5% of the receipts walked, the set-of-matches plan
+# it went to instead cost 4-7.5 ms on the 100,000-receipt bench store (and grows with the owner's receipts). It
+# reads on only as far as twice what the rest of the page needs at the density of the rows walked so far, and not
+# at all when that is more than this (the set-of-matches plan is then the better bet)
 MORE_WALK_ROWS = 6000
 
 
@@ -154,18 +156,29 @@ def page_rows(
     edge = _rows(conn, boundary_statement(query, scope, position))
     boundary = CursorPosition(query.sort, edge[0][0], edge[0][1]) if edge else None
     rows = _rows(conn, walk_statement(query, scope, position, columns, column_params, boundary=boundary))
-    if boundary is not None and len(rows) <= query.limit and MORE_WALK_ROWS and reads_text_index(query, scope):
-        # on past the boundary (the last row walked), up to MORE_WALK_ROWS rows further, for the rest of the page
+    more = _more_rows(query, scope, len(rows)) if boundary is not None else 0
+    if more:
+        # on past the boundary (the last row walked) for the rest of the page
         start = boundary
-        edge = _rows(conn, boundary_statement(query, scope, start, MORE_WALK_ROWS))
+        edge = _rows(conn, boundary_statement(query, scope, start, more))
         boundary = CursorPosition(query.sort, edge[0][0], edge[0][1]) if edge else None
-        more = walk_statement(
+        onward = walk_statement(
             query, scope, start, columns, column_params, boundary=boundary, limit=query.limit + 1 - len(rows)
         )
-        rows += _rows(conn, more)
+        rows += _rows(conn, onward)
     if len(rows) > query.limit or boundary is None:
         return rows  # a full page, or the walk saw every candidate
     return _rows(conn, sql.list_statement(query, scope, position, columns, column_params))
+
+
+def _more_rows(query: ReceiptQuery, scope: Scope, found: int) -> int:
+    """How many rows a walk that found ``found`` matches in its ``WALK_ROWS`` reads on (``MORE_WALK_ROWS``): 0
+    when its page is full, it read the table (not ``reads_text_index``), found none, or would need more."""
+    missing = query.limit + 1 - found
+    if missing <= 0 or found == 0 or not reads_text_index(query, scope):
+        return 0
+    more = -(-2 * missing * WALK_ROWS // found)  # twice the rows the missing matches need at the density so far
+    return more if more <= MORE_WALK_ROWS else 0
 
 
 def _rows(conn: sqlite3.Connection, statement: tuple[str, list[Any]]) -> list[sqlite3.Row]:
