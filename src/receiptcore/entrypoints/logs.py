@@ -180,11 +180,27 @@ class JsonFormatter(_LineFormatter):
             body[key] = redact(value) if isinstance(value, str) else _jsonable(value)
         if exception is not None:
             body["exception"] = redact(exception)
-        return _JSON.encode(body)
+        return _encode(body)
 
 
 # one encoder, not one per line: json.dumps with these options builds a JSONEncoder on every call
 _JSON = json.JSONEncoder(ensure_ascii=False, default=lambda v: redact(str(v)))
+_text = json.encoder.encode_basestring  # the string encoder _JSON uses (ensure_ascii=False), in C
+
+
+def _encode(body: dict[str, Any]) -> str:
+    """``_JSON.encode(body)``; a body of plain strings, ints and finite floats (every access line) written
+    directly with the same string encoder and reprs, ~1 µs less than the encoder's general walk."""
+    parts = []
+    for key, value in body.items():
+        kind = type(value)
+        if kind is str:
+            parts.append(f"{_text(key)}: {_text(value)}")
+        elif kind is int or (kind is float and math.isfinite(value)):
+            parts.append(f"{_text(key)}: {value!r}")
+        else:
+            return _JSON.encode(body)
+    return "{" + ", ".join(parts) + "}"
 
 
 def _scalar(value: Any) -> str:
