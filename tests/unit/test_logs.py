@@ -300,3 +300,14 @@ def test_the_access_line_is_the_same_written_directly_or_through_a_record(
         "request_id": "rid-1",
         "client": "10.1.2.3",
     }
+
+
+_VALUES = st.one_of(
+    st.text(), st.integers(), st.floats(), st.booleans(), st.none(), st.lists(st.integers(), max_size=2)
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), _VALUES, max_size=8))
+@settings(max_examples=500, deadline=None)
+def test_the_direct_json_of_a_line_is_the_encoders(body: dict[str, object]) -> None:
+    assert logs_module._encode(body) == logs_module._JSON.encode(body)

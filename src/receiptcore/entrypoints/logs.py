@@ -180,11 +180,27 @@ class JsonFormatter(_LineFormatter):
             body[key] = redact(value) if isinstance(value, str) else _jsonable(value)
         if exception is not None:
             body["exception"] = redact(exception)
-        return _JSON.encode(body)
+        return _encode(body)
 
 
 # one encoder, not one per line: json.dumps with these options builds a JSONEncoder on every call
 _JSON = json.JSONEncoder(ensure_ascii=False, default=lambda v: redact(str(v)))
+_text = json.encoder.encode_basestring  # the string encoder _JSON uses (ensure_ascii=False), in C
+
+
+def _encode(body: dict[str, Any]) -> str:
+    """``_JSON.encode(body)``; a body of plain strings, ints and finite floats (every access line) written
+    directly with the same string encoder and reprs, ~1 µs less than the encoder's general walk."""
+    parts = []
+    for key, value in body.items():
+        kind = type(value)
+        if kind is str:
+            parts.append(f"{_text(key)}: {_text(value)}")
+        elif kind is int or (kind is float and math.isfinite(value)):
+            parts.append(f"{_text(key)}: {value!r}")
+        else:
+            return _JSON.encode(body)
+    return "{" + ", ".join(parts) + "}"
 
 
 def _scalar(value: Any) -> str:
@@ -234,23 +250,24 @@ def log_direct(logger: logging.Logger, level: int, msg: str, args: tuple[Any, ..
     if handler is None or not _STANDARD.isdisjoint(fields):
         return False
     created = time.time()
-    values = dict(fields)
-    if values.get("request_id") is None:  # what _ContextFilter adds
+    extras = {k: v for k, v in fields.items() if not k.startswith("_")}
+    if extras.get("request_id") is None:  # what _ContextFilter adds
         rid = request_id_var.get()
         if rid is not None:
-            values["request_id"] = rid
-    if values.get("client") is None:
+            extras["request_id"] = rid
+    if extras.get("client") is None:
         client = client_var.get()
         if client is not None:
-            values["client"] = client
-    extras = {k: v for k, v in values.items() if not k.startswith("_")}
+            extras["client"] = client
     formatter: _LineFormatter = handler.formatter  # type: ignore[assignment]  # _sole_handler checked its type
     message = str(msg) % args if args else str(msg)
     line = formatter.line(created, logging.getLevelName(level), logger.name, message, fields=extras, exception=None)
     handler.acquire()
     try:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
+        stream = handler.stream
+        stream.write(line + handler.terminator)
+        if stream and hasattr(stream, "flush"):  # StreamHandler.flush, whose lock is held already
+            stream.flush()
     except RecursionError:  # as StreamHandler.emit
         raise
     except Exception:

@@ -121,11 +121,23 @@ async def test_several_reads_in_one_hop_run_on_a_reader_and_fail_as_reads_do(db:
     thread, read = await db.read(count_then_read)
     assert read == ["committed"]
     assert thread.startswith("receiptcore-sqlite-read")
+
+    def read_around_a_commit(conn: sqlite3.Connection) -> tuple[int, int]:
+        (before,) = conn.execute("SELECT count(*) FROM notes").fetchone()
+        other = sqlite3.connect(str(db.path), isolation_level=None)
+        other.execute("INSERT INTO notes (id, text) VALUES (2, 'meanwhile')")
+        other.close()
+        (after,) = conn.execute("SELECT count(*) FROM notes").fetchone()
+        return before, after
+
+    # one snapshot: a commit between two statements of the same read is not seen by the second
+    assert await db.read(read_around_a_commit) == (1, 1)
+    assert await texts(db) == ["committed", "meanwhile"]
     with pytest.raises(StorageUnavailable):
         await db.read(lambda conn: conn.execute("INSERT INTO notes (id, text) VALUES (3, 'no')"))
     with pytest.raises(StorageUnavailable):
         await db.read(lambda conn: conn.execute("SELECT nothing FROM nowhere"))
-    assert await texts(db) == ["committed"]
+    assert await texts(db) == ["committed", "meanwhile"]
 
 
 async def test_several_reads_in_one_hop_on_an_in_memory_database() -> None:

@@ -89,9 +89,12 @@ async def _pages(store: SqliteReceiptStore, query: ReceiptQuery, scope: Scope) -
         cursor = page.next_cursor
 
 
-# (DRIVE_MATCHES, WALK_ROWS): as shipped (drive, these stores are small), then walks to the end, walks that
-# fill a page or give up (8 rows), and a walk that always gives up (1 row)
-@pytest.mark.parametrize("thresholds", [(500, 2000), (0, 2000), (0, 8), (0, 1)], ids=str)
+# (DRIVE_MATCHES, WALK_ROWS, MORE_WALK_ROWS): as shipped (drive, these stores are small), then walks to the end,
+# walks that fill a page or give up (8 rows), walks of the text index that go on 8 more rows (and then fill it or
+# give up) or to the end, and walks that always give up (1 row, and 1 more)
+@pytest.mark.parametrize(
+    "thresholds", [(500, 2000, 6000), (0, 2000, 6000), (0, 8, 0), (0, 8, 8), (0, 8, 6000), (0, 1, 1)], ids=str
+)
 @pytest.mark.parametrize("sort", list(SortKey), ids=str)
 @pytest.mark.parametrize(
     "filters",
@@ -111,12 +114,13 @@ async def _pages(store: SqliteReceiptStore, query: ReceiptQuery, scope: Scope) -
 async def test_every_plan_pages_like_the_set_of_matches(
     store: SqliteReceiptStore,
     monkeypatch: pytest.MonkeyPatch,
-    thresholds: tuple[int, int],
+    thresholds: tuple[int, int, int],
     sort: SortKey,
     filters: dict[str, object],
 ) -> None:
     monkeypatch.setattr(search, "DRIVE_MATCHES", thresholds[0])
     monkeypatch.setattr(search, "WALK_ROWS", thresholds[1])
+    monkeypatch.setattr(search, "MORE_WALK_ROWS", thresholds[2])
     for scope in (Scope.only("u1"), Scope.everyone()):
         query = ReceiptQuery(sort=sort, limit=4, **filters)  # type: ignore[arg-type]
         assert await _pages(store, query, scope) == await _reference(store, query, scope), scope
@@ -189,3 +193,22 @@ async def test_the_trigram_phrase_and_instr_select_the_same_texts(
     matched = await db.fetchall("SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid", (phrase(needle),))
     scanned = await db.fetchall("SELECT rowid FROM t WHERE instr(x, ?) > 0 ORDER BY rowid", (needle,))
     assert [r[0] for r in matched] == [r[0] for r in scanned]
+
+
+async def test_a_search_of_text_alone_in_a_small_owners_receipts_reads_fewer_matches_by_id(
+    store: SqliteReceiptStore,
+) -> None:
+    async def cap(query: ReceiptQuery, scope: Scope) -> int:
+        return await store._db.read(lambda conn: search.drive_cap(conn, query, scope))
+
+    # u1 holds 30 receipts: a walk of the text index beats reading more than 2 * sqrt(30) matches by id
+    assert await cap(ReceiptQuery(q="durian"), Scope.only("u1")) == 10
+    assert await cap(ReceiptQuery(q="durian", owner_id="u1"), Scope.everyone()) == 10
+    # with another filter, across owners, for an owner without receipts, or where the walk reads the table: as set
+    assert await cap(ReceiptQuery(q="durian", tag="work"), Scope.only("u1")) == search.DRIVE_MATCHES
+    assert await cap(ReceiptQuery(q="durian"), Scope.everyone()) == search.DRIVE_MATCHES
+    assert await cap(ReceiptQuery(q="durian"), Scope.only("nobody")) == search.DRIVE_MATCHES
+    status = ReceiptQuery(q="durian", status=ReceiptStatus.CONFIRMED)
+    assert await cap(status, Scope.only("u1")) == search.DRIVE_MATCHES
+    by_date = ReceiptQuery(q="durian", sort=SortKey.DATE_DESC)
+    assert await cap(by_date, Scope.only("u1")) == search.DRIVE_MATCHES

@@ -309,10 +309,11 @@ class SqliteDatabase:
         return await self._read(sql, params, one=False)
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Several reads in one hop: ``work(connection)`` on a reader's thread (on a database file), where each
-        statement is a read of its own as ``fetchall`` makes it (autocommit; ``work`` reads every statement to
-        its end or closes its cursor). For a read whose next statement depends on the last one's rows (a text
-        search page: count, boundary, walk), instead of one awaited hop per statement. ``work`` runs SQL only.
+        """Several reads in one hop and one snapshot: ``work(connection)`` on a reader's thread (on a database
+        file) inside one read transaction (``BEGIN`` ... ``COMMIT``), so every statement sees the same committed
+        state, the one of the first statement. For a read whose next statement depends on the last one's rows (a
+        text search page: count, boundary, walk), instead of one awaited hop per statement. ``work`` runs SQL
+        only (reads: the connection is read-only).
 
         Raises:
             StorageUnavailable: as ``fetchall``.
@@ -322,12 +323,12 @@ class SqliteDatabase:
                 conn = await self._connection()
                 run: Callable[..., Awaitable[T]] = conn._execute  # as in ``write``
                 try:
-                    return await run(work, conn._conn)
+                    return await run(_in_read, conn._conn, work)
                 except sqlite3.Error as exc:
                     raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
         reader = await self._checkout()
         try:
-            return await asyncio.get_running_loop().run_in_executor(reader.thread, work, reader.conn)
+            return await asyncio.get_running_loop().run_in_executor(reader.thread, _in_read, reader.conn, work)
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
         finally:
@@ -510,6 +511,16 @@ def _query(conn: sqlite3.Connection, sql: str, params: Sequence[Any], one: bool)
         return cursor.fetchall()
     finally:
         cursor.close()  # resets the statement: the read transaction ends here, not at the next read
+
+
+def _in_read(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """``SqliteDatabase.read`` on the reader's thread: one read transaction, ended however ``work`` ends."""
+    conn.execute("BEGIN")
+    try:
+        return work(conn)
+    finally:
+        with contextlib.suppress(sqlite3.Error):  # nothing was written; an error of work's is the one to report
+            conn.execute("ROLLBACK")
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
