@@ -193,3 +193,22 @@ async def test_the_trigram_phrase_and_instr_select_the_same_texts(
     matched = await db.fetchall("SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid", (phrase(needle),))
     scanned = await db.fetchall("SELECT rowid FROM t WHERE instr(x, ?) > 0 ORDER BY rowid", (needle,))
     assert [r[0] for r in matched] == [r[0] for r in scanned]
+
+
+async def test_a_search_of_text_alone_in_a_small_owners_receipts_reads_fewer_matches_by_id(
+    store: SqliteReceiptStore,
+) -> None:
+    async def cap(query: ReceiptQuery, scope: Scope) -> int:
+        return await store._db.read(lambda conn: search.drive_cap(conn, query, scope))
+
+    # u1 holds 30 receipts: a walk of the text index beats reading more than 2 * sqrt(30) matches by id
+    assert await cap(ReceiptQuery(q="durian"), Scope.only("u1")) == 10
+    assert await cap(ReceiptQuery(q="durian", owner_id="u1"), Scope.everyone()) == 10
+    # with another filter, across owners, for an owner without receipts, or where the walk reads the table: as set
+    assert await cap(ReceiptQuery(q="durian", tag="work"), Scope.only("u1")) == search.DRIVE_MATCHES
+    assert await cap(ReceiptQuery(q="durian"), Scope.everyone()) == search.DRIVE_MATCHES
+    assert await cap(ReceiptQuery(q="durian"), Scope.only("nobody")) == search.DRIVE_MATCHES
+    status = ReceiptQuery(q="durian", status=ReceiptStatus.CONFIRMED)
+    assert await cap(status, Scope.only("u1")) == search.DRIVE_MATCHES
+    by_date = ReceiptQuery(q="durian", sort=SortKey.DATE_DESC)
+    assert await cap(by_date, Scope.only("u1")) == search.DRIVE_MATCHES
