@@ -58,7 +58,7 @@ _HEADERS = with_security_headers(
 
 REPEAT_PAUSE_SECONDS = 0.025
 REMEMBERED_CLIENTS = 4096
-REFUSALS_PER_TURN = 8
+REFUSALS_PER_TURN = 4
 
 
 class RepeatOffenders:
