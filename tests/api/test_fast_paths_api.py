@@ -19,9 +19,13 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar.datastructures import MutableScopeHeaders
 
 from receiptcore.adapters.clock import ManualClock
+from receiptcore.domain.ids import is_id
+from receiptcore.entrypoints.http import fastpath
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.entrypoints.http.raw import API_SECURITY_HEADERS, with_security_headers
 from receiptcore.entrypoints.http.security import API_CSP, SCHEMA_CSP
@@ -364,3 +368,41 @@ async def test_the_verified_token_cache_never_serves_an_expired_token_on_the_fas
         clock.advance(1 + 5 + 1)  # past exp and the 5 s of clock skew the verifier allows
         for path in paths:
             assert (await asgi_call(app, "GET", path, b"", auth))[0]["status"] == 401, path
+
+
+async def test_the_fast_me_follows_every_field_of_the_user_on_the_next_request(
+    api: Api, people: dict[str, Any]
+) -> None:
+    # the rendering of /auth/me is kept per user state: a change of any field it shows, even one written by another
+    # process (no event), is in the very next answer, which is still the routed one
+    alice = bearer(people["alice"])
+    before, _ = await _both(api, "/auth/me", alice)
+    changes = [
+        "display_name = 'Alice Renamed'",
+        "email = 'alice.renamed@example.com'",
+        "updated_at = '2031-02-03T04:05:06.789000+00:00'",
+        "updated_at = '2031-02-03T05:05:06.789000+01:00'",  # the same instant, shown with its offset
+        "created_at = '2020-02-03T04:05:06+00:00'",
+    ]
+    for change in changes:
+        with sqlite3.connect(api.settings.data_dir / "receiptcore.sqlite3") as other:
+            other.execute(f"UPDATE users SET {change} WHERE id = ?", (people["alice_id"],))  # noqa: S608 - constants
+        fast, routed = await _both(api, "/auth/me", alice)
+        assert fast == routed, change
+        assert fast[2] != before[2], change
+        before = fast
+
+
+@given(
+    st.one_of(
+        st.uuids().map(str),
+        st.uuids().map(lambda u: str(u).upper()),
+        st.uuids().map(lambda u: str(u).replace("-", "")),
+        st.uuids().map(lambda u: "{" + str(u) + "}"),
+        st.uuids().map(lambda u: str(u) + "\n"),
+        st.text(alphabet="0123456789abcdefABCDEF-{}:urnid\u0663\u212a\uff21 \n", min_size=30, max_size=40),
+    )
+)
+@settings(max_examples=500, deadline=None)
+def test_the_fast_path_takes_exactly_the_ids_is_id_accepts(text: str) -> None:
+    assert (fastpath._ID.fullmatch(text) is not None) == is_id(text)

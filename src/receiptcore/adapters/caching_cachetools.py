@@ -8,17 +8,20 @@ the core, while bounding, least-recently-used eviction and expiry (what the Auth
 with ``OrderedDict`` and timestamps) happen here.
 
 Both kinds of cache read the injected ``Clock``, not ``time.monotonic``, so a test's manual clock drives expiry
-exactly as it drives token lifetimes.
+exactly as it drives token lifetimes (the system clock is read as ``time.time()``, the same time without a
+``datetime``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from cachetools import TLRUCache, TTLCache
 
+from receiptcore.adapters.clock import SystemClock
 from receiptcore.ports import CacheFactory, Clock
 
 
@@ -31,8 +34,11 @@ class CachetoolsCacheFactory(CacheFactory):
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
+        # the system clock's now().timestamp() is time.time(), read without building a datetime (~1 µs of every
+        # look-up of the Authenticator's caches)
+        self._timer: Callable[[], float] = time.time if type(clock) is SystemClock else self._clock_timer
 
-    def _timer(self) -> float:
+    def _clock_timer(self) -> float:
         return self._clock.now().timestamp()
 
     def lru(self, maxsize: int, *, expires_at: Callable[[Any], dt.datetime]) -> MutableMapping[str, Any]:

@@ -16,6 +16,12 @@ Events from any instance arrive through ``handle_event``. A store that other pro
 embedded SQLite file the CLI writes) also offers an ``AuthChangeCounter``: it is read on every request and, when it
 moved, every cached state is dropped, so a CLI change applies on the next request. Otherwise the TTLs bound
 staleness if an event is missed (broker down).
+
+A token that passed all of that is remembered with its Principal (``_checked``, keyed by the whole token) until
+the earliest moment one of the entries it was decided from would expire (the token's own ``exp`` included) or
+until anything is dropped from the state caches (``_generation``: every event, forget, reset and moved counter,
+and a user state replaced because a newer token proved it stale). Its next request, after the counter read, is
+then one look-up instead of four (and no ``Principal.of_user``): it gets exactly the answer the four would give.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from receiptcore.domain.events import Event
 from receiptcore.domain.policy import Principal
@@ -31,6 +38,7 @@ from receiptcore.errors import NotFound, TokenRejected, UnknownSigningKey
 from receiptcore.ports import AccessClaims, AuthChangeCounter, CacheFactory, Clock, TokenVerifier, UserRepo
 
 _ROLES = "roles"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,27 @@ class AccessCacheConfig:
     state_cache_ttl: dt.timedelta = dt.timedelta(seconds=5)
     state_cache_size: int = 10_000
     role_cache_ttl: dt.timedelta = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept(Generic[T]):
+    """A cached state and the moment its cache drops it (at the latest)."""
+
+    value: T
+    until: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A token that passed every check: its Principal, valid until ``until`` while ``generation`` is current."""
+
+    principal: Principal
+    generation: int
+    until: dt.datetime
+
+
+def _checked_until(checked: _Checked) -> dt.datetime:
+    return checked.until
 
 
 async def load_roles(users: UserRepo) -> dict[str, Role]:
@@ -100,56 +129,84 @@ class Authenticator:
         self._verified: MutableMapping[str, AccessClaims] = caches.lru(
             config.verified_token_cache_size, expires_at=_expiry
         )
-        self._states: MutableMapping[str, User] = caches.ttl(config.state_cache_size, config.state_cache_ttl)
-        self._sessions: MutableMapping[str, bool] = caches.ttl(config.state_cache_size, config.state_cache_ttl)
-        self._roles: MutableMapping[str, dict[str, Role]] = caches.ttl(1, config.role_cache_ttl)
+        self._states: MutableMapping[str, _Kept[User]] = caches.ttl(config.state_cache_size, config.state_cache_ttl)
+        self._sessions: MutableMapping[str, _Kept[bool]] = caches.ttl(config.state_cache_size, config.state_cache_ttl)
+        self._roles: MutableMapping[str, _Kept[dict[str, Role]]] = caches.ttl(1, config.role_cache_ttl)
+        # tokens that passed every check (see the module docstring); the generation moves whenever a state is dropped
+        self._checked: MutableMapping[str, _Checked] = caches.lru(
+            config.verified_token_cache_size, expires_at=_checked_until
+        )
+        self._generation = 0
 
     async def authenticate(self, access_token: str) -> Principal:
         """Verify a bearer token and return the caller. Rejects tokens of an older token_version, tokens of a
         revoked session and disabled users. Raises TokenRejected, or UpstreamUnavailable when the verifying keys
         cannot be had."""
         await self._follow_changes()
-        claims = await self._verify_cached(access_token, self._clock.now())
-        user = await self._user_state(claims.subject, claims.token_version)
-        if user is None:
+        checked = self._checked.get(access_token)
+        if checked is not None and checked.generation == self._generation:
+            return checked.principal
+        return await self._check(access_token)
+
+    async def _check(self, access_token: str) -> Principal:
+        """Every check from the caches and the store; remembers a token that passes (``_checked``)."""
+        generation = self._generation
+        now = self._clock.now()
+        claims = await self._verify_cached(access_token, now)
+        kept = await self._user_state(claims.subject, claims.token_version)
+        if kept is None:
             raise TokenRejected("the account no longer exists")
+        user = kept.value
         if user.disabled:
             raise TokenRejected("the account is disabled")
         if claims.token_version != user.token_version:
             raise TokenRejected("token was revoked")
-        if claims.session_id is not None and await self._session_revoked(claims.session_id):
-            raise TokenRejected("the session has ended (signed out or revoked)")
+        until = min(claims.expires_at, kept.until)
+        if claims.session_id is not None:
+            session = await self._session_state(claims.session_id)
+            if session.value:
+                raise TokenRejected("the session has ended (signed out or revoked)")
+            until = min(until, session.until)
         roles = await self._role_definitions()
-        return Principal.of_user(user, roles)
+        principal = Principal.of_user(user, roles.value)
+        if self._generation == generation:  # nothing was dropped while this call awaited the store
+            self._checked[access_token] = _Checked(principal, generation, min(until, roles.until))
+        return principal
 
     async def handle_event(self, event: Event) -> None:
         """Invalidate per-instance caches on user.*, session.revoked and role.changed events (from any instance)."""
         if event.type.startswith("user."):
             user_id = event.payload.get("user_id")
             if isinstance(user_id, str):
-                self._states.pop(user_id, None)
+                self.forget_user(user_id)
             else:
+                self._generation += 1
                 self._states.clear()
         elif event.type == "session.revoked":
             session_id = event.payload.get("session_id")
             if isinstance(session_id, str):
                 self.forget_session(session_id)
             else:
+                self._generation += 1
                 self._sessions.clear()
         elif event.type == "role.changed":
+            self._generation += 1
             self._roles.clear()
 
     def forget_user(self, user_id: str) -> None:
         """Drop one user's cached state (this instance just changed it)."""
+        self._generation += 1
         self._states.pop(user_id, None)
 
     def forget_session(self, session_id: str) -> None:
         """Drop one session's cached state (this instance just revoked it)."""
+        self._generation += 1
         self._sessions.pop(session_id, None)
 
     def reset_caches(self) -> None:
         """Forget all cached user, session and role state (e.g. after reconnecting to a bus that may have dropped
         events); verified signatures stay cached because they cannot go stale."""
+        self._generation += 1
         self._states.clear()
         self._sessions.clear()
         self._roles.clear()
@@ -176,29 +233,43 @@ class Authenticator:
         self._verified[token] = claims
         return claims
 
-    async def _user_state(self, user_id: str, token_version: int) -> User | None:
+    async def _user_state(self, user_id: str, token_version: int) -> _Kept[User] | None:
         cached = self._states.get(user_id)
         # A token newer than the cached state proves the state changed since it was read: read it again.
-        if cached is not None and cached.token_version >= token_version:
+        if cached is not None and cached.value.token_version >= token_version:
             return cached
+        generation = self._generation
         try:
             user = await self._users.get_user(user_id)
         except NotFound:
-            self._states.pop(user_id, None)
+            self.forget_user(user_id)
             return None
-        self._states[user_id] = user
-        return user
+        kept = _Kept(user, self._clock.now() + self._config.state_cache_ttl)
+        # A state dropped while the read was on its way (an event) may be newer than what was read: this request
+        # gets what it read, the cache does not keep it.
+        if self._generation == generation:
+            if cached is not None:  # the old state was stale: tokens checked against it are checked again
+                self._generation += 1
+            self._states[user_id] = kept
+        return kept
 
-    async def _session_revoked(self, session_id: str) -> bool:
-        revoked = self._sessions.get(session_id)
-        if revoked is None:
+    async def _session_state(self, session_id: str) -> _Kept[bool]:
+        """Whether the session was revoked (``value``)."""
+        kept = self._sessions.get(session_id)
+        if kept is None:
+            generation = self._generation
             revoked = await self._users.session_revoked(session_id)
-            self._sessions[session_id] = revoked
-        return revoked
+            kept = _Kept(revoked, self._clock.now() + self._config.state_cache_ttl)
+            if self._generation == generation:  # as in _user_state
+                self._sessions[session_id] = kept
+        return kept
 
-    async def _role_definitions(self) -> dict[str, Role]:
-        roles = self._roles.get(_ROLES)
-        if roles is None:
+    async def _role_definitions(self) -> _Kept[dict[str, Role]]:
+        kept = self._roles.get(_ROLES)
+        if kept is None:
+            generation = self._generation
             roles = await load_roles(self._users)
-            self._roles[_ROLES] = roles
-        return roles
+            kept = _Kept(roles, self._clock.now() + self._config.role_cache_ttl)
+            if self._generation == generation:  # as in _user_state
+                self._roles[_ROLES] = kept
+        return kept

@@ -164,6 +164,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
             "receipts_v4",
             "receipts_listing_v1",
             "receipts_v5",
+            "receipts_search_walk_v1",
         ]
     finally:
         await upgraded.aclose()

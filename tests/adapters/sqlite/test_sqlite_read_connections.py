@@ -4,10 +4,12 @@ is open (WAL), see every committed write and never an uncommitted one, and canno
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 
 import pytest
 
-from receiptcore.adapters.sqlite.database import SqliteDatabase
+from receiptcore.adapters.sqlite.database import READ_CACHE_KIB, SqliteDatabase
 from receiptcore.errors import StorageUnavailable
 
 
@@ -83,6 +85,18 @@ async def test_the_file_is_in_wal_mode_and_readers_reopen_after_close(db: Sqlite
     assert await texts(db) == ["committed"]
 
 
+async def test_readers_keep_a_listings_pages_cached_and_point_reads_the_default(db: SqliteDatabase) -> None:
+    # a listing page's ~150 pages, four listings' ~700: SQLite's default 2,000 KiB made them come back through the
+    # OS on every page (database.py's docstring); the point-read connection keeps the default
+    row = await db.fetchone("PRAGMA cache_size")
+    assert row is not None
+    assert row[0] == -READ_CACHE_KIB
+    assert READ_CACHE_KIB >= 8192
+    point = await db.fetchone_point("PRAGMA cache_size")
+    assert point is not None
+    assert point[0] == -2000
+
+
 async def test_a_cancelled_read_leaves_its_connection_usable(db: SqliteDatabase) -> None:
     slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) SELECT sum(i) FROM n"
     tasks = [asyncio.create_task(db.fetchone(slow)) for _ in range(4)]
@@ -96,3 +110,43 @@ async def test_a_cancelled_read_leaves_its_connection_usable(db: SqliteDatabase)
 def test_a_database_needs_a_reader() -> None:
     with pytest.raises(ValueError, match="at least one reader"):
         SqliteDatabase("x.sqlite3", readers=0)
+
+
+async def test_several_reads_in_one_hop_run_on_a_reader_and_fail_as_reads_do(db: SqliteDatabase) -> None:
+    def count_then_read(conn: sqlite3.Connection) -> tuple[str, list[str]]:
+        (count,) = conn.execute("SELECT count(*) FROM notes").fetchone()
+        texts = [row[0] for row in conn.execute("SELECT text FROM notes LIMIT ?", (count,)).fetchall()]
+        return threading.current_thread().name, texts
+
+    thread, read = await db.read(count_then_read)
+    assert read == ["committed"]
+    assert thread.startswith("receiptcore-sqlite-read")
+
+    def read_around_a_commit(conn: sqlite3.Connection) -> tuple[int, int]:
+        (before,) = conn.execute("SELECT count(*) FROM notes").fetchone()
+        other = sqlite3.connect(str(db.path), isolation_level=None)
+        other.execute("INSERT INTO notes (id, text) VALUES (2, 'meanwhile')")
+        other.close()
+        (after,) = conn.execute("SELECT count(*) FROM notes").fetchone()
+        return before, after
+
+    # one snapshot: a commit between two statements of the same read is not seen by the second
+    assert await db.read(read_around_a_commit) == (1, 1)
+    assert await texts(db) == ["committed", "meanwhile"]
+    with pytest.raises(StorageUnavailable):
+        await db.read(lambda conn: conn.execute("INSERT INTO notes (id, text) VALUES (3, 'no')"))
+    with pytest.raises(StorageUnavailable):
+        await db.read(lambda conn: conn.execute("SELECT nothing FROM nowhere"))
+    assert await texts(db) == ["committed", "meanwhile"]
+
+
+async def test_several_reads_in_one_hop_on_an_in_memory_database() -> None:
+    db = SqliteDatabase(":memory:")
+    try:
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        await db.execute("INSERT INTO t VALUES (7)")
+        assert await db.read(lambda conn: conn.execute("SELECT x FROM t").fetchall()[0][0]) == 7
+        with pytest.raises(StorageUnavailable):
+            await db.read(lambda conn: conn.execute("SELECT nothing FROM nowhere"))
+    finally:
+        await db.aclose()

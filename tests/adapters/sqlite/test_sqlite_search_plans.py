@@ -23,7 +23,7 @@ from receiptcore.adapters.receipt_queries import CursorPosition
 from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_search import phrase
+from receiptcore.adapters.sqlite.receipt_search import SEARCH_WALK_INDEX, phrase
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
@@ -41,7 +41,8 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteReceiptStore]:
     await db.migrate()
     for n in range(60):
         # "durian" on every third receipt, "kopi" on every one of u1's first ten, "teh tarik" on one, "roti" on
-        # most; ties on created_at, NULL totals and dates
+        # most; ties on created_at, NULL totals and dates; every tenth receipt has no text at all (it is not in
+        # the partial index a walk reads) and every fourth a tag
         words = [
             w
             for w, keep in zip(WORDS, (n % 3 == 0, n < 20 and n % 2 == 0, n == 17, n % 7 != 0, False), strict=True)
@@ -51,10 +52,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteReceiptStore]:
             OWNERS[n % 2],
             created_at=T0 + dt.timedelta(minutes=n // 3),
             status=ReceiptStatus.CONFIRMED if n % 4 else ReceiptStatus.NEEDS_REVIEW,
-            merchant=Merchant(name=" ".join(words) or f"Shop {n}"),
+            merchant=Merchant(name=None if n % 10 == 4 else " ".join(words) or f"Shop {n}"),
             total=None if n % 11 == 0 else Decimal(n % 9),
             purchase_date=None if n % 13 == 0 else dt.date(2026, 1, 1 + n % 5),
-            line_items=[LineItem(description=f"item {n}", amount=Decimal(1))],
+            line_items=[] if n % 10 == 4 else [LineItem(description=f"item {n}", amount=Decimal(1))],
+            tags=["work"] if n % 4 == 1 else [],
         )
         await db.execute(sql.INSERT_SQL, sql.row_values(receipt))
     yield store
@@ -87,9 +89,12 @@ async def _pages(store: SqliteReceiptStore, query: ReceiptQuery, scope: Scope) -
         cursor = page.next_cursor
 
 
-# (DRIVE_MATCHES, WALK_ROWS): as shipped (drive, these stores are small), then walks to the end, walks that
-# fill a page or give up (8 rows), and a walk that always gives up (1 row)
-@pytest.mark.parametrize("thresholds", [(500, 2000), (0, 2000), (0, 8), (0, 1)], ids=str)
+# (DRIVE_MATCHES, WALK_ROWS, MORE_WALK_ROWS): as shipped (drive, these stores are small), then walks to the end,
+# walks that fill a page or give up (8 rows), walks of the text index that go on 8 more rows (and then fill it or
+# give up) or to the end, and walks that always give up (1 row, and 1 more)
+@pytest.mark.parametrize(
+    "thresholds", [(500, 2000, 6000), (0, 2000, 6000), (0, 8, 0), (0, 8, 8), (0, 8, 6000), (0, 1, 1)], ids=str
+)
 @pytest.mark.parametrize("sort", list(SortKey), ids=str)
 @pytest.mark.parametrize(
     "filters",
@@ -99,6 +104,8 @@ async def _pages(store: SqliteReceiptStore, query: ReceiptQuery, scope: Scope) -
         {"q": "teh tarik"},
         {"q": "roti", "status": ReceiptStatus.CONFIRMED},
         {"q": "oti", "min_total": Decimal(3)},
+        {"q": "roti", "tag": "work", "date_from": dt.date(2026, 1, 2)},
+        {"q": "durian", "owner_id": "u2"},
         {"q": "zzz"},
         {"q": "nasi lemak"},
     ],
@@ -107,12 +114,13 @@ async def _pages(store: SqliteReceiptStore, query: ReceiptQuery, scope: Scope) -
 async def test_every_plan_pages_like_the_set_of_matches(
     store: SqliteReceiptStore,
     monkeypatch: pytest.MonkeyPatch,
-    thresholds: tuple[int, int],
+    thresholds: tuple[int, int, int],
     sort: SortKey,
     filters: dict[str, object],
 ) -> None:
     monkeypatch.setattr(search, "DRIVE_MATCHES", thresholds[0])
     monkeypatch.setattr(search, "WALK_ROWS", thresholds[1])
+    monkeypatch.setattr(search, "MORE_WALK_ROWS", thresholds[2])
     for scope in (Scope.only("u1"), Scope.everyone()):
         query = ReceiptQuery(sort=sort, limit=4, **filters)  # type: ignore[arg-type]
         assert await _pages(store, query, scope) == await _reference(store, query, scope), scope
@@ -142,6 +150,31 @@ async def test_each_plan_reads_the_index_it_is_for(store: SqliteReceiptStore) ->
     assert any("receipts_owner_status_created (owner_id=? AND status=? AND created_at>?)" in line for line in walk), (
         walk
     )
+    # without a status or category filter the walk reads the text from the index beside the sort's columns
+    plain = ReceiptQuery(q="durian", tag="work", limit=50)
+    walk = await plan(search.walk_statement(plain, scope, None, "r.id", (), boundary=position))
+    assert any(f"COVERING INDEX {SEARCH_WALK_INDEX} (owner_id=? AND created_at>?)" in line for line in walk), walk
+
+
+@pytest.mark.parametrize("sort", list(SortKey), ids=str)
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"tag": "work"}, {"status": ReceiptStatus.CONFIRMED}, {"date_from": dt.date(2026, 1, 2)}, {"q": "durian"}],
+    ids=str,
+)
+async def test_no_other_read_takes_the_walks_text_index(
+    store: SqliteReceiptStore, sort: SortKey, filters: dict[str, object]
+) -> None:
+    """The partial index of the walk's text is wider than the listing's own: a listing page, the set-of-matches
+    plan and the other plans' statements keep to the indexes they read before it existed."""
+    query = ReceiptQuery(sort=sort, limit=50, **filters)  # type: ignore[arg-type]
+    for scope in (Scope.only("u1"), Scope.everyone()):
+        statements = [sql.list_statement(query, scope, None, "r.id"), search.boundary_statement(query, scope, None)]
+        if query.q:
+            statements.append(search.drive_statement(query, scope, None, "r.id", ()))
+        for statement, params in statements:
+            lines = await store._db.fetchall(f"EXPLAIN QUERY PLAN {statement}", params)
+            assert not any(SEARCH_WALK_INDEX in str(line[3]) for line in lines), (statement, scope)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -160,3 +193,22 @@ async def test_the_trigram_phrase_and_instr_select_the_same_texts(
     matched = await db.fetchall("SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid", (phrase(needle),))
     scanned = await db.fetchall("SELECT rowid FROM t WHERE instr(x, ?) > 0 ORDER BY rowid", (needle,))
     assert [r[0] for r in matched] == [r[0] for r in scanned]
+
+
+async def test_a_search_of_text_alone_in_a_small_owners_receipts_reads_fewer_matches_by_id(
+    store: SqliteReceiptStore,
+) -> None:
+    async def cap(query: ReceiptQuery, scope: Scope) -> int:
+        return await store._db.read(lambda conn: search.drive_cap(conn, query, scope))
+
+    # u1 holds 30 receipts: a walk of the text index beats reading more than 2 * sqrt(30) matches by id
+    assert await cap(ReceiptQuery(q="durian"), Scope.only("u1")) == 10
+    assert await cap(ReceiptQuery(q="durian", owner_id="u1"), Scope.everyone()) == 10
+    # with another filter, across owners, for an owner without receipts, or where the walk reads the table: as set
+    assert await cap(ReceiptQuery(q="durian", tag="work"), Scope.only("u1")) == search.DRIVE_MATCHES
+    assert await cap(ReceiptQuery(q="durian"), Scope.everyone()) == search.DRIVE_MATCHES
+    assert await cap(ReceiptQuery(q="durian"), Scope.only("nobody")) == search.DRIVE_MATCHES
+    status = ReceiptQuery(q="durian", status=ReceiptStatus.CONFIRMED)
+    assert await cap(status, Scope.only("u1")) == search.DRIVE_MATCHES
+    by_date = ReceiptQuery(q="durian", sort=SortKey.DATE_DESC)
+    assert await cap(by_date, Scope.only("u1")) == search.DRIVE_MATCHES

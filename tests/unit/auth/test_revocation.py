@@ -4,10 +4,14 @@ process visible on the next request; a token newer than the cached state is neve
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from receiptcore.adapters.caching_cachetools import CachetoolsCacheFactory
-from receiptcore.domain.users import AUDITOR, MEMBER
+from receiptcore.domain.events import Event
+from receiptcore.domain.users import AUDITOR, MEMBER, Role, User
 from receiptcore.errors import TokenRejected
 from receiptcore.services.auth import access_cache_config
 from receiptcore.services.authentication import Authenticator
@@ -124,3 +128,104 @@ async def test_tokens_carry_their_session_and_tokens_without_one_still_work(worl
     legacy, _ = world.issuer.issue(stored, world.clock.now())  # as issued before sessions were in tokens
     assert world.issuer.verify(legacy, world.clock.now()).session_id is None
     assert (await world.auth.authenticate(legacy)).user_id == user.id
+
+
+class CountingRepo:
+    """The world's repo, counting the reads an authentication makes, and able to hold ``get_user`` until
+    ``release`` is set (a store read in progress)."""
+
+    def __init__(self, world: World) -> None:
+        self._repo = world.repo
+        self.reads: list[str] = []
+        self.hold: asyncio.Event | None = None
+        self.release = asyncio.Event()
+
+    async def get_user(self, user_id: str) -> User:
+        self.reads.append("user")
+        user = await self._repo.get_user(user_id)
+        if self.hold is not None:  # read, not yet answered
+            self.hold.set()
+            await self.release.wait()
+        return user
+
+    async def session_revoked(self, session_id: str) -> bool:
+        self.reads.append("session")
+        return await self._repo.session_revoked(session_id)
+
+    async def list_roles(self) -> list[Role]:
+        self.reads.append("roles")
+        return await self._repo.list_roles()
+
+
+def counted_instance(world: World, repo: CountingRepo, counter: FakeCounter) -> Authenticator:
+    return Authenticator(
+        repo,  # type: ignore[arg-type]  # the reads authenticate makes
+        world.issuer,
+        world.clock,
+        access_cache_config(world.config),
+        caches=CachetoolsCacheFactory(world.clock),
+        changes=counter,
+    )
+
+
+async def test_a_checked_token_reads_only_the_counter_until_a_state_it_came_from_expires(world: World) -> None:
+    user = await world.make_user()
+    session = await world.auth.login(user.email, GOOD_PASSWORD)
+    repo, counter = CountingRepo(world), FakeCounter()
+    elsewhere = counted_instance(world, repo, counter)
+    first = await elsewhere.authenticate(session.access_token)
+    assert repo.reads == ["user", "session", "roles"]
+    for _ in range(3):
+        assert await elsewhere.authenticate(session.access_token) is first
+    assert (repo.reads, counter.reads, world.issuer.verify_calls) == (["user", "session", "roles"], 4, 1)
+    world.clock.advance(world.config.state_cache_ttl.total_seconds())  # the user and session states expire
+    await elsewhere.authenticate(session.access_token)
+    assert repo.reads[3:] == ["user", "session"]  # checked again from the store (the roles live 30 s)
+
+
+async def test_an_event_heard_while_a_state_is_read_is_not_undone_by_that_read(world: World) -> None:
+    user = await world.make_user()
+    session = await world.auth.login(user.email, GOOD_PASSWORD)
+    repo, counter = CountingRepo(world), FakeCounter()
+    elsewhere = counted_instance(world, repo, counter)
+    repo.hold = asyncio.Event()
+    checking = asyncio.create_task(elsewhere.authenticate(session.access_token))
+    await repo.hold.wait()  # the check has read the user as it was before this change:
+    await world.repo.save_user(user.model_copy(update={"disabled": True}))
+    await elsewhere.handle_event(Event(type="user.disabled", payload={"user_id": user.id}))  # heard meanwhile
+    repo.hold = None
+    repo.release.set()
+    await checking  # it answers from what it read (the request began before the change)
+    with pytest.raises(TokenRejected, match="disabled"):
+        await elsewhere.authenticate(session.access_token)  # but the next request is checked again
+
+
+def _drops() -> list[Any]:
+    def event(kind: str) -> Any:
+        return lambda auth, _user, _sid: auth.handle_event(Event(type=kind, payload={}))
+
+    return [
+        pytest.param(event("user.disabled"), id="any user"),
+        pytest.param(lambda auth, user, _sid: auth.forget_user(user), id="forget user"),
+        pytest.param(lambda auth, _user, sid: auth.forget_session(sid), id="forget session"),
+        pytest.param(event("session.revoked"), id="any session"),
+        pytest.param(event("role.changed"), id="roles"),
+        pytest.param(lambda auth, _user, _sid: auth.reset_caches(), id="reset"),
+    ]
+
+
+@pytest.mark.parametrize("drop", _drops())
+async def test_every_dropped_state_makes_checked_tokens_be_checked_again(world: World, drop: Any) -> None:
+    user = await world.make_user()
+    session = await world.auth.login(user.email, GOOD_PASSWORD)
+    sid = world.issuer.verify(session.access_token, world.clock.now()).session_id
+    repo, counter = CountingRepo(world), FakeCounter()
+    elsewhere = counted_instance(world, repo, counter)
+    await elsewhere.authenticate(session.access_token)
+    await elsewhere.authenticate(session.access_token)
+    reads = len(repo.reads)
+    outcome = drop(elsewhere, user.id, sid)
+    if asyncio.iscoroutine(outcome):
+        await outcome
+    await elsewhere.authenticate(session.access_token)
+    assert len(repo.reads) > reads  # at least the dropped state was read again

@@ -40,7 +40,7 @@ from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_listing import KEEP_RENDERING_SQL, LISTING_V1, rendered_columns
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5, SEARCH_WALK_V1
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
     MISSING_CATEGORY,
@@ -99,6 +99,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader):
         db.register_migration("receipts_v4", SCHEMA_V4)
         db.register_migration("receipts_listing_v1", LISTING_V1)
         db.register_migration("receipts_v5", SCHEMA_V5)
+        db.register_migration("receipts_search_walk_v1", SEARCH_WALK_V1)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -227,20 +228,12 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader):
     ) -> builtins.list[sqlite3.Row]:
         """The ``columns`` of a listing page's ``query.limit + 1`` rows, a text search by the plan its match count
         makes cheap (``receipt_search_page``); the same rows whichever plan reads them."""
-        needle = search.indexed_needle(query)
-        if needle is not None:
-            count = await self._db.fetchone(*search.count_statement(needle, sql.search_owner(query, scope)))
-            matches = count[0] if count is not None else 0
-            if matches == 0:
-                return []
-            if matches <= search.DRIVE_MATCHES:
-                return await self._db.fetchall(*search.drive_statement(query, scope, position, columns, column_params))
-            edge = await self._db.fetchone(*search.boundary_statement(query, scope, position))
-            boundary = None if edge is None else CursorPosition(query.sort, edge[0], edge[1])
-            walked = search.walk_statement(query, scope, position, columns, column_params, boundary=boundary)
-            rows = await self._db.fetchall(*walked)
-            if len(rows) > query.limit or boundary is None:
-                return rows  # a full page, or the walk saw every candidate
+        if search.indexed_needle(query) is not None:
+            return await self._db.read(
+                lambda conn: search.page_rows(
+                    conn, query, scope, position=position, columns=columns, column_params=column_params
+                )
+            )
         return await self._db.fetchall(*sql.list_statement(query, scope, position, columns, column_params))
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:

@@ -24,10 +24,10 @@ and another owner's id are refused on the next request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from receiptcore.domain.ids import is_id
 from receiptcore.entrypoints.http.auth_routes import me as me_handler
 from receiptcore.entrypoints.http.raw import Headers, encode_json, json_headers, send_answer
 from receiptcore.entrypoints.http.receipt_params import etag
@@ -48,6 +48,10 @@ ME_TEMPLATE = "/auth/me"
 RECEIPT_TEMPLATE = "/api/receipts/{rid}"
 
 Answer = tuple[Headers, bytes]
+# a canonical UUID in either case (``is_id``; anything else is routed, and the route checks it again)
+_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# renderings of /auth/me kept (one per user and state; all dropped when full)
+ME_BODIES_KEPT = 1024
 
 
 def required_permission(handler: Any) -> str | tuple[str, ...]:
@@ -100,9 +104,24 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
     me_permission = required_permission(me_handler)
     read_permission = required_permission(get_receipt_handler)
 
+    me_bodies: dict[tuple[Any, ...], bytes] = {}
+
     async def me(principal: Principal) -> Answer:
         user = await container.auth_service().me(principal)
-        body = encode_json(UserOut.of_permissions(user, principal.permissions).model_dump(mode="json"))
+        # the body is a function of these values alone (UserOut.of_permissions): the user read on every request
+        # decides, the rendering of what it read is kept (a datetime's offset is in the key: equal instants with
+        # another offset render otherwise)
+        created, updated = user.created_at, user.updated_at
+        key: tuple[Any, ...] = (
+            *(user.id, user.email, user.display_name, tuple(user.roles), user.disabled, principal.permissions),
+            *(created, created.utcoffset(), updated, updated.utcoffset()),
+        )
+        body = me_bodies.get(key)
+        if body is None:
+            body = encode_json(UserOut.of_permissions(user, principal.permissions).model_dump(mode="json"))
+            if len(me_bodies) >= ME_BODIES_KEPT:
+                me_bodies.clear()
+            me_bodies[key] = body
         return json_headers(body), body
 
     async def receipt(principal: Principal, rid: str) -> Answer:
@@ -126,7 +145,7 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
                 result = await authorized_answer(authenticator, scope, me_permission, me)
             elif serve_receipts and path.startswith(RECEIPT_PREFIX):
                 rid = path[len(RECEIPT_PREFIX) :]
-                if is_id(rid):
+                if _ID.fullmatch(rid):  # what domain.ids.is_id accepts, without parsing a UUID
                     template = RECEIPT_TEMPLATE
                     result = await authorized_answer(
                         authenticator, scope, read_permission, lambda principal: receipt(principal, rid)
