@@ -305,3 +305,10 @@ def test_glyphs_the_recogniser_confuses_with_latin_ones_are_put_back() -> None:
             "32Z FOUNTAIN DRINK \u4e00 || 0.95", "\u6c34\u9970\u9762 || 8.00"]  # fmt: skip
     assert [d for d, _ in _items(rows)] == ["4376 PREM BAKED BEANS", "1390 FROZ STEAM VEG", "32Z FOUNTAIN DRINK",
                                             "\u6c34\u9970\u9762"]  # fmt: skip
+
+
+def test_a_was_now_price_note_and_the_abbreviated_gratuity_are_not_items() -> None:
+    rows = ["CHECKLANE CANDY", "1 @ 2/1.00", "was || .79 || now || .50 F", "FRUIT SNACKS || 2.00 F",
+            "was || 2.49 || now || 2.00 F", "GRAT 18% || 5.40", "POTATO GRATIN || 6.50",
+            "WASABI PEAS || 3.00"]  # fmt: skip
+    assert [d for d, _ in _items(rows)] == ["CHECKLANE CANDY", "FRUIT SNACKS", "POTATO GRATIN", "WASABI PEAS"]

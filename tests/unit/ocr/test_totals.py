@@ -186,3 +186,19 @@ def test_a_charge_printed_with_one_decimal_is_read_and_adds_up_to_the_total() ->
 
 def test_a_total_printed_with_one_decimal_is_not_guessed() -> None:
     assert _total(["Food || 38.00", "Tax || 2.41", "TOTAL || 40.1"]) is None
+
+
+def test_india_s_two_equal_gst_halves_are_both_taxes() -> None:
+    # CGST and SGST print the same amount; the total is the subtotal plus both
+    rows = ["BUTTER MASALA || 99.04", "Sub Total: || 99.04", "SGST @2.5%: || 2.48", "CGST @2.5%: || 2.48",
+            "Total: || 104.00", "Cash || 110.00", "Change || 6.00"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert [t[0].value for t in summary.taxes] == [Decimal("2.48"), Decimal("2.48")]
+    assert summary.total is not None
+    assert summary.total.value == Decimal("104.00")
+
+
+def test_a_tax_printed_again_in_a_tax_summary_counts_once() -> None:
+    rows = ["Subtotal || 10.00", "GST 6% || 0.60", "Total || 10.60", "GST SUMMARY  GST 6% || 0.60"]
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert [t[0].value for t in summary.taxes] == [Decimal("0.60")]

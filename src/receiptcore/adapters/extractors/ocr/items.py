@@ -31,7 +31,9 @@ _NOT_ITEM = re.compile(
     r"REG(?:ULAR)?\.?\s?PRICE|ORIG(?:INAL)?\.?\s?PRICE|YOU\s?SAVED?|NET\s?SALES|COMPARE\s?AT|WALK\s?IN|"
     # the party and the copy, greetings; totals abbreviated (TTL) or in other languages (Saldo, Netto, Subtotale,
     # Sconto, Contado, Pagado)
-    r"GUESTS?|REPRINT|THANK\s?YOU|ABN|ORDER\s?(?:#|NO\b|NUMBER)|TILL|SERVED\s?BY|TTL|SALDO|NETTO|SUBTOTALE|SCONTO|CONTADO|PAGADO|BAL\.?\s?DUE)(?![A-Za-z])",
+    r"GUESTS?|REPRINT|THANK\s?YOU|ABN|ORDER\s?(?:#|NO\b|NUMBER)|TILL|SERVED\s?BY|TTL|SALDO|NETTO|SUBTOTALE|SCONTO|CONTADO|PAGADO|BAL\.?\s?DUE|"
+    # a price note under an item ("was .79 now .50"), the tip abbreviated ("GRAT 18%")
+    r"WAS\b.*\bNOW|GRAT)(?![A-Za-z])",
     re.IGNORECASE,
 )
 # what the text before a row's amounts says when the row is a note on a price or a tax, not an item: a price note

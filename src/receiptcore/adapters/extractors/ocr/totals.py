@@ -37,6 +37,8 @@ _CLOCK = re.compile(r"(?<![\d.,])\d{1,2}:\d{2}(?::\d{2})?(?![\d.,])")
 # "TOTAL 24-00": faint print turns the decimal point of the row's last amount into a hyphen
 _HYPHEN_DECIMAL = re.compile(r"(?<![\d.,:/-])(\d{1,4})\s?-\s?(\d{2})\s*$")
 _ONE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,5})[.,](\d)\s*$")
+# India's GST is levied as two equal halves printed on two rows (CGST and SGST, or UTGST): both count
+_GST_PART = re.compile(r"(?<![A-Z])(CGST|SGST|UTGST|IGST)(?![A-Z])")
 _CARD_LAST4 = re.compile(r"(?:[X*#.•]{2,}|\bending\s?(?:in)?\s?)[\s-]?(\d{4})\b", re.IGNORECASE)
 
 
@@ -271,21 +273,28 @@ def _tax_line(row: MoneyRow) -> tuple[MoneyRow, Decimal | None, Decimal | None]:
     return row, rate, base
 
 
+def _tax_key(row: MoneyRow) -> tuple[Decimal, str | None]:
+    """What makes two tax rows the same tax: their value, and which half of India's GST they name."""
+    part = _GST_PART.search(row.line.text.upper())
+    return row.value, part.group(1) if part else None
+
+
 _FIRST_OF_KIND = {Kind.SUBTOTAL: "subtotal", Kind.TIP: "tip", Kind.DISCOUNT: "discount", Kind.SERVICE: "service"}
 
 
 def _collect(rows: list[MoneyRow], summary: Summary) -> None:
     """Sort labelled rows into the summary (first of each single-valued kind; every tax and payment)."""
-    seen_tax: set[Decimal] = set()
+    # a tax printed twice (its row and a tax summary) counts once; India's halves are two taxes of one value
+    seen_tax: set[tuple[Decimal, str | None]] = set()
     for row in rows:
         attribute = _FIRST_OF_KIND.get(row.kind)
         if attribute is not None:
             if getattr(summary, attribute) is None:
                 setattr(summary, attribute, row)
-        elif row.kind == Kind.TAX and row.value not in seen_tax and row.value >= 0:
+        elif row.kind == Kind.TAX and _tax_key(row) not in seen_tax and row.value >= 0:
             if "INVOICE" in compact(row.line.text) and row.value_line is row.line:
                 continue
-            seen_tax.add(row.value)
+            seen_tax.add(_tax_key(row))
             summary.taxes.append(_tax_line(row))
         elif row.kind == Kind.ROUNDING and summary.rounding is None and abs(row.value) < 1:
             summary.rounding = row
