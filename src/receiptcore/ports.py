@@ -314,6 +314,20 @@ class ListsRendered(Protocol):
         ...
 
 
+@runtime_checkable
+class RenderedReceiptReader(Protocol):
+    """Optional beside ``ListsRendered``: one receipt as the list item the store keeps rendered (the one-receipt
+    read, whose answer is that item's bytes)."""
+
+    async def get_rendered(
+        self, receipt_id: str, scope: Scope, projection: ListingProjection
+    ) -> tuple[bytes, int] | None:
+        """``projection.render(get(receipt_id, scope))`` and the receipt's version, when the stored rendering was
+        made under ``projection.key`` for the stored receipt; None when the store keeps none under that key (the
+        caller renders it). NotFound when absent or outside ``scope``, as ``get``."""
+        ...
+
+
 class MerchantDirectory(Protocol):
     """The install's merchant directory, partitioned by owner (``receiptcore.domain.merchants``).
 

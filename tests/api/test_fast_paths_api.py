@@ -406,3 +406,21 @@ async def test_the_fast_me_follows_every_field_of_the_user_on_the_next_request(
 @settings(max_examples=500, deadline=None)
 def test_the_fast_path_takes_exactly_the_ids_is_id_accepts(text: str) -> None:
     assert (fastpath._ID.fullmatch(text) is not None) == is_id(text)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "listing_key = 'api-older'",  # rendered by an older representation: not served
+        "listing = NULL, listing_key = NULL",  # written before renderings were kept
+    ],
+)
+async def test_a_receipt_without_a_current_rendering_is_still_the_routed_answer(
+    api: Api, people: dict[str, Any], change: str
+) -> None:
+    url = f"/api/receipts/{people['id']}"
+    with sqlite3.connect(api.settings.data_dir / "receiptcore.sqlite3") as other:
+        other.execute(f"UPDATE receipts SET {change} WHERE id = ?", (people["id"],))  # noqa: S608 - constants
+    fast, routed = await _both(api, url, bearer(people["alice"]))
+    assert fast == routed
+    assert fast[0] == 200

@@ -38,6 +38,7 @@ from receiptcore.ports import (
     ListingProjection,
     ListsRendered,
     ReceiptStore,
+    RenderedReceiptReader,
 )
 from receiptcore.services.corrections import apply_changes
 from receiptcore.services.merchants import MerchantService
@@ -109,6 +110,7 @@ class ReceiptService:
     ) -> None:
         self._store = store
         self._dumped = store if isinstance(store, DumpedReceiptReader) else None
+        self._rendered = store if isinstance(store, RenderedReceiptReader) else None
         self._inspector = inspector
         self._bus = bus
         self._clock = clock
@@ -174,6 +176,16 @@ class ReceiptService:
         if self._dumped is not None:
             return await self._dumped.get_dumped(receipt_id, scope)
         return (await self._store.get(receipt_id, scope)).model_dump(mode="json")
+
+    async def get_rendered(
+        self, principal: Principal, receipt_id: str, projection: ListingProjection
+    ) -> tuple[bytes, int] | None:
+        """``projection.render(get(...))`` and the receipt's version from the store's kept rendering
+        (``RenderedReceiptReader``), or None when it keeps none under ``projection.key``. Needs receipts:read.
+        NotFound outside the caller's scope."""
+        if self._rendered is None:
+            return None
+        return await self._rendered.get_rendered(receipt_id, receipt_scope(principal, ReceiptAction.READ), projection)
 
     async def open_file(self, principal: Principal, receipt_id: str) -> tuple[SourceFile, bytes]:
         """Needs receipts:read. The original bytes."""

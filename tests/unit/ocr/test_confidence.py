@@ -130,6 +130,17 @@ def test_a_place_line_or_one_repeated_glyph_is_no_shop_name() -> None:
     assert _merchant_doubts(["La Cabana", *TOP_ONLY[1:]]) == ()
 
 
+def test_a_returns_notice_taken_for_the_name_is_doubtful() -> None:
+    # the store's small print on top of the receipt, and printed again at its foot (which looks like a cue)
+    rows = ["Goods Sold Are Not Returnable. TQ", *TOP_ONLY[1:], "Goods Sold Are Not Returnable. TQ"]
+    lines = rows_to_lines(rows)
+    evidence = merchant_evidence(lines, lines[0].text, lines[:1], 1)
+    assert "a notice" in evidence.doubts
+    assert "printed again" not in evidence.cues
+    assert confidences(rows)["merchant.name"] < LOW_CONFIDENCE_THRESHOLD
+    assert "a notice" not in _merchant_doubts(TOP_ONLY)
+
+
 @pytest.mark.parametrize("field", sorted(LEVELS))
 def test_level_clamps_the_cue_count_to_the_table(field: str) -> None:
     table = LEVELS[field]

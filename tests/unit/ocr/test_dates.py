@@ -155,3 +155,53 @@ def test_commas_read_for_a_dates_separators_before_a_four_digit_year() -> None:
 def test_a_v_read_as_u_in_the_month_name() -> None:
     assert find_dates("NOU 12 2017")[0].value == dt.date(2017, 11, 12)
     assert find_dates("12 N0U 17")[0].value == dt.date(2017, 11, 12)
+
+
+@pytest.mark.parametrize(
+    "text", ["PRICE BEFORE DISCOUNT 29.99", "1 Coconut Macaroon 1.09", "Beef Chow Mein 1 33.00", "2 Margarita 24.00"]
+)
+def test_a_word_that_starts_like_a_month_is_no_month_name(text: str) -> None:
+    assert find_dates(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("15. Juni 2011", dt.date(2011, 6, 15)), ("15 de junio de 2011", dt.date(2011, 6, 15)),
+     ("15th of June 2011", dt.date(2011, 6, 15)), ("3 juillet 2016", dt.date(2016, 7, 3)),
+     ("Sept. 4, 2016", dt.date(2016, 9, 4)), ("NOVEMBER13,2010", dt.date(2010, 11, 13))],
+)  # fmt: skip
+def test_whole_month_names_in_several_languages(text: str, expected: dt.date) -> None:
+    assert find_dates(text)[0].value == expected
+
+
+def test_a_dotted_date_spaces_its_two_dots_alike() -> None:
+    assert find_dates("53273 1. 16.00 16.00") == []
+    assert find_dates("Datum 12. 05. 2017")[0].value == dt.date(2017, 5, 12)
+    assert find_dates("12.05.17 13:45")[0].value == dt.date(2017, 5, 12)
+
+
+@pytest.mark.parametrize("text", ["Jun 15 12:47:59 2011", "Wed Jun 15 12:47 2011", "WED JUN 15 12:47:59 2011 REG 3"])
+def test_a_clock_time_between_the_day_and_the_year_is_not_the_year(text: str) -> None:
+    assert [m.value for m in find_dates(text)] == [dt.date(2011, 6, 15)]
+
+
+def test_two_digits_before_a_colon_are_an_hour_not_a_year() -> None:
+    assert find_dates("15 Jun 12:47") == []
+    assert find_dates("Jun 15 17 12:47")[0].value == dt.date(2017, 6, 15)
+
+
+@given(dates, st.sampled_from(["{y} {m} {d}", "{y}-{m}-{d}", "{y}/{m}/{d} 12:30", "{y}{m}{d}"]))
+def test_year_first_dates_with_a_month_name(day: dt.date, shape: str) -> None:
+    text = shape.format(y=day.year, m=MONTHS[day.month - 1].title(), d=f"{day.day:02d}")
+    assert find_dates(text)[0].value == day
+
+
+@pytest.mark.parametrize("text", ["ThuJun15,2017", "SATURDAYMAR 15, 2017", "TuesJun 15 2017", "Thu,Jun 15 2017"])
+def test_a_month_name_glued_to_the_weekday_before_it(text: str) -> None:
+    assert find_dates(text)[0].value == dt.date(2017, 6 if "Jun" in text else 3, 15)
+
+
+@pytest.mark.parametrize("text", ["13:4512/05/17", "13:452017-05-12", "Time:13:4512.05.2017"])
+def test_a_numeric_date_glued_to_the_clock_time_before_it(text: str) -> None:
+    assert find_dates(text)[0].value == dt.date(2017, 5, 12)
+    assert find_dates("TOTAL 1312/05/17") == []

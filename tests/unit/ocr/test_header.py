@@ -194,3 +194,19 @@ def test_rows_that_never_name_the_shop() -> None:
     assert not is_column_heading("Price Chopper")
     assert is_decoration("**********")
     assert not is_decoration("MISSISSIPPI")
+
+
+def test_postcodes_in_their_national_shapes_are_address_evidence() -> None:
+    assert evidence("Montreal QC H2T 1S1") == 2
+    assert evidence("London SW1A 1AA") == 2
+    assert evidence("Sydney NSW 2000") == 2
+    assert evidence("Hauptstraße 5") == 1
+    assert evidence("Calle Mayor 3") == 1
+    assert evidence("Cheesecake Factory") == 0
+
+
+def test_the_receipts_own_rows_are_not_the_name() -> None:
+    rows = ["2 Guests", "Ticket 1043", "Trans 55", "Bob's Diner", "12 Main Street", "7/14/12 14:39"]
+    assert parse_header(rows_to_lines(rows)).name == "Bob's Diner"
+    rows = ["Clerk Maria", "Caisse 3", "Cafe de Flore", "172 Boulevard Saint-Germain", "14/07/2017 12:30"]
+    assert parse_header(rows_to_lines(rows)).name == "Cafe de Flore"

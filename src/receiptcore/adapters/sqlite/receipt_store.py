@@ -52,7 +52,13 @@ from receiptcore.domain.queries import (
 )
 from receiptcore.domain.receipt import Receipt, SourceFile
 from receiptcore.errors import Conflict, NotFound, QuotaExceeded, StorageUnavailable, require_version
-from receiptcore.ports import DumpedReceiptReader, ListingProjection, ListsRendered, ReceiptStore
+from receiptcore.ports import (
+    DumpedReceiptReader,
+    ListingProjection,
+    ListsRendered,
+    ReceiptStore,
+    RenderedReceiptReader,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +71,7 @@ _RECEIPT_FIELDS = frozenset(Receipt.model_fields)
 _parse_json = msgspec.json.Decoder().decode
 
 
-class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader):
+class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, RenderedReceiptReader):
     """Receipts in SQLite, original files on local disk.
 
     Args:
@@ -161,6 +167,17 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader):
         if type(dumped) is not dict or dumped.keys() != _RECEIPT_FIELDS:
             return sql.to_receipt(row[0]).model_dump(mode="json")
         return dumped
+
+    async def get_rendered(
+        self, receipt_id: str, scope: Scope, projection: ListingProjection
+    ) -> tuple[bytes, int] | None:
+        """The ``listing`` column and the version, when ``listing_key`` is ``projection.key`` (a rendering is
+        written with its receipt, or kept by a page only while the receipt is the version rendered:
+        ``receipt_listing``), else None (ports.RenderedReceiptReader); NotFound when absent or outside ``scope``."""
+        row = await self._visible_row(receipt_id, scope, "listing_key, listing, version")
+        if row[0] != projection.key or row[1] is None:
+            return None
+        return bytes(row[1]), int(row[2])
 
     async def open_file(self, receipt_id: str, scope: Scope) -> tuple[SourceFile, bytes]:
         """Return the original file's metadata and bytes; NotFound when absent or outside ``scope``."""

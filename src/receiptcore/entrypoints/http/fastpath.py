@@ -9,9 +9,11 @@ routed request uses, in the same order:
 2. ``Authenticator.authenticate``: the verified-token cache or the signature check, then every revocation check
    (change counter, user state, session), exactly as the guard runs it;
 3. the permission the route handler declares in its ``opt`` (``security.allows``, read from the handler itself);
-4. the same service call inside the caller's scope (``AuthService.me``; ``ReceiptService.get_dumped``, which is
-   ``get`` as its JSON-mode dump, read from the SQLite store's own copy without building the model) and the same
-   representation (``UserOut``; ``dumped_receipt_to_api``, ``receipt_to_api`` of that dump, key for key),
+4. the same service call inside the caller's scope (``AuthService.me``; ``ReceiptService.get_rendered``, the
+   list item the SQLite store keeps rendered with each receipt, which is ``receipt_to_api`` of it encoded as
+   Litestar encodes it, else ``ReceiptService.get_dumped``, which is ``get`` as its JSON-mode dump, read from
+   the store's own copy without building the model) and the same representation (``UserOut``, its rendering
+   kept per user state read; the kept item's bytes, or ``dumped_receipt_to_api`` of the dump, key for key),
    encoded as Litestar encodes it.
 
 Only the success of all of that is answered here. Anything else (no or a malformed token, a rejected or revoked
@@ -32,7 +34,7 @@ from receiptcore.entrypoints.http.auth_routes import me as me_handler
 from receiptcore.entrypoints.http.raw import Headers, encode_json, json_headers, send_answer
 from receiptcore.entrypoints.http.receipt_params import etag
 from receiptcore.entrypoints.http.receipt_routes import get_receipt as get_receipt_handler
-from receiptcore.entrypoints.http.representation import dumped_receipt_to_api
+from receiptcore.entrypoints.http.representation import API_LISTING, dumped_receipt_to_api
 from receiptcore.entrypoints.http.schemas import UserOut
 from receiptcore.entrypoints.http.security import allows, declared_permission, parse_bearer
 
@@ -125,10 +127,16 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
         return json_headers(body), body
 
     async def receipt(principal: Principal, rid: str) -> Answer:
-        # the receipt as its JSON-mode dump, reshaped without building the pydantic model (dumped_receipt_to_api)
-        found = await container.receipt_service().get_dumped(principal, rid)
-        body = encode_json(dumped_receipt_to_api(found))
-        return json_headers(body, extra=[(b"etag", etag(found["version"]).encode())]), body
+        service = container.receipt_service()
+        # the list item the store keeps rendered is this answer's body (receipt_to_api, encoded as Litestar does)
+        rendered = await service.get_rendered(principal, rid, API_LISTING)
+        if rendered is not None:
+            body, version = rendered
+        else:
+            # the receipt as its JSON-mode dump, reshaped without building the pydantic model (dumped_receipt_to_api)
+            found = await service.get_dumped(principal, rid)
+            body, version = encode_json(dumped_receipt_to_api(found)), found["version"]
+        return json_headers(body, extra=[(b"etag", etag(version).encode())]), body
 
     async def fast(scope: Any, receive: Any, send: Any) -> None:
         if (

@@ -25,14 +25,23 @@ _WORDS = re.compile(
     r"LANE|LN|DRIVE|DR|HWY|HIGHWAY|WAY|FLOOR|FLR|LEVEL|SUITE|STE|UNIT|BLOCK|BLK|CENTRE|CENTER|SHOPPING|"
     r"SELANGOR|JOHOR|KUALA|LUMPUR|PENANG|PULAU|PINANG|PERAK|MELAKA|MALACCA|SABAH|SARAWAK|KEDAH|PAHANG|KELANTAN|"
     r"TERENGGANU|NEGERI|SEMBILAN|PUTRAJAYA|MALAYSIA|DARUL|EHSAN|TAKZIM|SINGAPORE|PETALING|JAYA|SHAH|ALAM|KLANG|"
-    r"CHERAS|KEPONG|PUCHONG|SUBANG|AMPANG|BAHRU|SETAPAK|STRASSE|STR|RUE|VIA|PLATZ)\b",
+    r"CHERAS|KEPONG|PUCHONG|SUBANG|AMPANG|BAHRU|SETAPAK|STRASSE|STR|RUE|VIA|PLATZ|"
+    # street words of the other countries the receipts come from (US/UK/AU, Spanish, Italian, French, German, Dutch)
+    r"PKWY|PARKWAY|EXPY|FWY|TPKE|CRES|CRESCENT|TERRACE|CALLE|AVDA|AVENIDA|PASEO|CARRETERA|CTRA|CARRER|RUA|"
+    r"STRADA|PIAZZA|CORSO|VIALE|BOULEVARD|BD|CHEMIN|QUAI|ALLEE|GASSE|STRAAT|LAAN|PLEIN)\b"
+    # a German or Dutch street is one word ending in its kind ("Hauptstraße 5", "Kalverstraat")
+    r"|\b[A-Za-zÀ-ÿ]{3,}(?:STRASSE|STRAßE|STR\.|WEG|GASSE|STRAAT|LAAN|PLEIN)\b",
     re.IGNORECASE,
 )
 _NUMBER_START = re.compile(
     r"^\s*(NO\b|NO\.|LOT\b|[A-Z]?-?\d+[A-Z]?(?:[-&][A-Z0-9]+)*\s?[,.]|\d+\s+[A-Z])", re.IGNORECASE
 )
 # a store number ("FSU (#02886)", "#12345") is no postcode
-_POSTCODE = re.compile(r"(?<![\d#-])(?<!#\s)\d{5}(?![\d-])|\b[A-Z]{2}\s?\d{5}(?:-\d{4})?\b")
+# Canadian (H2T 1S1), British (SW1A 1AA) and Australian (NSW 2000) postcodes are written in their own shapes
+_POSTCODE = re.compile(
+    r"(?<![\d#-])(?<!#\s)\d{5}(?![\d-])|\b[A-Z]{2}\s?\d{5}(?:-\d{4})?\b|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b(?:NSW|VIC|QLD|TAS|ACT)\s?\d{4}\b"
+)
 # a US city line without its ZIP ("Nashville, TN", "HUNTINGTON BEACH CA"): the state code in capitals ends the
 # line, after a comma, or after a city of two words or more when the code is no English word ("SUPREME NY" is a name)
 _STATES = (

@@ -181,6 +181,9 @@ _COMMON = frozenset(
 )  # fmt: skip
 _NOISE = re.compile(r"[.:;,]{2}|[.:;]\(|[_|<>{}\[\]]|\s[.:;,]\S|^\W")
 _NUMBER_FIRST = re.compile(r"^\s*\d")
+# the store's small print (its returns policy) read as the name: "Goods Sold Are Not Returnable" sits at the top of
+# some receipts as well as the bottom, so it even looks "printed again"
+_NOTICE = re.compile(r"RETURNABLE|REFUND|EXCHANGE|GOODS\s?SOLD", re.I)
 _LEGAL = re.compile(r"\b(SDN\.?\s?BHD|BHD|BERHAD|S/B|PLT|LTD|LIMITED|LLC|INC|GMBH|CORP|PTY|PTE|LLP|PLC)\b", re.I)
 
 
@@ -194,7 +197,8 @@ def merchant_evidence(lines: list[Line], name: str, name_lines: list[Line], head
     """Cues for the merchant name: a company form, the top of the receipt, a print larger than the rest, and a
     distinctive word of it printed again further down (a web address, a thank-you line); a name of a few letters
     or mostly digits, stray marks, one glyph repeated, a word the OCR was unsure of, and a street or place line
-    ("Fern Park, FL": a comma) are doubts."""
+    ("Fern Park, FL": a comma) are doubts, and so is a returns notice ("Goods Sold Are Not Returnable"), whose
+    repeat at the foot is no cue."""
     cues: list[str] = []
     doubts: list[str] = []
     if _LEGAL.search(name):
@@ -216,6 +220,10 @@ def merchant_evidence(lines: list[Line], name: str, name_lines: list[Line], head
         doubts.append("stray marks")
     if name_lines and min(line.score for line in name_lines) < UNCERTAIN_NAME:
         doubts.append("uncertain print")
+    if _NOTICE.search(name):
+        doubts.append("a notice")
+        if "printed again" in cues:  # its repeat is the receipt's footer, not the shop's name again
+            cues.remove("printed again")
     legal = "company form" in cues
     if not legal and (_NUMBER_FIRST.match(name) or address_evidence(name) >= 2 or "," in name):
         doubts.append("reads like an address")  # a street or place line or a store number, more often than a name

@@ -9,16 +9,24 @@ import re
 from dataclasses import dataclass
 
 _MONTHS = {
-    "jan": 1, "january": 1, "januari": 1, "janv": 1, "feb": 2, "february": 2, "februari": 2, "febr": 2, "fev": 2,
-    "mar": 3, "march": 3, "mac": 3, "mac.": 3, "mär": 3, "mars": 3, "apr": 4, "april": 4, "avr": 4,
-    "may": 5, "mei": 5, "mai": 5, "jun": 6, "june": 6, "juin": 6, "jul": 7, "july": 7, "julai": 7, "juil": 7,
-    "aug": 8, "august": 8, "ogos": 8, "aout": 8, "août": 8, "sep": 9, "sept": 9, "september": 9,
-    "oct": 10, "october": 10, "okt": 10, "oktober": 10, "nov": 11, "november": 11,
-    "dec": 12, "december": 12, "dis": 12, "disember": 12, "dez": 12, "déc": 12,
+    "jan": 1, "january": 1, "januari": 1, "januar": 1, "janv": 1, "janvier": 1, "enero": 1, "ene": 1,
+    "feb": 2, "february": 2, "februari": 2, "februar": 2, "febr": 2, "fev": 2, "fevrier": 2, "février": 2,
+    "febrero": 2, "mar": 3, "march": 3, "mac": 3, "mac.": 3, "mär": 3, "märz": 3, "marz": 3, "maerz": 3,
+    "maart": 3, "mrt": 3, "mars": 3, "marzo": 3, "apr": 4, "april": 4, "avr": 4, "avril": 4, "abril": 4,
+    "abr": 4, "may": 5, "mei": 5, "mai": 5, "mayo": 5, "jun": 6, "june": 6, "juni": 6, "juin": 6, "junio": 6,
+    "jul": 7, "july": 7, "juli": 7, "julai": 7, "juil": 7, "juillet": 7, "julio": 7, "aug": 8, "august": 8,
+    "ogos": 8, "aout": 8, "août": 8, "agosto": 8, "sep": 9, "sept": 9, "september": 9, "septembre": 9,
+    "septiembre": 9, "oct": 10, "october": 10, "okt": 10, "oktober": 10, "octobre": 10, "octubre": 10,
+    "nov": 11, "november": 11, "novembre": 11, "noviembre": 11, "dec": 12, "december": 12, "dis": 12,
+    "disember": 12, "dez": 12, "dezember": 12, "déc": 12, "décembre": 12, "decembre": 12, "dic": 12,
+    "diciembre": 12,
 }  # fmt: skip
-_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
-_YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{1,2})")
-_DMY = re.compile(r"(?<!\d)(\d{1,2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{2,4})")
+# a month is a whole word: "DISCOUNT 29.99", "Macaroon 1.09" and "Chow Mein 1 33" hold no month name
+_MONTH_RE = "(?:" + "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True)) + ")(?![^\\W\\d_])"
+# a date may follow a clock time whose space OCR lost ("13:4512/05/17")
+_AFTER = r"(?:(?<!\d)|(?<=\d:\d\d))"
+_YMD = re.compile(_AFTER + r"((?:19|20)\d{2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{1,2})")
+_DMY = re.compile(_AFTER + r"(\d{1,2})(\s?)([-/.])(\s?)(\d{1,2})(\s?)\3(\s?)(\d{2,4})")
 # a slash misread as l, I, | or a backslash, or two different separators: only before a four-digit year
 _DMY_LOOSE = re.compile(r"(?<![\d/.,-])(\d{1,2})\s?[-/.,lI|\\]\s?(\d{1,2})\s?[-/.,lI|\\]\s?((?:19|20)\d{2})(?!\d)")
 # Chinese, Japanese and Korean receipts: 2017年5月12日, 2017년 5월 12일
@@ -27,15 +35,28 @@ _CJK = re.compile(r"(?<!\d)((?:19|20)\d{2})\s?[年년]\s?(\d{1,2})\s?[月월]\s?
 _YMD_SLASHES_AS_DIGITS = re.compile(r"(?<!\d)((?:19|20)\d{2})([17])([01]\d)\2([0-3]\d)(?=\s?[0-2]?\d:[0-5]\d)")
 # a four-digit year glued to what follows: a time ("27Mar201712:30") or a stray mark read as a digit ("20171")
 _GLUED_YEAR = r"(?:19|20)\d{2}(?=\d)"
+# a month name starts a word, or follows a weekday whose space OCR lost ("ThuJun15,2017", "SATURDAYMAR 4")
+_NOT_IN_WORD = r"(?:(?<![A-Za-z])|(?<=mon|tue|wed|thu|fri|sat|sun|day|urs|ues|MON|TUE|WED|THU|FRI|SAT|SUN|DAY|URS|UES))"
+# two digits before a colon are the hour of a clock time, not a year ("Jun 15 12:47:59 2011")
+_SHORT_YEAR = r"\d{2}(?!\d)(?!\s?:\s?\d)"
 _D_MON_Y = re.compile(
-    rf"(?<![\d])(\d{{1,2}})(?:st|nd|rd|th)?\s?[-/ .]?\s?({_MONTH_RE})[a-z]*\.?\s?[-/ .,']?\s?'?"
-    rf"(\d{{4}}(?!\d)|{_GLUED_YEAR}|(?<=[a-z])[12]\d{{2}}(?!\d)|\d{{2}}(?!\d))",
+    rf"(?<![\d])(\d{{1,2}})(?:st|nd|rd|th)?\s?[-/ .]?\s?(?:(?:de|of)\s)?({_MONTH_RE})\.?\s?[-/ .,']?\s?(?:de\s)?'?"
+    rf"(\d{{4}}(?!\d)|{_GLUED_YEAR}|(?<=[a-z])[12]\d{{2}}(?!\d)|{_SHORT_YEAR})",
     re.IGNORECASE,
 )
 _MON_D_Y = re.compile(
-    rf"(?<![A-Za-z])({_MONTH_RE})[a-z]*\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?"
-    rf"(?:\s?[-/,.']\s?'?|\s'?|(?<=[a-z.]\d\d))(\d{{4}}(?!\d)|{_GLUED_YEAR}|\d{{2}}(?!\d))",
+    rf"{_NOT_IN_WORD}({_MONTH_RE})\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?"
+    rf"(?:\s?[-/,.']\s?'?|\s'?|(?<=[a-z.]\d\d))(\d{{4}}(?!\d)|{_GLUED_YEAR}|{_SHORT_YEAR})",
     re.IGNORECASE,
+)
+# the C library's date format: the clock time between the day and the year ("Wed Jun 15 12:47:59 2011")
+_MON_D_TIME_Y = re.compile(
+    rf"{_NOT_IN_WORD}({_MONTH_RE})\.?\s?(\d{{1,2}})\s[0-2]?\d:[0-5]\d(?::[0-5]\d)?\s((?:19|20)\d{{2}})(?!\d)",
+    re.IGNORECASE,
+)
+# year first with a month name ("2017 DEC 30", "2017-Dec-30")
+_Y_MON_D = re.compile(
+    rf"(?<!\d)((?:19|20)\d{{2}})\s?[-/ .]?\s?({_MONTH_RE})\.?\s?[-/ .]?\s?(\d{{1,2}})(?!\d)", re.IGNORECASE
 )
 _TIME = re.compile(
     r"(?<!\d)([01]?\d|2[0-3])\s?:\s?([0-5]\d)(?:\s?:\s?([0-5]\d))?(?:\s?([AaPp])\.?\s?[Mm]\.?)?(?![\d])"
@@ -144,10 +165,12 @@ def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
             day, end = _date(year, month, int(day_text[0])), m.end() - 1
         add([day], m, end)
     for m in _DMY.finditer(text):
-        first, second = int(m.group(1)), int(m.group(3))
-        year_text = _split_year(m.group(4))
+        if m.group(3) == "." and (m.group(2), m.group(4)) != (m.group(6), m.group(7)):
+            continue  # "53273 1. 16.00": a dotted date spaces its two dots alike, an amount after a number does not
+        first, second = int(m.group(1)), int(m.group(5))
+        year_text = _split_year(m.group(8))
         printed_year = _year(year_text)
-        end = m.start(4) + len(year_text)
+        end = m.start(8) + len(year_text)
         day_first, month_first_reading = _date(printed_year, second, first), _date(printed_year, first, second)
         order = [month_first_reading, day_first] if month_first else [day_first, month_first_reading]
         add(order, m, end)
@@ -157,6 +180,10 @@ def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
         add([month_first_reading, day_first] if month_first else [day_first, month_first_reading], m)
     for m in _D_MON_Y.finditer(text):
         add([_date(_year(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))], m)
+    for m in _MON_D_TIME_Y.finditer(text):
+        add([_date(int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))], m)
+    for m in _Y_MON_D.finditer(text):
+        add([_date(int(m.group(1)), _MONTHS[m.group(2).lower()], int(m.group(3)))], m)
     for m in _MON_D_Y.finditer(text):
         add([_date(_year(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))], m)
     for m in _CJK.finditer(text):
