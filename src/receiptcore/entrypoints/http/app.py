@@ -36,7 +36,7 @@ from receiptcore.entrypoints.http.health import HEALTH_HANDLERS, SERVICE_KEY
 from receiptcore.entrypoints.http.limits import reject_deep_json
 from receiptcore.entrypoints.http.listing_fastpath import fast_listing
 from receiptcore.entrypoints.http.merchant_routes import MERCHANT_HANDLERS
-from receiptcore.entrypoints.http.observe import observe_requests
+from receiptcore.entrypoints.http.observe import RequestObserver, observe_requests
 from receiptcore.entrypoints.http.openapi import finish_openapi
 from receiptcore.entrypoints.http.preference_routes import PREFERENCE_HANDLERS
 from receiptcore.entrypoints.http.raw import with_security_headers
@@ -193,15 +193,17 @@ def create_app(
         debug=debug,
     )
     finish_openapi(app, max_files=settings.max_files_per_upload)
-    # outside routing and the exception handlers, so every request (a 404 too) gets an id, a log line and its
-    # metrics; Litestar's own OpenTelemetry plugin wraps the same handler
     # GET /auth/me and GET /api/receipts/{rid} answered without routing, every check kept (http/fastpath.py)
     handler = fast_reads(app.asgi_handler, container, service) if fast_paths else app.asgi_handler
     if fast_paths:
         # GET /api/receipts too, every check kept (http/listing_fastpath.py)
         handler = fast_listing(handler, container, service, app.state)
+    # outside routing and the exception handlers, so every request (a 404 too) gets an id, a log line and its
+    # metrics; Litestar's own OpenTelemetry plugin wraps the same handler
+    observers: list[RequestObserver] = [container.metrics().observe_request]
+    handler = observe_requests(handler, observers)
     if service in ("all", "auth"):
-        # logins past the admission bound are refused before routing (entrypoints/http/shedding.py)
-        handler = shed_logins(handler, container.login_admission)
-    app.asgi_handler = observe_requests(handler, [container.metrics().observe_request])
+        # logins past the admission bound are refused in front of everything, observed alike (http/shedding.py)
+        handler = shed_logins(handler, container.login_admission, observers=observers)
+    app.asgi_handler = handler
     return app

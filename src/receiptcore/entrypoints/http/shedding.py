@@ -1,4 +1,4 @@
-"""Login overload shed in front of routing: a refusal costs a few microseconds instead of a whole Litestar request.
+"""Login overload shed in front of everything else: a refusal costs the event loop a few microseconds of its own.
 
 ``LoginAdmission`` bounds the logins in progress; a login past the bound is refused with ``429 overloaded``
 before any read or write. Refused by the route, the request has still been routed, its body read, decoded and
@@ -11,37 +11,54 @@ then that same place). Taking it only at the route let every login that arrived 
 routed, and all but the first few be refused there at the full price: under a flood, a routed refusal for each
 place that came free.
 
+It sits **outside** the request observer (``observe.py``): a refusal builds no per-request context, wrapper or
+header list of its own. Its answer is encoded once (status, body, ``Retry-After`` and the security headers every
+answer carries), and it gets what every request gets, from the same functions: a request id (the client's sane
+``X-Request-ID``, else a new one: a per-process random prefix and a counter, no system call), echoed in
+``X-Request-ID``; one access-log line (same logger, fields and client address); the request metrics.
+
 A refusal that cheap still costs the event loop something, and a client that ignores ``Retry-After`` sends the
 next login the moment it has the answer: in a closed loop its refusals alone would keep the loop busy. So a
 client address refused again within ``Retry-After`` (a repeat offender) gets its refusal after a pause of
-``REPEAT_PAUSE_SECONDS``: a timer, no CPU, and well inside the 50 ms a refusal may take (issue 10). The first
-refusal of an address is immediate, and a login that finds a free place is never paused. The addresses are the
-ones the server resolved (behind the gateway, its forwarded address); at most ``REMEMBERED_CLIENTS`` are
-remembered, the oldest forgotten first.
+``REPEAT_PAUSE_SECONDS``: no CPU while it waits, and well inside the 50 ms a refusal may take (issue 10). The
+paused refusals wait in one ``RefusalLine``, in arrival order, and at most ``REFUSALS_PER_TURN`` of them are
+answered per event-loop turn: a burst of refusals that came due together is spread over several turns, so a
+request of another route that arrives meanwhile waits behind a few of them, not dozens. The first refusal of an
+address is immediate, and a login that finds a free place is never paused. The addresses are the ones the server
+resolved (behind the gateway, its forwarded address); at most ``REMEMBERED_CLIENTS`` are remembered, the oldest
+forgotten first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
+import secrets
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from receiptcore.entrypoints.http.raw import json_headers, problem_body, send_answer
+from receiptcore.entrypoints.http.observe import REQUEST_ID_HEADER, RequestObserver, _incoming_id, _log_access
+from receiptcore.entrypoints.http.raw import json_headers, problem_body, with_security_headers
+from receiptcore.entrypoints.logs import client_var
 from receiptcore.errors import Overloaded
 from receiptcore.services.admission import OVERLOADED_DETAIL, RETRY_AFTER_SECONDS, LoginAdmission
 
 LOGIN_PATH = "/auth/login"
 _BODY = problem_body(429, Overloaded.code, OVERLOADED_DETAIL, LOGIN_PATH)
-_HEADERS = json_headers(
-    _BODY, b"application/problem+json", [(b"retry-after", str(max(1, math.ceil(RETRY_AFTER_SECONDS))).encode())]
+# what the app's before_send would make of the answer (it still runs; these are already its result)
+_HEADERS = with_security_headers(
+    json_headers(
+        _BODY, b"application/problem+json", [(b"retry-after", str(max(1, math.ceil(RETRY_AFTER_SECONDS))).encode())]
+    ),
+    LOGIN_PATH,
 )
-
 
 REPEAT_PAUSE_SECONDS = 0.025
 REMEMBERED_CLIENTS = 4096
+REFUSALS_PER_TURN = 4
 
 
 class RepeatOffenders:
@@ -76,20 +93,100 @@ class RepeatOffenders:
         return last is not None and now - last < self._window
 
 
+class RefusalLine:
+    """Paused refusals, answered in arrival order ``seconds`` after they came, at most ``per_turn`` per loop turn.
+
+    One timer for the whole line instead of one per refusal; when more than ``per_turn`` are due at once, the rest
+    are let go on the next turns (``call_soon``), after whatever I/O the loop has polled meanwhile.
+
+    Args:
+        per_turn: refusals let go per event-loop turn at most.
+    """
+
+    def __init__(self, per_turn: int = REFUSALS_PER_TURN) -> None:
+        if per_turn < 1:
+            msg = "a refusal line must let at least one refusal go per turn"
+            raise ValueError(msg)
+        self._per_turn = per_turn
+        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._wake: asyncio.Handle | None = None
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    async def wait(self, seconds: float) -> None:
+        """Return ``seconds`` from now, or a few turns later when many refusals are due at the same time.
+
+        Every caller must pass the same ``seconds`` (the line is first in, first out).
+        """
+        loop = asyncio.get_running_loop()
+        due = loop.time() + seconds
+        done = loop.create_future()
+        self._waiting.append((due, done))
+        if self._wake is None:
+            self._wake = loop.call_at(due, self._let_go, loop)
+        await done
+
+    def _let_go(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._wake = None
+        now = loop.time()
+        waiting = self._waiting
+        let_go = 0
+        while waiting and let_go < self._per_turn and waiting[0][0] <= now:
+            _, done = waiting.popleft()
+            if not done.done():  # its request was cancelled meanwhile
+                done.set_result(None)
+                let_go += 1
+        if waiting:
+            due = waiting[0][0]
+            self._wake = loop.call_soon(self._let_go, loop) if due <= now else loop.call_at(due, self._let_go, loop)
+
+
+_ID_PREFIX = secrets.token_hex(8)
+_ids = itertools.count(1)
+
+
+def _request_id(scope: Any) -> str:
+    """The client's sane ``X-Request-ID`` (as ``observe`` takes it), else this process's prefix and a counter:
+    unique like a random one, without the system call for random bytes."""
+    for name, _ in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            return _incoming_id(scope)
+    return f"{_ID_PREFIX}{next(_ids):016x}"
+
+
+def _observed(
+    scope: Any, address: str | None, rid: str, *, status: int, elapsed: float, listeners: list[RequestObserver]
+) -> None:
+    """The access line and the metrics of a refusal, as ``observe`` writes them for every other request."""
+    scope["path_template"] = LOGIN_PATH
+    token = client_var.set(address)  # the access line names the client, as observe's does
+    try:
+        _log_access(scope, ("POST", LOGIN_PATH, status), elapsed, rid)
+    finally:
+        client_var.reset(token)
+    for listener in listeners:
+        listener("POST", LOGIN_PATH, status, elapsed)
+
+
 def shed_logins(
     app: Any,
     admission: Callable[[], LoginAdmission],
     *,
+    observers: list[RequestObserver] | None = None,
     offenders: RepeatOffenders | None = None,
-    pause: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    pause: Callable[[float], Awaitable[Any]] | None = None,
 ) -> Any:
-    """Wrap ``app`` (Litestar's ``asgi_handler``): a login while ``admission()`` is full is answered 429 here,
-    after ``REPEAT_PAUSE_SECONDS`` when its client address was refused within ``Retry-After`` already; any other
-    login holds its admission place from here to the end of its response."""
+    """Wrap ``app`` (the observed Litestar handler): a login while ``admission()`` is full is answered 429 here,
+    after ``REPEAT_PAUSE_SECONDS`` (in a ``RefusalLine``, unless ``pause`` says otherwise) when its client
+    address was refused within ``Retry-After`` already, logged and counted (``observers``) as ``observe`` does;
+    any other login holds its admission place from here to the end of its response."""
     repeat = offenders or RepeatOffenders()
+    wait = pause or RefusalLine().wait
+    listeners = list(observers or [])
 
     async def shedding(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != LOGIN_PATH or scope["method"] != "POST":
+        if scope["path"] != LOGIN_PATH or scope["type"] != "http" or scope["method"] != "POST":
             await app(scope, receive, send)
             return
         places = admission()
@@ -97,10 +194,20 @@ def shed_logins(
             with places.ticket():  # nothing awaited since the check: the place is free
                 await app(scope, receive, send)
             return
-        scope["path_template"] = LOGIN_PATH  # the access log and the metrics name the route
+        started = time.perf_counter()
+        rid = _request_id(scope)
         client = scope.get("client")
-        if repeat.refused(str(client[0]) if client else None):
-            await pause(REPEAT_PAUSE_SECONDS)
-        await send_answer(send, 429, list(_HEADERS), _BODY)
+        address = str(client[0]) if client else None
+        status = 500  # what observe logs for a request that ends without an answer (cancelled while paused)
+        try:
+            if repeat.refused(address):
+                await wait(REPEAT_PAUSE_SECONDS)
+            headers = [*_HEADERS, (REQUEST_ID_HEADER, rid.encode("ascii"))]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            status = 429
+            await send({"type": "http.response.body", "body": _BODY, "more_body": False})
+        finally:
+            elapsed = time.perf_counter() - started
+            _observed(scope, address, rid, status=status, elapsed=elapsed, listeners=listeners)
 
     return shedding
