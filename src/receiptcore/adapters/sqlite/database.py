@@ -36,8 +36,14 @@ connection holding the file in exclusive mode, a journal-mode switch) or another
 connection, the read is handed to a reader thread as ``fetchone`` would do, which may wait up to the busy
 timeout there. What a point read can still cost the loop is the statement itself: a B-tree descent of a few
 pages plus the row's overflow pages (a receipt's JSON: 1-2 pages; 50 at most for 200 KB of raw text), from
-SQLite's page cache, the OS page cache, or, cold, the disk (a few page reads). Listings, searches and anything
-that scans stay on the reader threads.
+SQLite's page cache, the OS page cache, or, cold, the disk (a few page reads). Searches and anything that scans
+stay on the reader threads.
+
+Bounded reads (``fetchall_bounded``: a listing page) run on that connection too, under a progress handler that
+stops the statement after ``LOOP_READ_STEPS`` VM steps; a stopped one runs again, whole, on a reader's thread. A
+page on a reader thread cost more CPU than on the loop, not less: the ``sqlite3`` module releases the GIL around
+every row step and takes it back for each row (52 times a page), and with the loop busy each of those is a
+hand-off (docs/benchmarks.md, "Listing pages ... 2026-12-07 afternoon").
 
 Driver errors become ``StorageUnavailable``, except ``sqlite3.IntegrityError``, which is left to the calling
 adapter because only it knows which domain error (usually ``Conflict``) a constraint violation means.
