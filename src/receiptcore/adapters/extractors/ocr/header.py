@@ -6,7 +6,8 @@ print size directly above it are joined — otherwise the first line that reads 
 under the address names the operator of the shop whose name is above that address, and a trading word alone
 (``RESTAURANT``) is no legal name. Rows that never name the shop: greetings alone (``Welcome to X`` names X, kept as
 printed), store-number labels (``Store #1458``), borders of repeated marks, lower-case slogans, the item table's
-heading. The address is the run of lines after the name up to the phone, tax-id or document-title line.
+heading, the receipt's own rows (guests, clerk, ticket, how the order is served, the card slip). The address is
+the run of lines after the name up to the phone, tax-id or document-title line.
 """
 
 from __future__ import annotations
