@@ -165,6 +165,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
             "receipts_listing_v1",
             "receipts_v5",
             "receipts_search_walk_v1",
+            "receipts_search_walk_v2",
         ]
     finally:
         await upgraded.aclose()

@@ -23,7 +23,7 @@ from receiptcore.adapters.receipt_queries import CursorPosition
 from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_search import SEARCH_WALK_INDEX, phrase
+from receiptcore.adapters.sqlite.receipt_search import EVERYONE_WALK_INDEX, SEARCH_WALK_INDEX, phrase
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
@@ -154,6 +154,9 @@ async def test_each_plan_reads_the_index_it_is_for(store: SqliteReceiptStore) ->
     plain = ReceiptQuery(q="durian", tag="work", limit=50)
     walk = await plan(search.walk_statement(plain, scope, None, "r.id", (), boundary=position))
     assert any(f"COVERING INDEX {SEARCH_WALK_INDEX} (owner_id=? AND created_at>?)" in line for line in walk), walk
+    # and across every owner's receipts from the index of all of them
+    walk = await plan(search.walk_statement(plain, Scope.everyone(), None, "r.id", (), boundary=position))
+    assert any(f"COVERING INDEX {EVERYONE_WALK_INDEX} (created_at>?)" in line for line in walk), walk
 
 
 @pytest.mark.parametrize("sort", list(SortKey), ids=str)
@@ -174,7 +177,9 @@ async def test_no_other_read_takes_the_walks_text_index(
             statements.append(search.drive_statement(query, scope, None, "r.id", ()))
         for statement, params in statements:
             lines = await store._db.fetchall(f"EXPLAIN QUERY PLAN {statement}", params)
-            assert not any(SEARCH_WALK_INDEX in str(line[3]) for line in lines), (statement, scope)
+            assert not any(
+                index in str(line[3]) for line in lines for index in (SEARCH_WALK_INDEX, EVERYONE_WALK_INDEX)
+            ), (statement, scope)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

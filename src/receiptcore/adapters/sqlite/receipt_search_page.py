@@ -30,7 +30,14 @@ from typing import Any, Literal
 
 from receiptcore.adapters.receipt_queries import CursorPosition, sort_column
 from receiptcore.adapters.sqlite import receipt_sql as sql
-from receiptcore.adapters.sqlite.receipt_search import OWNER_SPAN, SEARCH_WALK_INDEX, SEARCHED, TRIGRAM, match_clause
+from receiptcore.adapters.sqlite.receipt_search import (
+    EVERYONE_WALK_INDEX,
+    OWNER_SPAN,
+    SEARCH_WALK_INDEX,
+    SEARCHED,
+    TRIGRAM,
+    match_clause,
+)
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery
 
@@ -157,10 +164,11 @@ def walk_statement(
         through, through_params = sql.through_clause(boundary)
         where, params = f"{where} AND {through}", [*params, *through_params]
     source = "receipts"
-    if reads_text_index(query, scope):
+    index = text_index(query, scope)
+    if index is not None:
         # SEARCHED changes nothing (a needle of three characters or more is in no empty text) but makes the
         # partial index usable
-        source, where = f"receipts INDEXED BY {SEARCH_WALK_INDEX}", f"{where} AND {SEARCHED}"
+        source, where = f"receipts INDEXED BY {index}", f"{where} AND {SEARCHED}"
     order = sql.order_clause(query)
     inner = f"SELECT id, row_number() OVER (ORDER BY {order}) AS position FROM {source} WHERE {where}"  # noqa: S608
     return sql.page_select(columns, inner, order), [*column_params, *params, limit or query.limit + 1]
@@ -223,13 +231,19 @@ def _rows(conn: sqlite3.Connection, statement: tuple[str, list[Any]]) -> list[sq
 
 
 def reads_text_index(query: ReceiptQuery, scope: Scope) -> bool:
-    """Whether a walk reads ``SEARCH_WALK_INDEX`` (the sort's index with every receipt's text, ~5x cheaper per
-    row than the receipt's row): in the default sort's order inside one owner's receipts, where the walk would
-    otherwise read ``receipts_owner_created_walk`` for the same rows. A status or category filter keeps its own
-    index (only the receipts in it are read, and ``boundary_statement`` counts the ``WALK_ROWS`` there)."""
-    return (
-        sort_column(query.sort) == "created_at"
-        and query.status is None
-        and query.category is None
-        and sql.search_owner(query, scope) is not None
-    )
+    """Whether a walk reads one of the text indexes (``text_index``)."""
+    return text_index(query, scope) is not None
+
+
+def text_index(query: ReceiptQuery, scope: Scope) -> str | None:
+    """The index with every receipt's text a walk reads (~5x cheaper per row than the receipt's row), if any:
+    in the default sort's order, ``SEARCH_WALK_INDEX`` inside one owner's receipts (where the walk would
+    otherwise read ``receipts_owner_created_walk`` for the same rows), ``EVERYONE_WALK_INDEX`` across every
+    owner's (``receipts_created``). A status or category filter keeps its own index (only the receipts in it
+    are read, and ``boundary_statement`` counts the ``WALK_ROWS`` there), and so does a scope of several owners
+    but not all (the walk would read every other owner's rows too)."""
+    if sort_column(query.sort) != "created_at" or query.status is not None or query.category is not None:
+        return None
+    if sql.search_owner(query, scope) is not None:
+        return SEARCH_WALK_INDEX
+    return EVERYONE_WALK_INDEX if scope.owner_ids is None and query.owner_id is None else None

@@ -40,7 +40,7 @@ from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_listing import KEEP_RENDERING_SQL, LISTING_V1, rendered_columns
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5, SEARCH_WALK_V1
+from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5, SEARCH_WALK_V1, SEARCH_WALK_V2
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
     MISSING_CATEGORY,
@@ -106,6 +106,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
         db.register_migration("receipts_listing_v1", LISTING_V1)
         db.register_migration("receipts_v5", SCHEMA_V5)
         db.register_migration("receipts_search_walk_v1", SEARCH_WALK_V1)
+        db.register_migration("receipts_search_walk_v2", SEARCH_WALK_V2)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The
@@ -251,7 +252,8 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
                     conn, query, scope, position=position, columns=columns, column_params=column_params
                 )
             )
-        return await self._db.fetchall(*sql.list_statement(query, scope, position, columns, column_params))
+        # on the loop's thread while it stays within the loop's budget (SqliteDatabase.fetchall_bounded)
+        return await self._db.fetchall_bounded(*sql.list_statement(query, scope, position, columns, column_params))
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""
