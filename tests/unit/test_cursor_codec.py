@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receiptcore.adapters.receipt_queries import CursorCodec, CursorPosition, cursor_codec
+from receiptcore.adapters.receipt_queries import CursorCodec, CursorPosition, cursor_codec, cursor_payload
 from receiptcore.domain.queries import SortKey
 from receiptcore.errors import ValidationFailed
 
@@ -33,6 +34,13 @@ def positions(draw: st.DrawFn) -> CursorPosition:
 @given(positions())
 def test_a_cursor_decodes_to_the_position_it_encodes(position: CursorPosition) -> None:
     assert CODEC.decode(CODEC.encode(position), position.sort) == position
+
+
+@given(positions())
+def test_the_signed_payload_is_the_compact_json_of_the_position(position: CursorPosition) -> None:
+    # cursors issued before the payload was written out by hand must still decode, and adapters share the codec
+    expected = [2, position.sort.value, position.value, position.receipt_id]
+    assert cursor_payload(position) == json.dumps(expected, separators=(",", ":"))
 
 
 @given(st.text(max_size=600), st.sampled_from(list(SortKey)))

@@ -65,14 +65,18 @@ EXCUSED_BY_CONFIDENT_TOTAL: frozenset[str] = frozenset({LINE_ITEMS_MISMATCH, TOT
 EXCUSED_BY_CORROBORATED_TOTAL: frozenset[str] = frozenset({LINE_ITEMS_MISMATCH, TOTAL_MISMATCH, TAX_MISMATCH})
 
 
-def low_confidence_warnings(provenance: Mapping[str, FieldSource]) -> list[ReceiptWarning]:
-    """One ``low_confidence`` warning per headline field *read* with a confidence below the threshold. A value not
+def low_confidence_warnings(
+    provenance: Mapping[str, FieldSource], threshold: float | None = None
+) -> list[ReceiptWarning]:
+    """One ``low_confidence`` warning per headline field *read* with a confidence below the threshold
+    (``LOW_CONFIDENCE_THRESHOLD`` unless ``threshold`` is given: ``receiptcore eval`` measures others). A value not
     taken as read (``FieldSource.method`` set, e.g. a merchant matched to the owner's directory) carries the score of
     that derivation instead, which its own threshold has already accepted: it is not compared with this one."""
+    limit = LOW_CONFIDENCE_THRESHOLD if threshold is None else threshold
     out = []
     for path in HEADLINE_FIELDS:
         source = provenance.get(path)
-        if source is not None and source.method is None and source.confidence < LOW_CONFIDENCE_THRESHOLD:
+        if source is not None and source.method is None and source.confidence < limit:
             out.append(
                 ReceiptWarning(
                     code=LOW_CONFIDENCE,
@@ -96,19 +100,24 @@ def assume_currency(output: ExtractedReceipt, default: str | None) -> ExtractedR
     return output.model_validate({**output.model_dump(), "currency": default, "warnings": [*output.warnings, note]})
 
 
-def review_warnings(output: ExtractedReceipt) -> list[ReceiptWarning]:
+def review_warnings(output: ExtractedReceipt, threshold: float | None = None) -> list[ReceiptWarning]:
     """Everything worth telling a person about an extractor's output: its own warnings, the consistency check
-    and low-confidence headline fields, without repeats (same code on the same fields)."""
-    return unique([*output.warnings, *check_consistency(output.data()), *low_confidence_warnings(output.provenance)])
+    and low-confidence headline fields (below ``threshold``, default ``LOW_CONFIDENCE_THRESHOLD``), without
+    repeats (same code on the same fields)."""
+    low = low_confidence_warnings(output.provenance, threshold)
+    return unique([*output.warnings, *check_consistency(output.data()), *low])
 
 
-def confident_total(provenance: Mapping[str, FieldSource] | None, total: Decimal | None = None) -> bool:
-    """Whether the extractor read the total with a stated confidence at or above ``LOW_CONFIDENCE_THRESHOLD``. With
+def confident_total(
+    provenance: Mapping[str, FieldSource] | None, total: Decimal | None = None, threshold: float | None = None
+) -> bool:
+    """Whether the extractor read the total with a stated confidence at or above ``threshold`` (default
+    ``LOW_CONFIDENCE_THRESHOLD``). With
     ``total`` (the receipt's total now), also that the source text the confidence speaks of (when the extractor
     states one) shows that amount: a total a person has corrected since, or one derived from other rows (cash
     minus change), is not the reading the confidence was measured on."""
     source = (provenance or {}).get("total")
-    if source is None or source.confidence < LOW_CONFIDENCE_THRESHOLD:
+    if source is None or source.confidence < (LOW_CONFIDENCE_THRESHOLD if threshold is None else threshold):
         return False
     return total is None or source.text is None or _shows(source.text, total)
 
@@ -120,16 +129,20 @@ def _shows(text: str | None, amount: Decimal) -> bool:
 
 
 def blocking(
-    warnings: Iterable[ReceiptWarning], data: ReceiptData, provenance: Mapping[str, FieldSource] | None = None
+    warnings: Iterable[ReceiptWarning],
+    data: ReceiptData,
+    provenance: Mapping[str, FieldSource] | None = None,
+    threshold: float | None = None,
 ) -> list[ReceiptWarning]:
     """The warnings that send the receipt to a person, after the rules of this module (``provenance``: the
-    extractor's per-field confidences, when there are any)."""
+    extractor's per-field confidences, when there are any; ``threshold``: the confidence a total needs to excuse
+    arithmetic, default ``LOW_CONFIDENCE_THRESHOLD``, the one ``review_warnings`` compared the fields with)."""
     corroborated: bool | None = None
     out = []
     for warning in warnings:
         if warning.code in INFORMATIONAL_CODES:
             continue
-        if warning.code in EXCUSED_BY_CONFIDENT_TOTAL and confident_total(provenance, data.total):
+        if warning.code in EXCUSED_BY_CONFIDENT_TOTAL and confident_total(provenance, data.total, threshold):
             continue
         if warning.code in EXCUSED_BY_CORROBORATED_TOTAL:
             if corroborated is None:

@@ -85,16 +85,16 @@ async def test_the_file_is_in_wal_mode_and_readers_reopen_after_close(db: Sqlite
     assert await texts(db) == ["committed"]
 
 
-async def test_readers_keep_a_listings_pages_cached_and_point_reads_the_default(db: SqliteDatabase) -> None:
+async def test_read_connections_keep_a_listings_pages_cached(db: SqliteDatabase) -> None:
     # a listing page's ~150 pages, four listings' ~700: SQLite's default 2,000 KiB made them come back through the
-    # OS on every page (database.py's docstring); the point-read connection keeps the default
+    # OS on every page (database.py's docstring); the loop's connection reads listing pages too
     row = await db.fetchone("PRAGMA cache_size")
     assert row is not None
     assert row[0] == -READ_CACHE_KIB
     assert READ_CACHE_KIB >= 8192
     point = await db.fetchone_point("PRAGMA cache_size")
     assert point is not None
-    assert point[0] == -2000
+    assert point[0] == -READ_CACHE_KIB
 
 
 async def test_a_cancelled_read_leaves_its_connection_usable(db: SqliteDatabase) -> None:

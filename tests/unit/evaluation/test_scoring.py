@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from receiptcore.domain.receipt import ExtractedReceipt, LineItem, Merchant
+from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, LineItem, Merchant
+from receiptcore.domain.review import LOW_CONFIDENCE_THRESHOLD
 from receiptcore.entrypoints import cli_eval
 from receiptcore.entrypoints.evaluation import runner
 from receiptcore.entrypoints.evaluation.datasets import discover
-from receiptcore.entrypoints.evaluation.review_load import reliability
+from receiptcore.entrypoints.evaluation.review_load import CURVE_THRESHOLDS, judge, reliability, summarize_review
 from receiptcore.entrypoints.evaluation.runner import evaluate
 from receiptcore.errors import ExtractionFailed
 from receiptcore.ports import Document
@@ -258,3 +259,29 @@ async def test_the_review_load_of_the_whole_set_pools_its_subsets() -> None:
         100.0,
     )
     assert {r.subset for r in report.review} == {"sroie", "wildreceipt"}
+
+
+def test_the_curve_measures_the_decision_at_other_confidence_thresholds() -> None:
+    # sroie 000 as scripted (all three fields right), its total read with confidence 0.9, the rest at 0.99; and a
+    # second receipt whose merchant is wrong, read at 0.96
+    sample = next(s for s in discover(MINI) if s.subset == "sroie" and s.id == "000")
+    label = runner.load_label(sample)
+    sure = {"merchant.name": FieldSource(confidence=0.99), "purchase_date": FieldSource(confidence=0.99)}
+    right = ANSWERS["sroie/000.png"].model_copy(update={"provenance": {**sure, "total": FieldSource(confidence=0.9)}})
+    wrong = right.model_copy(
+        update={
+            "merchant": Merchant(name="Zeta Bazaar"),
+            "provenance": {**sure, "merchant.name": FieldSource(confidence=0.96), "total": FieldSource(confidence=1)},
+        }
+    )
+    judgements = [judge(p, runner.score("sroie", p, label), "EUR") for p in (right, wrong)]
+    assert [j.sent for j in judgements] == [False, False]  # both above LOW_CONFIDENCE_THRESHOLD (0.85)
+    assert judgements[1].right["merchant"] is False
+    curve = {p.threshold: p for p in summarize_review("sroie", judgements).curve}
+    assert set(curve) == {*CURVE_THRESHOLDS, LOW_CONFIDENCE_THRESHOLD}
+    # at 0.85 nothing is sent: half the accepted are right, the wrong one is missed
+    assert (curve[0.85].review_share, curve[0.85].auto_accept_precision, curve[0.85].catch_rate) == (0.0, 50.0, 0.0)
+    # at 0.95 the 0.9 total goes to review: the one accepted is the wrong one
+    assert (curve[0.95].review_share, curve[0.95].auto_accept_precision, curve[0.95].catch_rate) == (50.0, 0.0, 0.0)
+    # at 0.97 both go: nothing is accepted, the wrong one is caught
+    assert (curve[0.97].review_share, curve[0.97].auto_accept_precision, curve[0.97].catch_rate) == (100.0, None, 100.0)

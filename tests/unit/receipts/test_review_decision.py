@@ -277,3 +277,20 @@ def test_a_missing_currency_takes_the_default_and_is_not_a_blocker() -> None:
     # a printed currency is never overridden, and without a default nothing is assumed
     assert assume_currency(receipt(), "EUR").currency == "MYR"
     assert decide(assume_currency(receipt(currency=None), None)) == (["currency_unknown"], True)
+
+
+def test_a_stricter_threshold_sends_what_the_default_accepts() -> None:
+    # what receiptcore eval's curve measures: the same decision, the confidence bar set elsewhere
+    output = receipt(subtotal=D("8.90"), line_items=[], payments=[],
+                     provenance={**UNSURE_TOTAL, "total": FieldSource(confidence=0.9)})  # fmt: skip
+    warnings = review_warnings(output)
+    assert not needs_review(warnings, output.data(), output.provenance)
+    strict = review_warnings(output, 0.95)
+    assert [w.code for w in strict] == ["total_mismatch", "low_confidence"]
+    # the arithmetic is no longer excused by the total either: its confidence is below the stricter bar
+    assert [w.code for w in blocking(strict, output.data(), output.provenance, 0.95)] == [
+        "total_mismatch",
+        "low_confidence",
+    ]
+    assert not confident_total(output.provenance, output.total, 0.95)
+    assert confident_total(output.provenance, output.total)

@@ -67,8 +67,13 @@ WAL_RETRY_PAUSE_S = 0.02
 # Read connections per database file: SQLite releases the GIL while it steps a statement, so two readers use both
 # cores of a small machine; more would mostly add page caches.
 READERS = 2
-# Page cache of each read connection (see the module docstring); the point-read connection keeps SQLite's default.
+# Page cache of each read connection, the loop's included (see the module docstring).
 READ_CACHE_KIB = 8192
+# The most SQLite VM steps a bounded read (``fetchall_bounded``) may take on the loop's thread before it is moved to a
+# reader's. The benchmark's listing pages at 100,000 receipts take 2,900-13,400 (0.2-0.7 ms); a page whose filters
+# match few of the walked rows takes ~150,000-230,000 (~4 ms) and is better off a thread.
+LOOP_READ_STEPS = 25_000
+_STEPS_PER_CHECK = 1_000
 
 
 async def _enable_wal(conn: aiosqlite.Connection) -> None:
@@ -248,24 +253,56 @@ class SqliteDatabase:
         """``fetchone`` for a short point read (a row by primary key or unique index, a single-row counter),
         run on the calling thread without a hop to a reader thread; never waits for a lock there (see the
         module docstring), handing the read to ``fetchone`` instead. Never use it for a query that scans."""
-        if self._path == MEMORY or not self._point_lock.acquire(blocking=False):
+        rows = await self._read_on_loop(sql, params, one=True, budget=None)
+        if rows is None:  # it would have waited: wait on a reader's thread instead
             return await self.fetchone(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchall_bounded(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """``fetchall`` for a read that is usually short but not always (a listing page): run on the calling
+        thread, as a point read is, while it takes at most ``LOOP_READ_STEPS`` SQLite VM steps; a read that
+        needs more is interrupted there and run again on a reader's thread, as is one that would wait for a lock.
+        So the loop spends at most that budget on it, and the common page pays no thread hop."""
+        rows = await self._read_on_loop(sql, params, one=False, budget=LOOP_READ_STEPS // _STEPS_PER_CHECK)
+        if rows is None:
+            return await self.fetchall(sql, params)
+        return rows
+
+    async def _read_on_loop(
+        self, sql: str, params: Sequence[Any], *, one: bool, budget: int | None
+    ) -> list[sqlite3.Row] | None:
+        """The statement's rows read through the loop's read connection, or None when it has to go to a reader
+        thread: that connection is in use by another thread, SQLite would wait for a lock, or the statement ran
+        past ``budget`` progress checks (of ``_STEPS_PER_CHECK`` VM steps each; None: no limit)."""
+        if self._path == MEMORY or not self._point_lock.acquire(blocking=False):
+            return None
         try:
             conn = self._point
             if conn is None:
                 await self._connection()  # the writer first: it creates the file and switches it to WAL
-                conn = self._point = _open_reader(str(self._path), busy_timeout_ms=0)
-            rows = _query(conn, sql, params, one=True)
+                conn = self._point = _open_reader(str(self._path), busy_timeout_ms=0, cache_kib=READ_CACHE_KIB)
+            if budget is None:
+                return _query(conn, sql, params, one)
+            checks = 0
+
+            def past_budget() -> bool:
+                nonlocal checks
+                checks += 1
+                return checks > budget
+
+            conn.set_progress_handler(past_budget, _STEPS_PER_CHECK)
+            try:
+                return _query(conn, sql, params, one)
+            finally:
+                conn.set_progress_handler(None, 0)
         except sqlite3.OperationalError as exc:
-            if not _would_wait(exc):
+            if not (_would_wait(exc) or _interrupted(exc)):
                 raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
-        else:
-            return rows[0] if rows else None
         finally:
             self._point_lock.release()
-        return await self.fetchone(sql, params)  # it would have waited: wait on a reader's thread instead
+        return None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Run one query and return all its rows, as committed when the query starts (see ``fetchone``)."""
@@ -455,6 +492,14 @@ def _would_wait(exc: sqlite3.OperationalError) -> bool:
     if code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _interrupted(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_INTERRUPT: the progress handler stopped the statement (``fetchall_bounded``'s budget)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return bool(code == sqlite3.SQLITE_INTERRUPT)
+    return "interrupted" in str(exc)
 
 
 def _query(conn: sqlite3.Connection, sql: str, params: Sequence[Any], one: bool) -> list[sqlite3.Row]:

@@ -17,11 +17,12 @@ receipt once, the first time a page shows it, instead of on every page.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from receiptcore.adapters.receipt_queries import sort_column
 from receiptcore.adapters.sqlite import receipt_sql as sql
-from receiptcore.domain.queries import ReceiptQuery
+from receiptcore.domain.queries import ReceiptQuery, SortKey
 
 LISTING_V1 = """
 ALTER TABLE receipts ADD COLUMN listing BLOB;
@@ -39,9 +40,13 @@ def rendered_columns(query: ReceiptQuery, key: str) -> tuple[str, tuple[Any, ...
     """The columns (and their parameters) a rendered listing page reads per row (``sql.list_statement``): its id,
     its sort value (for the next cursor), the stored rendering when it was made under ``key`` (else NULL) and,
     only when it was not, the list projection of the receipt's JSON (``sql.LIST_DATA``) to render it from."""
-    columns = (
-        f"r.id, {_SORT_COLUMNS[sort_column(query.sort)]},"
+    return _columns(query.sort), (key, key)
+
+
+@functools.cache  # one text per sort key
+def _columns(sort: SortKey) -> str:
+    return (
+        f"r.id, {_SORT_COLUMNS[sort_column(sort)]},"
         " CASE WHEN r.listing_key = ? THEN r.listing END,"
         f" CASE WHEN r.listing_key = ? THEN NULL ELSE {sql.LIST_DATA} END"
     )
-    return columns, (key, key)

@@ -252,7 +252,8 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
                     conn, query, scope, position=position, columns=columns, column_params=column_params
                 )
             )
-        return await self._db.fetchall(*sql.list_statement(query, scope, position, columns, column_params))
+        # on the loop's thread while it stays within the loop's budget (SqliteDatabase.fetchall_bounded)
+        return await self._db.fetchall_bounded(*sql.list_statement(query, scope, position, columns, column_params))
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""

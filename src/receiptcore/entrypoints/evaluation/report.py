@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from receiptcore.domain.review import LOW_CONFIDENCE_THRESHOLD
 from receiptcore.entrypoints.evaluation.runner import Report, SampleResult
 
 
@@ -27,6 +28,7 @@ def render(report: Report, console: Console) -> None:
     console.print(table)
     if report.review:
         console.print(_review_table(report))
+        console.print(_curve_table(report))
     seconds = report.seconds
     if seconds:
         p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) >= 2 else seconds[0]
@@ -51,6 +53,22 @@ def _review_table(report: Report) -> Table:
         ece = [("—" if r.ece[name] is None else f"{r.ece[name]:.3f}") for name in ("merchant", "date", "total")]
         table.add_row(r.subset, str(r.receipts), _percent(r.review_share), _percent(r.auto_accept_precision),
                       _percent(r.catch_rate), *ece, top)  # fmt: skip
+    return table
+
+
+def _curve_table(report: Report) -> Table:
+    table = Table(title="review load by confidence threshold: sent % / auto-accept precision % / catch rate %")
+    table.add_column("subset")
+    thresholds = [p.threshold for p in report.review[0].curve] if report.review else []
+    for t in thresholds:
+        table.add_column(f"{t:g}" + (" (default)" if t == LOW_CONFIDENCE_THRESHOLD else ""), justify="right")
+    for r in report.review:
+        cells = {p.threshold: p for p in r.curve}
+        table.add_row(r.subset, *(
+            " / ".join(_percent(v) for v in (p.review_share, p.auto_accept_precision, p.catch_rate))
+            if (p := cells.get(t)) is not None else "—"
+            for t in thresholds
+        ))  # fmt: skip
     return table
 
 

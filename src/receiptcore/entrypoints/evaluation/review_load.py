@@ -6,7 +6,10 @@ Per subset, from the same review decision the worker applies (``receiptcore.doma
 - **auto-accept precision**: among receipts *not* sent, the share whose headline fields are all right;
 - **catch rate**: among receipts with a wrong headline field, the share that *was* sent;
 - **calibration** of the extractor's per-field confidence on the headline fields: expected calibration error
-  (ECE, equal-width bins, weighted by bin size) and a reliability table (per bin: count, mean confidence, accuracy).
+  (ECE, equal-width bins, weighted by bin size) and a reliability table (per bin: count, mean confidence, accuracy);
+- **the trade-off curve**: the same three figures with the confidence threshold of the decision set to each of
+  ``CURVE_THRESHOLDS`` instead of ``LOW_CONFIDENCE_THRESHOLD`` (a higher threshold sends more receipts and
+  catches more wrong ones), so what a stricter or looser install would get is measured, not guessed.
 
 Headline fields: merchant, date, total. The merchant counts as right when its similarity to the label with every
 space removed (``difflib`` ratio; SROIE ``company_similarity``, WildReceipt ``store_name``) is at least
@@ -19,14 +22,16 @@ is left out of both ratios.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from receiptcore.domain.receipt import ExtractedReceipt
-from receiptcore.domain.review import assume_currency, blocking, review_warnings
+from receiptcore.domain.review import LOW_CONFIDENCE_THRESHOLD, assume_currency, blocking, review_warnings
 from receiptcore.entrypoints.evaluation.scoring import FieldScore
 
 MERCHANT_RIGHT_AT = 0.8
 CALIBRATION_BINS = 10
+# confidence thresholds the curve is measured at (the decision's own, LOW_CONFIDENCE_THRESHOLD, is always one)
+CURVE_THRESHOLDS: tuple[float, ...] = (0.5, 0.8, 0.85, 0.9, 0.95, 0.97)
 
 # headline field → (score names that judge it, provenance path of its confidence)
 HEADLINE: dict[str, tuple[tuple[str, ...], str]] = {
@@ -45,6 +50,7 @@ class ReviewJudgement:
     codes: tuple[str, ...]
     right: dict[str, bool]
     confidence: dict[str, float]
+    sent_at: dict[float, bool] = field(default_factory=dict)  # threshold → sent (the curve)
 
     @property
     def headline_right(self) -> bool | None:
@@ -64,6 +70,16 @@ class Bin:
 
 
 @dataclass(frozen=True, slots=True)
+class CurvePoint:
+    """The review load with the decision's confidence threshold set to ``threshold`` (percentages 0..100)."""
+
+    threshold: float
+    review_share: float | None
+    auto_accept_precision: float | None
+    catch_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewSummary:
     """Review load of one subset (percentages 0..100; None when there is nothing to divide by)."""
 
@@ -75,6 +91,7 @@ class ReviewSummary:
     ece: dict[str, float | None]
     reliability: dict[str, list[Bin]]
     blocking_codes: dict[str, int]
+    curve: list[CurvePoint] = field(default_factory=list)
 
 
 def _field_right(name: str, scores: dict[str, FieldScore]) -> bool | None:
@@ -93,17 +110,21 @@ def judge(
 ) -> ReviewJudgement:
     """The review decision for one prediction (None = extraction failed) beside its headline correctness."""
     right = {name: ok for name in HEADLINE if (ok := _field_right(name, scores)) is not None}
+    thresholds = sorted({*CURVE_THRESHOLDS, LOW_CONFIDENCE_THRESHOLD})
     if prediction is None:
-        return ReviewJudgement(True, ("extraction_failed",), right, dict.fromkeys(right, 0.0))
+        failed = dict.fromkeys(thresholds, True)
+        return ReviewJudgement(True, ("extraction_failed",), right, dict.fromkeys(right, 0.0), failed)
     output = assume_currency(prediction, default_currency)
-    blockers = blocking(review_warnings(output), output.data(), output.provenance)
+    data = output.data()
+    blockers = blocking(review_warnings(output), data, output.provenance)
     sent = bool(blockers)
     codes = tuple(sorted({w.code for w in blockers}))
     confidence = {}
     for name in right:
         source = output.provenance.get(HEADLINE[name][1])
         confidence[name] = source.confidence if source is not None else 0.0
-    return ReviewJudgement(sent, codes, right, confidence)
+    sent_at = {t: bool(blocking(review_warnings(output, t), data, output.provenance, t)) for t in thresholds}
+    return ReviewJudgement(sent, codes, right, confidence, sent_at)
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -129,11 +150,22 @@ def reliability(pairs: Sequence[tuple[float, bool]], bins: int = CALIBRATION_BIN
     return ece, rows
 
 
+def _load(judgements: Sequence[ReviewJudgement], sent: Sequence[bool]) -> tuple[float | None, ...]:
+    """Review share, auto-accept precision and catch rate when ``sent[i]`` says whether judgement i was sent."""
+    pairs = list(zip(judgements, sent, strict=True))
+    judged = [(j, s) for j, s in pairs if j.headline_right is not None]
+    accepted = [j for j, s in judged if not s]
+    wrong = [s for j, s in judged if not j.headline_right]
+    return (
+        _percent(sum(sent), len(judgements)),
+        _percent(sum(bool(j.headline_right) for j in accepted), len(accepted)),
+        _percent(sum(wrong), len(wrong)),
+    )
+
+
 def summarize_review(subset: str, judgements: Sequence[ReviewJudgement]) -> ReviewSummary:
     """Aggregate one subset's judgements."""
-    judged = [j for j in judgements if j.headline_right is not None]
-    accepted = [j for j in judged if not j.sent]
-    wrong = [j for j in judged if not j.headline_right]
+    share, precision, catch = _load(judgements, [j.sent for j in judgements])
     ece: dict[str, float | None] = {}
     table: dict[str, list[Bin]] = {}
     for name in HEADLINE:
@@ -143,13 +175,16 @@ def summarize_review(subset: str, judgements: Sequence[ReviewJudgement]) -> Revi
     for j in judgements:
         for code in j.codes:
             codes[code] = codes.get(code, 0) + 1
+    thresholds = sorted({t for j in judgements for t in j.sent_at})
+    curve = [CurvePoint(t, *_load(judgements, [j.sent_at.get(t, j.sent) for j in judgements])) for t in thresholds]
     return ReviewSummary(
         subset=subset,
         receipts=len(judgements),
-        review_share=_percent(sum(j.sent for j in judgements), len(judgements)),
-        auto_accept_precision=_percent(sum(bool(j.headline_right) for j in accepted), len(accepted)),
-        catch_rate=_percent(sum(j.sent for j in wrong), len(wrong)),
+        review_share=share,
+        auto_accept_precision=precision,
+        catch_rate=catch,
         ece=ece,
         reliability=table,
         blocking_codes=dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
+        curve=curve,
     )

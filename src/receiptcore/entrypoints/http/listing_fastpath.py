@@ -21,7 +21,7 @@ import inspect
 import re
 import typing
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from litestar._parsers import parse_query_string
 from litestar.datastructures import MultiDict
@@ -94,6 +94,35 @@ def parse_query(
     return pairs
 
 
+# the Link prefixes kept per query (without its cursor); emptied when full, so any query string costs memory once
+LINK_CACHE_SIZE = 1024
+
+
+def next_link(cache: dict[tuple[tuple[str, str], ...], bytes], pairs: list[tuple[str, str]], cursor: str) -> bytes:
+    """The route's ``Link`` header value for the page after this one: the query's parameters in the order of
+    Litestar's ``MultiDict`` (as the route writes them), its cursor replaced by ``cursor``, url-encoded.
+
+    Everything before the cursor's value depends on the query alone and is kept in ``cache``; a cursor is
+    url-safe base64 (``CursorCodec``), which ``urlencode`` leaves as it is, so it is appended unquoted (and
+    quoted like the rest when it is not)."""
+    kept = tuple(pair for pair in pairs if pair[0] != "cursor")
+    # the MultiDict's order depends on its set of keys, the cursor's included: the key says whether it was there
+    key = (*kept, ("cursor", "")) if len(kept) < len(pairs) else kept
+    prefix = cache.get(key)
+    if prefix is None:
+        following = [(name, value) for name, value in MultiDict(pairs).multi_items() if name != "cursor"]
+        query = urlencode(following)
+        prefix = f"<{LIST_PATH}?{query}{'&' if query else ''}cursor=".encode("latin-1")
+        if len(cache) >= LINK_CACHE_SIZE:
+            cache.clear()
+        cache[key] = prefix
+    value = cursor if _URL_SAFE.fullmatch(cursor) else quote_plus(cursor)
+    return prefix + value.encode("latin-1") + b'>; rel="next"'
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def fast_listing(app: Any, container: Container, service: str, state: State) -> Any:
     """Wrap ``app`` (Litestar's ``asgi_handler``) with the fast answer of ``GET /api/receipts`` when ``service``
     mounts it; ``state`` is the app's (``provide_receipt_query`` reads the container from it)."""
@@ -102,25 +131,21 @@ def fast_listing(app: Any, container: Container, service: str, state: State) -> 
     authenticator = container.authenticator  # looked up per request, as fastpath.fast_reads does (and why)
     required = required_permission(list_receipts)
     rules = query_rules()
+    links: dict[tuple[tuple[str, str], ...], bytes] = {}
 
     async def answer(scope: Any) -> tuple[Headers, bytes] | None:
         pairs = parse_query(scope.get("query_string", b""), rules)
         if pairs is None:
             return None
-        return await authorized_answer(
-            authenticator, scope, required, lambda principal: listing(scope, principal, pairs)
-        )
+        return await authorized_answer(authenticator, scope, required, lambda principal: listing(principal, pairs))
 
-    async def listing(scope: Any, principal: Principal, pairs: list[tuple[str, str]]) -> tuple[Headers, bytes]:
+    async def listing(principal: Principal, pairs: list[tuple[str, str]]) -> tuple[Headers, bytes]:
         query = await provide_receipt_query(principal, state, **dict(pairs))
         page = await container.receipt_service().list_rendered(principal, query, API_LISTING)
         body = list_page_json(page.items, page.next_cursor)
         extra: Headers = []
         if page.next_cursor:
-            # in the order the route writes them: its MultiDict's, not the query string's
-            following = [(key, value) for key, value in MultiDict(pairs).multi_items() if key != "cursor"]
-            following.append(("cursor", page.next_cursor))
-            extra.append((b"link", f'<{scope["path"]}?{urlencode(following)}>; rel="next"'.encode("latin-1")))
+            extra.append((b"link", next_link(links, pairs, page.next_cursor)))
         return json_headers(body, extra=extra), body
 
     async def fast(scope: Any, receive: Any, send: Any) -> None:

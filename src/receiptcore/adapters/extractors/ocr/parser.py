@@ -10,7 +10,8 @@ import re
 from decimal import Decimal
 
 from receiptcore.adapters.extractors.ocr.confidence import headline_evidence, level
-from receiptcore.adapters.extractors.ocr.currency import detect_currency, month_first
+from receiptcore.adapters.extractors.ocr.currency import detect_currency
+from receiptcore.adapters.extractors.ocr.date_order import month_first_order
 from receiptcore.adapters.extractors.ocr.dates import find_dates, find_time
 from receiptcore.adapters.extractors.ocr.header import Header, parse_header
 from receiptcore.adapters.extractors.ocr.items import items_start, parse_items
@@ -196,7 +197,8 @@ def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
         provenance[f"line_items.{index}"] = _source(sources, 0.5)
 
     data: dict[str, object] = {}
-    date_line = _when(lines, month_first(currency), data, provenance)
+    us_order = month_first_order(lines, currency)
+    date_line = _when(lines, us_order, data, provenance)
     number = _receipt_number(lines)
     if number:
         data["receipt_number"] = number[0]
@@ -206,7 +208,7 @@ def parse_lines(lines: list[Line], pages: int = 1) -> ExtractedReceipt:
         provenance["currency"] = FieldSource(confidence=currency_confidence)
     taxes = _money(summary, data, provenance)
     evidence = headline_evidence(
-        lines, header, summary=summary, items_sum=items_sum, date_line=date_line, month_first=month_first(currency)
+        lines, header, summary=summary, items_sum=items_sum, date_line=date_line, month_first=us_order
     )
     for path, (found, weakest_word) in evidence.items():
         if path in provenance:
