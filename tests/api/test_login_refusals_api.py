@@ -103,7 +103,7 @@ class _Turns:
 
 
 async def test_the_refusal_line_lets_at_most_its_bound_go_per_turn_in_arrival_order() -> None:
-    line = RefusalLine(per_turn=3)
+    line = RefusalLine(per_turn=3, max_late=3600.0)
     turns = _Turns()
     resumed: list[tuple[int, int]] = []  # (arrival, turn)
 
@@ -124,8 +124,25 @@ async def test_the_refusal_line_lets_at_most_its_bound_go_per_turn_in_arrival_or
     assert len(line) == 0
 
 
+async def test_refusals_already_late_go_at_once_whatever_the_bound() -> None:
+    line = RefusalLine(per_turn=1, max_late=0.0)
+    turns = _Turns()
+    resumed: list[int] = []
+
+    async def refusal() -> None:
+        await line.wait(0.0)
+        resumed.append(turns.count)
+
+    tasks = [asyncio.create_task(refusal()) for _ in range(5)]
+    async with asyncio.timeout(5):
+        await asyncio.gather(*tasks)
+    turns.stop()
+    # each was late by the time the line looked (max_late 0): all five let go in the same turn
+    assert len(set(resumed)) == 1
+
+
 async def test_a_refusal_cancelled_while_it_waits_gives_its_turn_to_the_next() -> None:
-    line = RefusalLine(per_turn=1)
+    line = RefusalLine(per_turn=1, max_late=3600.0)
     first = asyncio.create_task(line.wait(0.0))
     second = asyncio.create_task(line.wait(0.0))
     await asyncio.sleep(0)  # both are in the line

@@ -219,7 +219,7 @@ async def test_an_upgraded_store_keeps_the_renderings_its_pages_make(tmp_path: P
         }
         # kept only while the receipt is the version it was rendered from: a stale write-back changes nothing
         changed = await store.update(receipts[0].model_copy(update={"notes": "newer"}), receipts[0].version)
-        await store._keep_renderings([(b"stale", API_LISTING.key, receipts[0].id, receipts[0].version)])
+        await store._pages.keep_renderings([(b"stale", API_LISTING.key, receipts[0].id, receipts[0].version)])
         again = await store.list_rendered(ReceiptQuery(), Scope.only("u1"), API_LISTING)
         assert API_LISTING.render(changed) in again.items
         assert b"stale" not in again.items

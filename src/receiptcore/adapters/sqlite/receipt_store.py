@@ -6,6 +6,10 @@ transaction that inserts the row, checked to still be there inside it (``receipt
 again if the insert fails; it is deleted only when no receipt references its sha256 any more, inside the write
 transaction. Holding SQLite's write lock from the check to the commit, and from "is this file still referenced?" to
 "unlink it", is what keeps two processes from committing a row whose file another one just removed.
+
+Beside this module: the row mapping and schema (``receipt_sql``), the listing's SQL (``receipt_page_sql``), its
+pages and rendered items (``receipt_listing``), text search (``receipt_search``, ``receipt_search_page``), spending
+summaries (``receipt_summary``), the file tree (``receipt_files``) and its sweep after a crash (``receipt_sweep``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -25,29 +28,23 @@ import aiosqlite
 import msgspec
 
 from receiptcore.adapters.receipt_queries import (
-    MISSING_MERCHANT,
     CursorCodec,
-    CursorPosition,
     fold,
     iso_utc,
     quota_message,
-    sort_value,
     total_units,
-    units_to_decimal,
 )
 from receiptcore.adapters.sqlite import receipt_files as files
-from receiptcore.adapters.sqlite import receipt_search_page as search
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_listing import KEEP_RENDERING_SQL, LISTING_V1, rendered_columns
+from receiptcore.adapters.sqlite.receipt_listing import LISTING_V1, ListingPages
 from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5, SEARCH_WALK_V1, SEARCH_WALK_V2
+from receiptcore.adapters.sqlite.receipt_summary import summarize
+from receiptcore.adapters.sqlite.receipt_sweep import OrphanSweep
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import (
-    MISSING_CATEGORY,
-    MerchantReceipts,
     Page,
     ReceiptQuery,
-    SpendingBucket,
     SpendingSummary,
 )
 from receiptcore.domain.receipt import Receipt, SourceFile
@@ -62,10 +59,6 @@ from receiptcore.ports import (
 
 log = logging.getLogger(__name__)
 
-# Held here: pydantic keeps a parametrised generic model only weakly, so ``Page[Receipt]`` written in ``list``
-# built the class anew (schema and validator, ~4 ms) on most calls once the previous one had been collected.
-ReceiptPage = Page[Receipt]
-RenderedPage = Page[bytes]
 _RECEIPT_FIELDS = frozenset(Receipt.model_fields)
 # msgspec's parser gives the same values as json.loads (and as pydantic's JSON mode) in about half the time
 _parse_json = msgspec.json.Decoder().decode
@@ -95,9 +88,9 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
         self._projection = projection
         self._files_dir = Path(files_dir)
         self._cursors = cursor_codec or CursorCodec()
+        self._pages = ListingPages(db, self._cursors, projection)
         self._space = files.SpaceProbe(self._files_dir, min_free_bytes)
-        self._swept = False
-        self._sweep: asyncio.Task[int] | None = None
+        self._sweep = OrphanSweep(db, self._files_dir)
         db.register_migration("receipts_v1", sql.SCHEMA_V1)
         db.register_migration("receipts_v2", SCHEMA_V2)
         db.register_migration("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1)
@@ -190,70 +183,13 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
 
     async def list(self, query: ReceiptQuery, scope: Scope) -> Page[Receipt]:
         """One page of matching receipts in ``query.sort`` order (NULLs last), id as tie-breaker; list items
-        leave out the extracted copy and the attempts' outputs (``sql.LIST_DATA``), as the port allows."""
-        position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
-        await self._db.migrate()
-        rows = await self._page_rows(query, scope, position, sql.LIST_DATA)
-        items = [sql.to_receipt(row[0]) for row in rows[: query.limit]]
-        next_cursor = None
-        if len(rows) > query.limit:
-            last = items[-1]
-            next_cursor = self._cursors.encode(CursorPosition(query.sort, sort_value(last, query.sort), last.id))
-        return ReceiptPage(items=items, next_cursor=next_cursor)
+        leave out the extracted copy and the attempts' outputs (``receipt_listing.ListingPages.list``)."""
+        return await self._pages.list(query, scope)
 
     async def list_rendered(self, query: ReceiptQuery, scope: Scope, projection: ListingProjection) -> Page[bytes]:
         """The page ``list`` returns, each item the row's stored rendering when it was made under
         ``projection.key``, else rendered now from the row's list projection (``receipt_listing``)."""
-        position = self._cursors.decode(query.cursor, query.sort) if query.cursor else None
-        await self._db.migrate()
-        columns, column_params = rendered_columns(query, projection.key)
-        rows = await self._page_rows(query, scope, position, columns, column_params)
-        page = rows[: query.limit]
-        items: builtins.list[bytes] = []
-        stale: builtins.list[tuple[bytes, str, str, int]] = []
-        for row in page:
-            if row[2] is not None:
-                items.append(row[2])
-                continue
-            receipt = sql.to_receipt(row[3])
-            items.append(projection.render(receipt))
-            stale.append((items[-1], projection.key, receipt.id, receipt.version))
-        if stale and self._projection is not None and self._projection.key == projection.key:
-            await self._keep_renderings(stale)
-        next_cursor = None
-        if len(rows) > query.limit:
-            last = page[-1]
-            next_cursor = self._cursors.encode(CursorPosition(query.sort, last[1], last[0]))
-        return RenderedPage.model_construct(items=items, next_cursor=next_cursor)
-
-    async def _keep_renderings(self, renderings: builtins.list[tuple[bytes, str, str, int]]) -> None:
-        """Store renderings a page made of rows that had none under this key (written before the migration or
-        under another key), each only if its receipt is still the version it was rendered from; so an upgraded
-        data dir renders each receipt once, when a page first shows it. Best effort: a page never fails here."""
-        try:
-            async with self._db.transaction() as conn:
-                await conn.executemany(KEEP_RENDERING_SQL, renderings)
-        except StorageUnavailable as exc:
-            log.debug("list renderings not kept: %s", exc)
-
-    async def _page_rows(
-        self,
-        query: ReceiptQuery,
-        scope: Scope,
-        position: CursorPosition | None,
-        columns: str,
-        column_params: tuple[object, ...] = (),
-    ) -> builtins.list[sqlite3.Row]:
-        """The ``columns`` of a listing page's ``query.limit + 1`` rows, a text search by the plan its match count
-        makes cheap (``receipt_search_page``); the same rows whichever plan reads them."""
-        if search.indexed_needle(query) is not None:
-            return await self._db.read(
-                lambda conn: search.page_rows(
-                    conn, query, scope, position=position, columns=columns, column_params=column_params
-                )
-            )
-        # on the loop's thread while it stays within the loop's budget (SqliteDatabase.fetchall_bounded)
-        return await self._db.fetchall_bounded(*sql.list_statement(query, scope, position, columns, column_params))
+        return await self._pages.list_rendered(query, scope, projection)
 
     async def update(self, receipt: Receipt, expected_version: int) -> Receipt:
         """Compare-and-set on ``version``; the stored copy gets ``expected_version + 1``."""
@@ -327,52 +263,10 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
         return [row[0] for row in rows]
 
     async def summarize(self, query: ReceiptQuery, scope: Scope) -> SpendingSummary:
-        """Totals by month, category and (owner, merchant), per currency, with SQL GROUP BY over integer amounts,
-        and the receipts per owner and merchant."""
+        """Totals by month, category and (owner, merchant), per currency, and the receipts per owner and merchant
+        (``receipt_summary``)."""
         await self._db.migrate()
-        where, params = sql.filter_clause(query, scope)
-        count_row = await self._db.fetchone(f"SELECT COUNT(*) FROM receipts WHERE {where}", params)  # noqa: S608
-        # bucket -> (label, owner, GROUP BY, extra condition)
-        groupings = {
-            "month": (
-                "substr(purchase_date, 1, 7)",
-                "NULL",
-                "substr(purchase_date, 1, 7)",
-                "purchase_date IS NOT NULL",
-            ),
-            "category": ("COALESCE(category, ?)", "NULL", "category", "1"),
-            "merchant": ("COALESCE(MIN(merchant_name), ?)", "owner_id", "owner_id, merchant_key", "1"),
-        }
-        buckets: dict[str, builtins.list[SpendingBucket]] = defaultdict(builtins.list)
-        for name, (label, owner, group, extra) in groupings.items():
-            label_params = {"category": [MISSING_CATEGORY], "merchant": [MISSING_MERCHANT]}.get(name, [])
-            rows = await self._db.fetchall(
-                f"SELECT {label}, currency, SUM(total_units), COUNT(*), {owner} FROM receipts"  # noqa: S608
-                f" WHERE {where} AND total_units IS NOT NULL AND {extra} GROUP BY {group}, currency",
-                [*label_params, *params],
-            )
-            buckets[name] = sorted(
-                (
-                    SpendingBucket(
-                        key=row[0], currency=row[1], total=units_to_decimal(row[2]), count=row[3], owner_id=row[4]
-                    )
-                    for row in rows
-                ),
-                key=lambda b: (b.key, b.owner_id or "", b.currency or ""),
-            )
-        rows = await self._db.fetchall(
-            "SELECT COALESCE(MIN(merchant_name), ?), owner_id, COUNT(*) FROM receipts"  # noqa: S608
-            f" WHERE {where} GROUP BY owner_id, merchant_key",
-            [MISSING_MERCHANT, *params],
-        )
-        receipts = [MerchantReceipts(key=row[0], owner_id=row[1], count=row[2]) for row in rows]
-        return SpendingSummary(
-            by_month=buckets["month"],
-            by_category=buckets["category"],
-            by_merchant=buckets["merchant"],
-            merchant_receipts=sorted(receipts, key=lambda m: (m.key, m.owner_id)),
-            receipt_count=count_row[0] if count_row else 0,
-        )
+        return await summarize(self._db, query, scope)
 
     async def recall_idempotency(self, owner_id: str, key: str) -> tuple[str, builtins.list[str]] | None:
         """The remembered (fingerprint, receipt ids) for this owner and key, or None."""
@@ -416,50 +310,21 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
 
     async def sweep_orphan_files(self) -> int:
         """Delete what a crash left in the file tree (temporary files, files no receipt references); return how
-        many. Runs once per store on first use (the readiness probe, a worker's first claim or the first upload).
-
-        A ``.tmp`` file or a file whose sha256 no committed receipt has is an orphan, or the file of an upload
-        still on its way to its transaction (files are written before it): removing that one is safe too, as the
-        upload checks its file again under the write lock and writes it anew when it is gone.
-        """
-        await self._db.migrate()
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute("SELECT DISTINCT sha256 FROM receipts")
-            referenced = {row[0] for row in await cursor.fetchall()}
-            removed = await asyncio.to_thread(files.remove_temp_files, self._files_dir)
-            removed += await asyncio.to_thread(files.remove_unreferenced, self._files_dir, referenced)
-        self._swept = True
-        return removed
+        many (``receipt_sweep``). Runs once per store on first use (the readiness probe, a worker's first claim or
+        the first upload)."""
+        return await self._sweep.run()
 
     async def check_writable(self) -> None:
         """StorageUnavailable when the file tree cannot take a new file (read-only, or less free space than
         ``min_free_bytes``); the answer is cached for a few seconds (the readiness probe asks often)."""
-        self._start_sweep()  # not awaited: a large tree must not make the probe time out
+        self._sweep.start()  # not awaited: a large tree must not make the probe time out
         await asyncio.to_thread(self._space.check)
 
-    def _start_sweep(self) -> asyncio.Task[int] | None:
-        """The sweep of this start, begun on first use (again after a failed one)."""
-        if self._swept:
-            return None
-        loop = asyncio.get_running_loop()
-        if self._sweep is None or self._sweep.get_loop() is not loop or (self._sweep.done() and not self._swept):
-            self._sweep = loop.create_task(self.sweep_orphan_files())
-            self._sweep.add_done_callback(_report_failed_sweep)
-        return self._sweep
-
     async def _swept_once(self) -> None:
-        sweep = self._start_sweep()
-        if sweep is not None:
-            # shielded: a cancelled request must not cancel the sweep that other callers wait for
-            await asyncio.shield(sweep)
+        await self._sweep.once()
 
     def _path(self, sha: str) -> Path:
         return self._files_dir / sha[:2] / sha
-
-
-def _report_failed_sweep(task: asyncio.Task[int]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("the sweep of leftover files failed (retried on next use): %s", task.exception())
 
 
 async def _check_quota(conn: aiosqlite.Connection, receipt: Receipt, quota_bytes: int) -> None:

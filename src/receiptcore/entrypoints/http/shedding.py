@@ -23,7 +23,9 @@ client address refused again within ``Retry-After`` (a repeat offender) gets its
 ``REPEAT_PAUSE_SECONDS``: no CPU while it waits, and well inside the 50 ms a refusal may take (issue 10). The
 paused refusals wait in one ``RefusalLine``, in arrival order, and at most ``REFUSALS_PER_TURN`` of them are
 answered per event-loop turn: a burst of refusals that came due together is spread over several turns, so a
-request of another route that arrives meanwhile waits behind a few of them, not dozens. The first refusal of an
+request of another route that arrives meanwhile waits behind a few of them, not dozens. A refusal already
+``MAX_LATE_SECONDS`` past its time goes whatever the bound, so on a loop too busy to keep up the line never
+holds refusals back. The first refusal of an
 address is immediate, and a login that finds a free place is never paused. The addresses are the ones the server
 resolved (behind the gateway, its forwarded address); at most ``REMEMBERED_CLIENTS`` are remembered, the oldest
 forgotten first.
@@ -59,6 +61,7 @@ _HEADERS = with_security_headers(
 REPEAT_PAUSE_SECONDS = 0.025
 REMEMBERED_CLIENTS = 4096
 REFUSALS_PER_TURN = 4
+MAX_LATE_SECONDS = 0.010
 
 
 class RepeatOffenders:
@@ -97,17 +100,21 @@ class RefusalLine:
     """Paused refusals, answered in arrival order ``seconds`` after they came, at most ``per_turn`` per loop turn.
 
     One timer for the whole line instead of one per refusal; when more than ``per_turn`` are due at once, the rest
-    are let go on the next turns (``call_soon``), after whatever I/O the loop has polled meanwhile.
+    are let go on the next turns (``call_soon``), after whatever I/O the loop has polled meanwhile. A refusal
+    already ``max_late`` seconds past its time goes whatever the bound: on a loop too busy to keep up the bound
+    would only make every refusal later (the 50 ms a refusal may take), so it splits bunches, never holds a line.
 
     Args:
-        per_turn: refusals let go per event-loop turn at most.
+        per_turn: refusals let go per event-loop turn at most (those not yet ``max_late``).
+        max_late: seconds past its time after which a refusal is let go on the next turn at the latest.
     """
 
-    def __init__(self, per_turn: int = REFUSALS_PER_TURN) -> None:
+    def __init__(self, per_turn: int = REFUSALS_PER_TURN, max_late: float = MAX_LATE_SECONDS) -> None:
         if per_turn < 1:
             msg = "a refusal line must let at least one refusal go per turn"
             raise ValueError(msg)
         self._per_turn = per_turn
+        self._max_late = max_late
         self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._wake: asyncio.Handle | None = None
 
@@ -132,7 +139,8 @@ class RefusalLine:
         now = loop.time()
         waiting = self._waiting
         let_go = 0
-        while waiting and let_go < self._per_turn and waiting[0][0] <= now:
+        late = now - self._max_late
+        while waiting and waiting[0][0] <= now and (let_go < self._per_turn or waiting[0][0] <= late):
             _, done = waiting.popleft()
             if not done.done():  # its request was cancelled meanwhile
                 done.set_result(None)
