@@ -45,3 +45,9 @@ def test_the_parser_reads_an_american_receipts_ambiguous_date_month_first() -> N
     assert parse_lines(rows_to_lines(rows)).purchase_date == dt.date(2018, 3, 1)
     rows[1] = "81100 JOHOR BAHRU."
     assert parse_lines(rows_to_lines(rows)).purchase_date == dt.date(2018, 1, 3)
+
+
+@pytest.mark.parametrize("label", ["Geldig tot", "Gültig bis", "Valable jusqu'au", "Scadenza", "Offer ends"])
+def test_a_valid_until_date_in_several_languages_is_not_the_purchase_date(label: str) -> None:
+    rows = ["SHOP", f"{label} 31/12/2017", "12/05/2017", "TOTAL || 9.99"]
+    assert parse_lines(rows_to_lines(rows)).purchase_date == dt.date(2017, 5, 12)

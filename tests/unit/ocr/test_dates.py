@@ -205,3 +205,12 @@ def test_a_month_name_glued_to_the_weekday_before_it(text: str) -> None:
 def test_a_numeric_date_glued_to_the_clock_time_before_it(text: str) -> None:
     assert find_dates(text)[0].value == dt.date(2017, 5, 12)
     assert find_dates("TOTAL 1312/05/17") == []
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(0xFF10 + int(c)) if c.isdigit() else {"/": "\uff0f", ":": "\uff1a"}.get(c, c) for c in text)
+
+
+def test_full_width_digits_and_separators() -> None:
+    assert find_dates(_full_width("2017/05/12 14:30"))[0].value == dt.date(2017, 5, 12)
+    assert find_dates(_full_width("\u65e5\u671f:2017\u5e745\u670812\u65e5"))[0].value == dt.date(2017, 5, 12)

@@ -211,3 +211,6 @@ def test_the_receipts_own_rows_are_not_the_name() -> None:
     assert parse_header(rows_to_lines(rows)).name == "Bob's Diner"
     rows = ["Clerk Maria", "Caisse 3", "Cafe de Flore", "172 Boulevard Saint-Germain", "14/07/2017 12:30"]
     assert parse_header(rows_to_lines(rows)).name == "Cafe de Flore"
+    # how the order is served and the card slip's words
+    rows = ["TAKE OUT", "MERCHANT COPY", "Sale", "Panda Express", "1 Main Street", "7/14/12 14:39"]
+    assert parse_header(rows_to_lines(rows)).name == "Panda Express"

@@ -128,8 +128,8 @@ def drive_statement(
     sqlite_autoindex_receipts_1 (id=?)``), then the few matches are sorted."""
     where, params = _where(query, scope, position, text="index", plain=True)
     order = sql.order_clause(query)
-    inner = f"SELECT id, row_number() OVER (ORDER BY {order}) AS position FROM receipts WHERE {where}"  # noqa: S608
-    return sql.page_select(columns, inner, order), [*column_params, *params, query.limit + 1]
+    inner = f"SELECT rowid AS rid, row_number() OVER (ORDER BY {order}) AS position FROM receipts WHERE {where}"  # noqa: S608
+    return sql.page_select(columns, inner, order, key="rowid"), [*column_params, *params, query.limit + 1]
 
 
 def boundary_statement(
@@ -170,8 +170,9 @@ def walk_statement(
         # partial index usable
         source, where = f"receipts INDEXED BY {index}", f"{where} AND {SEARCHED}"
     order = sql.order_clause(query)
-    inner = f"SELECT id, row_number() OVER (ORDER BY {order}) AS position FROM {source} WHERE {where}"  # noqa: S608
-    return sql.page_select(columns, inner, order), [*column_params, *params, limit or query.limit + 1]
+    # the page's rows by rowid, as sql.list_statement finds them (no descent of the id index per row)
+    inner = f"SELECT rowid AS rid, row_number() OVER (ORDER BY {order}) AS position FROM {source} WHERE {where}"  # noqa: S608
+    return sql.page_select(columns, inner, order, key="rowid"), [*column_params, *params, limit or query.limit + 1]
 
 
 def page_rows(

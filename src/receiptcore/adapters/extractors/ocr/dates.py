@@ -79,6 +79,11 @@ _DASH_LIKE = re.compile(r"(?<=\d)[~\u2013\u2014\u2212](?=\d)")
 _DIGITISH = re.compile(r"(?<![A-Za-z0-9])[0-9OoIl|]{1,4}([-/.])[0-9OoIl|]{1,2}\1[0-9OoIl|]{2,4}(?![A-Za-z0-9])")
 # OCR reads the apostrophe of "Mar06'16" as a curly quote, a backtick, an accent or a prime
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u2032": "'", '"': "'"})
+# full-width forms (East Asian receipts print the date in U+FF10-U+FF19 digits, with U+FF0F, U+FF0D, U+FF0E,
+# U+FF1A for / - . :): one character for one, so every span stays where it was
+_FULL_WIDTH = str.maketrans(
+    {chr(0xFF10 + d): str(d) for d in range(10)} | {"\uff0f": "/", "\uff0d": "-", "\uff0e": ".", "\uff1a": ":"}
+)
 _LETTER_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 EARLIEST_YEAR = 1980
 LATEST_YEAR = 2045
@@ -145,7 +150,7 @@ def _fix_digits(text: str) -> str:
 
 def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
     """Every date in ``text``. Ambiguous numeric dates prefer day-first unless ``month_first``."""
-    text = _fix_digits(_DASH_LIKE.sub("-", _fix_months(text.translate(_QUOTES))))
+    text = _fix_digits(_DASH_LIKE.sub("-", _fix_months(text.translate(_QUOTES).translate(_FULL_WIDTH))))
     found: list[DateMatch] = []
     taken: list[tuple[int, int]] = []
 

@@ -6,7 +6,8 @@ print size directly above it are joined — otherwise the first line that reads 
 under the address names the operator of the shop whose name is above that address, and a trading word alone
 (``RESTAURANT``) is no legal name. Rows that never name the shop: greetings alone (``Welcome to X`` names X, kept as
 printed), store-number labels (``Store #1458``), borders of repeated marks, lower-case slogans, the item table's
-heading. The address is the run of lines after the name up to the phone, tax-id or document-title line.
+heading, the receipt's own rows (guests, clerk, ticket, how the order is served, the card slip). The address is
+the run of lines after the name up to the phone, tax-id or document-title line.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ _STOP_RE = re.compile(
     r"TERMINAL|WELCOME|OWNED|SLIP|DOC|"
     # the receipt's own rows (guests, clerk, ticket, transaction, payment slip), in the languages of the receipts
     r"GUESTS?|CLERK|HOST|CHECK|CHK|TICKET|TRANS|TRANSACTION|TRAN|TRN|OPERATOR|CUSTOMER|ACCOUNT|ACCT|AUTH|APPROVAL|"
-    r"APPROVED|CAJERO|CAJA|CAISSE|CAISSIER|KASSIERER|BEDIENER|BEDIENT|MESA|TAVOLO|FACTURA|FATTURA|SCONTRINO|BON)\b",
+    r"APPROVED|CAJERO|CAJA|CAISSE|CAISSIER|KASSIERER|BEDIENER|BEDIENT|MESA|TAVOLO|FACTURA|FATTURA|SCONTRINO|BON|"
+    # how the order was served and the card slip's words
+    r"SALES?|DINE|TAKEOUT|TAKE\s?OUT|PICKUP|DELIVERY|VOID|MERCHANT|CARDHOLDER|SWIPED|CONTACTLESS)\b",
     re.IGNORECASE,
 )
 # a field label with a number or nothing after it: "Store: 1", "Tavolo: 7", "GENERAL MANAGER:" ("COTTON:ON" is a name)

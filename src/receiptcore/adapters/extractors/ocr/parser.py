@@ -22,9 +22,11 @@ from receiptcore.adapters.extractors.ocr.types import Line, Word
 from receiptcore.domain.receipt import ExtractedReceipt, FieldSource, Merchant, Payment, PaymentMethod, TaxLine
 
 _DATE_LABEL = ("DATE", "TARIKH", "DATUM", "FECHA", "DATED", "TANGGAL", "TGL")
-# dates a receipt prints that are not the purchase: expiry, returns/exchange deadlines, survey and offer ends
+# dates a receipt prints that are not the purchase: expiry, returns/exchange deadlines, survey and offer ends (also
+# "valid until" in Dutch, German (compacted "Gültig" loses its Ü: GLTIG), French, Italian, Spanish)
 _NOT_PURCHASE_DATE = ("EXP", "VALID", "BEST", "BEFORE", "BIRTH", "DOB", "USEBY", "EXPIRY", "DUEDATE", "PRINTED",
-                      "RETURN", "REFUND", "EXCHANGE", "UNTIL", "SURVEY", "THRU")  # fmt: skip
+                      "RETURN", "REFUND", "EXCHANGE", "UNTIL", "SURVEY", "THRU", "OFFEREND", "GELDIG",
+                      "GULTIG", "GLTIG", "GUELTIG", "ABLAUF", "VALABLE", "SCADENZA", "VENCIMIENTO")  # fmt: skip
 _RECEIPT_NO = re.compile(
     r"\b(?:INVOICE|INV|RECEIPT|RCPT|BILL|CHECK|CHK|TRANS(?:ACTION)?|TRX|DOC(?:UMENT)?|ORDER|TICKET|SLIP|REF|CB)"
     r"\s*(?:NO|NUMBER|NUM|#)?\.?\s*[:#]?\s*([A-Z0-9][A-Z0-9\-/_]{2,30})",
