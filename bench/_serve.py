@@ -1,11 +1,12 @@
 """Serve the bare baseline app exactly the way ``receiptcore serve`` serves the product.
 
 The product itself is started with its own command line (``python -m receiptcore serve --no-worker``, see
-``_servers.py``). This script serves the baseline app in the same way, by calling the same two functions the
-product's ``serve`` uses: ``bind_socket`` (our own listening socket, same backlog) and ``_make_server`` (the
-uvicorn server with the product's configuration: log level from settings, access log as uvicorn defaults it,
-lifespan on, no server header, one process, one event loop). Both processes get the same ``RECEIPTCORE_*``
-environment, so the only difference between the two measurements is the app.
+``_servers.py``). This script serves the baseline app in the same way, by calling the same three functions the
+product's ``serve`` uses: ``bind_socket`` (our own listening socket, same backlog), ``_make_server`` (the uvicorn
+server with the product's configuration: log level from settings, access log as uvicorn defaults it, lifespan on,
+no server header, one process, one event loop) and ``run_serving`` (the same event loop: uvloop when installed).
+Both processes get the same ``RECEIPTCORE_*`` environment, so the only difference between the two measurements is
+the app.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _baseline_app import create_baseline_app
-from receiptcore.entrypoints.serve import _make_server, bind_socket
+from receiptcore.entrypoints.serve import _make_server, bind_socket, event_loop_factory, run_serving
 from receiptcore.settings import Settings
 
 
@@ -30,8 +31,9 @@ def server_description(settings: Settings) -> dict[str, Any]:
     config = _make_server(create_baseline_app(), settings).config
     names = ("loop", "http", "ws", "lifespan", "log_level", "access_log", "workers", "timeout_keep_alive", "backlog")
     described: dict[str, Any] = {"server": "uvicorn", **{name: getattr(config, name) for name in names}}
-    # what "auto" resolves to: uvloop and httptools when installed, else asyncio and h11
-    described["loop_used"] = (_installed("uvloop") or "asyncio") if config.loop == "auto" else config.loop
+    # the loop run_serving starts (uvloop when installed; uvicorn's own "auto" never applies to a running loop)
+    described["loop_used"] = "asyncio" if event_loop_factory() is None else "uvloop"
+    # what uvicorn's "auto" resolves to: httptools when installed, else h11
     described["http_used"] = (_installed("httptools") or "h11") if config.http == "auto" else config.http
     # uvicorn's access log is written at INFO: on when enabled and the level lets INFO through
     described["access_log_written"] = bool(config.access_log) and settings.log_level in ("debug", "info")
@@ -62,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    asyncio.run(serve_baseline(args.port))
+    run_serving(serve_baseline(args.port))
 
 
 if __name__ == "__main__":

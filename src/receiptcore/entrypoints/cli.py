@@ -90,13 +90,13 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None, servic
     under /auth, /users, /roles and /api, their documentation at /schema. On the first start with no users, an
     admin account is created and its password printed once.
     """
-    from receiptcore.entrypoints.serve import ServeOptions, serve
+    from receiptcore.entrypoints.serve import ServeOptions, run_serving, serve
     from receiptcore.entrypoints.worker import exit_process
 
     settings = settings_of(ctx, host=host, port=port, service=service)
     configure_logging(settings)
     options = ServeOptions(service=settings.service, worker=settings.worker_enabled and not no_worker)
-    exit_process(run(serve(settings, options, click.echo)))
+    exit_process(run_serving(serve(settings, options, click.echo)))
 
 
 @main.command("worker")
