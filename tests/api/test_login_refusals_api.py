@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
-from prometheus_client.parser import text_string_to_metric_families
 
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.entrypoints.http.shedding import RefusalLine
@@ -24,6 +23,7 @@ from receiptcore.services.admission import LoginAdmission
 from tests.api.asgi_direct import asgi_call
 from tests.api.conftest import make_container, make_settings
 from tests.api.streaming import _lifespan
+from tests.api.test_observability_api import metric_sample
 
 _JSON = [(b"content-type", b"application/json")]
 _BODY = b'{"email": "someone@example.com", "password": "whatever it is"}'
@@ -31,14 +31,6 @@ _BODY = b'{"email": "someone@example.com", "password": "whatever it is"}'
 
 def _headers(messages: list[Any]) -> dict[bytes, bytes]:
     return dict(messages[0]["headers"])
-
-
-def _sample(text: str, name: str, **labels: str) -> float:
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
 
 
 async def test_a_refused_login_is_logged_and_counted_once_with_its_request_id(
@@ -66,9 +58,9 @@ async def test_a_refused_login_is_logged_and_counted_once_with_its_request_id(
     assert set(vars(record)) == set(vars(other))
     assert _headers(routed)[b"x-request-id"] != rid.encode()
     text = container.metrics().exposition().decode()
-    requests = _sample(text, "receiptcore_http_requests_total", method="POST", route="/auth/login", status="429")
+    requests = metric_sample(text, "receiptcore_http_requests_total", method="POST", route="/auth/login", status="429")
     assert requests == 1
-    assert _sample(text, "receiptcore_http_request_duration_seconds_count", route="/auth/login") == 1
+    assert metric_sample(text, "receiptcore_http_request_duration_seconds_count", route="/auth/login") == 1
 
 
 async def test_a_refusal_keeps_a_sane_client_request_id_and_replaces_a_hostile_one(tmp_path: Path) -> None:

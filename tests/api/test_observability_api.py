@@ -16,7 +16,7 @@ from receiptcore.entrypoints.metrics_listener import make_metrics_app
 from tests.api.conftest import ADMIN_EMAIL, Api, jpeg
 
 
-def _sample(text: str, name: str, **labels: str) -> float:
+def metric_sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample in Prometheus text format (0 when absent), read with the official parser."""
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -73,10 +73,10 @@ async def test_metrics_count_requests_per_route_template_and_logins_by_outcome(a
         await api.client.get(f"/users/{user_id}", headers=headers)
     await api.client.post("/auth/login", json={"email": ADMIN_EMAIL, "password": "wrong password, surely"})
     text = await _scrape(api)
-    assert _sample(text, "receiptcore_http_requests_total", route="/users/{user_id}", status="200") == 3
-    assert _sample(text, "receiptcore_http_request_duration_seconds_count", route="/users/{user_id}") == 3
-    assert _sample(text, "receiptcore_logins_total", outcome="success") >= 2
-    assert _sample(text, "receiptcore_logins_total", outcome="failure") == 1
+    assert metric_sample(text, "receiptcore_http_requests_total", route="/users/{user_id}", status="200") == 3
+    assert metric_sample(text, "receiptcore_http_request_duration_seconds_count", route="/users/{user_id}") == 3
+    assert metric_sample(text, "receiptcore_logins_total", outcome="success") >= 2
+    assert metric_sample(text, "receiptcore_logins_total", outcome="failure") == 1
     assert user_id not in text  # routes are templates: no ids, no unbounded label values
 
 
@@ -85,14 +85,14 @@ async def test_metrics_read_receipts_by_status_and_the_queue_at_scrape_time(api:
     for _ in range(2):
         assert (await api.upload(headers, ("r.jpg", jpeg()))).status_code == 202
     text = await _scrape(api)
-    assert _sample(text, "receiptcore_receipts", status="pending") == 2
-    assert _sample(text, "receiptcore_queue_depth") == 2
-    assert _sample(text, "receiptcore_queue_oldest_pending_age_seconds") >= 0
+    assert metric_sample(text, "receiptcore_receipts", status="pending") == 2
+    assert metric_sample(text, "receiptcore_queue_depth") == 2
+    assert metric_sample(text, "receiptcore_queue_oldest_pending_age_seconds") >= 0
     await api.extract_all()
     text = await _scrape(api)
-    assert _sample(text, "receiptcore_queue_depth") == 0
-    assert _sample(text, "receiptcore_receipts", status="pending") == 0
-    done = sum(_sample(text, "receiptcore_receipts", status=s) for s in ("extracted", "needs_review", "failed"))
+    assert metric_sample(text, "receiptcore_queue_depth") == 0
+    assert metric_sample(text, "receiptcore_receipts", status="pending") == 0
+    done = sum(metric_sample(text, "receiptcore_receipts", status=s) for s in ("extracted", "needs_review", "failed"))
     assert done == 2
 
 
@@ -106,8 +106,8 @@ async def test_extractions_are_counted_per_extractor_with_their_duration(api: Ap
     metrics.observe_extraction(receipt)
     text = metrics.exposition().decode()
     extractor = receipt.extraction_attempts[-1].extractor
-    assert _sample(text, "receiptcore_extractions_total", extractor=extractor, outcome="ok") == 1
-    assert _sample(text, "receiptcore_extraction_duration_seconds_count", extractor=extractor) == 1
+    assert metric_sample(text, "receiptcore_extractions_total", extractor=extractor, outcome="ok") == 1
+    assert metric_sample(text, "receiptcore_extraction_duration_seconds_count", extractor=extractor) == 1
 
 
 async def test_metrics_are_not_served_by_the_public_app(api: Api) -> None:

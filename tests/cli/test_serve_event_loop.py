@@ -8,12 +8,12 @@ selector loop although uvloop was installed). The connection guarantees the serv
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 import uvloop
 
-from receiptcore.entrypoints.serve import bind_socket, event_loop_factory, run_serving
+from receiptcore.entrypoints.serve import event_loop_factory, run_serving
+from tests.cli.test_serve_nodelay import accepted_connection_nodelay
 
 
 def test_serving_loop_is_uvloop_when_installed() -> None:
@@ -26,26 +26,7 @@ def test_serving_loop_is_uvloop_when_installed() -> None:
 
 def test_serving_loop_accepts_connections_with_tcp_nodelay() -> None:
     # without TCP_NODELAY a keep-alive response written in two sends stalls ~40 ms (test_serve_nodelay.py)
-    async def accepted_nodelay() -> int:
-        sock = bind_socket("127.0.0.1", 0)
-        nodelay: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            nodelay.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-            writer.close()
-
-        server = await asyncio.start_server(accepted, sock=sock)
-        try:
-            _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
-            try:
-                return await asyncio.wait_for(nodelay, timeout=5)
-            finally:
-                writer.close()
-        finally:
-            server.close()
-            await server.wait_closed()
-
-    assert run_serving(accepted_nodelay()) != 0
+    assert run_serving(accepted_connection_nodelay()) != 0
 
 
 def test_serving_loop_returns_what_the_coroutine_returns_and_raises_what_it_raises() -> None:

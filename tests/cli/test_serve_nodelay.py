@@ -13,7 +13,8 @@ import socket
 from receiptcore.entrypoints.serve import bind_socket
 
 
-async def test_accepted_connection_has_tcp_nodelay() -> None:
+async def accepted_connection_nodelay() -> int:
+    """TCP_NODELAY of a connection accepted on a ``bind_socket`` listener by the running loop."""
     sock = bind_socket("127.0.0.1", 0)
     nodelay: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -25,9 +26,13 @@ async def test_accepted_connection_has_tcp_nodelay() -> None:
     try:
         _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
         try:
-            assert await asyncio.wait_for(nodelay, timeout=5) != 0
+            return await asyncio.wait_for(nodelay, timeout=5)
         finally:
             writer.close()
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_accepted_connection_has_tcp_nodelay() -> None:
+    assert await accepted_connection_nodelay() != 0
