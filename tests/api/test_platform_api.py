@@ -91,9 +91,10 @@ async def test_a_store_outage_during_a_request_is_503_with_retry_after(api: Api,
     async def down(*args: Any, **kwargs: Any) -> Any:
         raise StorageUnavailable("disk unreadable")
 
-    # every read the request can take: the fast path's stored dump, then the routed handler's get
+    # every read the request can take: the fast path's stored rendering or dump, then the routed handler's get
     monkeypatch.setattr(api.container.receipt_store(), "get", down)
     monkeypatch.setattr(api.container.receipt_store(), "get_dumped", down)
+    monkeypatch.setattr(api.container.receipt_store(), "get_rendered", down)
     response = await api.client.get(f"/api/receipts/{rid}", headers=headers)
     assert response.status_code == 503
     assert response.headers["retry-after"]
