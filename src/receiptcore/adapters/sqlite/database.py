@@ -55,7 +55,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -232,16 +232,20 @@ class SqliteDatabase:
             StorageUnavailable: as ``transaction``.
             sqlite3.IntegrityError: a constraint failed (the calling adapter translates it).
         """
+        try:
+            return await self._on_writer_thread(_in_transaction, work)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"SQLite transaction failed: {exc}") from exc
+
+    async def _on_writer_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` on the writer connection's thread, holding the writer's lock."""
         async with self._lock:
             conn = await self._connection()
-            try:
-                # aiosqlite runs a function on its connection's thread only through _execute (untyped)
-                run: Callable[..., Awaitable[T]] = conn._execute
-                return await run(_in_transaction, conn._conn, work)
-            except sqlite3.IntegrityError:
-                raise
-            except sqlite3.Error as exc:
-                raise StorageUnavailable(f"SQLite transaction failed: {exc}") from exc
+            # aiosqlite runs a function on its connection's thread only through _execute (untyped)
+            run: Callable[..., Awaitable[T]] = conn._execute
+            return await run(fn, conn._conn, *args)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement in its own transaction; returns the number of rows it changed."""
@@ -316,29 +320,15 @@ class SqliteDatabase:
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Several reads in one hop and one snapshot: ``work(connection)`` on a reader's thread (on a database
-        file) inside one read transaction (``BEGIN`` ... ``COMMIT``), so every statement sees the same committed
-        state, the one of the first statement. For a read whose next statement depends on the last one's rows (a
-        text search page: count, boundary, walk), instead of one awaited hop per statement. ``work`` runs SQL
-        only (reads: the connection is read-only).
+        file) inside one read transaction (``BEGIN`` ... ``ROLLBACK``: it wrote nothing), so every statement sees
+        the same committed state, the one of the first statement. For a read whose next statement depends on the
+        last one's rows (a text search page: count, boundary, walk), instead of one awaited hop per statement.
+        ``work`` runs SQL only (reads: the connection is read-only).
 
         Raises:
             StorageUnavailable: as ``fetchall``.
         """
-        if self._path == MEMORY:
-            async with self._lock:
-                conn = await self._connection()
-                run: Callable[..., Awaitable[T]] = conn._execute  # as in ``write``
-                try:
-                    return await run(_in_read, conn._conn, work)
-                except sqlite3.Error as exc:
-                    raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
-        reader = await self._checkout()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(reader.thread, _in_read, reader.conn, work)
-        except sqlite3.Error as exc:
-            raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
-        finally:
-            await self._checkin(reader)
+        return await self._read_with(_in_read, work)
 
     async def aclose(self) -> None:
         """Close the connections. Safe to call twice; a later use opens new ones."""
@@ -362,15 +352,21 @@ class SqliteDatabase:
                 self._migrated.clear()
 
     async def _read(self, sql: str, params: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
-        if self._path == MEMORY:
-            return await self._read_on_writer(sql, params, one=one)
-        reader = await self._checkout()
+        return await self._read_with(_query, sql, params, one)
+
+    async def _read_with(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` on a reader's thread (in one trip), or on the writer's connection for an
+        in-memory database (it exists only there); a driver error is ``StorageUnavailable``."""
         try:
-            return await reader.run(sql, params, one=one)
+            if self._path == MEMORY:
+                return await self._on_writer_thread(fn, *args)
+            reader = await self._checkout()
+            try:
+                return await asyncio.get_running_loop().run_in_executor(reader.thread, fn, reader.conn, *args)
+            finally:
+                await self._checkin(reader)
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
-        finally:
-            await self._checkin(reader)
 
     async def _checkout(self) -> _Reader:
         """An idle reader, or a new one while fewer than ``readers`` are in use (else wait for one)."""
@@ -395,22 +391,6 @@ class SqliteDatabase:
             self._idle.append(reader)
         else:  # the database was closed meanwhile
             await reader.close()
-
-    async def _read_on_writer(self, sql: str, params: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                cursor = await conn.execute(sql, params)
-                rows: Iterable[sqlite3.Row]
-                if one:
-                    row = await cursor.fetchone()
-                    rows = [] if row is None else [row]
-                else:
-                    rows = await cursor.fetchall()
-                await cursor.close()
-            except sqlite3.Error as exc:
-                raise StorageUnavailable(f"SQLite query failed: {exc}") from exc
-            return list(rows)
 
     async def _connection(self) -> aiosqlite.Connection:
         if self._conn is not None:
@@ -466,10 +446,6 @@ class _Reader:
             thread.shutdown(wait=False)
             raise
         return cls(conn, thread)
-
-    async def run(self, sql: str, params: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
-        """One statement, executed and read to the end (or its first row) in one trip to the thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.thread, _query, self.conn, sql, params, one)
 
     async def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
