@@ -19,6 +19,7 @@ without a ``LogRecord`` or the handler chain, whenever that one handler is all t
 
 from __future__ import annotations
 
+import abc
 import contextvars
 import datetime as dt
 import json
@@ -86,18 +87,24 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
 
 
+def _add_context(fields: dict[str, Any]) -> None:
+    """Put the ``request_id`` and ``client`` of the request being served into ``fields`` (a record's attributes,
+    or ``log_direct``'s fields), where they are missing or None."""
+    if fields.get("request_id") is None:
+        rid = request_id_var.get()
+        if rid is not None:
+            fields["request_id"] = rid
+    if fields.get("client") is None:
+        client = client_var.get()
+        if client is not None:
+            fields["client"] = client
+
+
 class _ContextFilter(logging.Filter):
     """Adds ``request_id`` and ``client`` to every record (when a request is being served)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "request_id", None) is None:
-            rid = request_id_var.get()
-            if rid is not None:
-                record.request_id = rid
-        if getattr(record, "client", None) is None:
-            client = client_var.get()
-            if client is not None:
-                record.client = client
+        _add_context(vars(record))
         return True
 
 
@@ -129,7 +136,7 @@ _last_second: tuple[int, str] = (-1, "")
 _TEXT_HIDDEN = frozenset({"method", "path", "route", "status", "duration_ms"})
 
 
-class _LineFormatter(logging.Formatter):
+class _LineFormatter(logging.Formatter, abc.ABC):
     """A formatter whose line is a function of the record's attributes (``line``), so ``log_direct`` can write
     it without a record."""
 
@@ -140,11 +147,11 @@ class _LineFormatter(logging.Formatter):
             record.created, record.levelname, record.name, record.getMessage(), fields=extras, exception=exception
         )
 
+    @abc.abstractmethod
     def line(
         self, created: float, level: str, name: str, message: str, *, fields: Mapping[str, Any], exception: str | None
     ) -> str:
         """The line of a record with these attributes."""
-        raise NotImplementedError
 
 
 class TextFormatter(_LineFormatter):
@@ -251,14 +258,7 @@ def log_direct(logger: logging.Logger, level: int, msg: str, args: tuple[Any, ..
         return False
     created = time.time()
     extras = {k: v for k, v in fields.items() if not k.startswith("_")}
-    if extras.get("request_id") is None:  # what _ContextFilter adds
-        rid = request_id_var.get()
-        if rid is not None:
-            extras["request_id"] = rid
-    if extras.get("client") is None:
-        client = client_var.get()
-        if client is not None:
-            extras["client"] = client
+    _add_context(extras)  # what _ContextFilter adds to the record
     formatter: _LineFormatter = handler.formatter  # type: ignore[assignment]  # _sole_handler checked its type
     message = str(msg) % args if args else str(msg)
     line = formatter.line(created, logging.getLevelName(level), logger.name, message, fields=extras, exception=None)
