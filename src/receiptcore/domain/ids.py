@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -32,9 +33,11 @@ def new_id() -> str:
     return str(uuid.UUID(int=value))
 
 
+# a canonical UUID string in either case: what ``str(uuid.UUID(value)) == value.lower()`` accepts, without parsing
+# a UUID (the fast read path asks it on every request; tests/api/test_fast_paths_api.py compares the two)
+_CANONICAL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def is_id(value: str) -> bool:
     """Whether ``value`` is a canonical UUID string (any version)."""
-    try:
-        return str(uuid.UUID(value)) == value.lower()
-    except (ValueError, AttributeError, TypeError):
-        return False
+    return isinstance(value, str) and _CANONICAL.fullmatch(value) is not None

@@ -26,10 +26,10 @@ and another owner's id are refused on the next request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from receiptcore.domain.ids import is_id
 from receiptcore.entrypoints.http.auth_routes import me as me_handler
 from receiptcore.entrypoints.http.raw import Headers, encode_json, json_headers, send_answer
 from receiptcore.entrypoints.http.receipt_params import etag
@@ -50,8 +50,6 @@ ME_TEMPLATE = "/auth/me"
 RECEIPT_TEMPLATE = "/api/receipts/{rid}"
 
 Answer = tuple[Headers, bytes]
-# a canonical UUID in either case (``is_id``; anything else is routed, and the route checks it again)
-_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # renderings of /auth/me kept (one per user and state; all dropped when full)
 ME_BODIES_KEPT = 1024
 
@@ -153,7 +151,7 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
                 result = await authorized_answer(authenticator, scope, me_permission, me)
             elif serve_receipts and path.startswith(RECEIPT_PREFIX):
                 rid = path[len(RECEIPT_PREFIX) :]
-                if _ID.fullmatch(rid):  # what domain.ids.is_id accepts, without parsing a UUID
+                if is_id(rid):  # anything else is routed, and the route checks it again
                     template = RECEIPT_TEMPLATE
                     result = await authorized_answer(
                         authenticator, scope, read_permission, lambda principal: receipt(principal, rid)
