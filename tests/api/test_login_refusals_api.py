@@ -33,14 +33,19 @@ def _headers(messages: list[Any]) -> dict[bytes, bytes]:
     return dict(messages[0]["headers"])
 
 
-async def test_a_refused_login_is_logged_and_counted_once_with_its_request_id(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def _app_with_no_login_place(tmp_path: Path) -> tuple[Any, Any]:
+    """A container and its app whose login admission is full: every login is refused 429."""
     container = make_container(make_settings(tmp_path))
     full = LoginAdmission(1)
     full.in_progress = 1
     container.login_admission.override(providers.Object(full))
-    app = create_app(container)
+    return container, create_app(container)
+
+
+async def test_a_refused_login_is_logged_and_counted_once_with_its_request_id(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    container, app = _app_with_no_login_place(tmp_path)
     async with _lifespan(app):
         with caplog.at_level(logging.INFO, logger="receiptcore.http"):
             sent = await asgi_call(app, "POST", "/auth/login", _BODY, _JSON)
@@ -64,11 +69,7 @@ async def test_a_refused_login_is_logged_and_counted_once_with_its_request_id(
 
 
 async def test_a_refusal_keeps_a_sane_client_request_id_and_replaces_a_hostile_one(tmp_path: Path) -> None:
-    container = make_container(make_settings(tmp_path))
-    full = LoginAdmission(1)
-    full.in_progress = 1
-    container.login_admission.override(providers.Object(full))
-    app = create_app(container)
+    _, app = _app_with_no_login_place(tmp_path)
     async with _lifespan(app):
         kept = await asgi_call(app, "POST", "/auth/login", _BODY, [*_JSON, (b"x-request-id", b"gw-1234.abc:5")])
         hostile = await asgi_call(app, "POST", "/auth/login", _BODY, [*_JSON, (b"x-request-id", b"a b<script>")])
