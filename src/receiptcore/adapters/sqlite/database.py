@@ -134,7 +134,8 @@ class SqliteDatabase:
     def __init__(self, path: Path | str, readers: int = READERS) -> None:
         if readers < 1:
             raise ValueError("a database needs at least one reader")
-        self._path = path if str(path) == MEMORY else Path(path)
+        self._memory = str(path) == MEMORY
+        self._path = path if self._memory else Path(path)
         self._conn: aiosqlite.Connection | None = None
         self._open_lock = asyncio.Lock()
         self._lock = asyncio.Lock()
@@ -152,6 +153,11 @@ class SqliteDatabase:
         """The database file path, or ``":memory:"``."""
         return self._path
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether this is a ``":memory:"`` database (it exists only in the writer's connection)."""
+        return self._memory
+
     def register_migration(self, name: str, ddl: str) -> None:
         """Register DDL to apply once under ``name`` (e.g. ``"users_v1"``). Registering the same name twice
         with the same DDL is a no-op; with different DDL it is a programming error (ValueError)."""
@@ -161,11 +167,17 @@ class SqliteDatabase:
             raise ValueError(f"migration {name!r} is already registered with different DDL")
         self._migrations[name] = statements
 
+    @property
+    def migrated(self) -> bool:
+        """Whether every registered migration was applied (``migrate`` has nothing to do): a hot read may test
+        this instead of awaiting ``migrate``."""
+        return len(self._migrated) == len(self._migrations)
+
     async def migrate(self) -> None:
         """Apply every registered migration not yet recorded in ``schema_migrations``, each in its own
         ``BEGIN IMMEDIATE`` transaction, in registration order. Safe to call repeatedly and from several
         processes at once: the write lock makes the second process wait, then it sees the record and skips."""
-        if len(self._migrated) == len(self._migrations):  # every call of every adapter comes here first
+        if self.migrated:  # every call of every adapter comes here first
             return
         pending = [name for name in self._migrations if name not in self._migrated]
         if not pending:
@@ -263,7 +275,9 @@ class SqliteDatabase:
         """``fetchone`` for a short point read (a row by primary key or unique index, a single-row counter),
         run on the calling thread without a hop to a reader thread; never waits for a lock there (see the
         module docstring), handing the read to ``fetchone`` instead. Never use it for a query that scans."""
-        rows = await self._read_on_loop(sql, params, one=True, budget=None)
+        if self._point is None:
+            await self._open_point()
+        rows = self._read_on_loop(sql, params, one=True, budget=None)
         if rows is None:  # it would have waited: wait on a reader's thread instead
             return await self.fetchone(sql, params)
         return rows[0] if rows else None
@@ -273,24 +287,45 @@ class SqliteDatabase:
         thread, as a point read is, while it takes at most ``LOOP_READ_STEPS`` SQLite VM steps; a read that
         needs more is interrupted there and run again on a reader's thread, as is one that would wait for a lock.
         So the loop spends at most that budget on it, and the common page pays no thread hop."""
-        rows = await self._read_on_loop(sql, params, one=False, budget=LOOP_READ_STEPS // _STEPS_PER_CHECK)
+        if self._point is None:
+            await self._open_point()
+        rows = self._read_on_loop(sql, params, one=False, budget=LOOP_READ_STEPS // _STEPS_PER_CHECK)
         if rows is None:
             return await self.fetchall(sql, params)
         return rows
 
-    async def _read_on_loop(
+    async def _open_point(self) -> None:
+        """Open the loop's read connection, unless this is an in-memory database (or another thread is opening
+        it, or SQLite would wait: the read then goes to a reader thread)."""
+        if self._memory:
+            return
+        await self._connection()  # the writer first: it creates the file and switches it to WAL
+        if self._point is not None or not self._point_lock.acquire(blocking=False):
+            return
+        try:
+            if self._point is None:
+                self._point = _open_reader(str(self._path), busy_timeout_ms=0, cache_kib=READ_CACHE_KIB)
+        except sqlite3.OperationalError as exc:
+            if not _would_wait(exc):
+                raise StorageUnavailable(f"cannot open the SQLite database: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"cannot open the SQLite database: {exc}") from exc
+        finally:
+            self._point_lock.release()
+
+    def _read_on_loop(
         self, sql: str, params: Sequence[Any], *, one: bool, budget: int | None
     ) -> list[sqlite3.Row] | None:
         """The statement's rows read through the loop's read connection, or None when it has to go to a reader
-        thread: that connection is in use by another thread, SQLite would wait for a lock, or the statement ran
-        past ``budget`` progress checks (of ``_STEPS_PER_CHECK`` VM steps each; None: no limit)."""
-        if self._path == MEMORY or not self._point_lock.acquire(blocking=False):
+        thread: that connection is not open (``_open_point``) or in use by another thread, SQLite would wait for a
+        lock, or the statement ran past ``budget`` progress checks (of ``_STEPS_PER_CHECK`` VM steps each; None:
+        no limit). Plain (not a coroutine): nothing in it awaits, and a point read is a few microseconds."""
+        if not self._point_lock.acquire(blocking=False):
             return None
         try:
             conn = self._point
             if conn is None:
-                await self._connection()  # the writer first: it creates the file and switches it to WAL
-                conn = self._point = _open_reader(str(self._path), busy_timeout_ms=0, cache_kib=READ_CACHE_KIB)
+                return None
             if budget is None:
                 return _query(conn, sql, params, one)
             checks = 0
@@ -348,7 +383,7 @@ class SqliteDatabase:
                 except sqlite3.Error as exc:
                     raise StorageUnavailable(f"closing SQLite failed: {exc}") from exc
             # An in-memory database vanishes with its connection; its migrations must run again.
-            if self._path == MEMORY:
+            if self._memory:
                 self._migrated.clear()
 
     async def _read(self, sql: str, params: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
@@ -358,7 +393,7 @@ class SqliteDatabase:
         """``fn(connection, *args)`` on a reader's thread (in one trip), or on the writer's connection for an
         in-memory database (it exists only there); a driver error is ``StorageUnavailable``."""
         try:
-            if self._path == MEMORY:
+            if self._memory:
                 return await self._on_writer_thread(fn, *args)
             reader = await self._checkout()
             try:
@@ -403,7 +438,7 @@ class SqliteDatabase:
     async def _open(self) -> aiosqlite.Connection:
         target = str(self._path)
         try:
-            if self._path != MEMORY:
+            if not self._memory:
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageUnavailable(f"cannot create the SQLite directory: {exc}") from exc
@@ -414,7 +449,7 @@ class SqliteDatabase:
             conn.row_factory = sqlite3.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA foreign_keys = ON")
-            if self._path != MEMORY:
+            if not self._memory:
                 await _enable_wal(conn)
                 # NORMAL is durable across application crashes in WAL mode and much faster than FULL.
                 await conn.execute("PRAGMA synchronous = NORMAL")
