@@ -345,9 +345,15 @@ class _Insertion:
             used = int(row[0]) if row is not None else 0
             if used + source.size > self.quota_bytes:
                 raise QuotaExceeded(quota_message(used, source.size, self.quota_bytes))
-        # one stat (the file was just written, its inode is cached); written again only when it is not the one placed
-        if not files.is_placed(self.path, self.placed) and files.settle(self.path, self.placed, self.content):
-            self.wrote = True
+        try:
+            # one stat (the file was just written, its inode is cached); written again when it is not the one placed
+            if not files.is_placed(self.path, self.placed) and files.settle(self.path, self.placed, self.content):
+                self.wrote = True
+        finally:
+            # checked under the write lock: nothing can remove the file before this transaction ends, so the
+            # descriptor has done its work (closed here, not by a syscall on the event loop)
+            if self.placed is not None:
+                self.placed.close()
         conn.execute(sql.INSERT_SQL, self.values)
         return None
 
