@@ -54,6 +54,9 @@ class _Transport:
         assert not self.closed, "written after close"
         self.writes.append(bytes(data))
 
+    def writelines(self, parts: Any) -> None:
+        self.write(b"".join(parts))  # one call: one write
+
     def close(self) -> None:
         self.closed = True
 
@@ -250,3 +253,23 @@ async def test_a_held_header_block_goes_before_the_connection_closes() -> None:
     assert out.closed
     await asyncio.sleep(0)
     assert len(out.writes) == 1  # the flush scheduled for it finds nothing left to write
+
+
+async def test_a_large_body_goes_with_its_header_block_in_one_call() -> None:
+    out = _Transport()
+    held = _HeldHead(out, asyncio.get_running_loop())  # type: ignore[arg-type]
+    held.expect_head = True
+    body = b"x" * (1024 * 1024)
+    held.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1048576\r\n\r\n")
+    held.write(body)
+    assert out.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 1048576\r\n\r\n" + body]
+
+
+async def test_a_held_header_block_is_dropped_when_the_client_left_before_its_flush() -> None:
+    out = _Transport()
+    held = _HeldHead(out, asyncio.get_running_loop())  # type: ignore[arg-type]
+    held.expect_head = True
+    held.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+    out.closed = True  # the connection was lost meanwhile
+    await asyncio.sleep(0)
+    assert out.writes == []  # nothing written to a closed transport

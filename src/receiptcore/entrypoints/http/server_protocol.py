@@ -44,6 +44,8 @@ from receiptcore.entrypoints.http.shedding import (
 _LOGIN_URL = LOGIN_PATH.encode("ascii")
 # uvicorn writes this from the cycle's receive(), before any response: never held back
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# a body longer than this goes with its header block as two buffers of one writelines call, not copied into one
+_JOIN_LIMIT = 64 * 1024
 
 
 def _header_lines(request_id: bytes) -> bytes:
@@ -74,13 +76,12 @@ class _HeldHead:
         self.expect_head = False
 
     def write(self, data: bytes) -> None:
-        head = self._head
+        head = self._take_head()
         if head is not None:
-            self._head = None
-            if self._flush is not None:
-                self._flush.cancel()
-                self._flush = None
-            self._transport.write(head + data)
+            if len(data) > _JOIN_LIMIT:  # one call still, without copying a large body behind its head
+                self._transport.writelines((head, data))
+            else:
+                self._transport.write(head + data)
         elif self.expect_head and data != _CONTINUE:
             self.expect_head = False
             self._head = data
@@ -88,14 +89,24 @@ class _HeldHead:
         else:
             self._transport.write(data)
 
+    def _take_head(self) -> bytes | None:
+        head, self._head = self._head, None
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        return head
+
     def _write_head(self) -> None:
+        """The next turn's flush: the body did not follow (a stream), so the header block goes alone."""
         self._flush = None
         head, self._head = self._head, None
-        if head is not None:
+        if head is not None and not self._transport.is_closing():
             self._transport.write(head)
 
     def close(self) -> None:
-        self._write_head()
+        head = self._take_head()
+        if head is not None and not self._transport.is_closing():
+            self._transport.write(head)
         self._transport.close()
 
     def is_closing(self) -> bool:
