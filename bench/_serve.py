@@ -33,8 +33,11 @@ def server_description(settings: Settings) -> dict[str, Any]:
     described: dict[str, Any] = {"server": "uvicorn", **{name: getattr(config, name) for name in names}}
     # the loop run_serving starts (uvloop when installed; uvicorn's own "auto" never applies to a running loop)
     described["loop_used"] = "asyncio" if event_loop_factory() is None else "uvloop"
-    # what uvicorn's "auto" resolves to: httptools when installed, else h11
-    described["http_used"] = (_installed("httptools") or "h11") if config.http == "auto" else config.http
+    # what uvicorn's "auto" resolves to (httptools when installed, else h11), or the protocol class `serve` chose
+    # (uvicorn's httptools protocol, one write per response: entrypoints/http/server_protocol.py)
+    http = config.http
+    described["http"] = http if isinstance(http, str) else f"{http.__module__}.{http.__qualname__}"
+    described["http_used"] = (_installed("httptools") or "h11") if http == "auto" else "httptools"
     # uvicorn's access log is written at INFO: on when enabled and the level lets INFO through
     described["access_log_written"] = bool(config.access_log) and settings.log_level in ("debug", "info")
     return described

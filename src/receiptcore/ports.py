@@ -117,11 +117,13 @@ class UserRepo(Protocol):
 
 @runtime_checkable
 class AuthChangeCounter(Protocol):
-    """Optional beside ``UserRepo``: a counter of the writes that change who may do what, for a store that other
-    processes write without a shared event bus (the embedded SQLite file the CLI writes beside a running server).
+    """Optional beside ``UserRepo``: a counter of the writes of user rows, roles and revocations, for a store that
+    other processes write without a shared event bus (the embedded SQLite file the CLI writes beside a running
+    server).
 
     The Authenticator reads it on every request and drops its cached user, role and session state when it moved,
-    so such a change applies on the next request instead of after the cache TTL."""
+    so such a change applies on the next request instead of after the cache TTL (and ``GET /auth/me`` keeps its
+    answer only while it stands still)."""
 
     async def auth_change_count(self) -> int:
         """A number that changes (in this and every other process sharing the store) whenever a user row, a

@@ -26,6 +26,7 @@ from litestar.datastructures import MutableScopeHeaders
 
 from receiptcore.adapters.clock import ManualClock
 from receiptcore.domain.ids import is_id
+from receiptcore.entrypoints.http import fastpath
 from receiptcore.entrypoints.http.app import create_app
 from receiptcore.entrypoints.http.raw import API_SECURITY_HEADERS, with_security_headers
 from receiptcore.entrypoints.http.security import API_CSP, SCHEMA_CSP
@@ -291,9 +292,12 @@ async def test_a_change_written_by_another_process_is_seen_on_the_next_fast_requ
     # what `receiptcore users disable` does from another process: a write to the SQLite file, no event on this bus
     url = f"/api/receipts/{people['id']}"
     assert (await api.client.get(url, headers=people["alice"])).status_code == 200
+    for path in (url, "/auth/me", "/auth/me"):  # the second /auth/me is answered from the answer kept for it
+        assert (await api.client.get(path, headers=people["alice"])).status_code == 200
     with sqlite3.connect(api.settings.data_dir / "receiptcore.sqlite3") as other:
         other.execute("UPDATE users SET disabled = 1 WHERE id = ?", (people["alice_id"],))
-    assert (await api.client.get(url, headers=people["alice"])).status_code == 401
+    for path in (url, "/auth/me"):
+        assert (await api.client.get(path, headers=people["alice"])).status_code == 401, path
 
 
 async def _email(api: Api, people: dict[str, Any]) -> str:
@@ -391,6 +395,99 @@ async def test_the_fast_me_follows_every_field_of_the_user_on_the_next_request(
         assert fast == routed, change
         assert fast[2] != before[2], change
         before = fast
+
+
+def _count_user_reads(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids the user store is asked for from now on (``get_user``, what ``AuthService.me`` reads)."""
+    repo = api.container.user_repo()
+    read = repo.get_user
+    reads: list[str] = []
+
+    async def counted(user_id: str) -> Any:
+        reads.append(user_id)
+        return await read(user_id)
+
+    monkeypatch.setattr(repo, "get_user", counted)
+    return reads
+
+
+def _write_elsewhere(api: Api, *statements: tuple[str, tuple[Any, ...]]) -> None:
+    """Statements committed by another connection to the SQLite file (another process: no event on this bus)."""
+    with sqlite3.connect(api.settings.data_dir / "receiptcore.sqlite3") as other:
+        for sql, params in statements:
+            other.execute(sql, params)
+
+
+async def test_the_fast_me_reads_the_user_once_while_the_change_counter_stands_still(
+    api: Api, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = bearer(people["alice"])
+    first, routed = await _both(api, "/auth/me", alice)
+    assert first == routed
+    reads = _count_user_reads(api, monkeypatch)
+    for _ in range(3):  # the token checked and the counter read each time; the answer kept, the user not read
+        assert comparable(await asgi_call(api.app, "GET", "/auth/me", b"", alice)) == first  # type: ignore[attr-defined]
+    assert reads == []
+    # another process renames her: the counter moves, the next answer reads her again and shows the new name
+    _write_elsewhere(api, ("UPDATE users SET display_name = 'Alice Elsewhere' WHERE id = ?", (people["alice_id"],)))
+    fast, routed = await _both(api, "/auth/me", alice)
+    assert fast == routed
+    assert b"Alice Elsewhere" in fast[2]
+    # read again: by the token's check (the moved counter dropped every cached state), the fast answer, the routed one
+    assert reads == [people["alice_id"]] * 3
+
+
+async def test_a_kept_me_answer_is_never_given_to_a_session_revoked_by_another_process(
+    api: Api, people: dict[str, Any]
+) -> None:
+    alice = bearer(people["alice"])
+    for _ in range(2):
+        assert (await asgi_call(api.app, "GET", "/auth/me", b"", alice))[0]["status"] == 200  # type: ignore[attr-defined]
+    # `receiptcore users revoke`-like: every refresh token of hers revoked in the file, no event here
+    revoked = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    _write_elsewhere(api, ("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ?", (revoked, people["alice_id"])))
+    fast, routed = await _both(api, "/auth/me", alice)
+    assert fast == routed
+    assert fast[0] == 401
+
+
+async def test_a_write_that_slips_past_the_counter_is_shown_once_the_kept_answer_expires(
+    api: Api, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1_000.0]
+    monkeypatch.setattr(fastpath, "monotonic", lambda: now[0])
+    alice = bearer(people["alice"])
+    kept = comparable(await asgi_call(api.app, "GET", "/auth/me", b"", alice))  # type: ignore[attr-defined]
+    # the row changes and the counter does not (as if the file were put back from a copy under a running server)
+    _write_elsewhere(
+        api,
+        ("UPDATE users SET display_name = 'Alice Restored' WHERE id = ?", (people["alice_id"],)),
+        ("UPDATE auth_changes SET count = count - 1 WHERE id = 1", ()),
+    )
+    now[0] += fastpath.ME_KEPT_SECONDS - 0.001
+    assert comparable(await asgi_call(api.app, "GET", "/auth/me", b"", alice)) == kept  # type: ignore[attr-defined]
+    now[0] += 0.001  # the bound: never kept longer than this
+    fast, routed = await _both(api, "/auth/me", alice)
+    assert fast == routed
+    assert b"Alice Restored" in fast[2]
+
+
+async def test_without_a_change_counter_the_fast_me_reads_the_user_on_every_request(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the memory profile (and PostgreSQL) has no counter that moves with every user write: nothing is kept
+    async with served_directly(make_settings(tmp_path, profile="memory")) as api:
+        alice_id, alice_headers = await api.user()
+        alice = bearer(alice_headers)
+        assert (await asgi_call(api.app, "GET", "/auth/me", b"", alice))[0]["status"] == 200  # type: ignore[attr-defined]
+        reads = _count_user_reads(api, monkeypatch)
+        repo = api.container.user_repo()
+        user = await repo.get_user(alice_id)
+        await repo.save_user(user.model_copy(update={"display_name": "Alice Quietly"}))  # no event published
+        fast, routed = await _both(api, "/auth/me", alice)
+        assert fast == routed
+        assert b"Alice Quietly" in fast[2]
+        assert len(reads) == 3  # this test's own read, then the fast answer's and the routed one's
 
 
 @given(

@@ -311,3 +311,54 @@ _VALUES = st.one_of(
 @settings(max_examples=500, deadline=None)
 def test_the_direct_json_of_a_line_is_the_encoders(body: dict[str, object]) -> None:
     assert logs_module._encode(body) == logs_module._JSON.encode(body)
+
+
+def _dict_json_line(  # noqa: PLR0917 - the attributes of a record
+    created: float, level: str, name: str, message: str, fields: dict[str, object], exception: str | None
+) -> str:
+    """What ``JsonFormatter.line`` wrote before its strings were kept: the object as a dict, the encoder's JSON."""
+    body: dict[str, object] = {
+        "time": logs_module._timestamp(created),
+        "level": level.lower(),
+        "logger": name,
+        "message": redact(message),
+    }
+    for key, value in fields.items():
+        body[key] = redact(value) if isinstance(value, str) else logs_module._jsonable(value)
+    if exception is not None:
+        body["exception"] = redact(exception)
+    return logs_module._JSON.encode(body)
+
+
+_FIELD_NAMES = st.one_of(
+    st.sampled_from(["method", "path", "request_id", "client", "time", "level", "logger", "message", "exception"]),
+    st.text(max_size=6),
+)
+
+
+@given(
+    created=st.floats(min_value=-1e9, max_value=4e9, allow_nan=False),
+    level=st.sampled_from(["INFO", "DEBUG", "WARNING", "Level 5"]),
+    name=st.one_of(st.sampled_from(["receiptcore.http", "uvicorn.error"]), _TEXTS),
+    message=_TEXTS,
+    fields=st.dictionaries(_FIELD_NAMES, st.one_of(_TEXTS, _VALUES), max_size=8),
+    exception=st.one_of(st.none(), _TEXTS),
+)
+@settings(max_examples=600, deadline=None)
+def test_the_json_line_is_the_encoders_json_of_the_lines_object(  # noqa: PLR0917 - one generated value per field
+    created: float, level: str, name: str, message: str, fields: dict[str, object], exception: str | None
+) -> None:
+    formatter = logs_module.JsonFormatter()
+    expected = _dict_json_line(created, level, name, message, fields, exception)
+    for _ in range(2):  # the second time from the kept texts
+        assert formatter.line(created, level, name, message, fields=fields, exception=exception) == expected
+
+
+def test_the_kept_texts_stay_bounded() -> None:
+    formatter = logs_module.JsonFormatter()
+    for n in range(3 * logs_module._TEXTS_KEPT):
+        formatter.line(0.0, "INFO", "receiptcore.http", "m", fields={"path": f"/api/receipts/{n}"}, exception=None)
+    assert len(logs_module._redacted_texts) <= logs_module._TEXTS_KEPT
+    long_path = "/" + "x" * (logs_module._KEPT_TEXT_LENGTH + 1)
+    formatter.line(0.0, "INFO", "receiptcore.http", "m", fields={"path": long_path}, exception=None)
+    assert long_path not in logs_module._redacted_texts

@@ -126,8 +126,8 @@ def test_the_files_of_a_request_share_one_memory_budget_then_spool_to_disk(monke
     async def run() -> list[tuple[bool, bool, bytes]]:
         parts = await read_file_parts(_chunks(body_of(files), [100, 700, 1500]), BOUNDARY, LIMITS)
         try:
-            # on_disk is the reader's own account; _rolled is what the spool really did
-            return [(p.on_disk, p.spool._rolled, p.read()) for p in parts]  # type: ignore[attr-defined]
+            # on_disk is the part's account; whether a temporary file exists is what the spool really did
+            return [(p.on_disk, p.spool._file is not None, p.read()) for p in parts]
         finally:
             for p in parts:
                 p.close()
@@ -139,3 +139,29 @@ def test_the_files_of_a_request_share_one_memory_budget_then_spool_to_disk(monke
         (True, True, b"c" * 600),
         (False, False, b"d" * 50),
     ]
+
+
+def test_a_file_in_memory_is_joined_once_and_read_again_without_a_copy() -> None:
+    async def run() -> None:
+        parts = await read_file_parts(_chunks(body_of([("a.png", b"a" * 3000)]), [70, 900, 2000]), BOUNDARY, LIMITS)
+        try:
+            first = parts[0].read()
+            assert first == b"a" * 3000
+            assert parts[0].read() is first  # the service reads each file twice: inspection, then storing
+        finally:
+            parts[0].close()
+        assert parts[0].read() == b""
+
+    asyncio.run(run())
+
+
+def test_a_spool_past_its_memory_limit_moves_what_it_held_to_disk() -> None:
+    spool = multipart.Spool(memory_limit=10)
+    spool.write(memoryview(b"12345678"))
+    assert not spool.rolled
+    assert spool.read() == b"12345678"
+    spool.write(memoryview(b"9abc"))  # 12 > 10: everything goes to a temporary file, in order
+    assert spool.rolled
+    assert spool.size == 12
+    assert spool.read() == spool.read() == b"123456789abc"
+    spool.close()

@@ -177,22 +177,79 @@ class JsonFormatter(_LineFormatter):
         self, created: float, level: str, name: str, message: str, *, fields: Mapping[str, Any], exception: str | None
     ) -> str:
         """The line of a record with these attributes (``format`` and ``log_direct`` both write this)."""
-        body: dict[str, Any] = {
-            "time": _timestamp(created),
-            "level": level.lower(),
-            "logger": name,
-            "message": redact(message),
-        }
+        # the line of every request: plain strings, ints and finite floats under keys of their own, written as
+        # _json_line would write them with the encoder's own string encoder and reprs; the field strings that come
+        # back (method, path, route, client) redacted and encoded once (_redacted_text)
+        parts = [
+            f'{{"time": {_text(_timestamp(created))}, "level": {_text(level.lower())}, "logger": {_text(name)}, '
+            f'"message": {_text(redact(message))}'
+        ]
         for key, value in fields.items():
-            body[key] = redact(value) if isinstance(value, str) else _jsonable(value)
+            kind = type(value)
+            if kind is str and key not in _OWN_KEYS:
+                parts.append(f"{_key_text(key)}{_redacted_text(value)}")
+            elif (kind is int or (kind is float and math.isfinite(value))) and key not in _OWN_KEYS:
+                parts.append(f"{_key_text(key)}{value!r}")
+            else:  # anything else, or a field named like one of the line's own keys, the general way
+                return _json_line(created, level, name, message, fields=fields, exception=exception)
         if exception is not None:
-            body["exception"] = redact(exception)
-        return _encode(body)
+            parts.append(f'"exception": {_text(redact(exception))}')
+        return ", ".join(parts) + "}"
 
 
+def _json_line(
+    created: float, level: str, name: str, message: str, *, fields: Mapping[str, Any], exception: str | None
+) -> str:
+    """``JsonFormatter.line`` in general: the line's object built as a dict (a field named like one of its own keys
+    takes that key's place) and encoded by ``_encode``."""
+    body: dict[str, Any] = {
+        "time": _timestamp(created),
+        "level": level.lower(),
+        "logger": name,
+        "message": redact(message),
+    }
+    for key, value in fields.items():
+        body[key] = redact(value) if isinstance(value, str) else _jsonable(value)
+    if exception is not None:
+        body["exception"] = redact(exception)
+    return _encode(body)
+
+
+# the keys JsonFormatter.line writes itself, and so not beside a field of the same name
+_OWN_KEYS = frozenset({"time", "level", "logger", "message", "exception"})
 # one encoder, not one per line: json.dumps with these options builds a JSONEncoder on every call
 _JSON = json.JSONEncoder(ensure_ascii=False, default=lambda v: redact(str(v)))
 _text = json.encoder.encode_basestring  # the string encoder _JSON uses (ensure_ascii=False), in C
+# _text(redact(s)) of the short strings lines repeat, and _text(key) + ": " of field names; both functions are pure,
+# so a kept text is the one computed again. Bounded: emptied when full (a path with an id in it fills it slowly).
+_TEXTS_KEPT = 2048
+_KEPT_TEXT_LENGTH = 256
+_redacted_texts: dict[str, str] = {}
+_key_texts: dict[str, str] = {}
+
+
+def _redacted_text(value: str) -> str:
+    """``_text(redact(value))``, kept for short strings."""
+    text = _redacted_texts.get(value)
+    if text is None:
+        text = _text(redact(value))
+        if len(value) <= _KEPT_TEXT_LENGTH:
+            if len(_redacted_texts) >= _TEXTS_KEPT:
+                _redacted_texts.clear()
+            _redacted_texts[value] = text
+    return text
+
+
+def _key_text(key: str) -> str:
+    """``_text(key) + ": "``, kept (field names are few)."""
+    text = _key_texts.get(key)
+    if text is None:
+        text = _text(key) + ": "
+        if len(key) <= _KEPT_TEXT_LENGTH:
+            if len(_key_texts) >= _TEXTS_KEPT:
+                _key_texts.clear()
+            _key_texts[key] = text
+    return text
 
 
 def _encode(body: dict[str, Any]) -> str:

@@ -148,9 +148,9 @@ def _make_server(
         log_config=None,
         access_log=False,
         lifespan=lifespan,
-        # httptools when installed (the server extra); the loop is already running (run_serving chose uvloop)
+        # the loop is already running (run_serving chose uvloop)
         loop="auto",
-        http="auto",
+        http=_http_protocol(),
         timeout_graceful_shutdown=HTTP_GRACE_SECONDS,
         server_header=False,
         # X-Forwarded-For/-Proto are believed from the gateway's addresses only (docker/nginx.conf sets them)
@@ -158,6 +158,16 @@ def _make_server(
         forwarded_allow_ips=settings.trusted_proxies,
     )
     return _Server(config)
+
+
+def _http_protocol() -> Any:
+    """httptools' protocol with one write per response and logins refused before ASGI when httptools is installed
+    (the server extra: ``entrypoints/http/server_protocol.py``), else uvicorn's choice (h11)."""
+    try:
+        from receiptcore.entrypoints.http.server_protocol import ServerProtocol
+    except ImportError:
+        return "auto"
+    return ServerProtocol
 
 
 def _install_signal_handlers(on_stop: Callable[[], None]) -> Callable[[], None]:

@@ -138,6 +138,20 @@ class Authenticator:
         )
         self._generation = 0
 
+    @property
+    def changes_seen(self) -> int | None:
+        """With the store's change counter (``changes``), a number that moves whenever this instance drops any
+        cached state (a moved counter, an event, a forget or a reset); None without a counter.
+
+        The counter moves with every committed write of a user row, a custom role or a revocation
+        (ports.AuthChangeCounter), and every ``authenticate`` reads it first. So if this number is the same after
+        two requests' ``authenticate``, no such write was committed between their counter reads: what the first
+        request read from the user store after its ``authenticate`` is what the store held at the second's. Without
+        a counter, another instance's or process's write is learnt only from events and TTLs (and a profile edit
+        publishes no event), so nothing may be kept on this number.
+        """
+        return self._generation if self._changes is not None else None
+
     async def authenticate(self, access_token: str) -> Principal:
         """Verify a bearer token and return the caller. Rejects tokens of an older token_version, tokens of a
         revoked session and disabled users. Raises TokenRejected, or UpstreamUnavailable when the verifying keys

@@ -1,5 +1,6 @@
-"""SqliteUserRepo's change counter (ports.AuthChangeCounter): moved by every write that changes who may do what,
-by any connection to the file (the CLI's process beside a running server), and by nothing else."""
+"""SqliteUserRepo's change counter (ports.AuthChangeCounter): moved by every write of a user row, a custom role or
+a refresh-token revocation, by any connection to the file (the CLI's process beside a running server), and by
+nothing else (a refresh-token rotation, a new token, a receipt)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from tests.factories import USER_T0 as T0
 from tests.factories import make_token, make_user
 
 
-async def test_the_counter_moves_for_writes_by_another_connection_that_change_access(tmp_path: Path) -> None:
+async def test_the_counter_moves_for_writes_by_another_connection_to_users_roles_and_revocations(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "shared.sqlite3"
     server_db, cli_db = SqliteDatabase(path), SqliteDatabase(path)
     server, cli = SqliteUserRepo(server_db), SqliteUserRepo(cli_db)
@@ -28,11 +31,16 @@ async def test_the_counter_moves_for_writes_by_another_connection_that_change_ac
         return seen[-1] != seen[-2]
 
     assert not await moved()
-    await cli.save_user(user.model_copy(update={"display_name": "Ada L."}))  # a profile edit changes no access
+    assert await cli.use_refresh_token(token.id, T0)  # a refresh-token rotation changes no state that is cached
     assert not await moved()
-    assert await cli.use_refresh_token(token.id, T0)  # nor does a refresh-token rotation
+    await cli.add_refresh_token(make_token(user))  # nor does a new session
     assert not await moved()
     changes = {
+        # what GET /auth/me shows (its answer is kept while the counter stands still: entrypoints/http/fastpath.py)
+        "display name": lambda: cli.save_user(user.model_copy(update={"display_name": "Ada L."})),
+        "email": lambda: cli.save_user(user.model_copy(update={"email": "ada.l@example.com"})),
+        "updated at": lambda: cli.save_user(user.model_copy(update={"updated_at": T0 + dt.timedelta(days=1)})),
+        "default currency": lambda: cli.save_user(user.model_copy(update={"default_currency": "EUR"})),
         "roles": lambda: cli.save_user(user.model_copy(update={"roles": [MEMBER, AUDITOR]})),
         "disable": lambda: cli.save_user(user.model_copy(update={"roles": [MEMBER, AUDITOR], "disabled": True})),
         "token version": lambda: cli.save_user(
@@ -50,12 +58,13 @@ async def test_the_counter_moves_for_writes_by_another_connection_that_change_ac
     await cli_db.aclose()
 
 
-async def test_an_in_memory_database_has_a_constant_counter() -> None:
+async def test_an_in_memory_database_counts_this_processs_writes_too() -> None:
     db = SqliteDatabase(":memory:")
     repo = SqliteUserRepo(db)
     user = make_user()
     await repo.add_user(user)
     before = await repo.auth_change_count()
-    await repo.save_user(user.model_copy(update={"disabled": True}))
     assert await repo.auth_change_count() == before
+    await repo.save_user(user.model_copy(update={"display_name": "Ada L."}))
+    assert await repo.auth_change_count() != before
     await db.aclose()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from receiptcore.adapters.sqlite import database
+from receiptcore.adapters.sqlite import database, loop_reads
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
@@ -31,17 +31,17 @@ async def test_a_short_read_runs_on_the_loop_thread(db: SqliteDatabase) -> None:
     before = {thread.ident for thread in threading.enumerate()}
     rows = await db.fetchall_bounded("SELECT id, text FROM notes ORDER BY id")
     assert [tuple(row) for row in rows] == [(1, "committed")]
-    assert db._readers == []  # no reader connection (and so no reader thread) was needed
+    assert db._readers.readers == []  # no reader connection (and so no reader thread) was needed
     assert {thread.ident for thread in threading.enumerate()} <= before
 
 
 async def test_a_read_past_the_budget_is_answered_whole_by_a_reader_thread(db: SqliteDatabase) -> None:
     rows = await db.fetchall_bounded(LONG)
     assert rows[0][0] == 300000 * 300001 // 2
-    assert len(db._readers) == 1  # stopped on the loop, run again on a reader's thread
+    assert len(db._readers.readers) == 1  # stopped on the loop, run again on a reader's thread
     # the budget is the bounded read's only: the loop's connection reads without one again
     assert (await db.fetchone_point(LONG))[0] == 300000 * 300001 // 2  # type: ignore[index]
-    assert len(db._readers) == 1
+    assert len(db._readers.readers) == 1
 
 
 async def test_a_bounded_read_sees_the_commit_just_before_it(db: SqliteDatabase) -> None:
@@ -82,7 +82,7 @@ async def test_a_listing_page_is_the_same_on_the_loop_and_off_it(
         pages: dict[str, list[object]] = {}
         for where, steps in (("loop", database.LOOP_READ_STEPS), ("thread", 0)):
             monkeypatch.setattr(database, "LOOP_READ_STEPS", steps)
-            monkeypatch.setattr(database, "_STEPS_PER_CHECK", 1 if steps == 0 else database._STEPS_PER_CHECK)
+            monkeypatch.setattr(loop_reads, "STEPS_PER_CHECK", 1 if steps == 0 else loop_reads.STEPS_PER_CHECK)
             walked: list[object] = []
             query = ReceiptQuery(sort=sort, limit=3)
             while True:
@@ -92,7 +92,7 @@ async def test_a_listing_page_is_the_same_on_the_loop_and_off_it(
                     break
                 query = query.model_copy(update={"cursor": page.next_cursor})
             pages[where] = walked
-            readers = len(db._readers)
+            readers = len(db._readers.readers)
             assert readers == (0 if where == "loop" else 1), where
         assert pages["loop"] == pages["thread"]
         assert len(pages["loop"]) == 3

@@ -177,3 +177,16 @@ async def test_adds_leave_no_descriptor_open(tmp_path: Path) -> None:
         assert open_receipt_files() == []
     finally:
         await db.aclose()
+
+
+def test_closing_a_placed_file_twice_never_closes_a_descriptor_given_its_number(tmp_path: Path) -> None:
+    placed = files.place(tmp_path / "ab" / "ab01", b"bytes")
+    assert placed is not None
+    placed.close()
+    assert not files.is_placed(tmp_path / "ab" / "ab01", placed)  # closed: not trusted as the file any more
+    other = os.open(tmp_path / "other", os.O_WRONLY | os.O_CREAT, 0o600)  # most likely the same number
+    try:
+        placed.close()
+        os.fstat(other)  # still open
+    finally:
+        os.close(other)

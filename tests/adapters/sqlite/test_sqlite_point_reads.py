@@ -35,7 +35,7 @@ async def test_a_point_read_runs_on_the_loop_thread_without_a_reader_thread(db: 
     before = {thread.ident for thread in threading.enumerate()}
     assert await text_of(db, 1) == "committed"
     assert await text_of(db, 2) is None
-    assert db._readers == []  # no reader connection (and so no reader thread) was needed
+    assert db._readers.readers == []  # no reader connection (and so no reader thread) was needed
     assert {thread.ident for thread in threading.enumerate()} <= before
 
 
@@ -86,10 +86,10 @@ class _BusyConnection:
 
 async def test_a_point_read_that_would_wait_is_handed_to_a_reader_thread(db: SqliteDatabase) -> None:
     busy = _BusyConnection()
-    db._point = busy  # type: ignore[assignment]
+    db._loop.conn = busy  # type: ignore[assignment]
     assert await text_of(db, 1) == "committed"
     assert busy.tries == 1
-    assert len(db._readers) == 1  # answered by a reader connection, on its thread
+    assert len(db._readers.readers) == 1  # answered by a reader connection, on its thread
 
 
 async def test_a_locked_file_never_blocks_the_loop(db: SqliteDatabase, tmp_path: Path) -> None:
@@ -124,9 +124,9 @@ async def test_a_locked_file_never_blocks_the_loop(db: SqliteDatabase, tmp_path:
 
 async def test_a_point_connection_in_use_by_another_thread_hands_the_read_over(db: SqliteDatabase) -> None:
     assert await text_of(db, 1) == "committed"
-    with db._point_lock:  # as if another thread's loop were reading through it right now
+    with db._loop.lock:  # as if another thread's loop were reading through it right now
         assert await text_of(db, 1) == "committed"
-    assert len(db._readers) == 1
+    assert len(db._readers.readers) == 1
 
 
 async def test_an_in_memory_database_reads_points_through_its_one_connection() -> None:
@@ -153,8 +153,8 @@ async def test_every_point_read_of_the_repos_is_an_index_search_never_a_scan(tmp
     await store.add(receipt, content)
     assert await users.auth_change_count() >= 0  # opens the point connection
     statements: list[str] = []
-    assert db._point is not None
-    db._point.set_trace_callback(statements.append)
+    assert db._loop.conn is not None
+    db._loop.conn.set_trace_callback(statements.append)
     try:
         await users.get_user(user.id)
         await users.find_user_by_email(user.email.upper())
@@ -163,9 +163,9 @@ async def test_every_point_read_of_the_repos_is_an_index_search_never_a_scan(tmp
         await store.get(receipt.id, Scope.only(user.id))
         await store.get(receipt.id, Scope.everyone())
         await store.get_dumped(receipt.id, Scope.only(user.id))
-        db._point.set_trace_callback(None)
+        db._loop.conn.set_trace_callback(None)
         assert len(statements) == 7  # every one of them was a point read on the loop's connection
-        plans = {sql: db._point.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall() for sql in statements}
+        plans = {sql: db._loop.conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall() for sql in statements}
     finally:
         await db.aclose()
     for sql, plan in plans.items():

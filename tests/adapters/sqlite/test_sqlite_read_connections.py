@@ -87,7 +87,7 @@ async def test_the_file_is_in_wal_mode_and_readers_reopen_after_close(db: Sqlite
 
 async def test_read_connections_keep_a_listings_pages_cached(db: SqliteDatabase) -> None:
     # a listing page's ~150 pages, four listings' ~700: SQLite's default 2,000 KiB made them come back through the
-    # OS on every page (database.py's docstring); the loop's connection reads listing pages too
+    # OS on every page (connections.py's docstring); the loop's connection reads listing pages too
     row = await db.fetchone("PRAGMA cache_size")
     assert row is not None
     assert row[0] == -READ_CACHE_KIB

@@ -40,7 +40,12 @@ async def test_sqlite_data_survives_reopening_the_file(tmp_path: Path) -> None:
     assert await reopened.get_user(user.id) == user
     assert [r.name for r in await reopened.list_roles()] == ["kept"]
     assert await reopened.find_refresh_token(token.token_hash) == token
-    assert await reopened_db.applied_migrations() == ["users_v1", "auth_changes_v1", "user_preferences_v1"]
+    assert await reopened_db.applied_migrations() == [
+        "users_v1",
+        "auth_changes_v1",
+        "user_preferences_v1",
+        "auth_changes_v2",
+    ]
     await reopened_db.aclose()
 
 

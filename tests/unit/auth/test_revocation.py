@@ -229,3 +229,35 @@ async def test_every_dropped_state_makes_checked_tokens_be_checked_again(world: 
         await outcome
     await elsewhere.authenticate(session.access_token)
     assert len(repo.reads) > reads  # at least the dropped state was read again
+
+
+@pytest.mark.parametrize("drop", [*_drops(), pytest.param("counter", id="moved counter")])
+async def test_changes_seen_moves_with_every_dropped_state_and_stands_still_otherwise(world: World, drop: Any) -> None:
+    # what GET /auth/me keeps its answer on (entrypoints/http/fastpath.py): unchanged only while nothing was dropped
+    user = await world.make_user()
+    session = await world.auth.login(user.email, GOOD_PASSWORD)
+    sid = world.issuer.verify(session.access_token, world.clock.now()).session_id
+    counter = FakeCounter()
+    elsewhere = counted_instance(world, CountingRepo(world), counter)
+    await elsewhere.authenticate(session.access_token)
+    seen = elsewhere.changes_seen
+    assert seen is not None
+    for _ in range(3):
+        await elsewhere.authenticate(session.access_token)
+    assert elsewhere.changes_seen == seen
+    if drop == "counter":
+        counter.count += 1  # a commit by another process
+    else:
+        outcome = drop(elsewhere, user.id, sid)
+        if asyncio.iscoroutine(outcome):
+            await outcome
+    await elsewhere.authenticate(session.access_token)
+    assert elsewhere.changes_seen != seen
+
+
+async def test_without_a_change_counter_nothing_may_be_kept_on_changes_seen(world: World) -> None:
+    user = await world.make_user()
+    session = await world.auth.login(user.email, GOOD_PASSWORD)
+    elsewhere = other_instance(world)  # no counter: a write elsewhere is learnt from events and TTLs only
+    await elsewhere.authenticate(session.access_token)
+    assert elsewhere.changes_seen is None

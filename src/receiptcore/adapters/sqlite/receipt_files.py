@@ -7,7 +7,8 @@ overlap instead of queueing behind SQLite's one write lock (two fsyncs are ~8 ms
 uploads at ~125/s while they ran under the lock); inside the transaction ``settle`` then checks, with one
 ``stat``, that the file it placed is still the one at that name (a sweep or the deletion of the last receipt
 sharing those bytes may have removed it meanwhile: it is then written again, under the lock). So a row is only
-ever committed after its file is durable.
+ever committed after its file is durable. Placements run in a thread pool of their own (``place_off_loop``), not
+in the loop's default executor, where their fsyncs held the threads the uploads' image inspection runs on.
 
 A crash between the first write and the rename leaves the temporary file behind, and one between the rename and
 the commit a complete file no receipt references; ``remove_temp_files`` and ``remove_unreferenced`` delete those
@@ -20,8 +21,9 @@ import asyncio
 import logging
 import os
 import shutil
+import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from receiptcore.domain.ids import new_id
@@ -33,18 +35,38 @@ TEMP_SUFFIX = ".tmp"
 # a disk with less free space than this cannot be trusted with the next upload: the service reports not ready
 MIN_FREE_BYTES = 64 * 1024 * 1024
 PROBE_CACHE_SECONDS = 5.0
+# Files are placed in a pool of their own: a placement is two fsyncs of waiting (~4 ms each on the reference VM,
+# far more while the disk is busy), and in the loop's default executor (6 threads on 2 cores) a few slow ones
+# held every thread the uploads' image inspection needed. As many as the uploads one instance lets in at once.
+PLACING_THREADS = 16
+_placer: ThreadPoolExecutor | None = None
+_placer_lock = threading.Lock()
 
 
-@dataclass(frozen=True, slots=True)
 class Placed:
     """The file ``place`` renamed into place, still open: while this descriptor is open its inode cannot be freed
     and its number given to another file, so "the name still points to this inode" means "still my file". The
-    caller closes it once its transaction is over."""
+    caller closes it once that check is done under the write lock (no one can remove the file before the commit
+    then), or once its transaction is over.
 
-    descriptor: int
+    ``close`` may be called more than once and from two threads (the writer's thread after the check, the upload's
+    coroutine when it is cancelled meanwhile): the descriptor is closed exactly once, since a second
+    ``os.close`` of its number could close another file that was given that number in between.
+    """
+
+    __slots__ = ("_lock", "descriptor", "open")
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+        self.open = True
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        """Let the inode go."""
+        """Let the inode go (once)."""
+        with self._lock:
+            if not self.open:
+                return
+            self.open = False
         os.close(self.descriptor)
 
 
@@ -71,10 +93,18 @@ def place(path: Path, content: bytes) -> Placed | None:
         raise _cannot_write(path, exc) from exc
 
 
+def _placing() -> ThreadPoolExecutor:
+    global _placer  # noqa: PLW0603 - one pool per process, made on first use
+    with _placer_lock:
+        if _placer is None:
+            _placer = ThreadPoolExecutor(max_workers=PLACING_THREADS, thread_name_prefix="receiptcore-file")
+        return _placer
+
+
 async def place_off_loop(path: Path, content: bytes) -> Placed | None:
-    """``place`` in a thread. Cancelled meanwhile, the thread still finishes; its descriptor is then closed when
-    it does (the placed file stays unreferenced until the next sweep, as a crash's would)."""
-    task = asyncio.ensure_future(asyncio.to_thread(place, path, content))
+    """``place`` in a thread of the file pool. Cancelled meanwhile, the thread still finishes; its descriptor is
+    then closed when it does (the placed file stays unreferenced until the next sweep, as a crash's would)."""
+    task = asyncio.get_running_loop().run_in_executor(_placing(), place, path, content)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
@@ -89,7 +119,7 @@ def _close_when_placed(task: asyncio.Future[Placed | None]) -> None:
 
 def is_placed(path: Path, placed: Placed | None) -> bool:
     """Whether the file at ``path`` is still the one ``place`` put there (False for None or any error)."""
-    if placed is None:
+    if placed is None or not placed.open:
         return False
     try:
         mine, there = os.fstat(placed.descriptor), os.stat(path)
@@ -135,8 +165,9 @@ def _write_durably(path: Path, content: bytes) -> Placed:
                     written += os.write(descriptor, view[written:])
             os.fsync(descriptor)
             os.replace(temp, path)
-        finally:
+        except BaseException:
             temp.unlink(missing_ok=True)
+            raise
         # make the rename itself durable
         _fsync_directory(parent)
     except BaseException:

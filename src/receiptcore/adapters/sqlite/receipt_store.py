@@ -21,10 +21,10 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import msgspec
 
 from receiptcore.adapters.receipt_queries import (
@@ -110,33 +110,25 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
         await self._swept_once()
         sha = receipt.source.sha256
         path = self._path(sha)
-        wrote = False
-        placed: files.Placed | None = None
+        # rendered here, not under the write lock
+        insertion = _Insertion(receipt, sql.row_values(receipt, self._projection), quota_bytes, path, content)
         try:
-            placed = await files.place_off_loop(path, content)
-            wrote = placed is not None
-            async with self._db.transaction() as conn:
-                cursor = await conn.execute(
-                    "SELECT data FROM receipts WHERE owner_id = ? AND sha256 = ?", (receipt.owner_id, sha)
-                )
-                existing = await cursor.fetchone()
-                if existing is not None:
-                    return sql.to_receipt(existing[0]), False
-                if quota_bytes is not None:
-                    await _check_quota(conn, receipt, quota_bytes)
-                # one stat on the loop (the file was just written, its inode is cached); a thread only when not
-                if not files.is_placed(path, placed):
-                    wrote = await asyncio.to_thread(files.settle, path, placed, content) or wrote
-                await conn.execute(sql.INSERT_SQL, sql.row_values(receipt, self._projection))
+            insertion.placed = await files.place_off_loop(path, content)
+            insertion.wrote = insertion.placed is not None
+            # the whole transaction in one hop to the writer's thread: each awaited statement was a round trip
+            # (a wake-up of the writer's thread, then of the loop), five per upload
+            existing = await self._db.write(insertion)
         except sqlite3.IntegrityError as exc:
-            await self._discard_unreferenced(sha, wrote)
+            await self._discard_unreferenced(sha, insertion.wrote)
             raise Conflict(f"receipt {receipt.id} already exists") from exc
         except BaseException:
-            await self._discard_unreferenced(sha, wrote)
+            await self._discard_unreferenced(sha, insertion.wrote)
             raise
         finally:
-            if placed is not None:
-                placed.close()
+            if insertion.placed is not None:
+                insertion.placed.close()
+        if existing is not None:
+            return sql.to_receipt(existing), False
         return receipt, True
 
     async def get(self, receipt_id: str, scope: Scope) -> Receipt:
@@ -327,12 +319,43 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
         return self._files_dir / sha[:2] / sha
 
 
-async def _check_quota(conn: aiosqlite.Connection, receipt: Receipt, quota_bytes: int) -> None:
-    cursor = await conn.execute(sql.OWNER_BYTES_SQL, (receipt.owner_id,))
-    row = await cursor.fetchone()
-    used = int(row[0]) if row is not None else 0
-    if used + receipt.source.size > quota_bytes:
-        raise QuotaExceeded(quota_message(used, receipt.source.size, quota_bytes))
+@dataclass(slots=True)
+class _Insertion:
+    """``add``'s write transaction, called on the writer's thread (``SqliteDatabase.write``): the data of the
+    owner's receipt with these bytes when there is one, else the quota checked, the file made sure of
+    (``files.settle``) and the row inserted (None)."""
+
+    receipt: Receipt
+    values: builtins.list[Any]
+    quota_bytes: int | None
+    path: Path
+    content: bytes
+    placed: files.Placed | None = None
+    wrote: bool = False  # this add wrote the file (placed it, or settle wrote it again): removed if it fails
+
+    def __call__(self, conn: sqlite3.Connection) -> str | None:
+        owner, source = self.receipt.owner_id, self.receipt.source
+        existing = conn.execute(
+            "SELECT data FROM receipts WHERE owner_id = ? AND sha256 = ?", (owner, source.sha256)
+        ).fetchone()
+        if existing is not None:
+            return str(existing[0])
+        if self.quota_bytes is not None:
+            row = conn.execute(sql.OWNER_BYTES_SQL, (owner,)).fetchone()
+            used = int(row[0]) if row is not None else 0
+            if used + source.size > self.quota_bytes:
+                raise QuotaExceeded(quota_message(used, source.size, self.quota_bytes))
+        try:
+            # one stat (the file was just written, its inode is cached); written again when it is not the one placed
+            if not files.is_placed(self.path, self.placed) and files.settle(self.path, self.placed, self.content):
+                self.wrote = True
+        finally:
+            # checked under the write lock: nothing can remove the file before this transaction ends, so the
+            # descriptor has done its work (closed here, not by a syscall on the event loop)
+            if self.placed is not None:
+                self.placed.close()
+        conn.execute(sql.INSERT_SQL, self.values)
+        return None
 
 
 def _unlink(path: Path) -> None:

@@ -12,9 +12,10 @@ import sqlite3
 
 import aiosqlite
 
-from receiptcore.adapters.sqlite.database import MEMORY, SqliteDatabase
+from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.user_sql import (
     AUTH_CHANGES_V1,
+    AUTH_CHANGES_V2,
     CHANGED,
     COUNT_ACTIVE_WITH_ROLE,
     LAST_ADMIN,
@@ -49,21 +50,25 @@ class SqliteUserRepo(UserRepo, AuthChangeCounter):
         db.register_migration("users_v1", USERS_V1)
         db.register_migration("auth_changes_v1", AUTH_CHANGES_V1)
         db.register_migration("user_preferences_v1", USER_PREFERENCES_V1)
+        db.register_migration("auth_changes_v2", AUTH_CHANGES_V2)
 
     async def auth_change_count(self) -> int:
-        """The counter the ``auth_changes`` triggers bump (ports.AuthChangeCounter).
+        """The counter the ``auth_changes`` triggers bump (ports.AuthChangeCounter): every committed write of a
+        user row, a custom role or a refresh-token revocation moves it, whichever connection made it.
 
         A point read on the event loop's thread (``SqliteDatabase.fetchone_point``): one single-row read in WAL
         mode, a few microseconds, never waiting for a lock on the loop (when SQLite would wait, the read moves to
         a reader thread). When the read fails the answer is a number never returned before, which only makes the
-        caller drop its caches. A ``":memory:"`` database has no other process writing it: the count is then
-        constant.
+        caller drop its caches. A ``":memory:"`` database is read through its one connection (it exists nowhere
+        else), which is slower but follows this process's writes just the same.
         """
-        await self._db.migrate()
-        if str(self._db.path) == MEMORY:
-            return 0
+        if not self._db.migrated:  # read on every request: not even an awaited no-op
+            await self._db.migrate()
         try:
-            row = await self._db.fetchone_point(READ_AUTH_CHANGES)
+            if self._db.in_memory:
+                row = await self._db.fetchone(READ_AUTH_CHANGES)
+            else:
+                row = await self._db.fetchone_point(READ_AUTH_CHANGES)
         except StorageUnavailable:
             self._unreadable -= 1
             return self._unreadable

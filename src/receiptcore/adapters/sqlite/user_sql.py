@@ -47,7 +47,8 @@ CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
 """
 
 # One counter row that triggers bump in the committing transaction whenever a write changes who may do what: a
-# user's roles, disabled flag or token version, a user deleted, any custom role written, a refresh token revoked.
+# user's roles, disabled flag or token version, a user deleted, any custom role written, a refresh token revoked
+# (since auth_changes_v2 below: any write of a user row).
 # Triggers, not adapter code, so that every writer (this server, the CLI in another process, a future statement)
 # bumps it. ``SqliteUserRepo.auth_change_count`` reads it on every request (ports.AuthChangeCounter).
 AUTH_CHANGES_V1 = """
@@ -66,6 +67,16 @@ CREATE TRIGGER auth_changes_role_delete AFTER DELETE ON roles
 BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
 CREATE TRIGGER auth_changes_token_revoke AFTER UPDATE OF revoked_at ON refresh_tokens
 WHEN OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL
+BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
+"""
+# Every write of a user row moves the counter, not only those that change access (auth_changes_v1's update
+# trigger): the name, email and times shown by ``GET /auth/me`` too, so that a rendering of a user kept while the
+# counter stands still is current (``entrypoints/http/fastpath.py``), whichever process wrote the row. No ``WHEN``:
+# a column added later is covered without a new trigger. Profile writes are rare (an edit, a preference, a rehash
+# at login); each makes every instance read the states it had cached once more.
+AUTH_CHANGES_V2 = """
+DROP TRIGGER auth_changes_user_update;
+CREATE TRIGGER auth_changes_user_update AFTER UPDATE ON users
 BEGIN UPDATE auth_changes SET count = count + 1 WHERE id = 1; END;
 """
 # The user's preferences (issue 12): the currency assumed for their receipts that print none; NULL follows the

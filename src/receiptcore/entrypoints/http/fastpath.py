@@ -14,7 +14,8 @@ routed request uses, in the same order:
    Litestar encodes it, else ``ReceiptService.get_dumped``, which is ``get`` as its JSON-mode dump, read from
    the store's own copy without building the model) and the same representation (``UserOut``, its rendering
    kept per user state read; the kept item's bytes, or ``dumped_receipt_to_api`` of the dump, key for key),
-   encoded as Litestar encodes it.
+   encoded as Litestar encodes it. ``/auth/me`` keeps its whole answer per caller while the store's change
+   counter, which every write of a user row moves, stands still (``_MeAnswers``): steps 1-3 run on every request.
 
 Only the success of all of that is answered here. Anything else (no or a malformed token, a rejected or revoked
 token, a missing permission, another owner's receipt, an id that is not an id, a query string, a store error, an
@@ -27,6 +28,8 @@ and another owner's id are refused on the next request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from receiptcore.domain.ids import is_id
@@ -50,8 +53,21 @@ ME_TEMPLATE = "/auth/me"
 RECEIPT_TEMPLATE = "/api/receipts/{rid}"
 
 Answer = tuple[Headers, bytes]
-# renderings of /auth/me kept (one per user and state; all dropped when full)
+# renderings and answers of /auth/me kept (one per user and state, one per caller; all dropped when full)
 ME_BODIES_KEPT = 1024
+# the longest an answer of /auth/me is kept while the store's change counter stands still (the user state TTL)
+ME_KEPT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptAnswer:
+    """An answer of ``/auth/me``, kept while ``Authenticator.changes_seen`` is ``seen`` and until ``until``
+    (``monotonic``)."""
+
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+    seen: int
+    until: float
 
 
 def required_permission(handler: Any) -> str | tuple[str, ...]:
@@ -93,6 +109,51 @@ async def authorized_answer(
         return None
 
 
+class _MeAnswers:
+    """The answers of ``GET /auth/me`` for callers whose token passed: ``AuthService.me`` rendered as ``UserOut``.
+
+    The rendering of a user read is kept under the values it is a function of (``UserOut.of_permissions``; a
+    datetime's offset is in the key: equal instants with another offset render otherwise). With a store whose
+    change counter moves with every committed write of a user row (``Authenticator.changes_seen`` is not None: the
+    SQLite file, whichever process wrote it), the whole answer is also kept per caller (user id and permissions)
+    while the counter stands still: the request that kept it read the user after its own counter read, and a write
+    of that row since would have moved the counter read by this request's ``authenticate``. ``ME_KEPT_SECONDS``
+    bounds it besides, should the file ever change without the counter (a copy put back under a running server).
+    """
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._bodies: dict[tuple[Any, ...], bytes] = {}
+        self._current: dict[tuple[str, frozenset[str]], _KeptAnswer] = {}
+
+    async def __call__(self, principal: Principal) -> Answer:
+        seen = self._container.authenticator().changes_seen
+        key = (principal.user_id, principal.permissions)
+        if seen is not None:
+            kept = self._current.get(key)
+            if kept is not None and kept.seen == seen and monotonic() < kept.until:
+                return list(kept.headers), kept.body
+        user = await self._container.auth_service().me(principal)
+        created, updated = user.created_at, user.updated_at
+        values: tuple[Any, ...] = (
+            *(user.id, user.email, user.display_name, tuple(user.roles), user.disabled, principal.permissions),
+            *(created, created.utcoffset(), updated, updated.utcoffset()),
+        )
+        body = self._bodies.get(values)
+        if body is None:
+            body = encode_json(UserOut.of_permissions(user, principal.permissions).model_dump(mode="json"))
+            if len(self._bodies) >= ME_BODIES_KEPT:
+                self._bodies.clear()
+            self._bodies[values] = body
+        headers = json_headers(body)
+        # nothing is kept when a state was dropped while the user was read (an event, a moved counter)
+        if seen is not None and self._container.authenticator().changes_seen == seen:
+            if len(self._current) >= ME_BODIES_KEPT:
+                self._current.clear()
+            self._current[key] = _KeptAnswer(tuple(headers), body, seen, monotonic() + ME_KEPT_SECONDS)
+        return headers, body
+
+
 def fast_reads(app: Any, container: Container, service: str) -> Any:
     """Wrap ``app`` (Litestar's ``asgi_handler``) with the fast answers of the routes ``service`` mounts."""
     # the container's singleton, looked up per request (a dict hit), not here: building the app must not build
@@ -104,25 +165,7 @@ def fast_reads(app: Any, container: Container, service: str) -> Any:
     me_permission = required_permission(me_handler)
     read_permission = required_permission(get_receipt_handler)
 
-    me_bodies: dict[tuple[Any, ...], bytes] = {}
-
-    async def me(principal: Principal) -> Answer:
-        user = await container.auth_service().me(principal)
-        # the body is a function of these values alone (UserOut.of_permissions): the user read on every request
-        # decides, the rendering of what it read is kept (a datetime's offset is in the key: equal instants with
-        # another offset render otherwise)
-        created, updated = user.created_at, user.updated_at
-        key: tuple[Any, ...] = (
-            *(user.id, user.email, user.display_name, tuple(user.roles), user.disabled, principal.permissions),
-            *(created, created.utcoffset(), updated, updated.utcoffset()),
-        )
-        body = me_bodies.get(key)
-        if body is None:
-            body = encode_json(UserOut.of_permissions(user, principal.permissions).model_dump(mode="json"))
-            if len(me_bodies) >= ME_BODIES_KEPT:
-                me_bodies.clear()
-            me_bodies[key] = body
-        return json_headers(body), body
+    me = _MeAnswers(container)
 
     async def receipt(principal: Principal, rid: str) -> Answer:
         service = container.receipt_service()

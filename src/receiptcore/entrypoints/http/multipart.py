@@ -9,10 +9,11 @@ takes the request's byte stream and refuses as early as the bytes allow:
 - one part's header block over ``max_header_bytes``, or headers that are not UTF-8 or not ``Name: value``
   lines (a file name holding CR/LF breaks the line), are refused (413 / 400);
 - more file parts than ``max_files`` are refused when the next one starts (413);
-- a file is written to a spool file and refused the moment it passes ``max_file_bytes`` (413); the files of one
+- a file is written to a ``Spool`` and refused the moment it passes ``max_file_bytes`` (413); the files of one
   request share ``SPOOL_MEMORY_BYTES`` of memory, and a file that does not fit in what is left goes to a temporary
   file on disk (a 300 KB phone photo stays in memory: a disk spool cost a file create, write, two reads and an
   unlink per upload; 16 uploads in progress hold at most 16 MiB this way, where 256 KiB per part allowed 80);
+  in memory, the file is joined once and read again without a copy;
 - the body must keep arriving: a gap over ``idle_timeout`` seconds, or a whole body slower than
   ``body_timeout`` seconds, is a 408 (a slow-body, "slowloris", client cannot hold a slot for ever).
 """
@@ -47,28 +48,84 @@ class MultipartLimits:
     max_header_bytes: int = 8 * 1024
 
 
+class Spool:
+    """One file's bytes as they arrive: pieces in memory up to ``memory_limit`` bytes, then an unnamed temporary
+    file on disk holding all of them.
+
+    In memory, ``read`` joins the pieces once and keeps only the joined bytes, so reading the file again (the
+    service reads it to inspect it and again to store it) costs no copy; ``tempfile.SpooledTemporaryFile``
+    copied a 300 KB photo into its buffer (growing it several times on the way) and out again on every read.
+    A file on disk is read anew each time, so only the file being used is in memory.
+    """
+
+    __slots__ = ("_file", "_joined", "_memory_limit", "_pieces", "size")
+
+    def __init__(self, memory_limit: int) -> None:
+        self._memory_limit = memory_limit
+        self._pieces: list[bytes] = []
+        self._joined: bytes | None = None
+        self._file: IO[bytes] | None = None
+        self.size = 0
+
+    @property
+    def rolled(self) -> bool:
+        """Whether the bytes went to a temporary file on disk (they do past ``memory_limit``)."""
+        return self._file is not None
+
+    def write(self, data: memoryview) -> None:
+        """Append ``data`` (copied: it may be a view of a buffer that changes)."""
+        if self._file is None and self.size + len(data) > self._memory_limit:
+            self._file = tempfile.TemporaryFile(prefix="receiptcore-upload-")  # noqa: SIM115 - closed by close()
+            self._file.writelines(self._pieces)
+            self._pieces, self._joined = [], None
+        if self._file is not None:
+            self._file.write(data)
+        else:
+            self._pieces.append(bytes(data))
+            self._joined = None
+        self.size += len(data)
+
+    def read(self) -> bytes:
+        """All the bytes written."""
+        if self._file is not None:
+            self._file.seek(0)
+            return self._file.read()
+        if self._joined is None:
+            self._joined = b"".join(self._pieces)
+            self._pieces = [self._joined]
+        return self._joined
+
+    def close(self) -> None:
+        """Drop the bytes (and remove the temporary file)."""
+        if self._file is not None:
+            self._file.close()
+        self._pieces, self._joined = [], None
+
+
 @dataclass(slots=True)
 class FilePart:
-    """One received file: its client-given name and type, and its bytes in a spool file."""
+    """One received file: its client-given name and type, and its bytes in a spool."""
 
     filename: str
     content_type: str | None
-    spool: IO[bytes] = field(repr=False)
-    memory_limit: int = 0
-    size: int = 0
+    spool: Spool = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        """The file's bytes so far."""
+        return self.spool.size
 
     @property
     def on_disk(self) -> bool:
-        """Whether the spool has rolled over to a temporary file (it does past ``memory_limit`` bytes)."""
-        return self.size > self.memory_limit
+        """Whether the spool has rolled over to a temporary file (it does past its memory budget)."""
+        return self.spool.rolled
 
     def read(self) -> bytes:
         """The whole file (at most ``max_file_bytes``)."""
-        self.spool.seek(0)
         return self.spool.read()
 
     def close(self) -> None:
-        """Remove the spool file."""
+        """Drop the file's bytes, on disk or in memory."""
         self.spool.close()
 
 
@@ -214,12 +271,8 @@ class _Reader:
         if index >= self._limits.max_files:
             raise UploadTooLarge(f"at most {self._limits.max_files} files per upload")
         in_memory = sum(part.size for part in self.files if not part.on_disk)
-        # max_size 0 would mean "never roll over": a request whose budget is spent spools straight to disk
-        budget = max(SPOOL_MEMORY_BYTES - in_memory, 1)
-        spool = tempfile.SpooledTemporaryFile(max_size=budget, prefix="receiptcore-upload-")  # noqa: SIM115
-        self.files.append(
-            FilePart(filename=filename, content_type=headers.get("content-type"), spool=spool, memory_limit=budget)
-        )
+        spool = Spool(memory_limit=SPOOL_MEMORY_BYTES - in_memory)
+        self.files.append(FilePart(filename=filename, content_type=headers.get("content-type"), spool=spool))
 
     def _read_body(self) -> bool:
         part = self.files[-1]
@@ -233,7 +286,6 @@ class _Reader:
         if take:
             with memoryview(self._buffer) as view:  # no copy of the slice; released before the buffer shrinks
                 part.spool.write(view[:take])
-            part.size += take
         if index < 0:
             del self._buffer[:take]
             return False

@@ -11,6 +11,11 @@ then that same place). Taking it only at the route let every login that arrived 
 routed, and all but the first few be refused there at the full price: under a flood, a routed refusal for each
 place that came free.
 
+Under ``receiptcore serve`` most refusals do not even get here: the server's HTTP protocol
+(``entrypoints/http/server_protocol.py``) asks this layer (``LoginShedding.full`` / ``refuse``) as soon as a
+login's headers are parsed and writes the same answer itself, with no ASGI request, task or body read; this
+layer answers the cases it leaves to ASGI, and any server that is not ``serve``'s.
+
 It sits **outside** the request observer (``observe.py``): a refusal builds no per-request context, wrapper or
 header list of its own. Its answer is encoded once (status, body, ``Retry-After`` and the security headers every
 answer carries), and it gets what every request gets, from the same functions: a request id (the client's sane
@@ -34,6 +39,7 @@ forgotten first.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import math
 import secrets
@@ -49,14 +55,24 @@ from receiptcore.errors import Overloaded
 from receiptcore.services.admission import OVERLOADED_DETAIL, RETRY_AFTER_SECONDS, LoginAdmission
 
 LOGIN_PATH = "/auth/login"
-_BODY = problem_body(429, Overloaded.code, OVERLOADED_DETAIL, LOGIN_PATH)
+REFUSAL_STATUS = 429
+REFUSAL_BODY = problem_body(REFUSAL_STATUS, Overloaded.code, OVERLOADED_DETAIL, LOGIN_PATH)
 # what the app's before_send would make of the answer (it still runs; these are already its result)
-_HEADERS = with_security_headers(
+REFUSAL_HEADERS = with_security_headers(
     json_headers(
-        _BODY, b"application/problem+json", [(b"retry-after", str(max(1, math.ceil(RETRY_AFTER_SECONDS))).encode())]
+        REFUSAL_BODY,
+        b"application/problem+json",
+        [(b"retry-after", str(max(1, math.ceil(RETRY_AFTER_SECONDS))).encode())],
     ),
     LOGIN_PATH,
 )
+
+
+def answered_headers(request_id: bytes) -> list[tuple[bytes, bytes]]:
+    """The refusal's headers as the app sends them: ``REFUSAL_HEADERS`` and the ``X-Request-ID`` after the app's
+    ``before_send`` (``raw.with_security_headers``, which moves the headers every answer carries to the end)."""
+    return with_security_headers([*REFUSAL_HEADERS, (REQUEST_ID_HEADER, request_id)], LOGIN_PATH)
+
 
 REPEAT_PAUSE_SECONDS = 0.025
 REMEMBERED_CLIENTS = 4096
@@ -103,6 +119,8 @@ class RefusalLine:
     are let go on the next turns (``call_soon``), after whatever I/O the loop has polled meanwhile. A refusal
     already ``max_late`` seconds past its time goes whatever the bound: on a loop too busy to keep up the bound
     would only make every refusal later (the 50 ms a refusal may take), so it splits bunches, never holds a line.
+    A refusal waits either as a coroutine (``wait``: the ASGI layer) or as a callback (``add``: the server's
+    protocol, which answers a refusal without a task of its own); both wait in the same line.
 
     Args:
         per_turn: refusals let go per event-loop turn at most (those not yet ``max_late``).
@@ -115,23 +133,31 @@ class RefusalLine:
             raise ValueError(msg)
         self._per_turn = per_turn
         self._max_late = max_late
-        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._waiting: deque[tuple[float, Callable[[], bool]]] = deque()
         self._wake: asyncio.Handle | None = None
 
     def __len__(self) -> int:
         return len(self._waiting)
+
+    def add(self, seconds: float, answer: Callable[[], bool]) -> None:
+        """Call ``answer`` ``seconds`` from now, or a few turns later when many refusals are due at the same time.
+
+        ``answer`` returns whether it answered (False: its request went away meanwhile, and its place in the
+        turn goes to the next). Every caller must pass the same ``seconds`` (the line is first in, first out).
+        """
+        loop = asyncio.get_running_loop()
+        due = loop.time() + seconds
+        self._waiting.append((due, answer))
+        if self._wake is None:
+            self._wake = loop.call_at(due, self._let_go, loop)
 
     async def wait(self, seconds: float) -> None:
         """Return ``seconds`` from now, or a few turns later when many refusals are due at the same time.
 
         Every caller must pass the same ``seconds`` (the line is first in, first out).
         """
-        loop = asyncio.get_running_loop()
-        due = loop.time() + seconds
-        done = loop.create_future()
-        self._waiting.append((due, done))
-        if self._wake is None:
-            self._wake = loop.call_at(due, self._let_go, loop)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.add(seconds, functools.partial(_resolve, done))
         await done
 
     def _let_go(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -141,13 +167,20 @@ class RefusalLine:
         let_go = 0
         late = now - self._max_late
         while waiting and waiting[0][0] <= now and (let_go < self._per_turn or waiting[0][0] <= late):
-            _, done = waiting.popleft()
-            if not done.done():  # its request was cancelled meanwhile
-                done.set_result(None)
+            _, answer = waiting.popleft()
+            if answer():
                 let_go += 1
         if waiting:
             due = waiting[0][0]
             self._wake = loop.call_soon(self._let_go, loop) if due <= now else loop.call_at(due, self._let_go, loop)
+
+
+def _resolve(done: asyncio.Future[None]) -> bool:
+    """Let a waiting refusal go; False when its request was cancelled meanwhile."""
+    if done.done():
+        return False
+    done.set_result(None)
+    return True
 
 
 _ID_PREFIX = secrets.token_hex(8)
@@ -177,30 +210,80 @@ def _observed(
         listener("POST", LOGIN_PATH, status, elapsed)
 
 
-def shed_logins(
-    app: Any,
-    admission: Callable[[], LoginAdmission],
-    *,
-    observers: list[RequestObserver] | None = None,
-    offenders: RepeatOffenders | None = None,
-    pause: Callable[[float], Awaitable[Any]] | None = None,
-) -> Any:
-    """Wrap ``app`` (the observed Litestar handler): a login while ``admission()`` is full is answered 429 here,
-    after ``REPEAT_PAUSE_SECONDS`` (in a ``RefusalLine``, unless ``pause`` says otherwise) when its client
-    address was refused within ``Retry-After`` already, logged and counted (``observers``) as ``observe`` does;
-    any other login holds its admission place from here to the end of its response."""
-    repeat = offenders or RepeatOffenders()
-    wait = pause or RefusalLine().wait
-    listeners = list(observers or [])
+class LoginShedding:
+    """The outermost layer of the app's handler: refused logins answered here, admitted ones holding their place.
 
-    async def shedding(scope: Any, receive: Any, send: Any) -> None:
+    As an ASGI app (``__call__``) it wraps the observed Litestar handler. The server's HTTP protocol
+    (``entrypoints/http/server_protocol.py``) asks it first, before there is any ASGI request at all: while the
+    admission is full (``full``) it hands a parsed login's scope to ``refuse``, which answers it (now, or after
+    the repeat offender's pause, in the same ``RefusalLine``) through the protocol's ``answer`` callback, and logs
+    and counts it as this layer does for the refusals it answers itself. Both paths remember the same offenders.
+
+    Args:
+        app: the observed Litestar handler.
+        admission: the login admission (the container's provider).
+        observers: the request metrics' listeners.
+        offenders: the addresses refused within ``Retry-After``.
+        pause: how the ASGI path pauses a repeat offender's refusal (tests); default: the refusal line.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        admission: Callable[[], LoginAdmission],
+        *,
+        observers: list[RequestObserver] | None = None,
+        offenders: RepeatOffenders | None = None,
+        pause: Callable[[float], Awaitable[Any]] | None = None,
+    ) -> None:
+        self._app = app
+        self._admission = admission
+        self._repeat = offenders or RepeatOffenders()
+        self._line = RefusalLine()
+        self._wait = pause or self._line.wait
+        self._listeners = list(observers or [])
+
+    @property
+    def full(self) -> bool:
+        """Whether a login arriving now is refused."""
+        return self._admission().full
+
+    def refuse(self, scope: Any, answer: Callable[[bytes], bool]) -> None:
+        """Refuse a login that the server has parsed up to its headers (``scope``: method, path, headers and the
+        resolved client): ``answer(request_id)`` writes the 429 (``REFUSAL_STATUS``, ``REFUSAL_HEADERS``, the
+        ``X-Request-ID``, ``REFUSAL_BODY``) and says whether the connection was still there to take it; now, or
+        after ``REPEAT_PAUSE_SECONDS`` in the refusal line for a repeat offender. Logged and counted like a
+        refusal of ``__call__``."""
+        started = time.perf_counter()
+        rid = _request_id(scope)
+        client = scope.get("client")
+        address = str(client[0]) if client else None
+
+        def finish() -> bool:
+            answered = answer(rid.encode("ascii"))
+            _observed(
+                scope,
+                address,
+                rid,
+                status=REFUSAL_STATUS,
+                elapsed=time.perf_counter() - started,
+                listeners=self._listeners,
+            )
+            return answered
+
+        if self._repeat.refused(address):
+            self._line.add(REPEAT_PAUSE_SECONDS, finish)
+        else:
+            finish()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["path"] != LOGIN_PATH or scope["type"] != "http" or scope["method"] != "POST":
-            await app(scope, receive, send)
+            await self._app(scope, receive, send)
             return
-        places = admission()
+        places = self._admission()
         if not places.full:
             with places.ticket():  # nothing awaited since the check: the place is free
-                await app(scope, receive, send)
+                await self._app(scope, receive, send)
             return
         started = time.perf_counter()
         rid = _request_id(scope)
@@ -208,14 +291,33 @@ def shed_logins(
         address = str(client[0]) if client else None
         status = 500  # what observe logs for a request that ends without an answer (cancelled while paused)
         try:
-            if repeat.refused(address):
-                await wait(REPEAT_PAUSE_SECONDS)
-            headers = [*_HEADERS, (REQUEST_ID_HEADER, rid.encode("ascii"))]
-            await send({"type": "http.response.start", "status": 429, "headers": headers})
-            status = 429
-            await send({"type": "http.response.body", "body": _BODY, "more_body": False})
+            if self._repeat.refused(address):
+                await self._wait(REPEAT_PAUSE_SECONDS)
+            headers = [*REFUSAL_HEADERS, (REQUEST_ID_HEADER, rid.encode("ascii"))]
+            await send({"type": "http.response.start", "status": REFUSAL_STATUS, "headers": headers})
+            status = REFUSAL_STATUS
+            await send({"type": "http.response.body", "body": REFUSAL_BODY, "more_body": False})
         finally:
             elapsed = time.perf_counter() - started
-            _observed(scope, address, rid, status=status, elapsed=elapsed, listeners=listeners)
+            _observed(scope, address, rid, status=status, elapsed=elapsed, listeners=self._listeners)
 
-    return shedding
+
+def shed_logins(
+    app: Any,
+    admission: Callable[[], LoginAdmission],
+    *,
+    observers: list[RequestObserver] | None = None,
+    offenders: RepeatOffenders | None = None,
+    pause: Callable[[float], Awaitable[Any]] | None = None,
+) -> LoginShedding:
+    """Wrap ``app`` (the observed Litestar handler): a login while ``admission()`` is full is answered 429 here,
+    after ``REPEAT_PAUSE_SECONDS`` (in a ``RefusalLine``, unless ``pause`` says otherwise) when its client
+    address was refused within ``Retry-After`` already, logged and counted (``observers``) as ``observe`` does;
+    any other login holds its admission place from here to the end of its response."""
+    return LoginShedding(app, admission, observers=observers, offenders=offenders, pause=pause)
+
+
+def login_shedding(app: Any) -> LoginShedding | None:
+    """The ``LoginShedding`` in front of ``app``'s handler (a Litestar app from ``create_app``), if it has one."""
+    handler = getattr(app, "asgi_handler", None)
+    return handler if isinstance(handler, LoginShedding) else None
