@@ -12,13 +12,11 @@ from hypothesis import strategies as st
 from receiptcore.adapters.extractors.ocr.confidence import (
     FLAWED,
     LEVELS,
-    OUTPRINTED,
     POOR_PRINT,
     UNCERTAIN_NAME,
     Evidence,
     level,
     merchant_evidence,
-    merchant_risks,
 )
 from receiptcore.adapters.extractors.ocr.parser import parse_lines
 from receiptcore.domain.review import LOW_CONFIDENCE_THRESHOLD, assume_currency, needs_review, review_warnings
@@ -141,47 +139,6 @@ def test_a_returns_notice_taken_for_the_name_is_doubtful() -> None:
     assert "printed again" not in evidence.cues
     assert confidences(rows)["merchant.name"] < LOW_CONFIDENCE_THRESHOLD
     assert "a notice" not in _merchant_doubts(TOP_ONLY)
-
-
-# a one-word logo over a mall's address, under a watermark printed larger, with no phone in the header
-LOGO_UNDER_WATERMARK = ["123RF", "PORTCITY", "SHOPPING CENTER LEVEL 2", "DATE: 12/03/2018 10:15", "TOTAL || 4.00"]
-
-
-def test_a_confirmed_name_is_ranked_by_its_risk_marks() -> None:
-    table = LEVELS["merchant.name"]
-    top = ("top",)
-    # at most one mark: the top level; each further mark a level lower, never below the confirmed names' lowest
-    assert level("merchant.name", Evidence(top, risks=("one word",))) == table[-1]
-    assert level("merchant.name", Evidence(top, risks=("one word", "no phone"))) == table[-2]
-    assert level("merchant.name", Evidence(top, risks=("a", "b", "c"))) == table[1]
-    assert level("merchant.name", Evidence(top, risks=("a", "b", "c", "d"))) == table[1]
-    assert table[1] < LOW_CONFIDENCE_THRESHOLD <= table[2]
-    # a name without a net cue stays at the bottom whatever its marks
-    assert level("merchant.name", Evidence((), risks=())) == table[0]
-
-
-def test_a_one_word_logo_outprinted_without_its_own_address_or_phone_is_sent() -> None:
-    heights = {0: 90}  # the watermark above is printed three times the name's height
-    lines = rows_to_lines(LOGO_UNDER_WATERMARK, heights)
-    risks = merchant_risks(lines, "PORTCITY", [lines[1]], 3, [], phone=False)
-    assert risks == ("one word", "outprinted", "no address below", "no phone")
-    receipt = parse_lines(lines)
-    assert receipt.merchant.name == "PORTCITY"
-    assert receipt.provenance["merchant.name"].confidence < LOW_CONFIDENCE_THRESHOLD
-
-
-def test_a_name_over_its_own_address_and_phone_carries_no_risk_mark() -> None:
-    rows = ["CHEERS STORE", "12 MAIN STREET", "TEL: 03-1234 5678", *TOP_ONLY[1:]]
-    lines = rows_to_lines(rows)
-    assert merchant_risks(lines, "CHEERS STORE", lines[:1], 3, lines[1:2], phone=True) == ()
-    assert confidences(rows)["merchant.name"] == LEVELS["merchant.name"][-1]
-    # a larger row elsewhere in the header, or no address block right under the name, is one mark each
-    taller = rows_to_lines(rows, {2: round(30 * OUTPRINTED)})
-    assert merchant_risks(taller, "CHEERS STORE", taller[:1], 3, taller[1:2], phone=True) == ("outprinted",)
-    assert merchant_risks(lines, "CHEERS STORE", lines[:1], 3, [], phone=True) == ("no address below",)
-    # a company form outweighs every mark: such names were right 70 of 70 times
-    legal = merchant_evidence(lines, "CHEERS SDN BHD", lines[:1], 3, [], phone=False)
-    assert legal.risks == ()
 
 
 @pytest.mark.parametrize("field", sorted(LEVELS))

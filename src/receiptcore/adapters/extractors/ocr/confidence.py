@@ -5,10 +5,9 @@ A total printed on a row labelled "TOTAL" that is also the subtotal plus the tax
 rarely wrong; a number chosen because nothing else was on offer often is. Each field has a few cues that do not
 depend on one another (a label, arithmetic, a payment, the print size, a repeat elsewhere on the receipt); some
 readings also carry a doubt (two different dates, a name of two letters). The confidence is
-``LEVELS[field][cues - doubts]`` (clamped to the table), lowered for a row the OCR itself read poorly; a confirmed
-merchant name is ranked by its risk marks instead (``merchant_risks``). The levels are the measured share right
-per level on main + extra-tune (docs/extractors.md, "Review decision"); ``receiptcore.domain.review`` compares them
-with its thresholds.
+``LEVELS[field][cues - doubts]`` (clamped to the table), lowered for a row the OCR itself read poorly. The levels
+are the measured share right per cue count on the main development set (docs/extractors.md, "Review decision");
+the review decision (``receiptcore.domain.review``) compares them with its thresholds.
 
 Pure: no OCR, no I/O.
 """
@@ -32,11 +31,8 @@ from receiptcore.adapters.extractors.ocr.types import Line
 LEVELS: dict[str, tuple[float, ...]] = {
     "total": (0.77, 0.965, 0.99),
     "purchase_date": (0.8, 0.944, 0.977),
-    # merchant: no net cue (13 of 20 right); confirmed, by its risk marks: 3+ (27/33), 2 (58/60), 0-1 (187/188)
-    "merchant.name": (0.65, 0.818, 0.967, 0.995),
+    "merchant.name": (0.485, 0.955),
 }
-# fields whose confirmed readings are ranked by their risk marks instead of by their count of cues
-RANKED_BY_RISK = frozenset({"merchant.name"})
 # a reading the receipt shows to be damaged (a year cut short) is as likely wrong as right
 FLAWED = 0.5
 # a row whose weakest word the OCR scored below this is doubtful whatever the cues say
@@ -52,7 +48,6 @@ class Evidence:
     cues: tuple[str, ...]
     doubts: tuple[str, ...] = ()  # each outweighs one cue
     flaws: tuple[str, ...] = ()  # the reading itself is damaged: the lowest level whatever the cues
-    risks: tuple[str, ...] = ()  # no doubts, but readings with them are more often wrong: each ranks it lower
 
 
 def level(field: str, evidence: Evidence, print_score: float = 1.0) -> float:
@@ -61,12 +56,7 @@ def level(field: str, evidence: Evidence, print_score: float = 1.0) -> float:
     if evidence.flaws:
         return FLAWED
     net = len(evidence.cues) - len(evidence.doubts)
-    if field in RANKED_BY_RISK:
-        # one mark alone is common on right readings (86 of 87 such names); each further one ranks it a level lower
-        index = 0 if net < 1 else max(1, len(table) - max(1, len(evidence.risks)))
-    else:
-        index = max(0, min(len(table) - 1, net))
-    value = table[index]
+    value = table[max(0, min(len(table) - 1, net))]
     if print_score < POOR_PRINT:
         value = min(value, table[1])
     return round(value, 3)
@@ -203,15 +193,7 @@ def _one_glyph(name: str) -> bool:
     return len(glyphs) >= 6 and max(glyphs.count(c) for c in set(glyphs)) > len(glyphs) / 2
 
 
-def merchant_evidence(
-    lines: list[Line],
-    name: str,
-    name_lines: list[Line],
-    header_end: int,
-    address_lines: list[Line] | None = None,
-    *,
-    phone: bool = True,
-) -> Evidence:
+def merchant_evidence(lines: list[Line], name: str, name_lines: list[Line], header_end: int) -> Evidence:
     """Cues for the merchant name: a company form, the top of the receipt, a print larger than the rest, and a
     distinctive word of it printed again further down (a web address, a thank-you line); a name of a few letters
     or mostly digits, stray marks, one glyph repeated, a word the OCR was unsure of, and a street or place line
@@ -245,36 +227,7 @@ def merchant_evidence(
     legal = "company form" in cues
     if not legal and (_NUMBER_FIRST.match(name) or address_evidence(name) >= 2 or "," in name):
         doubts.append("reads like an address")  # a street or place line or a store number, more often than a name
-    risks = () if legal else merchant_risks(lines, name, name_lines, header_end, address_lines or [], phone=phone)
-    return Evidence(tuple(cues), tuple(doubts), risks=risks)
-
-
-OUTPRINTED = 1.3  # a header row this much taller than the name: the name may be a line under the real one
-
-
-def merchant_risks(
-    lines: list[Line], name: str, name_lines: list[Line], header_end: int, address_lines: list[Line], *, phone: bool
-) -> tuple[str, ...]:
-    """Marks of a name that is a logo or brand the label spells longer, or a line that is not the shop's own: a
-    single word ("SUBWAY" over "Subway #1926-0", "Michaels" over "MICHAELS STORE #9416"), another header row
-    printed clearly larger (a watermark, the real name above a mall's), no address block starting right under
-    it, and no phone number in the header (a shop's own header prints its address and phone under its name). On
-    main + extra-tune, confirmed names without a company form were right 31 of 31 times with none of them, 86 of
-    87 with one, 58 of 60 with two, 27 of 33 with three or four; with a company form, 70 of 70 (no marks)."""
-    if not name_lines:
-        return ()
-    risks: list[str] = []
-    if len(name.split()) == 1:
-        risks.append("one word")
-    tallest = max(line.height for line in name_lines)
-    others = (line for line in lines[: max(header_end, 8)] if all(line is not n for n in name_lines))
-    if tallest and any(line.height >= OUTPRINTED * tallest for line in others):
-        risks.append("outprinted")
-    if not address_lines or not 1 <= address_lines[0].index - name_lines[-1].index <= 2:
-        risks.append("no address below")
-    if not phone:
-        risks.append("no phone")
-    return tuple(risks)
+    return Evidence(tuple(cues), tuple(doubts))
 
 
 def headline_evidence(
@@ -295,8 +248,6 @@ def headline_evidence(
     if date_line is not None:
         out["purchase_date"] = (date_evidence(lines, date_line, month_first), date_line.score)
     if header.name and header.name_lines:
-        evidence = merchant_evidence(
-            lines, header.name, header.name_lines, header.end, header.address_lines, phone=header.phone is not None
-        )
+        evidence = merchant_evidence(lines, header.name, header.name_lines, header.end)
         out["merchant.name"] = (evidence, min(r.score for r in header.name_lines))
     return out
