@@ -230,3 +230,17 @@ def test_a_tax_printed_again_in_a_tax_summary_counts_once() -> None:
     rows = ["Subtotal || 10.00", "GST 6% || 0.60", "Total || 10.60", "GST SUMMARY  GST 6% || 0.60"]
     summary = parse_summary(rows_to_lines(rows), 0)
     assert [t[0].value for t in summary.taxes] == [Decimal("0.60")]
+
+
+def test_a_discount_printed_above_the_subtotal_is_not_taken_off_again() -> None:
+    # the subtotal 54.00 already has the 8.00 off: subtotal + tax is the total the card paid
+    rows = ["CLAM CHOWDER || 12.00", "HALF HALF || 50.00", "VIP Discount || (8.00)", "SUB TOTAL: || 54.00",
+            "TAX || 4.73", "VISA || 58.73"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("58.73")
+
+
+def test_a_discount_printed_below_the_subtotal_is_taken_off_it() -> None:
+    rows = ["SUBTOTAL || 62.00", "VIP Discount || 8.00-", "TAX || 4.73", "VISA || 58.73"]
+    assert _total(rows) == Decimal("58.73")
