@@ -3,7 +3,8 @@
 Three kinds, all to one file (``database.py`` says who uses which):
 
 - the writer (``open_writer``): an aiosqlite connection, WAL mode, ``synchronous = NORMAL``, foreign keys on, a
-  ``busy_timeout`` of ``BUSY_TIMEOUT_MS``; ``BEGIN``/``COMMIT`` are ours (``isolation_level=None``);
+  ``busy_timeout`` of ``BUSY_TIMEOUT_MS``; ``BEGIN``/``COMMIT`` are ours (``isolation_level=None``); its
+  automatic checkpoint is only a backstop, ``checkpoints.py`` checkpoints from a thread of its own;
 - readers (``open_reader``): plain ``sqlite3`` connections with ``PRAGMA query_only``, in autocommit mode, so every
   statement is its own read transaction and sees every commit made before it began, and never an open one;
   a page cache of ``READ_CACHE_KIB`` each (SQLite's default is 2,000 KiB). A listing page reads ~150 pages (its
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from receiptcore.adapters.sqlite.checkpoints import BACKSTOP_PAGES, CHECKPOINT_PAGES
 from receiptcore.errors import StorageUnavailable
 
 T = TypeVar("T")
@@ -38,8 +40,12 @@ WAL_RETRY_PAUSE_S = 0.02
 READ_CACHE_KIB = 8192
 
 
-async def open_writer(path: Path | str) -> aiosqlite.Connection:
+async def open_writer(path: Path | str, wal_pages: int = CHECKPOINT_PAGES) -> aiosqlite.Connection:
     """The writer's connection to ``path`` (its directory created first), or to a new in-memory database.
+
+    On a file the writer checkpoints automatically only past ``BACKSTOP_PAGES / CHECKPOINT_PAGES`` times
+    ``wal_pages`` (a ``Checkpointer`` keeps the WAL near ``wal_pages``), and a WAL that starts over is cut back to
+    ``wal_pages`` pages (``journal_size_limit``), so the ``-wal`` file's size says how far it has grown since.
 
     Raises:
         StorageUnavailable: the directory cannot be created or the database cannot be opened.
@@ -61,6 +67,11 @@ async def open_writer(path: Path | str) -> aiosqlite.Connection:
             await enable_wal(conn)
             # NORMAL is durable across application crashes in WAL mode and much faster than FULL.
             await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute(f"PRAGMA wal_autocheckpoint = {wal_pages * (BACKSTOP_PAGES // CHECKPOINT_PAGES)}")
+            async with conn.execute("PRAGMA page_size") as cursor:
+                row = await cursor.fetchone()
+            page_size = int(row[0]) if row is not None else 4096
+            await conn.execute(f"PRAGMA journal_size_limit = {wal_pages * page_size}")
     except sqlite3.Error as exc:
         if conn is not None:
             await conn.close()

@@ -20,7 +20,8 @@ wait (or run too long) to a reader thread (``loop_reads.py``). Each read is one 
 it starts a fresh read transaction and sees every transaction committed before it began (read-your-writes: a write
 of the same request has committed when ``transaction()`` returned) and never a transaction still open. An
 in-memory database exists only in its one connection, so there reads keep sharing the writer's connection and
-lock. The connections themselves, WAL mode and the read connections' page cache: ``connections.py``; the
+lock. The connections themselves, WAL mode and the read connections' page cache: ``connections.py``; the WAL's
+checkpoints, from a thread of their own instead of inside the writer's commits: ``checkpoints.py``; the
 migrations: ``migrations.py``.
 
 Driver errors become ``StorageUnavailable``, except ``sqlite3.IntegrityError``, which is left to the calling
@@ -39,6 +40,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from receiptcore.adapters.sqlite.checkpoints import CHECKPOINT_PAGES, POLL_S, Checkpointer
 from receiptcore.adapters.sqlite.connections import (
     BUSY_TIMEOUT_MS,
     MEMORY,
@@ -74,9 +76,17 @@ class SqliteDatabase:
         path: the database file; its parent directory is created on first use. ``":memory:"`` keeps the
             database in memory for the lifetime of this object (tests).
         readers: at most this many read-only connections (opened on demand) serve ``fetchone`` / ``fetchall``.
+        wal_pages: the WAL's bound in pages, kept by a ``Checkpointer`` (file only) polling every
+            ``checkpoint_poll_s`` seconds.
     """
 
-    def __init__(self, path: Path | str, readers: int = READERS) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        readers: int = READERS,
+        wal_pages: int = CHECKPOINT_PAGES,
+        checkpoint_poll_s: float = POLL_S,
+    ) -> None:
         self._memory = str(path) == MEMORY
         self._path = path if self._memory else Path(path)
         self._conn: aiosqlite.Connection | None = None
@@ -85,6 +95,9 @@ class SqliteDatabase:
         self._readers = ReaderThreads(str(self._path), readers, before_open=self._connection)
         self._loop = LoopReads(str(self._path), before_open=self._connection)
         self._migrations = Migrations()
+        self._wal_pages = wal_pages
+        self._checkpoint_poll_s = checkpoint_poll_s
+        self._checkpointer: Checkpointer | None = None
 
     @property
     def path(self) -> Path | str:
@@ -228,16 +241,21 @@ class SqliteDatabase:
         return await self._read_with(in_read, work)
 
     async def aclose(self) -> None:
-        """Close the connections. Safe to call twice; a later use opens new ones."""
+        """Close the connections, then stop the checkpointer after its last checkpoint (it leaves no thread).
+        Safe to call twice; a later use opens new ones."""
         await self._readers.close()
         self._loop.close()
         async with self._open_lock:
             conn, self._conn = self._conn, None
-            if conn is not None:
-                try:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            try:
+                if conn is not None:
                     await conn.close()
-                except sqlite3.Error as exc:
-                    raise StorageUnavailable(f"closing SQLite failed: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"closing SQLite failed: {exc}") from exc
+            finally:
+                if checkpointer is not None:  # joined off the loop: its last checkpoint does I/O
+                    await asyncio.to_thread(checkpointer.stop)
             # An in-memory database vanishes with its connection; its migrations must run again.
             if self._memory:
                 self._migrations.forget()
@@ -260,5 +278,8 @@ class SqliteDatabase:
             return self._conn
         async with self._open_lock:
             if self._conn is None:
-                self._conn = await open_writer(self._path)
+                self._conn = await open_writer(self._path, self._wal_pages)
+                if not self._memory:
+                    self._checkpointer = Checkpointer(str(self._path), self._wal_pages, self._checkpoint_poll_s)
+                    self._checkpointer.start()
             return self._conn
