@@ -165,6 +165,14 @@ def test_eval_command_prints_the_table_and_writes_every_prediction(
     assert sroie["subset"] == "sroie"
     assert set(sroie["reliability"]) == {"merchant", "date", "total"}
     assert first["review"]["sent"] is True
+    assert first["review"]["warnings"] == ["currency_unknown"]
+    # per code: receipts all right / with a wrong field carrying it, sent by it, sent by it alone
+    effects = {e["code"]: e for e in sroie["by_code"]}
+    assert effects["currency_unknown"] == {"code": "currency_unknown", "carried": [1, 1], "blocked": [1, 1],
+                                           "alone": [1, 0]}  # fmt: skip
+    assert effects["missing_total"]["alone"] == [0, 0]
+    assert sroie["missed"] == {"merchant": 0, "date": 0, "total": 0}
+    assert "per warning code" in result.output
 
 
 def test_limit_and_subset_select_documents() -> None:
@@ -285,3 +293,54 @@ def test_the_curve_measures_the_decision_at_other_confidence_thresholds() -> Non
     assert (curve[0.95].review_share, curve[0.95].auto_accept_precision, curve[0.95].catch_rate) == (50.0, 0.0, 0.0)
     # at 0.97 both go: nothing is accepted, the wrong one is caught
     assert (curve[0.97].review_share, curve[0.97].auto_accept_precision, curve[0.97].catch_rate) == (100.0, None, 100.0)
+
+
+def _effects(report: runner.Report, subset: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    r = next(r for r in report.review if r.subset == subset)
+    return {e.code: (e.carried, e.blocked, e.alone) for e in r.by_code}
+
+
+async def test_the_effect_of_each_warning_code_computed_by_hand() -> None:
+    report = await _report(default_currency="EUR")
+    # (all right, a field wrong) for receipts carrying the code, sent by it, sent by it alone:
+    # sroie 000 right, accepted, carries only currency_assumed; 001 (wrong date) is sent by missing_total alone
+    assert _effects(report, "sroie") == {
+        "missing_total": ((0, 1), (0, 1), (0, 1)),
+        "currency_assumed": ((1, 1), (0, 0), (0, 0)),
+    }
+    # wildreceipt 001 is right and sent by missing_date alone (its label has no date either); 002 failed
+    assert _effects(report, "wildreceipt") == {
+        "extraction_failed": ((0, 1), (0, 1), (0, 1)),
+        "missing_date": ((1, 0), (1, 0), (1, 0)),
+        "currency_assumed": ((2, 0), (0, 0), (0, 0)),
+    }
+    # the codes that send most come first; nothing wrong was accepted
+    sroie = next(r for r in report.review if r.subset == "sroie")
+    assert [e.code for e in sroie.by_code] == ["missing_total", "currency_assumed"]
+    assert sroie.missed == {"merchant": 0, "date": 0, "total": 0}
+    wild = next(r for r in report.review if r.subset == "wildreceipt")
+    assert [e.code for e in wild.by_code] == ["extraction_failed", "missing_date", "currency_assumed"]
+
+
+def test_the_wrongly_accepted_receipts_are_counted_per_wrong_field() -> None:
+    sample = next(s for s in discover(MINI) if s.subset == "sroie" and s.id == "000")
+    label = runner.load_label(sample)
+    sure = {p: FieldSource(confidence=0.99) for p in ("merchant.name", "purchase_date", "total")}
+    right = ANSWERS["sroie/000.png"].model_copy(update={"provenance": sure, "currency": "MYR"})
+    wrong_name = right.model_copy(update={"merchant": Merchant(name="Zeta Bazaar")})
+    wrong_both = wrong_name.model_copy(update={"total": Decimal("9.35")})
+    unsure = wrong_both.model_copy(update={"provenance": {**sure, "total": FieldSource(confidence=0.5),
+                                                          "merchant.name": FieldSource(confidence=0.5)}})  # fmt: skip
+    judgements = [judge(p, runner.score("sroie", p, label), None) for p in (right, wrong_name, wrong_both, unsure)]
+    assert [j.sent for j in judgements] == [False, False, False, True]
+    summary = summarize_review("sroie", judgements)
+    # accepted: the right one, the wrong name, the wrong name and total; the unsure total was sent (caught)
+    assert summary.missed == {"merchant": 2, "date": 0, "total": 1}
+    # low_confidence counts per field: the unsure receipt has two, so neither sends it alone
+    effects = {e.code: (e.carried, e.blocked, e.alone) for e in summary.by_code}
+    assert effects == {
+        "low_confidence:merchant.name": ((0, 1), (0, 1), (0, 0)),
+        "low_confidence:total": ((0, 1), (0, 1), (0, 0)),
+    }
+    assert judgements[3].codes == ("low_confidence",)
+    assert judgements[3].blocked_by == ("low_confidence:merchant.name", "low_confidence:total")

@@ -29,6 +29,7 @@ def render(report: Report, console: Console) -> None:
     if report.review:
         console.print(_review_table(report))
         console.print(_curve_table(report))
+        console.print(_codes_table(report))
     seconds = report.seconds
     if seconds:
         p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) >= 2 else seconds[0]
@@ -46,13 +47,15 @@ def _review_table(report: Report) -> Table:
     assumed = f", default currency {report.default_currency}" if report.default_currency else ""
     table = Table(title=f"review load (headline fields: merchant, date, total{assumed})")
     for column in ("subset", "n", "sent to review %", "auto-accept precision %", "catch rate %", "ECE merchant",
-                   "ECE date", "ECE total", "top blocking codes"):  # fmt: skip
+                   "ECE date", "ECE total", "accepted wrong: merchant / date / total",
+                   "top blocking codes"):  # fmt: skip
         table.add_column(column, justify="left" if column in {"subset", "top blocking codes"} else "right")
     for r in report.review:
         top = ", ".join(f"{code} {n}" for code, n in list(r.blocking_codes.items())[:4])
         ece = [("—" if r.ece[name] is None else f"{r.ece[name]:.3f}") for name in ("merchant", "date", "total")]
+        missed = " / ".join(str(r.missed.get(name, 0)) for name in ("merchant", "date", "total"))
         table.add_row(r.subset, str(r.receipts), _percent(r.review_share), _percent(r.auto_accept_precision),
-                      _percent(r.catch_rate), *ece, top)  # fmt: skip
+                      _percent(r.catch_rate), *ece, missed, top)  # fmt: skip
     return table
 
 
@@ -69,6 +72,21 @@ def _curve_table(report: Report) -> Table:
             if (p := cells.get(t)) is not None else "—"
             for t in thresholds
         ))  # fmt: skip
+    return table
+
+
+def _codes_table(report: Report) -> Table:
+    table = Table(
+        title="review load per warning code: receipts all right / with a wrong headline field "
+        "(carrying the code, sent by it, sent by it alone)"
+    )
+    for column in ("subset", "code", "carried", "sends", "sends alone"):
+        table.add_column(column, justify="left" if column in {"subset", "code"} else "right")
+    for r in report.review:
+        for effect in r.by_code:
+            table.add_row(r.subset, effect.code, *(f"{right} / {wrong}" for right, wrong in
+                                                   (effect.carried, effect.blocked, effect.alone)))  # fmt: skip
+        table.add_section()
     return table
 
 

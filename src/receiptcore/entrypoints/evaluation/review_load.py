@@ -9,7 +9,14 @@ Per subset, from the same review decision the worker applies (``receiptcore.doma
   (ECE, equal-width bins, weighted by bin size) and a reliability table (per bin: count, mean confidence, accuracy);
 - **the trade-off curve**: the same three figures with the confidence threshold of the decision set to each of
   ``CURVE_THRESHOLDS`` instead of ``LOW_CONFIDENCE_THRESHOLD`` (a higher threshold sends more receipts and
-  catches more wrong ones), so what a stricter or looser install would get is measured, not guessed.
+  catches more wrong ones), so what a stricter or looser install would get is measured, not guessed;
+- **the effect of each warning** (``CodeEffect``; ``low_confidence`` counted per headline field, e.g.
+  ``low_confidence:total``, because each field's confidence is its own rule): how many receipts carry it, how many
+  it sends (blocks) and how many it sends *alone* (nothing else blocks them), each split into receipts whose
+  headline fields are all right and receipts with a wrong one. A warning that sends right receipts alone and
+  catches no wrong one alone costs review load for nothing; the ``carried`` split of a warning that does not block
+  says whether blocking on it would catch anything. And which headline fields the wrongly accepted receipts have
+  wrong (``missed``).
 
 Headline fields: merchant, date, total. The merchant counts as right when its similarity to the label with every
 space removed (``difflib`` ratio; SROIE ``company_similarity``, WildReceipt ``store_name``) is at least
@@ -24,7 +31,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from receiptcore.domain.receipt import ExtractedReceipt
+from receiptcore.domain.consistency import LOW_CONFIDENCE
+from receiptcore.domain.receipt import ExtractedReceipt, ReceiptWarning
 from receiptcore.domain.review import LOW_CONFIDENCE_THRESHOLD, assume_currency, blocking, review_warnings
 from receiptcore.entrypoints.evaluation.scoring import FieldScore
 
@@ -51,6 +59,8 @@ class ReviewJudgement:
     right: dict[str, bool]
     confidence: dict[str, float]
     sent_at: dict[float, bool] = field(default_factory=dict)  # threshold → sent (the curve)
+    warnings: tuple[str, ...] = ()  # every warning on the receipt, blocking or not, as ``warning_label`` gives it
+    blocked_by: tuple[str, ...] = ()  # the blocking ones, likewise
 
     @property
     def headline_right(self) -> bool | None:
@@ -80,6 +90,17 @@ class CurvePoint:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeEffect:
+    """One warning code on one subset: receipts carrying it, sent by it (it blocks) and sent by it alone, each
+    as (all right, a headline field wrong); receipts with no judged headline field are in neither count."""
+
+    code: str
+    carried: tuple[int, int]
+    blocked: tuple[int, int]
+    alone: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewSummary:
     """Review load of one subset (percentages 0..100; None when there is nothing to divide by)."""
 
@@ -92,6 +113,15 @@ class ReviewSummary:
     reliability: dict[str, list[Bin]]
     blocking_codes: dict[str, int]
     curve: list[CurvePoint] = field(default_factory=list)
+    by_code: list[CodeEffect] = field(default_factory=list)
+    missed: dict[str, int] = field(default_factory=dict)  # headline field → wrongly accepted receipts with it wrong
+
+
+def warning_label(warning: ReceiptWarning) -> str:
+    """How the per-warning breakdown names ``warning``: its code, and for ``low_confidence`` also its field."""
+    if warning.code == LOW_CONFIDENCE and warning.fields:
+        return f"{warning.code}:{warning.fields[0]}"
+    return warning.code
 
 
 def _field_right(name: str, scores: dict[str, FieldScore]) -> bool | None:
@@ -113,10 +143,12 @@ def judge(
     thresholds = sorted({*CURVE_THRESHOLDS, LOW_CONFIDENCE_THRESHOLD})
     if prediction is None:
         failed = dict.fromkeys(thresholds, True)
-        return ReviewJudgement(True, ("extraction_failed",), right, dict.fromkeys(right, 0.0), failed)
+        failure = ("extraction_failed",)
+        return ReviewJudgement(True, failure, right, dict.fromkeys(right, 0.0), failed, failure, failure)
     output = assume_currency(prediction, default_currency)
     data = output.data()
-    blockers = blocking(review_warnings(output), data, output.provenance)
+    warnings = review_warnings(output)
+    blockers = blocking(warnings, data, output.provenance)
     sent = bool(blockers)
     codes = tuple(sorted({w.code for w in blockers}))
     confidence = {}
@@ -124,7 +156,9 @@ def judge(
         source = output.provenance.get(HEADLINE[name][1])
         confidence[name] = source.confidence if source is not None else 0.0
     sent_at = {t: bool(blocking(review_warnings(output, t), data, output.provenance, t)) for t in thresholds}
-    return ReviewJudgement(sent, codes, right, confidence, sent_at)
+    carried = tuple(sorted({warning_label(w) for w in warnings}))
+    blocked_by = tuple(sorted({warning_label(w) for w in blockers}))
+    return ReviewJudgement(sent, codes, right, confidence, sent_at, carried, blocked_by)
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -163,6 +197,33 @@ def _load(judgements: Sequence[ReviewJudgement], sent: Sequence[bool]) -> tuple[
     )
 
 
+def _split(judgements: Sequence[ReviewJudgement]) -> tuple[int, int]:
+    """(all right, a headline field wrong) among ``judgements``; unjudged receipts count in neither."""
+    verdicts = [j.headline_right for j in judgements]
+    return sum(v is True for v in verdicts), sum(v is False for v in verdicts)
+
+
+def code_effects(judgements: Sequence[ReviewJudgement]) -> list[CodeEffect]:
+    """The effect of every warning seen on ``judgements`` (by ``warning_label``), those that send most first."""
+    codes = sorted({c for j in judgements for c in (*j.warnings, *j.blocked_by)})
+    effects = [
+        CodeEffect(
+            code=code,
+            carried=_split([j for j in judgements if code in j.warnings or code in j.blocked_by]),
+            blocked=_split([j for j in judgements if code in j.blocked_by]),
+            alone=_split([j for j in judgements if j.blocked_by == (code,)]),
+        )
+        for code in codes
+    ]
+    return sorted(effects, key=lambda e: (-sum(e.blocked), -sum(e.carried), e.code))
+
+
+def missed_fields(judgements: Sequence[ReviewJudgement]) -> dict[str, int]:
+    """Per headline field, how many receipts that were *not* sent have it wrong."""
+    accepted = [j for j in judgements if not j.sent]
+    return {name: sum(j.right.get(name) is False for j in accepted) for name in HEADLINE}
+
+
 def summarize_review(subset: str, judgements: Sequence[ReviewJudgement]) -> ReviewSummary:
     """Aggregate one subset's judgements."""
     share, precision, catch = _load(judgements, [j.sent for j in judgements])
@@ -187,4 +248,6 @@ def summarize_review(subset: str, judgements: Sequence[ReviewJudgement]) -> Revi
         reliability=table,
         blocking_codes=dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
         curve=curve,
+        by_code=code_effects(judgements),
+        missed=missed_fields(judgements),
     )
