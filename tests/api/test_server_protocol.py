@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +274,12 @@ async def test_a_held_header_block_is_dropped_when_the_client_left_before_its_fl
     out.closed = True  # the connection was lost meanwhile
     await asyncio.sleep(0)
     assert out.writes == []  # nothing written to a closed transport
+
+
+def test_without_httptools_serve_leaves_the_protocol_to_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    from receiptcore.entrypoints import serve
+
+    assert serve._http_protocol() is ServerProtocol
+    # the protocol module imports httptools' protocol; where that import fails, uvicorn picks (h11)
+    monkeypatch.setitem(sys.modules, "receiptcore.entrypoints.http.server_protocol", None)
+    assert serve._http_protocol() == "auto"

@@ -6,6 +6,7 @@ one another upload put at the same name has its directory fsynced under the lock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -190,3 +191,37 @@ def test_closing_a_placed_file_twice_never_closes_a_descriptor_given_its_number(
         os.fstat(other)  # still open
     finally:
         os.close(other)
+
+
+async def test_adds_cancelled_anywhere_leave_no_descriptor_open(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "r.sqlite3")
+    store = SqliteReceiptStore(db, tmp_path / "files")
+    await store.add(*make_receipt())
+    files_dir = str(tmp_path / "files")
+
+    def open_receipt_files() -> list[str]:
+        targets = []
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                targets.append(os.readlink(f"/proc/self/fd/{name}"))
+            except OSError:
+                continue
+        return [target for target in targets if target.startswith(files_dir)]
+
+    try:
+        # cancelled while placing, while waiting for the writer, while the writer runs its transaction, or after
+        for delay in (0.0, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.05):
+            task = asyncio.ensure_future(store.add(*make_receipt()))
+            await asyncio.sleep(delay)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # what the threads were still doing has finished: a placement's thread, then the writer's queue
+        for _ in range(100):
+            if not open_receipt_files():
+                break
+            await asyncio.sleep(0.02)
+        await db.write(lambda conn: conn.execute("SELECT 1").fetchone())
+        assert open_receipt_files() == []
+    finally:
+        await db.aclose()

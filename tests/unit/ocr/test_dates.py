@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from receiptcore.adapters.extractors.ocr.dates import find_dates, find_time
@@ -214,3 +214,110 @@ def _full_width(text: str) -> str:
 def test_full_width_digits_and_separators() -> None:
     assert find_dates(_full_width("2017/05/12 14:30"))[0].value == dt.date(2017, 5, 12)
     assert find_dates(_full_width("\u65e5\u671f:2017\u5e745\u670812\u65e5"))[0].value == dt.date(2017, 5, 12)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Dcc 24 2016", dt.date(2016, 12, 24)), ("Scp 1, 2017", dt.date(2017, 9, 1)),
+     ("12 HAY 2017", dt.date(2017, 5, 12)), ("Jvn 15, 2017", dt.date(2017, 6, 15)),
+     ("5 0kt 2016", dt.date(2016, 10, 5)), ("3Fcb17", dt.date(2017, 2, 3)),
+     ("270ec'16 17:58", dt.date(2016, 12, 27)), ("Ju119'14", dt.date(2014, 7, 19)),
+     ("AU9 26 2017", dt.date(2017, 8, 26))],
+)  # fmt: skip
+def test_a_month_abbreviation_with_one_look_alike_character_is_repaired(text: str, expected: dt.date) -> None:
+    found = find_dates(text)
+    assert [m.value for m in found] == [expected]
+    assert found[0].repaired
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2 CAFE GRAIN 20CZ 5.58 2017", "SB Schinkenspeck 300gQS 2,29 B", "AEON Ma11 2017", "Jvx 3 2018"],
+)
+def test_two_look_alikes_or_a_short_foreign_month_are_not_repaired(text: str) -> None:
+    # "20CZ" (20 oz) would need two changes for "Dez"; "Ma11" (a mall) is one from German "Mai", not read so
+    assert find_dates(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "month"), [("Decemher 1, 2017", 12), ("Januarv 5, 2017", 1), ("NOVEMBFR 13, 2010", 11)]
+)
+def test_a_long_month_name_with_one_wrong_letter_is_repaired(text: str, month: int) -> None:
+    found = find_dates(text)
+    assert found[0].value.month == month
+    assert found[0].repaired
+
+
+def test_a_word_a_letter_away_from_a_month_name_needs_a_number_beside_it() -> None:
+    assert find_dates("Octobar sale 2017") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1S/05/2017", dt.date(2017, 5, 15)), ("2B/O5/2017", dt.date(2017, 5, 28)), ("12/05/Z017", dt.date(2017, 5, 12))],
+)
+def test_s_b_and_z_read_for_digits_inside_a_numeric_date(text: str, expected: dt.date) -> None:
+    assert find_dates(text)[0].value == expected
+
+
+def test_a_word_with_s_and_b_between_slashes_is_no_date() -> None:
+    assert find_dates("SB/SB/SBS") == []
+
+
+@given(dates, st.sampled_from(["1", "7"]), st.times())
+def test_a_day_first_date_with_its_slashes_read_as_digits_before_a_time(
+    day: dt.date, slash: str, time: dt.time
+) -> None:
+    text = f"{day.day}{slash}{day.month:02d}{slash}{day.year} {time:%H:%M}"
+    found = find_dates(text)
+    assert day in found[0].readings
+    assert found[0].repaired
+
+
+def test_slashes_read_as_digits_need_a_time_after_the_date() -> None:
+    assert find_dates("870272010") == []
+    assert find_dates("870272010 17:43")[0].readings == (dt.date(2010, 2, 8), dt.date(2010, 8, 2))
+
+
+@given(dates, st.sampled_from(["{d}/{m}{y} {t}", "{d}{m}/{y} {t}", "{d}-{m}{y}{t}"]), st.times())
+def test_one_separator_lost_before_a_four_digit_year_and_a_time(day: dt.date, shape: str, time: dt.time) -> None:
+    text = shape.format(d=f"{day.day:02d}", m=f"{day.month:02d}", y=day.year, t=f"{time:%H:%M}")
+    assert day in find_dates(text)[0].readings
+
+
+def test_a_lost_separator_needs_a_time_after_the_date() -> None:
+    assert find_dates("Ref 12/052017") == []
+    assert find_dates("Ref 1205/2017") == []
+
+
+@given(dates, st.times())
+def test_a_year_first_date_without_separators_before_a_time(day: dt.date, time: dt.time) -> None:
+    assert find_dates(f"{day:%Y%m%d} {time:%H:%M:%S}")[0].value == day
+
+
+def test_digits_shaped_like_a_compact_date_without_a_time_are_no_date() -> None:
+    assert find_dates("DOC 20170512") == []
+    assert find_dates("20171312 10:00") == []
+
+
+def test_a_four_digit_year_split_by_a_space() -> None:
+    found = find_dates("DATE 12/05/20 17")
+    assert found[0].value == dt.date(2017, 5, 12)
+    assert found[0].repaired
+    # a clock time or an amount after a two-digit year is no second half of it
+    assert find_dates("12/05/20 17:45")[0].value == dt.date(2020, 5, 12)
+    assert find_dates("12/05/20 17.50")[0].value == dt.date(2020, 5, 12)
+
+
+@given(dates, st.times(), st.sampled_from(["{d}{m}{y}{t}", "{m}{d}'{y}{t}", "{d} {m} {y}{t}"]))
+def test_a_two_digit_year_after_a_month_name_glued_to_a_time(day: dt.date, time: dt.time, shape: str) -> None:
+    assume(day.year % 100 not in (19, 20))  # "1JAN2013:45" reads as 2013 followed by ":45": a four-digit year wins
+    text = shape.format(d=day.day, m=MONTHS[day.month - 1], y=f"{day.year % 100:02d}", t=f"{time:%H:%M}")
+    found = find_dates(text)
+    assert found[0].value == day
+    assert found[0].repaired
+
+
+def test_a_date_read_as_printed_is_not_repaired() -> None:
+    for text in ("12/05/2017", "Oct25'14 07:53AM", "05~05-17", "2017\uff0f05\uff0f12", "12 MAY 17 13:45"):
+        assert not find_dates(text)[0].repaired

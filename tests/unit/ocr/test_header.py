@@ -1,9 +1,12 @@
 """Merchant name rules of the receipt header, on hand-made OCR rows."""
 
+import dataclasses
+
 from receiptcore.adapters.extractors.ocr.address import evidence
 from receiptcore.adapters.extractors.ocr.glued import unglue
 from receiptcore.adapters.extractors.ocr.header import parse_header
 from receiptcore.adapters.extractors.ocr.name_rows import (
+    clean_text,
     is_column_heading,
     is_decoration,
     is_generic,
@@ -11,6 +14,7 @@ from receiptcore.adapters.extractors.ocr.name_rows import (
     is_tagline,
     name_text,
 )
+from receiptcore.adapters.extractors.ocr.types import Line
 from tests.unit.ocr.helpers import rows_to_lines
 
 
@@ -38,6 +42,25 @@ def test_a_brand_line_above_a_complete_legal_name_is_not_joined_to_it() -> None:
 def test_a_legal_name_wrapped_over_two_rows_of_the_same_print_is_joined() -> None:
     rows = ["WESTERN EASTERN", "STATIONERY SDN BHD", "CO REGNO: 21003B-K", "42-46, JLN SULTAN AZLAN"]
     assert parse_header(rows_to_lines(rows)).name == "WESTERN EASTERN STATIONERY SDN BHD"
+
+
+def _scored(rows: list[str], scores: list[float]) -> list[Line]:
+    lines = rows_to_lines(rows)
+    lines[0].words = [dataclasses.replace(w, score=s) for w, s in zip(lines[0].words, scores, strict=True)]
+    return lines
+
+
+def test_boxes_the_ocr_was_unsure_of_after_a_well_read_name_are_no_part_of_it() -> None:
+    rows = ["Harvard Gardens || yon || 3", "320 Cambridge St.", "Boston, MA 02114"]
+    lines = _scored(rows, [0.995, 0.855, 0.509])
+    assert clean_text(lines[0]) == "Harvard Gardens"
+    assert parse_header(lines).name == "Harvard Gardens"
+    # read well, they stay; so do unsure boxes before the name, and after a name the OCR was unsure of itself
+    assert clean_text(_scored(rows, [0.995, 0.95, 0.95])[0]) == "Harvard Gardens yon 3"
+    assert clean_text(_scored(["AIK I || HUAT HARDWARE"], [0.849, 0.991])[0]) == "AIK I HUAT HARDWARE"
+    assert clean_text(_scored(rows, [0.93, 0.855, 0.509])[0]) == "Harvard Gardens yon 3"
+    # what is left must still be a name of four letters or more
+    assert clean_text(_scored(["ABC || Store"], [0.99, 0.5])[0]) == "ABC Store"
 
 
 def test_a_name_read_without_spaces_gets_them_back() -> None:

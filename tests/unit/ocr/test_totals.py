@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from receiptcore.adapters.extractors.ocr.numbers import misread_as
+from receiptcore.adapters.extractors.ocr.total_choice import LARGEST_CONFIDENCE
 from receiptcore.adapters.extractors.ocr.totals import WHOLE_UNITS_CONFIDENCE, money_rows, parse_summary
 from tests.unit.ocr.helpers import rows_to_lines
 
@@ -160,9 +161,14 @@ def test_a_total_whose_amount_ocr_damaged_takes_the_figure_the_items_add_up_to()
     assert summary.total_confidence <= WHOLE_UNITS_CONFIDENCE
 
 
-def test_a_damaged_total_that_is_no_near_reading_of_the_sum_stays_unread() -> None:
+def test_a_damaged_total_that_is_no_near_reading_of_the_sum_is_not_repaired() -> None:
+    # 68.J1 is no one-character misreading of 37.00: the total is only the largest amount printed, unconfirmed
     lines = rows_to_lines(["Black Tea || 13.00", "Fruit Salad || 24.00", "Total || QAR || 68.J1"])
-    assert parse_summary(lines, 0, Decimal("37.00")).total is None
+    summary = parse_summary(lines, 0, Decimal("37.00"))
+    assert summary.total is not None
+    assert summary.total.value == Decimal("24.00")
+    assert not summary.total_printed
+    assert summary.total_confidence <= LARGEST_CONFIDENCE
 
 
 @pytest.mark.parametrize(
@@ -185,7 +191,29 @@ def test_a_charge_printed_with_one_decimal_is_read_and_adds_up_to_the_total() ->
 
 
 def test_a_total_printed_with_one_decimal_is_not_guessed() -> None:
-    assert _total(["Food || 38.00", "Tax || 2.41", "TOTAL || 40.1"]) is None
+    summary = parse_summary(rows_to_lines(["Food || 38.00", "Tax || 2.41", "TOTAL || 40.1"]), 0)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("38.00")  # the largest amount read, not 40.10 or 40.01
+    assert not summary.total_printed
+
+
+def test_a_receipt_without_any_total_label_has_its_largest_amount_below_the_header_as_total() -> None:
+    # "Za platiti" (Croatian: to pay) is no keyword; nothing else on the receipt sums or pays
+    rows = ["KAVANA || 99.99", "Kava || 3.50", "Kolac || 4.20", "Za platiti || 7.70", "Hvala"]
+    summary = parse_summary(rows_to_lines(rows), 1)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("7.70")
+    assert summary.total.line.text == "Za platiti 7.70"
+    assert not summary.total_printed
+    assert summary.total_confidence <= LARGEST_CONFIDENCE
+
+
+def test_a_receipt_without_amounts_has_no_total() -> None:
+    assert _total(["KAVANA", "Kava", "Hvala 12"]) is None
+
+
+def test_the_largest_amount_is_no_fallback_when_a_total_row_is_read() -> None:
+    assert _total(["Kava || 3.50", "Total || 4.20", "Points balance || 120.00"]) == Decimal("4.20")
 
 
 def test_india_s_two_equal_gst_halves_are_both_taxes() -> None:
@@ -202,3 +230,17 @@ def test_a_tax_printed_again_in_a_tax_summary_counts_once() -> None:
     rows = ["Subtotal || 10.00", "GST 6% || 0.60", "Total || 10.60", "GST SUMMARY  GST 6% || 0.60"]
     summary = parse_summary(rows_to_lines(rows), 0)
     assert [t[0].value for t in summary.taxes] == [Decimal("0.60")]
+
+
+def test_a_discount_printed_above_the_subtotal_is_not_taken_off_again() -> None:
+    # the subtotal 54.00 already has the 8.00 off: subtotal + tax is the total the card paid
+    rows = ["CLAM CHOWDER || 12.00", "HALF HALF || 50.00", "VIP Discount || (8.00)", "SUB TOTAL: || 54.00",
+            "TAX || 4.73", "VISA || 58.73"]  # fmt: skip
+    summary = parse_summary(rows_to_lines(rows), 0)
+    assert summary.total is not None
+    assert summary.total.value == Decimal("58.73")
+
+
+def test_a_discount_printed_below_the_subtotal_is_taken_off_it() -> None:
+    rows = ["SUBTOTAL || 62.00", "VIP Discount || 8.00-", "TAX || 4.73", "VISA || 58.73"]
+    assert _total(rows) == Decimal("58.73")

@@ -7,7 +7,8 @@ overlap instead of queueing behind SQLite's one write lock (two fsyncs are ~8 ms
 uploads at ~125/s while they ran under the lock); inside the transaction ``settle`` then checks, with one
 ``stat``, that the file it placed is still the one at that name (a sweep or the deletion of the last receipt
 sharing those bytes may have removed it meanwhile: it is then written again, under the lock). So a row is only
-ever committed after its file is durable.
+ever committed after its file is durable. Placements run in a thread pool of their own (``place_off_loop``), not
+in the loop's default executor, where their fsyncs held the threads the uploads' image inspection runs on.
 
 A crash between the first write and the rename leaves the temporary file behind, and one between the rename and
 the commit a complete file no receipt references; ``remove_temp_files`` and ``remove_unreferenced`` delete those

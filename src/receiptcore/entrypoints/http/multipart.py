@@ -13,7 +13,7 @@ takes the request's byte stream and refuses as early as the bytes allow:
   request share ``SPOOL_MEMORY_BYTES`` of memory, and a file that does not fit in what is left goes to a temporary
   file on disk (a 300 KB phone photo stays in memory: a disk spool cost a file create, write, two reads and an
   unlink per upload; 16 uploads in progress hold at most 16 MiB this way, where 256 KiB per part allowed 80);
-  in memory, the file is joined once and read again without a copy;
+  in memory, the file is made ``bytes`` once and read again without a copy;
 - the body must keep arriving: a gap over ``idle_timeout`` seconds, or a whole body slower than
   ``body_timeout`` seconds, is a 408 (a slow-body, "slowloris", client cannot hold a slot for ever).
 """
@@ -49,20 +49,20 @@ class MultipartLimits:
 
 
 class Spool:
-    """One file's bytes as they arrive: pieces in memory up to ``memory_limit`` bytes, then an unnamed temporary
-    file on disk holding all of them.
+    """One file's bytes as they arrive: in memory up to ``memory_limit`` bytes, then in an unnamed temporary file
+    on disk holding all of them.
 
-    In memory, ``read`` joins the pieces once and keeps only the joined bytes, so reading the file again (the
-    service reads it to inspect it and again to store it) costs no copy; ``tempfile.SpooledTemporaryFile``
-    copied a 300 KB photo into its buffer (growing it several times on the way) and out again on every read.
-    A file on disk is read anew each time, so only the file being used is in memory.
+    In memory the bytes go into one growing buffer (however small the pieces they arrive in), and ``read`` makes
+    them ``bytes`` once and keeps only that, so reading the file again (the service reads it to inspect it and
+    again to store it) costs no copy; ``tempfile.SpooledTemporaryFile`` copied a 300 KB photo out of its buffer
+    on every read. A file on disk is read anew each time, so only the file being used is in memory.
     """
 
-    __slots__ = ("_file", "_joined", "_memory_limit", "_pieces", "size")
+    __slots__ = ("_buffer", "_file", "_joined", "_memory_limit", "size")
 
     def __init__(self, memory_limit: int) -> None:
         self._memory_limit = memory_limit
-        self._pieces: list[bytes] = []
+        self._buffer = bytearray()
         self._joined: bytes | None = None
         self._file: IO[bytes] | None = None
         self.size = 0
@@ -74,15 +74,16 @@ class Spool:
 
     def write(self, data: memoryview) -> None:
         """Append ``data`` (copied: it may be a view of a buffer that changes)."""
+        if self._joined is not None:  # written after a read: back to the buffer
+            self._buffer, self._joined = bytearray(self._joined), None
         if self._file is None and self.size + len(data) > self._memory_limit:
             self._file = tempfile.TemporaryFile(prefix="receiptcore-upload-")  # noqa: SIM115 - closed by close()
-            self._file.writelines(self._pieces)
-            self._pieces, self._joined = [], None
+            self._file.write(self._buffer)
+            self._buffer = bytearray()
         if self._file is not None:
             self._file.write(data)
         else:
-            self._pieces.append(bytes(data))
-            self._joined = None
+            self._buffer += data
         self.size += len(data)
 
     def read(self) -> bytes:
@@ -91,15 +92,14 @@ class Spool:
             self._file.seek(0)
             return self._file.read()
         if self._joined is None:
-            self._joined = b"".join(self._pieces)
-            self._pieces = [self._joined]
+            self._joined, self._buffer = bytes(self._buffer), bytearray()
         return self._joined
 
     def close(self) -> None:
         """Drop the bytes (and remove the temporary file)."""
         if self._file is not None:
             self._file.close()
-        self._pieces, self._joined = [], None
+        self._buffer, self._joined = bytearray(), None
 
 
 @dataclass(slots=True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from receiptcore.adapters.extractors.ocr.date_repair import normalise, repair
 
 _MONTHS = {
     "jan": 1, "january": 1, "januari": 1, "januar": 1, "janv": 1, "janvier": 1, "enero": 1, "ene": 1,
@@ -33,20 +35,37 @@ _DMY_LOOSE = re.compile(r"(?<![\d/.,-])(\d{1,2})\s?[-/.,lI|\\]\s?(\d{1,2})\s?[-/
 _CJK = re.compile(r"(?<!\d)((?:19|20)\d{2})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]?")
 # "2016/05/04 16:26" with both slashes read as 1 or 7 and the space lost: only zero-padded, glued to a time
 _YMD_SLASHES_AS_DIGITS = re.compile(r"(?<!\d)((?:19|20)\d{2})([17])([01]\d)\2([0-3]\d)(?=\s?[0-2]?\d:[0-5]\d)")
+# the same with the day or month first ("8/02/2010 17:43" read "870272010 17:43"); the year has four digits
+_DMY_SLASHES_AS_DIGITS = re.compile(
+    r"(?<!\d)(?P<first>\d{1,2})(?P<sep>[17])(?P<second>\d{2})(?P=sep)(?P<year>(?:19|20)\d{2})(?=\s?[0-2]?\d:[0-5]\d)"
+)
+# one separator lost before a four-digit year and a clock time ("12/052017 13:45", "1205/2017 13:45")
+_BEFORE_TIME = r"(?=\s?[0-2]?\d\s?:\s?[0-5]\d)"
+_DMY_LOST_SEPARATORS = (
+    re.compile(r"(?<![\d/.-])(?P<first>\d{1,2})[-/.](?P<second>\d{2})(?P<year>(?:19|20)\d{2})" + _BEFORE_TIME),
+    re.compile(r"(?<![\d/.-])(?P<first>\d{1,2})(?P<second>\d{2})[-/.](?P<year>(?:19|20)\d{2})" + _BEFORE_TIME),
+)
+# a year-first date printed without separators, then a clock time ("20170512 13:45")
+_YMD_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=\s[0-2]?\d:[0-5]\d)")
+# the second half of a four-digit year split off by a space ("12/05/20 17"), not an hour ("12/05/20 17:45")
+_YEAR_REST = re.compile(r"\s(\d{2})(?![\d:.,])")
 # a four-digit year glued to what follows: a time ("27Mar201712:30") or a stray mark read as a digit ("20171")
 _GLUED_YEAR = r"(?:19|20)\d{2}(?=\d)"
 # a month name starts a word, or follows a weekday whose space OCR lost ("ThuJun15,2017", "SATURDAYMAR 4")
 _NOT_IN_WORD = r"(?:(?<![A-Za-z])|(?<=mon|tue|wed|thu|fri|sat|sun|day|urs|ues|MON|TUE|WED|THU|FRI|SAT|SUN|DAY|URS|UES))"
 # two digits before a colon are the hour of a clock time, not a year ("Jun 15 12:47:59 2011")
 _SHORT_YEAR = r"\d{2}(?!\d)(?!\s?:\s?\d)"
+# ... unless a clock time follows them glued ("12MAY1713:45": '17, 13:45)
+_SHORT_YEAR_GLUED = r"\d{2}(?=[0-2]?\d\s?:\s?[0-5]\d)"
+_FOUR_DIGIT_YEAR = r"(?:19|20)\d{2}(?!\d)"
 _D_MON_Y = re.compile(
     rf"(?<![\d])(\d{{1,2}})(?:st|nd|rd|th)?\s?[-/ .]?\s?(?:(?:de|of)\s)?({_MONTH_RE})\.?\s?[-/ .,']?\s?(?:de\s)?'?"
-    rf"(\d{{4}}(?!\d)|{_GLUED_YEAR}|(?<=[a-z])[12]\d{{2}}(?!\d)|{_SHORT_YEAR})",
+    rf"({_FOUR_DIGIT_YEAR}|{_GLUED_YEAR}|(?<=[a-z])[12]\d{{2}}(?!\d)|{_SHORT_YEAR}|{_SHORT_YEAR_GLUED})",
     re.IGNORECASE,
 )
 _MON_D_Y = re.compile(
     rf"{_NOT_IN_WORD}({_MONTH_RE})\.?\s?[-/ .]?\s?(\d{{1,2}})(?:st|nd|rd|th)?"
-    rf"(?:\s?[-/,.']\s?'?|\s'?|(?<=[a-z.]\d\d))(\d{{4}}(?!\d)|{_GLUED_YEAR}|{_SHORT_YEAR})",
+    rf"(?:\s?[-/,.']\s?'?|\s'?|(?<=[a-z.]\d\d))({_FOUR_DIGIT_YEAR}|{_GLUED_YEAR}|{_SHORT_YEAR}|{_SHORT_YEAR_GLUED})",
     re.IGNORECASE,
 )
 # the C library's date format: the clock time between the day and the year ("Wed Jun 15 12:47:59 2011")
@@ -62,42 +81,22 @@ _TIME = re.compile(
     r"(?<!\d)([01]?\d|2[0-3])\s?:\s?([0-5]\d)(?:\s?:\s?([0-5]\d))?(?:\s?([AaPp])\.?\s?[Mm]\.?)?(?![\d])"
     r"|(?<!\d)(0?\d|1[0-2])[.:]([0-5]\d)\s?([AaPp])\.?\s?[Mm]\b"
 )
-_MONTH_FIXES = {"ju1": "Jul", "jui": "Jul", "har": "Mar", "0ct": "Oct", "dee": "Dec", "n0v": "Nov", "au9": "Aug",
-                "5ep": "Sep", "apt": "Apr", "0ec": "Dec", "fe8": "Feb", "nou": "Nov", "n0u": "Nov",
-                "au6": "Aug", "0kt": "Okt"}  # fmt: skip
-_MONTH_FIX = re.compile(
-    r"(?<![A-Za-z])(?:"
-    + "|".join(_MONTH_FIXES)
-    + r")(?=\s?['.,/-]?\s?\d)|(?<=\d)(?:"
-    + "|".join(_MONTH_FIXES)
-    + r")(?![a-z])",
-    re.IGNORECASE,
-)
-# faint print and low resolution turn a date's hyphen into a tilde or a dash-like mark ("05~05-17")
-_DASH_LIKE = re.compile(r"(?<=\d)[~\u2013\u2014\u2212](?=\d)")
-# a numeric date with letters OCR put for digits ("O8/26/2O17", "0l/05/18"); the separators must agree
-_DIGITISH = re.compile(r"(?<![A-Za-z0-9])[0-9OoIl|]{1,4}([-/.])[0-9OoIl|]{1,2}\1[0-9OoIl|]{2,4}(?![A-Za-z0-9])")
-# OCR reads the apostrophe of "Mar06'16" as a curly quote, a backtick, an accent or a prime
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u2032": "'", '"': "'"})
-# full-width forms (East Asian receipts print the date in U+FF10-U+FF19 digits, with U+FF0F, U+FF0D, U+FF0E,
-# U+FF1A for / - . :): one character for one, so every span stays where it was
-_FULL_WIDTH = str.maketrans(
-    {chr(0xFF10 + d): str(d) for d in range(10)} | {"\uff0f": "/", "\uff0d": "-", "\uff0e": ".", "\uff1a": ":"}
-)
-_LETTER_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 EARLIEST_YEAR = 1980
 LATEST_YEAR = 2045
 
 
 @dataclass(frozen=True, slots=True)
 class DateMatch:
-    """A date read from a text: the preferred reading, every valid reading, and the character span."""
+    """A date read from a text: the preferred reading, every valid reading, the character span, and whether the
+    reading repaired OCR damage (look-alike characters, separators read as digits or lost, a year split or glued to
+    a time) rather than reading the date as printed."""
 
     value: dt.date
     readings: tuple[dt.date, ...]
     start: int
     end: int
     text: str
+    repaired: bool = False
 
 
 def _year(text: str) -> int | None:
@@ -128,75 +127,91 @@ def _split_year(text: str) -> str:
     return text[:2]
 
 
-def _fix_months(text: str) -> str:
-    """Repair OCR misreads of month names next to digits (``Ju119'14``, ``20Har'17``, ``0ct``); same length."""
-
-    def fix(match: re.Match[str]) -> str:
-        word = match.group(0)
-        return _MONTH_FIXES.get(word.lower(), word)
-
-    return _MONTH_FIX.sub(fix, text)
+def _glued_short_year(text: str, match: re.Match[str]) -> bool:
+    """Whether a month-name date's last group is a two-digit year with a clock time glued to it."""
+    return len(match.group(3)) == 2 and text[match.end() : match.end() + 1].isdigit()
 
 
-def _fix_digits(text: str) -> str:
-    """Repair letters read for digits inside a numeric date with at least four real digits; same length."""
+@dataclass(slots=True)
+class _Reader:
+    """The dates of one text as they are found: a later pattern does not read where an earlier one did."""
 
-    def fix(match: re.Match[str]) -> str:
-        token = match.group(0)
-        return token.translate(_LETTER_DIGITS) if sum(c.isdigit() for c in token) >= 4 else token
+    printed: str  # the text normalised
+    text: str  # the same with OCR damage repaired, one character for one
+    month_first: bool
+    found: list[DateMatch] = field(default_factory=list)
 
-    return _DIGITISH.sub(fix, text)
+    def either(self, year: int | None, first: int, second: int) -> list[dt.date | None]:
+        """Both readings of an ambiguous numeric date, the receipt's order first."""
+        day_first, month_first = _date(year, second, first), _date(year, first, second)
+        return [month_first, day_first] if self.month_first else [day_first, month_first]
 
-
-def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
-    """Every date in ``text``. Ambiguous numeric dates prefer day-first unless ``month_first``."""
-    text = _fix_digits(_DASH_LIKE.sub("-", _fix_months(text.translate(_QUOTES).translate(_FULL_WIDTH))))
-    found: list[DateMatch] = []
-    taken: list[tuple[int, int]] = []
-
-    def add(readings: list[dt.date | None], match: re.Match[str], end: int | None = None) -> None:
+    def add(
+        self, readings: list[dt.date | None], match: re.Match[str], end: int | None = None, *, tolerant: bool = False
+    ) -> None:
+        """Keep the valid ``readings`` of ``match`` (to ``end``) unless an earlier date overlaps it."""
         valid = tuple(dict.fromkeys(r for r in readings if r is not None))
         start, stop = match.start(), end if end is not None else match.end()
-        if valid and not any(s < stop and start < e for s, e in taken):
-            taken.append((start, stop))
-            found.append(DateMatch(valid[0], valid, start, stop, text[start:stop]))
+        if valid and not any(d.start < stop and start < d.end for d in self.found):
+            repaired = tolerant or self.text[start:stop] != self.printed[start:stop]
+            self.found.append(DateMatch(valid[0], valid, start, stop, self.text[start:stop], repaired))
 
-    for m in _YMD.finditer(text):
+
+def _read_numeric(r: _Reader) -> None:
+    for m in _YMD.finditer(r.text):
         year, month = int(m.group(1)), int(m.group(3))
         day_text = m.group(4)
         day = _date(year, month, int(day_text))
         end = m.end()
         if day is None and len(day_text) == 2:
             day, end = _date(year, month, int(day_text[0])), m.end() - 1
-        add([day], m, end)
-    for m in _DMY.finditer(text):
+        r.add([day], m, end)
+    for m in _DMY.finditer(r.text):
         if m.group(3) == "." and (m.group(2), m.group(4)) != (m.group(6), m.group(7)):
             continue  # "53273 1. 16.00": a dotted date spaces its two dots alike, an amount after a number does not
-        first, second = int(m.group(1)), int(m.group(5))
         year_text = _split_year(m.group(8))
-        printed_year = _year(year_text)
         end = m.start(8) + len(year_text)
-        day_first, month_first_reading = _date(printed_year, second, first), _date(printed_year, first, second)
-        order = [month_first_reading, day_first] if month_first else [day_first, month_first_reading]
-        add(order, m, end)
-    for m in _DMY_LOOSE.finditer(text):
-        first, second, loose_year = int(m.group(1)), int(m.group(2)), _year(m.group(3))
-        day_first, month_first_reading = _date(loose_year, second, first), _date(loose_year, first, second)
-        add([month_first_reading, day_first] if month_first else [day_first, month_first_reading], m)
-    for m in _D_MON_Y.finditer(text):
-        add([_date(_year(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))], m)
-    for m in _MON_D_TIME_Y.finditer(text):
-        add([_date(int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))], m)
-    for m in _Y_MON_D.finditer(text):
-        add([_date(int(m.group(1)), _MONTHS[m.group(2).lower()], int(m.group(3)))], m)
-    for m in _MON_D_Y.finditer(text):
-        add([_date(_year(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))], m)
-    for m in _CJK.finditer(text):
-        add([_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))], m)
-    for m in _YMD_SLASHES_AS_DIGITS.finditer(text):
-        add([_date(int(m.group(1)), int(m.group(3)), int(m.group(4)))], m)
-    found.sort(key=lambda d: d.start)
-    return found
+        rest = _YEAR_REST.match(r.text, end) if year_text in ("19", "20") else None
+        if rest is not None:
+            year_text, end = year_text + rest.group(1), rest.end()
+        r.add(r.either(_year(year_text), int(m.group(1)), int(m.group(5))), m, end, tolerant=rest is not None)
+    for m in _DMY_LOOSE.finditer(r.text):
+        r.add(r.either(_year(m.group(3)), int(m.group(1)), int(m.group(2))), m, tolerant=True)
+
+
+def _read_named(r: _Reader) -> None:
+    for m in _D_MON_Y.finditer(r.text):
+        glued = _glued_short_year(r.text, m)
+        r.add([_date(_year(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))], m, tolerant=glued)
+    for m in _MON_D_TIME_Y.finditer(r.text):
+        r.add([_date(int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))], m)
+    for m in _Y_MON_D.finditer(r.text):
+        r.add([_date(int(m.group(1)), _MONTHS[m.group(2).lower()], int(m.group(3)))], m)
+    for m in _MON_D_Y.finditer(r.text):
+        glued = _glued_short_year(r.text, m)
+        r.add([_date(_year(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))], m, tolerant=glued)
+    for m in _CJK.finditer(r.text):
+        r.add([_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))], m)
+
+
+def _read_damaged(r: _Reader) -> None:
+    """Numeric dates whose separators OCR read as digits or lost, beside a clock time."""
+    for m in _YMD_SLASHES_AS_DIGITS.finditer(r.text):
+        r.add([_date(int(m.group(1)), int(m.group(3)), int(m.group(4)))], m, tolerant=True)
+    for m in _YMD_COMPACT.finditer(r.text):
+        r.add([_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))], m, tolerant=True)
+    for pattern in (_DMY_SLASHES_AS_DIGITS, *_DMY_LOST_SEPARATORS):
+        for m in pattern.finditer(r.text):
+            r.add(r.either(int(m.group("year")), int(m.group("first")), int(m.group("second"))), m, tolerant=True)
+
+
+def find_dates(text: str, month_first: bool = False) -> list[DateMatch]:
+    """Every date in ``text``. Ambiguous numeric dates prefer day-first unless ``month_first``."""
+    printed = normalise(text)
+    reader = _Reader(printed, repair(printed, _MONTHS), month_first)
+    for read in (_read_numeric, _read_named, _read_damaged):
+        read(reader)
+    return sorted(reader.found, key=lambda d: d.start)
 
 
 def find_time(text: str) -> tuple[dt.time, int, int] | None:

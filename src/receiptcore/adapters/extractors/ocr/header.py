@@ -21,6 +21,7 @@ from receiptcore.adapters.extractors.ocr.glued import unglue
 from receiptcore.adapters.extractors.ocr.name_rows import (
     OWNER_PREFIX,
     STORE_NUMBER,
+    clean_text,
     is_column_heading,
     is_decoration,
     is_generic,
@@ -237,7 +238,7 @@ def parse_header(lines: list[Line]) -> Header:
         name_lines = _display_name(lines, end) or name_lines
     if name_lines:
         header.name_lines = name_lines
-        header.name = _tidy_name(_strip_reg(" ".join(line.text for line in name_lines))) or None
+        header.name = _tidy_name(_strip_reg(" ".join(clean_text(line) for line in name_lines))) or None
     address = find_address(lines, {line.index for line in name_lines})
     if address:
         header.address_lines = address

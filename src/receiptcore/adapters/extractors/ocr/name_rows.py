@@ -3,13 +3,15 @@
 Greetings (``Welcome to``), owner prefixes (``Owned by:``), banners and document titles (``CUSTOMER COPY``), a
 store number after a name or a store-number label (``Store #1458``), the item table's heading, borders of repeated
 marks and lower-case slogans. General receipt wording in the languages of the receipts seen, nothing store-specific.
+Boxes after a well-read name that the OCR was unsure of (a logo or icon beside it) are no part of the name.
 """
 
 from __future__ import annotations
 
 import re
 
-from receiptcore.adapters.extractors.ocr.text import compact
+from receiptcore.adapters.extractors.ocr.text import compact, letters
+from receiptcore.adapters.extractors.ocr.types import Line
 
 OWNER_PREFIX = re.compile(r"^.*\b(OWNED|OWN|OPERATED)\s+BY\s*:?\s*", re.IGNORECASE)
 # "Welcome to Chick-fil-A", "Bienvenue à Disneyland Paris": the words after the greeting are the shop's name
@@ -67,3 +69,20 @@ def is_decoration(text: str) -> bool:
 def is_store_label(text: str) -> bool:
     """A store-number label without its number ("Store" of "Store #1458", "Branch" of "Branch 12")."""
     return compact(text) in _NUMBERED_LABELS
+
+
+CLEAN_READ = 0.95  # a name box read at least this well
+UNSURE_READ = 0.9  # boxes after it read below this are marks beside the name (a logo, an icon), not more of it
+
+
+def clean_text(line: Line) -> str:
+    """The row's text without the boxes after a well-read name that the OCR was unsure of ("Harvard Gardens"
+    followed by a logo read as "yon 3" at 0.86 and 0.51); boxes before the name stay ("AIK I" of "AIK HUAT")."""
+    words = line.words
+    end = len(words)
+    while end > 1 and words[end - 1].score < UNSURE_READ:
+        end -= 1
+    kept = words[:end]
+    if end == len(words) or kept[-1].score < CLEAN_READ or letters(" ".join(w.text for w in kept)) < 4:
+        return line.text
+    return " ".join(w.text for w in kept)

@@ -53,12 +53,23 @@ def rate_totals_as_taxes(rows: list[MoneyRow], printed: list[Decimal]) -> list[M
     return retagged
 
 
+def _discount_after_subtotal(summary: Summary) -> Decimal:
+    """The discount still to take off the subtotal: none when the discount row is printed above the subtotal,
+    which then already has it taken off ("VIP Discount (8.00)" / "SUB TOTAL 54.00" / "TAX 4.73" / 58.73)."""
+    if summary.discount is None:
+        return Decimal(0)
+    if summary.subtotal is not None and summary.discount.line.index < summary.subtotal.line.index:
+        return Decimal(0)
+    return abs(summary.discount.value)
+
+
 def extras(summary: Summary, with_taxes: bool = True) -> list[Decimal]:
-    """What may lie between subtotal and total: taxes (unless printed as included), charges, discount, rounding."""
+    """What may lie between subtotal and total: taxes (unless printed as included), charges, a discount printed
+    below the subtotal, rounding."""
     included = any("INCL" in compact(t[0].line.text) for t in summary.taxes)
     taxes = Decimal(0) if included or not with_taxes else sum((t[0].value for t in summary.taxes), Decimal(0))
     plus = sum((r.value for r in (summary.tip, summary.service) if r is not None), Decimal(0))
-    minus = abs(summary.discount.value) if summary.discount else Decimal(0)
+    minus = _discount_after_subtotal(summary)
     rounding = summary.rounding.value if summary.rounding else Decimal(0)
     return [taxes + plus - minus + rounding, taxes + plus - minus, plus - minus + rounding]
 

@@ -18,6 +18,7 @@ from receiptcore.adapters.extractors.ocr.types import Line
 
 CASH_STEP = Decimal("0.05")
 WHOLE_UNITS_CONFIDENCE = 0.45  # the most a total read in whole units gets unless the other rows add up to it
+LARGEST_CONFIDENCE = 0.2  # a total that is only the largest amount printed: no label, no arithmetic
 
 
 def _candidates(rows: list[MoneyRow]) -> tuple[dict[Decimal, float], dict[Decimal, MoneyRow], dict[Decimal, int]]:
@@ -144,3 +145,15 @@ def whole_total_wins(cents: MoneyRow | None, whole: MoneyRow) -> bool:
         and whole.line.index > cents.line.index
         and not find_amounts(whole.value_line.text)
     )
+
+
+def largest_printed(lines: list[Line], start: int, summary: Summary) -> None:
+    """With no total found at all (no TOTAL row, no subtotal, no payment: a label OCR lost or in a language no
+    keyword names), the largest amount printed from line ``start`` on is the total: receipts print the total
+    below the prices it sums, and nothing else there is bigger. Not printed on a total row, so unconfirmed."""
+    found = [(a.value, line) for line in lines[start:] for a in find_amounts(line.text) if a.value > 0]
+    if not found:
+        return
+    value, line = max(found, key=lambda pair: (pair[0], pair[1].index))
+    summary.total = MoneyRow(Kind.TOTAL, value, line, line, 1)
+    summary.total_printed, summary.total_confidence = False, LARGEST_CONFIDENCE

@@ -18,6 +18,7 @@ from receiptcore.adapters.extractors.ocr.summary_arithmetic import CENT, agrees,
 from receiptcore.adapters.extractors.ocr.summary_fields import Summary, collect
 from receiptcore.adapters.extractors.ocr.total_choice import (
     WHOLE_UNITS_CONFIDENCE,
+    largest_printed,
     repair_total,
     score_totals,
     whole_total_wins,
@@ -35,7 +36,8 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
     When the total chosen agrees with nothing else on the receipt, the labels are paired with the values one row
     up, one down, then two up and two down; the first pairing whose total the other rows add up to wins (a tilted
     or bent photo, the nearer shift first). Failing that, amounts in whole units are read too (see
-    ``total_choice.whole_total_wins``), and failing that a total row whose amount OCR damaged is repaired.
+    ``total_choice.whole_total_wins``), failing that a total row whose amount OCR damaged is repaired, and with no
+    total at all the largest amount printed is taken (``total_choice.largest_printed``).
     """
     summary = _summary(lines, start, money_rows(lines, start), items_sum)
     if not agrees(summary, items_sum, strict=False):
@@ -51,6 +53,8 @@ def parse_summary(lines: list[Line], start: int, items_sum: Decimal | None = Non
             return whole
         if summary.total is None or not summary.total_printed:
             repair_total(lines, start, summary, items_sum)
+        if summary.total is None:
+            largest_printed(lines, start, summary)
     return summary
 
 
