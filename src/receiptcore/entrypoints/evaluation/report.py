@@ -84,8 +84,8 @@ def _codes_table(report: Report) -> Table:
         table.add_column(column, justify="left" if column in {"subset", "code"} else "right")
     for r in report.review:
         for effect in r.by_code:
-            table.add_row(r.subset, effect.code, *(f"{right} / {wrong}" for right, wrong in
-                                                   (effect.carried, effect.blocked, effect.alone, effect.accepted)))  # fmt: skip
+            splits = (effect.carried, effect.blocked, effect.alone, effect.accepted)
+            table.add_row(r.subset, effect.code, *(f"{right} / {wrong}" for right, wrong in splits))
         table.add_section()
     return table
 

@@ -15,8 +15,8 @@ Per subset, from the same review decision the worker applies (``receiptcore.doma
   it sends (blocks) and how many it sends *alone* (nothing else blocks them), each split into receipts whose
   headline fields are all right and receipts with a wrong one. A warning that sends right receipts alone and
   catches no wrong one alone costs review load for nothing; the ``accepted`` split (carrying it, not sent) of a
-  warning that does not block says what blocking on it would add. And which headline fields the wrongly accepted receipts have
-  wrong (``missed``).
+  warning that does not block says what blocking on it would add. And which headline fields the wrongly accepted
+  receipts have wrong (``missed``).
 
 Headline fields: merchant, date, total. The merchant counts as right when its similarity to the label with every
 space removed (``difflib`` ratio; SROIE ``company_similarity``, WildReceipt ``store_name``) is at least
