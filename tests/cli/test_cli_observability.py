@@ -97,3 +97,15 @@ def test_a_separate_worker_serves_its_extraction_metrics_too(tmp_path: Path) -> 
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     assert proc.returncode == 0
+
+
+def test_the_last_access_lines_before_sigterm_are_all_in_the_output(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path / "data", cwd=tmp_path) as server, httpx.Client(base_url=server.url) as client:
+        ids = [f"before-stop-{n}" for n in range(20)]
+        for rid in ids:
+            assert client.get("/auth/me", headers={"X-Request-ID": rid}).status_code == 401
+        assert server.stop() == 0  # SIGTERM right after the last answer
+        output = server.output
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [r["request_id"] for r in records if r.get("logger") == "receiptcore.http" and r.get("path") == "/auth/me"]
+    assert access == ids  # every line, whole and in order, none lost to the stop

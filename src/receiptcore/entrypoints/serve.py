@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar, cast
 from receiptcore import __version__
 from receiptcore.entrypoints.container import Container, build_container, close_container
 from receiptcore.entrypoints.heap import HeapTrimmer, freeze_startup_heap
+from receiptcore.entrypoints.logs import flush_logs
 from receiptcore.entrypoints.metrics_listener import make_metrics_app, metrics_url, worker_metrics_listener
 from receiptcore.entrypoints.worker import ExtractionWorker, stable_worker_id
 from receiptcore.errors import ConfigurationError
@@ -121,9 +122,13 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def run_serving(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` (``serve`` and the bench's baseline server) to completion in a fresh loop of
-    ``event_loop_factory``: uvloop's transports and scheduling cost the loop less per request than asyncio's."""
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        return runner.run(coro)
+    ``event_loop_factory``: uvloop's transports and scheduling cost the loop less per request than asyncio's.
+    The access lines the loop's last turn held back are written before this returns or raises (logs.flush_logs)."""
+    try:
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(coro)
+    finally:
+        flush_logs()
 
 
 def _make_server(

@@ -169,7 +169,7 @@ def test_eval_command_prints_the_table_and_writes_every_prediction(
     # per code: receipts all right / with a wrong field carrying it, sent by it, sent by it alone
     effects = {e["code"]: e for e in sroie["by_code"]}
     assert effects["currency_unknown"] == {"code": "currency_unknown", "carried": [1, 1], "blocked": [1, 1],
-                                           "alone": [1, 0]}  # fmt: skip
+                                           "alone": [1, 0], "accepted": [0, 0]}  # fmt: skip
     assert effects["missing_total"]["alone"] == [0, 0]
     assert sroie["missed"] == {"merchant": 0, "date": 0, "total": 0}
     assert "per warning code" in result.output
@@ -297,22 +297,23 @@ def test_the_curve_measures_the_decision_at_other_confidence_thresholds() -> Non
 
 def _effects(report: runner.Report, subset: str) -> dict[str, tuple[tuple[int, int], ...]]:
     r = next(r for r in report.review if r.subset == subset)
-    return {e.code: (e.carried, e.blocked, e.alone) for e in r.by_code}
+    return {e.code: (e.carried, e.blocked, e.alone, e.accepted) for e in r.by_code}
 
 
 async def test_the_effect_of_each_warning_code_computed_by_hand() -> None:
     report = await _report(default_currency="EUR")
-    # (all right, a field wrong) for receipts carrying the code, sent by it, sent by it alone:
-    # sroie 000 right, accepted, carries only currency_assumed; 001 (wrong date) is sent by missing_total alone
+    # (all right, a field wrong) for receipts carrying the code, sent by it, sent by it alone, carrying it and
+    # accepted: sroie 000 right, accepted, carries only currency_assumed; 001 (wrong date) is sent by missing_total
+    # alone
     assert _effects(report, "sroie") == {
-        "missing_total": ((0, 1), (0, 1), (0, 1)),
-        "currency_assumed": ((1, 1), (0, 0), (0, 0)),
+        "missing_total": ((0, 1), (0, 1), (0, 1), (0, 0)),
+        "currency_assumed": ((1, 1), (0, 0), (0, 0), (1, 0)),
     }
     # wildreceipt 001 is right and sent by missing_date alone (its label has no date either); 002 failed
     assert _effects(report, "wildreceipt") == {
-        "extraction_failed": ((0, 1), (0, 1), (0, 1)),
-        "missing_date": ((1, 0), (1, 0), (1, 0)),
-        "currency_assumed": ((2, 0), (0, 0), (0, 0)),
+        "extraction_failed": ((0, 1), (0, 1), (0, 1), (0, 0)),
+        "missing_date": ((1, 0), (1, 0), (1, 0), (0, 0)),
+        "currency_assumed": ((2, 0), (0, 0), (0, 0), (1, 0)),
     }
     # the codes that send most come first; nothing wrong was accepted
     sroie = next(r for r in report.review if r.subset == "sroie")
@@ -337,10 +338,10 @@ def test_the_wrongly_accepted_receipts_are_counted_per_wrong_field() -> None:
     # accepted: the right one, the wrong name, the wrong name and total; the unsure total was sent (caught)
     assert summary.missed == {"merchant": 2, "date": 0, "total": 1}
     # low_confidence counts per field: the unsure receipt has two, so neither sends it alone
-    effects = {e.code: (e.carried, e.blocked, e.alone) for e in summary.by_code}
+    effects = {e.code: (e.carried, e.blocked, e.alone, e.accepted) for e in summary.by_code}
     assert effects == {
-        "low_confidence:merchant.name": ((0, 1), (0, 1), (0, 0)),
-        "low_confidence:total": ((0, 1), (0, 1), (0, 0)),
+        "low_confidence:merchant.name": ((0, 1), (0, 1), (0, 0), (0, 0)),
+        "low_confidence:total": ((0, 1), (0, 1), (0, 0), (0, 0)),
     }
     assert judgements[3].codes == ("low_confidence",)
     assert judgements[3].blocked_by == ("low_confidence:merchant.name", "low_confidence:total")

@@ -78,14 +78,14 @@ def _curve_table(report: Report) -> Table:
 def _codes_table(report: Report) -> Table:
     table = Table(
         title="review load per warning code: receipts all right / with a wrong headline field "
-        "(carrying the code, sent by it, sent by it alone)"
+        "(carrying the code, sent by it, sent by it alone, carrying it and accepted)"
     )
-    for column in ("subset", "code", "carried", "sends", "sends alone"):
+    for column in ("subset", "code", "carried", "sends", "sends alone", "accepted"):
         table.add_column(column, justify="left" if column in {"subset", "code"} else "right")
     for r in report.review:
         for effect in r.by_code:
-            table.add_row(r.subset, effect.code, *(f"{right} / {wrong}" for right, wrong in
-                                                   (effect.carried, effect.blocked, effect.alone)))  # fmt: skip
+            splits = (effect.carried, effect.blocked, effect.alone, effect.accepted)
+            table.add_row(r.subset, effect.code, *(f"{right} / {wrong}" for right, wrong in splits))
         table.add_section()
     return table
 

@@ -14,9 +14,9 @@ Per subset, from the same review decision the worker applies (``receiptcore.doma
   ``low_confidence:total``, because each field's confidence is its own rule): how many receipts carry it, how many
   it sends (blocks) and how many it sends *alone* (nothing else blocks them), each split into receipts whose
   headline fields are all right and receipts with a wrong one. A warning that sends right receipts alone and
-  catches no wrong one alone costs review load for nothing; the ``carried`` split of a warning that does not block
-  says whether blocking on it would catch anything. And which headline fields the wrongly accepted receipts have
-  wrong (``missed``).
+  catches no wrong one alone costs review load for nothing; the ``accepted`` split (carrying it, not sent) of a
+  warning that does not block says what blocking on it would add. And which headline fields the wrongly accepted
+  receipts have wrong (``missed``).
 
 Headline fields: merchant, date, total. The merchant counts as right when its similarity to the label with every
 space removed (``difflib`` ratio; SROIE ``company_similarity``, WildReceipt ``store_name``) is at least
@@ -98,6 +98,7 @@ class CodeEffect:
     carried: tuple[int, int]
     blocked: tuple[int, int]
     alone: tuple[int, int]
+    accepted: tuple[int, int] = (0, 0)  # carrying it and not sent: what blocking on it would add
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,7 @@ def code_effects(judgements: Sequence[ReviewJudgement]) -> list[CodeEffect]:
             carried=_split([j for j in judgements if code in j.warnings or code in j.blocked_by]),
             blocked=_split([j for j in judgements if code in j.blocked_by]),
             alone=_split([j for j in judgements if j.blocked_by == (code,)]),
+            accepted=_split([j for j in judgements if code in j.warnings and not j.sent]),
         )
         for code in codes
     ]
