@@ -18,7 +18,15 @@ import pytest
 from receiptcore.adapters.receipt_queries import CursorPosition
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
-from receiptcore.adapters.sqlite.receipt_search import OWNER_SPAN, SCHEMA_V2, SCHEMA_V4
+from receiptcore.adapters.sqlite.receipt_listing import LISTING_V1
+from receiptcore.adapters.sqlite.receipt_search import (
+    OWNER_SPAN,
+    SCHEMA_V2,
+    SCHEMA_V4,
+    SCHEMA_V5,
+    SEARCH_WALK_V1,
+    SEARCH_WALK_V2,
+)
 from receiptcore.adapters.sqlite.receipt_store import SqliteReceiptStore
 from receiptcore.domain.policy import Scope
 from receiptcore.domain.queries import ReceiptQuery, SortKey
@@ -166,6 +174,7 @@ async def test_upgrading_a_v1_database_indexes_the_receipts_it_holds(tmp_path: P
             "receipts_v5",
             "receipts_search_walk_v1",
             "receipts_search_walk_v2",
+            "receipts_search_merge_v1",
         ]
     finally:
         await upgraded.aclose()
@@ -269,5 +278,45 @@ async def test_upgrading_to_owner_search_ranges_keeps_every_search_and_keeps_own
         moved = await store.list(ReceiptQuery(q="durian 0"), Scope.only("u3"))
         assert [r.id for r in moved.items] == [held[0].id]
         assert (await store.list(ReceiptQuery(q="durian 0"), Scope.only("u1"))).items == []
+    finally:
+        await upgraded.aclose()
+
+
+async def test_upgrading_merges_the_trigram_index_into_one_segment_and_keeps_every_search(tmp_path: Path) -> None:
+    path = tmp_path / "walk_v2.sqlite3"
+    old = SqliteDatabase(path)
+    for name, ddl in [
+        ("receipts_v1", sql.SCHEMA_V1),
+        ("receipts_v2", SCHEMA_V2),
+        ("receipts_claim_turns_v1", sql.CLAIM_TURNS_V1),
+        ("receipts_v3", sql.SCHEMA_V3),
+        ("receipts_v4", SCHEMA_V4),
+        ("receipts_listing_v1", LISTING_V1),
+        ("receipts_v5", SCHEMA_V5),
+        ("receipts_search_walk_v1", SEARCH_WALK_V1),
+        ("receipts_search_walk_v2", SEARCH_WALK_V2),
+    ]:
+        old.register_migration(name, ddl)
+    await old.migrate()
+    held = [make_receipt(owner, merchant=Merchant(name=f"Durian {n}"))[0] for n, owner in enumerate(["u1", "u2"] * 4)]
+    for receipt in held:  # one transaction each: one FTS segment each
+        await old.execute(sql.INSERT_SQL, sql.row_values(receipt))
+    segments = "SELECT count(DISTINCT segid) FROM receipt_search_fts_idx"
+    before = await old.fetchone(segments)
+    assert before is not None
+    assert before[0] > 1
+    await old.aclose()
+    upgraded = SqliteDatabase(path)
+    store = SqliteReceiptStore(upgraded, tmp_path / "files")
+    try:
+        for owner in ("u1", "u2"):
+            page = await store.list(ReceiptQuery(q="durian"), Scope.only(owner))
+            assert {r.id for r in page.items} == {r.id for r in held if r.owner_id == owner}
+            one = await store.list(ReceiptQuery(q="durian 3"), Scope.only(owner))
+            assert [r.id for r in one.items] == [r.id for r in held[3:4] if r.owner_id == owner]
+        after = await upgraded.fetchone(segments)
+        assert after is not None
+        assert after[0] == 1
+        assert (await upgraded.applied_migrations())[-1] == "receipts_search_merge_v1"
     finally:
         await upgraded.aclose()

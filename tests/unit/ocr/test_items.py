@@ -312,3 +312,17 @@ def test_a_was_now_price_note_and_the_abbreviated_gratuity_are_not_items() -> No
             "was || 2.49 || now || 2.00 F", "GRAT 18% || 5.40", "POTATO GRATIN || 6.50",
             "WASABI PEAS || 3.00"]  # fmt: skip
     assert [d for d, _ in _items(rows)] == ["CHECKLANE CANDY", "FRUIT SNACKS", "POTATO GRATIN", "WASABI PEAS"]
+
+
+def test_greetings_and_addresses_to_the_customer_are_no_items() -> None:
+    rows = ["Fresh Fruit Salad || 24.00", "Have a Nice Flight !", "Yogurt || 12.00", "www.example.com",
+            "Tell us: survey.example.com", "Please come again", "Espresso || 3.00"]  # fmt: skip
+    assert _items(rows) == [("Fresh Fruit Salad", Decimal("24.00")), ("Yogurt", Decimal("12.00")),
+                            ("Espresso", Decimal("3.00"))]  # fmt: skip
+
+
+def test_a_name_with_a_word_like_a_greeting_inside_it_stays_an_item() -> None:
+    assert _items(["PLEASANT VALLEY WINE || 12.00", "COMET CLEANER || 3.00"]) == [
+        ("PLEASANT VALLEY WINE", Decimal("12.00")),
+        ("COMET CLEANER", Decimal("3.00")),
+    ]

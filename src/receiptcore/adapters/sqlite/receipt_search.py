@@ -165,6 +165,16 @@ CREATE INDEX IF NOT EXISTS {EVERYONE_WALK_INDEX}
 """
 
 
+# Migration receipts_search_merge_v1: the trigram index merged into one segment, once. FTS5 writes each transaction's
+# rows as a new segment and merges them only four at a time per level (its ``automerge``), so a store written one
+# receipt at a time holds a dozen or more segments (the 100,000-receipt bench store: 16), and every phrase query
+# opens an iterator per trigram in each of them: that was 0.06-0.15 ms of every search page's capped count before
+# it read a single match (0.008-0.02 ms on one segment; docs/benchmarks.md, "Text search, 2026-12-07 night").
+# Later writes add small segments again, which automerge keeps to a few per level; the large merged one stays.
+# ~3 s for 100,000 receipts on the loaded bench machine; no row, rowid or match changes.
+SEARCH_MERGE_V1 = "INSERT INTO receipt_search_fts (receipt_search_fts) VALUES ('optimize');"
+
+
 def search_clause(q: str, owner: str | None = None) -> tuple[str, list[Any]]:
     """The WHERE condition (on ``receipts``) for text search ``q``: rows whose search text contains it; with
     ``owner`` (a search inside one owner's receipts), only that owner's part of the index is searched."""

@@ -38,7 +38,14 @@ from receiptcore.adapters.sqlite import receipt_files as files
 from receiptcore.adapters.sqlite import receipt_sql as sql
 from receiptcore.adapters.sqlite.database import SqliteDatabase
 from receiptcore.adapters.sqlite.receipt_listing import LISTING_V1, ListingPages
-from receiptcore.adapters.sqlite.receipt_search import SCHEMA_V2, SCHEMA_V4, SCHEMA_V5, SEARCH_WALK_V1, SEARCH_WALK_V2
+from receiptcore.adapters.sqlite.receipt_search import (
+    SCHEMA_V2,
+    SCHEMA_V4,
+    SCHEMA_V5,
+    SEARCH_MERGE_V1,
+    SEARCH_WALK_V1,
+    SEARCH_WALK_V2,
+)
 from receiptcore.adapters.sqlite.receipt_summary import summarize
 from receiptcore.adapters.sqlite.receipt_sweep import OrphanSweep
 from receiptcore.domain.policy import Scope
@@ -100,6 +107,7 @@ class SqliteReceiptStore(ReceiptStore, ListsRendered, DumpedReceiptReader, Rende
         db.register_migration("receipts_v5", SCHEMA_V5)
         db.register_migration("receipts_search_walk_v1", SEARCH_WALK_V1)
         db.register_migration("receipts_search_walk_v2", SEARCH_WALK_V2)
+        db.register_migration("receipts_search_merge_v1", SEARCH_MERGE_V1)
 
     async def add(self, receipt: Receipt, content: bytes, *, quota_bytes: int | None = None) -> tuple[Receipt, bool]:
         """Store a new receipt and its file, or return the owner's existing receipt with the same sha256. The

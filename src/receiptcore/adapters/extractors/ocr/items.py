@@ -45,6 +45,12 @@ _NOTE = re.compile(
     r"(?<![\d.,])(?:[4-9]|[12]\d|30)(?:[.,]\d{1,3})?\s?%\s*$",
     re.IGNORECASE,
 )
+# what a receipt's foot says to the customer, never an item: greetings, a web or mail address, a survey
+_FOOTER = re.compile(
+    r"\bHAVE\s?A\s?(?:NICE|GREAT|GOOD)\b|\bCOME\s?AGAIN\b|\bPLEASE\b|\bWELCOME\b|\bVISIT\s?US\b|\bFOLLOW\s?US\b|"
+    r"\bWWW\.|\.COM\b|HTTPS?:|\S@\S+\.[A-Z]{2,}|\bSURVEY\b|\bFEEDBACK\b",
+    re.IGNORECASE,
+)
 _WHOLE_PRICE = re.compile(r"^(?:RM|Rp\.?|IDR|INR|Rs\.?|₹|¥|\$)?\s?(\d{1,3}(?:[.,]\d{3})+|\d{1,7})$", re.IGNORECASE)
 _HEADING_START = re.compile(r"^\s*(DESCRIPTION|DESC|ITEM|QTY|PRODUCT|ARTICLE)\b", re.IGNORECASE)
 # a heading over a block of items, printed without a price: a shop's departments, a menu's courses
@@ -122,7 +128,8 @@ def _has_date(text: str, printed: str) -> bool:
 
 
 def _blocked(line: Line, text: str) -> bool:
-    """A row inside the item block that is no item: a summary or payment row, metadata, a date, a heading."""
+    """A row inside the item block that is no item: a summary or payment row, metadata, a date, a heading, a
+    greeting or address to the customer."""
     # above the totals, a payment word is an item's ("YEEZY BOOST 350"): payments are printed below them
     # a tax code after the price is the item's tax flag ("ITEM CODE: PG50014  $49.99 HST"): the label is what
     # comes before the amounts
@@ -134,6 +141,7 @@ def _blocked(line: Line, text: str) -> bool:
         or _NOTE.search(label.strip()) is not None
         or _has_date(text, line.text)
         or _is_rule(text)
+        or _FOOTER.search(text) is not None
         or (_HEADING_START.match(text) is not None and _DETAIL.match(text) is None)
         or _is_heading(line)
     )
