@@ -3,8 +3,9 @@
 A receipt goes to review (status ``needs_review``) when a *blocking* warning remains after the rules below. The
 headline fields people rely on without checking are the merchant, the purchase date and the total; a warning
 blocks when it says one of them may be wrong. The measured effect of each warning on those fields is what
-``receiptcore eval`` reports (review share, auto-accept precision, catch rate): change a rule here only with
-those figures from both development sets (docs/extractors.md, "Review decision").
+``receiptcore eval`` reports (review share, auto-accept precision, catch rate, and per warning the receipts it
+sends alone, right and wrong): change a rule here only with those figures from both development sets
+(docs/extractors.md, "Review decision").
 
 Rules, in order:
 

@@ -151,21 +151,23 @@ def test_a_new_shard_directory_is_made_durable_in_its_parent(tmp_path: Path, mon
     assert fsynced == [root, root / "ab", root / "ab"]
 
 
+def _open_files_under(directory: Path) -> list[str]:
+    """What this process's open descriptors point to below ``directory`` (only a test's own files: other tests
+    in the same worker open and close descriptors meanwhile)."""
+    targets = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/self/fd/{name}"))
+        except OSError:
+            continue
+    return [target for target in targets if target.startswith(str(directory))]
+
+
 async def test_adds_leave_no_descriptor_open(tmp_path: Path) -> None:
     db = SqliteDatabase(tmp_path / "r.sqlite3")
     store = SqliteReceiptStore(db, tmp_path / "files")
     await store.add(*make_receipt())
-    files_dir = str(tmp_path / "files")
-
-    def open_receipt_files() -> list[str]:
-        # only this test's files: other tests in the same worker open and close descriptors meanwhile
-        targets = []
-        for name in os.listdir("/proc/self/fd"):
-            try:
-                targets.append(os.readlink(f"/proc/self/fd/{name}"))
-            except OSError:
-                continue
-        return [target for target in targets if target.startswith(files_dir)]
+    files_dir = tmp_path / "files"
 
     try:
         for _ in range(10):
@@ -175,7 +177,7 @@ async def test_adds_leave_no_descriptor_open(tmp_path: Path) -> None:
             clash, other = make_receipt(id=receipt.id)
             with pytest.raises(Conflict):
                 await store.add(clash, other)  # the insert fails after the file was placed
-        assert open_receipt_files() == []
+        assert _open_files_under(files_dir) == []
     finally:
         await db.aclose()
 
@@ -197,16 +199,7 @@ async def test_adds_cancelled_anywhere_leave_no_descriptor_open(tmp_path: Path) 
     db = SqliteDatabase(tmp_path / "r.sqlite3")
     store = SqliteReceiptStore(db, tmp_path / "files")
     await store.add(*make_receipt())
-    files_dir = str(tmp_path / "files")
-
-    def open_receipt_files() -> list[str]:
-        targets = []
-        for name in os.listdir("/proc/self/fd"):
-            try:
-                targets.append(os.readlink(f"/proc/self/fd/{name}"))
-            except OSError:
-                continue
-        return [target for target in targets if target.startswith(files_dir)]
+    files_dir = tmp_path / "files"
 
     try:
         # cancelled while placing, while waiting for the writer, while the writer runs its transaction, or after
@@ -218,10 +211,10 @@ async def test_adds_cancelled_anywhere_leave_no_descriptor_open(tmp_path: Path) 
                 await task
         # what the threads were still doing has finished: a placement's thread, then the writer's queue
         for _ in range(100):
-            if not open_receipt_files():
+            if not _open_files_under(files_dir):
                 break
             await asyncio.sleep(0.02)
         await db.write(lambda conn: conn.execute("SELECT 1").fetchone())
-        assert open_receipt_files() == []
+        assert _open_files_under(files_dir) == []
     finally:
         await db.aclose()

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receiptcore.domain.consistency import check_consistency
+from receiptcore.domain.consistency import (
+    CONSISTENCY_CODES,
+    CURRENCY_ASSUMED,
+    LOW_CONFIDENCE,
+    POSSIBLE_DUPLICATE,
+    check_consistency,
+    total_corroborated,
+)
 from receiptcore.domain.receipt import (
     ExtractedReceipt,
     FieldSource,
@@ -212,6 +219,36 @@ def test_a_merchant_matched_to_the_directory_is_not_judged_by_the_reading_thresh
     # the same score on a name taken as read is a doubtful reading
     provenance["merchant.name"] = FieldSource(confidence=0.81, text="Nettooy")
     assert decide(receipt(provenance=provenance)) == (["low_confidence"], True)
+
+
+# every warning kind the product makes, and whether it sends a receipt whose total nothing vouches for (no confidence
+# stated, no subtotal chain, no payment) / one whose total the subtotal, tax and card payment all confirm
+DECISION = {
+    "item_arithmetic": (False, False),
+    "payment_mismatch": (False, False),
+    "currency_assumed": (False, False),
+    "line_items_mismatch": (True, False),
+    "total_mismatch": (True, False),
+    "tax_mismatch": (True, False),
+    "missing_total": (True, True),
+    "missing_date": (True, True),
+    "missing_merchant": (True, True),
+    "currency_unknown": (True, True),
+    "low_confidence": (True, True),
+    "possible_duplicate": (True, True),
+}
+
+
+@pytest.mark.parametrize(("code", "decided"), DECISION.items())
+def test_every_warning_kind_has_a_decided_effect(code: str, decided: tuple[bool, bool]) -> None:
+    # a new code must be decided here (and in the docs' table) before it ships
+    assert set(DECISION) == CONSISTENCY_CODES | {LOW_CONFIDENCE, POSSIBLE_DUPLICATE, CURRENCY_ASSUMED}
+    bare = receipt(subtotal=None, taxes=[], payments=[], provenance={}).data()
+    confirmed = receipt(provenance={}).data()
+    assert total_corroborated(confirmed)  # 8.30 + 0.50 = 8.80, paid 8.80 by card
+    assert not total_corroborated(bare)
+    warning = [ReceiptWarning(code=code)]
+    assert (needs_review(warning, bare), needs_review(warning, confirmed)) == decided
 
 
 def test_the_same_warning_twice_is_reported_once() -> None:
