@@ -11,6 +11,34 @@ import uuid
 _lock = threading.Lock()
 _last_ms = 0
 _seq = 0
+# Random bytes drawn from the OS a page at a time: each os.urandom is a getrandom syscall that drops the GIL, and
+# taking it back on the event loop waited 0.2-3.8 ms (p99) under upload load, twice per upload (docs/benchmarks.md,
+# "Uploads, 2026-12-07 night"). One 4 KiB draw serves ~400 ids. A forked child must not hand out its parent's
+# bytes again (two processes, the same ids' random bits): it starts with an empty buffer and a new lock.
+_POOL_BYTES = 4096
+_pool = b""
+_pos = 0
+
+
+def _random(n: int) -> int:
+    """``n`` random bytes from the pool as an unsigned big-endian integer; hold ``_lock``."""
+    global _pool, _pos  # noqa: PLW0603 - the process's pool of random bytes
+    if _pos + n > len(_pool):
+        _pool = os.urandom(_POOL_BYTES)
+        _pos = 0
+    start, _pos = _pos, _pos + n
+    return int.from_bytes(_pool[start:_pos], "big")
+
+
+def _after_fork_in_child() -> None:
+    global _lock, _pool, _pos  # noqa: PLW0603 - a child starts with its own pool and an unheld lock
+    _lock = threading.Lock()
+    _pool = b""
+    _pos = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def new_id() -> str:
@@ -26,9 +54,9 @@ def new_id() -> str:
             ms = _last_ms
         else:
             _last_ms = ms
-            _seq = int.from_bytes(os.urandom(2), "big") & 0x3FF
+            _seq = _random(2) & 0x3FF
         seq = _seq
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+        rand = _random(8) & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
     return str(uuid.UUID(int=value))
 
