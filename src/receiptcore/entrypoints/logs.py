@@ -30,7 +30,7 @@ import math
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TextIO
 
 from receiptcore.entrypoints.log_stream import TurnBufferedHandler
@@ -232,28 +232,35 @@ _redacted_texts: dict[str, str] = {}
 _key_texts: dict[str, str] = {}
 
 
+def _kept_text(kept: dict[str, str], value: str, compute: Callable[[str], str]) -> str:
+    """``compute(value)``, kept in ``kept`` for short strings (``compute`` is pure: a kept text is the one it
+    would compute again)."""
+    text = kept.get(value)
+    if text is None:
+        text = compute(value)
+        if len(value) <= _KEPT_TEXT_LENGTH:
+            if len(kept) >= _TEXTS_KEPT:
+                kept.clear()
+            kept[value] = text
+    return text
+
+
+def _encode_redacted(value: str) -> str:
+    return _text(redact(value))
+
+
+def _encode_key(key: str) -> str:
+    return _text(key) + ": "
+
+
 def _redacted_text(value: str) -> str:
     """``_text(redact(value))``, kept for short strings."""
-    text = _redacted_texts.get(value)
-    if text is None:
-        text = _text(redact(value))
-        if len(value) <= _KEPT_TEXT_LENGTH:
-            if len(_redacted_texts) >= _TEXTS_KEPT:
-                _redacted_texts.clear()
-            _redacted_texts[value] = text
-    return text
+    return _kept_text(_redacted_texts, value, _encode_redacted)
 
 
 def _key_text(key: str) -> str:
     """``_text(key) + ": "``, kept (field names are few)."""
-    text = _key_texts.get(key)
-    if text is None:
-        text = _text(key) + ": "
-        if len(key) <= _KEPT_TEXT_LENGTH:
-            if len(_key_texts) >= _TEXTS_KEPT:
-                _key_texts.clear()
-            _key_texts[key] = text
-    return text
+    return _kept_text(_key_texts, key, _encode_key)
 
 
 def _encode(body: dict[str, Any]) -> str:
